@@ -1,0 +1,28 @@
+// The foster binary has its own `_start` and links no C runtime: static, no PIE,
+// no dynamic section. The flags apply to the binary only, so the library's unit
+// tests and the host tools link normally.
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let host = std::env::var("HOST").unwrap_or_default();
+    if !target.contains("linux") {
+        return;
+    }
+    if target == host {
+        // The host's cc driver does the link.
+        for arg in [
+            "-nostartfiles",
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-Wl,--build-id=none",
+        ] {
+            println!("cargo:rustc-link-arg-bin=foster={arg}");
+        }
+    } else {
+        // Cross targets link with rust-lld (see .cargo/config.toml): plain ld flags.
+        for arg in ["-nostdlib", "-static", "--no-pie", "--build-id=none"] {
+            println!("cargo:rustc-link-arg-bin=foster={arg}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Output without an allocator: a fixed line buffer with a tiny formatter for
+//! text, numbers and errnos, flushed to one fd with a single `write`.
+//!
+//! Lines longer than the buffer are cut, never split across writes, so log
+//! lines from foster stay whole even when several processes share a console.
+
+use crate::sys::{self, Errno, RawFd};
+
+pub const LINE_MAX: usize = 512;
+
+/// A line being built; `Line::flush` writes it at once.
+pub struct Line {
+    buf: [u8; LINE_MAX],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Line {
+    pub const fn new() -> Line {
+        Line {
+            buf: [0; LINE_MAX],
+            len: 0,
+        }
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Line {
+        let room = LINE_MAX - self.len;
+        let n = b.len().min(room);
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + n), b.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len += n;
+        }
+        self
+    }
+    pub fn s(&mut self, s: &str) -> &mut Line {
+        self.bytes(s.as_bytes())
+    }
+    pub fn byte(&mut self, b: u8) -> &mut Line {
+        self.bytes(&[b])
+    }
+    pub fn u(&mut self, mut n: u64) -> &mut Line {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        self.bytes(digits.get(i..).unwrap_or(&[]))
+    }
+    pub fn i(&mut self, n: i64) -> &mut Line {
+        if n < 0 {
+            self.byte(b'-');
+        }
+        self.u(n.unsigned_abs())
+    }
+    /// Right-pads the text written since `start` with blanks to `width` columns.
+    pub fn pad_from(&mut self, start: usize, width: usize) -> &mut Line {
+        while self.len < start + width {
+            self.byte(b' ');
+        }
+        self
+    }
+    /// `ENOENT (No such file or directory)` style errno text.
+    pub fn errno(&mut self, e: Errno) -> &mut Line {
+        let name = e.name();
+        if name.is_empty() {
+            self.s("errno ").u(e.0 as u64)
+        } else if e.text() != name {
+            self.s(e.text())
+        } else {
+            self.s(name)
+        }
+    }
+    /// Writes the line plus a newline to `fd` and clears it.
+    pub fn flush(&mut self, fd: RawFd) {
+        if self.as_bytes().last() != Some(&b'\n') {
+            if self.len == LINE_MAX {
+                self.len -= 1;
+            }
+            self.byte(b'\n');
+        }
+        let _ = sys::write_all(fd, self.as_bytes());
+        self.len = 0;
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.s(s);
+        Ok(())
+    }
+}
+
+/// Writes raw bytes to an fd, ignoring errors (used for bulk output like `check`).
+pub fn put(fd: RawFd, b: &[u8]) {
+    let _ = sys::write_all(fd, b);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_and_errnos() {
+        let mut l = Line::new();
+        l.s("pid ")
+            .u(0)
+            .s(" ")
+            .u(18446744073709551615)
+            .s(" ")
+            .i(-42);
+        assert_eq!(l.as_bytes(), b"pid 0 18446744073709551615 -42");
+        l.clear();
+        l.errno(Errno::ENOENT).s(" / ").errno(Errno(4000));
+        assert_eq!(l.as_bytes(), b"No such file or directory / errno 4000");
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_overflowed() {
+        let mut l = Line::new();
+        for _ in 0..100 {
+            l.s("0123456789");
+        }
+        assert_eq!(l.len(), LINE_MAX);
+    }
+}

@@ -1,0 +1,981 @@
+//! Every raw syscall foster makes, and the only `unsafe` in the crate.
+//!
+//! Each wrapper is a safe function that returns `Result<_, Errno>`. The calls that
+//! could take down the whole machine when foster is not PID 1 (`kill(-1)`,
+//! `reboot`) check `getpid() == 1` here, so a sub-init bug can never reach them.
+#![allow(unsafe_code)]
+
+mod arch;
+
+use core::ffi::CStr;
+use linux_raw_sys::general as g;
+
+pub use arch::syscall6;
+
+/// An errno value returned by the kernel.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Errno(pub u16);
+
+pub type Result<T> = core::result::Result<T, Errno>;
+
+macro_rules! errnos {
+    ($($name:ident),* $(,)?) => {
+        impl Errno {
+            $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
+            /// The symbolic name (`ENOENT`), or `""` for one foster has no name for.
+            pub fn name(self) -> &'static str {
+                match self { $(Errno::$name => stringify!($name),)* _ => "" }
+            }
+        }
+    };
+}
+errnos!(
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EINTR,
+    EIO,
+    ENXIO,
+    E2BIG,
+    ENOEXEC,
+    EBADF,
+    ECHILD,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EBUSY,
+    EEXIST,
+    EXDEV,
+    ENODEV,
+    ENOTDIR,
+    EISDIR,
+    EINVAL,
+    ENFILE,
+    EMFILE,
+    ENOTTY,
+    ETXTBSY,
+    EFBIG,
+    ENOSPC,
+    ESPIPE,
+    EROFS,
+    EPIPE,
+    ERANGE,
+    ENAMETOOLONG,
+    ENOSYS,
+    ELOOP,
+    ENOTSOCK,
+    EADDRINUSE,
+    ECONNREFUSED,
+    ECONNRESET,
+    ETIMEDOUT,
+    ELIBBAD,
+    ENOTCONN,
+    EOPNOTSUPP,
+    EPROTO,
+    EMSGSIZE,
+);
+
+impl Errno {
+    /// A short human text for the errors foster reports most, else the name.
+    pub fn text(self) -> &'static str {
+        match self {
+            Errno::ENOENT => "No such file or directory",
+            Errno::EACCES => "Permission denied",
+            Errno::EPERM => "Operation not permitted",
+            Errno::ENOEXEC => "Exec format error",
+            Errno::ENOTDIR => "Not a directory",
+            Errno::EISDIR => "Is a directory",
+            Errno::EAGAIN => "Resource temporarily unavailable",
+            Errno::EMFILE => "Too many open files",
+            Errno::ENOMEM => "Out of memory",
+            Errno::ETXTBSY => "Text file busy",
+            Errno::ENAMETOOLONG => "File name too long",
+            Errno::ELOOP => "Too many levels of symbolic links",
+            Errno::ECONNREFUSED => "Connection refused",
+            Errno::EINVAL => "Invalid argument",
+            Errno::ENOSPC => "No space left on device",
+            Errno::E2BIG => "Argument list too long",
+            _ => self.name(),
+        }
+    }
+}
+
+#[inline]
+fn check(ret: isize) -> Result<usize> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno((-ret) as u16))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+#[inline]
+fn sc(nr: u32, a: [usize; 6]) -> Result<usize> {
+    // SAFETY: every caller in this module passes pointers that are valid for the
+    // duration of the call and lengths that match their buffers.
+    check(unsafe { syscall6(nr as usize, a) })
+}
+
+macro_rules! sys {
+    ($nr:ident) => { sc(g::$nr, [0; 6]) };
+    ($nr:ident, $a:expr) => { sc(g::$nr, [$a as usize, 0, 0, 0, 0, 0]) };
+    ($nr:ident, $a:expr, $b:expr) => { sc(g::$nr, [$a as usize, $b as usize, 0, 0, 0, 0]) };
+    ($nr:ident, $a:expr, $b:expr, $c:expr) => {
+        sc(g::$nr, [$a as usize, $b as usize, $c as usize, 0, 0, 0])
+    };
+    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, 0, 0])
+    };
+    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr) => {
+        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, 0])
+    };
+    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr, $f:expr) => {
+        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, $f as usize])
+    };
+}
+
+fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    loop {
+        match f() {
+            Err(Errno::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+pub type RawFd = i32;
+pub const STDIN: RawFd = 0;
+pub const STDOUT: RawFd = 1;
+pub const STDERR: RawFd = 2;
+
+/// An owned file descriptor, closed on drop.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fd(RawFd);
+
+impl Fd {
+    pub fn raw(&self) -> RawFd {
+        self.0
+    }
+    /// Give up ownership without closing.
+    pub fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        core::mem::forget(self);
+        fd
+    }
+    /// Take ownership of a raw descriptor.
+    pub fn from_raw(fd: RawFd) -> Fd {
+        Fd(fd)
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = sys!(__NR_close, self.0);
+    }
+}
+
+pub fn close(fd: RawFd) -> Result<()> {
+    sys!(__NR_close, fd).map(drop)
+}
+
+// ---------------------------------------------------------------- files
+
+pub const O_RDONLY: u32 = g::O_RDONLY;
+pub const O_WRONLY: u32 = g::O_WRONLY;
+pub const O_RDWR: u32 = g::O_RDWR;
+pub const O_CREAT: u32 = g::O_CREAT;
+pub const O_APPEND: u32 = g::O_APPEND;
+pub const O_TRUNC: u32 = g::O_TRUNC;
+pub const O_EXCL: u32 = g::O_EXCL;
+pub const O_NOCTTY: u32 = g::O_NOCTTY;
+pub const O_NONBLOCK: u32 = g::O_NONBLOCK;
+pub const O_CLOEXEC: u32 = g::O_CLOEXEC;
+pub const O_DIRECTORY: u32 = g::O_DIRECTORY;
+pub const O_NOFOLLOW: u32 = g::O_NOFOLLOW;
+
+pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
+    retry(|| sys!(__NR_openat, g::AT_FDCWD, path.as_ptr(), flags, mode)).map(|fd| Fd(fd as i32))
+}
+
+pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+    retry(|| sys!(__NR_read, fd, buf.as_mut_ptr(), buf.len()))
+}
+
+pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    retry(|| sys!(__NR_write, fd, buf.as_ptr(), buf.len()))
+}
+
+/// Write everything unless the fd refuses (EAGAIN on a full non-blocking pipe,
+/// a closed reader): foster never blocks on output it does not own.
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<()> {
+    while !buf.is_empty() {
+        match write(fd, buf)? {
+            0 => return Err(Errno::EIO),
+            n => buf = buf.get(n..).unwrap_or(&[]),
+        }
+    }
+    Ok(())
+}
+
+/// Read a whole small file into `buf`; returns the length read (a file longer
+/// than `buf` is an `EFBIG` error, never a silent truncation).
+pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC, 0)?;
+    let mut len = 0;
+    loop {
+        let rest = buf.get_mut(len..).unwrap_or(&mut []);
+        if rest.is_empty() {
+            let mut probe = [0u8; 1];
+            return match read(fd.raw(), &mut probe)? {
+                0 => Ok(len),
+                _ => Err(Errno::EFBIG),
+            };
+        }
+        match read(fd.raw(), rest)? {
+            0 => return Ok(len),
+            n => len += n,
+        }
+    }
+}
+
+pub fn dup3(old: RawFd, new: RawFd, flags: u32) -> Result<()> {
+    retry(|| sys!(__NR_dup3, old, new, flags)).map(drop)
+}
+
+/// A pipe, both ends close-on-exec: (read end, write end).
+pub fn pipe(flags: u32) -> Result<(Fd, Fd)> {
+    let mut fds = [0i32; 2];
+    sys!(__NR_pipe2, fds.as_mut_ptr(), flags | O_CLOEXEC)?;
+    Ok((Fd(fds[0]), Fd(fds[1])))
+}
+
+pub const F_GETFD: u32 = g::F_GETFD;
+pub const F_SETFD: u32 = g::F_SETFD;
+pub const F_GETFL: u32 = g::F_GETFL;
+pub const F_SETFL: u32 = g::F_SETFL;
+pub const FD_CLOEXEC: u32 = g::FD_CLOEXEC;
+
+pub fn fcntl(fd: RawFd, cmd: u32, arg: usize) -> Result<usize> {
+    sys!(__NR_fcntl, fd, cmd, arg)
+}
+
+pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
+    let flags = fcntl(fd, F_GETFD, 0)?;
+    let new = if on {
+        flags | FD_CLOEXEC as usize
+    } else {
+        flags & !(FD_CLOEXEC as usize)
+    };
+    fcntl(fd, F_SETFD, new).map(drop)
+}
+
+pub fn mkdir(path: &CStr, mode: u32) -> Result<()> {
+    sys!(__NR_mkdirat, g::AT_FDCWD, path.as_ptr(), mode).map(drop)
+}
+
+pub fn unlink(path: &CStr) -> Result<()> {
+    sys!(__NR_unlinkat, g::AT_FDCWD, path.as_ptr(), 0).map(drop)
+}
+
+pub fn chdir(path: &CStr) -> Result<()> {
+    sys!(__NR_chdir, path.as_ptr()).map(drop)
+}
+
+pub fn chroot(path: &CStr) -> Result<()> {
+    sys!(__NR_chroot, path.as_ptr()).map(drop)
+}
+
+pub fn umask(mask: u32) -> u32 {
+    sys!(__NR_umask, mask).unwrap_or(0) as u32
+}
+
+pub fn mknod(path: &CStr, mode: u32, major: u32, minor: u32) -> Result<()> {
+    let dev = ((major as usize & 0xfff) << 8)
+        | (minor as usize & 0xff)
+        | ((minor as usize & !0xff) << 12);
+    sys!(__NR_mknodat, g::AT_FDCWD, path.as_ptr(), mode, dev).map(drop)
+}
+
+pub const S_IFMT: u32 = g::S_IFMT;
+pub const S_IFDIR: u32 = g::S_IFDIR;
+pub const S_IFREG: u32 = g::S_IFREG;
+pub const S_IFCHR: u32 = g::S_IFCHR;
+pub const S_IFSOCK: u32 = g::S_IFSOCK;
+
+/// The few stat fields foster uses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stat {
+    pub mode: u32,
+    pub uid: u32,
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+}
+
+/// `statx` is the one stat call with the same layout on every architecture.
+pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
+    // SAFETY: statx is plain old data; all-zero is a valid value.
+    let mut buf: g::statx = unsafe { core::mem::zeroed() };
+    let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
+    sys!(
+        __NR_statx,
+        g::AT_FDCWD,
+        path.as_ptr(),
+        flags,
+        g::STATX_BASIC_STATS,
+        &mut buf as *mut g::statx
+    )?;
+    Ok(Stat {
+        mode: buf.stx_mode as u32,
+        uid: buf.stx_uid,
+        dev: ((buf.stx_dev_major as u64) << 32) | buf.stx_dev_minor as u64,
+        ino: buf.stx_ino,
+        size: buf.stx_size,
+    })
+}
+
+/// One directory entry from `getdents64`: inode, type and name bytes.
+pub struct DirEntry<'a> {
+    pub d_type: u8,
+    pub name: &'a [u8],
+}
+
+/// Calls `f` for every entry of an open directory.
+pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> {
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = retry(|| sys!(__NR_getdents64, dir.raw(), buf.as_mut_ptr(), buf.len()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut off = 0usize;
+        while let Some(Ok(head)) = buf.get(off..off + 19).map(<&[u8; 19]>::try_from) {
+            if off + 19 > n {
+                break;
+            }
+            let reclen = u16::from_ne_bytes([head[16], head[17]]) as usize;
+            if reclen < 19 || off + reclen > n {
+                break;
+            }
+            let d_type = head[18];
+            let raw = buf.get(off + 19..off + reclen).unwrap_or(&[]);
+            let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            f(DirEntry {
+                d_type,
+                name: raw.get(..len).unwrap_or(&[]),
+            });
+            off += reclen;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- processes
+
+pub type Pid = i32;
+
+pub fn getpid() -> Pid {
+    sys!(__NR_getpid).unwrap_or(0) as Pid
+}
+pub fn getppid() -> Pid {
+    sys!(__NR_getppid).unwrap_or(0) as Pid
+}
+pub fn getuid() -> u32 {
+    sys!(__NR_getuid).unwrap_or(0) as u32
+}
+pub fn getgid() -> u32 {
+    sys!(__NR_getgid).unwrap_or(0) as u32
+}
+pub fn is_pid1() -> bool {
+    getpid() == 1
+}
+
+/// `fork()`: `Ok(0)` in the child, the child's pid in the parent.
+pub fn fork() -> Result<Pid> {
+    sys!(__NR_clone, g::SIGCHLD, 0, 0, 0, 0).map(|p| p as Pid)
+}
+
+/// `execve`; returns only on failure.
+pub fn execve(path: &CStr, argv: &[*const u8], envp: &[*const u8]) -> Errno {
+    // argv and envp must be NULL-terminated arrays.
+    if argv.last().is_some_and(|p| !p.is_null()) || envp.last().is_some_and(|p| !p.is_null()) {
+        return Errno::EFAULT;
+    }
+    match sys!(__NR_execve, path.as_ptr(), argv.as_ptr(), envp.as_ptr()) {
+        Err(e) => e,
+        Ok(_) => Errno::EIO,
+    }
+}
+
+pub fn exit(code: i32) -> ! {
+    loop {
+        let _ = sys!(__NR_exit_group, code);
+    }
+}
+
+pub const WNOHANG: u32 = g::WNOHANG;
+
+/// `wait4(pid, .., options)`: `Ok(None)` when WNOHANG finds nothing to reap.
+pub fn wait4(pid: Pid, options: u32) -> Result<Option<(Pid, i32)>> {
+    let mut status: i32 = 0;
+    let pid = retry(|| sys!(__NR_wait4, pid, &mut status as *mut i32, options, 0))?;
+    Ok(if pid == 0 {
+        None
+    } else {
+        Some((pid as Pid, status))
+    })
+}
+
+/// How a child ended, decoded from a wait status.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExitStatus {
+    Code(u8),
+    Signal(u8),
+}
+
+impl ExitStatus {
+    pub fn from_wait(status: i32) -> ExitStatus {
+        if status & 0x7f == 0 {
+            ExitStatus::Code(((status >> 8) & 0xff) as u8)
+        } else {
+            ExitStatus::Signal((status & 0x7f) as u8)
+        }
+    }
+    /// The shell convention: the code, or 128+N for signal N.
+    pub fn shell_code(self) -> u8 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(s) => 128u8.wrapping_add(s),
+        }
+    }
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+/// `kill(pid, sig)`. `pid == -1` (every process) is refused unless foster is PID 1.
+pub fn kill(pid: Pid, sig: u8) -> Result<()> {
+    if pid == -1 && !is_pid1() {
+        return Err(Errno::EPERM);
+    }
+    if pid == 0 {
+        // Would hit foster's own process group: never meant.
+        return Err(Errno::EINVAL);
+    }
+    sys!(__NR_kill, pid, sig as u32).map(drop)
+}
+
+pub fn setsid() -> Result<Pid> {
+    sys!(__NR_setsid).map(|p| p as Pid)
+}
+pub fn setpgid(pid: Pid, pgid: Pid) -> Result<()> {
+    sys!(__NR_setpgid, pid, pgid).map(drop)
+}
+pub fn getpgid(pid: Pid) -> Result<Pid> {
+    sys!(__NR_getpgid, pid).map(|p| p as Pid)
+}
+
+pub fn prctl(option: u32, arg: usize) -> Result<usize> {
+    sys!(__NR_prctl, option, arg, 0, 0, 0)
+}
+
+pub fn set_child_subreaper() -> Result<()> {
+    prctl(linux_raw_sys::prctl::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+}
+
+pub fn set_parent_death_signal(sig: u8) -> Result<()> {
+    prctl(linux_raw_sys::prctl::PR_SET_PDEATHSIG, sig as usize).map(drop)
+}
+
+pub fn setgroups(groups: &[u32]) -> Result<()> {
+    sys!(__NR_setgroups, groups.len(), groups.as_ptr()).map(drop)
+}
+pub fn setresgid(gid: u32) -> Result<()> {
+    sys!(__NR_setresgid, gid, gid, gid).map(drop)
+}
+pub fn setresuid(uid: u32) -> Result<()> {
+    sys!(__NR_setresuid, uid, uid, uid).map(drop)
+}
+
+// ---------------------------------------------------------------- terminals
+
+pub fn ioctl(fd: RawFd, req: u32, arg: usize) -> Result<usize> {
+    sys!(__NR_ioctl, fd, req, arg)
+}
+
+pub fn isatty(fd: RawFd) -> bool {
+    let mut termios = [0u8; 64];
+    ioctl(
+        fd,
+        linux_raw_sys::ioctl::TCGETS,
+        termios.as_mut_ptr() as usize,
+    )
+    .is_ok()
+}
+
+/// Make `fd` (a tty) the controlling terminal of this session; `steal` as root.
+pub fn set_controlling_tty(fd: RawFd, steal: bool) -> Result<()> {
+    ioctl(fd, linux_raw_sys::ioctl::TIOCSCTTY, steal as usize).map(drop)
+}
+
+pub fn tcsetpgrp(fd: RawFd, pgid: Pid) -> Result<()> {
+    ioctl(
+        fd,
+        linux_raw_sys::ioctl::TIOCSPGRP,
+        &pgid as *const Pid as usize,
+    )
+    .map(drop)
+}
+
+pub fn tcgetpgrp(fd: RawFd) -> Result<Pid> {
+    let mut pgid: Pid = 0;
+    ioctl(
+        fd,
+        linux_raw_sys::ioctl::TIOCGPGRP,
+        &mut pgid as *mut Pid as usize,
+    )?;
+    Ok(pgid)
+}
+
+// ---------------------------------------------------------------- signals
+
+/// A kernel signal set (64 signals).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    pub const EMPTY: SigSet = SigSet(0);
+    pub fn with(self, sig: u8) -> SigSet {
+        SigSet(self.0 | bit(sig))
+    }
+    pub fn without(self, sig: u8) -> SigSet {
+        SigSet(self.0 & !bit(sig))
+    }
+    pub fn has(self, sig: u8) -> bool {
+        self.0 & bit(sig) != 0
+    }
+}
+
+fn bit(sig: u8) -> u64 {
+    if (1..=64).contains(&sig) {
+        1u64 << (sig - 1)
+    } else {
+        0
+    }
+}
+
+pub const SIG_BLOCK: u32 = 0;
+pub const SIG_UNBLOCK: u32 = 1;
+pub const SIG_SETMASK: u32 = 2;
+
+/// `rt_sigprocmask`; returns the previous mask.
+pub fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet> {
+    let mut old = SigSet(0);
+    sys!(
+        __NR_rt_sigprocmask,
+        how,
+        &set.0 as *const u64,
+        &mut old.0 as *mut u64,
+        8
+    )?;
+    Ok(old)
+}
+
+/// The kernel's `struct sigaction` with room for every architecture's layout;
+/// foster only ever installs SIG_DFL or SIG_IGN, so flags and mask stay zero.
+#[repr(C)]
+#[derive(Default)]
+struct KSigaction {
+    handler: usize,
+    flags: usize,
+    restorer_or_mask: usize,
+    mask: usize,
+}
+
+pub const SIG_DFL: usize = 0;
+pub const SIG_IGN: usize = 1;
+
+/// Set a signal's disposition to SIG_DFL or SIG_IGN; returns the old handler.
+pub fn set_disposition(sig: u8, handler: usize) -> Result<usize> {
+    let new = KSigaction {
+        handler,
+        ..Default::default()
+    };
+    let mut old = KSigaction::default();
+    sys!(
+        __NR_rt_sigaction,
+        sig as u32,
+        &new as *const KSigaction,
+        &mut old as *mut KSigaction,
+        8
+    )?;
+    Ok(old.handler)
+}
+
+/// The current handler of a signal (SIG_DFL, SIG_IGN or an address).
+pub fn disposition(sig: u8) -> Result<usize> {
+    let mut old = KSigaction::default();
+    sys!(
+        __NR_rt_sigaction,
+        sig as u32,
+        0,
+        &mut old as *mut KSigaction,
+        8
+    )?;
+    Ok(old.handler)
+}
+
+/// What foster reads from a signalfd.
+#[derive(Clone, Copy, Debug)]
+pub struct SigInfo {
+    pub signo: u8,
+    pub pid: Pid,
+    pub uid: u32,
+}
+
+pub fn signalfd(mask: SigSet) -> Result<Fd> {
+    sys!(
+        __NR_signalfd4,
+        -1i32,
+        &mask.0 as *const u64,
+        8,
+        O_CLOEXEC | O_NONBLOCK
+    )
+    .map(|fd| Fd(fd as i32))
+}
+
+/// One pending signal from a non-blocking signalfd, or `None` when drained.
+pub fn read_signal(fd: &Fd) -> Result<Option<SigInfo>> {
+    // struct signalfd_siginfo is 128 bytes: signo@0, pid@12, uid@16.
+    let mut buf = [0u8; 128];
+    match read(fd.raw(), &mut buf) {
+        Ok(128) => {
+            let word = |o: usize| {
+                let mut w = [0u8; 4];
+                w.copy_from_slice(buf.get(o..o + 4).unwrap_or(&[0; 4]));
+                u32::from_ne_bytes(w)
+            };
+            Ok(Some(SigInfo {
+                signo: word(0) as u8,
+                pid: word(12) as Pid,
+                uid: word(16),
+            }))
+        }
+        Ok(_) => Err(Errno::EIO),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------- polling and time
+
+pub const EPOLLIN: u32 = g::EPOLLIN;
+pub const EPOLLOUT: u32 = g::EPOLLOUT;
+pub const EPOLLHUP: u32 = g::EPOLLHUP;
+pub const EPOLLERR: u32 = g::EPOLLERR;
+pub const EPOLLRDHUP: u32 = g::EPOLLRDHUP;
+
+pub type EpollEvent = g::epoll_event;
+
+pub fn epoll_create() -> Result<Fd> {
+    sys!(__NR_epoll_create1, g::EPOLL_CLOEXEC).map(|fd| Fd(fd as i32))
+}
+
+pub fn epoll_add(ep: &Fd, fd: RawFd, events: u32, data: u64) -> Result<()> {
+    let ev = g::epoll_event { events, data };
+    sys!(
+        __NR_epoll_ctl,
+        ep.raw(),
+        g::EPOLL_CTL_ADD,
+        fd,
+        &ev as *const g::epoll_event
+    )
+    .map(drop)
+}
+
+pub fn epoll_del(ep: &Fd, fd: RawFd) -> Result<()> {
+    let ev = g::epoll_event { events: 0, data: 0 };
+    sys!(
+        __NR_epoll_ctl,
+        ep.raw(),
+        g::EPOLL_CTL_DEL,
+        fd,
+        &ev as *const g::epoll_event
+    )
+    .map(drop)
+}
+
+/// Wait for events; `timeout_ms < 0` sleeps until one comes. Returns how many
+/// entries of `events` were filled (0 on timeout or EINTR).
+pub fn epoll_wait(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> Result<usize> {
+    match sys!(
+        __NR_epoll_pwait,
+        ep.raw(),
+        events.as_mut_ptr(),
+        events.len(),
+        timeout_ms,
+        0,
+        8
+    ) {
+        Err(Errno::EINTR) => Ok(0),
+        r => r,
+    }
+}
+
+pub fn epoll_event_data(ev: &EpollEvent) -> (u32, u64) {
+    // Copies out of a possibly packed struct.
+    let events = ev.events;
+    let data = ev.data;
+    (events, data)
+}
+
+pub const EMPTY_EVENT: EpollEvent = g::epoll_event { events: 0, data: 0 };
+
+/// Milliseconds on the monotonic clock.
+pub fn now_ms() -> u64 {
+    let mut ts = g::__kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let _ = sys!(
+        __NR_clock_gettime,
+        g::CLOCK_MONOTONIC,
+        &mut ts as *mut g::__kernel_timespec
+    );
+    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+}
+
+pub fn sleep_ms(ms: u64) {
+    let ts = g::__kernel_timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+    };
+    let _ = sys!(
+        __NR_clock_nanosleep,
+        g::CLOCK_MONOTONIC,
+        0,
+        &ts as *const g::__kernel_timespec,
+        0
+    );
+}
+
+// ---------------------------------------------------------------- mounts and power
+
+pub const MS_RDONLY: u32 = g::MS_RDONLY;
+pub const MS_NOSUID: u32 = g::MS_NOSUID;
+pub const MS_NODEV: u32 = g::MS_NODEV;
+pub const MS_NOEXEC: u32 = g::MS_NOEXEC;
+pub const MS_REMOUNT: u32 = g::MS_REMOUNT;
+pub const MNT_DETACH: u32 = g::MNT_DETACH;
+
+pub fn mount(
+    src: &CStr,
+    target: &CStr,
+    fstype: &CStr,
+    flags: u32,
+    data: Option<&CStr>,
+) -> Result<()> {
+    let data = data.map_or(core::ptr::null(), |d| d.as_ptr());
+    sys!(
+        __NR_mount,
+        src.as_ptr(),
+        target.as_ptr(),
+        fstype.as_ptr(),
+        flags,
+        data
+    )
+    .map(drop)
+}
+
+/// Remount read-only: PID 1 only, never the host's filesystems from a sub-init.
+pub fn remount_ro(target: &CStr) -> Result<()> {
+    if !is_pid1() {
+        return Err(Errno::EPERM);
+    }
+    sys!(
+        __NR_mount,
+        c"".as_ptr(),
+        target.as_ptr(),
+        c"".as_ptr(),
+        MS_REMOUNT | MS_RDONLY,
+        0
+    )
+    .map(drop)
+}
+
+pub fn umount(target: &CStr, flags: u32) -> Result<()> {
+    if !is_pid1() {
+        return Err(Errno::EPERM);
+    }
+    sys!(__NR_umount2, target.as_ptr(), flags).map(drop)
+}
+
+pub fn sync() {
+    let _ = sys!(__NR_sync);
+}
+
+pub const REBOOT_CMD_POWER_OFF: u32 = g::LINUX_REBOOT_CMD_POWER_OFF;
+pub const REBOOT_CMD_RESTART: u32 = g::LINUX_REBOOT_CMD_RESTART;
+pub const REBOOT_CMD_HALT: u32 = g::LINUX_REBOOT_CMD_HALT;
+pub const REBOOT_CMD_CAD_OFF: u32 = g::LINUX_REBOOT_CMD_CAD_OFF;
+
+/// `reboot(2)`: PID 1 only.
+pub fn reboot(cmd: u32) -> Result<()> {
+    if !is_pid1() {
+        return Err(Errno::EPERM);
+    }
+    sys!(
+        __NR_reboot,
+        g::LINUX_REBOOT_MAGIC1,
+        g::LINUX_REBOOT_MAGIC2,
+        cmd,
+        0
+    )
+    .map(drop)
+}
+
+// ---------------------------------------------------------------- sockets
+
+const AF_UNIX: u32 = linux_raw_sys::net::AF_UNIX;
+const SOCK_STREAM: u32 = linux_raw_sys::net::SOCK_STREAM;
+const SOL_SOCKET: u32 = linux_raw_sys::net::SOL_SOCKET;
+const SO_PEERCRED: u32 = linux_raw_sys::net::SO_PEERCRED;
+
+/// `struct sockaddr_un`, built from a path (at most 107 bytes).
+#[repr(C)]
+struct SockAddrUn {
+    family: u16,
+    path: [u8; 108],
+}
+
+fn sockaddr(path: &[u8]) -> Result<(SockAddrUn, usize)> {
+    let mut sa = SockAddrUn {
+        family: AF_UNIX as u16,
+        path: [0; 108],
+    };
+    if path.is_empty() || path.len() >= sa.path.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    sa.path
+        .get_mut(..path.len())
+        .ok_or(Errno::ENAMETOOLONG)?
+        .copy_from_slice(path);
+    Ok((sa, 2 + path.len() + 1))
+}
+
+pub fn unix_socket(nonblock: bool) -> Result<Fd> {
+    let flags = SOCK_STREAM | O_CLOEXEC | if nonblock { O_NONBLOCK } else { 0 };
+    sys!(__NR_socket, AF_UNIX, flags, 0).map(|fd| Fd(fd as i32))
+}
+
+pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
+    let (sa, len) = sockaddr(path)?;
+    sys!(__NR_bind, fd.raw(), &sa as *const SockAddrUn, len).map(drop)
+}
+
+pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
+    let (sa, len) = sockaddr(path)?;
+    retry(|| sys!(__NR_connect, fd.raw(), &sa as *const SockAddrUn, len)).map(drop)
+}
+
+pub fn listen(fd: &Fd, backlog: u32) -> Result<()> {
+    sys!(__NR_listen, fd.raw(), backlog).map(drop)
+}
+
+pub fn accept(fd: &Fd) -> Result<Fd> {
+    sys!(__NR_accept4, fd.raw(), 0, 0, O_CLOEXEC | O_NONBLOCK).map(|fd| Fd(fd as i32))
+}
+
+/// The peer's (pid, uid, gid) of a connected Unix socket.
+pub fn peer_cred(fd: &Fd) -> Result<(Pid, u32, u32)> {
+    let mut cred = [0u32; 3];
+    let mut len: u32 = 12;
+    sys!(
+        __NR_getsockopt,
+        fd.raw(),
+        SOL_SOCKET,
+        SO_PEERCRED,
+        cred.as_mut_ptr(),
+        &mut len as *mut u32
+    )?;
+    Ok((cred[0] as Pid, cred[1], cred[2]))
+}
+
+pub fn shutdown_write(fd: &Fd) -> Result<()> {
+    sys!(__NR_shutdown, fd.raw(), 1).map(drop)
+}
+
+// ---------------------------------------------------------------- process start
+
+/// argv and envp as the kernel left them on the initial stack. They live for
+/// the whole life of the process, hence `'static`.
+#[derive(Clone, Copy)]
+pub struct StartArgs {
+    argv: &'static [*const u8],
+    envp: &'static [*const u8],
+}
+
+impl StartArgs {
+    /// # Safety
+    /// `sp` must be the initial stack pointer handed to `_start` by the kernel.
+    pub unsafe fn from_stack(sp: *const usize) -> StartArgs {
+        // SAFETY: the kernel's initial stack is argc, argv[argc], NULL, envp..., NULL.
+        unsafe {
+            let argc = *sp;
+            let argv = sp.add(1) as *const *const u8;
+            let envp = argv.add(argc + 1);
+            let mut envc = 0;
+            while !(*envp.add(envc)).is_null() {
+                envc += 1;
+            }
+            StartArgs {
+                argv: core::slice::from_raw_parts(argv, argc + 1),
+                envp: core::slice::from_raw_parts(envp, envc + 1),
+            }
+        }
+    }
+
+    /// Arguments from a test harness: NULL-terminated pointer arrays to
+    /// NUL-terminated strings that live for the whole process.
+    pub fn from_static(argv: &'static [*const u8], envp: &'static [*const u8]) -> StartArgs {
+        StartArgs { argv, envp }
+    }
+
+    fn cstr(p: *const u8) -> &'static CStr {
+        // SAFETY: every non-null pointer in argv/envp is a NUL-terminated string
+        // that the kernel keeps for the life of the process.
+        unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }
+    }
+
+    pub fn argc(&self) -> usize {
+        self.argv.len().saturating_sub(1)
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&'static CStr> {
+        self.argv
+            .get(i)
+            .filter(|p| !p.is_null())
+            .map(|&p| Self::cstr(p))
+    }
+
+    /// The value of environment variable `key`.
+    pub fn env(&self, key: &[u8]) -> Option<&'static [u8]> {
+        self.envp.iter().filter(|p| !p.is_null()).find_map(|&p| {
+            let kv = Self::cstr(p).to_bytes();
+            kv.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    }
+
+    /// The NULL-terminated envp array, to pass on to children.
+    pub fn envp(&self) -> &'static [*const u8] {
+        self.envp
+    }
+
+    pub fn env_entries(&self) -> impl Iterator<Item = &'static CStr> {
+        self.envp
+            .iter()
+            .filter(|p| !p.is_null())
+            .map(|&p| Self::cstr(p))
+    }
+}
