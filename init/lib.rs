@@ -11,7 +11,13 @@
     clippy::indexing_slicing
 )]
 
+pub mod check;
 pub mod fatal;
+pub mod log;
+pub mod pid1;
+pub mod runtime;
+pub mod single;
+pub mod subinit;
 pub mod out;
 pub mod sys;
 
@@ -19,6 +25,43 @@ pub use sys::StartArgs;
 
 /// Picks the mode from argv[0] and the arguments; returns the exit status.
 pub fn main(args: StartArgs) -> i32 {
-    let _ = args;
-    0
+    let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
+    match arg(1) {
+        Some(b"check") => {
+            return match args.arg(2) {
+                Some(path) => check::run(path),
+                None => usage_error("check needs a TABLE"),
+            }
+        }
+        _ => {}
+    }
+    if sys::is_pid1() && pid1::wants_supervisor(&args) {
+        pid1::main(args)
+    }
+    if matches!(arg(1), Some(b"-f") | Some(b"-S")) {
+        return subinit::main(args);
+    }
+    single::main(args)
 }
+
+/// Prints `foster: MSG` and the usage, returns 2 (bad usage).
+pub fn usage_error(msg: &str) -> i32 {
+    let mut l = out::Line::new();
+    l.s("foster: ").s(msg);
+    l.flush(sys::STDERR);
+    out::put(sys::STDERR, USAGE.as_bytes());
+    2
+}
+
+pub const USAGE: &str = "\
+usage: foster                            as PID 1: run /etc/inittab
+       foster -f TABLE [-S SOCK] [-p SIG]  supervise TABLE as a sub-init
+       foster [-s] [-g] [-e N]... [-p SIG] [-t SECS] [-v] [-w] [--] CMD [ARG]...
+       foster check TABLE
+       foster ctl [-S SOCK] status|start NAME|stop NAME|restart NAME|reload|poweroff|reboot|halt
+";
+pub mod reaper;
+pub mod signals;
+pub mod spawn;
+pub mod users;
+pub mod supervisor;

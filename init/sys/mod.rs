@@ -414,6 +414,13 @@ pub fn exit(code: i32) -> ! {
 }
 
 pub const WNOHANG: u32 = g::WNOHANG;
+/// Also report children that stopped (job control).
+pub const WUNTRACED: u32 = g::WUNTRACED;
+
+/// A wait status that says "stopped", not "ended" (only with WUNTRACED).
+pub fn wait_stopped(status: i32) -> bool {
+    status & 0xff == 0x7f
+}
 
 /// `wait4(pid, .., options)`: `Ok(None)` when WNOHANG finds nothing to reap.
 pub fn wait4(pid: Pid, options: u32) -> Result<Option<(Pid, i32)>> {
@@ -473,6 +480,9 @@ pub fn setpgid(pid: Pid, pgid: Pid) -> Result<()> {
 }
 pub fn getpgid(pid: Pid) -> Result<Pid> {
     sys!(__NR_getpgid, pid).map(|p| p as Pid)
+}
+pub fn getsid(pid: Pid) -> Result<Pid> {
+    sys!(__NR_getsid, pid).map(|p| p as Pid)
 }
 
 pub fn prctl(option: u32, arg: usize) -> Result<usize> {
@@ -951,6 +961,11 @@ impl StartArgs {
         self.argv.len().saturating_sub(1)
     }
 
+    /// argv from word `i` on, still NULL-terminated: hand it to execve as is.
+    pub fn argv_from(&self, i: usize) -> &'static [*const u8] {
+        self.argv.get(i..).unwrap_or(&[])
+    }
+
     pub fn arg(&self, i: usize) -> Option<&'static CStr> {
         self.argv
             .get(i)
@@ -978,4 +993,18 @@ impl StartArgs {
             .filter(|p| !p.is_null())
             .map(|&p| Self::cstr(p))
     }
+}
+
+// ---------------------------------------------------------------- memory
+
+/// A zero-filled anonymous mapping that lives for the rest of the process.
+/// foster reserves its few big buffers (table sources) this way once at
+/// start: the pages cost nothing until touched, unlike a zeroed array.
+pub fn reserve(len: usize) -> Result<&'static mut [u8]> {
+    let prot = g::PROT_READ | g::PROT_WRITE;
+    let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS;
+    let addr = sys!(__NR_mmap, 0, len, prot, flags, -1i32, 0)?;
+    // SAFETY: the kernel returned a fresh private mapping of `len` bytes,
+    // zero-filled, never unmapped, and referenced nowhere else.
+    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) })
 }

@@ -1,0 +1,73 @@
+//! foster's own messages. A sub-init writes `foster: ...` lines to stderr.
+//! PID 1 writes them to /dev/kmsg (`<6>` info, `<3>` errors) and to the
+//! console, but skips the console copy of a line the kernel already echoes
+//! there (its level is below the console log level), so no line shows twice.
+
+use crate::out::Line;
+use crate::sys::{self, Fd, RawFd};
+
+pub struct Log {
+    console: RawFd,
+    kmsg: Option<Fd>,
+    /// The kernel's console_loglevel (lines below it reach the console).
+    console_level: u8,
+}
+
+const INFO: u8 = 6;
+const ERROR: u8 = 3;
+
+impl Log {
+    /// stderr only.
+    pub fn stderr() -> Log {
+        Log { console: sys::STDERR, kmsg: None, console_level: 0 }
+    }
+
+    /// PID 1: kmsg plus the console.
+    pub fn pid1() -> Log {
+        let kmsg = sys::open(c"/dev/kmsg", sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0).ok();
+        let mut buf = [0u8; 64];
+        let level = match sys::read_file(c"/proc/sys/kernel/printk", &mut buf) {
+            Ok(n) => buf.get(..n).and_then(|t| t.iter().position(|b| !b.is_ascii_digit()).and_then(|e| t.get(..e)))
+                .and_then(|d| core::str::from_utf8(d).ok()).and_then(|d| d.parse::<u8>().ok()).unwrap_or(0),
+            Err(_) => 0,
+        };
+        Log { console: sys::STDERR, kmsg, console_level: level }
+    }
+
+    fn emit(&self, level: u8, msg: &[u8]) {
+        let mut l = Line::new();
+        if let Some(k) = &self.kmsg {
+            l.s("<").u(level as u64).s(">foster: ").bytes(msg);
+            l.flush(k.raw());
+            if level < self.console_level {
+                return;
+            }
+        }
+        l.s("foster: ").bytes(msg);
+        l.flush(self.console);
+    }
+
+    pub fn info(&self, msg: &str) {
+        self.emit(INFO, msg.as_bytes());
+    }
+    pub fn info_raw(&self, msg: &[u8]) {
+        self.emit(INFO, msg);
+    }
+    pub fn error(&self, msg: &str) {
+        self.emit(ERROR, msg.as_bytes());
+    }
+    pub fn error_raw(&self, msg: &[u8]) {
+        self.emit(ERROR, msg);
+    }
+
+    /// A line that must reach the console as is (the QEMU result marker).
+    pub fn marker(&self, line: &[u8]) {
+        let mut l = Line::new();
+        l.bytes(line);
+        l.flush(self.console);
+        if let Some(k) = &self.kmsg {
+            l.s("<6>").bytes(line);
+            l.flush(k.raw());
+        }
+    }
+}

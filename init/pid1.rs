@@ -1,0 +1,227 @@
+//! PID 1 duties: mount the API filesystems, get a console, take Ctrl-Alt-Del
+//! as SIGINT, map BusyBox init's signals, and shut the machine down in bounded
+//! steps. As PID 1 foster never returns: if the supervisor cannot run, it
+//! says so once and reaps orphans forever.
+//!
+//! In a container (PID 1 of a PID namespace that is not the initial one),
+//! foster never remounts or unmounts what it did not mount itself: those
+//! superblocks belong to the host.
+
+use crate::fatal;
+use crate::log::Log;
+use crate::out::Line;
+use crate::runtime::{Config, Runtime};
+use crate::signals::{self, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPWR};
+use crate::supervisor::{Mode, Outcome};
+use crate::sys::{self, Errno, StartArgs};
+use config_format::Kind;
+use core::ffi::CStr;
+
+/// API filesystems: (source, target, type, flags, data).
+const MOUNTS: [(&CStr, &CStr, &CStr, u32, Option<&CStr>); 6] = [
+    (c"proc", c"/proc", c"proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, None),
+    (c"sysfs", c"/sys", c"sysfs", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, None),
+    (c"devtmpfs", c"/dev", c"devtmpfs", sys::MS_NOSUID, Some(c"mode=0755")),
+    (c"devpts", c"/dev/pts", c"devpts", sys::MS_NOSUID | sys::MS_NOEXEC, Some(c"gid=5,mode=620,ptmxmode=666")),
+    (c"tmpfs", c"/dev/shm", c"tmpfs", sys::MS_NOSUID | sys::MS_NODEV, Some(c"mode=1777")),
+    (c"tmpfs", c"/run", c"tmpfs", sys::MS_NOSUID | sys::MS_NODEV, Some(c"mode=0755")),
+];
+
+/// Whether the kernel command line args ask for PID 1 supervisor mode: none,
+/// `-f TABLE`, or words the kernel passes on (`single`, runlevels).
+pub fn wants_supervisor(args: &StartArgs) -> bool {
+    match args.arg(1).map(CStr::to_bytes) {
+        None => true,
+        Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
+        Some(w) => matches!(w, b"single" | b"emergency" | b"S" | b"s" | b"auto" | b"1" | b"2" | b"3" | b"4" | b"5"),
+    }
+}
+
+/// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
+pub fn in_container() -> bool {
+    let mut buf = [0u8; 64];
+    match sys::read_file(c"/proc/2/stat", &mut buf) {
+        Ok(n) => !buf.get(..n).is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)")),
+        Err(_) => true,
+    }
+}
+
+fn is_mounted(target: &CStr) -> bool {
+    // A mount point sits on another device than its parent directory.
+    let mut parent = Line::new();
+    let t = target.to_bytes();
+    let cut = t.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    parent.bytes(if cut == 0 { b"/" } else { t.get(..cut).unwrap_or(b"/") }).byte(0);
+    let Ok(pc) = CStr::from_bytes_with_nul(parent.as_bytes()) else { return false };
+    match (sys::stat(target, false), sys::stat(pc, false)) {
+        (Ok(a), Ok(b)) => a.dev != b.dev,
+        _ => false,
+    }
+}
+
+/// Mounts what is missing; returns a bit per entry of MOUNTS foster mounted.
+fn mount_api(log: &Log) -> u8 {
+    let mut mine = 0u8;
+    for (i, (src, target, fstype, flags, data)) in MOUNTS.iter().enumerate() {
+        if is_mounted(target) {
+            continue;
+        }
+        let _ = sys::mkdir(target, 0o755);
+        match sys::mount(src, target, fstype, *flags, *data) {
+            Ok(()) => mine |= 1 << i,
+            Err(e) => {
+                let mut l = Line::new();
+                l.s("unable to mount ").bytes(target.to_bytes()).s(": ").errno(e);
+                log.error_raw(l.as_bytes());
+            }
+        }
+    }
+    mine
+}
+
+/// fds 0-2 on /dev/console when the initramfs had no console node.
+fn open_console() {
+    if sys::fcntl(sys::STDOUT, sys::F_GETFD, 0).is_ok() && sys::fcntl(sys::STDERR, sys::F_GETFD, 0).is_ok() {
+        return;
+    }
+    if let Ok(fd) = sys::open(c"/dev/console", sys::O_RDWR | sys::O_NOCTTY, 0) {
+        for target in 0..3 {
+            if sys::fcntl(target, sys::F_GETFD, 0) == Err(Errno::EBADF) {
+                let _ = sys::dup3(fd.raw(), target, 0);
+            }
+        }
+        if fd.raw() <= 2 {
+            let _ = fd.into_raw();
+        }
+    }
+}
+
+pub fn main(args: StartArgs) -> ! {
+    let _ = signals::block_all();
+    let container = in_container();
+    open_console();
+    let pre_log = Log::stderr();
+    let mounted = mount_api(&pre_log);
+    open_console();
+    let _ = sys::setsid();
+    // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
+    let _ = sys::reboot(sys::REBOOT_CMD_CAD_OFF);
+    let log = Log::pid1();
+    if container {
+        log.info("starting as PID 1 of a container");
+    } else {
+        log.info("starting as PID 1");
+    }
+    let opts = crate::subinit::parse(&args, 1).unwrap_or(crate::subinit::Opts {
+        table: None,
+        socket: None,
+        pdeath: None,
+        verbose: false,
+    });
+    let table = match opts.table {
+        Some(t) => Some(t),
+        None if sys::stat(c"/etc/inittab", true).is_ok() => Some(c"/etc/inittab"),
+        None => {
+            log.info("no /etc/inittab: using BusyBox's default table");
+            None
+        }
+    };
+    let cfg = Config { mode: Mode::Pid1, table, args, verbose: opts.verbose };
+    let mut rt = match Runtime::new(cfg, log) {
+        Ok(rt) => rt,
+        Err((what, e)) => {
+            let mut l = Line::new();
+            l.s("foster: unable to ").s(what).s(": ").errno(e).s("; reaping orphans only");
+            l.flush(sys::STDERR);
+            fatal::reap_forever()
+        }
+    };
+    if rt.start().is_err() {
+        rt.log().error("no table could be read; reaping orphans only");
+    }
+    let outcome = rt.run();
+    finish(&rt, outcome, container, mounted)
+}
+
+/// BusyBox init's signals.
+pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
+    match sig {
+        SIGHUP => {
+            rt.reload(None);
+        }
+        SIGINT => {
+            if rt.supervisor_mut().trigger(Kind::CtrlAltDel, now) == 0 {
+                rt.log().info("Ctrl-Alt-Del: no ctrlaltdel entry");
+            }
+        }
+        SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
+            Some(id) => rt.supervisor_mut().shutdown(Outcome::ExecRestart(id), now),
+            None => rt.log().info("SIGQUIT: no restart entry"),
+        },
+        SIGUSR1 => rt.supervisor_mut().shutdown(Outcome::Halt, now),
+        SIGUSR2 | SIGPWR => rt.supervisor_mut().shutdown(Outcome::Poweroff, now),
+        SIGTERM => rt.supervisor_mut().shutdown(Outcome::Reboot, now),
+        _ => {}
+    }
+}
+
+/// The end of a shutdown: sync, unmount or remount read-only, reboot(2).
+fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
+    if let Outcome::ExecRestart(id) = outcome {
+        // Only returns if the exec failed (reported): reboot instead of hanging.
+        rt.exec_in_place(id);
+    }
+    sys::sync();
+    if container {
+        // Only what foster mounted itself, newest first.
+        for (i, (_, target, ..)) in MOUNTS.iter().enumerate().rev() {
+            if mounted & (1 << i) != 0 {
+                let _ = sys::umount(target, sys::MNT_DETACH);
+            }
+        }
+    } else {
+        remount_all_ro(rt.log());
+        sys::sync();
+    }
+    let cmd = match outcome {
+        Outcome::Poweroff | Outcome::Exit(_) => sys::REBOOT_CMD_POWER_OFF,
+        Outcome::Halt => sys::REBOOT_CMD_HALT,
+        Outcome::Reboot | Outcome::ExecRestart(_) => sys::REBOOT_CMD_RESTART,
+    };
+    if let Err(e) = sys::reboot(cmd) {
+        let mut l = Line::new();
+        l.s("unable to reboot: ").errno(e);
+        rt.log().error_raw(l.as_bytes());
+        if container {
+            // No CAP_SYS_BOOT: ending PID 1 ends the namespace just as well.
+            sys::exit(0)
+        }
+    }
+    fatal::reap_forever()
+}
+
+/// Remount every filesystem read-only, newest mount first, from /proc/mounts.
+fn remount_all_ro(log: &Log) {
+    let mut buf = [0u8; 8192];
+    let Ok(n) = sys::read_file(c"/proc/mounts", &mut buf).or_else(|e| if e == Errno::EFBIG { Ok(buf.len()) } else { Err(e) }) else {
+        return;
+    };
+    let text = buf.get(..n).unwrap_or(&[]);
+    for line in text.split(|&b| b == b'\n').rev() {
+        let mut fields = line.split(|&b| b == b' ');
+        let (Some(_dev), Some(target), Some(fstype)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if matches!(fstype, b"proc" | b"sysfs" | b"devtmpfs" | b"devpts" | b"tmpfs" | b"rootfs" | b"ramfs" | b"cgroup2" | b"cgroup") {
+            continue;
+        }
+        let mut p = Line::new();
+        p.bytes(target).byte(0);
+        let Ok(c) = CStr::from_bytes_with_nul(p.as_bytes()) else { continue };
+        if let Err(e) = sys::remount_ro(c) {
+            if e != Errno::EBUSY {
+                let mut l = Line::new();
+                l.s("unable to remount ").bytes(target).s(" read-only: ").errno(e);
+                log.error_raw(l.as_bytes());
+            }
+        }
+    }
+}

@@ -1,0 +1,791 @@
+//! The event loop of sub-init and PID 1 modes: it owns every fd and carries out
+//! the supervisor's actions through `sys`.
+//!
+//! One `epoll_wait` is the only place foster sleeps. Its timeout is the
+//! supervisor's next deadline, or none at all: idle means zero syscalls. The
+//! signalfd (every catchable signal blocked), readiness pipes, log pipes and
+//! the control socket are the sources of events.
+
+use crate::log::Log;
+use crate::out::Line;
+use crate::reaper::{self, Drained};
+use crate::signals::{self, SIGCHLD, SIGHUP, SIGINT, SIGKILL, SIGTERM};
+use crate::spawn::{self, ChildSetup, Env, Output, Session};
+use crate::supervisor::{Action, Mode, Note, Outcome, PidfileRead, SlotId, Supervisor, MAX_SLOTS};
+use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
+use config_format::{Argv, Entry, Kind, Table, MAX_TABLE_BYTES};
+use core::ffi::CStr;
+
+/// Epoll tags: the high half says what kind of source, the low half which.
+const TAG_SIGNAL: u64 = 0;
+const TAG_READY: u64 = 1 << 32;
+const TAG_LOG: u64 = 2 << 32;
+pub const TAG_CONTROL: u64 = 3 << 32;
+pub const TAG_CLIENT: u64 = 4 << 32;
+
+/// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`).
+pub const MAX_LOG_PIPES: usize = 16;
+const LOG_LINE: usize = 240;
+
+/// How the runtime was started.
+pub struct Config<'a> {
+    pub mode: Mode,
+    /// Where the table is read from (`None`: PID 1 with BusyBox's default).
+    pub table: Option<&'a CStr>,
+    pub args: StartArgs,
+    pub verbose: bool,
+}
+
+/// A log pipe: the service writes lines, foster prefixes and forwards them.
+struct LogPipe {
+    slot: SlotId,
+    read: Fd,
+    write: Fd,
+    /// Where lines go: /dev/kmsg or the file.
+    sink: Option<Fd>,
+    kmsg: bool,
+    partial: [u8; LOG_LINE],
+    len: usize,
+}
+
+/// The table sources: two buffers, one current, one for the next reload.
+struct Sources {
+    bufs: [&'static mut [u8]; 2],
+    lens: [usize; 2],
+    current: usize,
+}
+
+impl Sources {
+    fn current(&self) -> &[u8] {
+        let i = self.current & 1;
+        match (self.bufs.get(i), self.lens.get(i)) {
+            (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+pub struct Runtime<'a> {
+    cfg: Config<'a>,
+    sup: Supervisor,
+    ep: Fd,
+    sigfd: Fd,
+    src: Sources,
+    ready: [Option<Fd>; MAX_SLOTS],
+    logs: heapless::Vec<LogPipe, MAX_LOG_PIPES>,
+    log: Log,
+}
+
+/// Reads a table file into `buf`; returns its length.
+fn read_table(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    sys::read_file(path, buf)
+}
+
+impl<'a> Runtime<'a> {
+    /// Sets up fds and loads the table. Errors are reported; `None` when
+    /// foster cannot run at all.
+    pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (&'static str, Errno)> {
+        let sigfd = signals::open_fd().map_err(|e| ("open a signalfd", e))?;
+        let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
+        sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL).map_err(|e| ("watch signals", e))?;
+        let a = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
+        let b = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
+        Ok(Runtime {
+            sup: Supervisor::new(cfg.mode),
+            cfg,
+            ep,
+            sigfd,
+            src: Sources { bufs: [a, b], lens: [0, 0], current: 0 },
+            ready: [const { None }; MAX_SLOTS],
+            logs: heapless::Vec::new(),
+            log,
+        })
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.sup
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn epoll(&self) -> &Fd {
+        &self.ep
+    }
+
+    /// Reads and parses the table into the spare buffer. Returns the parsed
+    /// table and the error count (errors are reported as they are found, to
+    /// `report` too when given).
+    fn load(&mut self, report: Option<&mut dyn FnMut(&[u8])>) -> Result<(Table, usize), Errno> {
+        let spare = (self.src.current + 1) & 1;
+        let path = self.cfg.table;
+        let Some(buf) = self.src.bufs.get_mut(spare) else { return Err(Errno::EINVAL) };
+        let len = match path {
+            Some(p) => read_table(p, buf)?,
+            None => {
+                let d = config_format::BUSYBOX_DEFAULT_TABLE;
+                let n = d.len().min(buf.len());
+                if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
+                    dst.copy_from_slice(s);
+                }
+                n
+            }
+        };
+        if let Some(l) = self.src.lens.get_mut(spare) {
+            *l = len;
+        }
+        let src = buf.get(..len).unwrap_or(&[]);
+        let file = path.and_then(|p| p.to_str().ok()).unwrap_or("(default table)");
+        let log = &self.log;
+        let mut errors = 0;
+        let mut report = report;
+        let table = config_format::parse(src, &mut |e| {
+            errors += 1;
+            let mut line = Line::new();
+            let _ = e.report(file, src, &mut line);
+            // The report is several lines (message, source, caret): log the first.
+            let text = line.as_bytes();
+            let first = text.split(|&b| b == b'\n').next().unwrap_or(text);
+            log.error_raw(first);
+            if let Some(r) = report.as_mut() {
+                r(text);
+            }
+        });
+        Ok((table, errors))
+    }
+
+    fn swap_sources(&mut self) {
+        self.src.current = (self.src.current + 1) & 1;
+    }
+
+    /// Loads the table and starts the boot sequence.
+    pub fn start(&mut self) -> Result<(), Errno> {
+        let (table, errors) = match self.load(None) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut l = Line::new();
+                l.s("unable to read ");
+                l.bytes(self.cfg.table.map_or(b"table", |p| p.to_bytes()));
+                l.s(": ").errno(e);
+                self.log.error_raw(l.as_bytes());
+                return Err(e);
+            }
+        };
+        self.swap_sources();
+        if errors > 0 {
+            let mut l = Line::new();
+            l.u(errors as u64).s(" bad line(s) skipped; running the rest");
+            self.log.error_raw(l.as_bytes());
+        }
+        if table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
+            self.log.error("no entry can run; reaping orphans only");
+        }
+        let now = sys::now_ms();
+        self.sup.start(&table, now);
+        self.reap(now);
+        Ok(())
+    }
+
+    /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
+    /// whole. Returns the number of errors (0: applied).
+    pub fn reload(&mut self, report: Option<&mut dyn FnMut(&[u8])>) -> usize {
+        let (table, errors) = match self.load(report) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut l = Line::new();
+                l.s("reload: unable to read ");
+                l.bytes(self.cfg.table.map_or(b"table", |p| p.to_bytes()));
+                l.s(": ").errno(e).s("; keeping the running table");
+                self.log.error_raw(l.as_bytes());
+                return 1;
+            }
+        };
+        if errors > 0 {
+            let mut l = Line::new();
+            l.s("reload rejected: ").u(errors as u64).s(" error(s); keeping the running table");
+            self.log.error_raw(l.as_bytes());
+            return errors;
+        }
+        let old_src = self.src.current();
+        let spare = (self.src.current + 1) & 1;
+        let new_src = match (self.src.bufs.get(spare), self.src.lens.get(spare)) {
+            (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
+            _ => &[],
+        };
+        let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
+        let now = sys::now_ms();
+        self.sup.reload(&table, &same, now);
+        self.swap_sources();
+        self.log.info("table reloaded");
+        0
+    }
+
+    /// The loop. Returns only for sub-init's exit, with its status.
+    pub fn run(&mut self) -> Outcome {
+        let mut events = [sys::EMPTY_EVENT; 8];
+        loop {
+            if let Some(outcome) = self.apply_actions() {
+                return outcome;
+            }
+            let now = sys::now_ms();
+            let timeout = match self.sup.next_deadline() {
+                None => -1,
+                Some(t) if t <= now => 0,
+                Some(t) => (t - now).min(i32::MAX as u64) as i32,
+            };
+            let n = sys::epoll_wait(&self.ep, &mut events, timeout).unwrap_or(0);
+            for ev in events.iter().take(n) {
+                let (_, data) = sys::epoll_event_data(ev);
+                let index = (data & 0xffff_ffff) as usize;
+                match data & !0xffff_ffff {
+                    TAG_SIGNAL => self.on_signals(),
+                    TAG_READY => self.on_ready(index),
+                    TAG_LOG => self.on_log(index),
+                    _ => {}
+                }
+            }
+            self.sup.tick(sys::now_ms());
+        }
+    }
+
+    fn reap(&mut self, now: u64) {
+        let sup = &mut self.sup;
+        if reaper::drain(|pid, status| sup.child_exited(pid, status, now)) == Drained::NoChildren {
+            sup.no_children_left(now);
+        }
+    }
+
+    fn on_signals(&mut self) {
+        while let Ok(Some(info)) = sys::read_signal(&self.sigfd) {
+            let now = sys::now_ms();
+            match info.signo {
+                SIGCHLD => self.reap(now),
+                sig => self.on_signal(sig, now),
+            }
+        }
+    }
+
+    fn on_signal(&mut self, sig: u8, now: u64) {
+        if self.cfg.verbose {
+            let mut l = Line::new();
+            l.s("got SIG").s(signals::name(sig));
+            self.log.info_raw(l.as_bytes());
+        }
+        match self.cfg.mode {
+            Mode::SubInit => match sig {
+                SIGTERM | SIGINT => self.sup.shutdown(Outcome::Exit(0), now),
+                SIGHUP => {
+                    self.reload(None);
+                }
+                _ => {}
+            },
+            Mode::Pid1 => crate::pid1::on_signal(self, sig, now),
+        }
+    }
+
+    pub fn request_shutdown(&mut self, outcome: Outcome) {
+        self.sup.shutdown(outcome, sys::now_ms());
+    }
+
+    pub fn supervisor_mut(&mut self) -> &mut Supervisor {
+        &mut self.sup
+    }
+
+    fn on_ready(&mut self, slot: usize) {
+        let Some(Some(fd)) = self.ready.get(slot) else { return };
+        let mut buf = [0u8; 64];
+        let mut done = false;
+        let mut ready = false;
+        loop {
+            match sys::read(fd.raw(), &mut buf) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(n) => {
+                    if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) {
+                        ready = true;
+                        done = true;
+                        break;
+                    }
+                }
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        if done {
+            self.close_ready(slot);
+        }
+        if ready {
+            self.sup.ready(slot as SlotId, sys::now_ms());
+        }
+    }
+
+    fn close_ready(&mut self, slot: usize) {
+        if let Some(Some(fd)) = self.ready.get_mut(slot).map(Option::take) {
+            let _ = sys::epoll_del(&self.ep, fd.raw());
+        }
+    }
+
+    fn on_log(&mut self, index: usize) {
+        let name = self.logs.get(index).and_then(|p| self.sup.slot(p.slot)).map(|s| *s.name());
+        let Some(pipe) = self.logs.get_mut(index) else { return };
+        let mut chunk = [0u8; 512];
+        // Bounded: a chatty service cannot keep foster from other events.
+        for _ in 0..16 {
+            let n = match sys::read(pipe.read.raw(), &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for &b in chunk.get(..n).unwrap_or(&[]) {
+                if b == b'\n' || pipe.len == LOG_LINE {
+                    emit_log_line(pipe, name.as_ref().map_or(b"?", |n| n.as_bytes()));
+                    if b == b'\n' {
+                        continue;
+                    }
+                }
+                if let Some(p) = pipe.partial.get_mut(pipe.len) {
+                    *p = b;
+                    pipe.len += 1;
+                }
+            }
+            if n < chunk.len() {
+                break;
+            }
+        }
+    }
+
+    /// Carries out queued actions until the queue is empty.
+    fn apply_actions(&mut self) -> Option<Outcome> {
+        while let Some(action) = self.sup.poll_action() {
+            match action {
+                Action::Spawn { slot } => self.spawn(slot),
+                Action::Signal { pid, sig } => signal_service(pid, sig),
+                Action::ReadPidfile { slot } => self.read_pidfile(slot),
+                Action::Release { slot } => self.close_ready(slot as usize),
+                Action::Forget { slot } => {
+                    self.close_ready(slot as usize);
+                    self.drop_log(slot);
+                }
+                Action::SignalAll { sig } => {
+                    signal_all(sig, self.cfg.mode);
+                    self.reap(sys::now_ms());
+                }
+                Action::Note(note) => self.note(note),
+                Action::Finish(outcome) => return Some(outcome),
+            }
+        }
+        None
+    }
+
+    fn note(&mut self, note: Note) {
+        let sup = &self.sup;
+        let name = |id: SlotId| sup.slot(id).map(|s| *s.name());
+        let mut l = Line::new();
+        let put_name = |l: &mut Line, id: SlotId| {
+            match name(id) {
+                Some(n) => l.bytes(n.as_bytes()),
+                None => l.s("?"),
+            };
+        };
+        let mut error = false;
+        match note {
+            Note::Started { slot, pid } => {
+                put_name(&mut l, slot);
+                l.s(": started, pid ").i(pid as i64);
+            }
+            Note::SpawnFailed { slot, errno } => {
+                error = true;
+                l.s("unable to start ");
+                put_name(&mut l, slot);
+                l.s(": ").errno(Errno(errno));
+            }
+            Note::Exited { slot, status, restart_in } => {
+                let kind = sup.slot(slot).map(|s| s.entry.kind);
+                error = !status.success();
+                put_name(&mut l, slot);
+                describe_exit(&mut l, status);
+                if let Some(ms) = restart_in {
+                    l.s("; restarting in ");
+                    duration(&mut l, ms);
+                }
+                // A quiet success of a run-once entry is not news.
+                if status.success() && restart_in.is_none() && kind != Some(Kind::Service) && !self.cfg.verbose
+                {
+                    return;
+                }
+            }
+            Note::Adopted { slot, pid } => {
+                put_name(&mut l, slot);
+                l.s(": daemon pid ").i(pid as i64).s(" adopted from its pidfile");
+            }
+            Note::PidfileMissing { slot } => {
+                error = true;
+                put_name(&mut l, slot);
+                l.s(": no live child pid in its pidfile after the launcher exited");
+            }
+            Note::Ready { slot } => {
+                put_name(&mut l, slot);
+                l.s(": ready");
+            }
+            Note::Killed { slot, pid } => {
+                error = true;
+                put_name(&mut l, slot);
+                l.s(": did not stop in time; sending SIGKILL to pid ").i(pid as i64);
+            }
+            Note::Blocked { slot, on } => {
+                error = true;
+                put_name(&mut l, slot);
+                l.s(": not started: `after=");
+                put_name(&mut l, on);
+                l.s("` will not come up");
+            }
+            Note::OrphanReaped { pid, status } => {
+                if !self.cfg.verbose {
+                    return;
+                }
+                l.s("reaped orphan ").i(pid as i64);
+                describe_exit(&mut l, status);
+            }
+            Note::ExitStatus { slot, code } => {
+                // The result line the QEMU runner reads from the console.
+                let mut m = Line::new();
+                m.s("foster: exit-status ");
+                match name(slot) {
+                    Some(n) => m.bytes(n.as_bytes()),
+                    None => m.s("?"),
+                };
+                m.s(" ").u(code as u64);
+                self.log.marker(m.as_bytes());
+                return;
+            }
+            Note::ShutdownBegins { outcome } => {
+                l.s(match outcome {
+                    Outcome::Exit(_) => "stopping",
+                    Outcome::Poweroff => "powering off",
+                    Outcome::Reboot => "rebooting",
+                    Outcome::Halt => "halting",
+                    Outcome::ExecRestart(_) => "restarting init",
+                });
+            }
+            Note::StragglersKilled => {
+                l.s("processes left after SIGTERM; sending SIGKILL");
+            }
+            Note::NothingLeft => {
+                l.s("nothing left to run; reaping orphans");
+            }
+            Note::NoRoom { name } => {
+                error = true;
+                l.s("reload: no room for ").bytes(name.as_bytes()).s(" while old entries stop");
+            }
+        }
+        if error {
+            self.log.error_raw(l.as_bytes());
+        } else {
+            self.log.info_raw(l.as_bytes());
+        }
+    }
+
+    fn read_pidfile(&mut self, slot: SlotId) {
+        let now = sys::now_ms();
+        let read = match self.sup.slot(slot).and_then(|s| s.entry.pidfile) {
+            Some(span) => {
+                let mut path = [0u8; 256];
+                match unquoted_cstr(span.get(self.src.current()), &mut path) {
+                    Some(p) => pidfile_pid(p),
+                    None => (PidfileRead::Missing, None),
+                }
+            }
+            None => (PidfileRead::Missing, None),
+        };
+        // A daemon that died before foster looked was reaped right there: the
+        // supervisor learns its status first, then that it is gone.
+        if let (PidfileRead::NotAChild(pid), Some(status)) = read {
+            self.sup.child_exited(pid, status, now);
+        }
+        self.sup.pidfile_read(slot, read.0, now);
+    }
+
+    fn log_pipe_for(&mut self, slot: SlotId, entry: &Entry) -> Option<sys::RawFd> {
+        if let Some(p) = self.logs.iter().find(|p| p.slot == slot) {
+            return Some(p.write.raw());
+        }
+        let (sink, kmsg) = match entry.log {
+            config_format::Log::Console | config_format::Log::Null => return None,
+            config_format::Log::Kmsg => (sys::open(c"/dev/kmsg", sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0).ok(), true),
+            config_format::Log::File(span) => {
+                let mut path = [0u8; 256];
+                let fd = unquoted_cstr(span.get(self.src.current()), &mut path).and_then(|p| {
+                    let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
+                    sys::open(p, flags, 0o644).ok()
+                });
+                (fd, false)
+            }
+        };
+        if self.logs.is_full() {
+            self.log.error("too many log pipes; logging to the console");
+            return None;
+        }
+        let (read, write) = sys::pipe(sys::O_NONBLOCK).ok()?;
+        let index = self.logs.len() as u64;
+        sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index).ok()?;
+        let raw = write.raw();
+        let _ = self.logs.push(LogPipe { slot, read, write, sink, kmsg, partial: [0; LOG_LINE], len: 0 });
+        Some(raw)
+    }
+
+    fn drop_log(&mut self, slot: SlotId) {
+        if let Some(i) = self.logs.iter().position(|p| p.slot == slot) {
+            let pipe = self.logs.swap_remove(i);
+            let _ = sys::epoll_del(&self.ep, pipe.read.raw());
+            // The moved pipe (if any) now sits at index i: re-register its tag.
+            if let Some(moved) = self.logs.get(i) {
+                let _ = sys::epoll_del(&self.ep, moved.read.raw());
+                let _ = sys::epoll_add(&self.ep, moved.read.raw(), sys::EPOLLIN, TAG_LOG | i as u64);
+            }
+        }
+    }
+
+    /// PID 1's `restart` entry: exec its command in place of foster (the pid
+    /// stays 1). Returns only if the exec failed.
+    pub fn exec_in_place(&self, slot: SlotId) {
+        let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else { return };
+        let mut argv = Argv::new();
+        if entry.argv(self.src.current(), &mut argv).is_err() {
+            return;
+        }
+        let mut env = Env::new();
+        for kv in self.cfg.args.env_entries() {
+            env.set(kv.to_bytes());
+        }
+        signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
+        let e = spawn::execvp(&argv, env.envp(), env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH));
+        let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
+        let mut l = Line::new();
+        l.s("unable to exec the restart entry: ").errno(e);
+        self.log.error_raw(l.as_bytes());
+    }
+
+    fn spawn(&mut self, slot: SlotId) {
+        let now = sys::now_ms();
+        if !self.sup.should_spawn(slot) {
+            return;
+        }
+        let Some(entry) = self.sup.slot(slot).map(|s| s.entry.clone()) else { return };
+        let result = self.spawn_entry(slot, &entry);
+        self.sup.spawned(slot, result.map_err(|e| e.0), now);
+    }
+
+    fn spawn_entry(&mut self, slot: SlotId, entry: &Entry) -> Result<Pid, Errno> {
+        let mut argv = Argv::new();
+        if entry.argv(self.src.current(), &mut argv).is_err() {
+            return Err(Errno::E2BIG);
+        }
+        let mut env = Env::new();
+        for kv in self.cfg.args.env_entries() {
+            env.set(kv.to_bytes());
+        }
+        if env.get(b"PATH").is_none() {
+            let mut p = Line::new();
+            p.s("PATH=").bytes(spawn::DEFAULT_PATH);
+            env.set(p.as_bytes());
+        }
+        if entry.kind == Kind::Shutdown {
+            if let Some(o) = self.sup.shutdown_outcome() {
+                env.set(match o {
+                    Outcome::Reboot | Outcome::ExecRestart(_) => b"FOSTER_SHUTDOWN=reboot",
+                    Outcome::Halt => b"FOSTER_SHUTDOWN=halt",
+                    Outcome::Poweroff | Outcome::Exit(_) => b"FOSTER_SHUTDOWN=poweroff",
+                });
+            }
+        }
+        let src = self.src.current();
+        for span in &entry.env {
+            let mut kv = [0u8; 512];
+            if let Some(n) = config_format::unquote(span.get(src), &mut kv) {
+                env.set(kv.get(..n).unwrap_or(&[]));
+            }
+        }
+        let mut tty_buf = [0u8; 128];
+        let tty = entry.tty.and_then(|span| tty_path(span.get(src), &mut tty_buf));
+        let mut dir_buf = [0u8; 256];
+        let dir = entry.dir.and_then(|span| unquoted_cstr(span.get(src), &mut dir_buf));
+        let mut user_buf = [0u8; 64];
+        let user = entry.user.and_then(|s| unquoted(s.get(src), &mut user_buf));
+        let mut group_buf = [0u8; 64];
+        let group = entry.group.and_then(|s| unquoted(s.get(src), &mut group_buf));
+        let null;
+        let output = match entry.log {
+            config_format::Log::Console => Output::Inherit,
+            config_format::Log::Null => {
+                null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
+                null.as_ref().map_or(Output::Inherit, |f| Output::Fd(f.raw()))
+            }
+            config_format::Log::Kmsg | config_format::Log::File(_) => {
+                match self.log_pipe_for(slot, entry) {
+                    Some(fd) => Output::Fd(fd),
+                    None => Output::Inherit,
+                }
+            }
+        };
+        // Readiness: a fresh pipe per start; the child gets the write end as fd N.
+        self.close_ready(slot as usize);
+        let mut notify_write = None;
+        if let Some(n) = entry.ready_fd {
+            if let Ok((r, w)) = sys::pipe(sys::O_NONBLOCK) {
+                if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok() {
+                    if let Some(cell) = self.ready.get_mut(slot as usize) {
+                        *cell = Some(r);
+                    }
+                    notify_write = Some((w, n as sys::RawFd));
+                }
+            }
+        }
+        let path = env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH);
+        let mut path_buf = [0u8; 512];
+        let plen = path.len().min(path_buf.len());
+        if let (Some(d), Some(s)) = (path_buf.get_mut(..plen), path.get(..plen)) {
+            d.copy_from_slice(s);
+        }
+        let setup = ChildSetup {
+            name: entry.name.as_bytes(),
+            argv: &argv,
+            envp: env.envp(),
+            path: path_buf.get(..plen).unwrap_or(b""),
+            session: Session::New,
+            tty,
+            stdin_null: entry.log == config_format::Log::Null,
+            output,
+            pass_fd: notify_write.as_ref().map(|(w, n)| (w.raw(), *n)),
+            dir,
+            umask: entry.umask.map(u32::from),
+            user,
+            group,
+            keep_ignored: SigSet::EMPTY,
+            mask: SigSet::EMPTY,
+            ask_first: entry.kind == Kind::Askfirst,
+        };
+        spawn::spawn(&setup)
+    }
+}
+
+fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
+    let mut l = Line::new();
+    if pipe.kmsg {
+        l.s("<6>");
+    }
+    l.bytes(name).s(": ").bytes(pipe.partial.get(..pipe.len).unwrap_or(&[])).byte(b'\n');
+    pipe.len = 0;
+    if let Some(sink) = &pipe.sink {
+        let _ = sys::write_all(sink.raw(), l.as_bytes());
+    }
+}
+
+/// Signals a service: its process group first (it ran `setsid`), so helpers
+/// it started go too; the process alone when it leads no group.
+fn signal_service(pid: Pid, sig: u8) {
+    if pid <= 0 {
+        return;
+    }
+    if sys::kill(-pid, sig).is_err() {
+        let _ = sys::kill(pid, sig);
+    }
+}
+
+/// PID 1 signals every process; a sub-init only its own children.
+fn signal_all(sig: u8, mode: Mode) {
+    match mode {
+        Mode::Pid1 => {
+            let _ = sys::kill(-1, sig);
+        }
+        Mode::SubInit => {
+            let _ = reaper::for_each_child(|pid| {
+                let _ = sys::kill(pid, sig);
+                // Their groups too, so grandchildren that still have a parent go.
+                if sig == SIGKILL || sig == SIGTERM {
+                    let _ = sys::kill(-pid, sig);
+                }
+            });
+        }
+    }
+}
+
+fn describe_exit(l: &mut Line, status: ExitStatus) {
+    match status {
+        ExitStatus::Code(c) => {
+            l.s(": exited with status ").u(c as u64);
+        }
+        ExitStatus::Signal(s) => {
+            l.s(": killed by SIG").s(signals::name(s));
+        }
+    }
+}
+
+fn duration(l: &mut Line, ms: u64) {
+    if ms < 1000 || ms % 1000 != 0 {
+        l.u(ms).s(" ms");
+    } else {
+        l.u(ms / 1000).s(" s");
+    }
+}
+
+fn unquoted<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let n = config_format::unquote(raw, buf)?;
+    buf.get(..n)
+}
+
+/// Unquotes `raw` into `buf` and NUL-terminates it.
+fn unquoted_cstr<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+    let cap = buf.len().checked_sub(1)?;
+    let n = config_format::unquote(raw, buf.get_mut(..cap)?)?;
+    *buf.get_mut(n)? = 0;
+    CStr::from_bytes_with_nul(buf.get(..=n)?).ok()
+}
+
+/// A tty option or inittab id: `/dev/` is prepended to a bare name.
+fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+    let mut tmp = [0u8; 96];
+    let n = config_format::unquote(raw, &mut tmp)?;
+    let name = tmp.get(..n)?;
+    if name.is_empty() {
+        return None;
+    }
+    let prefix: &[u8] = if name.starts_with(b"/") { b"" } else { b"/dev/" };
+    let total = prefix.len() + name.len();
+    buf.get_mut(..prefix.len())?.copy_from_slice(prefix);
+    buf.get_mut(prefix.len()..total)?.copy_from_slice(name);
+    *buf.get_mut(total)? = 0;
+    CStr::from_bytes_with_nul(buf.get(..=total)?).ok()
+}
+
+/// Reads a pid from a pidfile and checks whether it is foster's live child;
+/// a child that already exited is reaped here and its status returned.
+fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
+    let mut buf = [0u8; 32];
+    let n = match sys::read_file(path, &mut buf) {
+        Ok(n) => n,
+        Err(_) => return (PidfileRead::Missing, None),
+    };
+    let text = buf.get(..n).unwrap_or(&[]);
+    let digits = text.iter().skip_while(|b| b.is_ascii_whitespace()).take_while(|b| b.is_ascii_digit());
+    let mut pid: i64 = 0;
+    let mut any = false;
+    for &d in digits {
+        any = true;
+        pid = pid.saturating_mul(10).saturating_add((d - b'0') as i64);
+    }
+    if !any || pid <= 1 || pid > i32::MAX as i64 {
+        return (PidfileRead::Missing, None);
+    }
+    let pid = pid as Pid;
+    // wait4 on one pid with WNOHANG: 0 means a live child of ours.
+    match sys::wait4(pid, sys::WNOHANG) {
+        Ok(None) => (PidfileRead::Child(pid), None),
+        Ok(Some((_, status))) => (PidfileRead::NotAChild(pid), Some(ExitStatus::from_wait(status))),
+        Err(_) => (PidfileRead::NotAChild(pid), None),
+    }
+}

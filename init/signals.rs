@@ -1,0 +1,82 @@
+//! Signal plumbing shared by every mode: foster blocks the signals it handles
+//! and reads them from a signalfd, so they arrive as ordinary events in the
+//! loop and one that comes early (before a child exists) waits, never lost.
+
+use crate::sys::{self, Errno, Fd, SigSet};
+
+pub const SIGHUP: u8 = 1;
+pub const SIGINT: u8 = 2;
+pub const SIGQUIT: u8 = 3;
+pub const SIGKILL: u8 = 9;
+pub const SIGUSR1: u8 = 10;
+pub const SIGSEGV: u8 = 11;
+pub const SIGUSR2: u8 = 12;
+pub const SIGPIPE: u8 = 13;
+pub const SIGALRM: u8 = 14;
+pub const SIGTERM: u8 = 15;
+pub const SIGCHLD: u8 = 17;
+pub const SIGCONT: u8 = 18;
+pub const SIGSTOP: u8 = 19;
+pub const SIGTSTP: u8 = 20;
+pub const SIGTTIN: u8 = 21;
+pub const SIGTTOU: u8 = 22;
+pub const SIGWINCH: u8 = 28;
+pub const SIGPWR: u8 = 30;
+
+/// Signals that report a fault in foster itself: left unblocked so a bug
+/// kills foster (or, as PID 1, is ignored by the kernel) instead of hanging it.
+fn synchronous(sig: u8) -> bool {
+    matches!(sig, 4 | 5 | 7 | 8 | 11 | 31) // ILL TRAP BUS FPE SEGV SYS
+}
+
+/// Every signal foster can catch: all but KILL, STOP and the synchronous faults.
+pub fn catchable() -> SigSet {
+    let mut set = SigSet::EMPTY;
+    for sig in 1..=64u8 {
+        if sig != SIGKILL && sig != SIGSTOP && !synchronous(sig) {
+            set = set.with(sig);
+        }
+    }
+    set
+}
+
+/// Blocks every catchable signal; returns the caller's mask.
+pub fn block_all() -> Result<SigSet, Errno> {
+    sys::sigprocmask(sys::SIG_BLOCK, catchable())
+}
+
+/// A non-blocking signalfd for every catchable signal.
+pub fn open_fd() -> Result<Fd, Errno> {
+    sys::signalfd(catchable())
+}
+
+/// The signals the caller left ignored (SIG_IGN), to hand them on unchanged.
+pub fn ignored() -> SigSet {
+    let mut set = SigSet::EMPTY;
+    for sig in 1..=64u8 {
+        if sig != SIGKILL && sig != SIGSTOP && sys::disposition(sig) == Ok(sys::SIG_IGN) {
+            set = set.with(sig);
+        }
+    }
+    set
+}
+
+/// In a fresh child: every disposition back to default except those in
+/// `keep_ignored`, then the signal mask set to `mask`.
+pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
+    for sig in 1..=64u8 {
+        if sig == SIGKILL || sig == SIGSTOP {
+            continue;
+        }
+        let want = if keep_ignored.has(sig) { sys::SIG_IGN } else { sys::SIG_DFL };
+        if sys::disposition(sig) != Ok(want) {
+            let _ = sys::set_disposition(sig, want);
+        }
+    }
+    let _ = sys::sigprocmask(sys::SIG_SETMASK, mask);
+}
+
+/// "TERM" for 15; digits for signals without a name.
+pub fn name(sig: u8) -> &'static str {
+    config_format::signal_name(sig).unwrap_or("?")
+}

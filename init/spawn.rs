@@ -1,0 +1,325 @@
+//! Starting a child: fork, then in the child set up session, terminal, stdio,
+//! directory, credentials, signals, and exec. Shared by every mode.
+//!
+//! The child reports its own setup or exec failure as one line on foster's
+//! stderr (`foster: NAME: unable to exec PROG: reason`; with an empty NAME, as
+//! in single-command mode, tini's short `foster: PROG: reason`) and exits 127
+//! when the program is missing, 126 for any other failure, so the parent learns
+//! of it through the ordinary exit path and is never blocked waiting on a child.
+
+use crate::out::Line;
+use crate::signals;
+use crate::sys::{self, Errno, Pid, RawFd, SigSet};
+use crate::users;
+use config_format::Argv;
+use core::ffi::CStr;
+
+/// How the child relates to foster's session and terminal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Session {
+    /// `setsid()`: a service, detached from foster's terminal.
+    New,
+    /// Its own process group; `foreground` gives it the terminal on stdin.
+    Group { foreground: bool },
+}
+
+/// Where the child's stdout and stderr go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Output {
+    Inherit,
+    /// Both to this fd (a log pipe, a file, /dev/null).
+    Fd(RawFd),
+}
+
+/// Everything a child needs, borrowed from the caller for the fork.
+pub struct ChildSetup<'a> {
+    /// Used in error messages.
+    pub name: &'a [u8],
+    pub argv: &'a Argv,
+    /// NULL-terminated environment.
+    pub envp: &'a [*const u8],
+    /// The PATH used to find a program without `/`.
+    pub path: &'a [u8],
+    pub session: Session,
+    pub tty: Option<&'a CStr>,
+    pub stdin_null: bool,
+    pub output: Output,
+    /// (fd to pass, number it gets in the child): readiness notification.
+    pub pass_fd: Option<(RawFd, RawFd)>,
+    pub dir: Option<&'a CStr>,
+    pub umask: Option<u32>,
+    pub user: Option<&'a [u8]>,
+    pub group: Option<&'a [u8]>,
+    pub keep_ignored: SigSet,
+    pub mask: SigSet,
+    /// BusyBox `askfirst`: wait for Enter on the terminal before the exec.
+    pub ask_first: bool,
+}
+
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Forks and execs; returns the child's pid.
+pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
+    match sys::fork()? {
+        0 => child(setup, None),
+        pid => Ok(pid),
+    }
+}
+
+/// Like `spawn`, but execs `setup.argv`'s program with `words` as its whole
+/// argument vector (NULL-terminated, e.g. the tail of foster's own argv), so a
+/// command line has no word or byte limit but the kernel's.
+pub fn spawn_words(setup: &ChildSetup, words: &[*const u8]) -> Result<Pid, Errno> {
+    match sys::fork()? {
+        0 => child(setup, Some(words)),
+        pid => Ok(pid),
+    }
+}
+
+/// The exit code for a failed exec: 127 not found, 126 found but not runnable.
+pub fn exec_failure_code(e: Errno) -> i32 {
+    match e {
+        Errno::ENOENT | Errno::ENOTDIR => 127,
+        _ => 126,
+    }
+}
+
+fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
+    // foster's stderr, kept (close-on-exec) for reporting after stdio moved.
+    let err_fd = sys::fcntl(sys::STDERR, linux_raw_sys::general::F_DUPFD_CLOEXEC, 3)
+        .map(|fd| fd as RawFd)
+        .unwrap_or(sys::STDERR);
+    let fail = |what: &str, obj: &[u8], e: Option<Errno>, code: i32| -> ! {
+        let mut l = Line::new();
+        l.s("foster: ").bytes(s.name).s(": ").s(what).bytes(obj);
+        if let Some(e) = e {
+            l.s(": ").errno(e);
+        }
+        l.flush(err_fd);
+        sys::exit(code)
+    };
+
+    match s.session {
+        Session::New => {
+            let _ = sys::setsid();
+        }
+        Session::Group { foreground } => {
+            let _ = sys::setpgid(0, 0);
+            // Signals are still blocked here, so SIGTTOU cannot stop us.
+            if foreground {
+                let _ = sys::tcsetpgrp(sys::STDIN, sys::getpid());
+            }
+        }
+    }
+    if let Some(tty) = s.tty {
+        let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
+            Ok(fd) => fd,
+            Err(e) => fail("unable to open ", tty.to_bytes(), Some(e), 126),
+        };
+        let _ = sys::set_controlling_tty(fd.raw(), true);
+        for target in 0..3 {
+            let _ = sys::dup3(fd.raw(), target, 0);
+        }
+    }
+    if s.stdin_null {
+        if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
+            let _ = sys::dup3(null.raw(), sys::STDIN, 0);
+        }
+    }
+    if let Output::Fd(fd) = s.output {
+        let _ = sys::dup3(fd, sys::STDOUT, 0);
+        let _ = sys::dup3(fd, sys::STDERR, 0);
+    }
+    if let Some((fd, target)) = s.pass_fd {
+        if fd == target {
+            let _ = sys::set_cloexec(fd, false);
+        } else if let Err(e) = sys::dup3(fd, target, 0) {
+            fail("unable to pass the readiness fd", b"", Some(e), 126);
+        }
+    }
+    if let Some(dir) = s.dir {
+        if let Err(e) = sys::chdir(dir) {
+            fail("unable to change directory to ", dir.to_bytes(), Some(e), 126);
+        }
+    }
+    if let Some(mask) = s.umask {
+        sys::umask(mask);
+    }
+    if s.user.is_some() || s.group.is_some() {
+        let creds = match users::resolve(s.user, s.group) {
+            Ok(c) => c,
+            Err(users::LookupError::UnknownUser) => {
+                fail("unknown user ", s.user.unwrap_or(b""), None, 126)
+            }
+            Err(users::LookupError::UnknownGroup) => {
+                fail("unknown group ", s.group.unwrap_or(b""), None, 126)
+            }
+            Err(users::LookupError::Io(e)) => fail("unable to read ", b"/etc/passwd", Some(e), 126),
+        };
+        let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
+        let res = sys::setgroups(groups)
+            .and_then(|_| sys::setresgid(creds.gid))
+            .and_then(|_| sys::setresuid(creds.uid));
+        if let Err(e) = res {
+            fail("unable to switch to user ", s.user.unwrap_or(b"?"), Some(e), 126);
+        }
+    }
+    if s.ask_first {
+        let _ = sys::write_all(sys::STDOUT, b"\nPlease press Enter to activate this console. ");
+        let mut c = [0u8; 1];
+        loop {
+            match sys::read(sys::STDIN, &mut c) {
+                Ok(1) if c[0] == b'\n' => break,
+                Ok(1) => {}
+                // No terminal to read from: end quietly; foster's backoff paces retries.
+                _ => sys::exit(0),
+            }
+        }
+    }
+    signals::reset_for_child(s.keep_ignored, s.mask);
+    let e = match (words, s.argv.program()) {
+        (Some(words), Some(prog)) => exec_search(prog, words, s.envp, s.path),
+        _ => execvp(s.argv, s.envp, s.path),
+    };
+    let prog = s.argv.word(0).unwrap_or(b"?");
+    if s.name.is_empty() {
+        let mut l = Line::new();
+        l.s("foster: ").bytes(prog).s(": ").errno(e).flush(err_fd);
+        sys::exit(exec_failure_code(e))
+    }
+    fail("unable to exec ", prog, Some(e), exec_failure_code(e))
+}
+
+/// `execvp`: a program without `/` is searched in `path`. Returns the most
+/// telling error (EACCES beats ENOENT, as in every shell).
+pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
+    let mut ptrs = [core::ptr::null::<u8>(); config_format::MAX_ARGS + 1];
+    for (i, p) in ptrs.iter_mut().enumerate().take(argv.len()) {
+        *p = argv.word_cstr(i).map_or(core::ptr::null(), |c| c.as_ptr() as *const u8);
+    }
+    let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
+    let Some(prog) = argv.program() else { return Errno::ENOENT };
+    exec_search(prog, argv_ptrs, envp, path)
+}
+
+/// Execs `prog` with a NULL-terminated `argv_ptrs`, searching `path` when
+/// `prog` has no `/`.
+pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], path: &[u8]) -> Errno {
+    if prog.to_bytes().contains(&b'/') {
+        return sys::execve(prog, argv_ptrs, envp);
+    }
+    let mut best = Errno::ENOENT;
+    for dir in path.split(|&b| b == b':') {
+        let mut buf = Line::new();
+        buf.bytes(if dir.is_empty() { b"." } else { dir }).byte(b'/').bytes(prog.to_bytes()).byte(0);
+        let Ok(full) = CStr::from_bytes_with_nul(buf.as_bytes()) else { continue };
+        match sys::execve(full, argv_ptrs, envp) {
+            Errno::ENOENT | Errno::ENOTDIR => {}
+            Errno::EACCES => best = Errno::EACCES,
+            e => return e,
+        }
+    }
+    best
+}
+
+/// A child's environment: foster's own plus overrides, in a fixed buffer.
+pub struct Env {
+    buf: [u8; ENV_BYTES],
+    used: usize,
+    ptrs: [*const u8; MAX_VARS + 1],
+    count: usize,
+}
+
+pub const ENV_BYTES: usize = 4096;
+pub const MAX_VARS: usize = 64;
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    pub const fn new() -> Env {
+        Env { buf: [0; ENV_BYTES], used: 0, ptrs: [core::ptr::null(); MAX_VARS + 1], count: 0 }
+    }
+
+    /// Adds or replaces `KEY=VALUE`; false when full.
+    pub fn set(&mut self, kv: &[u8]) -> bool {
+        let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
+        let key = kv.get(..=key_len).unwrap_or(kv);
+        // Drop an earlier value of the same key (its bytes stay, unreferenced).
+        let mut i = 0;
+        while i < self.count {
+            if self.var(i).is_some_and(|v| v.starts_with(key)) {
+                self.ptrs.copy_within(i + 1..self.count + 1, i);
+                self.count -= 1;
+            } else {
+                i += 1;
+            }
+        }
+        let start = self.used;
+        let end = start + kv.len() + 1;
+        if self.count >= MAX_VARS || end > ENV_BYTES {
+            return false;
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else { return false };
+        let (text, nul) = dst.split_at_mut(kv.len());
+        text.copy_from_slice(kv);
+        nul.fill(0);
+        self.used = end;
+        if let (Some(p), Some(b)) = (self.ptrs.get_mut(self.count), self.buf.get(start)) {
+            *p = b as *const u8;
+        }
+        self.count += 1;
+        if let Some(p) = self.ptrs.get_mut(self.count) {
+            *p = core::ptr::null();
+        }
+        true
+    }
+
+    fn var(&self, i: usize) -> Option<&[u8]> {
+        let p = *self.ptrs.get(i)?;
+        let start = (p as usize).checked_sub(self.buf.as_ptr() as usize)?;
+        let rest = self.buf.get(start..self.used)?;
+        rest.split(|&b| b == 0).next()
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        (0..self.count).find_map(|i| self.var(i)?.strip_prefix(key)?.strip_prefix(b"="))
+    }
+
+    /// The NULL-terminated pointer array for execve.
+    pub fn envp(&self) -> &[*const u8] {
+        self.ptrs.get(..self.count + 1).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_terminates() {
+        let mut env = Env::new();
+        assert!(env.set(b"PATH=/bin"));
+        assert!(env.set(b"HOME=/"));
+        assert!(env.set(b"PATH=/sbin"));
+        assert_eq!(env.get(b"PATH"), Some(&b"/sbin"[..]));
+        assert_eq!(env.get(b"HOME"), Some(&b"/"[..]));
+        assert_eq!(env.envp().len(), 3);
+        assert!(env.envp().last().unwrap().is_null());
+    }
+
+    #[test]
+    fn env_capacity_is_an_error_not_a_panic() {
+        let mut env = Env::new();
+        let big = [b'x'; 1000];
+        let mut n = 0;
+        while env.set(&big) {
+            n += 1;
+        }
+        assert!(n < 5);
+    }
+}

@@ -1,0 +1,90 @@
+//! Sub-init mode, `foster -f TABLE [-S SOCK] [-p SIG] [-v]`: supervise a
+//! table under any other process as a child subreaper, so double-forked
+//! daemons come back to foster, not to the real PID 1.
+
+use crate::log::Log;
+use crate::out::Line;
+use crate::runtime::{Config, Runtime};
+use crate::signals;
+use crate::supervisor::{Mode, Outcome};
+use crate::sys::{self, StartArgs};
+use core::ffi::CStr;
+
+pub struct Opts {
+    pub table: Option<&'static CStr>,
+    pub socket: Option<&'static CStr>,
+    pub pdeath: Option<u8>,
+    pub verbose: bool,
+}
+
+/// Parses `-f TABLE -S SOCK -p SIG -v` (any order).
+pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
+    let mut o = Opts { table: None, socket: None, pdeath: None, verbose: false };
+    let mut i = from;
+    while let Some(a) = args.arg(i) {
+        match a.to_bytes() {
+            b"-f" => o.table = Some(args.arg(i + 1).ok_or("-f needs a TABLE")?),
+            b"-S" => o.socket = Some(args.arg(i + 1).ok_or("-S needs a socket PATH")?),
+            b"-p" => {
+                let sig = args.arg(i + 1).ok_or("-p needs a SIGNAL")?;
+                o.pdeath = Some(config_format::signal_by_name(sig.to_bytes()).ok_or("-p: unknown signal")?);
+            }
+            b"-v" => {
+                o.verbose = true;
+                i += 1;
+                continue;
+            }
+            _ => return Err("unknown option for sub-init mode"),
+        }
+        i += 2;
+    }
+    Ok(o)
+}
+
+pub fn main(args: StartArgs) -> i32 {
+    // First: signals wait in the signalfd from here on.
+    if let Err(e) = signals::block_all() {
+        return fail("block signals", e);
+    }
+    if let Err(e) = sys::set_child_subreaper() {
+        // qemu-user and old kernels refuse it: orphans then go to the real init.
+        let mut l = Line::new();
+        l.s("foster: unable to become a subreaper: ").errno(e).s("; continuing");
+        l.flush(sys::STDERR);
+    }
+    let opts = match parse(&args, 1) {
+        Ok(o) => o,
+        Err(msg) => return crate::usage_error(msg),
+    };
+    let Some(table) = opts.table else { return crate::usage_error("sub-init mode needs -f TABLE") };
+    if let Some(sig) = opts.pdeath {
+        let parent = sys::getppid();
+        if let Err(e) = sys::set_parent_death_signal(sig) {
+            return fail("set the parent-death signal", e);
+        }
+        // The parent may have died before prctl took effect: act as if the signal came.
+        if sys::getppid() != parent {
+            let _ = sys::kill(sys::getpid(), sig);
+        }
+    }
+    let cfg = Config { mode: Mode::SubInit, table: Some(table), args, verbose: opts.verbose };
+    let mut rt = match Runtime::new(cfg, Log::stderr()) {
+        Ok(rt) => rt,
+        Err((what, e)) => return fail(what, e),
+    };
+    let _ = opts.socket;
+    if rt.start().is_err() {
+        return 1;
+    }
+    match rt.run() {
+        Outcome::Exit(code) => code as i32,
+        Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
+    }
+}
+
+fn fail(what: &str, e: sys::Errno) -> i32 {
+    let mut l = Line::new();
+    l.s("foster: unable to ").s(what).s(": ").errno(e);
+    l.flush(sys::STDERR);
+    1
+}

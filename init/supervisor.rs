@@ -1,0 +1,1062 @@
+//! The supervisor core: a state machine with no I/O and no clock of its own.
+//!
+//! The runtime feeds it events (a child exited, a spawn happened, a service
+//! said it is ready, a pidfile was read, a request came, time passed) with the
+//! current monotonic time in milliseconds, and pulls the resulting actions with
+//! [`Supervisor::poll_action`] and the next timer with
+//! [`Supervisor::next_deadline`]. Everything here is unit-tested on a virtual
+//! clock with fake pids.
+//!
+//! Invariants: a slot's pid is the only process foster signals on its behalf;
+//! every deadline in a state is bounded, so stopping always ends; actions are
+//! queued in a fixed ring and the runtime drains them after every event.
+
+use crate::sys::{ExitStatus, Pid};
+use config_format::{Entry, Kind, Millis, Name, OnExit, RestartPolicy, Table};
+use heapless::{Deque, Vec};
+
+/// Slots: every entry of the table, plus room for entries of an old table
+/// that are still stopping after a reload.
+pub const MAX_SLOTS: usize = config_format::MAX_ENTRIES * 2;
+/// Actions queued between two drains by the runtime.
+pub const MAX_ACTIONS: usize = 64;
+/// Uptime after which a service's backoff starts again from its minimum.
+pub const HEALTHY_UPTIME: Millis = 10_000;
+/// How long to look for a daemon's pid in its pidfile after the launcher exits.
+pub const PIDFILE_WAIT: Millis = 5_000;
+pub const PIDFILE_POLL: Millis = 100;
+/// After SIGKILL, how long a process may take to be reaped before foster
+/// gives up on it (a process stuck in the kernel) and moves on.
+pub const KILL_GRACE: Millis = 2_000;
+
+pub type SlotId = u8;
+
+/// What one slot is doing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum State {
+    /// Not started yet: waiting for its phase or its `after=` entries.
+    Pending,
+    /// A `pidfile=` entry's launcher is running.
+    Launching { pid: Pid },
+    /// The launcher exited; polling the pidfile until `until`.
+    FindingPid { until: u64, next: u64 },
+    /// The main process runs.
+    Running { pid: Pid },
+    /// Waiting to restart.
+    Backoff { until: u64 },
+    /// Asked to stop: `stop=` signal sent, SIGKILL at `kill_at`, given up at `give_up`.
+    Stopping { pid: Pid, kill_at: u64, give_up: u64, then: AfterStop },
+    /// Stopped on request; stays down until started.
+    Stopped,
+    /// Ended for good.
+    Done { status: ExitStatus },
+    /// Could not be started or ended badly and will not restart.
+    Failed { status: Option<ExitStatus> },
+}
+
+/// What happens to a slot once its process is gone after a stop.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AfterStop {
+    /// Stay stopped (`ctl stop`, shutdown).
+    Stay,
+    /// Start again at once (`ctl restart`, changed on reload).
+    Restart,
+    /// Drop the slot (removed from the table on reload).
+    Remove,
+}
+
+/// What the runtime found in a pidfile.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PidfileRead {
+    /// A live child of foster: the daemon, re-parented to the subreaper.
+    Child(Pid),
+    /// A pid that is not (or no longer) foster's child.
+    NotAChild(Pid),
+    /// No file, or no pid in it.
+    Missing,
+}
+
+/// How foster ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    Exit(u8),
+    Poweroff,
+    Reboot,
+    Halt,
+    /// PID 1: exec the `restart` entry in place of foster.
+    ExecRestart(SlotId),
+}
+
+/// A step of the orderly stop.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stage {
+    /// Stopping services one at a time, newest first.
+    StopServices,
+    /// Running `shutdown` entries in order, each waited.
+    ShutdownEntries,
+    /// SIGTERM sent to every remaining process; waiting until `until`.
+    TermAll { until: u64 },
+    /// SIGKILL sent; waiting for the reaper until `until`.
+    KillAll { until: u64 },
+    /// All done: the outcome was handed to the runtime.
+    Finished,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Running sysinit then wait entries one by one.
+    Boot,
+    Running,
+    Stopping { stage: Stage, outcome: Outcome },
+}
+
+/// Something for the runtime to report (it renders names and texts).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Note {
+    Started { slot: SlotId, pid: Pid },
+    SpawnFailed { slot: SlotId, errno: u16 },
+    /// Exited; `restart_in` when it will be restarted.
+    Exited { slot: SlotId, status: ExitStatus, restart_in: Option<Millis> },
+    /// The daemon of a `pidfile=` entry was found and adopted.
+    Adopted { slot: SlotId, pid: Pid },
+    PidfileMissing { slot: SlotId },
+    Ready { slot: SlotId },
+    /// Did not stop in time: SIGKILL sent.
+    Killed { slot: SlotId, pid: Pid },
+    /// `after=` names an entry that ended and will not come up.
+    Blocked { slot: SlotId, on: SlotId },
+    /// An orphan (not a slot's process) was reaped.
+    OrphanReaped { pid: Pid, status: ExitStatus },
+    /// The result line of an `on-exit=` entry (the QEMU runner reads it).
+    ExitStatus { slot: SlotId, code: u8 },
+    ShutdownBegins { outcome: Outcome },
+    /// Stop stage timed out with processes left.
+    StragglersKilled,
+    NothingLeft,
+    /// A reloaded entry found no free slot (old ones still stopping).
+    NoRoom { name: Name },
+}
+
+/// An order for the runtime.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// Start the slot's process (its entry has the details).
+    Spawn { slot: SlotId },
+    /// Send a signal to a slot's process (and its process group).
+    Signal { pid: Pid, sig: u8 },
+    /// Read the slot's pidfile and answer with [`Supervisor::pidfile_read`].
+    ReadPidfile { slot: SlotId },
+    /// The slot's process is gone: close its readiness pipe.
+    Release { slot: SlotId },
+    /// The slot was emptied (its entry removed): drop every resource it had.
+    Forget { slot: SlotId },
+    /// Signal every process foster may signal (PID 1: all; else its children).
+    SignalAll { sig: u8 },
+    Note(Note),
+    /// Stop everything and end this way.
+    Finish(Outcome),
+}
+
+/// One supervised entry and its runtime state.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    pub entry: Entry,
+    pub state: State,
+    /// Readiness reported (entries without `ready=` are ready when running).
+    pub ready: bool,
+    pub restarts: u32,
+    pub last_exit: Option<ExitStatus>,
+    /// When the current process started (for uptime and backoff reset).
+    pub since: u64,
+    /// The next backoff delay.
+    delay: Millis,
+    /// Order of first start, for stopping newest first.
+    start_seq: u32,
+    /// The table entry was removed on reload; its spans are stale.
+    pub removed: bool,
+    /// Blocked note already given.
+    blocked_noted: bool,
+}
+
+impl Slot {
+    fn new(entry: Entry) -> Slot {
+        let delay = entry.backoff_min;
+        Slot {
+            entry,
+            state: State::Pending,
+            ready: false,
+            restarts: 0,
+            last_exit: None,
+            since: 0,
+            delay,
+            start_seq: 0,
+            removed: false,
+            blocked_noted: false,
+        }
+    }
+
+    pub fn name(&self) -> &Name {
+        &self.entry.name
+    }
+
+    /// The process foster tracks for this slot, if any.
+    pub fn pid(&self) -> Option<Pid> {
+        match self.state {
+            State::Launching { pid } | State::Running { pid } | State::Stopping { pid, .. } => {
+                Some(pid)
+            }
+            State::Pending
+            | State::FindingPid { .. }
+            | State::Backoff { .. }
+            | State::Stopped
+            | State::Done { .. }
+            | State::Failed { .. } => None,
+        }
+    }
+
+    fn restarts_by_policy(&self, status: ExitStatus) -> bool {
+        let policy_applies = matches!(self.entry.kind, Kind::Service | Kind::Askfirst | Kind::Once);
+        policy_applies
+            && match self.entry.restart {
+                RestartPolicy::Always => true,
+                RestartPolicy::OnFailure => !status.success(),
+                RestartPolicy::Never => false,
+            }
+    }
+
+    /// Whether entries that name this one in `after=` may start.
+    fn satisfies_after(&self) -> bool {
+        match self.state {
+            State::Running { .. } => self.ready,
+            State::Done { .. } => true,
+            State::Pending
+            | State::Launching { .. }
+            | State::FindingPid { .. }
+            | State::Backoff { .. }
+            | State::Stopping { .. }
+            | State::Stopped
+            | State::Failed { .. } => false,
+        }
+    }
+
+    /// Whether this slot can never come up again on its own.
+    fn is_terminal(&self) -> bool {
+        matches!(self.state, State::Stopped | State::Failed { .. })
+    }
+
+    /// Still has work: a process, a timer, or a start to come.
+    fn is_active(&self) -> bool {
+        !matches!(self.state, State::Stopped | State::Done { .. } | State::Failed { .. })
+    }
+}
+
+/// Kinds started by the boot sequence (not on demand).
+fn is_boot_kind(kind: Kind) -> bool {
+    matches!(kind, Kind::Sysinit | Kind::Wait)
+}
+
+/// Kinds started once boot is over.
+fn is_run_kind(kind: Kind) -> bool {
+    matches!(kind, Kind::Once | Kind::Service | Kind::Askfirst)
+}
+
+/// How foster behaves when every entry is finished.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// PID 1: never exits; says once that nothing is left and keeps reaping.
+    Pid1,
+    /// Sub-init: exits when nothing is left to run or wait for.
+    SubInit,
+}
+
+/// The supervisor.
+pub struct Supervisor {
+    slots: Vec<Slot, MAX_SLOTS>,
+    actions: Deque<Action, MAX_ACTIONS>,
+    phase: Phase,
+    mode: Mode,
+    next_seq: u32,
+    /// foster has no children at all (the reaper said ECHILD).
+    no_children: bool,
+    /// Exit status set by an `on-exit=exit:CODE` entry.
+    exit_code: u8,
+    nothing_left_noted: bool,
+    /// Orphans reaped recently: a pidfile naming one means the daemon already died.
+    recent_orphans: [(Pid, ExitStatus); 8],
+    recent_next: usize,
+    /// Actions that did not fit in the queue (never expected; counted).
+    pub dropped_actions: u32,
+    /// Orphans reaped in all.
+    pub orphans_reaped: u64,
+}
+
+impl Supervisor {
+    pub fn new(mode: Mode) -> Supervisor {
+        Supervisor {
+            slots: Vec::new(),
+            actions: Deque::new(),
+            phase: Phase::Boot,
+            mode,
+            next_seq: 1,
+            no_children: false,
+            exit_code: 0,
+            nothing_left_noted: false,
+            recent_orphans: [(0, ExitStatus::Code(0)); 8],
+            recent_next: 0,
+            dropped_actions: 0,
+            orphans_reaped: 0,
+        }
+    }
+
+    /// Loads the table's entries (in start order) and starts the boot sequence.
+    pub fn start(&mut self, table: &Table, now: u64) {
+        for idx in table.start_order() {
+            if let Some(entry) = table.entries.get(idx as usize) {
+                // Capacity: MAX_SLOTS is twice the table's capacity.
+                let _ = self.slots.push(Slot::new(entry.clone()));
+            }
+        }
+        self.advance(now);
+    }
+
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    pub fn slot(&self, id: SlotId) -> Option<&Slot> {
+        self.slots.get(id as usize)
+    }
+
+    pub fn find(&self, name: &[u8]) -> Option<SlotId> {
+        self.slots
+            .iter()
+            .position(|s| !s.removed && s.name().as_bytes() == name)
+            .map(|i| i as SlotId)
+    }
+
+    /// How the running stop will end, if one runs.
+    pub fn shutdown_outcome(&self) -> Option<Outcome> {
+        match self.phase {
+            Phase::Stopping { outcome, .. } => Some(outcome),
+            Phase::Boot | Phase::Running => None,
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        matches!(self.phase, Phase::Stopping { .. })
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn push(&mut self, action: Action) {
+        if self.actions.push_back(action).is_err() {
+            self.dropped_actions += 1;
+        }
+    }
+
+    fn note(&mut self, note: Note) {
+        self.push(Action::Note(note));
+    }
+
+    /// The earliest time something is due, if any.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        let mut consider = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
+        for s in &self.slots {
+            match s.state {
+                State::FindingPid { next, .. } => consider(next),
+                State::Backoff { until } => consider(until),
+                State::Stopping { kill_at, give_up, .. } => consider(kill_at.min(give_up)),
+                State::Pending
+                | State::Launching { .. }
+                | State::Running { .. }
+                | State::Stopped
+                | State::Done { .. }
+                | State::Failed { .. } => {}
+            }
+        }
+        match self.phase {
+            Phase::Stopping { stage: Stage::TermAll { until } | Stage::KillAll { until }, .. } => {
+                consider(until)
+            }
+            Phase::Stopping { stage: Stage::ShutdownEntries, .. } => {
+                for s in self.slots.iter().filter(|s| s.entry.kind == Kind::Shutdown) {
+                    if let State::Running { .. } | State::Launching { .. } = s.state {
+                        consider(s.since.saturating_add(s.entry.timeout));
+                    }
+                }
+            }
+            Phase::Boot | Phase::Running | Phase::Stopping { .. } => {}
+        }
+        next
+    }
+
+    // ------------------------------------------------------------ events
+
+    /// Whether an [`Action::Spawn`] for this slot is still wanted (it may have
+    /// been overtaken by a stop between queueing and applying).
+    pub fn should_spawn(&self, id: SlotId) -> bool {
+        self.slots.get(id as usize).is_some_and(|s| s.state == State::Pending)
+    }
+
+    /// Result of an [`Action::Spawn`].
+    pub fn spawned(&mut self, id: SlotId, result: Result<Pid, u16>, now: u64) {
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        if slot.state != State::Pending {
+            return;
+        }
+        match result {
+            Ok(pid) => {
+                slot.since = now;
+                slot.ready = slot.entry.ready_fd.is_none() && slot.entry.pidfile.is_none();
+                slot.state = if slot.entry.pidfile.is_some() {
+                    State::Launching { pid }
+                } else {
+                    State::Running { pid }
+                };
+                if slot.start_seq == 0 {
+                    slot.start_seq = self.next_seq;
+                    self.next_seq += 1;
+                }
+                self.no_children = false;
+                self.note(Note::Started { slot: id, pid });
+            }
+            Err(errno) => {
+                self.note(Note::SpawnFailed { slot: id, errno });
+                // A fork failure (EAGAIN, ENOMEM) is transient: treat as an exit.
+                self.ended(id, None, now);
+            }
+        }
+        self.advance(now);
+    }
+
+    /// A child was reaped.
+    pub fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) {
+        let owner = self.slots.iter().position(|s| s.pid() == Some(pid));
+        match owner {
+            Some(i) => {
+                let id = i as SlotId;
+                let Some(slot) = self.slots.get_mut(i) else { return };
+                match slot.state {
+                    State::Launching { .. } if status.success() => {
+                        slot.state = State::FindingPid { until: now + PIDFILE_WAIT, next: now };
+                        self.push(Action::ReadPidfile { slot: id });
+                    }
+                    State::Stopping { then, .. } => {
+                        slot.last_exit = Some(status);
+                        self.push(Action::Release { slot: id });
+                        self.stopped(id, then, now);
+                    }
+                    State::Launching { .. }
+                    | State::Running { .. }
+                    | State::Pending
+                    | State::FindingPid { .. }
+                    | State::Backoff { .. }
+                    | State::Stopped
+                    | State::Done { .. }
+                    | State::Failed { .. } => {
+                        self.push(Action::Release { slot: id });
+                        self.ended(id, Some(status), now);
+                    }
+                }
+            }
+            None => {
+                self.orphans_reaped += 1;
+                if let Some(r) = self.recent_orphans.get_mut(self.recent_next) {
+                    *r = (pid, status);
+                }
+                self.recent_next = (self.recent_next + 1) % self.recent_orphans.len();
+                self.note(Note::OrphanReaped { pid, status });
+            }
+        }
+        self.advance(now);
+    }
+
+    /// The reaper found that foster has no children left.
+    pub fn no_children_left(&mut self, now: u64) {
+        self.no_children = true;
+        self.advance(now);
+    }
+
+    /// A service wrote its readiness newline.
+    pub fn ready(&mut self, id: SlotId, now: u64) {
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        if let State::Running { .. } = slot.state {
+            if !slot.ready {
+                slot.ready = true;
+                self.note(Note::Ready { slot: id });
+            }
+        }
+        self.advance(now);
+    }
+
+    /// Answer to [`Action::ReadPidfile`].
+    pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
+        let died = match read {
+            PidfileRead::NotAChild(pid) => {
+                self.recent_orphans.iter().find(|(p, _)| *p == pid && pid > 0).map(|&(_, st)| st)
+            }
+            PidfileRead::Child(_) | PidfileRead::Missing => None,
+        };
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let State::FindingPid { until, .. } = slot.state else { return };
+        match (read, died) {
+            (PidfileRead::Child(pid), _) => {
+                slot.state = State::Running { pid };
+                slot.ready = slot.entry.ready_fd.is_none();
+                self.note(Note::Adopted { slot: id, pid });
+            }
+            // The daemon came and went before foster read its pidfile.
+            (PidfileRead::NotAChild(_), Some(status)) => self.ended(id, Some(status), now),
+            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) if now >= until => {
+                self.note(Note::PidfileMissing { slot: id });
+                self.ended(id, None, now);
+            }
+            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) => {
+                slot.state = State::FindingPid { until, next: now + PIDFILE_POLL }
+            }
+        }
+        self.advance(now);
+    }
+
+    /// Time passed: fire every deadline that is due.
+    pub fn tick(&mut self, now: u64) {
+        for i in 0..self.slots.len() {
+            let id = i as SlotId;
+            let Some(slot) = self.slots.get_mut(i) else { continue };
+            match slot.state {
+                State::Backoff { until } if now >= until => {
+                    slot.state = State::Pending;
+                    if self.may_start(i) {
+                        self.push(Action::Spawn { slot: id });
+                    }
+                }
+                State::FindingPid { next, .. } if now >= next => {
+                    // Poll again; the answer moves the deadline.
+                    slot.state = match slot.state {
+                        State::FindingPid { until, .. } => State::FindingPid { until, next: u64::MAX },
+                        other => other,
+                    };
+                    self.push(Action::ReadPidfile { slot: id });
+                }
+                State::Stopping { pid, kill_at, give_up, then } if now >= kill_at.min(give_up) => {
+                    if now >= give_up {
+                        // SIGKILL did not get it reaped in time: a process
+                        // stuck in the kernel must not hang the stop.
+                        self.push(Action::Release { slot: id });
+                        self.stopped(id, then, now);
+                    } else {
+                        slot.state = State::Stopping { pid, kill_at: u64::MAX, give_up, then };
+                        self.note(Note::Killed { slot: id, pid });
+                        self.push(Action::Signal { pid, sig: crate::signals::SIGKILL });
+                    }
+                }
+                State::Pending
+                | State::Launching { .. }
+                | State::FindingPid { .. }
+                | State::Running { .. }
+                | State::Backoff { .. }
+                | State::Stopping { .. }
+                | State::Stopped
+                | State::Done { .. }
+                | State::Failed { .. } => {}
+            }
+        }
+        if let Phase::Stopping { stage, outcome } = self.phase {
+            match stage {
+                Stage::TermAll { until } if now >= until => {
+                    if !self.no_children {
+                        self.note(Note::StragglersKilled);
+                    }
+                    self.push(Action::SignalAll { sig: crate::signals::SIGKILL });
+                    self.phase =
+                        Phase::Stopping { stage: Stage::KillAll { until: now + KILL_GRACE }, outcome };
+                }
+                Stage::KillAll { until } if now >= until => self.finish(outcome),
+                Stage::StopServices
+                | Stage::ShutdownEntries
+                | Stage::TermAll { .. }
+                | Stage::KillAll { .. }
+                | Stage::Finished => {}
+            }
+        }
+        self.advance(now);
+    }
+
+    // ------------------------------------------------------------ requests
+
+    /// Begin the orderly stop that ends in `outcome`. A second request while
+    /// stopping only changes how it ends (poweroff after a reboot request, ...).
+    pub fn shutdown(&mut self, outcome: Outcome, now: u64) {
+        match self.phase {
+            Phase::Stopping { stage, .. } => {
+                if stage != Stage::Finished {
+                    self.phase = Phase::Stopping { stage, outcome };
+                }
+            }
+            Phase::Boot | Phase::Running => {
+                self.note(Note::ShutdownBegins { outcome });
+                self.phase = Phase::Stopping { stage: Stage::StopServices, outcome };
+                // Nothing pending may start any more.
+                for s in self.slots.iter_mut() {
+                    if matches!(s.state, State::Pending | State::Backoff { .. } | State::FindingPid { .. })
+                        && s.entry.kind != Kind::Shutdown
+                    {
+                        s.state = State::Stopped;
+                    }
+                }
+            }
+        }
+        self.advance(now);
+    }
+
+    /// Run every entry of `kind` now (PID 1: `ctrlaltdel` on SIGINT). Entries
+    /// still running from an earlier trigger are left alone.
+    pub fn trigger(&mut self, kind: Kind, now: u64) -> usize {
+        if self.is_stopping() {
+            return 0;
+        }
+        let mut n = 0;
+        for i in 0..self.slots.len() {
+            let Some(slot) = self.slots.get_mut(i) else { continue };
+            if slot.entry.kind != kind || slot.removed {
+                continue;
+            }
+            if matches!(slot.state, State::Pending | State::Done { .. } | State::Failed { .. }) {
+                slot.state = State::Pending;
+                self.push(Action::Spawn { slot: i as SlotId });
+                n += 1;
+            }
+        }
+        self.advance(now);
+        n
+    }
+
+    /// The first entry of `kind` (the `restart` entry for SIGQUIT).
+    pub fn first_of(&self, kind: Kind) -> Option<SlotId> {
+        self.slots.iter().position(|s| s.entry.kind == kind && !s.removed).map(|i| i as SlotId)
+    }
+
+    /// `ctl stop NAME`: stop and keep stopped.
+    pub fn stop(&mut self, id: SlotId, now: u64) -> bool {
+        self.request_stop(id, AfterStop::Stay, now)
+    }
+
+    /// `ctl restart NAME`.
+    pub fn restart(&mut self, id: SlotId, now: u64) -> bool {
+        let stopping = self.request_stop(id, AfterStop::Restart, now);
+        if !stopping {
+            return self.start_slot(id, now);
+        }
+        true
+    }
+
+    /// `ctl start NAME`: start a stopped, failed, done or backing-off entry now.
+    pub fn start_slot(&mut self, id: SlotId, now: u64) -> bool {
+        if self.is_stopping() {
+            return false;
+        }
+        let Some(slot) = self.slots.get_mut(id as usize) else { return false };
+        match slot.state {
+            State::Stopped | State::Failed { .. } | State::Done { .. } | State::Backoff { .. } => {
+                slot.state = State::Pending;
+                slot.delay = slot.entry.backoff_min;
+                slot.blocked_noted = false;
+            }
+            State::Pending
+            | State::Launching { .. }
+            | State::FindingPid { .. }
+            | State::Running { .. }
+            | State::Stopping { .. } => return false,
+        }
+        self.advance(now);
+        true
+    }
+
+    fn request_stop(&mut self, id: SlotId, then: AfterStop, now: u64) -> bool {
+        let Some(slot) = self.slots.get_mut(id as usize) else { return false };
+        let sig = slot.entry.stop_signal;
+        let timeout = slot.entry.timeout;
+        match slot.state {
+            State::Running { pid } | State::Launching { pid } => {
+                slot.state = State::Stopping {
+                    pid,
+                    kill_at: now + timeout,
+                    give_up: now + timeout + KILL_GRACE,
+                    then,
+                };
+                self.push(Action::Signal { pid, sig });
+                if sig != crate::signals::SIGKILL && sig != crate::signals::SIGCONT {
+                    // A stopped (SIGSTOP'd) process must wake up to handle it.
+                    self.push(Action::Signal { pid, sig: crate::signals::SIGCONT });
+                }
+                true
+            }
+            State::Stopping { pid, kill_at, give_up, then: old } => {
+                // Removing beats restarting beats staying.
+                let then = match (old, then) {
+                    (AfterStop::Remove, _) | (_, AfterStop::Remove) => AfterStop::Remove,
+                    _ => then,
+                };
+                slot.state = State::Stopping { pid, kill_at, give_up, then };
+                true
+            }
+            State::Pending | State::Backoff { .. } | State::FindingPid { .. } => {
+                self.stopped(id, then, now);
+                false
+            }
+            State::Stopped | State::Done { .. } | State::Failed { .. } => {
+                if then == AfterStop::Remove {
+                    self.stopped(id, then, now);
+                }
+                false
+            }
+        }
+    }
+
+    /// Apply a reloaded table: unchanged entries keep running, changed ones
+    /// restart with their new settings, removed ones stop, new ones start.
+    /// `same(old_entry, new_entry)` compares by content (the runtime knows both
+    /// sources).
+    pub fn reload(&mut self, table: &Table, same: &dyn Fn(&Entry, &Entry) -> bool, now: u64) {
+        // Mark everything that is not in the new table.
+        for i in 0..self.slots.len() {
+            let gone = self
+                .slots
+                .get(i)
+                .is_some_and(|s| !s.removed && table.get(s.name().as_bytes()).is_none());
+            if gone {
+                self.request_stop(i as SlotId, AfterStop::Remove, now);
+                if let Some(s) = self.slots.get_mut(i) {
+                    s.removed = true;
+                }
+            }
+        }
+        for idx in table.start_order() {
+            let Some(new) = table.entries.get(idx as usize) else { continue };
+            match self.find(new.name.as_bytes()) {
+                Some(id) => {
+                    let Some(slot) = self.slots.get_mut(id as usize) else { continue };
+                    let unchanged = same(&slot.entry, new);
+                    // The spans must point into the new source either way.
+                    slot.entry = new.clone();
+                    if !unchanged {
+                        slot.delay = slot.entry.backoff_min;
+                        if is_run_kind(slot.entry.kind) {
+                            self.request_stop(id, AfterStop::Restart, now);
+                        }
+                    }
+                }
+                None => {
+                    let mut slot = Slot::new(new.clone());
+                    if !is_run_kind(new.kind) {
+                        // Boot entries of a reloaded table do not run again.
+                        slot.state = if is_boot_kind(new.kind) {
+                            State::Done { status: ExitStatus::Code(0) }
+                        } else {
+                            State::Pending
+                        };
+                    }
+                    let tomb = self.slots.iter().position(|s| s.removed && !s.is_active());
+                    match tomb.and_then(|i| self.slots.get_mut(i)) {
+                        Some(t) => *t = slot,
+                        None => {
+                            if self.slots.push(slot).is_err() {
+                                self.note(Note::NoRoom { name: new.name });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.nothing_left_noted = false;
+        self.advance(now);
+    }
+
+    // ------------------------------------------------------------ internals
+
+    /// A slot's process is gone after a stop request.
+    fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64) {
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        slot.ready = false;
+        match then {
+            AfterStop::Stay => slot.state = State::Stopped,
+            AfterStop::Restart => {
+                slot.state = State::Pending;
+                slot.since = now;
+            }
+            AfterStop::Remove => {
+                slot.state = State::Stopped;
+                slot.removed = true;
+                self.push(Action::Forget { slot: id });
+            }
+        }
+        if self.is_stopping() && then == AfterStop::Restart {
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                slot.state = State::Stopped;
+            }
+        }
+    }
+
+    /// A slot's process ended on its own (or could not start: `status` None).
+    fn ended(&mut self, id: SlotId, status: Option<ExitStatus>, now: u64) {
+        let stopping = self.is_stopping();
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        slot.ready = false;
+        slot.last_exit = status.or(slot.last_exit);
+        let failed = status.is_none_or(|s| !s.success());
+        let restart = !stopping
+            && !slot.removed
+            && match status {
+                Some(s) => slot.restarts_by_policy(s),
+                None => slot.restarts_by_policy(ExitStatus::Code(255)),
+            };
+        let uptime = now.saturating_sub(slot.since);
+        let mut restart_in = None;
+        if restart {
+            if uptime >= HEALTHY_UPTIME {
+                slot.delay = slot.entry.backoff_min;
+            }
+            let delay = slot.delay;
+            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max).max(1);
+            slot.restarts += 1;
+            slot.state = State::Backoff { until: now + delay };
+            restart_in = Some(delay);
+        } else if failed {
+            slot.state = State::Failed { status };
+        } else {
+            slot.state = State::Done { status: ExitStatus::Code(0) };
+        }
+        let on_exit = if restart { None } else { slot.entry.on_exit };
+        if let Some(status) = status {
+            self.note(Note::Exited { slot: id, status, restart_in });
+        }
+        if let Some(on_exit) = on_exit {
+            let code = status.map_or(255, ExitStatus::shell_code);
+            self.note(Note::ExitStatus { slot: id, code });
+            let outcome = match on_exit {
+                OnExit::Poweroff => Outcome::Poweroff,
+                OnExit::Reboot => Outcome::Reboot,
+                OnExit::Halt => Outcome::Halt,
+                OnExit::Exit(c) => {
+                    self.exit_code = c;
+                    Outcome::Exit(c)
+                }
+            };
+            if !stopping {
+                self.shutdown(outcome, now);
+            }
+        }
+    }
+
+    /// Whether a pending slot may start now (phase and `after=`).
+    fn may_start(&self, i: usize) -> bool {
+        let Some(slot) = self.slots.get(i) else { return false };
+        if slot.removed || slot.state != State::Pending {
+            return false;
+        }
+        let phase_ok = match self.phase {
+            Phase::Boot => false,
+            Phase::Running => is_run_kind(slot.entry.kind),
+            Phase::Stopping { .. } => false,
+        };
+        phase_ok && self.deps_satisfied(slot)
+    }
+
+    fn deps_satisfied(&self, slot: &Slot) -> bool {
+        slot.entry.after.iter().all(|dep| {
+            self.slots
+                .iter()
+                .find(|s| !s.removed && s.name() == dep)
+                .is_none_or(Slot::satisfies_after)
+        })
+    }
+
+    /// Moves the boot sequence, starts what may start, drives the stop.
+    fn advance(&mut self, now: u64) {
+        // Each pass may change states that let others move; bounded by slots.
+        for _ in 0..=self.slots.len() + 4 {
+            if !self.step(now) {
+                break;
+            }
+        }
+    }
+
+    /// One pass; true if anything changed.
+    fn step(&mut self, now: u64) -> bool {
+        match self.phase {
+            Phase::Boot => self.step_boot(),
+            Phase::Running => self.step_running(now),
+            Phase::Stopping { stage, outcome } => self.step_stopping(stage, outcome, now),
+        }
+    }
+
+    fn step_boot(&mut self) -> bool {
+        // One boot entry at a time, sysinit before wait (start order).
+        for i in 0..self.slots.len() {
+            let Some(slot) = self.slots.get(i) else { continue };
+            if !is_boot_kind(slot.entry.kind) {
+                continue;
+            }
+            match slot.state {
+                State::Pending => {
+                    if !self.spawn_queued(i as SlotId) {
+                        self.push(Action::Spawn { slot: i as SlotId });
+                    }
+                    return false;
+                }
+                State::Launching { .. }
+                | State::FindingPid { .. }
+                | State::Running { .. }
+                | State::Backoff { .. }
+                | State::Stopping { .. } => return false,
+                State::Stopped | State::Done { .. } | State::Failed { .. } => {}
+            }
+        }
+        self.phase = Phase::Running;
+        true
+    }
+
+    fn step_running(&mut self, now: u64) -> bool {
+        let mut changed = false;
+        for i in 0..self.slots.len() {
+            if self.may_start(i) {
+                if let Some(slot) = self.slots.get(i) {
+                    if slot.state == State::Pending && !self.spawn_queued(i as SlotId) {
+                        self.push(Action::Spawn { slot: i as SlotId });
+                    }
+                }
+            } else if let Some(blocker) = self.blocker(i) {
+                if let Some(slot) = self.slots.get_mut(i) {
+                    if !slot.blocked_noted {
+                        slot.blocked_noted = true;
+                        self.note(Note::Blocked { slot: i as SlotId, on: blocker });
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if self.mode == Mode::SubInit && !self.anything_left() && self.no_children {
+            self.shutdown(Outcome::Exit(self.exit_code), now);
+            return true;
+        }
+        if !self.anything_left() && !self.nothing_left_noted && self.mode == Mode::Pid1 {
+            self.nothing_left_noted = true;
+            self.note(Note::NothingLeft);
+        }
+        changed
+    }
+
+    fn spawn_queued(&self, id: SlotId) -> bool {
+        self.actions.iter().any(|a| *a == Action::Spawn { slot: id })
+    }
+
+    /// A pending slot that can never start: the entry its `after=` waits on.
+    fn blocker(&self, i: usize) -> Option<SlotId> {
+        let slot = self.slots.get(i)?;
+        if slot.state != State::Pending || slot.removed || !is_run_kind(slot.entry.kind) {
+            return None;
+        }
+        slot.entry.after.iter().find_map(|dep| {
+            let j = self.slots.iter().position(|s| !s.removed && s.name() == dep)?;
+            self.slots.get(j).filter(|s| s.is_terminal()).map(|_| j as SlotId)
+        })
+    }
+
+    /// Something still runs, waits, or will start.
+    fn anything_left(&self) -> bool {
+        self.slots.iter().enumerate().any(|(i, s)| {
+            let waiting_forever = self.blocker(i).is_some();
+            let inert_kind = matches!(s.entry.kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)
+                && s.state == State::Pending;
+            s.is_active() && !waiting_forever && !inert_kind
+        })
+    }
+
+    fn step_stopping(&mut self, stage: Stage, outcome: Outcome, now: u64) -> bool {
+        match stage {
+            Stage::StopServices => {
+                // Newest first, one at a time.
+                let busy = self.slots.iter().any(|s| matches!(s.state, State::Stopping { .. }));
+                if busy {
+                    return false;
+                }
+                let victim = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| {
+                        matches!(s.state, State::Running { .. } | State::Launching { .. })
+                            && s.entry.kind != Kind::Shutdown
+                    })
+                    .max_by_key(|(_, s)| s.start_seq)
+                    .map(|(i, _)| i as SlotId);
+                match victim {
+                    Some(id) => {
+                        self.request_stop(id, AfterStop::Stay, now);
+                        false
+                    }
+                    None => {
+                        self.phase = Phase::Stopping { stage: Stage::ShutdownEntries, outcome };
+                        true
+                    }
+                }
+            }
+            Stage::ShutdownEntries => {
+                for i in 0..self.slots.len() {
+                    let Some(slot) = self.slots.get(i) else { continue };
+                    if slot.entry.kind != Kind::Shutdown || slot.removed {
+                        continue;
+                    }
+                    match slot.state {
+                        State::Pending => {
+                            if !self.spawn_queued(i as SlotId) {
+                                self.push(Action::Spawn { slot: i as SlotId });
+                            }
+                            return false;
+                        }
+                        State::Running { .. } | State::Launching { .. } => {
+                            // Bound each shutdown entry by its timeout.
+                            if now >= slot.since.saturating_add(slot.entry.timeout) {
+                                self.request_stop(i as SlotId, AfterStop::Stay, now);
+                            }
+                            return false;
+                        }
+                        State::Stopping { .. } | State::FindingPid { .. } | State::Backoff { .. } => {
+                            return false
+                        }
+                        State::Stopped | State::Done { .. } | State::Failed { .. } => {}
+                    }
+                }
+                self.push(Action::SignalAll { sig: crate::signals::SIGTERM });
+                self.push(Action::SignalAll { sig: crate::signals::SIGCONT });
+                self.phase =
+                    Phase::Stopping { stage: Stage::TermAll { until: now + TERM_GRACE }, outcome };
+                true
+            }
+            Stage::TermAll { .. } | Stage::KillAll { .. } => {
+                if self.no_children {
+                    self.finish(outcome);
+                    return true;
+                }
+                false
+            }
+            Stage::Finished => false,
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if let Phase::Stopping { stage: Stage::Finished, .. } = self.phase {
+            return;
+        }
+        self.phase = Phase::Stopping { stage: Stage::Finished, outcome };
+        self.push(Action::Finish(outcome));
+    }
+
+}
+
+/// SIGTERM to everything left, then this long before SIGKILL.
+pub const TERM_GRACE: Millis = 2_000;
+
