@@ -45,7 +45,12 @@ pub enum State {
     /// Waiting to restart.
     Backoff { until: u64 },
     /// Asked to stop: `stop=` signal sent, SIGKILL at `kill_at`, given up at `give_up`.
-    Stopping { pid: Pid, kill_at: u64, give_up: u64, then: AfterStop },
+    Stopping {
+        pid: Pid,
+        kill_at: u64,
+        give_up: u64,
+        then: AfterStop,
+    },
     /// Stopped on request; stays down until started.
     Stopped,
     /// Ended for good.
@@ -107,51 +112,100 @@ enum Phase {
     /// Running sysinit then wait entries one by one.
     Boot,
     Running,
-    Stopping { stage: Stage, outcome: Outcome },
+    Stopping {
+        stage: Stage,
+        outcome: Outcome,
+    },
 }
 
 /// Something for the runtime to report (it renders names and texts).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Note {
-    Started { slot: SlotId, pid: Pid },
-    SpawnFailed { slot: SlotId, errno: u16 },
+    Started {
+        slot: SlotId,
+        pid: Pid,
+    },
+    SpawnFailed {
+        slot: SlotId,
+        errno: u16,
+    },
     /// Exited; `restart_in` when it will be restarted.
-    Exited { slot: SlotId, status: ExitStatus, restart_in: Option<Millis> },
+    Exited {
+        slot: SlotId,
+        status: ExitStatus,
+        restart_in: Option<Millis>,
+    },
     /// The daemon of a `pidfile=` entry was found and adopted.
-    Adopted { slot: SlotId, pid: Pid },
-    PidfileMissing { slot: SlotId },
-    Ready { slot: SlotId },
+    Adopted {
+        slot: SlotId,
+        pid: Pid,
+    },
+    PidfileMissing {
+        slot: SlotId,
+    },
+    Ready {
+        slot: SlotId,
+    },
     /// Did not stop in time: SIGKILL sent.
-    Killed { slot: SlotId, pid: Pid },
+    Killed {
+        slot: SlotId,
+        pid: Pid,
+    },
     /// `after=` names an entry that ended and will not come up.
-    Blocked { slot: SlotId, on: SlotId },
+    Blocked {
+        slot: SlotId,
+        on: SlotId,
+    },
     /// An orphan (not a slot's process) was reaped.
-    OrphanReaped { pid: Pid, status: ExitStatus },
+    OrphanReaped {
+        pid: Pid,
+        status: ExitStatus,
+    },
     /// The result line of an `on-exit=` entry (the QEMU runner reads it).
-    ExitStatus { slot: SlotId, code: u8 },
-    ShutdownBegins { outcome: Outcome },
+    ExitStatus {
+        slot: SlotId,
+        code: u8,
+    },
+    ShutdownBegins {
+        outcome: Outcome,
+    },
     /// Stop stage timed out with processes left.
     StragglersKilled,
     NothingLeft,
     /// A reloaded entry found no free slot (old ones still stopping).
-    NoRoom { name: Name },
+    NoRoom {
+        name: Name,
+    },
 }
 
 /// An order for the runtime.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Action {
     /// Start the slot's process (its entry has the details).
-    Spawn { slot: SlotId },
+    Spawn {
+        slot: SlotId,
+    },
     /// Send a signal to a slot's process (and its process group).
-    Signal { pid: Pid, sig: u8 },
+    Signal {
+        pid: Pid,
+        sig: u8,
+    },
     /// Read the slot's pidfile and answer with [`Supervisor::pidfile_read`].
-    ReadPidfile { slot: SlotId },
+    ReadPidfile {
+        slot: SlotId,
+    },
     /// The slot's process is gone: close its readiness pipe.
-    Release { slot: SlotId },
+    Release {
+        slot: SlotId,
+    },
     /// The slot was emptied (its entry removed): drop every resource it had.
-    Forget { slot: SlotId },
+    Forget {
+        slot: SlotId,
+    },
     /// Signal every process foster may signal (PID 1: all; else its children).
-    SignalAll { sig: u8 },
+    SignalAll {
+        sig: u8,
+    },
     Note(Note),
     /// Stop everything and end this way.
     Finish(Outcome),
@@ -246,7 +300,10 @@ impl Slot {
 
     /// Still has work: a process, a timer, or a start to come.
     fn is_active(&self) -> bool {
-        !matches!(self.state, State::Stopped | State::Done { .. } | State::Failed { .. })
+        !matches!(
+            self.state,
+            State::Stopped | State::Done { .. } | State::Failed { .. }
+        )
     }
 }
 
@@ -368,7 +425,9 @@ impl Supervisor {
             match s.state {
                 State::FindingPid { next, .. } => consider(next),
                 State::Backoff { until } => consider(until),
-                State::Stopping { kill_at, give_up, .. } => consider(kill_at.min(give_up)),
+                State::Stopping {
+                    kill_at, give_up, ..
+                } => consider(kill_at.min(give_up)),
                 State::Pending
                 | State::Launching { .. }
                 | State::Running { .. }
@@ -378,10 +437,14 @@ impl Supervisor {
             }
         }
         match self.phase {
-            Phase::Stopping { stage: Stage::TermAll { until } | Stage::KillAll { until }, .. } => {
-                consider(until)
-            }
-            Phase::Stopping { stage: Stage::ShutdownEntries, .. } => {
+            Phase::Stopping {
+                stage: Stage::TermAll { until } | Stage::KillAll { until },
+                ..
+            } => consider(until),
+            Phase::Stopping {
+                stage: Stage::ShutdownEntries,
+                ..
+            } => {
                 for s in self.slots.iter().filter(|s| s.entry.kind == Kind::Shutdown) {
                     if let State::Running { .. } | State::Launching { .. } = s.state {
                         consider(s.since.saturating_add(s.entry.timeout));
@@ -398,12 +461,16 @@ impl Supervisor {
     /// Whether an [`Action::Spawn`] for this slot is still wanted (it may have
     /// been overtaken by a stop between queueing and applying).
     pub fn should_spawn(&self, id: SlotId) -> bool {
-        self.slots.get(id as usize).is_some_and(|s| s.state == State::Pending)
+        self.slots
+            .get(id as usize)
+            .is_some_and(|s| s.state == State::Pending)
     }
 
     /// Result of an [`Action::Spawn`].
     pub fn spawned(&mut self, id: SlotId, result: Result<Pid, u16>, now: u64) {
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
         if slot.state != State::Pending {
             return;
         }
@@ -438,10 +505,15 @@ impl Supervisor {
         match owner {
             Some(i) => {
                 let id = i as SlotId;
-                let Some(slot) = self.slots.get_mut(i) else { return };
+                let Some(slot) = self.slots.get_mut(i) else {
+                    return;
+                };
                 match slot.state {
                     State::Launching { .. } if status.success() => {
-                        slot.state = State::FindingPid { until: now + PIDFILE_WAIT, next: now };
+                        slot.state = State::FindingPid {
+                            until: now + PIDFILE_WAIT,
+                            next: now,
+                        };
                         self.push(Action::ReadPidfile { slot: id });
                     }
                     State::Stopping { then, .. } => {
@@ -482,7 +554,9 @@ impl Supervisor {
 
     /// A service wrote its readiness newline.
     pub fn ready(&mut self, id: SlotId, now: u64) {
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
         if let State::Running { .. } = slot.state {
             if !slot.ready {
                 slot.ready = true;
@@ -495,13 +569,19 @@ impl Supervisor {
     /// Answer to [`Action::ReadPidfile`].
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
         let died = match read {
-            PidfileRead::NotAChild(pid) => {
-                self.recent_orphans.iter().find(|(p, _)| *p == pid && pid > 0).map(|&(_, st)| st)
-            }
+            PidfileRead::NotAChild(pid) => self
+                .recent_orphans
+                .iter()
+                .find(|(p, _)| *p == pid && pid > 0)
+                .map(|&(_, st)| st),
             PidfileRead::Child(_) | PidfileRead::Missing => None,
         };
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
-        let State::FindingPid { until, .. } = slot.state else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
+        let State::FindingPid { until, .. } = slot.state else {
+            return;
+        };
         match (read, died) {
             (PidfileRead::Child(pid), _) => {
                 slot.state = State::Running { pid };
@@ -515,7 +595,10 @@ impl Supervisor {
                 self.ended(id, None, now);
             }
             (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) => {
-                slot.state = State::FindingPid { until, next: now + PIDFILE_POLL }
+                slot.state = State::FindingPid {
+                    until,
+                    next: now + PIDFILE_POLL,
+                }
             }
         }
         self.advance(now);
@@ -525,7 +608,9 @@ impl Supervisor {
     pub fn tick(&mut self, now: u64) {
         for i in 0..self.slots.len() {
             let id = i as SlotId;
-            let Some(slot) = self.slots.get_mut(i) else { continue };
+            let Some(slot) = self.slots.get_mut(i) else {
+                continue;
+            };
             match slot.state {
                 State::Backoff { until } if now >= until => {
                     slot.state = State::Pending;
@@ -536,21 +621,37 @@ impl Supervisor {
                 State::FindingPid { next, .. } if now >= next => {
                     // Poll again; the answer moves the deadline.
                     slot.state = match slot.state {
-                        State::FindingPid { until, .. } => State::FindingPid { until, next: u64::MAX },
+                        State::FindingPid { until, .. } => State::FindingPid {
+                            until,
+                            next: u64::MAX,
+                        },
                         other => other,
                     };
                     self.push(Action::ReadPidfile { slot: id });
                 }
-                State::Stopping { pid, kill_at, give_up, then } if now >= kill_at.min(give_up) => {
+                State::Stopping {
+                    pid,
+                    kill_at,
+                    give_up,
+                    then,
+                } if now >= kill_at.min(give_up) => {
                     if now >= give_up {
                         // SIGKILL did not get it reaped in time: a process
                         // stuck in the kernel must not hang the stop.
                         self.push(Action::Release { slot: id });
                         self.stopped(id, then, now);
                     } else {
-                        slot.state = State::Stopping { pid, kill_at: u64::MAX, give_up, then };
+                        slot.state = State::Stopping {
+                            pid,
+                            kill_at: u64::MAX,
+                            give_up,
+                            then,
+                        };
                         self.note(Note::Killed { slot: id, pid });
-                        self.push(Action::Signal { pid, sig: crate::signals::SIGKILL });
+                        self.push(Action::Signal {
+                            pid,
+                            sig: crate::signals::SIGKILL,
+                        });
                     }
                 }
                 State::Pending
@@ -570,9 +671,15 @@ impl Supervisor {
                     if !self.no_children {
                         self.note(Note::StragglersKilled);
                     }
-                    self.push(Action::SignalAll { sig: crate::signals::SIGKILL });
-                    self.phase =
-                        Phase::Stopping { stage: Stage::KillAll { until: now + KILL_GRACE }, outcome };
+                    self.push(Action::SignalAll {
+                        sig: crate::signals::SIGKILL,
+                    });
+                    self.phase = Phase::Stopping {
+                        stage: Stage::KillAll {
+                            until: now + KILL_GRACE,
+                        },
+                        outcome,
+                    };
                 }
                 Stage::KillAll { until } if now >= until => self.finish(outcome),
                 Stage::StopServices
@@ -598,11 +705,16 @@ impl Supervisor {
             }
             Phase::Boot | Phase::Running => {
                 self.note(Note::ShutdownBegins { outcome });
-                self.phase = Phase::Stopping { stage: Stage::StopServices, outcome };
+                self.phase = Phase::Stopping {
+                    stage: Stage::StopServices,
+                    outcome,
+                };
                 // Nothing pending may start any more.
                 for s in self.slots.iter_mut() {
-                    if matches!(s.state, State::Pending | State::Backoff { .. } | State::FindingPid { .. })
-                        && s.entry.kind != Kind::Shutdown
+                    if matches!(
+                        s.state,
+                        State::Pending | State::Backoff { .. } | State::FindingPid { .. }
+                    ) && s.entry.kind != Kind::Shutdown
                     {
                         s.state = State::Stopped;
                     }
@@ -620,11 +732,16 @@ impl Supervisor {
         }
         let mut n = 0;
         for i in 0..self.slots.len() {
-            let Some(slot) = self.slots.get_mut(i) else { continue };
+            let Some(slot) = self.slots.get_mut(i) else {
+                continue;
+            };
             if slot.entry.kind != kind || slot.removed {
                 continue;
             }
-            if matches!(slot.state, State::Pending | State::Done { .. } | State::Failed { .. }) {
+            if matches!(
+                slot.state,
+                State::Pending | State::Done { .. } | State::Failed { .. }
+            ) {
                 slot.state = State::Pending;
                 self.push(Action::Spawn { slot: i as SlotId });
                 n += 1;
@@ -636,7 +753,10 @@ impl Supervisor {
 
     /// The first entry of `kind` (the `restart` entry for SIGQUIT).
     pub fn first_of(&self, kind: Kind) -> Option<SlotId> {
-        self.slots.iter().position(|s| s.entry.kind == kind && !s.removed).map(|i| i as SlotId)
+        self.slots
+            .iter()
+            .position(|s| s.entry.kind == kind && !s.removed)
+            .map(|i| i as SlotId)
     }
 
     /// `ctl stop NAME`: stop and keep stopped.
@@ -658,7 +778,9 @@ impl Supervisor {
         if self.is_stopping() {
             return false;
         }
-        let Some(slot) = self.slots.get_mut(id as usize) else { return false };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return false;
+        };
         match slot.state {
             State::Stopped | State::Failed { .. } | State::Done { .. } | State::Backoff { .. } => {
                 slot.state = State::Pending;
@@ -676,7 +798,9 @@ impl Supervisor {
     }
 
     fn request_stop(&mut self, id: SlotId, then: AfterStop, now: u64) -> bool {
-        let Some(slot) = self.slots.get_mut(id as usize) else { return false };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return false;
+        };
         let sig = slot.entry.stop_signal;
         let timeout = slot.entry.timeout;
         match slot.state {
@@ -690,17 +814,30 @@ impl Supervisor {
                 self.push(Action::Signal { pid, sig });
                 if sig != crate::signals::SIGKILL && sig != crate::signals::SIGCONT {
                     // A stopped (SIGSTOP'd) process must wake up to handle it.
-                    self.push(Action::Signal { pid, sig: crate::signals::SIGCONT });
+                    self.push(Action::Signal {
+                        pid,
+                        sig: crate::signals::SIGCONT,
+                    });
                 }
                 true
             }
-            State::Stopping { pid, kill_at, give_up, then: old } => {
+            State::Stopping {
+                pid,
+                kill_at,
+                give_up,
+                then: old,
+            } => {
                 // Removing beats restarting beats staying.
                 let then = match (old, then) {
                     (AfterStop::Remove, _) | (_, AfterStop::Remove) => AfterStop::Remove,
                     _ => then,
                 };
-                slot.state = State::Stopping { pid, kill_at, give_up, then };
+                slot.state = State::Stopping {
+                    pid,
+                    kill_at,
+                    give_up,
+                    then,
+                };
                 true
             }
             State::Pending | State::Backoff { .. } | State::FindingPid { .. } => {
@@ -735,10 +872,14 @@ impl Supervisor {
             }
         }
         for idx in table.start_order() {
-            let Some(new) = table.entries.get(idx as usize) else { continue };
+            let Some(new) = table.entries.get(idx as usize) else {
+                continue;
+            };
             match self.find(new.name.as_bytes()) {
                 Some(id) => {
-                    let Some(slot) = self.slots.get_mut(id as usize) else { continue };
+                    let Some(slot) = self.slots.get_mut(id as usize) else {
+                        continue;
+                    };
                     let unchanged = same(&slot.entry, new);
                     // The spans must point into the new source either way.
                     slot.entry = new.clone();
@@ -754,7 +895,9 @@ impl Supervisor {
                     if !is_run_kind(new.kind) {
                         // Boot entries of a reloaded table do not run again.
                         slot.state = if is_boot_kind(new.kind) {
-                            State::Done { status: ExitStatus::Code(0) }
+                            State::Done {
+                                status: ExitStatus::Code(0),
+                            }
                         } else {
                             State::Pending
                         };
@@ -779,7 +922,9 @@ impl Supervisor {
 
     /// A slot's process is gone after a stop request.
     fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64) {
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
         slot.ready = false;
         match then {
             AfterStop::Stay => slot.state = State::Stopped,
@@ -803,7 +948,9 @@ impl Supervisor {
     /// A slot's process ended on its own (or could not start: `status` None).
     fn ended(&mut self, id: SlotId, status: Option<ExitStatus>, now: u64) {
         let stopping = self.is_stopping();
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
         slot.ready = false;
         slot.last_exit = status.or(slot.last_exit);
         let failed = status.is_none_or(|s| !s.success());
@@ -827,11 +974,17 @@ impl Supervisor {
         } else if failed {
             slot.state = State::Failed { status };
         } else {
-            slot.state = State::Done { status: ExitStatus::Code(0) };
+            slot.state = State::Done {
+                status: ExitStatus::Code(0),
+            };
         }
         let on_exit = if restart { None } else { slot.entry.on_exit };
         if let Some(status) = status {
-            self.note(Note::Exited { slot: id, status, restart_in });
+            self.note(Note::Exited {
+                slot: id,
+                status,
+                restart_in,
+            });
         }
         if let Some(on_exit) = on_exit {
             let code = status.map_or(255, ExitStatus::shell_code);
@@ -853,7 +1006,9 @@ impl Supervisor {
 
     /// Whether a pending slot may start now (phase and `after=`).
     fn may_start(&self, i: usize) -> bool {
-        let Some(slot) = self.slots.get(i) else { return false };
+        let Some(slot) = self.slots.get(i) else {
+            return false;
+        };
         if slot.removed || slot.state != State::Pending {
             return false;
         }
@@ -896,7 +1051,9 @@ impl Supervisor {
     fn step_boot(&mut self) -> bool {
         // One boot entry at a time, sysinit before wait (start order).
         for i in 0..self.slots.len() {
-            let Some(slot) = self.slots.get(i) else { continue };
+            let Some(slot) = self.slots.get(i) else {
+                continue;
+            };
             if !is_boot_kind(slot.entry.kind) {
                 continue;
             }
@@ -932,7 +1089,10 @@ impl Supervisor {
                 if let Some(slot) = self.slots.get_mut(i) {
                     if !slot.blocked_noted {
                         slot.blocked_noted = true;
-                        self.note(Note::Blocked { slot: i as SlotId, on: blocker });
+                        self.note(Note::Blocked {
+                            slot: i as SlotId,
+                            on: blocker,
+                        });
                         changed = true;
                     }
                 }
@@ -950,7 +1110,9 @@ impl Supervisor {
     }
 
     fn spawn_queued(&self, id: SlotId) -> bool {
-        self.actions.iter().any(|a| *a == Action::Spawn { slot: id })
+        self.actions
+            .iter()
+            .any(|a| *a == Action::Spawn { slot: id })
     }
 
     /// A pending slot that can never start: the entry its `after=` waits on.
@@ -960,8 +1122,14 @@ impl Supervisor {
             return None;
         }
         slot.entry.after.iter().find_map(|dep| {
-            let j = self.slots.iter().position(|s| !s.removed && s.name() == dep)?;
-            self.slots.get(j).filter(|s| s.is_terminal()).map(|_| j as SlotId)
+            let j = self
+                .slots
+                .iter()
+                .position(|s| !s.removed && s.name() == dep)?;
+            self.slots
+                .get(j)
+                .filter(|s| s.is_terminal())
+                .map(|_| j as SlotId)
         })
     }
 
@@ -969,8 +1137,10 @@ impl Supervisor {
     fn anything_left(&self) -> bool {
         self.slots.iter().enumerate().any(|(i, s)| {
             let waiting_forever = self.blocker(i).is_some();
-            let inert_kind = matches!(s.entry.kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)
-                && s.state == State::Pending;
+            let inert_kind = matches!(
+                s.entry.kind,
+                Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
+            ) && s.state == State::Pending;
             s.is_active() && !waiting_forever && !inert_kind
         })
     }
@@ -979,7 +1149,10 @@ impl Supervisor {
         match stage {
             Stage::StopServices => {
                 // Newest first, one at a time.
-                let busy = self.slots.iter().any(|s| matches!(s.state, State::Stopping { .. }));
+                let busy = self
+                    .slots
+                    .iter()
+                    .any(|s| matches!(s.state, State::Stopping { .. }));
                 if busy {
                     return false;
                 }
@@ -999,14 +1172,19 @@ impl Supervisor {
                         false
                     }
                     None => {
-                        self.phase = Phase::Stopping { stage: Stage::ShutdownEntries, outcome };
+                        self.phase = Phase::Stopping {
+                            stage: Stage::ShutdownEntries,
+                            outcome,
+                        };
                         true
                     }
                 }
             }
             Stage::ShutdownEntries => {
                 for i in 0..self.slots.len() {
-                    let Some(slot) = self.slots.get(i) else { continue };
+                    let Some(slot) = self.slots.get(i) else {
+                        continue;
+                    };
                     if slot.entry.kind != Kind::Shutdown || slot.removed {
                         continue;
                     }
@@ -1024,16 +1202,24 @@ impl Supervisor {
                             }
                             return false;
                         }
-                        State::Stopping { .. } | State::FindingPid { .. } | State::Backoff { .. } => {
-                            return false
-                        }
+                        State::Stopping { .. }
+                        | State::FindingPid { .. }
+                        | State::Backoff { .. } => return false,
                         State::Stopped | State::Done { .. } | State::Failed { .. } => {}
                     }
                 }
-                self.push(Action::SignalAll { sig: crate::signals::SIGTERM });
-                self.push(Action::SignalAll { sig: crate::signals::SIGCONT });
-                self.phase =
-                    Phase::Stopping { stage: Stage::TermAll { until: now + TERM_GRACE }, outcome };
+                self.push(Action::SignalAll {
+                    sig: crate::signals::SIGTERM,
+                });
+                self.push(Action::SignalAll {
+                    sig: crate::signals::SIGCONT,
+                });
+                self.phase = Phase::Stopping {
+                    stage: Stage::TermAll {
+                        until: now + TERM_GRACE,
+                    },
+                    outcome,
+                };
                 true
             }
             Stage::TermAll { .. } | Stage::KillAll { .. } => {
@@ -1048,15 +1234,24 @@ impl Supervisor {
     }
 
     fn finish(&mut self, outcome: Outcome) {
-        if let Phase::Stopping { stage: Stage::Finished, .. } = self.phase {
+        if let Phase::Stopping {
+            stage: Stage::Finished,
+            ..
+        } = self.phase
+        {
             return;
         }
-        self.phase = Phase::Stopping { stage: Stage::Finished, outcome };
+        self.phase = Phase::Stopping {
+            stage: Stage::Finished,
+            outcome,
+        };
         self.push(Action::Finish(outcome));
     }
-
 }
 
 /// SIGTERM to everything left, then this long before SIGKILL.
 pub const TERM_GRACE: Millis = 2_000;
 
+#[cfg(test)]
+#[path = "supervisor_tests.rs"]
+mod tests;
