@@ -12,13 +12,15 @@
 )]
 
 pub mod check;
+pub mod control;
+pub mod ctl;
 pub mod fatal;
 pub mod log;
+pub mod out;
 pub mod pid1;
 pub mod runtime;
 pub mod single;
 pub mod subinit;
-pub mod out;
 pub mod sys;
 
 pub use sys::StartArgs;
@@ -26,7 +28,13 @@ pub use sys::StartArgs;
 /// Picks the mode from argv[0] and the arguments; returns the exit status.
 pub fn main(args: StartArgs) -> i32 {
     let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
+    let argv0 = arg(0).unwrap_or(b"");
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+    if matches!(base, b"poweroff" | b"reboot" | b"halt") {
+        return ctl::power(args, base);
+    }
     match arg(1) {
+        Some(b"ctl") => return ctl::main(args),
         Some(b"check") => {
             return match args.arg(2) {
                 Some(path) => check::run(path),
@@ -63,5 +71,5 @@ usage: foster                            as PID 1: run /etc/inittab
 pub mod reaper;
 pub mod signals;
 pub mod spawn;
-pub mod users;
 pub mod supervisor;
+pub mod users;

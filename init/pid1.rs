@@ -11,7 +11,7 @@ use crate::fatal;
 use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Config, Runtime};
-use crate::signals::{self, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPWR};
+use crate::signals::{self, SIGHUP, SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
 use config_format::Kind;
@@ -19,12 +19,48 @@ use core::ffi::CStr;
 
 /// API filesystems: (source, target, type, flags, data).
 const MOUNTS: [(&CStr, &CStr, &CStr, u32, Option<&CStr>); 6] = [
-    (c"proc", c"/proc", c"proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, None),
-    (c"sysfs", c"/sys", c"sysfs", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, None),
-    (c"devtmpfs", c"/dev", c"devtmpfs", sys::MS_NOSUID, Some(c"mode=0755")),
-    (c"devpts", c"/dev/pts", c"devpts", sys::MS_NOSUID | sys::MS_NOEXEC, Some(c"gid=5,mode=620,ptmxmode=666")),
-    (c"tmpfs", c"/dev/shm", c"tmpfs", sys::MS_NOSUID | sys::MS_NODEV, Some(c"mode=1777")),
-    (c"tmpfs", c"/run", c"tmpfs", sys::MS_NOSUID | sys::MS_NODEV, Some(c"mode=0755")),
+    (
+        c"proc",
+        c"/proc",
+        c"proc",
+        sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
+        None,
+    ),
+    (
+        c"sysfs",
+        c"/sys",
+        c"sysfs",
+        sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
+        None,
+    ),
+    (
+        c"devtmpfs",
+        c"/dev",
+        c"devtmpfs",
+        sys::MS_NOSUID,
+        Some(c"mode=0755"),
+    ),
+    (
+        c"devpts",
+        c"/dev/pts",
+        c"devpts",
+        sys::MS_NOSUID | sys::MS_NOEXEC,
+        Some(c"gid=5,mode=620,ptmxmode=666"),
+    ),
+    (
+        c"tmpfs",
+        c"/dev/shm",
+        c"tmpfs",
+        sys::MS_NOSUID | sys::MS_NODEV,
+        Some(c"mode=1777"),
+    ),
+    (
+        c"tmpfs",
+        c"/run",
+        c"tmpfs",
+        sys::MS_NOSUID | sys::MS_NODEV,
+        Some(c"mode=0755"),
+    ),
 ];
 
 /// Whether the kernel command line args ask for PID 1 supervisor mode: none,
@@ -33,7 +69,10 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     match args.arg(1).map(CStr::to_bytes) {
         None => true,
         Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
-        Some(w) => matches!(w, b"single" | b"emergency" | b"S" | b"s" | b"auto" | b"1" | b"2" | b"3" | b"4" | b"5"),
+        Some(w) => matches!(
+            w,
+            b"single" | b"emergency" | b"S" | b"s" | b"auto" | b"1" | b"2" | b"3" | b"4" | b"5"
+        ),
     }
 }
 
@@ -41,7 +80,9 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
 pub fn in_container() -> bool {
     let mut buf = [0u8; 64];
     match sys::read_file(c"/proc/2/stat", &mut buf) {
-        Ok(n) => !buf.get(..n).is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)")),
+        Ok(n) => !buf
+            .get(..n)
+            .is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)")),
         Err(_) => true,
     }
 }
@@ -51,8 +92,16 @@ fn is_mounted(target: &CStr) -> bool {
     let mut parent = Line::new();
     let t = target.to_bytes();
     let cut = t.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    parent.bytes(if cut == 0 { b"/" } else { t.get(..cut).unwrap_or(b"/") }).byte(0);
-    let Ok(pc) = CStr::from_bytes_with_nul(parent.as_bytes()) else { return false };
+    parent
+        .bytes(if cut == 0 {
+            b"/"
+        } else {
+            t.get(..cut).unwrap_or(b"/")
+        })
+        .byte(0);
+    let Ok(pc) = CStr::from_bytes_with_nul(parent.as_bytes()) else {
+        return false;
+    };
     match (sys::stat(target, false), sys::stat(pc, false)) {
         (Ok(a), Ok(b)) => a.dev != b.dev,
         _ => false,
@@ -71,7 +120,10 @@ fn mount_api(log: &Log) -> u8 {
             Ok(()) => mine |= 1 << i,
             Err(e) => {
                 let mut l = Line::new();
-                l.s("unable to mount ").bytes(target.to_bytes()).s(": ").errno(e);
+                l.s("unable to mount ")
+                    .bytes(target.to_bytes())
+                    .s(": ")
+                    .errno(e);
                 log.error_raw(l.as_bytes());
             }
         }
@@ -81,7 +133,9 @@ fn mount_api(log: &Log) -> u8 {
 
 /// fds 0-2 on /dev/console when the initramfs had no console node.
 fn open_console() {
-    if sys::fcntl(sys::STDOUT, sys::F_GETFD, 0).is_ok() && sys::fcntl(sys::STDERR, sys::F_GETFD, 0).is_ok() {
+    if sys::fcntl(sys::STDOUT, sys::F_GETFD, 0).is_ok()
+        && sys::fcntl(sys::STDERR, sys::F_GETFD, 0).is_ok()
+    {
         return;
     }
     if let Ok(fd) = sys::open(c"/dev/console", sys::O_RDWR | sys::O_NOCTTY, 0) {
@@ -126,18 +180,28 @@ pub fn main(args: StartArgs) -> ! {
             None
         }
     };
-    let cfg = Config { mode: Mode::Pid1, table, args, verbose: opts.verbose };
+    let cfg = Config {
+        mode: Mode::Pid1,
+        table,
+        args,
+        verbose: opts.verbose,
+    };
     let mut rt = match Runtime::new(cfg, log) {
         Ok(rt) => rt,
         Err((what, e)) => {
             let mut l = Line::new();
-            l.s("foster: unable to ").s(what).s(": ").errno(e).s("; reaping orphans only");
+            l.s("foster: unable to ")
+                .s(what)
+                .s(": ")
+                .errno(e)
+                .s("; reaping orphans only");
             l.flush(sys::STDERR);
             fatal::reap_forever()
         }
     };
     if rt.start().is_err() {
-        rt.log().error("no table could be read; reaping orphans only");
+        rt.log()
+            .error("no table could be read; reaping orphans only");
     }
     let outcome = rt.run();
     finish(&rt, outcome, container, mounted)
@@ -203,23 +267,49 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
 /// Remount every filesystem read-only, newest mount first, from /proc/mounts.
 fn remount_all_ro(log: &Log) {
     let mut buf = [0u8; 8192];
-    let Ok(n) = sys::read_file(c"/proc/mounts", &mut buf).or_else(|e| if e == Errno::EFBIG { Ok(buf.len()) } else { Err(e) }) else {
+    let Ok(n) = sys::read_file(c"/proc/mounts", &mut buf).or_else(|e| {
+        if e == Errno::EFBIG {
+            Ok(buf.len())
+        } else {
+            Err(e)
+        }
+    }) else {
         return;
     };
     let text = buf.get(..n).unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n').rev() {
         let mut fields = line.split(|&b| b == b' ');
-        let (Some(_dev), Some(target), Some(fstype)) = (fields.next(), fields.next(), fields.next()) else { continue };
-        if matches!(fstype, b"proc" | b"sysfs" | b"devtmpfs" | b"devpts" | b"tmpfs" | b"rootfs" | b"ramfs" | b"cgroup2" | b"cgroup") {
+        let (Some(_dev), Some(target), Some(fstype)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if matches!(
+            fstype,
+            b"proc"
+                | b"sysfs"
+                | b"devtmpfs"
+                | b"devpts"
+                | b"tmpfs"
+                | b"rootfs"
+                | b"ramfs"
+                | b"cgroup2"
+                | b"cgroup"
+        ) {
             continue;
         }
         let mut p = Line::new();
         p.bytes(target).byte(0);
-        let Ok(c) = CStr::from_bytes_with_nul(p.as_bytes()) else { continue };
+        let Ok(c) = CStr::from_bytes_with_nul(p.as_bytes()) else {
+            continue;
+        };
         if let Err(e) = sys::remount_ro(c) {
             if e != Errno::EBUSY {
                 let mut l = Line::new();
-                l.s("unable to remount ").bytes(target).s(" read-only: ").errno(e);
+                l.s("unable to remount ")
+                    .bytes(target)
+                    .s(" read-only: ")
+                    .errno(e);
                 log.error_raw(l.as_bytes());
             }
         }

@@ -74,6 +74,8 @@ pub struct Runtime<'a> {
     ready: [Option<Fd>; MAX_SLOTS],
     logs: heapless::Vec<LogPipe, MAX_LOG_PIPES>,
     log: Log,
+    /// The control socket, when one was asked for.
+    pub control: Option<crate::control::Server>,
 }
 
 /// Reads a table file into `buf`; returns its length.
@@ -87,7 +89,8 @@ impl<'a> Runtime<'a> {
     pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (&'static str, Errno)> {
         let sigfd = signals::open_fd().map_err(|e| ("open a signalfd", e))?;
         let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
-        sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL).map_err(|e| ("watch signals", e))?;
+        sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL)
+            .map_err(|e| ("watch signals", e))?;
         let a = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
         let b = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
         Ok(Runtime {
@@ -95,11 +98,50 @@ impl<'a> Runtime<'a> {
             cfg,
             ep,
             sigfd,
-            src: Sources { bufs: [a, b], lens: [0, 0], current: 0 },
+            src: Sources {
+                bufs: [a, b],
+                lens: [0, 0],
+                current: 0,
+            },
             ready: [const { None }; MAX_SLOTS],
             logs: heapless::Vec::new(),
             log,
+            control: None,
         })
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.cfg.mode
+    }
+
+    /// Opens the control socket; a failure is reported, foster runs on without.
+    pub fn listen(&mut self, path: &'static CStr) {
+        match crate::control::Server::bind(path) {
+            Ok(server) => {
+                if sys::epoll_add(&self.ep, server.listener().raw(), sys::EPOLLIN, TAG_CONTROL)
+                    .is_ok()
+                {
+                    self.control = Some(server);
+                }
+            }
+            Err((what, e)) => {
+                let mut l = Line::new();
+                l.s("unable to ")
+                    .s(what)
+                    .s(" ")
+                    .bytes(path.to_bytes())
+                    .s(": ")
+                    .errno(e);
+                self.log.error_raw(l.as_bytes());
+            }
+        }
+    }
+
+    /// Removes the control socket file (sub-init exit).
+    pub fn close_control(&mut self) {
+        if let Some(server) = self.control.as_mut() {
+            server.remove();
+        }
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -120,7 +162,9 @@ impl<'a> Runtime<'a> {
     fn load(&mut self, report: Option<&mut dyn FnMut(&[u8])>) -> Result<(Table, usize), Errno> {
         let spare = (self.src.current + 1) & 1;
         let path = self.cfg.table;
-        let Some(buf) = self.src.bufs.get_mut(spare) else { return Err(Errno::EINVAL) };
+        let Some(buf) = self.src.bufs.get_mut(spare) else {
+            return Err(Errno::EINVAL);
+        };
         let len = match path {
             Some(p) => read_table(p, buf)?,
             None => {
@@ -136,7 +180,9 @@ impl<'a> Runtime<'a> {
             *l = len;
         }
         let src = buf.get(..len).unwrap_or(&[]);
-        let file = path.and_then(|p| p.to_str().ok()).unwrap_or("(default table)");
+        let file = path
+            .and_then(|p| p.to_str().ok())
+            .unwrap_or("(default table)");
         let log = &self.log;
         let mut errors = 0;
         let mut report = report;
@@ -175,7 +221,8 @@ impl<'a> Runtime<'a> {
         self.swap_sources();
         if errors > 0 {
             let mut l = Line::new();
-            l.u(errors as u64).s(" bad line(s) skipped; running the rest");
+            l.u(errors as u64)
+                .s(" bad line(s) skipped; running the rest");
             self.log.error_raw(l.as_bytes());
         }
         if table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
@@ -203,7 +250,9 @@ impl<'a> Runtime<'a> {
         };
         if errors > 0 {
             let mut l = Line::new();
-            l.s("reload rejected: ").u(errors as u64).s(" error(s); keeping the running table");
+            l.s("reload rejected: ")
+                .u(errors as u64)
+                .s(" error(s); keeping the running table");
             self.log.error_raw(l.as_bytes());
             return errors;
         }
@@ -229,7 +278,12 @@ impl<'a> Runtime<'a> {
                 return outcome;
             }
             let now = sys::now_ms();
-            let timeout = match self.sup.next_deadline() {
+            let control = self.control.as_ref().and_then(|c| c.next_deadline());
+            let deadline = match (self.sup.next_deadline(), control) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = match deadline {
                 None => -1,
                 Some(t) if t <= now => 0,
                 Some(t) => (t - now).min(i32::MAX as u64) as i32,
@@ -242,10 +296,16 @@ impl<'a> Runtime<'a> {
                     TAG_SIGNAL => self.on_signals(),
                     TAG_READY => self.on_ready(index),
                     TAG_LOG => self.on_log(index),
+                    TAG_CONTROL => crate::control::on_listener(self, sys::now_ms()),
+                    TAG_CLIENT => crate::control::on_client(self, index, sys::now_ms()),
                     _ => {}
                 }
             }
-            self.sup.tick(sys::now_ms());
+            let now = sys::now_ms();
+            if self.control.is_some() {
+                crate::control::on_tick(self, now);
+            }
+            self.sup.tick(now);
         }
     }
 
@@ -293,7 +353,9 @@ impl<'a> Runtime<'a> {
     }
 
     fn on_ready(&mut self, slot: usize) {
-        let Some(Some(fd)) = self.ready.get(slot) else { return };
+        let Some(Some(fd)) = self.ready.get(slot) else {
+            return;
+        };
         let mut buf = [0u8; 64];
         let mut done = false;
         let mut ready = false;
@@ -332,8 +394,14 @@ impl<'a> Runtime<'a> {
     }
 
     fn on_log(&mut self, index: usize) {
-        let name = self.logs.get(index).and_then(|p| self.sup.slot(p.slot)).map(|s| *s.name());
-        let Some(pipe) = self.logs.get_mut(index) else { return };
+        let name = self
+            .logs
+            .get(index)
+            .and_then(|p| self.sup.slot(p.slot))
+            .map(|s| *s.name());
+        let Some(pipe) = self.logs.get_mut(index) else {
+            return;
+        };
         let mut chunk = [0u8; 512];
         // Bounded: a chatty service cannot keep foster from other events.
         for _ in 0..16 {
@@ -404,7 +472,11 @@ impl<'a> Runtime<'a> {
                 put_name(&mut l, slot);
                 l.s(": ").errno(Errno(errno));
             }
-            Note::Exited { slot, status, restart_in } => {
+            Note::Exited {
+                slot,
+                status,
+                restart_in,
+            } => {
                 let kind = sup.slot(slot).map(|s| s.entry.kind);
                 error = !status.success();
                 put_name(&mut l, slot);
@@ -414,14 +486,19 @@ impl<'a> Runtime<'a> {
                     duration(&mut l, ms);
                 }
                 // A quiet success of a run-once entry is not news.
-                if status.success() && restart_in.is_none() && kind != Some(Kind::Service) && !self.cfg.verbose
+                if status.success()
+                    && restart_in.is_none()
+                    && kind != Some(Kind::Service)
+                    && !self.cfg.verbose
                 {
                     return;
                 }
             }
             Note::Adopted { slot, pid } => {
                 put_name(&mut l, slot);
-                l.s(": daemon pid ").i(pid as i64).s(" adopted from its pidfile");
+                l.s(": daemon pid ")
+                    .i(pid as i64)
+                    .s(" adopted from its pidfile");
             }
             Note::PidfileMissing { slot } => {
                 error = true;
@@ -435,7 +512,8 @@ impl<'a> Runtime<'a> {
             Note::Killed { slot, pid } => {
                 error = true;
                 put_name(&mut l, slot);
-                l.s(": did not stop in time; sending SIGKILL to pid ").i(pid as i64);
+                l.s(": did not stop in time; sending SIGKILL to pid ")
+                    .i(pid as i64);
             }
             Note::Blocked { slot, on } => {
                 error = true;
@@ -480,7 +558,9 @@ impl<'a> Runtime<'a> {
             }
             Note::NoRoom { name } => {
                 error = true;
-                l.s("reload: no room for ").bytes(name.as_bytes()).s(" while old entries stop");
+                l.s("reload: no room for ")
+                    .bytes(name.as_bytes())
+                    .s(" while old entries stop");
             }
         }
         if error {
@@ -516,11 +596,23 @@ impl<'a> Runtime<'a> {
         }
         let (sink, kmsg) = match entry.log {
             config_format::Log::Console | config_format::Log::Null => return None,
-            config_format::Log::Kmsg => (sys::open(c"/dev/kmsg", sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0).ok(), true),
+            config_format::Log::Kmsg => (
+                sys::open(
+                    c"/dev/kmsg",
+                    sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK,
+                    0,
+                )
+                .ok(),
+                true,
+            ),
             config_format::Log::File(span) => {
                 let mut path = [0u8; 256];
                 let fd = unquoted_cstr(span.get(self.src.current()), &mut path).and_then(|p| {
-                    let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
+                    let flags = sys::O_WRONLY
+                        | sys::O_CREAT
+                        | sys::O_APPEND
+                        | sys::O_CLOEXEC
+                        | sys::O_NONBLOCK;
                     sys::open(p, flags, 0o644).ok()
                 });
                 (fd, false)
@@ -534,7 +626,15 @@ impl<'a> Runtime<'a> {
         let index = self.logs.len() as u64;
         sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index).ok()?;
         let raw = write.raw();
-        let _ = self.logs.push(LogPipe { slot, read, write, sink, kmsg, partial: [0; LOG_LINE], len: 0 });
+        let _ = self.logs.push(LogPipe {
+            slot,
+            read,
+            write,
+            sink,
+            kmsg,
+            partial: [0; LOG_LINE],
+            len: 0,
+        });
         Some(raw)
     }
 
@@ -545,7 +645,8 @@ impl<'a> Runtime<'a> {
             // The moved pipe (if any) now sits at index i: re-register its tag.
             if let Some(moved) = self.logs.get(i) {
                 let _ = sys::epoll_del(&self.ep, moved.read.raw());
-                let _ = sys::epoll_add(&self.ep, moved.read.raw(), sys::EPOLLIN, TAG_LOG | i as u64);
+                let _ =
+                    sys::epoll_add(&self.ep, moved.read.raw(), sys::EPOLLIN, TAG_LOG | i as u64);
             }
         }
     }
@@ -553,7 +654,9 @@ impl<'a> Runtime<'a> {
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
     /// stays 1). Returns only if the exec failed.
     pub fn exec_in_place(&self, slot: SlotId) {
-        let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else { return };
+        let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
+            return;
+        };
         let mut argv = Argv::new();
         if entry.argv(self.src.current(), &mut argv).is_err() {
             return;
@@ -563,7 +666,11 @@ impl<'a> Runtime<'a> {
             env.set(kv.to_bytes());
         }
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
-        let e = spawn::execvp(&argv, env.envp(), env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH));
+        let e = spawn::execvp(
+            &argv,
+            env.envp(),
+            env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
+        );
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
         let mut l = Line::new();
         l.s("unable to exec the restart entry: ").errno(e);
@@ -575,7 +682,9 @@ impl<'a> Runtime<'a> {
         if !self.sup.should_spawn(slot) {
             return;
         }
-        let Some(entry) = self.sup.slot(slot).map(|s| s.entry.clone()) else { return };
+        let Some(entry) = self.sup.slot(slot).map(|s| s.entry.clone()) else {
+            return;
+        };
         let result = self.spawn_entry(slot, &entry);
         self.sup.spawned(slot, result.map_err(|e| e.0), now);
     }
@@ -611,19 +720,26 @@ impl<'a> Runtime<'a> {
             }
         }
         let mut tty_buf = [0u8; 128];
-        let tty = entry.tty.and_then(|span| tty_path(span.get(src), &mut tty_buf));
+        let tty = entry
+            .tty
+            .and_then(|span| tty_path(span.get(src), &mut tty_buf));
         let mut dir_buf = [0u8; 256];
-        let dir = entry.dir.and_then(|span| unquoted_cstr(span.get(src), &mut dir_buf));
+        let dir = entry
+            .dir
+            .and_then(|span| unquoted_cstr(span.get(src), &mut dir_buf));
         let mut user_buf = [0u8; 64];
         let user = entry.user.and_then(|s| unquoted(s.get(src), &mut user_buf));
         let mut group_buf = [0u8; 64];
-        let group = entry.group.and_then(|s| unquoted(s.get(src), &mut group_buf));
+        let group = entry
+            .group
+            .and_then(|s| unquoted(s.get(src), &mut group_buf));
         let null;
         let output = match entry.log {
             config_format::Log::Console => Output::Inherit,
             config_format::Log::Null => {
                 null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
-                null.as_ref().map_or(Output::Inherit, |f| Output::Fd(f.raw()))
+                null.as_ref()
+                    .map_or(Output::Inherit, |f| Output::Fd(f.raw()))
             }
             config_format::Log::Kmsg | config_format::Log::File(_) => {
                 match self.log_pipe_for(slot, entry) {
@@ -637,7 +753,8 @@ impl<'a> Runtime<'a> {
         let mut notify_write = None;
         if let Some(n) = entry.ready_fd {
             if let Ok((r, w)) = sys::pipe(sys::O_NONBLOCK) {
-                if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok() {
+                if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok()
+                {
                     if let Some(cell) = self.ready.get_mut(slot as usize) {
                         *cell = Some(r);
                     }
@@ -678,7 +795,10 @@ fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
     if pipe.kmsg {
         l.s("<6>");
     }
-    l.bytes(name).s(": ").bytes(pipe.partial.get(..pipe.len).unwrap_or(&[])).byte(b'\n');
+    l.bytes(name)
+        .s(": ")
+        .bytes(pipe.partial.get(..pipe.len).unwrap_or(&[]))
+        .byte(b'\n');
     pipe.len = 0;
     if let Some(sink) = &pipe.sink {
         let _ = sys::write_all(sink.raw(), l.as_bytes());
@@ -754,7 +874,11 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     if name.is_empty() {
         return None;
     }
-    let prefix: &[u8] = if name.starts_with(b"/") { b"" } else { b"/dev/" };
+    let prefix: &[u8] = if name.starts_with(b"/") {
+        b""
+    } else {
+        b"/dev/"
+    };
     let total = prefix.len() + name.len();
     buf.get_mut(..prefix.len())?.copy_from_slice(prefix);
     buf.get_mut(prefix.len()..total)?.copy_from_slice(name);
@@ -771,7 +895,10 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
         Err(_) => return (PidfileRead::Missing, None),
     };
     let text = buf.get(..n).unwrap_or(&[]);
-    let digits = text.iter().skip_while(|b| b.is_ascii_whitespace()).take_while(|b| b.is_ascii_digit());
+    let digits = text
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit());
     let mut pid: i64 = 0;
     let mut any = false;
     for &d in digits {
@@ -785,7 +912,10 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
     // wait4 on one pid with WNOHANG: 0 means a live child of ours.
     match sys::wait4(pid, sys::WNOHANG) {
         Ok(None) => (PidfileRead::Child(pid), None),
-        Ok(Some((_, status))) => (PidfileRead::NotAChild(pid), Some(ExitStatus::from_wait(status))),
+        Ok(Some((_, status))) => (
+            PidfileRead::NotAChild(pid),
+            Some(ExitStatus::from_wait(status)),
+        ),
         Err(_) => (PidfileRead::NotAChild(pid), None),
     }
 }

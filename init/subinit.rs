@@ -19,7 +19,12 @@ pub struct Opts {
 
 /// Parses `-f TABLE -S SOCK -p SIG -v` (any order).
 pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
-    let mut o = Opts { table: None, socket: None, pdeath: None, verbose: false };
+    let mut o = Opts {
+        table: None,
+        socket: None,
+        pdeath: None,
+        verbose: false,
+    };
     let mut i = from;
     while let Some(a) = args.arg(i) {
         match a.to_bytes() {
@@ -27,7 +32,9 @@ pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
             b"-S" => o.socket = Some(args.arg(i + 1).ok_or("-S needs a socket PATH")?),
             b"-p" => {
                 let sig = args.arg(i + 1).ok_or("-p needs a SIGNAL")?;
-                o.pdeath = Some(config_format::signal_by_name(sig.to_bytes()).ok_or("-p: unknown signal")?);
+                o.pdeath = Some(
+                    config_format::signal_by_name(sig.to_bytes()).ok_or("-p: unknown signal")?,
+                );
             }
             b"-v" => {
                 o.verbose = true;
@@ -49,14 +56,18 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
         let mut l = Line::new();
-        l.s("foster: unable to become a subreaper: ").errno(e).s("; continuing");
+        l.s("foster: unable to become a subreaper: ")
+            .errno(e)
+            .s("; continuing");
         l.flush(sys::STDERR);
     }
     let opts = match parse(&args, 1) {
         Ok(o) => o,
         Err(msg) => return crate::usage_error(msg),
     };
-    let Some(table) = opts.table else { return crate::usage_error("sub-init mode needs -f TABLE") };
+    let Some(table) = opts.table else {
+        return crate::usage_error("sub-init mode needs -f TABLE");
+    };
     if let Some(sig) = opts.pdeath {
         let parent = sys::getppid();
         if let Err(e) = sys::set_parent_death_signal(sig) {
@@ -67,16 +78,26 @@ pub fn main(args: StartArgs) -> i32 {
             let _ = sys::kill(sys::getpid(), sig);
         }
     }
-    let cfg = Config { mode: Mode::SubInit, table: Some(table), args, verbose: opts.verbose };
+    let cfg = Config {
+        mode: Mode::SubInit,
+        table: Some(table),
+        args,
+        verbose: opts.verbose,
+    };
     let mut rt = match Runtime::new(cfg, Log::stderr()) {
         Ok(rt) => rt,
         Err((what, e)) => return fail(what, e),
     };
-    let _ = opts.socket;
+    if let Some(path) = opts.socket {
+        rt.listen(path);
+    }
     if rt.start().is_err() {
+        rt.close_control();
         return 1;
     }
-    match rt.run() {
+    let outcome = rt.run();
+    rt.close_control();
+    match outcome {
         Outcome::Exit(code) => code as i32,
         Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
     }

@@ -399,6 +399,11 @@ impl Supervisor {
         }
     }
 
+    /// The status an `on-exit=exit:CODE` entry set (0 otherwise).
+    pub fn exit_code(&self) -> u8 {
+        self.exit_code
+    }
+
     pub fn is_stopping(&self) -> bool {
         matches!(self.phase, Phase::Stopping { .. })
     }

@@ -1008,3 +1008,17 @@ pub fn reserve(len: usize) -> Result<&'static mut [u8]> {
     // zero-filled, never unmapped, and referenced nowhere else.
     Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) })
 }
+
+/// `reboot(2)` for the `poweroff -f` / `reboot -f` / `halt -f` applets only:
+/// an explicit order from the user (CAP_SYS_BOOT still applies), never used
+/// by the supervisor, which goes through the PID-1-guarded [`reboot`].
+pub fn reboot_forced(cmd: u32) -> Result<()> {
+    sys!(
+        __NR_reboot,
+        g::LINUX_REBOOT_MAGIC1,
+        g::LINUX_REBOOT_MAGIC2,
+        cmd,
+        0
+    )
+    .map(drop)
+}
