@@ -104,25 +104,23 @@ impl Server {
     pub fn bind(path: &'static CStr) -> Result<Server, (&'static str, Errno)> {
         match sys::stat(path, false) {
             Ok(st) if st.mode & sys::S_IFMT == sys::S_IFSOCK => {
-                let probe = sys::unix_socket(false).map_err(|e| ("create a socket", e))?;
+                // Only a refused connection proves nobody listens: EAGAIN is
+                // a live but busy listener, EACCES someone else's socket.
+                let probe = sys::unix_socket(true).map_err(|e| ("create a socket", e))?;
                 match sys::connect_unix(&probe, path.to_bytes()) {
-                    Ok(()) => {
+                    Err(Errno::ECONNREFUSED) => {
+                        sys::unlink(path).map_err(|e| ("remove the stale control socket", e))?
+                    }
+                    Ok(()) | Err(Errno::EAGAIN) => {
                         return Err((
                             "take the control socket (another foster answers there)",
                             Errno::EADDRINUSE,
                         ))
                     }
-                    Err(_) => {
-                        sys::unlink(path).map_err(|e| ("remove the stale control socket", e))?
-                    }
+                    Err(e) => return Err(("check the control socket", e)),
                 }
             }
-            Ok(_) => {
-                return Err((
-                    "replace the control socket path (not a socket)",
-                    Errno::EEXIST,
-                ))
-            }
+            Ok(_) => return Err(("use a non-socket file as the control socket", Errno::EEXIST)),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(("check the control socket path", e)),
         }
@@ -213,10 +211,7 @@ pub fn on_client(rt: &mut Runtime, index: usize, now: u64) {
     let mut finished = false;
     let mut request: Option<([u8; REQUEST_MAX + 2], usize)> = None;
     if let Some(Some(c)) = server.clients.get_mut(index) {
-        loop {
-            let Some(room) = c.buf.get_mut(c.len..) else {
-                break;
-            };
+        while let Some(room) = c.buf.get_mut(c.len..) {
             if room.is_empty() {
                 let _ = sys::write_all(c.fd.raw(), b"error: request too long\n");
                 finished = true;
@@ -439,6 +434,7 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -453,8 +449,13 @@ mod tests {
         );
         assert_eq!(parse_request(b"reload"), Ok(Request::Reload));
         assert_eq!(parse_request(b"stop-all"), Ok(Request::StopAll));
+        assert_eq!(parse_request(b"exit"), Ok(Request::StopAll));
         assert_eq!(parse_request(b"poweroff"), Ok(Request::Poweroff));
+        assert_eq!(parse_request(b"reboot"), Ok(Request::Reboot));
+        assert_eq!(parse_request(b"halt"), Ok(Request::Halt));
+        assert_eq!(parse_request(b"\tstatus\t"), Ok(Request::Status));
         assert_eq!(parse_request(b""), Err("empty request"));
+        assert_eq!(parse_request(b" \t \r"), Err("empty request"));
         assert_eq!(
             parse_request(b"stop"),
             Err("this command needs an entry NAME")
@@ -465,21 +466,77 @@ mod tests {
             Err("this command takes no argument")
         );
         assert_eq!(parse_request(b"stop ../etc"), Err("bad entry name"));
-        assert_eq!(parse_request(b"\xff\xfe"), Err("unknown command"));
+        assert_eq!(parse_request(b"stop w\0b"), Err("bad entry name"));
         assert_eq!(parse_request(&[b'a'; 300]), Err("request too long"));
+        assert_eq!(parse_request(b"\xff\xfe"), Err("unknown command"));
+        assert_eq!(parse_request(b"STATUS"), Err("unknown command"));
+        // Names: the table's limit, not one byte more.
+        let mut long = *b"stop xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        assert_eq!(parse_request(&long), Err("bad entry name"));
+        long[5] = b' ';
+        assert_eq!(parse_request(&long), Ok(Request::Stop(&long[6..])));
     }
 
+    /// The always-on stand-in for `fuzz/`: random lines built from the
+    /// protocol's own words, separators and junk, checked like the fuzz target.
     #[test]
     fn random_bytes_never_panic() {
+        const PIECES: [&[u8]; 14] = [
+            b"status",
+            b"start",
+            b"stop",
+            b"restart",
+            b"reload",
+            b"stop-all",
+            b"halt",
+            b" ",
+            b"\t",
+            b"\r",
+            b"web",
+            b"a.b@c",
+            b"\xff",
+            b"\0",
+        ];
         let mut x: u32 = 12345;
-        let mut buf = [0u8; 64];
-        for _ in 0..20_000 {
-            for b in buf.iter_mut() {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                *b = (x >> 16) as u8 % 0x7f;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut buf = [0u8; 300];
+        for round in 0..200_000 {
+            let mut len = 0;
+            let target = next() as usize % buf.len();
+            while len < target {
+                let r = next();
+                let piece: &[u8] = if round % 2 == 0 {
+                    PIECES[r as usize % PIECES.len()]
+                } else {
+                    &[(r >> 8) as u8]
+                };
+                let n = piece.len().min(buf.len() - len);
+                buf[len..len + n].copy_from_slice(&piece[..n]);
+                len += n;
             }
-            let len = (x as usize) % buf.len();
-            let _ = parse_request(&buf[..len]);
+            let line = &buf[..len];
+            if let Ok(req) = parse_request(line) {
+                assert!(line.len() <= REQUEST_MAX + 1);
+                let words = line
+                    .strip_suffix(b"\r")
+                    .unwrap_or(line)
+                    .split(|&b| b == b' ' || b == b'\t')
+                    .filter(|w| !w.is_empty())
+                    .count();
+                match req {
+                    Request::Start(n) | Request::Stop(n) | Request::Restart(n) => {
+                        assert_eq!(words, 2);
+                        assert!(!n.is_empty() && n.len() <= config_format::MAX_NAME);
+                        assert!(n.iter().all(|&b| config_format::is_name_byte(b)));
+                    }
+                    _ => assert_eq!(words, 1),
+                }
+            }
         }
     }
 }

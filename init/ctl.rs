@@ -6,11 +6,16 @@
 
 use crate::control::PID1_SOCKET;
 use crate::out::Line;
-use crate::signals::{SIGTERM, SIGUSR1, SIGUSR2};
+use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
 
 /// Bytes of reply the client keeps to align the status table.
 const REPLY_MAX: usize = 16 * 1024;
+/// foster answers at once; a reply this late means it is stuck.
+const REPLY_DEADLINE_MS: u64 = 10_000;
+const BUSY: &[u8] = b"error: busy, try again\n";
+/// Tries, 100 ms apart, while every connection slot is taken.
+const BUSY_RETRIES: u32 = 30;
 
 pub fn main(args: StartArgs) -> i32 {
     let mut socket = PID1_SOCKET;
@@ -45,33 +50,26 @@ pub fn main(args: StartArgs) -> i32 {
     }
     request.byte(b'\n');
 
-    let fd = match sys::unix_socket(false)
-        .and_then(|fd| sys::connect_unix(&fd, socket.to_bytes()).map(|_| fd))
-    {
-        Ok(fd) => fd,
-        Err(e) => {
-            let mut l = Line::new();
-            l.s("foster: unable to reach foster at ")
-                .bytes(socket.to_bytes())
-                .s(": ")
-                .errno(e);
-            l.flush(STDERR);
-            return 2;
-        }
-    };
-    if sys::write_all(fd.raw(), request.as_bytes()).is_err() {
-        return 2;
-    }
     let mut reply = [0u8; REPLY_MAX];
     let mut len = 0;
-    while let Some(room) = reply.get_mut(len..) {
-        if room.is_empty() {
+    // `busy` comes before foster reads the request: asking again is safe.
+    for attempt in 0..BUSY_RETRIES {
+        len = match exchange(socket.to_bytes(), request.as_bytes(), &mut reply) {
+            Ok(n) => n,
+            Err(e) => {
+                let mut l = Line::new();
+                l.s("foster: unable to reach foster at ")
+                    .bytes(socket.to_bytes())
+                    .s(": ")
+                    .errno(e);
+                l.flush(STDERR);
+                return 2;
+            }
+        };
+        if reply.get(..len) != Some(BUSY) || attempt + 1 == BUSY_RETRIES {
             break;
         }
-        match sys::read(fd.raw(), room) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => len += n,
-        }
+        sys::sleep_ms(100);
     }
     let text = reply.get(..len).unwrap_or(&[]);
     let mut status = 2;
@@ -110,6 +108,37 @@ pub fn main(args: StartArgs) -> i32 {
         }
     }
     status
+}
+
+/// Sends one request and reads the whole reply into `reply` (up to its size
+/// and to [`REPLY_DEADLINE_MS`]); returns its length.
+fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sys::Errno> {
+    // A refusing foster may close first: a write error, not a fatal SIGPIPE.
+    let _ = sys::sigprocmask(sys::SIG_BLOCK, sys::SigSet::EMPTY.with(SIGPIPE));
+    let fd = sys::unix_socket(false)?;
+    sys::connect_unix(&fd, socket)?;
+    // Its reply (a refusal) may still be there to read.
+    let _ = sys::write_all(fd.raw(), request);
+    let ep = sys::epoll_create()?;
+    sys::epoll_add(&ep, fd.raw(), sys::EPOLLIN, 0)?;
+    let deadline = sys::now_ms() + REPLY_DEADLINE_MS;
+    let mut events = [sys::EMPTY_EVENT; 1];
+    let mut len = 0;
+    while let Some(room) = reply.get_mut(len..) {
+        let now = sys::now_ms();
+        if room.is_empty() || now >= deadline {
+            break;
+        }
+        let wait = (deadline - now).min(i32::MAX as u64) as i32;
+        if sys::epoll_wait(&ep, &mut events, wait)? == 0 {
+            continue;
+        }
+        match sys::read(fd.raw(), room) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    Ok(len)
 }
 
 const HEADERS: [&str; 7] = [

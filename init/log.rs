@@ -19,19 +19,40 @@ const ERROR: u8 = 3;
 impl Log {
     /// stderr only.
     pub fn stderr() -> Log {
-        Log { console: sys::STDERR, kmsg: None, console_level: 0 }
+        Log {
+            console: sys::STDERR,
+            kmsg: None,
+            console_level: 0,
+        }
     }
 
     /// PID 1: kmsg plus the console.
     pub fn pid1() -> Log {
-        let kmsg = sys::open(c"/dev/kmsg", sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0).ok();
+        let kmsg = sys::open(
+            c"/dev/kmsg",
+            sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK,
+            0,
+        )
+        .ok();
         let mut buf = [0u8; 64];
         let level = match sys::read_file(c"/proc/sys/kernel/printk", &mut buf) {
-            Ok(n) => buf.get(..n).and_then(|t| t.iter().position(|b| !b.is_ascii_digit()).and_then(|e| t.get(..e)))
-                .and_then(|d| core::str::from_utf8(d).ok()).and_then(|d| d.parse::<u8>().ok()).unwrap_or(0),
+            Ok(n) => buf
+                .get(..n)
+                .and_then(|t| {
+                    t.iter()
+                        .position(|b| !b.is_ascii_digit())
+                        .and_then(|e| t.get(..e))
+                })
+                .and_then(|d| core::str::from_utf8(d).ok())
+                .and_then(|d| d.parse::<u8>().ok())
+                .unwrap_or(0),
             Err(_) => 0,
         };
-        Log { console: sys::STDERR, kmsg, console_level: level }
+        Log {
+            console: sys::STDERR,
+            kmsg,
+            console_level: level,
+        }
     }
 
     fn emit(&self, level: u8, msg: &[u8]) {

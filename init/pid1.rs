@@ -160,7 +160,12 @@ pub fn main(args: StartArgs) -> ! {
     let _ = sys::setsid();
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = sys::reboot(sys::REBOOT_CMD_CAD_OFF);
-    let log = Log::pid1();
+    // A container's /dev/kmsg is the host's kernel log: not foster's to write.
+    let log = if container {
+        Log::stderr()
+    } else {
+        Log::pid1()
+    };
     if container {
         log.info("starting as PID 1 of a container");
     } else {
@@ -199,11 +204,13 @@ pub fn main(args: StartArgs) -> ! {
             fatal::reap_forever()
         }
     };
+    // After mount_api: /run is a fresh tmpfs (or the container's own).
+    rt.listen(opts.socket.unwrap_or(crate::control::PID1_SOCKET));
     if rt.start().is_err() {
-        rt.log()
-            .error("no table could be read; reaping orphans only");
+        rt.log().error("no table could be read; reaping orphans only");
     }
     let outcome = rt.run();
+    rt.close_control();
     finish(&rt, outcome, container, mounted)
 }
 
@@ -214,7 +221,8 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
             rt.reload(None);
         }
         SIGINT => {
-            if rt.supervisor_mut().trigger(Kind::CtrlAltDel, now) == 0 {
+            let started = rt.supervisor_mut().trigger(Kind::CtrlAltDel, now);
+            if started == 0 {
                 rt.log().info("Ctrl-Alt-Del: no ctrlaltdel entry");
             }
         }

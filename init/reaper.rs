@@ -32,10 +32,16 @@ pub fn drain(mut on_exit: impl FnMut(Pid, ExitStatus)) -> Drained {
 /// /proc cannot be read.
 pub fn for_each_child(mut f: impl FnMut(Pid)) -> Result<usize, Errno> {
     let me = sys::getpid();
-    let dir = sys::open(c"/proc", sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC, 0)?;
+    let dir = sys::open(
+        c"/proc",
+        sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC,
+        0,
+    )?;
     let mut count = 0;
     sys::for_each_dirent(&dir, |ent| {
-        let Some(pid) = parse_pid(ent.name) else { return };
+        let Some(pid) = parse_pid(ent.name) else {
+            return;
+        };
         if parent_of(pid) == Some(me) {
             count += 1;
             f(pid);
@@ -69,7 +75,10 @@ pub fn parent_of(pid: Pid) -> Option<Pid> {
     };
     let stat = buf.get(..n)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let mut fields = stat.get(close + 1..)?.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let mut fields = stat
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
     let _state = fields.next()?;
     parse_pid(fields.next()?)
 }

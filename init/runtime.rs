@@ -9,7 +9,7 @@
 use crate::log::Log;
 use crate::out::Line;
 use crate::reaper::{self, Drained};
-use crate::signals::{self, SIGCHLD, SIGHUP, SIGINT, SIGKILL, SIGTERM};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
 use crate::spawn::{self, ChildSetup, Env, Output, Session};
 use crate::supervisor::{Action, Mode, Note, Outcome, PidfileRead, SlotId, Supervisor, MAX_SLOTS};
 use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
@@ -26,6 +26,9 @@ pub const TAG_CLIENT: u64 = 4 << 32;
 /// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`).
 pub const MAX_LOG_PIPES: usize = 16;
 const LOG_LINE: usize = 240;
+
+/// Where `reload` also sends the table's error reports (`ctl reload`).
+pub type Report<'r> = &'r mut dyn FnMut(&[u8]);
 
 /// How the runtime was started.
 pub struct Config<'a> {
@@ -159,7 +162,7 @@ impl<'a> Runtime<'a> {
     /// Reads and parses the table into the spare buffer. Returns the parsed
     /// table and the error count (errors are reported as they are found, to
     /// `report` too when given).
-    fn load(&mut self, report: Option<&mut dyn FnMut(&[u8])>) -> Result<(Table, usize), Errno> {
+    fn load(&mut self, report: Option<Report<'_>>) -> Result<(Table, usize), Errno> {
         let spare = (self.src.current + 1) & 1;
         let path = self.cfg.table;
         let Some(buf) = self.src.bufs.get_mut(spare) else {
@@ -236,7 +239,7 @@ impl<'a> Runtime<'a> {
 
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
     /// whole. Returns the number of errors (0: applied).
-    pub fn reload(&mut self, report: Option<&mut dyn FnMut(&[u8])>) -> usize {
+    pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
         let (table, errors) = match self.load(report) {
             Ok(t) => t,
             Err(e) => {
@@ -432,7 +435,12 @@ impl<'a> Runtime<'a> {
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Spawn { slot } => self.spawn(slot),
-                Action::Signal { pid, sig } => signal_service(pid, sig),
+                Action::Signal { pid, sig } => {
+                    signal_service(pid, sig);
+                    if sig != SIGKILL && sig != SIGCONT {
+                        signal_service(pid, SIGCONT);
+                    }
+                }
                 Action::ReadPidfile { slot } => self.read_pidfile(slot),
                 Action::Release { slot } => self.close_ready(slot as usize),
                 Action::Forget { slot } => {
@@ -591,38 +599,41 @@ impl<'a> Runtime<'a> {
     }
 
     fn log_pipe_for(&mut self, slot: SlotId, entry: &Entry) -> Option<sys::RawFd> {
-        if let Some(p) = self.logs.iter().find(|p| p.slot == slot) {
-            return Some(p.write.raw());
-        }
-        let (sink, kmsg) = match entry.log {
+        // The sink is opened at every start, so a path changed by a reload
+        // (or a log file rotated away) takes effect with the next start.
+        let mut path = [0u8; 256];
+        let (target, kmsg) = match entry.log {
             config_format::Log::Console | config_format::Log::Null => return None,
-            config_format::Log::Kmsg => (
-                sys::open(
-                    c"/dev/kmsg",
-                    sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK,
-                    0,
-                )
-                .ok(),
-                true,
-            ),
+            config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
             config_format::Log::File(span) => {
-                let mut path = [0u8; 256];
-                let fd = unquoted_cstr(span.get(self.src.current()), &mut path).and_then(|p| {
-                    let flags = sys::O_WRONLY
-                        | sys::O_CREAT
-                        | sys::O_APPEND
-                        | sys::O_CLOEXEC
-                        | sys::O_NONBLOCK;
-                    sys::open(p, flags, 0o644).ok()
-                });
-                (fd, false)
+                (unquoted_cstr(span.get(self.src.current()), &mut path), false)
             }
         };
+        let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
+        let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
+        let sink = match opened {
+            Ok(fd) => fd,
+            Err(e) => {
+                let mut l = Line::new();
+                l.bytes(entry.name.as_bytes()).s(": unable to open ");
+                l.bytes(target.map_or(b"its log file", |p| p.to_bytes()));
+                l.s(": ").errno(e).s("; logging to the console");
+                self.log.error_raw(l.as_bytes());
+                self.drop_log(slot);
+                return None;
+            }
+        };
+        if let Some(p) = self.logs.iter_mut().find(|p| p.slot == slot) {
+            p.sink = Some(sink);
+            p.kmsg = kmsg;
+            return Some(p.write.raw());
+        }
+        let sink = Some(sink);
         if self.logs.is_full() {
             self.log.error("too many log pipes; logging to the console");
             return None;
         }
-        let (read, write) = sys::pipe(sys::O_NONBLOCK).ok()?;
+        let (read, write) = reader_pipe().ok()?;
         let index = self.logs.len() as u64;
         sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index).ok()?;
         let raw = write.raw();
@@ -735,8 +746,12 @@ impl<'a> Runtime<'a> {
             .and_then(|s| unquoted(s.get(src), &mut group_buf));
         let null;
         let output = match entry.log {
-            config_format::Log::Console => Output::Inherit,
+            config_format::Log::Console => {
+                self.drop_log(slot);
+                Output::Inherit
+            }
             config_format::Log::Null => {
+                self.drop_log(slot);
                 null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
                 null.as_ref()
                     .map_or(Output::Inherit, |f| Output::Fd(f.raw()))
@@ -752,7 +767,7 @@ impl<'a> Runtime<'a> {
         self.close_ready(slot as usize);
         let mut notify_write = None;
         if let Some(n) = entry.ready_fd {
-            if let Ok((r, w)) = sys::pipe(sys::O_NONBLOCK) {
+            if let Ok((r, w)) = reader_pipe() {
                 if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok()
                 {
                     if let Some(cell) = self.ready.get_mut(slot as usize) {
@@ -788,6 +803,15 @@ impl<'a> Runtime<'a> {
         };
         spawn::spawn(&setup)
     }
+}
+
+/// A pipe whose read end (foster's) is non-blocking and whose write end (the
+/// child's stdout or readiness fd) blocks: O_NONBLOCK lives in the shared
+/// open file description, and a child whose stdout says EAGAIN fails.
+fn reader_pipe() -> Result<(Fd, Fd), Errno> {
+    let (read, write) = sys::pipe(0)?;
+    sys::fcntl(read.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
+    Ok((read, write))
 }
 
 fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
@@ -846,7 +870,7 @@ fn describe_exit(l: &mut Line, status: ExitStatus) {
 }
 
 fn duration(l: &mut Line, ms: u64) {
-    if ms < 1000 || ms % 1000 != 0 {
+    if ms < 1000 || !ms.is_multiple_of(1000) {
         l.u(ms).s(" ms");
     } else {
         l.u(ms / 1000).s(" s");

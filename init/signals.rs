@@ -68,7 +68,11 @@ pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
         if sig == SIGKILL || sig == SIGSTOP {
             continue;
         }
-        let want = if keep_ignored.has(sig) { sys::SIG_IGN } else { sys::SIG_DFL };
+        let want = if keep_ignored.has(sig) {
+            sys::SIG_IGN
+        } else {
+            sys::SIG_DFL
+        };
         if sys::disposition(sig) != Ok(want) {
             let _ = sys::set_disposition(sig, want);
         }

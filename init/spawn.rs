@@ -139,7 +139,12 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
     }
     if let Some(dir) = s.dir {
         if let Err(e) = sys::chdir(dir) {
-            fail("unable to change directory to ", dir.to_bytes(), Some(e), 126);
+            fail(
+                "unable to change directory to ",
+                dir.to_bytes(),
+                Some(e),
+                126,
+            );
         }
     }
     if let Some(mask) = s.umask {
@@ -161,11 +166,19 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
             .and_then(|_| sys::setresgid(creds.gid))
             .and_then(|_| sys::setresuid(creds.uid));
         if let Err(e) = res {
-            fail("unable to switch to user ", s.user.unwrap_or(b"?"), Some(e), 126);
+            fail(
+                "unable to switch to user ",
+                s.user.unwrap_or(b"?"),
+                Some(e),
+                126,
+            );
         }
     }
     if s.ask_first {
-        let _ = sys::write_all(sys::STDOUT, b"\nPlease press Enter to activate this console. ");
+        let _ = sys::write_all(
+            sys::STDOUT,
+            b"\nPlease press Enter to activate this console. ",
+        );
         let mut c = [0u8; 1];
         loop {
             match sys::read(sys::STDIN, &mut c) {
@@ -195,10 +208,14 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
 pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
     let mut ptrs = [core::ptr::null::<u8>(); config_format::MAX_ARGS + 1];
     for (i, p) in ptrs.iter_mut().enumerate().take(argv.len()) {
-        *p = argv.word_cstr(i).map_or(core::ptr::null(), |c| c.as_ptr() as *const u8);
+        *p = argv
+            .word_cstr(i)
+            .map_or(core::ptr::null(), |c| c.as_ptr() as *const u8);
     }
     let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
-    let Some(prog) = argv.program() else { return Errno::ENOENT };
+    let Some(prog) = argv.program() else {
+        return Errno::ENOENT;
+    };
     exec_search(prog, argv_ptrs, envp, path)
 }
 
@@ -211,8 +228,13 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
     let mut best = Errno::ENOENT;
     for dir in path.split(|&b| b == b':') {
         let mut buf = Line::new();
-        buf.bytes(if dir.is_empty() { b"." } else { dir }).byte(b'/').bytes(prog.to_bytes()).byte(0);
-        let Ok(full) = CStr::from_bytes_with_nul(buf.as_bytes()) else { continue };
+        buf.bytes(if dir.is_empty() { b"." } else { dir })
+            .byte(b'/')
+            .bytes(prog.to_bytes())
+            .byte(0);
+        let Ok(full) = CStr::from_bytes_with_nul(buf.as_bytes()) else {
+            continue;
+        };
         match sys::execve(full, argv_ptrs, envp) {
             Errno::ENOENT | Errno::ENOTDIR => {}
             Errno::EACCES => best = Errno::EACCES,
@@ -241,7 +263,12 @@ impl Default for Env {
 
 impl Env {
     pub const fn new() -> Env {
-        Env { buf: [0; ENV_BYTES], used: 0, ptrs: [core::ptr::null(); MAX_VARS + 1], count: 0 }
+        Env {
+            buf: [0; ENV_BYTES],
+            used: 0,
+            ptrs: [core::ptr::null(); MAX_VARS + 1],
+            count: 0,
+        }
     }
 
     /// Adds or replaces `KEY=VALUE`; false when full.
@@ -263,7 +290,9 @@ impl Env {
         if self.count >= MAX_VARS || end > ENV_BYTES {
             return false;
         }
-        let Some(dst) = self.buf.get_mut(start..end) else { return false };
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return false;
+        };
         let (text, nul) = dst.split_at_mut(kv.len());
         text.copy_from_slice(kv);
         nul.fill(0);

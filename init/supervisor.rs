@@ -185,7 +185,9 @@ pub enum Action {
     Spawn {
         slot: SlotId,
     },
-    /// Send a signal to a slot's process (and its process group).
+    /// Send a signal to a slot's process (and its process group), followed
+    /// by SIGCONT unless it is SIGKILL or SIGCONT: a stopped (SIGSTOP'd)
+    /// process must wake up to act on it.
     Signal {
         pid: Pid,
         sig: u8,
@@ -545,7 +547,12 @@ impl Supervisor {
                     *r = (pid, status);
                 }
                 self.recent_next = (self.recent_next + 1) % self.recent_orphans.len();
-                self.note(Note::OrphanReaped { pid, status });
+                // A storm of orphans (all reaped in one drain, before the
+                // runtime pulls actions) must not crowd out slot actions: the
+                // verbose-only note goes while the queue has room to spare.
+                if self.actions.len() < MAX_ACTIONS / 2 {
+                    self.note(Note::OrphanReaped { pid, status });
+                }
             }
         }
         self.advance(now);
@@ -816,14 +823,9 @@ impl Supervisor {
                     give_up: now + timeout + KILL_GRACE,
                     then,
                 };
+                // One action per stop (the runtime adds the SIGCONT), so a
+                // reload that removes a whole table fits in the queue.
                 self.push(Action::Signal { pid, sig });
-                if sig != crate::signals::SIGKILL && sig != crate::signals::SIGCONT {
-                    // A stopped (SIGSTOP'd) process must wake up to handle it.
-                    self.push(Action::Signal {
-                        pid,
-                        sig: crate::signals::SIGCONT,
-                    });
-                }
                 true
             }
             State::Stopping {

@@ -23,7 +23,9 @@ fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    s.iter().try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u32))
+    s.iter().try_fold(0u32, |n, &d| {
+        n.checked_mul(10)?.checked_add((d - b'0') as u32)
+    })
 }
 
 /// Field `i` (0-based) of a colon-separated line.
@@ -33,7 +35,8 @@ fn field(line: &[u8], i: usize) -> Option<&[u8]> {
 
 /// The line of `db` whose first field is `name`.
 fn find<'a>(db: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    db.split(|&b| b == b'\n').find(|l| field(l, 0) == Some(name))
+    db.split(|&b| b == b'\n')
+        .find(|l| field(l, 0) == Some(name))
 }
 
 /// Resolve `user` (name or number) and `group` against passwd/group text.
@@ -44,21 +47,33 @@ pub fn resolve_in(
     user: Option<&[u8]>,
     group: Option<&[u8]>,
 ) -> Result<Creds, LookupError> {
-    let mut creds = Creds { uid: 0, gid: 0, groups: [0; 16], ngroups: 0 };
+    let mut creds = Creds {
+        uid: 0,
+        gid: 0,
+        groups: [0; 16],
+        ngroups: 0,
+    };
     let mut user_name: Option<&[u8]> = None;
     if let Some(u) = user {
         if let Some(uid) = parse_u32(u) {
             creds.uid = uid;
             creds.gid = uid;
             // A numeric uid that is in passwd still gets its primary group.
-            if let Some(line) = passwd.split(|&b| b == b'\n').find(|l| field(l, 2) == Some(u)) {
+            if let Some(line) = passwd
+                .split(|&b| b == b'\n')
+                .find(|l| field(l, 2) == Some(u))
+            {
                 creds.gid = field(line, 3).and_then(parse_u32).unwrap_or(uid);
                 user_name = field(line, 0);
             }
         } else {
             let line = find(passwd, u).ok_or(LookupError::UnknownUser)?;
-            creds.uid = field(line, 2).and_then(parse_u32).ok_or(LookupError::UnknownUser)?;
-            creds.gid = field(line, 3).and_then(parse_u32).ok_or(LookupError::UnknownUser)?;
+            creds.uid = field(line, 2)
+                .and_then(parse_u32)
+                .ok_or(LookupError::UnknownUser)?;
+            creds.gid = field(line, 3)
+                .and_then(parse_u32)
+                .ok_or(LookupError::UnknownUser)?;
             user_name = Some(u);
         }
     }
@@ -110,7 +125,12 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, Looku
             Err(e) => return Err(LookupError::Io(e)),
         };
     }
-    resolve_in(pw.get(..np).unwrap_or(&[]), gr.get(..ng).unwrap_or(&[]), user, group)
+    resolve_in(
+        pw.get(..np).unwrap_or(&[]),
+        gr.get(..ng).unwrap_or(&[]),
+        user,
+        group,
+    )
 }
 
 #[cfg(test)]
@@ -134,8 +154,14 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors() {
-        assert_eq!(resolve_in(PW, GR, Some(b"ghost"), None), Err(LookupError::UnknownUser));
-        assert_eq!(resolve_in(PW, GR, None, Some(b"ghosts")), Err(LookupError::UnknownGroup));
+        assert_eq!(
+            resolve_in(PW, GR, Some(b"ghost"), None),
+            Err(LookupError::UnknownUser)
+        );
+        assert_eq!(
+            resolve_in(PW, GR, None, Some(b"ghosts")),
+            Err(LookupError::UnknownGroup)
+        );
         assert_eq!(parse_u32(b"99999999999"), None);
     }
 }

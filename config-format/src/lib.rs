@@ -5,6 +5,13 @@
 //! long-running init can hold a parsed [`Table`] beside its buffer with no
 //! lifetimes and swap two of them on reload. Capacities are named constants;
 //! running past one is a reported error at the offending position, never a panic.
+//!
+//! Modules: `lex` splits lines into words (quoting, comments, continuations),
+//! `parse` turns lines into entries, `order` checks `after=` and computes the
+//! start order, `argv` builds what foster execs, `value` reads durations and
+//! signals, `error` renders errors as `FILE:LINE:COL: message` with a caret.
+//! The grammar, with every decision the design left open, is documented on
+//! [`parse`].
 #![no_std]
 #![deny(
     clippy::unwrap_used,
@@ -12,9 +19,27 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
-// API CONTRACT (for the helper implementing the parser): everything below marked
-// `pub` is used by foster's init; keep names and signatures.
+mod argv;
+mod error;
+mod lex;
+mod order;
+mod parse;
+mod value;
+
+pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
+pub use error::{Capacity, Error, ErrorKind, Value};
+pub use parse::{parse, parse_n};
+pub use value::{parse_duration, signal_by_name, signal_name};
 
 /// Entries in one table.
 pub const MAX_ENTRIES: usize = 64;
@@ -168,51 +193,82 @@ pub enum Command {
 /// Milliseconds.
 pub type Millis = u64;
 
+/// `backoff=` default: the first restart waits 100 ms...
 pub const DEFAULT_BACKOFF_MIN: Millis = 100;
+/// ...doubling up to 30 s.
 pub const DEFAULT_BACKOFF_MAX: Millis = 30_000;
+/// `timeout=` default: how long a stopping entry gets before SIGKILL.
 pub const DEFAULT_STOP_TIMEOUT: Millis = 5_000;
+/// `stop=` default.
 pub const SIGTERM: u8 = 15;
+/// Lowest `ready=fd:N` (0..2 are stdio).
+pub const MIN_READY_FD: u8 = 3;
 
 /// One line of the table. String-valued options are raw tokens (they may be
-/// quoted): pass them through [`unquote`] before use.
+/// quoted): pass them through [`unquote`] before use. Every field not set on
+/// the line holds its default, noted per field.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Entry {
     pub kind: Kind,
+    /// Native: the name on the line. Inittab: generated, see [`parse`].
     pub name: Name,
     pub syntax: Syntax,
-    /// 1-based line of the entry's first physical line.
+    /// 1-based line of the entry's first token.
     pub line: u32,
-    /// `tty=` (native) or the inittab id; a path, or a name under /dev/.
+    /// `tty=` (native) or the inittab id (`None` for an empty id: the
+    /// console). Either a path under `/dev/` or a name there: the init
+    /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
     pub tty: Option<Span>,
+    /// `user=`: a name or a numeric uid. Default: foster's own.
     pub user: Option<Span>,
+    /// `group=`: a name or a numeric gid. Default: the user's, or foster's.
     pub group: Option<Span>,
+    /// `dir=`: the working directory. Default: foster's.
     pub dir: Option<Span>,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.
     pub env: heapless::Vec<Span, MAX_ENV>,
+    /// `umask=` (octal, at most 0777). Default: inherited.
     pub umask: Option<u16>,
+    /// `log=`. Default: [`Log::Console`].
     pub log: Log,
+    /// `restart=`. Default: `Always` for service and askfirst, `Never` for
+    /// every other kind. An explicit `restart=` is honoured on any kind (a
+    /// `once` entry with `restart=on-failure` is retried until it succeeds).
     pub restart: RestartPolicy,
+    /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
+    /// always `0 < MIN <= MAX`.
     pub backoff_min: Millis,
     pub backoff_max: Millis,
+    /// `after=NAME`, in order; every name is a once/service/askfirst/sysinit/wait
+    /// entry of the same table (checked by [`parse`]).
     pub after: heapless::Vec<Name, MAX_AFTER>,
-    /// `ready=fd:N`.
+    /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
     pub ready_fd: Option<u8>,
+    /// `pidfile=` (an absolute path). Default: none.
     pub pidfile: Option<Span>,
+    /// `stop=`. Default: [`SIGTERM`].
     pub stop_signal: u8,
+    /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
     pub timeout: Millis,
+    /// `on-exit=`. Default: none.
     pub on_exit: Option<OnExit>,
     pub command: Command,
 }
 
-/// A parsed table: the entries that parsed cleanly, in file order.
+/// A parsed table: the entries that parsed cleanly, in file order. `N` is the
+/// capacity; foster uses [`Table`] (`N` = [`MAX_ENTRIES`]); larger tables are
+/// for benchmarks and tools.
 #[derive(Clone, Debug, Default)]
-pub struct Table {
-    pub entries: heapless::Vec<Entry, MAX_ENTRIES>,
+pub struct TableN<const N: usize> {
+    pub entries: heapless::Vec<Entry, N>,
 }
 
-impl Table {
-    pub const fn new() -> Table {
-        Table {
+/// The table foster runs: at most [`MAX_ENTRIES`] entries.
+pub type Table = TableN<MAX_ENTRIES>;
+
+impl<const N: usize> TableN<N> {
+    pub const fn new() -> TableN<N> {
+        TableN {
             entries: heapless::Vec::new(),
         }
     }
@@ -224,161 +280,18 @@ impl Table {
             .enumerate()
             .find(|(_, e)| e.name.as_bytes() == name)
     }
-
-    /// Indices in start order: sysinit (file order), wait (file order), then
-    /// once/service/askfirst sorted so every entry comes after the ones its
-    /// `after=` names (file order otherwise), then shutdown, ctrlaltdel and
-    /// restart in file order.
-    pub fn start_order(&self) -> heapless::Vec<u8, MAX_ENTRIES> {
-        let mut order = heapless::Vec::new();
-        let _ = order.extend_from_slice(&[]);
-        order
-    }
 }
 
-/// A parse error at a 1-based line and column of the source.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Error {
-    pub line: u32,
-    pub col: u32,
-    pub kind: ErrorKind,
-}
-
-/// What went wrong; spans point at the offending text.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ErrorKind {
-    Placeholder,
-}
-
-impl Error {
-    /// The message alone, e.g. "unknown option `foo`".
-    pub fn message(&self, src: &[u8], w: &mut dyn core::fmt::Write) -> core::fmt::Result {
-        let _ = src;
-        w.write_str("error")
-    }
-
-    /// `FILE:LINE:COL: message`, then the source line and a caret under the
-    /// column, as rustc prints them. Ends with a newline.
-    pub fn report(
-        &self,
-        file: &str,
-        src: &[u8],
-        w: &mut dyn core::fmt::Write,
-    ) -> core::fmt::Result {
-        write!(w, "{}:{}:{}: ", file, self.line, self.col)?;
-        self.message(src, w)?;
-        w.write_str("\n")
-    }
-}
-
-/// Parse a whole table. Every error goes to `on_error` (bad lines are skipped,
-/// the rest still parses); the table holds the entries that are clean.
-pub fn parse(src: &[u8], on_error: &mut dyn FnMut(&Error)) -> Table {
-    let _ = (src, on_error);
-    Table::new()
-}
-
-/// BusyBox init's built-in table, used when no table file exists.
-pub const BUSYBOX_DEFAULT_TABLE: &[u8] = b"::sysinit:/etc/init.d/rcS\n";
-
-/// Remove one level of `'..'`, `".."` and `\` quoting from a raw token into
-/// `out`; `None` if it does not fit.
-pub fn unquote(raw: &[u8], out: &mut [u8]) -> Option<usize> {
-    let dst = out.get_mut(..raw.len())?;
-    dst.copy_from_slice(raw);
-    Some(raw.len())
-}
-
-/// Bytes for a command's argv: every word NUL-terminated.
-pub const ARGV_BYTES: usize = 4096;
-
-/// A command ready for execve: the words, each NUL-terminated in one buffer.
-pub struct Argv {
-    buf: [u8; ARGV_BYTES],
-    used: usize,
-    /// (start, len without NUL) of each word.
-    words: heapless::Vec<(u16, u16), MAX_ARGS>,
-    /// The program to exec (PATH-searched when it has no `/`): usually word 0,
-    /// but without the `-` of a login shell.
-    program: (u16, u16),
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ArgvError {
-    Empty,
-    TooManyWords,
-    TooLong,
-}
-
-impl Default for Argv {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Argv {
-    pub const fn new() -> Argv {
-        Argv {
-            buf: [0; ARGV_BYTES],
-            used: 0,
-            words: heapless::Vec::new(),
-            program: (0, 0),
-        }
-    }
-    pub fn len(&self) -> usize {
-        self.words.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
-    /// Word `i` without its NUL.
-    pub fn word(&self, i: usize) -> Option<&[u8]> {
-        let &(s, l) = self.words.get(i)?;
-        self.buf.get(s as usize..s as usize + l as usize)
-    }
-    /// Word `i` with its NUL.
-    pub fn word_cstr(&self, i: usize) -> Option<&core::ffi::CStr> {
-        let &(s, l) = self.words.get(i)?;
-        let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
-        core::ffi::CStr::from_bytes_with_nul(b).ok()
-    }
-    /// The program to exec, NUL-terminated.
-    pub fn program(&self) -> Option<&core::ffi::CStr> {
-        let (s, l) = self.program;
-        let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
-        core::ffi::CStr::from_bytes_with_nul(b).ok()
-    }
-}
-
-impl Entry {
-    /// The argv foster execs for this entry (BusyBox rules for inittab lines).
-    pub fn argv(&self, src: &[u8], out: &mut Argv) -> Result<(), ArgvError> {
-        let _ = (src, out);
-        Err(ArgvError::Empty)
-    }
-
-    /// Same entry, same options, same command (by content, across two sources):
-    /// on reload such an entry keeps running.
-    pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
-        let _ = (src, other, other_src);
-        false
-    }
-}
-
-/// `TERM`, `SIGTERM` or `15` to 15; `None` for anything else.
-pub fn signal_by_name(s: &[u8]) -> Option<u8> {
-    let _ = s;
-    None
-}
-
-/// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
-pub fn signal_name(n: u8) -> Option<&'static str> {
-    let _ = n;
-    None
-}
-
-/// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds.
-pub fn parse_duration(s: &[u8]) -> Option<Millis> {
-    let _ = s;
-    None
-}
+/// BusyBox init's built-in table (init/init.c, `parse_inittab` with no file),
+/// in its order, used when no table file exists.
+pub const BUSYBOX_DEFAULT_TABLE: &[u8] = b"\
+::sysinit:/etc/init.d/rcS
+::askfirst:-/bin/sh
+tty2::askfirst:-/bin/sh
+tty3::askfirst:-/bin/sh
+tty4::askfirst:-/bin/sh
+::ctrlaltdel:reboot
+::shutdown:umount -a -r
+::shutdown:swapoff -a
+::restart:init
+";

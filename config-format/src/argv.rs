@@ -1,0 +1,333 @@
+//! What foster execs for an entry, and entry comparison for reload.
+//!
+//! Native commands are split with the lexer's quoting rules. Inittab commands
+//! follow BusyBox's `init_exec`: a process holding any of
+//! ``~`!$^&*()=|\{}[];"'<>?`` runs as `/bin/sh -c "exec PROCESS"` (argv[0]
+//! `-/bin/sh` for a login shell), any other is split on spaces and tabs, with
+//! argv[0] `-WORD0` for a login shell; the program is always exec'd without
+//! that dash. Continuations (`\`-newline) are removed first in both cases.
+
+use crate::lex::{logical_bytes, logical_indexed, Lexer};
+use crate::{Command, Entry, Log, MAX_ARGS};
+
+/// Bytes for a command's argv: every word NUL-terminated.
+pub const ARGV_BYTES: usize = 4096;
+
+/// Shell metacharacters that make BusyBox run a process through `/bin/sh -c`.
+const SHELL_META: &[u8] = b"~`!$^&*()=|\\{}[];\"'<>?";
+const SHELL: &[u8] = b"-/bin/sh";
+const SH: &[u8] = b"/bin/sh";
+const EXEC: &[u8] = b"exec ";
+
+/// A command ready for execve: the words, each NUL-terminated in one buffer.
+pub struct Argv {
+    buf: [u8; ARGV_BYTES],
+    used: usize,
+    /// (start, len without NUL) of each word.
+    words: heapless::Vec<(u16, u16), MAX_ARGS>,
+    /// The program to exec (PATH-searched when it has no `/`): usually word 0,
+    /// but without the `-` of a login shell.
+    program: (u16, u16),
+    /// The word being written started here; set when a byte did not fit.
+    word_start: usize,
+    overflow: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ArgvError {
+    Empty,
+    TooManyWords,
+    TooLong,
+}
+
+impl Default for Argv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Argv {
+    pub const fn new() -> Argv {
+        Argv {
+            buf: [0; ARGV_BYTES],
+            used: 0,
+            words: heapless::Vec::new(),
+            program: (0, 0),
+            word_start: 0,
+            overflow: false,
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+    /// Word `i` without its NUL.
+    pub fn word(&self, i: usize) -> Option<&[u8]> {
+        let &(s, l) = self.words.get(i)?;
+        self.buf.get(s as usize..s as usize + l as usize)
+    }
+    /// Word `i` with its NUL.
+    pub fn word_cstr(&self, i: usize) -> Option<&core::ffi::CStr> {
+        let &(s, l) = self.words.get(i)?;
+        let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
+        core::ffi::CStr::from_bytes_with_nul(b).ok()
+    }
+    /// The program to exec, NUL-terminated.
+    pub fn program(&self) -> Option<&core::ffi::CStr> {
+        let (s, l) = self.program;
+        let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
+        core::ffi::CStr::from_bytes_with_nul(b).ok()
+    }
+
+    /// Appends one word (for commands that come as words, not table text);
+    /// the first word is also the program.
+    pub fn push(&mut self, word: &[u8]) -> Result<(), ArgvError> {
+        let used = self.used;
+        self.begin();
+        self.bytes(word);
+        if let Err(e) = self.end() {
+            self.used = used;
+            self.overflow = false;
+            return Err(e);
+        }
+        if self.words.len() == 1 {
+            self.finish(false)?;
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.used = 0;
+        self.words.clear();
+        self.program = (0, 0);
+        self.word_start = 0;
+        self.overflow = false;
+    }
+
+    fn byte(&mut self, b: u8) {
+        match self.buf.get_mut(self.used) {
+            Some(slot) => {
+                *slot = b;
+                self.used += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    fn bytes(&mut self, bs: &[u8]) {
+        for &b in bs {
+            self.byte(b);
+        }
+    }
+
+    fn begin(&mut self) {
+        self.word_start = self.used;
+    }
+
+    fn end(&mut self) -> Result<(), ArgvError> {
+        self.byte(0);
+        if self.overflow {
+            return Err(ArgvError::TooLong);
+        }
+        let start = self.word_start as u16;
+        let len = (self.used - 1 - self.word_start) as u16;
+        self.words
+            .push((start, len))
+            .map_err(|_| ArgvError::TooManyWords)
+    }
+
+    fn finish(&mut self, dash: bool) -> Result<(), ArgvError> {
+        let &(s, l) = self.words.first().ok_or(ArgvError::Empty)?;
+        let skip = u16::from(dash && l > 0);
+        self.program = (s + skip, l - skip);
+        Ok(())
+    }
+}
+
+/// [`SHELL_META`] as a 256-bit set. (Indexing here runs at compile time: an
+/// out-of-range index would fail the build, not panic.)
+#[allow(clippy::indexing_slicing)]
+const META_SET: [u32; 8] = {
+    let mut set = [0u32; 8];
+    let mut i = 0;
+    while i < SHELL_META.len() {
+        let b = SHELL_META[i] as usize;
+        set[b / 32] |= 1 << (b % 32);
+        i += 1;
+    }
+    set
+};
+
+fn is_meta(b: u8) -> bool {
+    META_SET
+        .get(usize::from(b / 32))
+        .is_some_and(|w| w & (1 << (b % 32)) != 0)
+}
+
+fn has_shell_meta(process: &[u8]) -> bool {
+    // Plain bytes are the common case; only a `\` needs the continuation check.
+    process.iter().any(|&b| is_meta(b)) && logical_bytes(process).any(is_meta)
+}
+
+fn is_split_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Words, argv bytes (with NULs) and the offset of word `MAX_ARGS + 1` (if
+/// any) of an inittab process, as [`Entry::argv`] would build it.
+pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option<usize>) {
+    if logical_bytes(process).all(is_split_blank) {
+        return (0, 0, None);
+    }
+    if has_shell_meta(process) {
+        let shell = if login { SHELL.len() } else { SH.len() };
+        let len = logical_bytes(process).count();
+        return (3, shell + 1 + 3 + EXEC.len() + len + 1, None);
+    }
+    let (mut words, mut bytes, mut extra) = (0, usize::from(login), None);
+    let mut in_word = false;
+    for (i, b) in logical_indexed(process) {
+        if is_split_blank(b) {
+            in_word = false;
+            continue;
+        }
+        if !in_word {
+            in_word = true;
+            words += 1;
+            bytes += 1;
+            if words == MAX_ARGS + 1 {
+                extra = Some(i);
+            }
+        }
+        bytes += 1;
+    }
+    (words, bytes, extra)
+}
+
+impl Entry {
+    /// The argv foster execs for this entry (BusyBox rules for inittab lines).
+    pub fn argv(&self, src: &[u8], out: &mut Argv) -> Result<(), ArgvError> {
+        out.clear();
+        match self.command {
+            Command::Words(span) => {
+                let start = span.start as usize;
+                let mut lx = Lexer::new(src, start, start + span.len as usize);
+                while lx.word_start() {
+                    out.begin();
+                    let room = out.buf.get_mut(out.used..).unwrap_or(&mut []);
+                    let room_len = room.len();
+                    let w = lx.word(room).map_err(|_| ArgvError::Empty)?;
+                    out.used += w.len.min(room_len);
+                    out.overflow |= w.len > room_len;
+                    out.end()?;
+                }
+                out.finish(false)
+            }
+            Command::Inittab { process, login } => {
+                let process = process.get(src);
+                if has_shell_meta(process) {
+                    out.begin();
+                    out.bytes(if login { SHELL } else { SH });
+                    out.end()?;
+                    out.begin();
+                    out.bytes(b"-c");
+                    out.end()?;
+                    out.begin();
+                    out.bytes(EXEC);
+                    for b in logical_bytes(process) {
+                        out.byte(b);
+                    }
+                    out.end()?;
+                    return out.finish(login);
+                }
+                let mut in_word = false;
+                for b in logical_bytes(process) {
+                    if is_split_blank(b) {
+                        if in_word {
+                            out.end()?;
+                            in_word = false;
+                        }
+                        continue;
+                    }
+                    if !in_word {
+                        in_word = true;
+                        out.begin();
+                        if login && out.words.is_empty() {
+                            out.byte(b'-');
+                        }
+                    }
+                    out.byte(b);
+                }
+                if in_word {
+                    out.end()?;
+                }
+                out.finish(login)
+            }
+        }
+    }
+
+    /// Same entry, same options, same command (by content, across two sources):
+    /// on reload such an entry keeps running. The line number is not compared.
+    pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
+        let text = |a: crate::Span, b: crate::Span| a.get(src) == b.get(other_src);
+        let opt = |a: Option<crate::Span>, b: Option<crate::Span>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => text(a, b),
+            _ => false,
+        };
+        let log = match (self.log, other.log) {
+            (Log::File(a), Log::File(b)) => text(a, b),
+            (a, b) => a == b,
+        };
+        let command = match (self.command, other.command) {
+            (Command::Words(a), Command::Words(b)) => text(a, b),
+            (
+                Command::Inittab {
+                    process: a,
+                    login: la,
+                },
+                Command::Inittab {
+                    process: b,
+                    login: lb,
+                },
+            ) => la == lb && text(a, b),
+            _ => false,
+        };
+        self.kind == other.kind
+            && self.name == other.name
+            && self.syntax == other.syntax
+            && opt(self.tty, other.tty)
+            && opt(self.user, other.user)
+            && opt(self.group, other.group)
+            && opt(self.dir, other.dir)
+            && self.env.len() == other.env.len()
+            && self
+                .env
+                .iter()
+                .zip(other.env.iter())
+                .all(|(&a, &b)| text(a, b))
+            && self.umask == other.umask
+            && log
+            && self.restart == other.restart
+            && self.backoff_min == other.backoff_min
+            && self.backoff_max == other.backoff_max
+            && self.after == other.after
+            && self.ready_fd == other.ready_fd
+            && opt(self.pidfile, other.pidfile)
+            && self.stop_signal == other.stop_signal
+            && self.timeout == other.timeout
+            && self.on_exit == other.on_exit
+            && command
+    }
+}
+
+/// Remove one level of `'..'`, `".."` and `\` quoting from a raw token into
+/// `out`; `None` if it does not fit or is not one well-formed word (an
+/// unquoted blank ends the word; what follows is ignored).
+pub fn unquote(raw: &[u8], out: &mut [u8]) -> Option<usize> {
+    let mut lx = Lexer::new(raw, 0, raw.len());
+    let w = lx.word(out).ok()?;
+    (w.len <= out.len()).then_some(w.len)
+}

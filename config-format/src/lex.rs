@@ -1,0 +1,298 @@
+//! Words of a native line: blanks, quoting, comments and continuations.
+//!
+//! The lexer walks `src[pos..end]` byte by byte and never looks past `end`.
+//! Rules (sh-like, minus expansion):
+//! - blanks are space, tab and CR (so CRLF files need nothing special);
+//! - `\` followed by a newline (LF or CRLF), or by the end of the input, is a
+//!   continuation: it vanishes everywhere, even inside quotes, and the line
+//!   goes on;
+//! - a newline ends the line; quotes do not span lines;
+//! - `#` at the start of a word starts a comment to the end of the physical
+//!   line (a comment never continues); `a#b` is one literal word;
+//! - outside quotes `\x` is `x`; `'...'` is literal; inside `"..."` only
+//!   `\"`, `\\`, `` \` `` and `\$` are escapes, any other `\` stays.
+//!
+//! The scanner writes unquoted bytes into a caller's slice, as many as fit,
+//! and reports the full length, so one non-generic function serves counting
+//! (an empty slice), validating and copying.
+
+/// A word's raw extent in the source and its unquoted length.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub len: usize,
+}
+
+/// A quote that is not closed before the end of its line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unterminated {
+    pub at: usize,
+    pub quote: u8,
+}
+
+pub(crate) fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
+}
+
+pub(crate) struct Lexer<'a> {
+    pub src: &'a [u8],
+    pub pos: usize,
+    pub end: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(src: &'a [u8], pos: usize, end: usize) -> Lexer<'a> {
+        Lexer {
+            src,
+            pos,
+            end: end.min(src.len()),
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&self, i: usize) -> Option<u8> {
+        if i < self.end {
+            self.src.get(i).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Length of a continuation at `i` (`\` + LF, `\` + CRLF, `\` at the end), or 0.
+    #[inline]
+    pub fn continuation(&self, i: usize) -> usize {
+        if self.byte(i) != Some(b'\\') {
+            return 0;
+        }
+        match self.byte(i + 1) {
+            None => 1,
+            Some(b'\n') => 2,
+            Some(b'\r') if self.byte(i + 2) == Some(b'\n') => 3,
+            _ => 0,
+        }
+    }
+
+    /// Skips blanks, continuations and a comment; true if a word starts at
+    /// `pos`, false at the end of the line (`pos` then rests on the newline or
+    /// the end).
+    pub fn word_start(&mut self) -> bool {
+        loop {
+            match self.byte(self.pos) {
+                Some(b) if is_blank(b) => self.pos += 1,
+                Some(b'\\') => match self.continuation(self.pos) {
+                    0 => return true,
+                    n => self.pos += n,
+                },
+                Some(b'#') => {
+                    self.skip_to_newline();
+                    return false;
+                }
+                Some(b'\n') | None => return false,
+                Some(_) => return true,
+            }
+        }
+    }
+
+    /// Moves to the next newline (or the end), ignoring everything on the way.
+    pub fn skip_to_newline(&mut self) {
+        while let Some(b) = self.byte(self.pos) {
+            if b == b'\n' {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Skips the rest of a line after an error. An unterminated quote ends its
+    /// physical line, so the skip never swallows the next line.
+    pub fn skip_line(&mut self) {
+        while self.word_start() {
+            if self.word(&mut []).is_err() {
+                self.skip_to_newline();
+                return;
+            }
+        }
+    }
+
+    /// Scans the word at `pos`, writing its unquoted bytes to `out` as far as
+    /// they fit; `Word::len` is the full unquoted length.
+    pub fn word(&mut self, out: &mut [u8]) -> Result<Word, Unterminated> {
+        let start = self.pos;
+        let mut len = 0usize;
+        let mut emit = |b: u8| {
+            if let Some(slot) = out.get_mut(len) {
+                *slot = b;
+            }
+            len += 1;
+        };
+        while let Some(b) = self.byte(self.pos) {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => break,
+                b'\\' => match self.continuation(self.pos) {
+                    0 => {
+                        if let Some(x) = self.byte(self.pos + 1) {
+                            emit(x);
+                        }
+                        self.pos += 2;
+                    }
+                    n => self.pos += n,
+                },
+                b'\'' | b'"' => {
+                    let at = self.pos;
+                    self.pos += 1;
+                    loop {
+                        match self.byte(self.pos) {
+                            Some(b'\\') if self.continuation(self.pos) > 0 => {
+                                self.pos += self.continuation(self.pos);
+                            }
+                            None | Some(b'\n') => return Err(Unterminated { at, quote: b }),
+                            Some(b'\r') if self.byte(self.pos + 1) == Some(b'\n') => {
+                                return Err(Unterminated { at, quote: b })
+                            }
+                            Some(q) if q == b => {
+                                self.pos += 1;
+                                break;
+                            }
+                            Some(b'\\') if b == b'"' => match self.byte(self.pos + 1) {
+                                Some(x @ (b'"' | b'\\' | b'$' | b'`')) => {
+                                    emit(x);
+                                    self.pos += 2;
+                                }
+                                _ => {
+                                    emit(b'\\');
+                                    self.pos += 1;
+                                }
+                            },
+                            Some(x) => {
+                                emit(x);
+                                self.pos += 1;
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    emit(b);
+                    self.pos += 1;
+                }
+            }
+        }
+        Ok(Word {
+            start,
+            end: self.pos,
+            len,
+        })
+    }
+}
+
+/// The end of the logical line starting at `pos`: the first newline not
+/// preceded by a `\` (BusyBox's continuation rule, used for inittab lines).
+pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
+    loop {
+        let Some(nl) = src
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        else {
+            return src.len();
+        };
+        let nl = pos + nl;
+        let before = src.get(..nl).unwrap_or(&[]);
+        let before = before.strip_suffix(b"\r").unwrap_or(before);
+        if before.last() != Some(&b'\\') {
+            return nl;
+        }
+        pos = nl + 1;
+    }
+}
+
+/// `src` without its continuations, byte by byte.
+pub(crate) fn logical_bytes(src: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    logical_indexed(src).map(|(_, b)| b)
+}
+
+/// `src` without its continuations, each byte with its offset in `src`.
+pub(crate) fn logical_indexed(src: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let lx = Lexer::new(src, 0, src.len());
+    let mut i = 0;
+    core::iter::from_fn(move || loop {
+        let c = lx.continuation(i);
+        if c > 0 {
+            i += c;
+            continue;
+        }
+        let b = src.get(i).copied()?;
+        i += 1;
+        return Some((i - 1, b));
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[u8]) -> Result<([u8; 64], usize, usize), usize> {
+        let mut lx = Lexer::new(s, 0, s.len());
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        let mut count = 0;
+        while lx.word_start() {
+            let w = lx.word(&mut buf[n..]).map_err(|u| u.at)?;
+            n += w.len;
+            buf[n] = b'|';
+            n += 1;
+            count += 1;
+        }
+        Ok((buf, n, count))
+    }
+
+    fn joined(s: &[u8]) -> std::string::String {
+        let (buf, n, _) = words(s).unwrap();
+        std::string::String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    extern crate std;
+
+    #[test]
+    fn splits_on_blanks_and_tabs() {
+        assert_eq!(joined(b"a  b\tc\r"), "a|b|c|");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(joined(br#"'a b' "c d" e\ f"#), "a b|c d|e f|");
+        assert_eq!(joined(br#""\"\\\$\`\x""#), "\"\\$`\\x|");
+        assert_eq!(joined(br"'\n'"), "\\n|");
+        assert_eq!(joined(br#"a'b'"c"d"#), "abcd|");
+        assert_eq!(joined(br#"'' """#), "||");
+    }
+
+    #[test]
+    fn comments_only_at_word_start() {
+        assert_eq!(joined(b"a#b # c d"), "a#b|");
+        assert_eq!(joined(b"#x \\\nnext"), "");
+    }
+
+    #[test]
+    fn continuation_vanishes_everywhere() {
+        assert_eq!(joined(b"a \\\nb"), "a|b|");
+        assert_eq!(joined(b"a\\\r\nb"), "ab|");
+        assert_eq!(joined(b"'a\\\nb'"), "ab|");
+        assert_eq!(joined(b"a \\"), "a|");
+    }
+
+    #[test]
+    fn newline_ends_line_and_quotes() {
+        assert_eq!(joined(b"a\nb"), "a|");
+        assert_eq!(words(b"x 'a\nb'").unwrap_err(), 2);
+        assert_eq!(words(b"\"a\r\n").unwrap_err(), 0);
+        assert_eq!(words(b"'abc").unwrap_err(), 0);
+    }
+
+    #[test]
+    fn logical_end_and_bytes() {
+        assert_eq!(logical_end(b"ab\\\ncd\nef", 0), 6);
+        assert_eq!(logical_end(b"abc", 0), 3);
+        let v: std::vec::Vec<u8> = logical_bytes(b"a\\\nb\\\r\nc\\").collect();
+        assert_eq!(v, b"abc");
+    }
+}

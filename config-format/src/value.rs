@@ -1,0 +1,234 @@
+//! Option values: durations, signals, umasks, and the small enumerations.
+//! Every reader takes unquoted bytes and returns `None` for anything it does
+//! not accept exactly; it never allocates and never panics on overflow.
+
+use crate::parse::lookup;
+use crate::{Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
+
+/// Linux signal names 1..=31 (the numbering x86_64, aarch64 and riscv64 share).
+const SIGNALS: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// The highest signal number accepted (`SIGRTMAX` on Linux).
+pub const MAX_SIGNAL: u8 = 64;
+
+/// `TERM`, `SIGTERM`, `term` or `15` to 15 (also the aliases `IOT`, `CLD`,
+/// `POLL`, and any number 1..=64); `None` for anything else.
+pub fn signal_by_name(s: &[u8]) -> Option<u8> {
+    if let Some(n) = decimal(s) {
+        return u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+    }
+    let s = match s.get(..3) {
+        Some(p) if p.eq_ignore_ascii_case(b"SIG") => s.get(3..).unwrap_or(&[]),
+        _ => s,
+    };
+    let alias = [("IOT", 6u8), ("CLD", 17), ("POLL", 29)];
+    if let Some(&(_, n)) = alias
+        .iter()
+        .find(|(a, _)| a.as_bytes().eq_ignore_ascii_case(s))
+    {
+        return Some(n);
+    }
+    SIGNALS
+        .iter()
+        .position(|name| name.as_bytes().eq_ignore_ascii_case(s))
+        .map(|i| i as u8 + 1)
+}
+
+/// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
+pub fn signal_name(n: u8) -> Option<&'static str> {
+    SIGNALS.get(usize::from(n).checked_sub(1)?).copied()
+}
+
+/// An unsigned decimal of 1..=19 digits, no sign, no blanks.
+pub(crate) fn decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds. `None` on overflow.
+pub fn parse_duration(s: &[u8]) -> Option<Millis> {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
+    let scale: u64 = match unit {
+        b"ms" => 1,
+        b"" | b"s" => 1_000,
+        b"m" => 60_000,
+        b"h" => 3_600_000,
+        _ => return None,
+    };
+    decimal(num)?.checked_mul(scale)
+}
+
+/// `022`, `0022`, `7`: octal, at most `0777`.
+pub(crate) fn umask(s: &[u8]) -> Option<u16> {
+    if s.is_empty() || s.len() > 4 || !s.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    let n = s.iter().fold(0u16, |n, &d| n * 8 + u16::from(d - b'0'));
+    (n <= 0o777).then_some(n)
+}
+
+pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
+    lookup(
+        &[
+            (b"always", RestartPolicy::Always),
+            (b"on-failure", RestartPolicy::OnFailure),
+            (b"never", RestartPolicy::Never),
+        ],
+        s,
+    )
+}
+
+/// `console`, `null`, `kmsg`, or an absolute path (kept as the raw `span`).
+pub(crate) fn log(s: &[u8], span: crate::Span) -> Option<Log> {
+    if s.first() == Some(&b'/') {
+        return Some(Log::File(span));
+    }
+    lookup(
+        &[
+            (b"console", Log::Console),
+            (b"null", Log::Null),
+            (b"kmsg", Log::Kmsg),
+        ],
+        s,
+    )
+}
+
+/// `MIN..MAX`, both durations, `0 < MIN <= MAX`.
+pub(crate) fn backoff(s: &[u8]) -> Option<(Millis, Millis)> {
+    let dots = s.windows(2).position(|w| w == b"..")?;
+    let min = parse_duration(s.get(..dots)?)?;
+    let max = parse_duration(s.get(dots + 2..)?)?;
+    (min > 0 && min <= max).then_some((min, max))
+}
+
+/// `fd:N`, `MIN_READY_FD <= N <= 255`.
+pub(crate) fn ready(s: &[u8]) -> Option<u8> {
+    let n = decimal(s.strip_prefix(b"fd:")?)?;
+    u8::try_from(n).ok().filter(|&n| n >= MIN_READY_FD)
+}
+
+/// `poweroff`, `reboot`, `halt`, `exit`, `exit:CODE` (0..=255).
+pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
+    let named = [
+        (&b"poweroff"[..], OnExit::Poweroff),
+        (b"reboot", OnExit::Reboot),
+        (b"halt", OnExit::Halt),
+        (b"exit", OnExit::Exit(0)),
+    ];
+    lookup(&named, s).or_else(|| {
+        let code = decimal(s.strip_prefix(b"exit:")?)?;
+        u8::try_from(code).ok().map(OnExit::Exit)
+    })
+}
+
+/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_env_key(k: &[u8]) -> bool {
+    match k.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_and_number() {
+        assert_eq!(signal_by_name(b"TERM"), Some(15));
+        assert_eq!(signal_by_name(b"SIGTERM"), Some(15));
+        assert_eq!(signal_by_name(b"sigkill"), Some(9));
+        assert_eq!(signal_by_name(b"hup"), Some(1));
+        assert_eq!(signal_by_name(b"SYS"), Some(31));
+        assert_eq!(signal_by_name(b"IOT"), Some(6));
+        assert_eq!(signal_by_name(b"SIGCLD"), Some(17));
+        assert_eq!(signal_by_name(b"15"), Some(15));
+        assert_eq!(signal_by_name(b"64"), Some(64));
+        for bad in [
+            &b"0"[..],
+            b"65",
+            b"256",
+            b"",
+            b"SIG",
+            b"FOO",
+            b"-1",
+            b"+1",
+            b"TERM ",
+        ] {
+            assert_eq!(signal_by_name(bad), None, "{:?}", bad);
+        }
+        assert_eq!(signal_name(15), Some("TERM"));
+        assert_eq!(signal_name(1), Some("HUP"));
+        assert_eq!(signal_name(31), Some("SYS"));
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_name(34), None);
+        for n in 1..=31 {
+            assert_eq!(signal_by_name(signal_name(n).unwrap().as_bytes()), Some(n));
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration(b"500ms"), Some(500));
+        assert_eq!(parse_duration(b"2s"), Some(2_000));
+        assert_eq!(parse_duration(b"2"), Some(2_000));
+        assert_eq!(parse_duration(b"1m"), Some(60_000));
+        assert_eq!(parse_duration(b"1h"), Some(3_600_000));
+        assert_eq!(parse_duration(b"0"), Some(0));
+        for bad in [
+            &b""[..],
+            b"ms",
+            b"5x",
+            b"1.5s",
+            b"-1s",
+            b" 1s",
+            b"1 s",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{:?}", bad);
+        }
+        assert_eq!(parse_duration(b"9999999999999999999h"), None);
+    }
+
+    #[test]
+    fn small_values() {
+        assert_eq!(umask(b"022"), Some(0o22));
+        assert_eq!(umask(b"0777"), Some(0o777));
+        assert_eq!(umask(b"7"), Some(7));
+        assert_eq!(umask(b"1000"), None);
+        assert_eq!(umask(b"8"), None);
+        assert_eq!(umask(b"00000"), None);
+        assert_eq!(backoff(b"100ms..30s"), Some((100, 30_000)));
+        assert_eq!(backoff(b"1s..1s"), Some((1000, 1000)));
+        assert_eq!(backoff(b"0..1s"), None);
+        assert_eq!(backoff(b"2s..1s"), None);
+        assert_eq!(backoff(b"1s"), None);
+        assert_eq!(backoff(b"1s...2s"), None);
+        assert_eq!(ready(b"fd:3"), Some(3));
+        assert_eq!(ready(b"fd:255"), Some(255));
+        assert_eq!(ready(b"fd:2"), None);
+        assert_eq!(ready(b"fd:256"), None);
+        assert_eq!(ready(b"3"), None);
+        assert_eq!(on_exit(b"exit"), Some(OnExit::Exit(0)));
+        assert_eq!(on_exit(b"exit:255"), Some(OnExit::Exit(255)));
+        assert_eq!(on_exit(b"exit:256"), None);
+        assert_eq!(on_exit(b"exit:"), None);
+        assert_eq!(on_exit(b"poweroff"), Some(OnExit::Poweroff));
+        assert!(is_env_key(b"_A1"));
+        assert!(!is_env_key(b"1A"));
+        assert!(!is_env_key(b""));
+        assert!(!is_env_key(b"A-B"));
+    }
+}

@@ -1,0 +1,407 @@
+//! Single-command mode, the drop-in for tini / `docker run --init`:
+//! `foster [-s] [-g] [-e N]... [-p SIG] [-t SECS] [-v] [-w] [--] CMD [ARG]...`
+//!
+//! Invariants: every catchable signal is blocked before anything else runs, so
+//! one that comes early waits in the pending set and is forwarded once the
+//! child has exec'd (never lost, never delivered to a half-made child). The
+//! child gets its own process group (and the terminal's foreground when foster
+//! has it), the caller's mask and ignored signals exactly, and foster's idle
+//! state is one `epoll_wait` on the signalfd with no timeout. When the child
+//! ends, whatever it left behind gets SIGTERM, SIGKILL after the grace time,
+//! and every process is reaped before foster exits with the child's status.
+
+use crate::out::Line;
+use crate::reaper::{self, Drained};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP};
+use crate::spawn::{self, ChildSetup, Output, Session};
+use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
+use config_format::Argv;
+
+/// What the command line asked for.
+struct Opts {
+    group: bool,
+    verbose: bool,
+    warn: bool,
+    /// Exit codes mapped to 0 (`-e N`), one bit each.
+    remap: [u64; 4],
+    pdeath: Option<u8>,
+    grace_ms: u64,
+    /// Index of CMD in argv.
+    cmd: usize,
+}
+
+pub fn main(args: crate::StartArgs) -> i32 {
+    // First: from here on a signal waits for the child instead of killing us.
+    match signals::block_all() {
+        Ok(mask) => run(args, mask),
+        Err(e) => fatal("block signals", e),
+    }
+}
+
+/// Everything after the block, in its own frame: `main`'s stays small, so no
+/// stack pages are touched (probed) before the signals are blocked.
+#[inline(never)]
+fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
+    let ignored = signals::ignored();
+    let opts = match parse(&args) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if let Some(sig) = opts.pdeath {
+        if let Err(e) = sys::set_parent_death_signal(sig) {
+            return fatal("set the parent-death signal", e);
+        }
+    }
+    // A subreaper whenever not PID 1 (`-s`, TINI_SUBREAPER: accepted, implied).
+    if !sys::is_pid1() {
+        if let Err(e) = sys::set_child_subreaper() {
+            warn_errno("become a subreaper", e);
+        }
+    }
+    let sfd = match signals::open_fd() {
+        Ok(fd) => fd,
+        Err(e) => return fatal("open a signalfd", e),
+    };
+    let ep = match sys::epoll_create() {
+        Ok(ep) => ep,
+        Err(e) => return fatal("create an epoll", e),
+    };
+    if let Err(e) = sys::epoll_add(&ep, sfd.raw(), sys::EPOLLIN, 0) {
+        return fatal("watch the signalfd", e);
+    }
+
+    let own_pgrp = sys::getpgid(0).unwrap_or(0);
+    let tty = sys::isatty(STDIN);
+    // The child takes the terminal only from foster, never from another job.
+    let fg = tty && sys::tcgetpgrp(STDIN) == Ok(own_pgrp);
+    let child = match start(&args, &opts, fg, mask, ignored) {
+        Ok(pid) => pid,
+        Err(code) => return code,
+    };
+    let target = if opts.group { -child } else { child };
+    if opts.verbose {
+        let mut l = Line::new();
+        l.s("foster: spawned ").i(child as i64).s(" (");
+        l.bytes(args.arg(opts.cmd).map_or(b"", |c| c.to_bytes()));
+        l.s(")").flush(STDERR);
+    }
+
+    let mut status: Option<ExitStatus> = None;
+    let mut deadline: Option<u64> = None;
+    // A session leader (docker -it) has nobody to resume it: it never stops.
+    let may_stop = tty && sys::getsid(0) != Ok(sys::getpid());
+    let grace_over = loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(at) => match at.saturating_sub(sys::now_ms()) {
+                0 => break true,
+                ms => ms.min(i32::MAX as u64) as i32,
+            },
+        };
+        let mut ev = [sys::EMPTY_EVENT; 1];
+        let _ = sys::epoll_wait(&ep, &mut ev, timeout);
+        let mut chld = false;
+        while let Ok(Some(info)) = sys::read_signal(&sfd) {
+            let sig = info.signo;
+            if sig == SIGCHLD {
+                chld = true;
+            } else if status.is_none() {
+                forward(&opts, tty, child, target, sig, info.pid == 0);
+            }
+        }
+        if !chld {
+            continue;
+        }
+        if status.is_none() && tty {
+            match sys::wait4(child, sys::WNOHANG | sys::WUNTRACED) {
+                // Ctrl-Z: the job stops as a whole, foster with its child;
+                // SIGCONT (fg/bg) wakes foster, which wakes the child.
+                Ok(Some((_, st))) if sys::wait_stopped(st) && may_stop => {
+                    if sys::tcgetpgrp(STDIN) == Ok(child) {
+                        let _ = sys::tcsetpgrp(STDIN, own_pgrp);
+                    }
+                    let _ = sys::kill(sys::getpid(), SIGSTOP);
+                }
+                Ok(Some((_, st))) if sys::wait_stopped(st) => {}
+                Ok(Some((_, st))) => status = Some(ended(&opts, ExitStatus::from_wait(st))),
+                _ => {}
+            }
+        }
+        let left = reaper::drain(|pid, st| {
+            if pid == child {
+                status = Some(ended(&opts, st));
+            } else {
+                orphan(&opts, pid, st);
+            }
+        });
+        if status.is_some() {
+            if left == Drained::NoChildren {
+                break false;
+            }
+            if deadline.is_none() {
+                sweep(&opts, child, SIGTERM);
+                deadline = Some(sys::now_ms().saturating_add(opts.grace_ms).max(1));
+            }
+        }
+    };
+    if grace_over {
+        // Grace is over: SIGKILL until nothing is left, reaping as they fall.
+        loop {
+            sweep(&opts, child, SIGKILL);
+            if reaper::drain(|pid, st| orphan(&opts, pid, st)) == Drained::NoChildren {
+                break;
+            }
+            if let Ok(Some((pid, st))) = sys::wait4(-1, 0) {
+                orphan(&opts, pid, ExitStatus::from_wait(st));
+            }
+        }
+    }
+    let code = status.map_or(1, ExitStatus::shell_code);
+    if bit(&opts.remap, code) {
+        0
+    } else {
+        code as i32
+    }
+}
+
+/// Spawns CMD and waits until it has exec'd (or failed to): a signal already
+/// pending for foster then reaches the program, not a half-made child.
+fn start(
+    args: &crate::StartArgs,
+    opts: &Opts,
+    tty: bool,
+    mask: SigSet,
+    ignored: SigSet,
+) -> Result<Pid, i32> {
+    let mut argv = Argv::new();
+    let Some(cmd) = args.arg(opts.cmd) else {
+        return Err(2);
+    };
+    if argv.push(cmd.to_bytes()).is_err() {
+        return Err(fatal("exec the command", sys::Errno::E2BIG));
+    }
+    let setup = ChildSetup {
+        name: b"",
+        argv: &argv,
+        envp: args.envp(),
+        path: args.env(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
+        session: Session::Group { foreground: tty },
+        tty: None,
+        stdin_null: false,
+        output: Output::Inherit,
+        pass_fd: None,
+        dir: None,
+        umask: None,
+        user: None,
+        group: None,
+        keep_ignored: ignored,
+        mask,
+        ask_first: false,
+    };
+    // Both ends close on exec: EOF on `r` means the child has exec'd or died.
+    let (r, w) = sys::pipe(0).map_err(|e| fatal("create a pipe", e))?;
+    let pid = spawn::spawn_words(&setup, args.argv_from(opts.cmd)).map_err(|e| fatal("fork", e))?;
+    // Also here, so a `-g` signal finds the group even before the child runs.
+    let _ = sys::setpgid(pid, pid);
+    drop(w);
+    let mut b = [0u8; 1];
+    let _ = sys::read(r.raw(), &mut b);
+    Ok(pid)
+}
+
+/// Passes one signal on. When foster holds the terminal's foreground (its
+/// job was resumed, or `fg` brought it from the background) it hands it to
+/// the child; the job-wide signals (SIGCONT, and Ctrl-C, Ctrl-\, Ctrl-Z
+/// from the terminal itself, `from_kernel`) go to the child's whole group,
+/// as the terminal would have sent them.
+fn forward(opts: &Opts, tty: bool, child: Pid, target: Pid, sig: u8, from_kernel: bool) {
+    let mut to = target;
+    if tty {
+        if sys::tcgetpgrp(STDIN) == sys::getpgid(0) {
+            let _ = sys::tcsetpgrp(STDIN, child);
+        }
+        if sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP)) {
+            to = -child;
+        }
+    }
+    let _ = sys::kill(to, sig);
+    if opts.verbose {
+        let mut l = Line::new();
+        l.s("foster: forwarded ");
+        sig_name(&mut l, sig).s(" to ").i(to as i64).flush(STDERR);
+    }
+}
+
+/// Signals every process the child left: all of the namespace as its PID 1,
+/// else foster's own children (adopted orphans), and with `-g` its group.
+fn sweep(opts: &Opts, child: Pid, sig: u8) {
+    let mut n = 0;
+    if sys::is_pid1() {
+        let _ = sys::kill(-1, sig);
+    } else {
+        n = reaper::for_each_child(|pid| {
+            let _ = sys::kill(pid, sig);
+        })
+        .unwrap_or(0);
+    }
+    if opts.group {
+        let _ = sys::kill(-child, sig);
+    }
+    if opts.verbose {
+        let mut l = Line::new();
+        l.s("foster: sent ");
+        sig_name(&mut l, sig)
+            .s(" to the processes left (")
+            .u(n as u64)
+            .s(" children)");
+        l.flush(STDERR);
+    }
+}
+
+/// `-w` warns, `-v` tells, of each process reaped that was not the child.
+fn orphan(opts: &Opts, pid: Pid, st: ExitStatus) {
+    if opts.warn || opts.verbose {
+        let mut l = Line::new();
+        l.s(if opts.warn {
+            "foster: warning: reaped zombie "
+        } else {
+            "foster: reaped orphan "
+        });
+        l.i(pid as i64);
+        describe(&mut l, st).flush(STDERR);
+    }
+}
+
+fn ended(opts: &Opts, st: ExitStatus) -> ExitStatus {
+    if opts.verbose {
+        let mut l = Line::new();
+        l.s("foster: child");
+        describe(&mut l, st).flush(STDERR);
+    }
+    st
+}
+
+fn describe(l: &mut Line, st: ExitStatus) -> &mut Line {
+    match st {
+        ExitStatus::Code(c) => l.s(" exited with ").u(c as u64),
+        ExitStatus::Signal(s) => sig_name(l.s(" killed by "), s),
+    }
+}
+
+fn sig_name(l: &mut Line, sig: u8) -> &mut Line {
+    match config_format::signal_name(sig) {
+        Some(name) => l.s("SIG").s(name),
+        None => l.s("signal ").u(sig as u64),
+    }
+}
+
+fn bit(set: &[u64; 4], n: u8) -> bool {
+    set.get(n as usize / 64)
+        .is_some_and(|w| w & (1 << (n % 64)) != 0)
+}
+
+/// Parses options up to CMD; `Err(code)` when foster should exit at once.
+fn parse(args: &crate::StartArgs) -> Result<Opts, i32> {
+    let mut o = Opts {
+        group: args.env(b"TINI_KILL_PROCESS_GROUP").is_some(),
+        verbose: false,
+        warn: false,
+        remap: [0; 4],
+        pdeath: None,
+        grace_ms: 1000,
+        cmd: 1,
+    };
+    while let Some(arg) = args.arg(o.cmd) {
+        let arg = arg.to_bytes();
+        o.cmd += 1;
+        match arg {
+            b"--" => break,
+            b"-h" | b"--help" => {
+                crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());
+                return Err(0);
+            }
+            [b'-', flags @ ..] if !flags.is_empty() => {
+                // getopt style: `-vw`, `-e143`, `-e 143`.
+                let mut i = 0;
+                while let Some(&f) = flags.get(i) {
+                    i += 1;
+                    match f {
+                        b's' => {}
+                        b'g' => o.group = true,
+                        b'v' => o.verbose = true,
+                        b'w' => o.warn = true,
+                        b'e' | b'p' | b't' => {
+                            let value = match flags.get(i..) {
+                                Some(rest) if !rest.is_empty() => rest,
+                                _ => {
+                                    o.cmd += 1;
+                                    match args.arg(o.cmd - 1) {
+                                        Some(v) => v.to_bytes(),
+                                        None => return Err(usage(b"missing value for -", f)),
+                                    }
+                                }
+                            };
+                            i = flags.len();
+                            let n = number(value);
+                            match (f, n) {
+                                (b'e', Some(n)) if n < 256 => {
+                                    if let Some(w) = o.remap.get_mut(n as usize / 64) {
+                                        *w |= 1 << (n % 64);
+                                    }
+                                }
+                                (b't', Some(n)) => o.grace_ms = n.saturating_mul(1000),
+                                (b'p', _) => match config_format::signal_by_name(value)
+                                    .or(n.filter(|n| (1..=64).contains(n)).map(|n| n as u8))
+                                {
+                                    Some(sig) => o.pdeath = Some(sig),
+                                    None => return Err(usage(b"bad signal for -", f)),
+                                },
+                                _ => return Err(usage(b"bad number for -", f)),
+                            }
+                        }
+                        _ => return Err(usage(b"unknown option -", f)),
+                    }
+                }
+            }
+            _ => {
+                o.cmd -= 1;
+                break;
+            }
+        }
+    }
+    if args.arg(o.cmd).is_none() {
+        return Err(crate::usage_error("no command given"));
+    }
+    Ok(o)
+}
+
+fn number(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + (d - b'0') as u64)
+    })
+}
+
+fn usage(msg: &[u8], flag: u8) -> i32 {
+    let mut l = Line::new();
+    l.s("foster: ").bytes(msg).byte(flag).flush(STDERR);
+    crate::out::put(STDERR, crate::USAGE.as_bytes());
+    2
+}
+
+fn warn_errno(what: &str, e: sys::Errno) {
+    let mut l = Line::new();
+    l.s("foster: unable to ")
+        .s(what)
+        .s(": ")
+        .errno(e)
+        .flush(STDERR);
+}
+
+/// Reports `foster: unable to WHAT: reason`; returns 1 (foster's own failure).
+fn fatal(what: &str, e: sys::Errno) -> i32 {
+    warn_errno(what, e);
+    1
+}

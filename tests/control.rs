@@ -1,0 +1,1518 @@
+//! The control socket end to end (issue 8): `foster ctl` against the real
+//! binary, in sub-init mode and as PID 1 of a PID namespace, plus the
+//! socket's security and its robustness under a flood of bad clients.
+//!
+//! Every test works in its own temporary directory and kills every process it
+//! started, even on failure: [`Foster`] and [`Namespace`] are drop guards.
+//! Tests that need root (other uids, namespaces) say so and pass as no-ops
+//! without it; CI runs as root.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
+const T: Duration = Duration::from_secs(10);
+/// CLIENT_DEADLINE_MS in init/control.rs.
+const CLIENT_DEADLINE: Duration = Duration::from_millis(2_000);
+
+// ------------------------------------------------------------------ harness
+
+/// A unique directory under the system temp dir, removed when the test passes
+/// (kept, with its path printed, when it fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "foster-ctl-{name}-{}-{}-{nanos}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        // The other-uid tests connect from here as nobody.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A sub-init foster with a control socket. Dropping it kills foster and
+/// every descendant.
+struct Foster {
+    child: Child,
+    pid: i32,
+    table: PathBuf,
+    sock: PathBuf,
+    log: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Foster {
+    /// Writes `table` to DIR/table.tab and runs `foster -f TABLE -S DIR/ctl.sock`;
+    /// does not wait for the socket.
+    fn spawn(dir: &TempDir, table: &str) -> Foster {
+        let table_path = dir.path("table.tab");
+        fs::write(&table_path, table).unwrap();
+        Foster::spawn_at(dir, &table_path, &dir.path("ctl.sock"))
+    }
+
+    fn spawn_at(dir: &TempDir, table: &Path, sock: &Path) -> Foster {
+        let log = dir.path("foster.log");
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new(FOSTER)
+            .arg("-f")
+            .arg(table)
+            .arg("-S")
+            .arg(sock)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        Foster {
+            child,
+            pid,
+            table: table.to_path_buf(),
+            sock: sock.to_path_buf(),
+            log,
+            exited: None,
+        }
+    }
+
+    /// Spawns and waits until `status` answers.
+    fn start(dir: &TempDir, table: &str) -> Foster {
+        let f = Foster::spawn(dir, table);
+        f.wait_answering();
+        f
+    }
+
+    fn wait_answering(&self) {
+        let ok = wait_until(T, || ctl(&self.sock, &["status"]).code == 0);
+        assert!(
+            ok,
+            "foster never answered on {}:\n{}",
+            self.sock.display(),
+            self.log()
+        );
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn ctl(&self, args: &[&str]) -> Ctl {
+        ctl(&self.sock, args)
+    }
+
+    /// `status --json`, parsed into rows by name.
+    fn status(&self) -> HashMap<String, Row> {
+        let out = self.ctl(&["--json", "status"]);
+        assert_eq!(out.code, 0, "status --json: {out:?}\n{}", self.log());
+        rows_from_json(&out.stdout)
+    }
+
+    fn row(&self, name: &str) -> Row {
+        self.status()
+            .remove(name)
+            .unwrap_or_else(|| panic!("no {name} in status:\n{}", self.log()))
+    }
+
+    fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().unwrap();
+        }
+        self.exited
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let ok = wait_until(timeout, || self.try_exit().is_some());
+        assert!(
+            ok,
+            "foster still running after {timeout:?}:\n{}",
+            self.log()
+        );
+        self.exited.unwrap()
+    }
+
+    fn kill(&mut self) {
+        if self.try_exit().is_none() {
+            let tree = descendants(self.pid);
+            // SAFETY: kill(2) on our own unreaped child and on processes that
+            // were its descendants a moment ago.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                for pid in tree {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            self.exited = self.child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Foster {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- foster log ({}):\n{}----",
+                self.table.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// What `foster ctl` did.
+#[derive(Debug)]
+struct Ctl {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ctl(sock: &Path, args: &[&str]) -> Ctl {
+    ctl_as(None, sock, args)
+}
+
+/// Runs `foster ctl -S SOCK ARGS...`, as `user` (via setpriv) when given.
+fn ctl_as(user: Option<u32>, sock: &Path, args: &[&str]) -> Ctl {
+    let mut cmd = match user {
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={uid}"))
+                .arg("--clear-groups")
+                .arg(FOSTER);
+            c
+        }
+        None => Command::new(FOSTER),
+    };
+    let out = cmd
+        .arg("ctl")
+        .arg("-S")
+        .arg(sock)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Ctl {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ppid(pid: i32) -> Option<i32> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|t| {
+        t.rfind(')')
+            .and_then(|i| t[i + 1..].split_whitespace().next())
+            .is_some_and(|s| s != "Z")
+    })
+}
+
+fn descendants(root: i32) -> Vec<i32> {
+    let mut kids: HashMap<i32, Vec<i32>> = HashMap::new();
+    if let Ok(dir) = fs::read_dir("/proc") {
+        for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+            if let Some(p) = ppid(pid) {
+                kids.entry(p).or_default().push(pid);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    let mut seen = HashSet::new();
+    while let Some(p) = todo.pop() {
+        for &c in kids.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(c) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn fd_count(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The mode bits of `path` itself (not following a symlink).
+fn mode(path: &Path) -> Option<u32> {
+    fs::symlink_metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// One request over a raw connection; returns the whole reply.
+fn raw_request(sock: &Path, request: &[u8]) -> String {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let _ = s.write_all(request);
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply
+}
+
+// ------------------------------------------------------------------ a tiny JSON reader
+
+#[derive(Clone, Debug, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+/// Parses a whole JSON text strictly (RFC 8259 minus \u surrogate pairs).
+fn parse_json(text: &str) -> Result<Json, String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let v = json_value(b, &mut i)?;
+    json_ws(b, &mut i);
+    if i != b.len() {
+        return Err(format!("trailing bytes at {i}"));
+    }
+    Ok(v)
+}
+
+fn json_ws(b: &[u8], i: &mut usize) {
+    while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
+        *i += 1;
+    }
+}
+
+fn json_value(b: &[u8], i: &mut usize) -> Result<Json, String> {
+    json_ws(b, i);
+    let lit = |i: &mut usize, word: &str, v: Json| {
+        if b[*i..].starts_with(word.as_bytes()) {
+            *i += word.len();
+            Ok(v)
+        } else {
+            Err(format!("bad literal at {i}"))
+        }
+    };
+    match b.get(*i) {
+        None => Err("unexpected end".into()),
+        Some(b'n') => lit(i, "null", Json::Null),
+        Some(b't') => lit(i, "true", Json::Bool(true)),
+        Some(b'f') => lit(i, "false", Json::Bool(false)),
+        Some(b'"') => json_string(b, i).map(Json::Str),
+        Some(b'[') => {
+            *i += 1;
+            let mut items = Vec::new();
+            json_ws(b, i);
+            if b.get(*i) == Some(&b']') {
+                *i += 1;
+                return Ok(Json::Arr(items));
+            }
+            loop {
+                items.push(json_value(b, i)?);
+                json_ws(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b']') => {
+                        *i += 1;
+                        return Ok(Json::Arr(items));
+                    }
+                    _ => return Err(format!("expected , or ] at {i}")),
+                }
+            }
+        }
+        Some(b'{') => {
+            *i += 1;
+            let mut members = Vec::new();
+            json_ws(b, i);
+            if b.get(*i) == Some(&b'}') {
+                *i += 1;
+                return Ok(Json::Obj(members));
+            }
+            loop {
+                json_ws(b, i);
+                if b.get(*i) != Some(&b'"') {
+                    return Err(format!("expected a key at {i}"));
+                }
+                let key = json_string(b, i)?;
+                json_ws(b, i);
+                if b.get(*i) != Some(&b':') {
+                    return Err(format!("expected : at {i}"));
+                }
+                *i += 1;
+                members.push((key, json_value(b, i)?));
+                json_ws(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b'}') => {
+                        *i += 1;
+                        return Ok(Json::Obj(members));
+                    }
+                    _ => return Err(format!("expected , or }} at {i}")),
+                }
+            }
+        }
+        Some(c) if *c == b'-' || c.is_ascii_digit() => {
+            let start = *i;
+            *i += 1;
+            while *i < b.len() && matches!(b[*i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                *i += 1;
+            }
+            let s = std::str::from_utf8(&b[start..*i]).unwrap();
+            let leading_zero = s.trim_start_matches('-').starts_with('0')
+                && s.trim_start_matches('-').len() > 1
+                && !s.trim_start_matches('-')[1..].starts_with(['.', 'e', 'E']);
+            if leading_zero {
+                return Err(format!("leading zero in {s}"));
+            }
+            s.parse()
+                .map(Json::Num)
+                .map_err(|_| format!("bad number {s}"))
+        }
+        Some(_) => Err(format!("unexpected byte at {i}")),
+    }
+}
+
+fn json_string(b: &[u8], i: &mut usize) -> Result<String, String> {
+    *i += 1;
+    let mut out = Vec::new();
+    loop {
+        match b.get(*i) {
+            None => return Err("unterminated string".into()),
+            Some(b'"') => {
+                *i += 1;
+                return String::from_utf8(out).map_err(|e| e.to_string());
+            }
+            Some(b'\\') => {
+                let c = *b.get(*i + 1).ok_or("bad escape")?;
+                *i += 2;
+                match c {
+                    b'"' | b'\\' | b'/' => out.push(c),
+                    b'n' => out.push(b'\n'),
+                    b't' => out.push(b'\t'),
+                    b'r' => out.push(b'\r'),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'u' => {
+                        let hex = std::str::from_utf8(b.get(*i..*i + 4).ok_or("short \\u")?)
+                            .map_err(|e| e.to_string())?;
+                        let cp = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+                        let ch = char::from_u32(cp).ok_or("bad \\u")?;
+                        out.extend_from_slice(ch.to_string().as_bytes());
+                        *i += 4;
+                    }
+                    _ => return Err(format!("bad escape at {i}")),
+                }
+            }
+            Some(&c) if c < 0x20 => return Err(format!("control byte in string at {i}")),
+            Some(&c) => {
+                out.push(c);
+                *i += 1;
+            }
+        }
+    }
+}
+
+/// One `status --json` row.
+#[derive(Clone, Debug, PartialEq)]
+struct Row {
+    kind: String,
+    state: String,
+    pid: Option<i32>,
+    restarts: u64,
+    last_exit: Json,
+    uptime: Option<u64>,
+}
+
+fn rows_from_json(text: &str) -> HashMap<String, Row> {
+    let json =
+        parse_json(text).unwrap_or_else(|e| panic!("status --json is not JSON ({e}):\n{text}"));
+    let Json::Arr(items) = json else {
+        panic!("status --json is not an array:\n{text}")
+    };
+    let mut rows = HashMap::new();
+    for item in items {
+        let Json::Obj(members) = item else {
+            panic!("a status row is not an object:\n{text}")
+        };
+        let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "kind",
+                "state",
+                "pid",
+                "restarts",
+                "last_exit",
+                "uptime"
+            ],
+            "{text}"
+        );
+        let get = |k: &str| {
+            members
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        let string = |v: Json| match v {
+            Json::Str(s) => s,
+            other => panic!("expected a string, got {other:?}:\n{text}"),
+        };
+        let number = |v: Json| match v {
+            Json::Null => None,
+            Json::Num(n) if n >= 0.0 && n.fract() == 0.0 => Some(n as u64),
+            other => panic!("expected a count or null, got {other:?}:\n{text}"),
+        };
+        let last_exit = get("last_exit");
+        assert!(
+            matches!(&last_exit, Json::Null | Json::Num(_))
+                || matches!(&last_exit, Json::Str(s) if s.starts_with("SIG")),
+            "last_exit {last_exit:?}"
+        );
+        rows.insert(
+            string(get("name")),
+            Row {
+                kind: string(get("kind")),
+                state: string(get("state")),
+                pid: number(get("pid")).map(|p| p as i32),
+                restarts: number(get("restarts")).expect("restarts is a number"),
+                last_exit,
+                uptime: number(get("uptime")),
+            },
+        );
+    }
+    rows
+}
+
+// ------------------------------------------------------------------ every command, sub-init
+
+const BASIC: &str = "\
+service web -- sleep 1000
+service crash backoff=50ms..100ms -- sh -c 'exit 3'
+once    one -- /bin/true
+";
+
+#[test]
+fn status_prints_an_aligned_table_and_json() {
+    let dir = TempDir::new("status");
+    let f = Foster::start(&dir, BASIC);
+    assert!(wait_until(T, || f.row("crash").restarts >= 2
+        && f.row("one").state == "done"));
+
+    let out = f.ctl(&["status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "header and three rows:\n{}", out.stdout);
+    let header = lines[0];
+    let names = [
+        "NAME",
+        "KIND",
+        "STATE",
+        "PID",
+        "RESTARTS",
+        "LAST-EXIT",
+        "UPTIME",
+    ];
+    let starts: Vec<usize> = names.iter().map(|h| header.find(h).unwrap()).collect();
+    assert_eq!(starts[0], 0);
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "{header}");
+    // Every cell starts in its header's column, after at least two spaces.
+    let mut cells: HashMap<String, Vec<String>> = HashMap::new();
+    for row in &lines[1..] {
+        let b = row.as_bytes();
+        let mut row_cells = Vec::new();
+        for (c, &s) in starts.iter().enumerate() {
+            assert!(
+                b.len() > s,
+                "row too short for column {}:\n{}",
+                names[c],
+                out.stdout
+            );
+            assert_ne!(
+                b[s], b' ',
+                "column {} misaligned:\n{}",
+                names[c], out.stdout
+            );
+            if s > 0 {
+                assert_eq!(
+                    &b[s - 2..s],
+                    b"  ",
+                    "column {} misaligned:\n{}",
+                    names[c],
+                    out.stdout
+                );
+            }
+            let end = starts.get(c + 1).copied().unwrap_or(b.len());
+            row_cells.push(row[s..end].trim_end().to_string());
+        }
+        cells.insert(row_cells[0].clone(), row_cells);
+    }
+    let web = &cells["web"];
+    assert_eq!(web[1], "service");
+    assert_eq!(web[2], "running");
+    assert!(
+        web[3].parse::<i32>().is_ok_and(alive),
+        "web pid {:?}",
+        web[3]
+    );
+    assert_eq!(web[4], "0");
+    assert_eq!(web[5], "-");
+    assert!(web[6].ends_with('s'), "uptime {:?}", web[6]);
+    let crash = &cells["crash"];
+    assert!(crash[4].parse::<u64>().unwrap() >= 2);
+    assert_eq!(crash[5], "3");
+    assert_eq!(cells["one"][2], "done");
+    assert_eq!(cells["one"][5], "0");
+
+    let rows = f.status();
+    assert_eq!(rows.len(), 3);
+    let web = &rows["web"];
+    assert_eq!(
+        (web.kind.as_str(), web.state.as_str()),
+        ("service", "running")
+    );
+    assert!(web.pid.is_some_and(alive));
+    assert_eq!((web.restarts, &web.last_exit), (0, &Json::Null));
+    assert!(web.uptime.is_some());
+    assert_eq!(rows["crash"].last_exit, Json::Num(3.0));
+    assert_eq!(rows["one"].kind, "once");
+    assert_eq!((rows["one"].pid, rows["one"].uptime), (None, None));
+
+    // The raw protocol: one entry line per row, then `ok`.
+    let raw = raw_request(&f.sock, b"status\n");
+    let raw_lines: Vec<&str> = raw.lines().collect();
+    assert_eq!(raw_lines.last(), Some(&"ok"), "{raw}");
+    assert_eq!(raw_lines.len(), 4, "{raw}");
+    assert!(raw_lines[..3]
+        .iter()
+        .all(|l| l.starts_with("entry\t") && l.split('\t').count() == 8));
+}
+
+#[test]
+fn start_stop_restart() {
+    let dir = TempDir::new("startstop");
+    // `keep` runs throughout: a sub-init with nothing active left exits.
+    let f = Foster::start(&dir, &format!("{BASIC}service keep -- sleep 1000\n"));
+    let web = f.row("web").pid.unwrap();
+
+    // stop: gone, and it stays gone.
+    let out = f.ctl(&["stop", "web"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(wait_until(T, || !alive(web)), "web still alive after stop");
+    assert!(wait_until(T, || f.row("web").state == "stopped"));
+    std::thread::sleep(Duration::from_millis(1_200));
+    let row = f.row("web");
+    assert_eq!(
+        (row.state.as_str(), row.pid),
+        ("stopped", None),
+        "respawned after stop"
+    );
+    assert_eq!(f.log().matches("web: started").count(), 1, "{}", f.log());
+    // Stopping what is stopped is fine.
+    assert_eq!(f.ctl(&["stop", "web"]).code, 0);
+
+    // A crash-looping service stops too, from its backoff.
+    assert_eq!(f.ctl(&["stop", "crash"]).code, 0);
+    assert!(wait_until(T, || f.row("crash").state == "stopped"));
+    let before = f.row("crash").restarts;
+    std::thread::sleep(Duration::from_millis(1_000));
+    let row = f.row("crash");
+    assert_eq!(
+        (row.state.as_str(), row.restarts),
+        ("stopped", before),
+        "crash respawned"
+    );
+
+    // start: a fresh process.
+    let out = f.ctl(&["start", "web"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(wait_until(T, || f.row("web").state == "running"));
+    let web2 = f.row("web").pid.unwrap();
+    assert_ne!(web2, web);
+    assert!(alive(web2));
+    // Starting what runs is an error that says so.
+    let out = f.ctl(&["start", "web"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("web is running"), "{out:?}");
+
+    // restart: a new pid, the old one gone.
+    let out = f.ctl(&["restart", "web"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(wait_until(T, || f
+        .row("web")
+        .pid
+        .is_some_and(|p| p != web2)));
+    assert!(wait_until(T, || !alive(web2)));
+    let web3 = f.row("web").pid.unwrap();
+    assert!(alive(web3));
+    // restart of a stopped entry starts it.
+    assert_eq!(f.ctl(&["restart", "crash"]).code, 0);
+    assert!(wait_until(T, || f.row("crash").restarts > before));
+
+    // Unknown names and commands: exit 1 and a message.
+    for args in [
+        &["start", "nope"][..],
+        &["stop", "nope"],
+        &["restart", "nope"],
+    ] {
+        let out = f.ctl(args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("no entry named nope"), "{out:?}");
+    }
+    let out = f.ctl(&["frobnicate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("unknown command"), "{out:?}");
+    let out = f.ctl(&["stop"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("needs an entry NAME"), "{out:?}");
+    let out = f.ctl(&["stop", "../etc"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("bad entry name"), "{out:?}");
+    let out = f.ctl(&["status", "web"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    // Bad usage of the client itself: exit 2.
+    assert_eq!(f.ctl(&[]).code, 2);
+    assert_eq!(f.ctl(&["stop", "a", "b"]).code, 2);
+    assert_eq!(f.row("web").pid, Some(web3), "errors disturbed web");
+}
+
+#[test]
+fn reload_applies_a_good_table_and_reports_a_bad_one() {
+    let dir = TempDir::new("reload");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid.unwrap();
+
+    fs::write(
+        &f.table,
+        "service web -- sleep 1000\nservice extra -- sleep 1000\n",
+    )
+    .unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(wait_until(T, || f.row("extra").state == "running"));
+    assert_eq!(
+        f.row("web").pid,
+        Some(web),
+        "an unchanged entry was restarted"
+    );
+
+    let good = fs::read_to_string(&f.table).unwrap();
+    fs::write(
+        &f.table,
+        "service web -- sleep 1000\nservice bad frob=1 -- true\nservice nocmd\nservice new -- sleep 1\n",
+    )
+    .unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let table = f.table.to_str().unwrap();
+    let located: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{table}:")))
+        .collect();
+    assert_eq!(
+        located.len(),
+        2,
+        "two FILE:LINE:COL: lines:\n{}",
+        out.stderr
+    );
+    assert!(
+        located[0].starts_with(&format!("{table}:2:13: ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        located[1].starts_with(&format!("{table}:3:")),
+        "{}",
+        out.stderr
+    );
+    // The source line and its caret come along.
+    assert!(
+        out.stderr.contains("service bad frob=1 -- true"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains('^'), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("running table is kept"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    // The old table runs on, untouched.
+    let rows = f.status();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows["web"].pid, Some(web));
+    assert_eq!(rows["extra"].state, "running");
+
+    // A table that cannot be read is an error too.
+    fs::remove_file(&f.table).unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    fs::write(&f.table, good).unwrap();
+    assert_eq!(f.ctl(&["reload"]).code, 0);
+    assert_eq!(f.row("web").pid, Some(web));
+}
+
+#[test]
+fn stop_all_exits_and_removes_the_socket() {
+    let dir = TempDir::new("stopall");
+    let mut f = Foster::start(
+        &dir,
+        "service web -- sleep 1000\nservice w2 -- sleep 1000\n",
+    );
+    let pids: Vec<i32> = f.status().values().filter_map(|r| r.pid).collect();
+    assert_eq!(pids.len(), 2);
+    let out = f.ctl(&["stop-all"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let status = f.wait_exit(T);
+    assert_eq!(status.code(), Some(0), "{}", f.log());
+    assert!(!f.sock.exists(), "socket file left behind");
+    assert!(
+        pids.iter().all(|&p| !alive(p)),
+        "services survived stop-all"
+    );
+    // Nobody answers now: exit 2.
+    let out = f.ctl(&["status"]);
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[test]
+fn power_commands_are_refused_in_sub_init() {
+    let dir = TempDir::new("power");
+    let mut f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid.unwrap();
+    for cmd in ["poweroff", "reboot", "halt"] {
+        let out = f.ctl(&[cmd]);
+        assert_eq!(out.code, 1, "{cmd}: {out:?}");
+        assert!(out.stderr.contains("not PID 1"), "{cmd}: {out:?}");
+    }
+    assert!(f.try_exit().is_none(), "foster exited");
+    assert_eq!(f.row("web").pid, Some(web));
+}
+
+#[test]
+fn no_daemon_is_exit_2() {
+    let dir = TempDir::new("nodaemon");
+    let missing = dir.path("missing.sock");
+    let out = ctl(&missing, &["status"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("unable to reach foster"), "{out:?}");
+    assert!(out.stderr.contains(missing.to_str().unwrap()), "{out:?}");
+    // A socket file nobody listens on.
+    let dead = dir.path("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    let out = ctl(&dead, &["stop", "web"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // A listener that never answers: the client gives up instead of hanging.
+    let mute = dir.path("mute.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&mute).unwrap();
+    let t = Instant::now();
+    let out = ctl(&mute, &["status"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no answer"), "{out:?}");
+    assert!(t.elapsed() < Duration::from_secs(20));
+}
+
+// ------------------------------------------------------------------ security
+
+#[test]
+fn socket_is_0600_from_the_moment_it_appears() {
+    let dir = TempDir::new("mode");
+    fs::write(dir.path("table.tab"), "service web -- sleep 1000\n").unwrap();
+    for round in 0..5 {
+        let sock = dir.path(&format!("ctl{round}.sock"));
+        let done = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let watcher = {
+            let (sock, done, seen) = (sock.clone(), done.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let mut polls = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    polls += 1;
+                    if let Ok(m) = fs::symlink_metadata(&sock) {
+                        let mut seen = seen.lock().unwrap();
+                        if seen.len() < 1000 {
+                            seen.push((m.file_type().is_socket(), m.permissions().mode() & 0o7777));
+                        }
+                    }
+                }
+                polls
+            })
+        };
+        let mut f = Foster::spawn_at(&dir, &dir.path("table.tab"), &sock);
+        f.wait_answering();
+        done.store(true, Ordering::Relaxed);
+        let polls = watcher.join().unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(
+            !seen.is_empty(),
+            "the watcher never saw the socket ({polls} polls)"
+        );
+        assert!(
+            seen.iter().all(|&(sock, m)| sock && m == 0o600),
+            "modes seen while foster started: {:?}",
+            seen.iter()
+                .map(|s| format!("{:o}", s.1))
+                .collect::<Vec<_>>()
+        );
+        f.kill();
+    }
+}
+
+#[test]
+fn children_keep_the_callers_umask() {
+    let dir = TempDir::new("umask");
+    let out = dir.path("umask.out");
+    let table = format!(
+        "once u -- sh -c 'umask > {}'\nservice keep -- sleep 1000\n",
+        out.display()
+    );
+    let f = Foster::start(&dir, &table);
+    assert!(wait_until(T, || fs::read_to_string(&out).is_ok_and(|s| !s.is_empty())));
+    // The test harness runs with its own umask; the child must see the same.
+    // SAFETY: umask(2) only swaps the process's mask; put back at once.
+    let mine = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    let theirs = u32::from_str_radix(fs::read_to_string(&out).unwrap().trim(), 8).unwrap();
+    assert_eq!(
+        theirs, mine as u32,
+        "foster's 0177 umask leaked into a child"
+    );
+    drop(f);
+}
+
+#[test]
+fn another_uid_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root to act as nobody");
+        return;
+    }
+    let dir = TempDir::new("peercred");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let base = fd_count(f.pid);
+    assert_eq!(mode(&f.sock), Some(0o600));
+
+    // 0600 root: nobody cannot even connect.
+    let out = ctl_as(Some(65534), &f.sock, &["stop", "web"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("Permission denied") || out.stderr.contains("EACCES"),
+        "{out:?}"
+    );
+
+    // Mode opened wide by hand: SO_PEERCRED still refuses nobody.
+    fs::set_permissions(&f.sock, fs::Permissions::from_mode(0o666)).unwrap();
+    for cmd in [
+        &["stop", "web"][..],
+        &["status"],
+        &["stop-all"],
+        &["reload"],
+    ] {
+        let out = ctl_as(Some(65534), &f.sock, cmd);
+        assert_eq!(out.code, 1, "{cmd:?}: {out:?}");
+        assert!(out.stderr.contains("permission denied"), "{cmd:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{cmd:?}: {out:?}");
+    }
+    let row = f.row("web");
+    assert_eq!(row.state, "running", "nobody's stop went through");
+    assert!(
+        wait_until(T, || fd_count(f.pid) == base),
+        "fd leak after refusals"
+    );
+    // Root still gets in.
+    assert_eq!(f.ctl(&["status"]).code, 0);
+}
+
+#[test]
+fn a_symlink_at_the_socket_path_is_not_followed() {
+    let dir = TempDir::new("symlink");
+    let target = dir.path("precious");
+    fs::write(&target, "keep me\n").unwrap();
+    let dangling = dir.path("nowhere.sock");
+    fs::write(dir.path("table.tab"), "service web -- sleep 1000\n").unwrap();
+
+    for (link, to) in [("ctl.sock", &target), ("ctl2.sock", &dangling)] {
+        let sock = dir.path(link);
+        std::os::unix::fs::symlink(to, &sock).unwrap();
+        let f = Foster::spawn_at(&dir, &dir.path("table.tab"), &sock);
+        let wanted = format!(
+            "unable to use a non-socket file as the control socket {}",
+            sock.display()
+        );
+        assert!(wait_until(T, || f.log().contains(&wanted)), "{}", f.log());
+        assert!(
+            wait_until(T, || f.log().contains("web: started")),
+            "{}",
+            f.log()
+        );
+        assert!(fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_link(&sock).unwrap(), *to);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep me\n");
+        assert!(!dangling.exists(), "bind followed the dangling symlink");
+        let out = ctl(&sock, &["status"]);
+        assert_eq!(out.code, 2, "{out:?}");
+        drop(f);
+        // foster's exit leaves the symlink alone too.
+        assert!(fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    // A regular file is not replaced either.
+    let plain = dir.path("plain.sock");
+    fs::write(&plain, "data").unwrap();
+    let f = Foster::spawn_at(&dir, &dir.path("table.tab"), &plain);
+    assert!(
+        wait_until(T, || f.log().contains("web: started")),
+        "{}",
+        f.log()
+    );
+    assert!(f.log().contains("non-socket file"), "{}", f.log());
+    drop(f);
+    assert_eq!(fs::read_to_string(&plain).unwrap(), "data");
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_a_live_one_kept() {
+    let dir = TempDir::new("stale");
+    let mut f = Foster::start(&dir, "service web -- sleep 1000\n");
+    f.kill();
+    assert!(
+        fs::symlink_metadata(&f.sock)
+            .unwrap()
+            .file_type()
+            .is_socket(),
+        "no stale socket"
+    );
+    assert_eq!(f.ctl(&["status"]).code, 2);
+
+    let f2 = Foster::start(&dir, "service web -- sleep 1000\n");
+    assert_eq!(mode(&f2.sock), Some(0o600));
+    assert_eq!(f2.ctl(&["status"]).code, 0);
+
+    // A second foster on a live socket does not steal it.
+    let dir3 = TempDir::new("stale3");
+    fs::write(dir3.path("table.tab"), "service other -- sleep 1000\n").unwrap();
+    let f3 = Foster::spawn_at(&dir3, &dir3.path("table.tab"), &f2.sock);
+    assert!(
+        wait_until(T, || f3.log().contains("another foster answers there")),
+        "{}",
+        f3.log()
+    );
+    let rows = f2.status();
+    assert!(
+        rows.contains_key("web") && !rows.contains_key("other"),
+        "{rows:?}"
+    );
+    drop(f3);
+    assert_eq!(
+        f2.ctl(&["status"]).code,
+        0,
+        "the loser removed the winner's socket"
+    );
+}
+
+// ------------------------------------------------------------------ robustness
+
+#[test]
+fn a_silent_client_is_cut_after_its_deadline() {
+    let dir = TempDir::new("deadline");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let base = fd_count(f.pid);
+    let mut silent = UnixStream::connect(&f.sock).unwrap();
+    let mut half = UnixStream::connect(&f.sock).unwrap();
+    half.write_all(b"sta").unwrap();
+    let t = Instant::now();
+    for s in [&mut silent, &mut half] {
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert_eq!(reply, "error: timed out waiting for a request\n");
+    }
+    let took = t.elapsed();
+    assert!(
+        took >= CLIENT_DEADLINE - Duration::from_millis(100) && took < CLIENT_DEADLINE * 2,
+        "cut after {took:?}"
+    );
+    // Meanwhile, and afterwards, others are served.
+    assert_eq!(f.ctl(&["status"]).code, 0);
+    // A service started while a client is connected inherits neither the
+    // listener nor the connection.
+    let held = UnixStream::connect(&f.sock).unwrap();
+    assert_eq!(f.ctl(&["restart", "web"]).code, 0);
+    assert!(wait_until(T, || f.row("web").state == "running"));
+    let web = f.row("web").pid.unwrap();
+    // (Fds the test harness itself passed down to foster may show up too.)
+    let foreign: Vec<String> = fs::read_dir(format!("/proc/{web}/fd"))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .filter(|t| t.starts_with("socket:") || t.starts_with("anon_inode:"))
+        .collect();
+    assert!(foreign.is_empty(), "web inherited {foreign:?}");
+    drop(held);
+    assert!(wait_until(T, || fd_count(f.pid) == base));
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    ok: u32,
+    busy: u32,
+    error: u32,
+    reset: u32,
+    abandoned: u32,
+}
+
+/// One hostile (or, for kind 4 and 5, ordinary) connection; `n` picks the kind.
+fn hostile_client(sock: &Path, n: usize, rng: &mut u32, tally: &Mutex<Tally>) {
+    let mut next = || {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 17;
+        *rng ^= *rng << 5;
+        *rng
+    };
+    let kind = n % 6;
+    let mut s = UnixStream::connect(sock).expect("connect");
+    s.set_read_timeout(Some(T)).unwrap();
+    s.set_write_timeout(Some(T)).unwrap();
+    match kind {
+        // Garbage with and without newlines, NULs, high bytes.
+        0 => {
+            let len = (next() % 600) as usize;
+            let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let _ = s.write_all(&junk);
+            let _ = s.write_all(b"\n");
+        }
+        // 1 MB without a newline.
+        1 => {
+            let _ = s.write_all(&vec![b'x'; 1 << 20]);
+        }
+        // Connect, say nothing, leave.
+        2 => std::thread::sleep(Duration::from_millis((next() % 100) as u64)),
+        // Half a line, then disconnect mid-request.
+        3 => {
+            let _ = s.write_all(b"restart cra");
+            std::thread::sleep(Duration::from_millis((next() % 30) as u64));
+        }
+        // A real request, sometimes abandoned before the reply.
+        4 => {
+            let _ = s.write_all(if n.is_multiple_of(2) {
+                b"status\n"
+            } else {
+                b"stop nope\n"
+            });
+            if next() % 2 == 0 {
+                tally.lock().unwrap().abandoned += 1;
+                return;
+            }
+        }
+        // A request in tiny writes.
+        _ => {
+            for b in b"status\n" {
+                let _ = s.write_all(&[*b]);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    if kind == 2 || kind == 3 {
+        tally.lock().unwrap().abandoned += 1;
+        return;
+    }
+    let mut reply = Vec::new();
+    let res = s.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    let mut t = tally.lock().unwrap();
+    match res {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            panic!("foster neither answered nor hung up within {T:?}")
+        }
+        _ if text.ends_with("ok\n") => t.ok += 1,
+        _ if text == "error: busy, try again\n" => t.busy += 1,
+        _ if text.starts_with("error: ") && text.lines().count() == 1 => t.error += 1,
+        // The 1 MB sender may see its connection reset before the reply.
+        _ if kind == 1 => t.reset += 1,
+        _ => panic!("odd reply {text:?} ({res:?})"),
+    }
+}
+
+/// 1,000 hostile connections, up to 50 at once, while a service crash-loops.
+#[test]
+fn a_flood_of_bad_clients_does_not_disturb_supervision() {
+    let dir = TempDir::new("flood");
+    let f = Foster::start(
+        &dir,
+        "service crash backoff=50ms..100ms -- sh -c 'exit 1'\nservice web -- sleep 1000\n",
+    );
+    assert!(wait_until(T, || f.row("crash").restarts >= 3));
+    let web = f.row("web").pid.unwrap();
+    // The baseline: foster between two events (a spawn holds a pipe briefly).
+    let mut base = fd_count(f.pid);
+    for _ in 0..20 {
+        base = base.min(fd_count(f.pid));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let r0 = f.row("crash").restarts;
+    let t0 = Instant::now();
+
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let sock = Arc::new(f.sock.clone());
+    // The fd count while it happens: bounded by the connection slots.
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (sampling, pid) = (sampling.clone(), f.pid);
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while sampling.load(Ordering::Relaxed) {
+                most = most.max(fd_count(pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            most
+        })
+    };
+    // 500 from 10 threads, then 500 from 50 threads at once.
+    let mut connections = 0;
+    let mut holders = Vec::new();
+    for (threads, per_thread) in [(10, 50), (50, 10)] {
+        if threads == 50 {
+            // Three clients hold a slot, silent, until foster cuts them.
+            holders = (0..3)
+                .map(|_| {
+                    let sock = sock.clone();
+                    std::thread::spawn(move || {
+                        let mut s = UnixStream::connect(&*sock).unwrap();
+                        s.set_read_timeout(Some(T)).unwrap();
+                        let mut reply = String::new();
+                        let _ = s.read_to_string(&mut reply);
+                        reply
+                    })
+                })
+                .collect::<Vec<_>>();
+        }
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (tally, sock) = (tally.clone(), sock.clone());
+                std::thread::spawn(move || {
+                    let mut rng = 0x9e37_79b9u32 ^ (t as u32 + 1).wrapping_mul(2_654_435_761);
+                    for n in 0..per_thread {
+                        hostile_client(&sock, t * per_thread + n, &mut rng, &tally);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        connections += threads * per_thread;
+    }
+    for h in holders {
+        let reply = h.join().unwrap();
+        assert!(
+            reply == "error: timed out waiting for a request\n"
+                || reply == "error: busy, try again\n",
+            "a holder got {reply:?}"
+        );
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let most_fds = sampler.join().unwrap();
+    assert!(
+        most_fds <= base + 4 + 2,
+        "{most_fds} fds at most during the flood (baseline {base}, 4 client slots)"
+    );
+    let flood = t0.elapsed();
+
+    // Supervision went on: status answers, web untouched, crash kept restarting.
+    let out = f.ctl(&["status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let t1 = t0.elapsed();
+    let r1 = f.row("crash").restarts;
+    assert_eq!(f.row("web").pid, Some(web));
+    // Each cycle is 100 ms of backoff plus a fork/exec of sh; allow a slow machine.
+    let expected = t1.as_millis() as u64 / 100;
+    assert!(
+        r1 - r0 >= expected / 4,
+        "crash restarted {} times in {t1:?} (expected about {expected})",
+        r1 - r0
+    );
+    // Every exit of crash was followed by a start: no restart went missing.
+    let log = f.log();
+    let crash: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("foster: crash: "))
+        .collect();
+    for pair in crash.windows(2) {
+        if pair[0].contains("exited") {
+            assert!(pair[1].contains("started"), "a missed restart: {pair:?}");
+        }
+    }
+    assert!(
+        wait_until(T, || fd_count(f.pid) == base),
+        "fd count {} != baseline {base}",
+        fd_count(f.pid)
+    );
+    let t = tally.lock().unwrap();
+    eprintln!(
+        "flood: {connections} connections in {flood:?}: {t:?}; crash restarts {r0} -> {r1} in {t1:?}; fds {base} (at most {most_fds}) -> {}",
+        fd_count(f.pid)
+    );
+    assert!(t.error > 0 && t.ok > 0, "{t:?}");
+}
+
+// ------------------------------------------------------------------ PID 1 of a PID namespace
+
+/// foster as PID 1 of a fresh PID and mount namespace, with its own /proc and
+/// a private tmpfs on /run. Dropping it kills the namespace.
+struct Namespace {
+    unshare: Child,
+    /// foster's pid as seen from here.
+    pid: i32,
+    log: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Namespace {
+    fn start(dir: &TempDir, table: &str) -> Option<Namespace> {
+        if !is_root() || Command::new("unshare").arg("--version").output().is_err() {
+            eprintln!("skipped: needs root and unshare");
+            return None;
+        }
+        let table_path = dir.path("table.tab");
+        fs::write(&table_path, table).unwrap();
+        let log = dir.path("foster.log");
+        let out = fs::File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        // sh is PID 1 and execs foster: foster is PID 1.
+        let unshare = Command::new("unshare")
+            .args([
+                "--pid",
+                "--fork",
+                "--mount",
+                "--mount-proc",
+                "--propagation",
+                "private",
+            ])
+            .args([
+                "sh",
+                "-c",
+                "mount -t tmpfs tmpfs /run && exec \"$0\" -f \"$1\"",
+            ])
+            .arg(FOSTER)
+            .arg(&table_path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let mut ns = Namespace {
+            pid: 0,
+            unshare,
+            log,
+            exited: None,
+        };
+        let upid = ns.unshare.id() as i32;
+        let found = wait_until(T, || {
+            ns.pid = descendants(upid)
+                .into_iter()
+                .find(|&p| ppid(p) == Some(upid))
+                .unwrap_or(0);
+            ns.pid > 0
+                && fs::read_link(format!("/proc/{}/exe", ns.pid))
+                    .is_ok_and(|e| e == Path::new(FOSTER))
+                && ns.sock().exists()
+        });
+        assert!(found, "foster did not come up as PID 1:\n{}", ns.log());
+        let nspid = fs::read_to_string(format!("/proc/{}/status", ns.pid)).unwrap();
+        let line = nspid.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+        assert_eq!(
+            line.split_whitespace().last(),
+            Some("1"),
+            "not PID 1: {line}"
+        );
+        Some(ns)
+    }
+
+    /// /run/foster.sock inside, reached through foster's root.
+    fn sock(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run/foster.sock", self.pid))
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let ok = wait_until(timeout, || {
+            if self.exited.is_none() {
+                self.exited = self.unshare.try_wait().unwrap();
+            }
+            self.exited.is_some()
+        });
+        assert!(
+            ok,
+            "the namespace still runs after {timeout:?}:\n{}",
+            self.log()
+        );
+        self.exited.unwrap()
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        if self.exited.is_none() && self.unshare.try_wait().ok().flatten().is_none() {
+            // Killing PID 1 of the namespace kills everything in it.
+            // SAFETY: kill(2) on the namespace's init, our grandchild.
+            unsafe {
+                if self.pid > 0 {
+                    libc::kill(self.pid, libc::SIGKILL);
+                }
+            }
+            let _ = self.unshare.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- namespace log:\n{}----", self.log());
+        }
+    }
+}
+
+#[test]
+fn pid1_in_a_namespace_answers_and_powers_off() {
+    let dir = TempDir::new("pid1");
+    let Some(mut ns) = Namespace::start(
+        &dir,
+        "service web -- sleep 1000\nservice crash backoff=50ms..100ms -- sh -c 'exit 2'\n",
+    ) else {
+        return;
+    };
+    let sock = ns.sock();
+    assert_eq!(mode(&sock), Some(0o600));
+    assert!(!Path::new("/run/foster.sock").exists() || ns.log().contains("container"));
+    assert!(wait_until(T, || {
+        let out = ctl(&sock, &["--json", "status"]);
+        out.code == 0
+            && rows_from_json(&out.stdout)
+                .get("crash")
+                .is_some_and(|r| r.restarts >= 2)
+    }));
+    let rows = rows_from_json(&ctl(&sock, &["--json", "status"]).stdout);
+    // Pids are the namespace's own: web is a small number, not the host's.
+    let web = rows["web"].pid.unwrap();
+    assert!(web > 1 && web < 100, "web pid {web} inside the namespace");
+    assert_eq!(rows["web"].state, "running");
+
+    // Every command works as PID 1 too.
+    assert_eq!(ctl(&sock, &["stop", "web"]).code, 0);
+    assert!(wait_until(T, || rows_from_json(
+        &ctl(&sock, &["--json", "status"]).stdout
+    )["web"]
+        .state
+        == "stopped"));
+    assert_eq!(ctl(&sock, &["start", "web"]).code, 0);
+    assert_eq!(ctl(&sock, &["restart", "web"]).code, 0);
+    assert_eq!(ctl(&sock, &["reload"]).code, 0);
+    let out = ctl(&sock, &["start", "nope"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let out = ctl(&sock, &["stop-all"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("PID 1 does not exit"), "{out:?}");
+
+    let out = ctl(&sock, &["poweroff"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let status = ns.wait_exit(T);
+    // The kernel ends a PID namespace whose init calls reboot(POWER_OFF) as if
+    // SIGINT killed its init; unshare dies of the same signal.
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGINT),
+        "{status:?}\n{}",
+        ns.log()
+    );
+    let log = ns.log();
+    assert!(log.contains("starting as PID 1 of a container"), "{log}");
+    assert!(log.contains("powering off"), "{log}");
+    assert!(!Path::new(&format!("/proc/{}", ns.pid)).exists() || !alive(ns.pid));
+}
+
+#[test]
+fn pid1_in_a_namespace_reboots_and_halts() {
+    for (cmd, sig) in [("reboot", libc::SIGHUP), ("halt", libc::SIGINT)] {
+        let dir = TempDir::new(cmd);
+        let Some(mut ns) = Namespace::start(&dir, "service web -- sleep 1000\n") else {
+            return;
+        };
+        let out = ctl(&ns.sock(), &[cmd]);
+        assert_eq!(out.code, 0, "{cmd}: {out:?}");
+        let status = ns.wait_exit(T);
+        // reboot(RESTART) in a PID namespace: SIGHUP; HALT: SIGINT.
+        assert_eq!(
+            status.signal(),
+            Some(sig),
+            "{cmd}: {status:?}\n{}",
+            ns.log()
+        );
+    }
+}

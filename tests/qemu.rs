@@ -1,0 +1,458 @@
+//! foster as `/init` in QEMU, and the image builder's guarantees.
+//!
+//! The `qemu` and `image` tools and the guest test programs (`exit-with`,
+//! `panic-kernel`, `hang`, `seed-doublefork`) are built once, statically for
+//! `x86_64-unknown-linux-musl`, by a nested `cargo build` into this build's
+//! target directory. foster itself is this package's binary. Every QEMU run is
+//! bounded twice: by the runner's `--timeout`, and by a watchdog here that kills
+//! the runner if it overstays.
+//!
+//! Needs: qemu-system-x86, a readable kernel (`FOSTER_KERNEL` or /boot/vmlinuz-*),
+//! busybox-static, cpio, e2fsprogs.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+// The runner's own exit codes (see qemu/src/lib.rs).
+const EXIT_NO_RESULT: i32 = 122;
+const EXIT_PANIC: i32 = 123;
+const EXIT_TIMEOUT: i32 = 124;
+const EXIT_ERROR: i32 = 125;
+
+/// The workspace's target directory (foster is at `<target>/<profile>/foster`).
+fn target_dir() -> PathBuf {
+    let foster = Path::new(FOSTER);
+    foster
+        .parent()
+        .and_then(Path::parent)
+        .expect("foster lives in <target>/<profile>/")
+        .to_path_buf()
+}
+
+/// Builds the host tools and guest programs once; returns their directory.
+fn tools() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let target = target_dir();
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--bins", "-p", "qemu", "-p", "image"])
+            .args(["--target", MUSL, "--target-dir"])
+            .arg(&target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build for the qemu and image tools");
+        assert!(status.success(), "cargo build of the qemu tools failed");
+        target.join(MUSL).join("release")
+    })
+}
+
+fn tool(name: &str) -> PathBuf {
+    tools().join(name)
+}
+
+/// A fresh scratch path for this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("foster-tests-qemu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir.join(name)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    /// The runner's final verdict line.
+    fn verdict(&self) -> &str {
+        self.stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("qemu: "))
+            .unwrap_or("")
+    }
+    fn dump(&self) -> String {
+        format!(
+            "exit code {}, after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd`, killing it if it is still running after `limit`.
+fn run_bounded(mut cmd: Command, limit: Duration) -> Run {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the command");
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for the command") {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let run = Run {
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+    };
+    assert!(
+        status.is_some(),
+        "watchdog: command ran past {limit:?}\n{}",
+        run.dump()
+    );
+    run
+}
+
+/// `qemu test --foster FOSTER --timeout SECS -- <guest program> ARGS`.
+fn kernel_test(timeout_secs: u64, program: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(tool("qemu"));
+    cmd.args(["test", "--foster", FOSTER, "--prefix", "--timeout"])
+        .arg(timeout_secs.to_string())
+        .arg("--")
+        .arg(tool(program))
+        .args(args);
+    run_bounded(cmd, Duration::from_secs(timeout_secs + 30))
+}
+
+#[test]
+fn passing_test_returns_0() {
+    let r = kernel_test(30, "exit-with", &["0"]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert_eq!(r.verdict(), "qemu: guest test exited 0", "{}", r.dump());
+    assert!(
+        r.stdout.contains("foster: exit-status test 0"),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
+fn failing_test_returns_its_code() {
+    let r = kernel_test(30, "exit-with", &["3"]);
+    assert_eq!(r.code, 3, "{}", r.dump());
+    assert_eq!(r.verdict(), "qemu: guest test exited 3", "{}", r.dump());
+}
+
+#[test]
+fn kernel_panic_gives_the_panic_code() {
+    let r = kernel_test(30, "panic-kernel", &[]);
+    assert_eq!(r.code, EXIT_PANIC, "{}", r.dump());
+    // The test's own panic, not foster dying ("Attempted to kill init").
+    assert!(
+        r.verdict().starts_with("qemu: kernel panic")
+            && r.verdict().contains("sysrq triggered crash"),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
+fn hanging_guest_gives_the_timeout_code_in_about_the_timeout() {
+    let r = kernel_test(8, "hang", &[]);
+    assert_eq!(r.code, EXIT_TIMEOUT, "{}", r.dump());
+    assert_eq!(r.verdict(), "qemu: timeout after 8 s", "{}", r.dump());
+    assert!(
+        r.elapsed >= Duration::from_secs(8) && r.elapsed < Duration::from_secs(14),
+        "{}",
+        r.dump()
+    );
+    assert!(r.stdout.contains("hang: sleeping forever"), "{}", r.dump());
+}
+
+#[test]
+fn double_forked_daemons_are_reparented_to_foster_and_reaped() {
+    let r = kernel_test(30, "seed-doublefork", &[]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert!(r.stdout.contains("seed-doublefork: ok"), "{}", r.dump());
+}
+
+#[test]
+fn a_dynamic_test_binary_is_refused() {
+    let mut cmd = Command::new(tool("qemu"));
+    cmd.args(["test", "--foster", FOSTER, "--", "/bin/true"]);
+    let r = run_bounded(cmd, Duration::from_secs(30));
+    assert_eq!(r.code, EXIT_ERROR, "{}", r.dump());
+    assert!(
+        r.stderr.contains("/bin/true is not a static executable"),
+        "{}",
+        r.dump()
+    );
+}
+
+/// A manifest exercising every line kind, with relative host paths.
+fn write_manifest(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("inittab"), "once hello -- /bin/echo hello\n").unwrap();
+    // A private copy: the workspace's foster may be rebuilt while tests run.
+    std::fs::copy(FOSTER, dir.join("foster")).unwrap();
+    let m = dir.join("image.txt");
+    std::fs::write(
+        &m,
+        "# test image\n\
+             file /init foster 0755\n\
+             busybox /bin\n\
+             file /etc/inittab inittab\n\
+             dir /proc\n\
+             dir /tmp 1777\n\
+             symlink /sbin/init ../init\n\
+             node /dev/tty c 5 0 0666\n\
+             text /etc/hostname 0644 foster\\n\n",
+    )
+    .unwrap();
+    m
+}
+
+fn build_image(manifest: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut cmd = Command::new(tool("image"));
+    cmd.arg("-m").arg(manifest).arg("-o").arg(out).args(extra);
+    run_bounded(cmd, Duration::from_secs(60))
+}
+
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("run sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn images_are_reproducible() {
+    let m = write_manifest("repro");
+    let (a, b) = (scratch("a.cpio.gz"), scratch("b.cpio.gz"));
+    let r = build_image(&m, &a, &["-z"]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    // Different host mtimes and a later wall clock change nothing.
+    std::thread::sleep(Duration::from_millis(1100));
+    let inittab = m.with_file_name("inittab");
+    std::fs::write(&inittab, std::fs::read(&inittab).unwrap()).unwrap();
+    let r = build_image(&m, &b, &["-z"]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let (ha, hb) = (sha256(&a), sha256(&b));
+    assert_eq!(ha.len(), 64);
+    assert_eq!(ha, hb, "two builds of the same manifest differ");
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn cpio_lists_the_expected_entries() {
+    let m = write_manifest("listing");
+    let out = scratch("list.cpio");
+    let r = build_image(&m, &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let listing = Command::new("cpio")
+        .args(["-t", "--quiet", "-F"])
+        .arg(&out)
+        .output()
+        .expect("run cpio -t");
+    assert!(listing.status.success(), "cpio -t failed: {listing:?}");
+    let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    for want in [
+        "bin",
+        "bin/busybox",
+        "bin/sh",
+        "bin/mount",
+        "bin/poweroff",
+        "dev",
+        "dev/console",
+        "dev/null",
+        "dev/tty",
+        "etc",
+        "etc/hostname",
+        "etc/inittab",
+        "init",
+        "proc",
+        "sbin",
+        "sbin/init",
+        "tmp",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are not sorted");
+    // Owner root, one fixed mtime (1970 without SOURCE_DATE_EPOCH).
+    let verbose = Command::new("cpio")
+        .args(["-tv", "--quiet", "--numeric-uid-gid", "-F"])
+        .arg(&out)
+        .env("TZ", "UTC")
+        .output()
+        .expect("run cpio -tv");
+    let verbose = String::from_utf8_lossy(&verbose.stdout);
+    let console = verbose
+        .lines()
+        .find(|l| l.ends_with(" dev/console"))
+        .expect("dev/console in the listing");
+    assert!(console.starts_with("crw-------"), "{console}");
+    assert!(
+        console.contains(" 0        0 ") || console.contains(" 0 0 "),
+        "{console}"
+    );
+    assert!(console.contains("5,"), "{console}");
+    assert!(
+        verbose.lines().all(|l| l.contains("1970")),
+        "an entry has a non-zero mtime:\n{verbose}"
+    );
+}
+
+#[test]
+fn a_dynamic_init_is_refused() {
+    let out = scratch("dynamic.cpio");
+    let mut cmd = Command::new(tool("image"));
+    cmd.args(["--init", "/bin/sh", "-o"]).arg(&out);
+    let r = run_bounded(cmd, Duration::from_secs(30));
+    assert_eq!(r.code, 1, "{}", r.dump());
+    assert!(
+        r.stderr.contains("/init is not a static executable") && r.stderr.contains("loader"),
+        "{}",
+        r.dump()
+    );
+    assert!(!out.exists(), "an image was written anyway");
+}
+
+/// Deterministic bytes that compress badly (xorshift).
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn poweroff_through_foster_loses_no_data() {
+    let disk = scratch("disk.ext4");
+    let f = std::fs::File::create(&disk).unwrap();
+    f.set_len(64 << 20).unwrap(); // sparse
+    drop(f);
+    let mkfs = Command::new("mkfs.ext4")
+        .args(["-F", "-q"])
+        .arg(&disk)
+        .output()
+        .expect("run mkfs.ext4");
+    assert!(mkfs.status.success(), "mkfs.ext4: {mkfs:?}");
+
+    let data = pattern(1 << 20);
+    let data_path = scratch("data.bin");
+    std::fs::write(&data_path, &data).unwrap();
+    let table = scratch("data-inittab");
+    std::fs::write(
+        &table,
+        "sysinit mount -- /bin/mount -t ext4 /dev/nvme0n1 /mnt\n\
+         once writer -- /bin/sh -c 'cp /data.bin /mnt/data.bin && echo writer: copied && poweroff'\n",
+    )
+    .unwrap();
+    let img = scratch("data.cpio.gz");
+    let mut cmd = Command::new(tool("image"));
+    cmd.args(["--init", FOSTER, "--busybox", "-z", "--inittab"])
+        .arg(&table)
+        .arg(format!("--file=/data.bin={}", data_path.display()))
+        .arg("-m")
+        .arg(write_dirs_manifest())
+        .arg("-o")
+        .arg(&img);
+    let r = run_bounded(cmd, Duration::from_secs(60));
+    assert_eq!(r.code, 0, "{}", r.dump());
+
+    let mut cmd = Command::new(tool("qemu"));
+    cmd.args(["boot", "--prefix", "--timeout", "40", "--initrd"])
+        .arg(&img)
+        .arg("--disk")
+        .arg(&disk);
+    let r = run_bounded(cmd, Duration::from_secs(70));
+    // No entry reports a status: a clean power-off is "no result" with QEMU exiting 0.
+    assert_eq!(r.code, EXIT_NO_RESULT, "{}", r.dump());
+    assert!(r.verdict().contains("exit status: 0"), "{}", r.dump());
+    assert!(r.stdout.contains("writer: copied"), "{}", r.dump());
+
+    // Clean means unmounted or remounted read-only before power-off: no journal
+    // left to replay. (`e2fsck -n` exits 0 even when it skips a needed replay.)
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&disk)
+        .output()
+        .expect("run e2fsck");
+    let report = format!(
+        "e2fsck -fn: {}\n{}{}",
+        fsck.status,
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    assert!(fsck.status.success(), "{report}");
+    assert!(
+        !report.contains("journal recovery") && !report.contains("Fix?"),
+        "the filesystem was not cleanly unmounted (still mounted read-write at power-off?)\n{report}\n{}",
+        r.dump()
+    );
+    let header = Command::new("dumpe2fs")
+        .arg("-h")
+        .arg(&disk)
+        .output()
+        .expect("run dumpe2fs");
+    let header = String::from_utf8_lossy(&header.stdout);
+    assert!(
+        !header.contains("needs_recovery"),
+        "journal needs recovery: not remounted read-only before power-off\n{header}"
+    );
+    let dump = Command::new("debugfs")
+        .args(["-R", "cat /data.bin"])
+        .arg(&disk)
+        .output()
+        .expect("run debugfs");
+    assert_eq!(dump.stdout.len(), data.len(), "file size on disk");
+    assert!(dump.stdout == data, "file contents on disk differ");
+    let _ = std::fs::remove_file(&disk);
+}
+
+fn write_dirs_manifest() -> PathBuf {
+    let m = scratch("dirs.txt");
+    std::fs::write(
+        &m,
+        "dir /proc\ndir /sys\ndir /dev\ndir /run\ndir /mnt\ndir /tmp 1777\n",
+    )
+    .unwrap();
+    m
+}

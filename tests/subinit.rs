@@ -1,0 +1,1255 @@
+//! Sub-init mode end to end (issue 4): the real `foster -f TABLE` binary,
+//! driven from outside through its table, signals, files and /proc.
+//!
+//! Every test works in its own temporary directory and kills every process
+//! it started (foster and all its descendants) when it ends, even on failure:
+//! [`Foster`] is a drop guard. Timing assertions have wide margins: the tests
+//! run in parallel threads on small CI machines.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
+
+// ------------------------------------------------------------------ harness
+
+/// A unique directory under the system temp dir, removed when the test passes
+/// (kept, with its path printed, when it fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "foster-subinit-{name}-{}-{}-{nanos}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        // user=nobody entries write here too.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The path as a string, for tables.
+    fn p(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A running foster. Dropping it kills foster and every descendant.
+struct Foster {
+    child: Child,
+    pid: i32,
+    table: PathBuf,
+    log: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Foster {
+    /// Writes `table` to DIR/table.tab and runs `foster -f` on it with `args`
+    /// after the table; stdout and stderr go to DIR/foster.log.
+    fn start(dir: &TempDir, table: &str, args: &[&str]) -> Foster {
+        let table_path = dir.path("table.tab");
+        fs::write(&table_path, table).unwrap();
+        let log = dir.path("foster.log");
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let err = out.try_clone().unwrap();
+        let mut cmd = Command::new(FOSTER);
+        // foster starts with fds 0-2 only: fds the test runner inherited
+        // (jobserver pipes, CI plumbing) would otherwise pass through foster
+        // and hide what foster itself leaks.
+        // SAFETY: close_range is async-signal-safe and touches only this child.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .arg("-f")
+            .arg(&table_path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        Foster {
+            child,
+            pid,
+            table: table_path,
+            log,
+            exited: None,
+        }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until foster's log contains `needle`; returns the log.
+    fn wait_log(&self, needle: &str, timeout: Duration) -> String {
+        let mut log = String::new();
+        let ok = wait_until(timeout, || {
+            log = self.log();
+            log.contains(needle)
+        });
+        assert!(
+            ok,
+            "no `{needle}` in foster's log after {timeout:?}:\n{log}"
+        );
+        log
+    }
+
+    /// The pid of the last `NAME: started, pid N` line.
+    fn started_pid(&self, name: &str) -> Option<i32> {
+        started_pids(&self.log(), name).last().copied()
+    }
+
+    /// Waits for the `n`th start of `name` (1-based); returns its pid.
+    fn wait_started(&self, name: &str, n: usize, timeout: Duration) -> i32 {
+        let mut pids = Vec::new();
+        let ok = wait_until(timeout, || {
+            pids = started_pids(&self.log(), name);
+            pids.len() >= n
+        });
+        assert!(
+            ok,
+            "{name} not started {n} time(s) after {timeout:?}:\n{}",
+            self.log()
+        );
+        pids[n - 1]
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+        let r = unsafe { libc::kill(self.pid, sig) };
+        assert_eq!(r, 0, "kill foster");
+    }
+
+    fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().unwrap();
+        }
+        self.exited
+    }
+
+    /// Waits for foster to exit by itself.
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let ok = wait_until(timeout, || self.try_exit().is_some());
+        assert!(
+            ok,
+            "foster still running after {timeout:?}:\n{}",
+            self.log()
+        );
+        self.exited.unwrap()
+    }
+
+    fn children(&self) -> Vec<i32> {
+        processes()
+            .into_iter()
+            .filter(|p| p.ppid == self.pid)
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    fn zombies(&self) -> Vec<i32> {
+        processes()
+            .into_iter()
+            .filter(|p| p.ppid == self.pid && p.state == 'Z')
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    fn running(&self) -> bool {
+        stat(self.pid).is_some_and(|s| s.state != 'Z')
+    }
+}
+
+impl Drop for Foster {
+    fn drop(&mut self) {
+        if self.try_exit().is_none() {
+            // Collect the whole tree first: once foster dies its children move.
+            let tree = descendants(self.pid);
+            // SAFETY: kill(2) on our own unreaped child and on processes that
+            // were its descendants a moment ago.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                for pid in tree {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- foster log ({}):\n{}----",
+                self.table.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn started_pids(log: &str, name: &str) -> Vec<i32> {
+    let prefix = format!("foster: {name}: started, pid ");
+    log.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|p| p.trim().parse().ok())
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Stat {
+    pid: i32,
+    state: char,
+    ppid: i32,
+}
+
+/// Fields of /proc/PID/stat, parsed after the last `)` (comm may hold anything).
+fn stat(pid: i32) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let ppid = f.next()?.parse().ok()?;
+    Some(Stat { pid, state, ppid })
+}
+
+/// Field `n` (1-based, as in proc(5)) of /proc/PID/stat.
+fn stat_field(pid: i32, n: usize) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(n - 3)?.parse().ok()
+}
+
+fn processes() -> Vec<Stat> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(stat)
+        .collect()
+}
+
+fn descendants(root: i32) -> Vec<i32> {
+    let mut kids: HashMap<i32, Vec<i32>> = HashMap::new();
+    for p in processes() {
+        kids.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    let mut seen = HashSet::new();
+    while let Some(p) = todo.pop() {
+        for &c in kids.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(c) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// A `Key:\tvalue` line of /proc/PID/status.
+fn status_field(pid: i32, key: &str) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| Some(l.strip_prefix(key)?.strip_prefix(':')?.trim().to_string()))
+}
+
+fn cmdline(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn read_pidfile(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    stat(pid).is_some_and(|s| s.state != 'Z')
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Seconds (floats) read one per line.
+fn timestamps(path: &Path) -> Vec<f64> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+const T: Duration = Duration::from_secs(10);
+
+// ------------------------------------------------------------------ tests
+
+/// The seed scenario: a launcher double-forks a daemon and exits; the kernel
+/// re-parents the daemon to foster, which adopts it from its pidfile, reaps it
+/// when it dies and starts it again.
+#[test]
+fn pidfile_daemon_is_adopted_reaped_and_restarted() {
+    let dir = TempDir::new("seed");
+    let pidfile = dir.path("daemon.pid");
+    let table = format!(
+        "service daemon pidfile={pf} -- sh -c 'setsid sh -c \"exec sleep 1000\" </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n",
+        pf = pidfile.display()
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_log("adopted from its pidfile", T);
+    let first = read_pidfile(&pidfile).unwrap();
+    assert_eq!(
+        stat(first).unwrap().ppid,
+        foster.pid,
+        "the daemon's parent is foster"
+    );
+    assert!(
+        wait_until(T, || cmdline(first).starts_with("sleep 1000")),
+        "{}",
+        cmdline(first)
+    );
+    assert!(foster
+        .log()
+        .contains(&format!("daemon: daemon pid {first} adopted")));
+
+    // Kill it: foster reaps it and runs the launcher again.
+    // SAFETY: kill(2) on the daemon foster adopted for this test.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    let mut second = first;
+    let ok = wait_until(T, || {
+        second = read_pidfile(&pidfile).unwrap_or(first);
+        second != first
+            && foster
+                .log()
+                .contains(&format!("daemon pid {second} adopted"))
+    });
+    assert!(ok, "daemon not restarted:\n{}", foster.log());
+    assert!(
+        stat(first).is_none(),
+        "the killed daemon was reaped (no zombie)"
+    );
+    assert_eq!(
+        stat(second).unwrap().ppid,
+        foster.pid,
+        "the new daemon's parent is foster"
+    );
+    assert!(
+        foster
+            .log()
+            .contains("daemon: killed by SIGKILL; restarting in 100 ms"),
+        "{}",
+        foster.log()
+    );
+    assert!(foster.zombies().is_empty());
+}
+
+/// 2,000 double-forked orphans exit at once: all adopted, all reaped.
+#[test]
+fn orphan_storm_is_reaped() {
+    const N: usize = 2000;
+    let dir = TempDir::new("storm");
+    let released = dir.p("released");
+    let adopted = dir.p("adopted");
+    // Each grandchild blocks on a pipe; closing the write end releases them all.
+    let script = format!(
+        r#"
+import os, time
+r, w = os.pipe()
+for i in range({N}):
+    pid = os.fork()
+    if pid == 0:
+        if os.fork() == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+open("{adopted}", "w").write("ok")
+while not os.path.exists("{released}.go"):
+    time.sleep(0.01)
+open("{released}", "w").write(repr(time.time()))
+os.close(w)
+"#
+    );
+    fs::write(dir.path("storm.py"), script).unwrap();
+    let table = format!(
+        "service keep -- sleep 1000\nonce storm -- python3 {}\n",
+        dir.p("storm.py")
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(Duration::from_secs(40), || dir.path("adopted").exists()),
+        "storm not set up"
+    );
+    let orphans = foster.children().len();
+    // keep, the storm script and its 2,000 orphans.
+    assert!(
+        orphans >= N,
+        "only {orphans} children of foster before the release"
+    );
+    fs::write(dir.path("released.go"), "").unwrap();
+    let start = Instant::now();
+    // Left: `keep` only (the storm script ends right after the release).
+    let ok = wait_until(Duration::from_secs(20), || foster.children().len() == 1);
+    let took = start.elapsed();
+    assert!(
+        ok,
+        "{} children left, zombies: {}",
+        foster.children().len(),
+        foster.zombies().len()
+    );
+    assert!(foster.zombies().is_empty());
+    let when: f64 = fs::read_to_string(&released).unwrap().parse().unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    eprintln!(
+        "orphan storm: {N} orphans adopted and reaped in {:.0} ms after the release (<= {:.0} ms by the storm's clock)",
+        took.as_secs_f64() * 1000.0,
+        (now - when) * 1000.0
+    );
+    assert!(foster.running());
+}
+
+/// A crash loop backs off 100, 200, 400, 800 ms while another service works.
+#[test]
+fn crash_loop_backs_off_while_others_run() {
+    let dir = TempDir::new("crash");
+    let crash = dir.path("crash");
+    let hb = dir.path("heartbeat");
+    let table = format!(
+        "service crash -- sh -c 'date +%s.%N >> {}; exit 1'\n\
+         service hb -- sh -c 'while :; do date +%s.%N >> {}; sleep 0.05; done'\n",
+        crash.display(),
+        hb.display()
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(T, || timestamps(&crash).len() >= 5),
+        "{}",
+        foster.log()
+    );
+    let ts = timestamps(&crash);
+    let beats = timestamps(&hb);
+    let deltas: Vec<f64> = ts.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
+    eprintln!("crash loop delays (ms): {deltas:.0?}");
+    for (i, d) in deltas.iter().take(4).enumerate() {
+        let want = 100.0 * f64::from(1u32 << i);
+        // Never early; late by at most the start of a shell on a busy machine.
+        assert!(
+            *d >= want * 0.95 && *d <= want + 400.0,
+            "delay {i} was {d:.0} ms, want {want} ms"
+        );
+    }
+    let log = foster.log();
+    for ms in ["100 ms", "200 ms", "400 ms", "800 ms"] {
+        let line = format!("crash: exited with status 1; restarting in {ms}");
+        assert_eq!(log.matches(&line).count(), 1, "one `{line}`:\n{log}");
+    }
+    // The heartbeat kept going during the whole crash loop.
+    let (first, last) = (ts[0], ts[4]);
+    let during = beats.iter().filter(|&&t| t >= first && t <= last).count();
+    let span = last - first;
+    assert!(
+        during as f64 >= span / 0.05 / 4.0,
+        "{during} heartbeats in {span:.2} s"
+    );
+    let gaps = beats.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(gaps < 1.0, "heartbeat stalled {gaps:.2} s");
+}
+
+/// sysinit entries run in order, each waited; then wait; then once and
+/// service entries, with `after=` and `ready=fd:N` honoured.
+#[test]
+fn boot_order_after_and_readiness() {
+    let dir = TempDir::new("order");
+    let o = dir.p("order");
+    let table = format!(
+        "# `dep` comes first in the file but waits for `late` to be ready.\n\
+         service dep after=late -- sh -c 'echo dep $(date +%s.%N) >> {o}; exec sleep 1000'\n\
+         sysinit s1 -- sh -c 'echo s1-start >> {o}; sleep 0.3; echo s1-end >> {o}'\n\
+         wait w -- sh -c 'echo w-start >> {o}; sleep 0.2; echo w-end >> {o}'\n\
+         sysinit s2 -- sh -c 'echo s2-start >> {o}; sleep 0.2; echo s2-end >> {o}'\n\
+         once o -- sh -c 'echo once >> {o}'\n\
+         service late ready=fd:3 -- sh -c 'echo late-start >> {o}; sleep 0.5; echo late-ready $(date +%s.%N) >> {o}; echo >&3; exec sleep 1000'\n\
+         service b after=a -- sh -c 'echo b >> {o}; exec sleep 1000'\n\
+         service a -- sh -c 'echo a >> {o}; exec sleep 1000'\n"
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_log("dep: started", T);
+    foster.wait_log("b: started", T);
+    assert!(wait_until(T, || fs::read_to_string(&o)
+        .unwrap_or_default()
+        .contains("dep ")));
+    let text = fs::read_to_string(&o).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let pos = |w: &str| {
+        lines
+            .iter()
+            .position(|l| l.split(' ').next() == Some(w))
+            .unwrap_or_else(|| panic!("no {w} in {lines:?}"))
+    };
+    assert_eq!(
+        &lines[..6],
+        &["s1-start", "s1-end", "s2-start", "s2-end", "w-start", "w-end"],
+        "{lines:?}"
+    );
+    for w in ["once", "late-start", "a", "b", "dep"] {
+        assert!(pos(w) > pos("w-end"), "{w} before boot ended: {lines:?}");
+    }
+    assert!(
+        pos("dep") > pos("late-ready"),
+        "dep started before late was ready: {lines:?}"
+    );
+    let t = |w: &str| -> f64 { lines[pos(w)].split(' ').nth(1).unwrap().parse().unwrap() };
+    assert!(t("dep") >= t("late-ready"));
+    let log = foster.log();
+    assert!(
+        log.find("late: ready").unwrap() < log.find("dep: started").unwrap(),
+        "{log}"
+    );
+    assert!(
+        log.find("a: started").unwrap() < log.find("b: started").unwrap(),
+        "{log}"
+    );
+}
+
+/// user=, group=, dir=, env= and umask= reach the child.
+#[test]
+fn spawn_options_reach_the_child() {
+    let dir = TempDir::new("opts");
+    let sub = dir.path("sub dir");
+    fs::create_dir(&sub).unwrap();
+    fs::set_permissions(&sub, fs::Permissions::from_mode(0o777)).unwrap();
+    let out = |n: &str| dir.p(n);
+    let mut table = format!(
+        "once plain dir=\"{sub}\" env=FOO=bar env='SPACED=a b' env=PATH=/usr/bin:/bin umask=027 -- \
+         sh -c 'pwd > {pwd}; echo \"$FOO|$SPACED|$PATH\" > {env}; umask > {umask}; touch {made}'\n",
+        sub = sub.display(),
+        pwd = out("pwd"),
+        env = out("env"),
+        umask = out("umask"),
+        made = out("made"),
+    );
+    let root = is_root();
+    if root {
+        table += &format!(
+            "once nobody user=nobody -- sh -c 'id -u > {u}; id -g > {g}; id -G > {gs}'\n\
+             once numeric user=1234 group=4321 -- sh -c 'id -u > {nu}; id -g > {ng}'\n",
+            u = out("uid"),
+            g = out("gid"),
+            gs = out("groups"),
+            nu = out("nuid"),
+            ng = out("ngid"),
+        );
+    } else {
+        eprintln!("note: not root; user=/group= not tested");
+    }
+    table += "service keep -- sleep 1000\n";
+    let foster = Foster::start(&dir, &table, &[]);
+    let read = |n: &str| -> String {
+        let p = dir.path(n);
+        assert!(
+            wait_until(T, || fs::read_to_string(&p)
+                .is_ok_and(|s| s.ends_with('\n'))),
+            "no {n}:\n{}",
+            foster.log()
+        );
+        fs::read_to_string(&p).unwrap().trim().to_string()
+    };
+    assert_eq!(read("pwd"), sub.to_str().unwrap());
+    assert_eq!(read("env"), "bar|a b|/usr/bin:/bin");
+    assert_eq!(read("umask"), "0027");
+    assert!(wait_until(T, || dir.path("made").exists()));
+    let mode = fs::metadata(dir.path("made")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "touch under umask 027");
+    if root {
+        assert_eq!(read("uid"), "65534");
+        assert_eq!(read("gid"), "65534");
+        assert!(
+            !read("groups").split(' ').any(|g| g == "0"),
+            "root's groups dropped"
+        );
+        assert_eq!(read("nuid"), "1234");
+        assert_eq!(read("ngid"), "4321");
+    }
+}
+
+/// tty=: a missing terminal is a clear one-line error and foster goes on; a
+/// real pty becomes the child's stdio and controlling terminal.
+#[test]
+fn tty_option() {
+    let dir = TempDir::new("tty");
+    // A pty pair owned by the test.
+    // SAFETY: plain libc calls on a fd we own; ptsname_r writes into our buffer.
+    let (master, slave) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0);
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut buf = [0 as libc::c_char; 64];
+        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
+        (
+            m,
+            std::ffi::CStr::from_ptr(buf.as_ptr())
+                .to_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let table = format!(
+        "once missing tty=/dev/foster-no-such-tty -- true\n\
+         once real tty={slave} -- sh -c 'tty > {t}; cut -d\" \" -f7 /proc/self/stat > {n}'\n\
+         service keep -- sleep 1000\n",
+        t = dir.p("tty"),
+        n = dir.p("tty_nr"),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    let log = foster.wait_log("missing: unable to open /dev/foster-no-such-tty", T);
+    let line = log
+        .lines()
+        .find(|l| l.contains("unable to open /dev/foster-no-such-tty"))
+        .unwrap();
+    assert!(line.contains("No such file or directory"), "{line}");
+    assert!(wait_until(T, || fs::read_to_string(dir.path("tty_nr"))
+        .is_ok_and(|s| s.ends_with('\n'))));
+    assert_eq!(fs::read_to_string(dir.path("tty")).unwrap().trim(), slave);
+    let tty_nr: u64 = fs::read_to_string(dir.path("tty_nr"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(tty_nr, 0, "the pty is the controlling terminal");
+    assert!(foster.running());
+    assert!(alive(foster.started_pid("keep").unwrap()));
+    // SAFETY: our own fd.
+    unsafe { libc::close(master) };
+}
+
+/// log=PATH under load: 10,000 lines, each prefixed with the entry name, in
+/// order, while foster keeps serving others; log=null swallows output.
+#[test]
+fn log_to_file_under_load_and_null() {
+    let dir = TempDir::new("logfile");
+    let sink = dir.path("loud.log");
+    let hb = dir.path("heartbeat");
+    let table = format!(
+        "once loud log={sink} -- seq -f 'line %g of a service that talks a lot, quickly' 1 10000\n\
+         service quiet log=null -- sh -c 'echo nobody sees this; echo nor this >&2; exec sleep 1000'\n\
+         service hb -- sh -c 'while :; do date +%s.%N >> {hb}; sleep 0.05; done'\n",
+        sink = sink.display(),
+        hb = hb.display(),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    let ok = wait_until(T, || {
+        fs::read_to_string(&sink).is_ok_and(|s| s.lines().count() >= 10_000)
+    });
+    let text = fs::read_to_string(&sink).unwrap_or_default();
+    assert!(
+        ok,
+        "{} lines arrived:\n{}",
+        text.lines().count(),
+        foster.log()
+    );
+    for (i, line) in text.lines().enumerate() {
+        assert_eq!(
+            line,
+            format!(
+                "loud: line {} of a service that talks a lot, quickly",
+                i + 1
+            )
+        );
+    }
+    assert_eq!(text.lines().count(), 10_000);
+    let log = foster.log();
+    assert!(
+        !log.contains("nobody sees this") && !log.contains("nor this"),
+        "{log}"
+    );
+    assert!(!log.contains("loud: exited"), "seq did not fail: {log}");
+    // The quiet service's stdio is /dev/null.
+    let quiet = foster.started_pid("quiet").unwrap();
+    assert!(wait_until(T, || cmdline(quiet).starts_with("sleep")));
+    for fd in 0..3 {
+        assert_eq!(
+            fs::read_link(format!("/proc/{quiet}/fd/{fd}")).unwrap(),
+            Path::new("/dev/null")
+        );
+    }
+    let beats = timestamps(&hb);
+    assert!(beats.len() >= 2, "heartbeat service ran");
+    assert!(foster.running());
+}
+
+/// log=kmsg: lines reach the kernel log with the entry name (only where
+/// /dev/kmsg is writable and readable).
+#[test]
+fn log_to_kmsg() {
+    if fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/kmsg")
+        .is_err()
+    {
+        eprintln!("note: /dev/kmsg not writable; log=kmsg not tested");
+        return;
+    }
+    let Ok(mut kmsg) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+    else {
+        eprintln!("note: /dev/kmsg not readable; log=kmsg not tested");
+        return;
+    };
+    // Skip what is already there.
+    // SAFETY: lseek on our own fd.
+    unsafe { libc::lseek(std::os::fd::AsRawFd::as_raw_fd(&kmsg), 0, libc::SEEK_END) };
+    let dir = TempDir::new("kmsg");
+    let token = format!(
+        "foster-kmsg-test-{}-{}",
+        std::process::id(),
+        dir.0.display().to_string().len()
+    );
+    let table = format!("service kmsgsvc log=kmsg -- sh -c 'echo {token}; exec sleep 1000'\n");
+    let foster = Foster::start(&dir, &table, &[]);
+    let want = format!("kmsgsvc: {token}");
+    let mut seen = String::new();
+    let ok = wait_until(T, || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = kmsg.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        seen.contains(&want)
+    });
+    assert!(ok, "`{want}` not in /dev/kmsg:\n{}", foster.log());
+}
+
+/// A missing binary: one line naming the entry and the errno text; the rest runs.
+#[test]
+fn exec_failure_is_reported_and_others_run() {
+    let dir = TempDir::new("exec");
+    let noexec = dir.path("not-executable");
+    fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    fs::set_permissions(&noexec, fs::Permissions::from_mode(0o644)).unwrap();
+    let table = format!(
+        "once missing -- /nonexistent/foster-prog arg\n\
+         once nopath -- foster-no-such-program\n\
+         once noexec -- {}\n\
+         service ok -- sh -c 'touch {}; exec sleep 1000'\n",
+        noexec.display(),
+        dir.p("alive")
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    let log = foster.wait_log("noexec: exited with status 126", T);
+    let log = if log.contains("nopath: exited with status 127") {
+        log
+    } else {
+        foster.wait_log("nopath: exited", T)
+    };
+    let one = |needle: &str| -> String {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(needle)).collect();
+        assert_eq!(lines.len(), 1, "one line with `{needle}`:\n{log}");
+        lines[0].to_string()
+    };
+    assert_eq!(
+        one("unable to exec /nonexistent"),
+        "foster: missing: unable to exec /nonexistent/foster-prog: No such file or directory"
+    );
+    assert_eq!(
+        one("unable to exec foster-no-such"),
+        "foster: nopath: unable to exec foster-no-such-program: No such file or directory"
+    );
+    assert_eq!(
+        one("unable to exec /tmp"),
+        format!(
+            "foster: noexec: unable to exec {}: Permission denied",
+            noexec.display()
+        )
+    );
+    assert!(log.contains("missing: exited with status 127"), "{log}");
+    assert!(wait_until(T, || dir.path("alive").exists()));
+    assert!(alive(foster.started_pid("ok").unwrap()));
+    assert!(foster.running());
+}
+
+/// SIGHUP: unchanged entries keep their pid, removed ones stop, new ones
+/// start, changed ones restart; a broken table is rejected whole.
+#[test]
+fn reload_keeps_stops_starts_restarts_and_rejects() {
+    let dir = TempDir::new("reload");
+    let v1 =
+        "service keep -- sleep 1000\nservice gone -- sleep 1001\nservice change -- sleep 1002\n";
+    let mut foster = Foster::start(&dir, v1, &[]);
+    let keep = foster.wait_started("keep", 1, T);
+    let gone = foster.wait_started("gone", 1, T);
+    let change = foster.wait_started("change", 1, T);
+    assert!(wait_until(T, || cmdline(change) == "sleep 1002"));
+
+    let v2 =
+        "service keep -- sleep 1000\nservice change -- sleep 1003\nservice new -- sleep 1004\n";
+    fs::write(&foster.table, v2).unwrap();
+    foster.signal(libc::SIGHUP);
+    foster.wait_log("table reloaded", T);
+    let new = foster.wait_started("new", 1, T);
+    let change2 = foster.wait_started("change", 2, T);
+    assert!(
+        wait_until(T, || !alive(gone) && !alive(change)),
+        "{}",
+        foster.log()
+    );
+    assert_eq!(
+        foster.started_pid("keep"),
+        Some(keep),
+        "keep was not restarted"
+    );
+    assert!(alive(keep));
+    assert!(wait_until(T, || cmdline(change2) == "sleep 1003"
+        && cmdline(new) == "sleep 1004"));
+    assert_eq!(stat(change2).unwrap().ppid, foster.pid);
+
+    // A broken table: rejected whole, errors with file:line:col, old one kept.
+    let v3 = "service keep -- sleep 1000\nservice change -- sleep 1005\nservice bad nosuchkey=1 -- true\n";
+    fs::write(&foster.table, v3).unwrap();
+    foster.signal(libc::SIGHUP);
+    let log = foster.wait_log("reload rejected", T);
+    let table = foster.table.display().to_string();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with(&format!("foster: {table}:3:13: "))),
+        "{log}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        started_pids(&foster.log(), "change").len(),
+        2,
+        "change restarted by a rejected table"
+    );
+    assert!(!foster.log().contains("bad: started"));
+    assert!(alive(keep) && alive(change2) && alive(new));
+
+    // Fixed again: the pending change applies.
+    fs::write(&foster.table, v2.replace("1003", "1006")).unwrap();
+    foster.signal(libc::SIGHUP);
+    let change3 = foster.wait_started("change", 3, T);
+    assert!(wait_until(T, || cmdline(change3) == "sleep 1006"));
+    assert_eq!(foster.started_pid("keep"), Some(keep));
+    assert!(foster.zombies().is_empty());
+    foster.signal(libc::SIGTERM);
+    assert_eq!(foster.wait_exit(T).code(), Some(0));
+}
+
+/// SIGTERM: a service that ignores SIGTERM is killed after its timeout=, and
+/// foster exits 0 with nothing left behind.
+#[test]
+fn graceful_stop_kills_after_timeout() {
+    let dir = TempDir::new("stop");
+    let table = format!(
+        "service stubborn timeout=1s -- sh -c 'trap \"\" TERM; touch {up}; while :; do sleep 0.1; done'\n\
+         service polite -- sleep 1000\n\
+         service daemon pidfile={pf} -- sh -c 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n",
+        up = dir.p("up"),
+        pf = dir.p("pid"),
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    assert!(wait_until(T, || dir.path("up").exists()));
+    foster.wait_log("adopted", T);
+    let tree = descendants(foster.pid);
+    assert!(tree.len() >= 3);
+    let start = Instant::now();
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    let took = start.elapsed();
+    eprintln!("stop took {took:?}");
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2800),
+        "stop took {took:?}"
+    );
+    let log = foster.log();
+    assert!(
+        log.contains("stubborn: did not stop in time; sending SIGKILL"),
+        "{log}"
+    );
+    assert!(!log.contains("polite: did not stop"), "{log}");
+    assert!(
+        wait_until(Duration::from_secs(2), || tree.iter().all(|&p| !alive(p))),
+        "processes left behind"
+    );
+}
+
+/// on-exit=exit:CODE ends foster with CODE when that entry ends.
+#[test]
+fn on_exit_sets_the_exit_status() {
+    let dir = TempDir::new("onexit");
+    let table =
+        "service svc -- sleep 1000\nonce finisher on-exit=exit:7 -- sh -c 'sleep 0.3; exit 3'\n";
+    let mut foster = Foster::start(&dir, table, &[]);
+    let svc = foster.wait_started("svc", 1, T);
+    let status = foster.wait_exit(T);
+    assert_eq!(status.code(), Some(7), "{}", foster.log());
+    assert!(
+        foster.log().contains("foster: exit-status finisher 3"),
+        "{}",
+        foster.log()
+    );
+    assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
+}
+
+/// With only run-once entries, foster exits 0 once they (and the orphans
+/// they left) are gone.
+#[test]
+fn exits_when_nothing_is_left() {
+    let dir = TempDir::new("done");
+    let table = "sysinit a -- true\nonce b -- sh -c 'sleep 0.2'\nonce c -- sh -c 'sleep 0.6 >/dev/null 2>&1 &'\n";
+    let start = Instant::now();
+    let mut foster = Foster::start(&dir, table, &[]);
+    let status = foster.wait_exit(T);
+    let took = start.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    // It waited for c's orphan too.
+    assert!(
+        took >= Duration::from_millis(550),
+        "exited after {took:?}, before the orphan"
+    );
+}
+
+/// Children start clean: only fds 0-2 (plus the readiness fd when asked), an
+/// empty signal mask, no ignored signals, blocking stdio.
+#[test]
+fn children_start_clean() {
+    let dir = TempDir::new("clean");
+    let table = format!(
+        "service plain -- sleep 1000\n\
+         service ready ready=fd:5 -- sleep 1001\n\
+         service logged log={} -- sleep 1002\n\
+         service selfcheck -- sh -c 'ls /proc/self/fd > {}; exec sleep 1003'\n",
+        dir.p("logged.log"),
+        dir.p("fds"),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    for (name, want) in [
+        ("plain", vec![0, 1, 2]),
+        ("ready", vec![0, 1, 2, 5]),
+        ("logged", vec![0, 1, 2]),
+    ] {
+        let pid = foster.wait_started(name, 1, T);
+        assert!(wait_until(T, || cmdline(pid).starts_with("sleep")));
+        let mut fds: Vec<i32> = fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        fds.sort();
+        assert_eq!(fds, want, "{name}'s fds");
+        assert_eq!(
+            status_field(pid, "SigBlk").as_deref(),
+            Some("0000000000000000"),
+            "{name}'s mask"
+        );
+        assert_eq!(
+            status_field(pid, "SigIgn").as_deref(),
+            Some("0000000000000000"),
+            "{name}'s ignored"
+        );
+        assert_eq!(stat(pid).unwrap().ppid, foster.pid);
+        // A service leads its own session.
+        assert_eq!(stat_field(pid, 6), Some(pid as u64), "{name} runs setsid");
+        for fd in 1..3 {
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+            let flags = info
+                .lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .unwrap()
+                .trim();
+            let flags = u32::from_str_radix(flags, 8).unwrap();
+            assert_eq!(
+                flags & libc::O_NONBLOCK as u32,
+                0,
+                "{name}'s fd {fd} is non-blocking"
+            );
+        }
+    }
+    // The shell's own view: ls itself opens one fd (3) to read the directory.
+    assert!(wait_until(T, || fs::read_to_string(dir.path("fds"))
+        .is_ok_and(|s| s.ends_with('\n'))));
+    let listed: Vec<String> = fs::read_to_string(dir.path("fds"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(listed, ["0", "1", "2", "3"], "ls /proc/self/fd");
+}
+
+/// Idle means asleep: with services running and nothing happening, foster
+/// makes no syscall over 3 s (no context switch, no CPU time).
+#[test]
+fn idle_foster_makes_no_syscalls() {
+    let dir = TempDir::new("idle");
+    let table = format!(
+        "service a -- sleep 1000\n\
+         service b ready=fd:3 -- sh -c 'echo >&3; exec sleep 1000'\n\
+         service c log={} -- sh -c 'echo hello; exec sleep 1000'\n\
+         once d -- true\n",
+        dir.p("c.log")
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_log("b: ready", T);
+    assert!(wait_until(T, || fs::read_to_string(dir.path("c.log"))
+        .is_ok_and(|s| s.contains("c: hello"))));
+    std::thread::sleep(Duration::from_millis(300));
+    let counters = || {
+        (
+            status_field(foster.pid, "voluntary_ctxt_switches").unwrap(),
+            status_field(foster.pid, "nonvoluntary_ctxt_switches").unwrap(),
+            stat_field(foster.pid, 14).unwrap() + stat_field(foster.pid, 15).unwrap(),
+        )
+    };
+    let before = counters();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = counters();
+    eprintln!(
+        "idle foster: (voluntary, involuntary switches, utime+stime) {before:?} -> {after:?}"
+    );
+    assert_eq!(before.0, after.0, "foster woke up while idle");
+    assert_eq!(before.2, after.2, "foster used CPU while idle");
+
+    // The same with strace, where it exists.
+    if Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        eprintln!("note: no strace; syscall count by /proc counters only");
+        return;
+    }
+    let out = dir.path("strace.out");
+    let mut tracer = Command::new("strace")
+        .args(["-f", "-c", "-o"])
+        .arg(&out)
+        .args(["-p", &foster.pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: SIGINT to our own strace: it detaches and prints its summary.
+    unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
+    let _ = tracer.wait();
+    let summary = fs::read_to_string(&out).unwrap_or_default();
+    eprintln!("strace -c over 3 s of idle:\n{summary}");
+    // Attaching interrupts the epoll_wait in progress: one turn of the loop
+    // (epoll_wait returns, the clock is read) may show. Anything more is a
+    // wake-up: a 1 s poll would show 3 epoll_waits.
+    let calls: Vec<(String, u64)> = summary
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = f.last()?;
+            let calls = f.get(3)?.parse().ok()?;
+            (f.len() >= 5 && *name != "total").then(|| (name.to_string(), calls))
+        })
+        .collect();
+    let other: Vec<&(String, u64)> = calls
+        .iter()
+        .filter(|(n, c)| {
+            !matches!(
+                (n.as_str(), *c),
+                ("epoll_wait" | "restart_syscall", 0..=1) | ("clock_gettime", 0..=2)
+            )
+        })
+        .collect();
+    assert!(
+        other.is_empty(),
+        "syscalls while idle: {other:?}\n{summary}"
+    );
+}
+
+/// `-p SIG`: when foster's parent dies, foster gets SIG and, for TERM, stops
+/// its services newest first and exits.
+#[test]
+fn parent_death_signal_stops_newest_first() {
+    let dir = TempDir::new("pdeath");
+    let order = dir.p("order");
+    let svc = |n: &str| {
+        format!(
+            "sh -c 'trap \"echo {n} >> {order}; exit 0\" TERM; touch {up}; while :; do sleep 0.05; done'",
+            up = dir.p(&format!("up-{n}"))
+        )
+    };
+    // `a` is listed first but starts last (after=b).
+    let table = format!(
+        "service a after=b -- {}\nservice c -- {}\nservice b -- {}\n",
+        svc("a"),
+        svc("c"),
+        svc("b")
+    );
+    let table_path = dir.path("table.tab");
+    fs::write(&table_path, table).unwrap();
+    let fpid = dir.path("foster.pid");
+    let script = format!(
+        "{FOSTER} -f {t} -p TERM >{log} 2>&1 & echo $! > {fpid}; while [ ! -e {up} ]; do sleep 0.02; done",
+        t = table_path.display(),
+        log = dir.p("foster.log"),
+        fpid = fpid.display(),
+        up = dir.p("up-a"),
+    );
+    let status = Command::new("sh").arg("-c").arg(&script).status().unwrap();
+    assert!(status.success());
+    let pid = read_pidfile(&fpid).unwrap();
+    let _guard = Orphan {
+        pid,
+        table: table_path.clone(),
+    };
+    // The parent is gone: foster got SIGTERM and stops.
+    let gone = wait_until(T, || stat(pid).is_none_or(|s| s.state == 'Z'));
+    let log = fs::read_to_string(dir.path("foster.log")).unwrap_or_default();
+    assert!(gone, "foster still runs after its parent died:\n{log}");
+    assert!(log.contains("foster: stopping"), "{log}");
+    let stopped: Vec<String> = fs::read_to_string(&order)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(stopped, ["a", "b", "c"], "stopped newest first");
+}
+
+/// A foster that is not our child (its parent was a shell that exited):
+/// killed with its tree on drop, if it still is that foster.
+struct Orphan {
+    pid: i32,
+    table: PathBuf,
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        let me = cmdline(self.pid);
+        if !me.starts_with(FOSTER) || !me.contains(self.table.to_str().unwrap()) {
+            return;
+        }
+        let tree = descendants(self.pid);
+        // SAFETY: kill(2) on the foster this test started (checked by its
+        // command line) and its descendants.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            for pid in tree {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// A reload that removes many services stops them all at once with their
+/// stop signal (none is left to the SIGKILL timeout).
+#[test]
+fn reload_removing_many_services_stops_them_all() {
+    let dir = TempDir::new("reloadmany");
+    let mut table = String::from("service keep -- sleep 1000\n");
+    for i in 0..48 {
+        table += &format!("service s{i} -- sleep {}\n", 2000 + i);
+    }
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_started("s47", 1, T);
+    assert!(wait_until(T, || foster.children().len() == 49));
+    fs::write(&foster.table, "service keep -- sleep 1000\n").unwrap();
+    let start = Instant::now();
+    foster.signal(libc::SIGHUP);
+    let ok = wait_until(T, || foster.children().len() == 1);
+    let took = start.elapsed();
+    assert!(
+        ok && took < Duration::from_secs(3),
+        "{} left after {took:?}",
+        foster.children().len()
+    );
+    let log = foster.log();
+    assert!(!log.contains("did not stop in time"), "{log}");
+    assert!(foster.zombies().is_empty());
+}
+
+/// log=PATH: a path changed by a reload takes effect when the entry restarts;
+/// a log file that cannot be opened is reported and output goes to the console.
+#[test]
+fn log_path_change_and_open_failure() {
+    let dir = TempDir::new("logchange");
+    let (a, b) = (dir.p("a.log"), dir.p("b.log"));
+    let v1 = format!(
+        "service talk log={a} -- sh -c 'echo start; exec sleep 1000'\n\
+         service lost log=/nonexistent/foster-dir/x.log -- sh -c 'echo still here; exec sleep 1000'\n"
+    );
+    let foster = Foster::start(&dir, &v1, &[]);
+    let log = foster.wait_log("still here", T);
+    assert!(
+        log.contains(
+            "foster: lost: unable to open /nonexistent/foster-dir/x.log: No such file or directory"
+        ),
+        "{log}"
+    );
+    assert!(wait_until(T, || fs::read_to_string(&a)
+        .is_ok_and(|s| s == "talk: start\n")));
+    fs::write(&foster.table, v1.replace(&a, &b)).unwrap();
+    foster.signal(libc::SIGHUP);
+    foster.wait_started("talk", 2, T);
+    assert!(
+        wait_until(T, || fs::read_to_string(&b)
+            .is_ok_and(|s| s == "talk: start\n")),
+        "{}",
+        foster.log()
+    );
+    assert_eq!(fs::read_to_string(&a).unwrap(), "talk: start\n");
+}
