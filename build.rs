@@ -3,6 +3,8 @@
 // tests and the host tools link normally.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=init/discard.ld");
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let target = std::env::var("TARGET").unwrap_or_default();
     let host = std::env::var("HOST").unwrap_or_default();
     if !target.contains("linux") {
@@ -19,10 +21,12 @@ fn main() {
         ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
+        println!("cargo:rustc-link-arg-bin=foster=-Wl,-T,{dir}/init/discard.ld");
     } else {
         // Cross targets link with rust-lld (see .cargo/config.toml): plain ld flags.
         for arg in ["-nostdlib", "-static", "--no-pie", "--build-id=none"] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
+        println!("cargo:rustc-link-arg-bin=foster=-T{dir}/init/discard.ld");
     }
 }

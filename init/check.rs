@@ -16,6 +16,7 @@ use config_format::{
 use core::fmt::{self, Write};
 
 /// Checks the table at `path`; returns the exit status.
+#[inline(never)]
 pub fn run(path: &core::ffi::CStr) -> i32 {
     let mut buf = [0u8; MAX_TABLE_BYTES];
     let len = match sys::read_file(path, &mut buf) {

@@ -17,6 +17,7 @@ const BUSY: &[u8] = b"error: busy, try again\n";
 /// Tries, 100 ms apart, while every connection slot is taken.
 const BUSY_RETRIES: u32 = 30;
 
+#[inline(never)]
 pub fn main(args: StartArgs) -> i32 {
     let mut socket = PID1_SOCKET;
     let mut json = false;
@@ -237,6 +238,7 @@ fn print_json(rows: &[[&[u8]; 7]]) {
 /// `poweroff`, `reboot`, `halt` [-f] [-d SECS] [-n], as BusyBox's: without
 /// `-f`, ask PID 1 (foster or BusyBox init) with its signal; with `-f`, sync
 /// (unless `-n`) and call reboot(2) at once.
+#[inline(never)]
 pub fn power(args: StartArgs, which: &[u8]) -> i32 {
     let (sig, cmd) = match which {
         b"halt" => (SIGUSR1, sys::REBOOT_CMD_HALT),

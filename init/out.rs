@@ -42,6 +42,7 @@ impl Line {
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
+    #[inline(never)]
     pub fn bytes(&mut self, b: &[u8]) -> &mut Line {
         let room = LINE_MAX - self.len;
         let n = b.len().min(room);
@@ -51,12 +52,14 @@ impl Line {
         }
         self
     }
+    #[inline(never)]
     pub fn s(&mut self, s: &str) -> &mut Line {
         self.bytes(s.as_bytes())
     }
     pub fn byte(&mut self, b: u8) -> &mut Line {
         self.bytes(&[b])
     }
+    #[inline(never)]
     pub fn u(&mut self, mut n: u64) -> &mut Line {
         let mut digits = [0u8; 20];
         let mut i = digits.len();
@@ -72,6 +75,7 @@ impl Line {
         }
         self.bytes(digits.get(i..).unwrap_or(&[]))
     }
+    #[inline(never)]
     pub fn i(&mut self, n: i64) -> &mut Line {
         if n < 0 {
             self.byte(b'-');
@@ -79,6 +83,7 @@ impl Line {
         self.u(n.unsigned_abs())
     }
     /// Right-pads the text written since `start` with blanks to `width` columns.
+    #[inline(never)]
     pub fn pad_from(&mut self, start: usize, width: usize) -> &mut Line {
         while self.len < start + width {
             self.byte(b' ');
@@ -86,6 +91,7 @@ impl Line {
         self
     }
     /// `ENOENT (No such file or directory)` style errno text.
+    #[inline(never)]
     pub fn errno(&mut self, e: Errno) -> &mut Line {
         let name = e.name();
         if name.is_empty() {
@@ -97,6 +103,7 @@ impl Line {
         }
     }
     /// Writes the line plus a newline to `fd` and clears it.
+    #[inline(never)]
     pub fn flush(&mut self, fd: RawFd) {
         if self.as_bytes().last() != Some(&b'\n') {
             if self.len == LINE_MAX {

@@ -150,13 +150,16 @@ fn open_console() {
     }
 }
 
+#[inline(never)]
 pub fn main(args: StartArgs) -> ! {
     let _ = signals::block_all();
-    let container = in_container();
     open_console();
     let pre_log = Log::stderr();
     let mounted = mount_api(&pre_log);
     open_console();
+    // Decided with /proc mounted; without a /proc to tell, assume a container:
+    // the safe side, since a container must never remount the host's filesystems.
+    let container = in_container();
     let _ = sys::setsid();
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = sys::reboot(sys::REBOOT_CMD_CAD_OFF);
@@ -207,7 +210,8 @@ pub fn main(args: StartArgs) -> ! {
     // After mount_api: /run is a fresh tmpfs (or the container's own).
     rt.listen(opts.socket.unwrap_or(crate::control::PID1_SOCKET));
     if rt.start().is_err() {
-        rt.log().error("no table could be read; reaping orphans only");
+        rt.log()
+            .error("no table could be read; reaping orphans only");
     }
     let outcome = rt.run();
     rt.close_control();

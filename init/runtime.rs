@@ -8,7 +8,7 @@
 
 use crate::log::Log;
 use crate::out::Line;
-use crate::reaper::{self, Drained};
+use crate::reaper;
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
 use crate::spawn::{self, ChildSetup, Env, Output, Session};
 use crate::supervisor::{Action, Mode, Note, Outcome, PidfileRead, SlotId, Supervisor, MAX_SLOTS};
@@ -75,10 +75,16 @@ pub struct Runtime<'a> {
     sigfd: Fd,
     src: Sources,
     ready: [Option<Fd>; MAX_SLOTS],
-    logs: heapless::Vec<LogPipe, MAX_LOG_PIPES>,
+    logs: &'static mut heapless::Vec<LogPipe, MAX_LOG_PIPES>,
+    /// The last parsed table (reserved once; parsed in place).
+    table: &'static mut Table,
+    /// A child's argv and environment are built here (taken while in use).
+    scratch: Option<(&'static mut Argv, &'static mut Env)>,
     log: Log,
     /// The control socket, when one was asked for.
     pub control: Option<crate::control::Server>,
+    /// Set by [`Action::Finish`]: the loop ends with it.
+    finished: Option<Outcome>,
 }
 
 /// Reads a table file into `buf`; returns its length.
@@ -94,10 +100,20 @@ impl<'a> Runtime<'a> {
         let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
         sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL)
             .map_err(|e| ("watch signals", e))?;
-        let a = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
-        let b = sys::reserve(MAX_TABLE_BYTES).map_err(|e| ("reserve memory", e))?;
+        // The big state lives in reserved memory, never on the stack: stack
+        // pages stay resident once touched, reserved ones only where used.
+        let reserve_err = |e| ("reserve memory", e);
+        let a = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
+        let b = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
+        let slots = sys::reserve_zeroed().map_err(reserve_err)?;
+        let logs = sys::reserve_zeroed().map_err(reserve_err)?;
+        let table = sys::reserve_zeroed().map_err(reserve_err)?;
+        let argv = sys::reserve_zeroed().map_err(reserve_err)?;
+        let env = sys::reserve_zeroed().map_err(reserve_err)?;
         Ok(Runtime {
-            sup: Supervisor::new(cfg.mode),
+            scratch: Some((argv, env)),
+            sup: Supervisor::new(cfg.mode, slots),
+            table,
             cfg,
             ep,
             sigfd,
@@ -107,9 +123,10 @@ impl<'a> Runtime<'a> {
                 current: 0,
             },
             ready: [const { None }; MAX_SLOTS],
-            logs: heapless::Vec::new(),
+            logs,
             log,
             control: None,
+            finished: None,
         })
     }
 
@@ -159,10 +176,10 @@ impl<'a> Runtime<'a> {
         &self.ep
     }
 
-    /// Reads and parses the table into the spare buffer. Returns the parsed
-    /// table and the error count (errors are reported as they are found, to
+    /// Reads the table into the spare buffer and parses it into `self.table`.
+    /// Returns the error count (errors are reported as they are found, to
     /// `report` too when given).
-    fn load(&mut self, report: Option<Report<'_>>) -> Result<(Table, usize), Errno> {
+    fn load(&mut self, report: Option<Report<'_>>) -> Result<usize, Errno> {
         let spare = (self.src.current + 1) & 1;
         let path = self.cfg.table;
         let Some(buf) = self.src.bufs.get_mut(spare) else {
@@ -189,7 +206,7 @@ impl<'a> Runtime<'a> {
         let log = &self.log;
         let mut errors = 0;
         let mut report = report;
-        let table = config_format::parse(src, &mut |e| {
+        config_format::parse_into(src, self.table, &mut |e| {
             errors += 1;
             let mut line = Line::new();
             let _ = e.report(file, src, &mut line);
@@ -201,7 +218,7 @@ impl<'a> Runtime<'a> {
                 r(text);
             }
         });
-        Ok((table, errors))
+        Ok(errors)
     }
 
     fn swap_sources(&mut self) {
@@ -210,7 +227,7 @@ impl<'a> Runtime<'a> {
 
     /// Loads the table and starts the boot sequence.
     pub fn start(&mut self) -> Result<(), Errno> {
-        let (table, errors) = match self.load(None) {
+        let errors = match self.load(None) {
             Ok(t) => t,
             Err(e) => {
                 let mut l = Line::new();
@@ -228,11 +245,11 @@ impl<'a> Runtime<'a> {
                 .s(" bad line(s) skipped; running the rest");
             self.log.error_raw(l.as_bytes());
         }
-        if table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
+        if self.table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
             self.log.error("no entry can run; reaping orphans only");
         }
         let now = sys::now_ms();
-        self.sup.start(&table, now);
+        self.sup.start(self.table, now);
         self.reap(now);
         Ok(())
     }
@@ -240,7 +257,7 @@ impl<'a> Runtime<'a> {
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
     /// whole. Returns the number of errors (0: applied).
     pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
-        let (table, errors) = match self.load(report) {
+        let errors = match self.load(report) {
             Ok(t) => t,
             Err(e) => {
                 let mut l = Line::new();
@@ -267,7 +284,7 @@ impl<'a> Runtime<'a> {
         };
         let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
         let now = sys::now_ms();
-        self.sup.reload(&table, &same, now);
+        self.sup.reload(self.table, &same, now);
         self.swap_sources();
         self.log.info("table reloaded");
         0
@@ -277,7 +294,8 @@ impl<'a> Runtime<'a> {
     pub fn run(&mut self) -> Outcome {
         let mut events = [sys::EMPTY_EVENT; 8];
         loop {
-            if let Some(outcome) = self.apply_actions() {
+            self.apply_actions();
+            if let Some(outcome) = self.finished.take() {
                 return outcome;
             }
             let now = sys::now_ms();
@@ -312,10 +330,23 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    /// Reaps every exited child, carrying out the supervisor's actions after
+    /// each one, so an orphan storm never overflows the action queue.
     fn reap(&mut self, now: u64) {
-        let sup = &mut self.sup;
-        if reaper::drain(|pid, status| sup.child_exited(pid, status, now)) == Drained::NoChildren {
-            sup.no_children_left(now);
+        loop {
+            match sys::wait4(-1, sys::WNOHANG) {
+                Ok(Some((pid, status))) => {
+                    self.sup
+                        .child_exited(pid, ExitStatus::from_wait(status), now);
+                    self.apply_actions();
+                }
+                Ok(None) => return,
+                Err(Errno::ECHILD) => {
+                    self.sup.no_children_left(now);
+                    return;
+                }
+                Err(_) => return,
+            }
         }
     }
 
@@ -431,7 +462,7 @@ impl<'a> Runtime<'a> {
     }
 
     /// Carries out queued actions until the queue is empty.
-    fn apply_actions(&mut self) -> Option<Outcome> {
+    fn apply_actions(&mut self) {
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Spawn { slot } => self.spawn(slot),
@@ -452,10 +483,9 @@ impl<'a> Runtime<'a> {
                     self.reap(sys::now_ms());
                 }
                 Action::Note(note) => self.note(note),
-                Action::Finish(outcome) => return Some(outcome),
+                Action::Finish(outcome) => self.finished = Some(outcome),
             }
         }
-        None
     }
 
     fn note(&mut self, note: Note) {
@@ -605,9 +635,10 @@ impl<'a> Runtime<'a> {
         let (target, kmsg) = match entry.log {
             config_format::Log::Console | config_format::Log::Null => return None,
             config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
-            config_format::Log::File(span) => {
-                (unquoted_cstr(span.get(self.src.current()), &mut path), false)
-            }
+            config_format::Log::File(span) => (
+                unquoted_cstr(span.get(self.src.current()), &mut path),
+                false,
+            ),
         };
         let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
         let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
@@ -701,11 +732,25 @@ impl<'a> Runtime<'a> {
     }
 
     fn spawn_entry(&mut self, slot: SlotId, entry: &Entry) -> Result<Pid, Errno> {
-        let mut argv = Argv::new();
-        if entry.argv(self.src.current(), &mut argv).is_err() {
+        let Some((argv, env)) = self.scratch.take() else {
+            return Err(Errno::EBUSY);
+        };
+        let result = self.spawn_with(slot, entry, argv, env);
+        self.scratch = Some((argv, env));
+        result
+    }
+
+    fn spawn_with(
+        &mut self,
+        slot: SlotId,
+        entry: &Entry,
+        argv: &mut Argv,
+        env: &mut Env,
+    ) -> Result<Pid, Errno> {
+        if entry.argv(self.src.current(), argv).is_err() {
             return Err(Errno::E2BIG);
         }
-        let mut env = Env::new();
+        env.clear();
         for kv in self.cfg.args.env_entries() {
             env.set(kv.to_bytes());
         }
@@ -785,7 +830,7 @@ impl<'a> Runtime<'a> {
         }
         let setup = ChildSetup {
             name: entry.name.as_bytes(),
-            argv: &argv,
+            argv,
             envp: env.envp(),
             path: path_buf.get(..plen).unwrap_or(b""),
             session: Session::New,

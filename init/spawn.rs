@@ -271,6 +271,15 @@ impl Env {
         }
     }
 
+    /// Empties the environment (for reuse of one buffer).
+    pub fn clear(&mut self) {
+        self.used = 0;
+        self.count = 0;
+        if let Some(p) = self.ptrs.first_mut() {
+            *p = core::ptr::null();
+        }
+    }
+
     /// Adds or replaces `KEY=VALUE`; false when full.
     pub fn set(&mut self, kv: &[u8]) -> bool {
         let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());

@@ -48,6 +48,7 @@ pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
     Ok(o)
 }
 
+#[inline(never)]
 pub fn main(args: StartArgs) -> i32 {
     // First: signals wait in the signalfd from here on.
     if let Err(e) = signals::block_all() {

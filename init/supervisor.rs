@@ -328,9 +328,12 @@ pub enum Mode {
     SubInit,
 }
 
+/// Storage for the slots: reserved once by the runtime, outside the stack.
+pub type Slots = Vec<Slot, MAX_SLOTS>;
+
 /// The supervisor.
 pub struct Supervisor {
-    slots: Vec<Slot, MAX_SLOTS>,
+    slots: &'static mut Slots,
     actions: Deque<Action, MAX_ACTIONS>,
     phase: Phase,
     mode: Mode,
@@ -350,9 +353,11 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(mode: Mode) -> Supervisor {
+    /// A supervisor keeping its slots in `slots` (cleared first).
+    pub fn new(mode: Mode, slots: &'static mut Slots) -> Supervisor {
+        slots.clear();
         Supervisor {
-            slots: Vec::new(),
+            slots,
             actions: Deque::new(),
             phase: Phase::Boot,
             mode,
@@ -428,7 +433,7 @@ impl Supervisor {
     pub fn next_deadline(&self) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut consider = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
-        for s in &self.slots {
+        for s in self.slots.iter() {
             match s.state {
                 State::FindingPid { next, .. } => consider(next),
                 State::Backoff { until } => consider(until),

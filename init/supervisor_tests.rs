@@ -23,7 +23,7 @@ impl Sim {
     fn new(mode: Mode, text: &str) -> Sim {
         let src = text.as_bytes().to_vec();
         let table = config_format::parse(&src, &mut |e| panic!("table error: {e:?}"));
-        let mut sup = Supervisor::new(mode);
+        let mut sup = Supervisor::new(mode, slots());
         sup.start(&table, 0);
         let mut sim = Sim {
             sup,
@@ -103,6 +103,10 @@ impl Sim {
             })
             .collect()
     }
+}
+
+fn slots() -> &'static mut Slots {
+    Box::leak(Box::new(Slots::new()))
 }
 
 const OK: ExitStatus = ExitStatus::Code(0);
@@ -496,7 +500,7 @@ fn ctrlaltdel_trigger_and_restart_lookup() {
 fn spawn_failure_is_an_exit_with_backoff() {
     let src = b"service a -- /a\n".to_vec();
     let table = config_format::parse(&src, &mut |e| panic!("{e:?}"));
-    let mut sup = Supervisor::new(Mode::Pid1);
+    let mut sup = Supervisor::new(Mode::Pid1, slots());
     sup.start(&table, 0);
     assert_eq!(sup.poll_action(), Some(Action::Spawn { slot: 0 }));
     sup.spawned(0, Err(11), 0);

@@ -82,8 +82,10 @@ impl Foster {
         Foster::spawn_at(dir, &table_path, &dir.path("ctl.sock"))
     }
 
+    /// foster's output goes to DIR/SOCKNAME.log.
     fn spawn_at(dir: &TempDir, table: &Path, sock: &Path) -> Foster {
-        let log = dir.path("foster.log");
+        let name = sock.file_name().unwrap().to_str().unwrap();
+        let log = dir.path(&format!("{name}.log"));
         let out = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -168,9 +170,13 @@ impl Foster {
 
     fn kill(&mut self) {
         if self.try_exit().is_none() {
+            // Frozen first, so it cannot fork between the listing and the kill.
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe { libc::kill(self.pid, libc::SIGSTOP) };
+            wait_until(Duration::from_secs(1), || state(self.pid) != Some('R'));
             let tree = descendants(self.pid);
             // SAFETY: kill(2) on our own unreaped child and on processes that
-            // were its descendants a moment ago.
+            // are its descendants.
             unsafe {
                 libc::kill(self.pid, libc::SIGKILL);
                 for pid in tree {
@@ -254,12 +260,18 @@ fn ppid(pid: i32) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The state letter of /proc/PID/stat.
+fn state(pid: i32) -> Option<char> {
+    let t = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    t[t.rfind(')')? + 1..]
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
 fn alive(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|t| {
-        t.rfind(')')
-            .and_then(|i| t[i + 1..].split_whitespace().next())
-            .is_some_and(|s| s != "Z")
-    })
+    state(pid).is_some_and(|s| s != 'Z')
 }
 
 fn descendants(root: i32) -> Vec<i32> {

@@ -38,7 +38,7 @@ mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
 pub use error::{Capacity, Error, ErrorKind, Value};
-pub use parse::{parse, parse_n};
+pub use parse::{parse, parse_into, parse_n};
 pub use value::{parse_duration, signal_by_name, signal_name};
 
 /// Entries in one table.

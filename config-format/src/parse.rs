@@ -80,10 +80,24 @@ pub fn parse(src: &[u8], on_error: &mut dyn FnMut(&Error)) -> Table {
 /// [`parse`] into a table of capacity `N` (for benchmarks and tools; foster
 /// itself uses [`parse`]).
 pub fn parse_n<const N: usize>(src: &[u8], on_error: &mut dyn FnMut(&Error)) -> TableN<N> {
+    let mut table = TableN::new();
+    parse_into(src, &mut table, on_error);
+    table
+}
+
+/// [`parse`] into a table the caller keeps (it is cleared first), so a
+/// long-running init can parse into storage it reserved once instead of
+/// moving a table-sized value through its stack.
+pub fn parse_into<const N: usize>(
+    src: &[u8],
+    table: &mut TableN<N>,
+    on_error: &mut dyn FnMut(&Error),
+) {
+    table.entries.clear();
     let mut p = Parser::<N> {
         src,
         on_error,
-        table: TableN::new(),
+        table,
         index: NameIndex::new(),
         after_spans: [[Span::default(); MAX_AFTER]; N],
         name_at: [0; N],
@@ -95,7 +109,6 @@ pub fn parse_n<const N: usize>(src: &[u8], on_error: &mut dyn FnMut(&Error)) -> 
     };
     p.lines();
     p.check_after();
-    p.table
 }
 
 const KINDS: [(&[u8], Kind); 9] = [
@@ -278,10 +291,10 @@ impl Val {
     }
 }
 
-struct Parser<'a, 'e, const N: usize> {
+struct Parser<'a, 'e, 't, const N: usize> {
     src: &'a [u8],
     on_error: &'e mut dyn FnMut(&Error),
-    table: TableN<N>,
+    table: &'t mut TableN<N>,
     index: NameIndex,
     /// Per entry: the raw value of each `after=`, for errors found later.
     after_spans: [[Span; MAX_AFTER]; N],
@@ -321,7 +334,7 @@ fn position(src: &[u8], mut line: u32, start: usize, off: usize) -> (u32, u32) {
     (line, (off.saturating_sub(phys) + 1) as u32)
 }
 
-impl<const N: usize> Parser<'_, '_, N> {
+impl<const N: usize> Parser<'_, '_, '_, N> {
     fn err(&mut self, off: usize, kind: ErrorKind) {
         let (line, col) = position(self.src, self.line_no, self.line_pos, off);
         (self.on_error)(&Error { line, col, kind });

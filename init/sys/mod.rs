@@ -1022,3 +1022,51 @@ pub fn reboot_forced(cmd: u32) -> Result<()> {
     )
     .map(drop)
 }
+
+/// Types whose all-zero bit pattern is a valid value, so they can live in
+/// zero-filled reserved memory without being built (and probed) on the stack.
+///
+/// # Safety
+/// Implement only for types where every byte being zero is a valid value.
+pub unsafe trait ZeroValid {}
+
+// SAFETY: a heapless 0.9 `Vec` is a length plus `[MaybeUninit<T>; N]`: all
+// zero is the empty vector (checked by `zeroed_vec_is_empty` below).
+unsafe impl<T, const N: usize> ZeroValid for heapless::Vec<T, N> {}
+// SAFETY: a table is one `heapless::Vec` (see above).
+unsafe impl<const N: usize> ZeroValid for config_format::TableN<N> {}
+
+// SAFETY: an argv buffer is byte arrays, integers, a bool and a heapless Vec:
+// all zero is the empty argv.
+unsafe impl ZeroValid for config_format::Argv {}
+// SAFETY: an environment block is bytes, integers and raw pointers (null).
+unsafe impl ZeroValid for crate::spawn::Env {}
+
+/// A `T` in fresh zero-filled memory that lives for the rest of the process.
+/// Its pages cost nothing until used.
+pub fn reserve_zeroed<T: ZeroValid>() -> Result<&'static mut T> {
+    let len = core::mem::size_of::<T>().max(1);
+    let mem = reserve(len)?;
+    let ptr = mem.as_mut_ptr() as *mut T;
+    if (ptr as usize) % core::mem::align_of::<T>() != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: the mapping is page-aligned (checked above), `len` bytes long,
+    // zero-filled, owned by nobody else, and all-zero is a valid `T`.
+    Ok(unsafe { &mut *ptr })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_vec_is_empty() {
+        let v = reserve_zeroed::<heapless::Vec<u64, 8>>().unwrap();
+        assert!(v.is_empty());
+        v.push(7).unwrap();
+        assert_eq!(v.as_slice(), &[7]);
+        let t = reserve_zeroed::<config_format::Table>().unwrap();
+        assert!(t.entries.is_empty());
+    }
+}
