@@ -424,7 +424,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             return lx.pos;
         };
         let mut ok = true;
-        if let Some(first) = self.index.find(&self.table, name.as_bytes()) {
+        if let Some(first) = self.index.find(self.table, name.as_bytes()) {
             let first_line = self.table.entries.get(first).map_or(0, |e| e.line);
             self.err(
                 name_at,
@@ -713,7 +713,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                 }
             }
             let name = Name::new(buf.get(..len)?)?;
-            if self.index.find(&self.table, name.as_bytes()).is_none() {
+            if self.index.find(self.table, name.as_bytes()).is_none() {
                 if let Some(slot) = self.suffixes.get_mut(cache) {
                     *slot = (hash, k + 1);
                 }
@@ -739,7 +739,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             let after = e.after.clone();
             for (k, name) in after.iter().enumerate() {
                 let at = self.after_span(i, k);
-                match self.index.find(&self.table, name.as_bytes()) {
+                match self.index.find(self.table, name.as_bytes()) {
                     Some(j) => {
                         let kind = self.table.entries.get(j).map(|d| d.kind);
                         if let Some(kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)) =
