@@ -384,7 +384,7 @@ impl Supervisor {
     }
 
     pub fn slots(&self) -> &[Slot] {
-        &self.slots
+        self.slots
     }
 
     pub fn slot(&self, id: SlotId) -> Option<&Slot> {

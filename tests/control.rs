@@ -895,11 +895,17 @@ fn socket_is_0600_from_the_moment_it_appears() {
         let sock = dir.path(&format!("ctl{round}.sock"));
         let done = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let polling = Arc::new(std::sync::Barrier::new(2));
         let watcher = {
             let (sock, done, seen) = (sock.clone(), done.clone(), seen.clone());
+            let polling = polling.clone();
             std::thread::spawn(move || {
                 let mut polls = 0u64;
-                while !done.load(Ordering::Relaxed) {
+                // Until foster answers and the socket was seen at least once.
+                while !done.load(Ordering::Relaxed) || seen.lock().unwrap().is_empty() {
+                    if polls == 1 {
+                        polling.wait();
+                    }
                     polls += 1;
                     if let Ok(m) = fs::symlink_metadata(&sock) {
                         let mut seen = seen.lock().unwrap();
@@ -911,6 +917,8 @@ fn socket_is_0600_from_the_moment_it_appears() {
                 polls
             })
         };
+        // The watcher is polling before foster starts.
+        polling.wait();
         let mut f = Foster::spawn_at(&dir, &dir.path("table.tab"), &sock);
         f.wait_answering();
         done.store(true, Ordering::Relaxed);

@@ -1048,7 +1048,7 @@ pub fn reserve_zeroed<T: ZeroValid>() -> Result<&'static mut T> {
     let len = core::mem::size_of::<T>().max(1);
     let mem = reserve(len)?;
     let ptr = mem.as_mut_ptr() as *mut T;
-    if (ptr as usize) % core::mem::align_of::<T>() != 0 {
+    if !(ptr as usize).is_multiple_of(core::mem::align_of::<T>()) {
         return Err(Errno::EINVAL);
     }
     // SAFETY: the mapping is page-aligned (checked above), `len` bytes long,
