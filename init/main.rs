@@ -5,7 +5,28 @@
 
 use foster::sys;
 
+// glibc-triple and host builds link no C runtime object: foster brings
+// `_start`. musl triples always link musl's crt1.o, whose `_start` calls
+// `__libc_start_main`: foster provides that instead (no libc is linked).
+#[cfg(not(target_env = "musl"))]
 foster::entry_point!(start);
+
+#[cfg(target_env = "musl")]
+#[unsafe(no_mangle)]
+extern "C" fn __libc_start_main(_main: usize, argc: isize, argv: *const *const u8) -> ! {
+    // SAFETY: crt1 passes the kernel's argc and argv; envp follows argv's NULL.
+    let args = unsafe { sys::StartArgs::from_argv(argc as usize, argv) };
+    sys::exit(foster::main(args))
+}
+
+/// crt1.o names `main`; foster never calls it.
+#[cfg(target_env = "musl")]
+#[unsafe(no_mangle)]
+extern "C" fn main() -> i32 {
+    0
+}
+
+#[cfg(not(target_env = "musl"))]
 
 /// Called by `_start` with the initial stack: argc, argv[..], NULL, envp[..], NULL.
 extern "C" fn start(sp: *const usize) -> ! {

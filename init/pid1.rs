@@ -78,13 +78,15 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
 
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
 pub fn in_container() -> bool {
+    // Only the start matters: "2 (kthreadd) S 0 ...".
     let mut buf = [0u8; 64];
-    match sys::read_file(c"/proc/2/stat", &mut buf) {
-        Ok(n) => !buf
-            .get(..n)
-            .is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)")),
-        Err(_) => true,
-    }
+    let n = match sys::read_file(c"/proc/2/stat", &mut buf) {
+        Ok(n) => n,
+        Err(Errno::EFBIG) => buf.len(),
+        Err(_) => return true,
+    };
+    !buf.get(..n)
+        .is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)"))
 }
 
 fn is_mounted(target: &CStr) -> bool {

@@ -901,8 +901,11 @@ fn socket_is_0600_from_the_moment_it_appears() {
             let polling = polling.clone();
             std::thread::spawn(move || {
                 let mut polls = 0u64;
+                let end = Instant::now() + T;
                 // Until foster answers and the socket was seen at least once.
-                while !done.load(Ordering::Relaxed) || seen.lock().unwrap().is_empty() {
+                while (!done.load(Ordering::Relaxed) || seen.lock().unwrap().is_empty())
+                    && Instant::now() < end
+                {
                     if polls == 1 {
                         polling.wait();
                     }

@@ -945,6 +945,24 @@ impl StartArgs {
         }
     }
 
+    /// # Safety
+    /// `argv` must be the kernel's argv array of `argc` entries, followed by
+    /// its NULL and the NULL-terminated envp array.
+    pub unsafe fn from_argv(argc: usize, argv: *const *const u8) -> StartArgs {
+        // SAFETY: the layout above is what the kernel puts on the stack.
+        unsafe {
+            let envp = argv.add(argc + 1);
+            let mut envc = 0;
+            while !(*envp.add(envc)).is_null() {
+                envc += 1;
+            }
+            StartArgs {
+                argv: core::slice::from_raw_parts(argv, argc + 1),
+                envp: core::slice::from_raw_parts(envp, envc + 1),
+            }
+        }
+    }
+
     /// Arguments from a test harness: NULL-terminated pointer arrays to
     /// NUL-terminated strings that live for the whole process.
     pub fn from_static(argv: &'static [*const u8], envp: &'static [*const u8]) -> StartArgs {
