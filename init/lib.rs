@@ -69,7 +69,9 @@ usage: foster                            as PID 1: run /etc/inittab
        foster -f TABLE [-S SOCK] [-p SIG]  supervise TABLE as a sub-init
        foster [-s] [-g] [-e N]... [-p SIG] [-t SECS] [-v] [-w] [--] CMD [ARG]...
        foster check TABLE
-       foster ctl [-S SOCK] status|start NAME|stop NAME|restart NAME|reload|poweroff|reboot|halt
+       foster ctl [-S SOCK] [--json] status|start NAME|stop NAME|restart NAME|reload|stop-all
+                 |poweroff|reboot|halt
+       poweroff|reboot|halt [-f] [-d SECS] [-n]
 ";
 pub mod reaper;
 pub mod signals;

@@ -165,6 +165,17 @@ pub fn main(args: StartArgs) -> ! {
     let _ = sys::setsid();
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = sys::reboot(sys::REBOOT_CMD_CAD_OFF);
+    // Log lines of a crash-looping service must not be dropped by the
+    // kernel's /dev/kmsg rate limit: as the machine's init, foster turns it off.
+    if !container {
+        if let Ok(fd) = sys::open(
+            c"/proc/sys/kernel/printk_devkmsg",
+            sys::O_WRONLY | sys::O_CLOEXEC,
+            0,
+        ) {
+            let _ = sys::write(fd.raw(), b"on\n");
+        }
+    }
     // A container's /dev/kmsg is the host's kernel log: not foster's to write.
     let log = if container {
         Log::stderr()

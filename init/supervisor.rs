@@ -1153,7 +1153,10 @@ impl Supervisor {
                 s.entry.kind,
                 Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
             ) && s.state == State::Pending;
-            s.is_active() && !waiting_forever && !inert_kind
+            // An entry stopped on request may be started again over the
+            // control socket: it keeps a sub-init alive.
+            let held = s.state == State::Stopped && !s.removed;
+            (s.is_active() || held) && !waiting_forever && !inert_kind
         })
     }
 
