@@ -26,9 +26,8 @@ extern "C" fn main() -> i32 {
     0
 }
 
-#[cfg(not(target_env = "musl"))]
-
 /// Called by `_start` with the initial stack: argc, argv[..], NULL, envp[..], NULL.
+#[cfg(not(target_env = "musl"))]
 extern "C" fn start(sp: *const usize) -> ! {
     // SAFETY: the kernel lays out argc, the argv pointers and the envp pointers
     // contiguously on the initial stack, each array NULL-terminated.
