@@ -210,7 +210,7 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
     for (i, p) in ptrs.iter_mut().enumerate().take(argv.len()) {
         *p = argv
             .word_cstr(i)
-            .map_or(core::ptr::null(), |c| c.as_ptr() as *const u8);
+            .map_or(core::ptr::null(), |c| c.as_ptr().cast::<u8>());
     }
     let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
     let Some(prog) = argv.program() else {
