@@ -1,0 +1,94 @@
+//! The shipped binary: static, no dynamic section, no allocator, no panic
+//! message strings from core formatting, and its size printed.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn foster() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_foster"))
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+/// (p_type of every program header, e_type)
+fn elf_headers(bytes: &[u8]) -> (Vec<u32>, u16) {
+    assert_eq!(&bytes[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(bytes[4], 2, "not a 64-bit ELF");
+    let e_type = u16_at(bytes, 16);
+    let phoff = u64_at(bytes, 32) as usize;
+    let phentsize = u16_at(bytes, 54) as usize;
+    let phnum = u16_at(bytes, 56) as usize;
+    let types = (0..phnum).map(|i| u32_at(bytes, phoff + i * phentsize)).collect();
+    (types, e_type)
+}
+
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const ET_EXEC: u16 = 2;
+
+#[test]
+fn static_no_interpreter_no_dynamic_section() {
+    let bytes = std::fs::read(foster()).unwrap();
+    let (types, e_type) = elf_headers(&bytes);
+    assert_eq!(e_type, ET_EXEC, "foster must be a static, non-PIE executable");
+    assert!(!types.contains(&PT_INTERP), "foster asks for a dynamic loader");
+    assert!(!types.contains(&PT_DYNAMIC), "foster has a dynamic section");
+    println!("foster binary: {} bytes ({:.1} KiB)", bytes.len(), bytes.len() as f64 / 1024.0);
+    if let Ok(out) = Command::new("file").arg(foster()).output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        println!("{}", text.trim());
+        assert!(text.contains("statically linked"), "{text}");
+    }
+}
+
+#[test]
+fn no_core_panic_messages_in_the_binary() {
+    let bytes = std::fs::read(foster()).unwrap();
+    for needle in [
+        &b"called `Option::unwrap()`"[..],
+        b"called `Result::unwrap()`",
+        b"index out of bounds",
+        b"attempt to add with overflow",
+        b"attempt to subtract with overflow",
+        b"attempt to multiply with overflow",
+        b"slice index starts at",
+        b"range end index",
+    ] {
+        let found = bytes.windows(needle.len()).any(|w| w == needle);
+        assert!(!found, "panic message {:?} is in the binary", String::from_utf8_lossy(needle));
+    }
+}
+
+/// Symbols need an unstripped build: made once into its own target dir.
+#[test]
+fn no_allocator_or_libc_symbols() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = root.join("target").join("nostrip");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "foster", "--config", "profile.release.strip=false"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bin = target.join("release").join("foster");
+    let out = Command::new("nm").arg(&bin).output().expect("nm (binutils) is needed");
+    assert!(out.status.success());
+    let syms = String::from_utf8_lossy(&out.stdout);
+    assert!(syms.contains(" T _start") || syms.contains(" T __libc_start_main"), "no entry point?");
+    for bad in ["malloc", "free", "__rust_alloc", "__rust_dealloc", "__libc_malloc", "printf"] {
+        let hit = syms
+            .lines()
+            .filter_map(|l| l.split_whitespace().last())
+            .find(|name| *name == bad || name.starts_with(&format!("{bad}@")));
+        assert!(hit.is_none(), "symbol {bad} is linked in");
+    }
+}
