@@ -776,9 +776,18 @@ impl<'a> Runtime<'a> {
             }
         }
         let mut tty_buf = [0u8; 128];
-        let tty = entry
-            .tty
-            .and_then(|span| tty_path(span.get(src), &mut tty_buf));
+        let interactive = entry.kind == Kind::Askfirst
+            || matches!(
+                entry.command,
+                config_format::Command::Inittab { login: true, .. }
+            );
+        let tty = match entry.tty {
+            Some(span) => tty_path(span.get(src), &mut tty_buf),
+            // /dev/console cannot be a controlling terminal: a console shell
+            // gets the real device behind it, so job control works.
+            None if interactive && self.cfg.mode == Mode::Pid1 => active_console(&mut tty_buf),
+            None => None,
+        };
         let mut dir_buf = [0u8; 256];
         let dir = entry
             .dir
@@ -953,6 +962,19 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     buf.get_mut(prefix.len()..total)?.copy_from_slice(name);
     *buf.get_mut(total)? = 0;
     CStr::from_bytes_with_nul(buf.get(..=total)?).ok()
+}
+
+/// The device behind /dev/console (the last one listed in
+/// /sys/class/tty/console/active, the one the kernel prints to), as `/dev/NAME`.
+fn active_console(buf: &mut [u8]) -> Option<&CStr> {
+    let mut text = [0u8; 96];
+    let n = sys::read_file(c"/sys/class/tty/console/active", &mut text).ok()?;
+    let name = text
+        .get(..n)?
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .last()?;
+    tty_path(name, buf)
 }
 
 /// Reads a pid from a pidfile and checks whether it is foster's live child;
