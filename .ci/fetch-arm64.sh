@@ -27,19 +27,33 @@ elif ! apt-cache show linux-image-cloud-arm64:arm64 >/dev/null 2>&1; then
 fi
 
 # The meta package names the versioned one: linux-image-6.1.0-NN-cloud-arm64.
-kpkg=$(apt-cache depends linux-image-cloud-arm64:arm64 \
-    | sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*-cloud-arm64\).*/\1/p' | head -n 1)
-if [ -z "$kpkg" ]; then
-    echo "fetch-arm64: unable to resolve linux-image-cloud-arm64:arm64 to a versioned package" >&2
-    exit 1
-fi
+resolve() {
+    apt-cache depends linux-image-cloud-arm64:arm64 \
+        | sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*-cloud-arm64\).*/\1/p' | head -n 1
+}
+# apt-get download writes into the current directory; as root it warns that the
+# download is unsandboxed (the _apt user cannot write here): harmless.
+download() {
+    (cd "$work" && apt-get download -qq "$kpkg:arm64" "busybox-static:arm64" 2>&1 \
+        | grep -v 'unsandboxed' >&2 || true)
+    ls "$work"/linux-image-*_arm64.deb >/dev/null 2>&1 &&
+        ls "$work"/busybox-static_*_arm64.deb >/dev/null 2>&1
+}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# apt-get download writes into the current directory; as root it warns that the
-# download is unsandboxed (the _apt user cannot write here): harmless.
-(cd "$work" && apt-get download -qq "$kpkg:arm64" "busybox-static:arm64" 2>&1 \
-    | grep -v 'unsandboxed' || true)
+kpkg=$(resolve)
+if [ -z "$kpkg" ] || ! download; then
+    # Stale package lists name a version the mirror no longer has: refresh once.
+    apt-get update -qq
+    kpkg=$(resolve)
+    if [ -z "$kpkg" ]; then
+        echo "fetch-arm64: unable to resolve linux-image-cloud-arm64:arm64 to a versioned package" >&2
+        exit 1
+    fi
+    rm -f "$work"/*.deb
+    download || true
+fi
 kdeb=$(ls "$work"/linux-image-*_arm64.deb 2>/dev/null | head -n 1)
 bdeb=$(ls "$work"/busybox-static_*_arm64.deb 2>/dev/null | head -n 1)
 if [ -z "$kdeb" ] || [ -z "$bdeb" ]; then

@@ -10,21 +10,21 @@
 use crate::out::Line;
 use crate::sys::{self, RawFd};
 use config_format::{
-    parse, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table,
-    MAX_TABLE_BYTES,
+    parse, unquote, Argv, ArgvError, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink, Span,
+    Table, MAX_TABLE_BYTES,
 };
-use core::fmt::{self, Write};
 
 /// Checks the table at `path`; returns the exit status.
 #[inline(never)]
 pub fn run(path: &core::ffi::CStr) -> i32 {
     let mut buf = [0u8; MAX_TABLE_BYTES];
+    let file = path.to_bytes();
     let len = match sys::read_file(path, &mut buf) {
         Ok(n) => n,
         Err(e) => {
             Line::new()
                 .s("foster: unable to read ")
-                .bytes(path.to_bytes())
+                .bytes(file)
                 .s(": ")
                 .errno(e)
                 .flush(sys::STDERR);
@@ -32,43 +32,35 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
         }
     };
     let src = buf.get(..len).unwrap_or(&[]);
-    let file = path.to_str().unwrap_or("TABLE");
     let mut err = FdWriter::new(sys::STDERR);
     let mut errors = 0u32;
     let table = parse(src, &mut |e: &Error| {
         errors += 1;
-        let _ = e.report(file, src, &mut err);
+        e.report(file, src, &mut err);
     });
     err.flush();
     if errors > 0 {
         let mut l = Line::new();
-        l.s("foster: ").s(file).s(": ").u(u64::from(errors));
+        l.s("foster: ").bytes(file).s(": ").u(u64::from(errors));
         l.s(if errors == 1 { " error" } else { " errors" });
         l.flush(sys::STDERR);
         return 1;
     }
     let mut out = FdWriter::new(sys::STDOUT);
-    let ok = plan(file, src, &table, &mut out).is_ok();
+    plan(file, src, &table, &mut out);
     out.flush();
-    if ok {
-        0
-    } else {
-        1
-    }
+    0
 }
 
 /// Rows like
 /// `    3  service     web        user=www after=db  argv: ["/usr/bin/httpd", "-f"]`.
-fn plan(file: &str, src: &[u8], table: &Table, w: &mut dyn Write) -> fmt::Result {
+fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
     let order = table.start_order();
     let n = table.entries.len();
-    writeln!(
-        w,
-        "{}: ok, {} {} in start order",
-        file,
-        n,
-        if n == 1 { "entry" } else { "entries" }
-    )?;
+    w.put(file);
+    w.s(": ok, ").u(n as u64);
+    w.s(if n == 1 { " entry" } else { " entries" });
+    w.s(" in start order\n");
     let name_width = table
         .entries
         .iter()
@@ -76,79 +68,104 @@ fn plan(file: &str, src: &[u8], table: &Table, w: &mut dyn Write) -> fmt::Result
         .max()
         .unwrap_or(0)
         .max(4);
-    writeln!(
-        w,
-        "{:>5}  {:<10}  {:<width$}  options / argv",
-        "#",
-        "kind",
-        "name",
-        width = name_width
-    )?;
+    row(w, None, b"kind", b"name", name_width);
+    w.s("options / argv\n");
     let mut argv = Argv::new();
-    for (row, &i) in order.iter().enumerate() {
+    for (k, &i) in order.iter().enumerate() {
         let Some(e) = table.entries.get(usize::from(i)) else {
             continue;
         };
-        write!(
+        row(
             w,
-            "{:>5}  {:<10}  {:<width$}  ",
-            row + 1,
-            e.kind.as_str(),
-            e.name.as_str(),
-            width = name_width
-        )?;
-        options(src, e, w)?;
-        w.write_str(" argv: ")?;
+            Some(k as u64 + 1),
+            e.kind.as_str().as_bytes(),
+            e.name.as_bytes(),
+            name_width,
+        );
+        options(src, e, w);
+        w.s(" argv: ");
         match e.argv(src, &mut argv) {
             Ok(()) => {
-                w.write_str("[")?;
+                w.s("[");
                 for k in 0..argv.len() {
                     if k > 0 {
-                        w.write_str(", ")?;
+                        w.s(", ");
                     }
-                    quoted(argv.word(k).unwrap_or(&[]), w)?;
+                    quoted(argv.word(k).unwrap_or(&[]), w);
                 }
-                w.write_str("]")?;
+                w.s("]");
                 let word0 = argv.word(0).unwrap_or(&[]);
                 let program = argv.program().map_or(&[][..], |p| p.to_bytes());
                 if program != word0 {
-                    w.write_str(" program: ")?;
-                    quoted(program, w)?;
+                    w.s(" program: ");
+                    quoted(program, w);
                 }
             }
-            Err(err) => write!(w, "(unusable: {:?})", err)?,
+            Err(err) => {
+                w.s("(unusable: ");
+                w.s(match err {
+                    ArgvError::Empty => "Empty",
+                    ArgvError::TooManyWords => "TooManyWords",
+                    ArgvError::TooLong => "TooLong",
+                });
+                w.s(")");
+            }
         }
-        w.write_str("\n")?;
+        w.s("\n");
     }
-    Ok(())
+}
+
+/// The row number right-aligned in 5 columns (`#` for the header), then kind
+/// and name left-aligned, each followed by two blanks.
+#[inline(never)]
+fn row(w: &mut FdWriter, number: Option<u64>, kind: &[u8], name: &[u8], name_width: usize) {
+    let mut digits = [0u8; 20];
+    let num = match number {
+        Some(n) => crate::out::decimal(n, &mut digits),
+        None => b"#",
+    };
+    w.blanks(5usize.saturating_sub(num.len()));
+    w.put(num);
+    w.s("  ").put(kind);
+    w.blanks(10usize.saturating_sub(kind.len()));
+    w.s("  ").put(name);
+    w.blanks(name_width.saturating_sub(name.len()));
+    w.s("  ");
 }
 
 /// The options of `e` that differ from the defaults, each followed by a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
-fn options(src: &[u8], e: &Entry, w: &mut dyn Write) -> fmt::Result {
-    let text = |key: &str, s: Option<Span>, w: &mut dyn Write| -> fmt::Result {
+#[inline(never)]
+fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
+    let text = |key: &str, s: Option<Span>, w: &mut FdWriter| {
         if let Some(s) = s {
-            write!(w, "{}=", key)?;
-            value(src, s, w)?;
-            w.write_str(" ")?;
+            w.s(key).s("=");
+            value(src, s, w);
+            w.s(" ");
         }
-        Ok(())
     };
-    text("tty", e.tty, w)?;
-    text("user", e.user, w)?;
-    text("group", e.group, w)?;
-    text("dir", e.dir, w)?;
+    text("tty", e.tty, w);
+    text("user", e.user, w);
+    text("group", e.group, w);
+    text("dir", e.dir, w);
     for &env in &e.env {
-        text("env", Some(env), w)?;
+        text("env", Some(env), w);
     }
     if let Some(m) = e.umask {
-        write!(w, "umask={:03o} ", m)?;
+        // At most 0o777: three octal digits.
+        let octal = [(m >> 6) & 7, (m >> 3) & 7, m & 7].map(|d| b'0' + d as u8);
+        w.s("umask=").put(&octal);
+        w.s(" ");
     }
     match e.log {
         Log::Console => {}
-        Log::Null => w.write_str("log=null ")?,
-        Log::Kmsg => w.write_str("log=kmsg ")?,
-        Log::File(s) => text("log", Some(s), w)?,
+        Log::Null => {
+            w.s("log=null ");
+        }
+        Log::Kmsg => {
+            w.s("log=kmsg ");
+        }
+        Log::File(s) => text("log", Some(s), w),
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -156,11 +173,11 @@ fn options(src: &[u8], e: &Entry, w: &mut dyn Write) -> fmt::Result {
         RestartPolicy::Never
     };
     if e.restart != default_restart {
-        w.write_str(match e.restart {
+        w.s(match e.restart {
             RestartPolicy::Always => "restart=always ",
             RestartPolicy::OnFailure => "restart=on-failure ",
             RestartPolicy::Never => "restart=never ",
-        })?;
+        });
     }
     if (e.backoff_min, e.backoff_max)
         != (
@@ -168,42 +185,52 @@ fn options(src: &[u8], e: &Entry, w: &mut dyn Write) -> fmt::Result {
             config_format::DEFAULT_BACKOFF_MAX,
         )
     {
-        w.write_str("backoff=")?;
-        duration(e.backoff_min, w)?;
-        w.write_str("..")?;
-        duration(e.backoff_max, w)?;
-        w.write_str(" ")?;
+        w.s("backoff=");
+        duration(e.backoff_min, w);
+        w.s("..");
+        duration(e.backoff_max, w);
+        w.s(" ");
     }
     for a in &e.after {
-        write!(w, "after={} ", a.as_str())?;
+        w.s("after=").put(a.as_bytes());
+        w.s(" ");
     }
     if let Some(fd) = e.ready_fd {
-        write!(w, "ready=fd:{} ", fd)?;
+        w.s("ready=fd:").u(u64::from(fd)).s(" ");
     }
-    text("pidfile", e.pidfile, w)?;
+    text("pidfile", e.pidfile, w);
     if e.stop_signal != config_format::SIGTERM {
+        w.s("stop=");
         match config_format::signal_name(e.stop_signal) {
-            Some(name) => write!(w, "stop={} ", name)?,
-            None => write!(w, "stop={} ", e.stop_signal)?,
-        }
+            Some(name) => w.s(name),
+            None => w.u(u64::from(e.stop_signal)),
+        };
+        w.s(" ");
     }
     if e.timeout != config_format::DEFAULT_STOP_TIMEOUT {
-        w.write_str("timeout=")?;
-        duration(e.timeout, w)?;
-        w.write_str(" ")?;
+        w.s("timeout=");
+        duration(e.timeout, w);
+        w.s(" ");
     }
     match e.on_exit {
         None => {}
-        Some(OnExit::Poweroff) => w.write_str("on-exit=poweroff ")?,
-        Some(OnExit::Reboot) => w.write_str("on-exit=reboot ")?,
-        Some(OnExit::Halt) => w.write_str("on-exit=halt ")?,
-        Some(OnExit::Exit(code)) => write!(w, "on-exit=exit:{} ", code)?,
+        Some(OnExit::Poweroff) => {
+            w.s("on-exit=poweroff ");
+        }
+        Some(OnExit::Reboot) => {
+            w.s("on-exit=reboot ");
+        }
+        Some(OnExit::Halt) => {
+            w.s("on-exit=halt ");
+        }
+        Some(OnExit::Exit(code)) => {
+            w.s("on-exit=exit:").u(u64::from(code)).s(" ");
+        }
     }
-    Ok(())
 }
 
 /// An option value, unquoted when it fits the scratch buffer.
-fn value(src: &[u8], s: Span, w: &mut dyn Write) -> fmt::Result {
+fn value(src: &[u8], s: Span, w: &mut FdWriter) {
     let raw = s.get(src);
     let mut buf = [0u8; 256];
     match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
@@ -213,46 +240,44 @@ fn value(src: &[u8], s: Span, w: &mut dyn Write) -> fmt::Result {
     }
 }
 
-fn duration(ms: Millis, w: &mut dyn Write) -> fmt::Result {
-    match ms {
-        0 => w.write_str("0s"),
-        ms if ms % 3_600_000 == 0 => write!(w, "{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => write!(w, "{}m", ms / 60_000),
-        ms if ms % 1_000 == 0 => write!(w, "{}s", ms / 1_000),
-        ms => write!(w, "{}ms", ms),
-    }
+/// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
+fn duration(ms: Millis, w: &mut FdWriter) {
+    let units: [(u64, &str); 3] = [(3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+    let (n, unit) = match units.iter().find(|&&(scale, _)| ms.is_multiple_of(scale)) {
+        _ if ms == 0 => (0, "s"),
+        Some(&(scale, unit)) => (ms / scale, unit),
+        None => (ms, "ms"),
+    };
+    w.u(n).s(unit);
 }
 
 /// Bytes with non-printables escaped.
-fn bytes(b: &[u8], w: &mut dyn Write) -> fmt::Result {
+fn bytes(b: &[u8], w: &mut FdWriter) {
     for &c in b {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
         match c {
-            b'\t' => w.write_str("\\t")?,
-            b'\n' => w.write_str("\\n")?,
-            0x20..=0x7e => w.write_char(char::from(c))?,
-            _ => write!(w, "\\x{:02x}", c)?,
-        }
+            b'\t' => w.s("\\t"),
+            b'\n' => w.s("\\n"),
+            0x20..=0x7e => w.put_byte(c),
+            _ => w.s("\\x").put(&[hex(c >> 4), hex(c)]),
+        };
     }
-    Ok(())
 }
 
 /// `"word"`, with `"` and `\` escaped too.
-fn quoted(b: &[u8], w: &mut dyn Write) -> fmt::Result {
-    w.write_str("\"")?;
-    for chunk in b.split_inclusive(|&c| c == b'"' || c == b'\\') {
-        match chunk.split_last() {
-            Some((&last, rest)) if last == b'"' || last == b'\\' => {
-                bytes(rest, w)?;
-                w.write_char('\\')?;
-                w.write_char(char::from(last))?;
-            }
-            _ => bytes(chunk, w)?,
+fn quoted(b: &[u8], w: &mut FdWriter) {
+    w.s("\"");
+    for &c in b {
+        if c == b'"' || c == b'\\' {
+            w.put_byte(b'\\');
         }
+        bytes(&[c], w);
     }
-    w.write_str("\"")
+    w.s("\"");
 }
 
-/// A `fmt::Write` over an fd with a fixed buffer, written out when full.
+/// Text to an fd through a fixed buffer, written out when full.
 struct FdWriter {
     fd: RawFd,
     buf: [u8; 2048],
@@ -272,19 +297,45 @@ impl FdWriter {
         crate::out::put(self.fd, self.buf.get(..self.len).unwrap_or(&[]));
         self.len = 0;
     }
+
+    #[inline(never)]
+    fn put_byte(&mut self, b: u8) -> &mut FdWriter {
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+        self
+    }
+
+    #[inline(never)]
+    fn put(&mut self, bytes: &[u8]) -> &mut FdWriter {
+        for &b in bytes {
+            self.put_byte(b);
+        }
+        self
+    }
+
+    fn s(&mut self, s: &str) -> &mut FdWriter {
+        self.put(s.as_bytes())
+    }
+
+    fn u(&mut self, n: u64) -> &mut FdWriter {
+        let mut digits = [0u8; 20];
+        self.put(crate::out::decimal(n, &mut digits))
+    }
+
+    fn blanks(&mut self, n: usize) {
+        for _ in 0..n {
+            self.put_byte(b' ');
+        }
+    }
 }
 
-impl Write for FdWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for &b in s.as_bytes() {
-            if self.len == self.buf.len() {
-                self.flush();
-            }
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
-        }
-        Ok(())
+impl Sink for FdWriter {
+    fn put(&mut self, bytes: &[u8]) {
+        FdWriter::put(self, bytes);
     }
 }

@@ -43,8 +43,10 @@ impl Log {
                         .position(|b| !b.is_ascii_digit())
                         .and_then(|e| t.get(..e))
                 })
-                .and_then(|d| core::str::from_utf8(d).ok())
-                .and_then(|d| d.parse::<u8>().ok())
+                .and_then(|d| {
+                    let digit = |n: u8, &c: &u8| n.checked_mul(10)?.checked_add(c - b'0');
+                    d.iter().try_fold(0, digit)
+                })
                 .unwrap_or(0),
             Err(_) => 0,
         };

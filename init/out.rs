@@ -60,20 +60,9 @@ impl Line {
         self.bytes(&[b])
     }
     #[inline(never)]
-    pub fn u(&mut self, mut n: u64) -> &mut Line {
+    pub fn u(&mut self, n: u64) -> &mut Line {
         let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        self.bytes(digits.get(i..).unwrap_or(&[]))
+        self.bytes(decimal(n, &mut digits))
     }
     #[inline(never)]
     pub fn i(&mut self, n: i64) -> &mut Line {
@@ -116,11 +105,28 @@ impl Line {
     }
 }
 
-impl core::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.s(s);
-        Ok(())
+/// Table errors render straight into a line.
+impl config_format::Sink for Line {
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
     }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+#[inline(never)]
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
 }
 
 /// Writes raw bytes to an fd, ignoring errors (used for bulk output like `check`).

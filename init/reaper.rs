@@ -16,6 +16,12 @@ pub enum Drained {
 
 /// Reaps every exited child, calling `on_exit` for each.
 pub fn drain(mut on_exit: impl FnMut(Pid, ExitStatus)) -> Drained {
+    drain_with(&mut on_exit)
+}
+
+/// [`drain`]'s body, compiled once whatever the closure.
+#[inline(never)]
+fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
     loop {
         match sys::wait4(-1, sys::WNOHANG) {
             Ok(Some((pid, status))) => on_exit(pid, ExitStatus::from_wait(status)),
@@ -31,6 +37,12 @@ pub fn drain(mut on_exit: impl FnMut(Pid, ExitStatus)) -> Drained {
 /// included), read from /proc. Returns how many it found, or an error if
 /// /proc cannot be read.
 pub fn for_each_child(mut f: impl FnMut(Pid)) -> Result<usize, Errno> {
+    children(&mut f)
+}
+
+/// [`for_each_child`]'s body, compiled once whatever the closure.
+#[inline(never)]
+fn children(f: &mut dyn FnMut(Pid)) -> Result<usize, Errno> {
     let me = sys::getpid();
     let dir = sys::open(
         c"/proc",

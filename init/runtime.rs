@@ -200,16 +200,14 @@ impl<'a> Runtime<'a> {
             *l = len;
         }
         let src = buf.get(..len).unwrap_or(&[]);
-        let file = path
-            .and_then(|p| p.to_str().ok())
-            .unwrap_or("(default table)");
+        let file = path.map_or(&b"(default table)"[..], |p| p.to_bytes());
         let log = &self.log;
         let mut errors = 0;
         let mut report = report;
         config_format::parse_into(src, self.table, &mut |e| {
             errors += 1;
             let mut line = Line::new();
-            let _ = e.report(file, src, &mut line);
+            e.report(file, src, &mut line);
             // The report is several lines (message, source, caret): log the first.
             let text = line.as_bytes();
             let first = text.split(|&b| b == b'\n').next().unwrap_or(text);
@@ -972,8 +970,7 @@ fn active_console(buf: &mut [u8]) -> Option<&CStr> {
     let name = text
         .get(..n)?
         .split(|b| b.is_ascii_whitespace())
-        .filter(|w| !w.is_empty())
-        .last()?;
+        .rfind(|w| !w.is_empty())?;
     tty_path(name, buf)
 }
 

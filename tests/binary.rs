@@ -26,7 +26,9 @@ fn elf_headers(bytes: &[u8]) -> (Vec<u32>, u16) {
     let phoff = u64_at(bytes, 32) as usize;
     let phentsize = u16_at(bytes, 54) as usize;
     let phnum = u16_at(bytes, 56) as usize;
-    let types = (0..phnum).map(|i| u32_at(bytes, phoff + i * phentsize)).collect();
+    let types = (0..phnum)
+        .map(|i| u32_at(bytes, phoff + i * phentsize))
+        .collect();
     (types, e_type)
 }
 
@@ -38,10 +40,20 @@ const ET_EXEC: u16 = 2;
 fn static_no_interpreter_no_dynamic_section() {
     let bytes = std::fs::read(foster()).unwrap();
     let (types, e_type) = elf_headers(&bytes);
-    assert_eq!(e_type, ET_EXEC, "foster must be a static, non-PIE executable");
-    assert!(!types.contains(&PT_INTERP), "foster asks for a dynamic loader");
+    assert_eq!(
+        e_type, ET_EXEC,
+        "foster must be a static, non-PIE executable"
+    );
+    assert!(
+        !types.contains(&PT_INTERP),
+        "foster asks for a dynamic loader"
+    );
     assert!(!types.contains(&PT_DYNAMIC), "foster has a dynamic section");
-    println!("foster binary: {} bytes ({:.1} KiB)", bytes.len(), bytes.len() as f64 / 1024.0);
+    println!(
+        "foster binary: {} bytes ({:.1} KiB)",
+        bytes.len(),
+        bytes.len() as f64 / 1024.0
+    );
     if let Ok(out) = Command::new("file").arg(foster()).output() {
         let text = String::from_utf8_lossy(&out.stdout);
         println!("{}", text.trim());
@@ -63,7 +75,11 @@ fn no_core_panic_messages_in_the_binary() {
         b"range end index",
     ] {
         let found = bytes.windows(needle.len()).any(|w| w == needle);
-        assert!(!found, "panic message {:?} is in the binary", String::from_utf8_lossy(needle));
+        assert!(
+            !found,
+            "panic message {:?} is in the binary",
+            String::from_utf8_lossy(needle)
+        );
     }
 }
 
@@ -73,18 +89,38 @@ fn no_allocator_or_libc_symbols() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let target = root.join("target").join("nostrip");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "foster", "--config", "profile.release.strip=false"])
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            "foster",
+            "--config",
+            "profile.release.strip=false",
+        ])
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(&root)
         .status()
         .unwrap();
     assert!(status.success());
     let bin = target.join("release").join("foster");
-    let out = Command::new("nm").arg(&bin).output().expect("nm (binutils) is needed");
+    let out = Command::new("nm")
+        .arg(&bin)
+        .output()
+        .expect("nm (binutils) is needed");
     assert!(out.status.success());
     let syms = String::from_utf8_lossy(&out.stdout);
-    assert!(syms.contains(" T _start") || syms.contains(" T __libc_start_main"), "no entry point?");
-    for bad in ["malloc", "free", "__rust_alloc", "__rust_dealloc", "__libc_malloc", "printf"] {
+    assert!(
+        syms.contains(" T _start") || syms.contains(" T __libc_start_main"),
+        "no entry point?"
+    );
+    for bad in [
+        "malloc",
+        "free",
+        "__rust_alloc",
+        "__rust_dealloc",
+        "__libc_malloc",
+        "printf",
+    ] {
         let hit = syms
             .lines()
             .filter_map(|l| l.split_whitespace().last())

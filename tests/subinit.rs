@@ -731,7 +731,10 @@ fn log_to_file_under_load_and_null() {
         );
     }
     // The other service kept running through the flood.
-    assert!(wait_until(T, || timestamps(&hb).len() >= 2), "heartbeat service ran");
+    assert!(
+        wait_until(T, || timestamps(&hb).len() >= 2),
+        "heartbeat service ran"
+    );
     assert!(foster.running());
 }
 

@@ -1,10 +1,16 @@
 //! Parse errors and how they read. An error holds its position and spans into
 //! the source, never text, so it is `Copy` and costs nothing until rendered;
-//! rendering (the only place that uses `core::fmt`) resolves the spans.
+//! rendering resolves the spans and writes bytes to a [`Sink`], without
+//! `core::fmt` (its formatter alone is a tenth of foster's size budget).
 //! Messages are short, lower-case and quote the offending text in backticks.
 
 use crate::{Kind, Span};
-use core::fmt::{self, Write};
+
+/// Where rendered text goes, a slice at a time. Everything written is UTF-8
+/// as long as the file name given to [`Error::report`] is.
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
 
 /// A parse error at a 1-based line and column (in bytes) of the source.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -107,156 +113,206 @@ impl Cycle {
 
 impl Error {
     /// The message alone, e.g. "unknown option `foo`".
-    pub fn message(&self, src: &[u8], w: &mut dyn Write) -> fmt::Result {
+    pub fn message(&self, src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
-        // Templates: `$` is the span's text, `#` the number, `%` the word.
-        let none = Span::default();
-        let (tpl, span, n, word) = match self.kind {
-            ErrorKind::UnknownKind(s) => (
-                "unknown kind `$` (use sysinit, wait, once, service, askfirst, shutdown, ctrlaltdel or restart)",
-                s, 0, "",
-            ),
-            ErrorKind::MissingName(s) => ("missing name after `$`", s, 0, ""),
-            ErrorKind::BadName(s) => (
-                "bad name `$` (use 1 to # of A-Z a-z 0-9 _ . @ + -)",
-                s, crate::MAX_NAME as u32, "",
-            ),
-            ErrorKind::DuplicateName { name, first_line } => (
-                "duplicate name `$` (first defined on line #)",
-                name, first_line, "",
-            ),
-            ErrorKind::UnknownOption(s) => ("unknown option `$`", s, 0, ""),
-            ErrorKind::DuplicateOption(s) => ("duplicate option `$=`", s, 0, ""),
-            ErrorKind::EmptyValue(s) => ("missing value for `$=`", s, 0, ""),
-            ErrorKind::BadValue { what, value } => {
-                let tpl = match what {
-                    Value::Duration => "bad duration `$` (use 500ms, 2s, 1m)",
-                    Value::Signal => "bad signal `$` (use a name like TERM or a number 1..64)",
-                    Value::Umask => "bad umask `$` (use octal 0..0777, e.g. 022)",
-                    Value::Log => "bad log `$` (use console, null, kmsg or an absolute path)",
-                    Value::Restart => "bad restart `$` (use always, on-failure or never)",
-                    Value::Backoff => {
-                        "bad backoff `$` (use MIN..MAX with 0 < MIN <= MAX, e.g. 100ms..30s)"
-                    }
-                    Value::Ready => "bad ready `$` (use fd:N with N in 3..255)",
-                    Value::OnExit => {
-                        "bad on-exit `$` (use poweroff, reboot, halt, exit or exit:CODE with CODE 0..255)"
-                    }
-                    Value::Env => {
-                        "bad env `$` (use env=KEY=VALUE, KEY of A-Z a-z 0-9 _ not starting with a digit)"
-                    }
-                    Value::Pidfile => "bad pidfile `$` (use an absolute path)",
-                };
-                (tpl, value, 0, "")
+        let kind = self.kind;
+        if let ErrorKind::AfterCycle(c) = kind {
+            m.s(b"`after=` cycle: ");
+            for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
+                m.t(n);
+                m.s(b" -> ");
             }
-            ErrorKind::TooMany { what, at_most } => {
-                let tpl = match what {
-                    Capacity::Entries => "too many entries (at most #)",
-                    Capacity::Env => "too many `env=` options (at most #)",
-                    Capacity::After => "too many `after=` options (at most #)",
-                    Capacity::Words => "too many words in command (at most #)",
-                    Capacity::CommandBytes => "command too long (at most # bytes)",
-                };
-                (tpl, none, at_most, "")
+            if c.more {
+                m.s(b"... -> ");
             }
-            ErrorKind::EmptyCommand => ("empty command", none, 0, ""),
-            ErrorKind::NulByte => ("NUL byte in a line", none, 0, ""),
-            ErrorKind::UnterminatedQuote(q) => (
-                "unterminated quote `%`",
-                none,
-                0,
-                if q == b'"' { "\"" } else { "'" },
-            ),
-            ErrorKind::InittabFields => (
-                "bad inittab line (use id:runlevels:action:process)",
-                none, 0, "",
-            ),
-            ErrorKind::UnknownAction(s) => (
-                "unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restart or ctrlaltdel)",
-                s, 0, "",
-            ),
-            ErrorKind::AfterIgnored(k) => (
-                "`after=` orders only once, service and askfirst entries, not %",
-                none, 0, k.as_str(),
-            ),
-            ErrorKind::AfterUnknown(s) => ("`after=$` names no entry", s, 0, ""),
-            ErrorKind::AfterBroken(s) => ("`after=$` names an entry with errors", s, 0, ""),
-            ErrorKind::AfterNotStarted { name, kind } => (
-                "`after=$` names a % entry, which never starts",
-                name, 0, kind.as_str(),
-            ),
-            ErrorKind::AfterCycle(c) => {
-                m.s("`after=` cycle: ")?;
-                for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
-                    m.t(n)?;
-                    m.s(" -> ")?;
-                }
-                if c.more {
-                    m.s("... -> ")?;
-                }
-                return m.t(c.names.first().copied().unwrap_or_default());
-            }
+            return m.t(c.names.first().copied().unwrap_or_default());
+        }
+        // Each part of the message on its own: several small matches compile
+        // to far less than one match building every message whole.
+        let template = match kind {
+            ErrorKind::UnknownKind(_) => 0,
+            ErrorKind::MissingName(_) => 1,
+            ErrorKind::BadName(_) => 2,
+            ErrorKind::DuplicateName { .. } => 3,
+            ErrorKind::UnknownOption(_) => 4,
+            ErrorKind::DuplicateOption(_) => 5,
+            ErrorKind::EmptyValue(_) => 6,
+            ErrorKind::BadValue { what, .. } => 7 + what as usize,
+            ErrorKind::TooMany { what, .. } => 17 + what as usize,
+            ErrorKind::EmptyCommand => 22,
+            ErrorKind::UnterminatedQuote(_) => 23,
+            ErrorKind::NulByte => 24,
+            ErrorKind::InittabFields => 25,
+            ErrorKind::UnknownAction(_) => 26,
+            ErrorKind::AfterIgnored(_) => 27,
+            ErrorKind::AfterUnknown(_) => 28,
+            ErrorKind::AfterBroken(_) => 29,
+            ErrorKind::AfterNotStarted { .. } => 30,
+            ErrorKind::AfterCycle(_) => 31,
         };
-        for piece in tpl.split_inclusive(['$', '#', '%']) {
-            let (text, hole) = match piece.as_bytes().last() {
-                Some(&h @ (b'$' | b'#' | b'%')) => (piece.get(..piece.len() - 1).unwrap_or(""), h),
-                _ => (piece, 0),
+        let span = match kind {
+            ErrorKind::UnknownKind(s)
+            | ErrorKind::MissingName(s)
+            | ErrorKind::BadName(s)
+            | ErrorKind::DuplicateName { name: s, .. }
+            | ErrorKind::UnknownOption(s)
+            | ErrorKind::DuplicateOption(s)
+            | ErrorKind::EmptyValue(s)
+            | ErrorKind::BadValue { value: s, .. }
+            | ErrorKind::UnknownAction(s)
+            | ErrorKind::AfterUnknown(s)
+            | ErrorKind::AfterBroken(s)
+            | ErrorKind::AfterNotStarted { name: s, .. } => s,
+            _ => Span::default(),
+        };
+        let n = match kind {
+            ErrorKind::BadName(_) => crate::MAX_NAME as u32,
+            ErrorKind::DuplicateName { first_line: n, .. }
+            | ErrorKind::TooMany { at_most: n, .. } => n,
+            _ => 0,
+        };
+        let word: &[u8] = match kind {
+            ErrorKind::UnterminatedQuote(b'"') => b"\"",
+            ErrorKind::UnterminatedQuote(_) => b"'",
+            ErrorKind::AfterIgnored(k) | ErrorKind::AfterNotStarted { kind: k, .. } => {
+                k.as_str().as_bytes()
+            }
+            _ => b"",
+        };
+        let tpl = TEMPLATES
+            .split(|&b| b == b'\n')
+            .nth(template)
+            .unwrap_or(&[]);
+        // Holes are ASCII, so splitting the bytes keeps whole characters.
+        for piece in tpl.split_inclusive(|b| b"$#%".contains(b)) {
+            let (hole, text) = match piece.split_last() {
+                Some((&h @ (b'$' | b'#' | b'%'), text)) => (h, text),
+                _ => (0, piece),
             };
-            m.s(text)?;
+            m.s(text);
             match hole {
-                b'$' => m.t(span)?,
-                b'#' => m.n(n)?,
-                b'%' => m.s(word)?,
+                b'$' => m.t(span),
+                b'#' => m.n(n),
+                b'%' => m.s(word),
                 _ => {}
             }
         }
-        Ok(())
     }
 
     /// `FILE:LINE:COL: message`, then the source line and a caret under the
-    /// column, as rustc prints them. Ends with a newline.
-    pub fn report(&self, file: &str, src: &[u8], w: &mut dyn Write) -> fmt::Result {
+    /// column, as rustc prints them. Ends with a newline. `file` is a `str`
+    /// or raw bytes (a path need not be UTF-8).
+    pub fn report(&self, file: &(impl AsRef<[u8]> + ?Sized), src: &[u8], w: &mut dyn Sink) {
+        self.render(file.as_ref(), src, w);
+    }
+
+    #[inline(never)]
+    fn render(&self, file: &[u8], src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
-        m.s(file)?;
-        m.s(":")?;
-        m.n(self.line)?;
-        m.s(":")?;
-        m.n(self.col)?;
-        m.s(": ")?;
-        self.message(src, m.w)?;
-        m.s("\n")?;
+        m.s(file);
+        m.s(b":");
+        m.n(self.line);
+        m.s(b":");
+        m.n(self.col);
+        m.s(b": ");
+        self.message(src, m.w);
+        m.s(b"\n");
         let Some(text) = physical_line(src, self.line) else {
-            return Ok(());
+            return;
         };
         let width = digits(self.line) + 2;
-        m.pad(width - digits(self.line))?;
-        m.n(self.line)?;
-        m.s(" | ")?;
-        for chunk in text.utf8_chunks() {
-            m.s(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                m.w.write_char(char::REPLACEMENT_CHARACTER)?;
-            }
+        m.pad(width - digits(self.line));
+        m.n(self.line);
+        m.s(b" | ");
+        // Invalid UTF-8 shows as U+FFFD, one per maximal invalid subpart (as
+        // `String::from_utf8_lossy` does).
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (n, valid) = utf8_unit(rest);
+            let (unit, tail) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+            m.s(if valid { unit } else { "\u{fffd}".as_bytes() });
+            rest = tail;
         }
-        m.s("\n")?;
-        m.pad(width)?;
-        m.s(" | ")?;
+        m.s(b"\n");
+        m.pad(width);
+        m.s(b" | ");
         // One blank per character before the column (tabs kept, so the caret
         // lines up in a terminal), whatever the encoding.
-        let before = text
+        let mut before = text
             .get(..(self.col as usize).saturating_sub(1))
             .unwrap_or(text);
-        for chunk in before.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                m.s(if c == '\t' { "\t" } else { " " })?;
-            }
-            if !chunk.invalid().is_empty() {
-                m.s(" ")?;
-            }
+        while let Some(&b) = before.first() {
+            m.s(if b == b'\t' { b"\t" } else { b" " });
+            let n = utf8_unit(before).0;
+            before = before.get(n..).unwrap_or(&[]);
         }
-        m.s("^\n")
+        m.s(b"^\n");
     }
 }
+
+/// The length of the UTF-8 sequence `b` starts with, and whether it is
+/// valid; an invalid one is its maximal subpart (1 to 3 bytes), as
+/// `core::str::Utf8Chunks` splits it. `b` must not be empty.
+fn utf8_unit(b: &[u8]) -> (usize, bool) {
+    let Some(&first) = b.first() else {
+        return (1, false);
+    };
+    // Sequence length and the range of the second byte (later ones: 80..=BF).
+    let (len, mut lo, mut hi) = match first {
+        0x00..=0x7f => return (1, true),
+        0xc2..=0xdf => (2, 0x80, 0xbf),
+        0xe0 => (3, 0xa0, 0xbf),
+        0xed => (3, 0x80, 0x9f),
+        0xe1..=0xef => (3, 0x80, 0xbf),
+        0xf0 => (4, 0x90, 0xbf),
+        0xf1..=0xf3 => (4, 0x80, 0xbf),
+        0xf4 => (4, 0x80, 0x8f),
+        _ => return (1, false),
+    };
+    for i in 1..len {
+        match b.get(i) {
+            Some(&c) if (lo..=hi).contains(&c) => {}
+            _ => return (i, false),
+        }
+        (lo, hi) = (0x80, 0xbf);
+    }
+    (len, true)
+}
+
+/// Every message but the cycle's, one a line, in the order `message` numbers
+/// them: `$` is the offending text, `#` a number, `%` a word.
+const TEMPLATES: &[u8] = b"\
+unknown kind `$` (use sysinit, wait, once, service, askfirst, shutdown, ctrlaltdel or restart)
+missing name after `$`
+bad name `$` (use 1 to # of A-Z a-z 0-9 _ . @ + -)
+duplicate name `$` (first defined on line #)
+unknown option `$`
+duplicate option `$=`
+missing value for `$=`
+bad duration `$` (use 500ms, 2s, 1m)
+bad signal `$` (use a name like TERM or a number 1..64)
+bad umask `$` (use octal 0..0777, e.g. 022)
+bad log `$` (use console, null, kmsg or an absolute path)
+bad restart `$` (use always, on-failure or never)
+bad backoff `$` (use MIN..MAX with 0 < MIN <= MAX, e.g. 100ms..30s)
+bad ready `$` (use fd:N with N in 3..255)
+bad on-exit `$` (use poweroff, reboot, halt, exit or exit:CODE with CODE 0..255)
+bad env `$` (use env=KEY=VALUE, KEY of A-Z a-z 0-9 _ not starting with a digit)
+bad pidfile `$` (use an absolute path)
+too many entries (at most #)
+too many `env=` options (at most #)
+too many `after=` options (at most #)
+too many words in command (at most #)
+command too long (at most # bytes)
+empty command
+unterminated quote `%`
+NUL byte in a line
+bad inittab line (use id:runlevels:action:process)
+unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restart or ctrlaltdel)
+`after=` orders only once, service and askfirst entries, not %
+`after=$` names no entry
+`after=$` names an entry with errors
+`after=$` names a % entry, which never starts";
 
 fn digits(mut n: u32) -> usize {
     let mut d = 1;
@@ -274,10 +330,9 @@ fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
     Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
-/// A message being written: text, numbers and quoted source, without the
-/// `core::fmt` formatter (which costs binary size).
+/// A message being written: text, numbers and quoted source.
 struct Msg<'w, 's> {
-    w: &'w mut dyn Write,
+    w: &'w mut dyn Sink,
     src: &'s [u8],
 }
 
@@ -285,11 +340,11 @@ impl Msg<'_, '_> {
     /// At most this many source bytes are quoted, then `...`.
     const MAX_TEXT: usize = 48;
 
-    fn s(&mut self, s: &str) -> fmt::Result {
-        self.w.write_str(s)
+    fn s(&mut self, s: &[u8]) {
+        self.w.put(s)
     }
 
-    fn n(&mut self, mut n: u32) -> fmt::Result {
+    fn n(&mut self, mut n: u32) {
         let mut buf = [0u8; 10];
         let mut i = buf.len();
         loop {
@@ -302,39 +357,74 @@ impl Msg<'_, '_> {
                 break;
             }
         }
-        let digits = buf.get(i..).unwrap_or(&[]);
-        self.s(core::str::from_utf8(digits).unwrap_or("?"))
+        self.s(buf.get(i..).unwrap_or(&[]))
     }
 
-    fn pad(&mut self, n: usize) -> fmt::Result {
+    fn pad(&mut self, n: usize) {
         for _ in 0..n {
-            self.w.write_char(' ')?;
+            self.s(b" ");
         }
-        Ok(())
     }
 
     /// Source text: printable ASCII as is, the rest escaped, long text cut.
-    fn t(&mut self, span: Span) -> fmt::Result {
+    fn t(&mut self, span: Span) {
         let text = span.get(self.src);
         for &b in text.iter().take(Self::MAX_TEXT) {
-            match b {
-                b'\t' => self.w.write_str("\\t")?,
-                b'\n' => self.w.write_str("\\n")?,
-                b'\r' => self.w.write_str("\\r")?,
-                0x20..=0x7e => self.w.write_char(char::from(b))?,
-                _ => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    self.w.write_str("\\x")?;
-                    for nibble in [b >> 4, b & 15] {
-                        let h = HEX.get(usize::from(nibble)).copied().unwrap_or(b'?');
-                        self.w.write_char(char::from(h))?;
-                    }
-                }
-            }
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
+            let esc = match b {
+                b'\t' => [b'\\', b't', 0, 0],
+                b'\n' => [b'\\', b'n', 0, 0],
+                b'\r' => [b'\\', b'r', 0, 0],
+                0x20..=0x7e => [b, 0, 0, 0],
+                _ => [b'\\', b'x', hex(b >> 4), hex(b)],
+            };
+            let len = esc.iter().position(|&c| c == 0).unwrap_or(esc.len());
+            self.s(esc.get(..len).unwrap_or(&[]));
         }
         if text.len() > Self::MAX_TEXT {
-            self.w.write_str("...")?;
+            self.s(b"...");
         }
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+
+    #[test]
+    fn one_template_per_numbered_message() {
+        assert_eq!(TEMPLATES.split(|&b| b == b'\n').count(), 31);
+    }
+
+    #[test]
+    fn utf8_units_split_like_from_utf8_lossy() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut buf = [0u8; 8];
+            for b in &mut buf {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Mostly the bytes that matter: leads and continuations.
+                *b = match seed % 4 {
+                    0 => seed as u8 >> 1,
+                    _ => 0x80 | (seed >> 8) as u8,
+                };
+            }
+            let mut ours = std::string::String::new();
+            let mut rest = &buf[..];
+            while !rest.is_empty() {
+                let (n, valid) = utf8_unit(rest);
+                if valid {
+                    ours.push_str(core::str::from_utf8(&rest[..n]).unwrap());
+                } else {
+                    ours.push('\u{fffd}');
+                }
+                rest = &rest[n..];
+            }
+            assert_eq!(ours, std::string::String::from_utf8_lossy(&buf), "{buf:x?}");
+        }
     }
 }

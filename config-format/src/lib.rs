@@ -37,7 +37,7 @@ mod parse;
 mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
-pub use error::{Capacity, Error, ErrorKind, Value};
+pub use error::{Capacity, Error, ErrorKind, Sink, Value};
 pub use parse::{parse, parse_into, parse_n};
 pub use value::{parse_duration, signal_by_name, signal_name};
 
@@ -79,6 +79,12 @@ pub struct Name {
 }
 
 impl Name {
+    /// Fills unused [`List`] slots; never a parsed name.
+    pub(crate) const EMPTY: Name = Name {
+        bytes: [0; MAX_NAME],
+        len: 0,
+    };
+
     /// `None` if `s` is empty, too long, or has a byte outside the name alphabet.
     pub fn new(s: &[u8]) -> Option<Name> {
         if s.is_empty() || s.len() > MAX_NAME || !s.iter().all(|&b| is_name_byte(b)) {
@@ -207,7 +213,7 @@ pub const MIN_READY_FD: u8 = 3;
 /// One line of the table. String-valued options are raw tokens (they may be
 /// quoted): pass them through [`unquote`] before use. Every field not set on
 /// the line holds its default, noted per field.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(PartialEq, Eq, Debug)]
 pub struct Entry {
     pub kind: Kind,
     /// Native: the name on the line. Inittab: generated, see [`parse`].
@@ -226,7 +232,7 @@ pub struct Entry {
     /// `dir=`: the working directory. Default: foster's.
     pub dir: Option<Span>,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.
-    pub env: heapless::Vec<Span, MAX_ENV>,
+    pub env: List<Span, MAX_ENV>,
     /// `umask=` (octal, at most 0777). Default: inherited.
     pub umask: Option<u16>,
     /// `log=`. Default: [`Log::Console`].
@@ -241,7 +247,7 @@ pub struct Entry {
     pub backoff_max: Millis,
     /// `after=NAME`, in order; every name is a once/service/askfirst/sysinit/wait
     /// entry of the same table (checked by [`parse`]).
-    pub after: heapless::Vec<Name, MAX_AFTER>,
+    pub after: List<Name, MAX_AFTER>,
     /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
     pub ready_fd: Option<u8>,
     /// `pidfile=` (an absolute path). Default: none.
@@ -253,6 +259,74 @@ pub struct Entry {
     /// `on-exit=`. Default: none.
     pub on_exit: Option<OnExit>,
     pub command: Command,
+}
+
+/// Every field is `Copy`: a clone is a plain copy of the bytes, not a
+/// field-by-field walk (the type itself is not `Copy`, so copies of this
+/// large struct stay visible as `clone()`).
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry { ..*self }
+    }
+}
+
+/// A short list with a fixed capacity, read as a slice. Unlike
+/// `heapless::Vec` it is `Copy`, so an [`Entry`] clones as plain bytes.
+#[derive(Clone, Copy)]
+pub struct List<T, const N: usize> {
+    items: [T; N],
+    len: u8,
+}
+
+impl<T: Copy, const N: usize> List<T, N> {
+    /// An empty list; `fill` only stands in the unused slots.
+    pub(crate) const fn new(fill: T) -> List<T, N> {
+        List {
+            items: [fill; N],
+            len: 0,
+        }
+    }
+
+    /// Appends `item`, or hands it back when the list is full.
+    pub(crate) fn push(&mut self, item: T) -> Result<(), T> {
+        let slot = self.items.get_mut(usize::from(self.len)).ok_or(item)?;
+        *slot = item;
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        self.items.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+impl<T: Copy, const N: usize> core::ops::Deref for List<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<'a, T: Copy, const N: usize> IntoIterator for &'a List<T, N> {
+    type Item = &'a T;
+    type IntoIter = core::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl<T: Copy + PartialEq, const N: usize> PartialEq for List<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<T: Copy + Eq, const N: usize> Eq for List<T, N> {}
+
+impl<T: Copy + core::fmt::Debug, const N: usize> core::fmt::Debug for List<T, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.as_slice().fmt(f)
+    }
 }
 
 /// A parsed table: the entries that parsed cleanly, in file order. `N` is the

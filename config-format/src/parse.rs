@@ -111,16 +111,18 @@ pub fn parse_into<const N: usize>(
     p.check_after();
 }
 
-const KINDS: [(&[u8], Kind); 9] = [
-    (b"sysinit", Kind::Sysinit),
-    (b"wait", Kind::Wait),
-    (b"once", Kind::Once),
-    (b"service", Kind::Service),
-    (b"respawn", Kind::Service),
-    (b"askfirst", Kind::Askfirst),
-    (b"shutdown", Kind::Shutdown),
-    (b"ctrlaltdel", Kind::CtrlAltDel),
-    (b"restart", Kind::Restart),
+/// Kind keywords, and the kind each one means.
+const KIND_WORDS: &[u8] = b"sysinit wait once service respawn askfirst shutdown ctrlaltdel restart";
+const KINDS: [Kind; 9] = [
+    Kind::Sysinit,
+    Kind::Wait,
+    Kind::Once,
+    Kind::Service,
+    Kind::Service,
+    Kind::Askfirst,
+    Kind::Shutdown,
+    Kind::CtrlAltDel,
+    Kind::Restart,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -149,27 +151,36 @@ impl Opt {
     }
 }
 
-const OPTIONS: [(&[u8], Opt); 15] = [
-    (b"tty", Opt::Tty),
-    (b"user", Opt::User),
-    (b"group", Opt::Group),
-    (b"dir", Opt::Dir),
-    (b"env", Opt::Env),
-    (b"umask", Opt::Umask),
-    (b"log", Opt::Log),
-    (b"restart", Opt::Restart),
-    (b"backoff", Opt::Backoff),
-    (b"after", Opt::After),
-    (b"ready", Opt::Ready),
-    (b"pidfile", Opt::Pidfile),
-    (b"stop", Opt::Stop),
-    (b"timeout", Opt::Timeout),
-    (b"on-exit", Opt::OnExit),
+/// Option keys, in [`Opt`] order.
+const OPTIONS: &[u8] =
+    b"tty user group dir env umask log restart backoff after ready pidfile stop timeout on-exit";
+const OPTS: [Opt; 15] = [
+    Opt::Tty,
+    Opt::User,
+    Opt::Group,
+    Opt::Dir,
+    Opt::Env,
+    Opt::Umask,
+    Opt::Log,
+    Opt::Restart,
+    Opt::Backoff,
+    Opt::After,
+    Opt::Ready,
+    Opt::Pidfile,
+    Opt::Stop,
+    Opt::Timeout,
+    Opt::OnExit,
 ];
 
-/// The value paired with `key` in a small table.
-pub(crate) fn lookup<T: Copy>(table: &[(&[u8], T)], key: &[u8]) -> Option<T> {
-    table.iter().find(|(k, _)| *k == key).map(|&(_, v)| v)
+/// The value `words` (blank-separated) pairs with `key` in `values`.
+pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<T> {
+    values.get(word_index(words, key)?).copied()
+}
+
+/// The position of `key` among blank-separated `words`.
+#[inline(never)]
+fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
+    words.split(|&b| b == b' ').position(|w| w == key)
 }
 
 type OptResult = Result<(), (usize, ErrorKind)>;
@@ -335,6 +346,27 @@ fn position(src: &[u8], mut line: u32, start: usize, off: usize) -> (u32, u32) {
 }
 
 impl<const N: usize> Parser<'_, '_, '_, N> {
+    /// A capacity ran out at `off`.
+    #[cold]
+    #[inline(never)]
+    fn too_many(&mut self, off: usize, what: Capacity) {
+        let at_most = match what {
+            Capacity::Entries => N,
+            Capacity::Env => MAX_ENV,
+            Capacity::After => MAX_AFTER,
+            Capacity::Words => MAX_ARGS,
+            Capacity::CommandBytes => argv::ARGV_BYTES,
+        };
+        self.err(
+            off,
+            ErrorKind::TooMany {
+                what,
+                at_most: at_most as u32,
+            },
+        );
+    }
+
+    #[inline(never)]
     fn err(&mut self, off: usize, kind: ErrorKind) {
         let (line, col) = position(self.src, self.line_no, self.line_pos, off);
         (self.on_error)(&Error { line, col, kind });
@@ -386,20 +418,27 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         self.native(lx)
     }
 
+    /// The word at `lx.pos`; on an unterminated quote, reports it and moves
+    /// to the newline.
+    #[inline(never)]
+    fn word(&mut self, lx: &mut Lexer<'_>) -> Option<crate::lex::Word> {
+        let w = lx.word(&mut []);
+        if let Err(u) = w {
+            self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
+            lx.skip_to_newline();
+        }
+        w.ok()
+    }
+
     #[inline(never)]
     fn native(&mut self, mut lx: Lexer<'_>) -> usize {
         let src = self.src;
         let kind_at = lx.pos;
-        let kw = match lx.word(&mut []) {
-            Ok(w) => w,
-            Err(u) => {
-                self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
-                lx.skip_to_newline();
-                return lx.pos;
-            }
+        let Some(kw) = self.word(&mut lx) else {
+            return lx.pos;
         };
         let kind_span = span(kw.start, kw.end);
-        let Some(kind) = lookup(&KINDS, kind_span.get(src)) else {
+        let Some(kind) = lookup(KIND_WORDS, &KINDS, kind_span.get(src)) else {
             self.err(kind_at, ErrorKind::UnknownKind(kind_span));
             lx.skip_line();
             return lx.pos;
@@ -409,13 +448,8 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             return lx.pos;
         }
         let name_at = lx.pos;
-        let nw = match lx.word(&mut []) {
-            Ok(w) => w,
-            Err(u) => {
-                self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
-                lx.skip_to_newline();
-                return lx.pos;
-            }
+        let Some(nw) = self.word(&mut lx) else {
+            return lx.pos;
         };
         let name_span = span(nw.start, nw.end);
         let Some(name) = Name::new(name_span.get(src)) else {
@@ -445,13 +479,8 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let mut last_end = nw.end;
         while lx.word_start() {
             let at = lx.pos;
-            let w = match lx.word(&mut []) {
-                Ok(w) => w,
-                Err(u) => {
-                    self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
-                    lx.skip_to_newline();
-                    return self.failed_line(name_span, lx.pos);
-                }
+            let Some(w) = self.word(&mut lx) else {
+                return self.failed_line(name_span, lx.pos);
             };
             last_end = w.end;
             let raw = src.get(w.start..w.end).unwrap_or(&[]);
@@ -473,7 +502,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             };
             let mut vlx = Lexer::new(src, value_at, w.end);
             val.len = vlx.word(&mut val.buf).map_or(0, |w| w.len);
-            let Some(opt) = lookup(&OPTIONS, key.get(src)) else {
+            let Some(opt) = lookup(OPTIONS, &OPTS, key.get(src)) else {
                 self.err(at, ErrorKind::UnknownOption(key));
                 ok = false;
                 continue;
@@ -506,36 +535,19 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let mut words = 0usize;
         let mut bytes = 0usize;
         while lx.word_start() {
-            let w = match lx.word(&mut []) {
-                Ok(w) => w,
-                Err(u) => {
-                    self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
-                    lx.skip_to_newline();
-                    return self.failed_line(name_span, lx.pos);
-                }
+            let Some(w) = self.word(&mut lx) else {
+                return self.failed_line(name_span, lx.pos);
             };
             words += 1;
             if words == MAX_ARGS + 1 {
-                self.err(
-                    w.start,
-                    ErrorKind::TooMany {
-                        what: Capacity::Words,
-                        at_most: MAX_ARGS as u32,
-                    },
-                );
+                self.too_many(w.start, Capacity::Words);
                 ok = false;
             }
             bytes += w.len + 1;
             cmd_end = w.end;
         }
         if bytes > argv::ARGV_BYTES {
-            self.err(
-                cmd_start,
-                ErrorKind::TooMany {
-                    what: Capacity::CommandBytes,
-                    at_most: argv::ARGV_BYTES as u32,
-                },
-            );
+            self.too_many(cmd_start, Capacity::CommandBytes);
             ok = false;
         }
         e.command = Command::Words(span(cmd_start, cmd_end));
@@ -569,13 +581,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             self.name_at.get_mut(i),
             self.line_start.get_mut(i),
         ) else {
-            self.err(
-                line_at,
-                ErrorKind::TooMany {
-                    what: Capacity::Entries,
-                    at_most: N as u32,
-                },
-            );
+            self.too_many(line_at, Capacity::Entries);
             return false;
         };
         *a = after_spans;
@@ -617,7 +623,8 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let content_end = first + content.len();
         let action = span(c2 + 1, c3);
         // BusyBox's actions are the native kinds but `service`.
-        let Some(kind) = lookup(&KINDS, action.get(src)).filter(|_| action.get(src) != b"service")
+        let Some(kind) =
+            lookup(KIND_WORDS, &KINDS, action.get(src)).filter(|_| action.get(src) != b"service")
         else {
             self.err(c2 + 1, ErrorKind::UnknownAction(action));
             return end;
@@ -634,34 +641,19 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             return end;
         }
         if words > MAX_ARGS {
-            self.err(
+            self.too_many(
                 first_extra.map_or(c3 + 1, |i| process.start as usize + i),
-                ErrorKind::TooMany {
-                    what: Capacity::Words,
-                    at_most: MAX_ARGS as u32,
-                },
+                Capacity::Words,
             );
             return end;
         }
         if bytes > argv::ARGV_BYTES {
-            self.err(
-                c3 + 1,
-                ErrorKind::TooMany {
-                    what: Capacity::CommandBytes,
-                    at_most: argv::ARGV_BYTES as u32,
-                },
-            );
+            self.too_many(c3 + 1, Capacity::CommandBytes);
             return end;
         }
         let id = span(first, c1);
         let Some(name) = self.inittab_name(id.get(src), action.get(src)) else {
-            self.err(
-                first,
-                ErrorKind::TooMany {
-                    what: Capacity::Entries,
-                    at_most: N as u32,
-                },
-            );
+            self.too_many(first, Capacity::Entries);
             return end;
         };
         let (line, _) = position(src, self.line_no, self.line_pos, first);
@@ -736,7 +728,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             let Some(e) = self.table.entries.get(i) else {
                 break;
             };
-            let after = e.after.clone();
+            let after = e.after;
             for (k, name) in after.iter().enumerate() {
                 let at = self.after_span(i, k);
                 match self.index.find(self.table, name.as_bytes()) {
@@ -965,13 +957,13 @@ fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
         user: None,
         group: None,
         dir: None,
-        env: heapless::Vec::new(),
+        env: crate::List::new(Span { start: 0, len: 0 }),
         umask: None,
         log: Log::Console,
         restart: default_restart(kind),
         backoff_min: DEFAULT_BACKOFF_MIN,
         backoff_max: DEFAULT_BACKOFF_MAX,
-        after: heapless::Vec::new(),
+        after: crate::List::new(Name::EMPTY),
         ready_fd: None,
         pidfile: None,
         stop_signal: SIGTERM,

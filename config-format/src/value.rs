@@ -6,11 +6,51 @@ use crate::parse::lookup;
 use crate::{Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
 
 /// Linux signal names 1..=31 (the numbering x86_64, aarch64 and riscv64 share).
+/// Only read at compile time: the binary holds [`NAMES`] and [`ENDS`].
 const SIGNALS: [&str; 31] = [
     "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
     "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
     "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
 ];
+
+/// Other names some signals go by.
+const ALIASES: [(&[u8], u8); 3] = [(b"IOT", 6), (b"CLD", 17), (b"POLL", 29)];
+
+/// Where each name ends in [`NAMES`] (name `n` is `ENDS[n - 1]..ENDS[n]`).
+/// (Indexing here runs at compile time: a bad index fails the build.)
+#[allow(clippy::indexing_slicing)]
+const ENDS: [u8; 32] = {
+    let mut ends = [0u8; 32];
+    let mut i = 0;
+    while i < SIGNALS.len() {
+        ends[i + 1] = ends[i] + SIGNALS[i].len() as u8;
+        i += 1;
+    }
+    ends
+};
+
+/// Every name in [`SIGNALS`], back to back: one short string instead of 31
+/// slices.
+#[allow(clippy::indexing_slicing)]
+const NAME_BYTES: [u8; ENDS[31] as usize] = {
+    let mut out = [0u8; ENDS[31] as usize];
+    let mut i = 0;
+    while i < SIGNALS.len() {
+        let name = SIGNALS[i].as_bytes();
+        let mut k = 0;
+        while k < name.len() {
+            out[ENDS[i] as usize + k] = name[k];
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+const NAMES: &str = match core::str::from_utf8(&NAME_BYTES) {
+    Ok(s) => s,
+    Err(_) => "",
+};
 
 /// The highest signal number accepted (`SIGRTMAX` on Linux).
 pub const MAX_SIGNAL: u8 = 64;
@@ -23,26 +63,24 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
             .ok()
             .filter(|n| (1..=MAX_SIGNAL).contains(n));
     }
-    let s = match s.get(..3) {
-        Some(p) if p.eq_ignore_ascii_case(b"SIG") => s.get(3..).unwrap_or(&[]),
-        _ => s,
-    };
-    let alias = [("IOT", 6u8), ("CLD", 17), ("POLL", 29)];
-    if let Some(&(_, n)) = alias
-        .iter()
-        .find(|(a, _)| a.as_bytes().eq_ignore_ascii_case(s))
-    {
+    // Long enough for `SIGVTALRM`; anything longer is no signal.
+    let mut upper = [0u8; 9];
+    for (u, &b) in upper.iter_mut().zip(s) {
+        *u = b.to_ascii_uppercase();
+    }
+    let upper = upper.get(..s.len())?;
+    let name = upper.strip_prefix(b"SIG").unwrap_or(upper);
+    if let Some(&(_, n)) = ALIASES.iter().find(|(a, _)| *a == name) {
         return Some(n);
     }
-    SIGNALS
-        .iter()
-        .position(|name| name.as_bytes().eq_ignore_ascii_case(s))
-        .map(|i| i as u8 + 1)
+    (1..=SIGNALS.len() as u8).find(|&n| signal_name(n).map(str::as_bytes) == Some(name))
 }
 
 /// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
 pub fn signal_name(n: u8) -> Option<&'static str> {
-    SIGNALS.get(usize::from(n).checked_sub(1)?).copied()
+    let i = usize::from(n).checked_sub(1)?;
+    let (start, end) = (*ENDS.get(i)?, *ENDS.get(i + 1)?);
+    NAMES.get(usize::from(start)..usize::from(end))
 }
 
 /// An unsigned decimal of 1..=19 digits, no sign, no blanks.
@@ -77,14 +115,8 @@ pub(crate) fn umask(s: &[u8]) -> Option<u16> {
 }
 
 pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
-    lookup(
-        &[
-            (b"always", RestartPolicy::Always),
-            (b"on-failure", RestartPolicy::OnFailure),
-            (b"never", RestartPolicy::Never),
-        ],
-        s,
-    )
+    use RestartPolicy::*;
+    lookup(b"always on-failure never", &[Always, OnFailure, Never], s)
 }
 
 /// `console`, `null`, `kmsg`, or an absolute path (kept as the raw `span`).
@@ -93,11 +125,8 @@ pub(crate) fn log(s: &[u8], span: crate::Span) -> Option<Log> {
         return Some(Log::File(span));
     }
     lookup(
-        &[
-            (b"console", Log::Console),
-            (b"null", Log::Null),
-            (b"kmsg", Log::Kmsg),
-        ],
+        b"console null kmsg",
+        &[Log::Console, Log::Null, Log::Kmsg],
         s,
     )
 }
@@ -119,12 +148,12 @@ pub(crate) fn ready(s: &[u8]) -> Option<u8> {
 /// `poweroff`, `reboot`, `halt`, `exit`, `exit:CODE` (0..=255).
 pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
     let named = [
-        (&b"poweroff"[..], OnExit::Poweroff),
-        (b"reboot", OnExit::Reboot),
-        (b"halt", OnExit::Halt),
-        (b"exit", OnExit::Exit(0)),
+        OnExit::Poweroff,
+        OnExit::Reboot,
+        OnExit::Halt,
+        OnExit::Exit(0),
     ];
-    lookup(&named, s).or_else(|| {
+    lookup(b"poweroff reboot halt exit", &named, s).or_else(|| {
         let code = decimal(s.strip_prefix(b"exit:")?)?;
         u8::try_from(code).ok().map(OnExit::Exit)
     })
@@ -175,7 +204,13 @@ mod tests {
         assert_eq!(signal_name(0), None);
         assert_eq!(signal_name(34), None);
         for n in 1..=31 {
+            assert_eq!(signal_name(n), Some(SIGNALS[usize::from(n) - 1]));
             assert_eq!(signal_by_name(signal_name(n).unwrap().as_bytes()), Some(n));
+        }
+        assert_eq!(signal_by_name(b"SIGVTALRM"), Some(26));
+        assert_eq!(signal_by_name(b"sigStkFlt"), Some(16));
+        for bad in [&b"SIGVTALRMX"[..], b"HUP\0", b"SIGSIGHUP", b"SIGIOT\0"] {
+            assert_eq!(signal_by_name(bad), None, "{:?}", bad);
         }
     }
 

@@ -804,10 +804,10 @@ fn report_at_end_of_line_and_non_utf8() {
         "t:1:12: empty command\n  1 | service web\n    |            ^\n"
     );
     let src = b"service w\xffb x\n";
-    let mut out = String::new();
-    parse(src, &mut |e| e.report("t", src, &mut out).unwrap());
+    let mut out = Text::default();
+    parse(src, &mut |e| e.report("t", src, &mut out));
     assert_eq!(
-        out,
+        out.string(),
         "t:1:9: bad name `w\\xffb` (use 1 to 32 of A-Z a-z 0-9 _ . @ + -)\n  1 | service w\u{fffd}b x\n    |         ^\n"
     );
 }

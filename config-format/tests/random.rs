@@ -6,6 +6,8 @@
 //! `FOSTER_FUZZ_ITERS=1000000` (and optionally `FOSTER_FUZZ_SEED`) to run
 //! longer, e.g. `cargo test --release -p config-format --test random`.
 
+mod common;
+use common::Text;
 use config_format::{parse, Argv, Kind, BUSYBOX_DEFAULT_TABLE};
 
 /// xorshift64*: small, fast, deterministic.
@@ -185,8 +187,9 @@ fn check(src: &[u8]) -> (usize, usize) {
             e.line,
             String::from_utf8_lossy(src)
         );
-        let mut out = String::new();
-        e.report("f", src, &mut out).unwrap();
+        let mut text = Text::default();
+        e.report("f", src, &mut text);
+        let out = text.string();
         assert!(out.starts_with(&format!("f:{}:{}: ", e.line, e.col)));
         assert!(out.ends_with("^\n"), "{out}");
         assert_eq!(out.lines().count(), 3, "{out}");

@@ -67,6 +67,16 @@ pub struct ArchSpec {
     pub cpu: Option<&'static str>,
     /// The serial console the kernel writes to.
     pub console: &'static str,
+    /// Firmware for `-bios` (riscv64 needs OpenSBI: `default`).
+    pub firmware: Option<&'static str>,
+    /// ELF `e_machine` of this architecture's executables (`EM_*`).
+    pub elf_machine: u16,
+    /// Rust target triples whose binaries run here, preferred first (where
+    /// `qemu test` looks for foster: `target/<triple>/release/foster`).
+    pub triples: &'static [&'static str],
+    /// Debian's name for it: where `.ci/fetch-arm64.sh` and the like unpack a
+    /// guest kernel (`$FOSTER_CACHE/<debian>/vmlinuz`).
+    pub debian: &'static str,
     /// Whether the KVM probe knows how to test this architecture.
     pub kvm_probe: bool,
 }
@@ -83,6 +93,10 @@ pub const ARCHES: &[ArchSpec] = &[
         disk_machine: "pc",
         cpu: None,
         console: "ttyS0",
+        firmware: None,
+        elf_machine: 62,
+        triples: &["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"],
+        debian: "amd64",
         kvm_probe: true,
     },
     ArchSpec {
@@ -94,6 +108,28 @@ pub const ARCHES: &[ArchSpec] = &[
         // `-cpu max` is about 4x slower under TCG.
         cpu: Some("cortex-a57"),
         console: "ttyAMA0",
+        firmware: None,
+        elf_machine: 183,
+        triples: &["aarch64-unknown-linux-musl", "aarch64-unknown-linux-gnu"],
+        debian: "arm64",
+        kvm_probe: false,
+    },
+    ArchSpec {
+        name: "riscv64",
+        qemu: "qemu-system-riscv64",
+        machine: "virt",
+        machine_append: "",
+        disk_machine: "virt",
+        cpu: None,
+        console: "ttyS0",
+        // OpenSBI, shipped with QEMU (Debian: opensbi, with qemu-system-misc).
+        firmware: Some("default"),
+        elf_machine: 243,
+        triples: &[
+            "riscv64gc-unknown-linux-musl",
+            "riscv64gc-unknown-linux-gnu",
+        ],
+        debian: "riscv64",
         kvm_probe: false,
     },
 ];
@@ -106,6 +142,32 @@ pub fn arch(name: &str) -> Option<&'static ArchSpec> {
 /// The host's architecture, if the table has it.
 pub fn host_arch() -> Option<&'static ArchSpec> {
     arch(std::env::consts::ARCH)
+}
+
+/// Checks that the ELF executable at `path` (packed as `what`) is built for
+/// `arch`: a binary of another architecture would only fail inside the guest
+/// ("Exec format error", or a kernel panic when it is `/init`). Scripts pass.
+pub fn check_arch(arch: &ArchSpec, what: &str, path: &Path) -> Result<(), Error> {
+    let data = std::fs::read(path)
+        .map_err(|e| Error(format!("unable to read {what} {}: {e}", path.display())))?;
+    if data.starts_with(b"#!") {
+        return Ok(());
+    }
+    let em = image::elf::machine(&data)
+        .map_err(|e| Error(format!("unable to use {what} {}: {e}", path.display())))?;
+    if em == arch.elf_machine {
+        return Ok(());
+    }
+    let is = ARCHES
+        .iter()
+        .find(|a| a.elf_machine == em)
+        .map_or_else(|| format!("EM {em}"), |a| a.name.to_owned());
+    Err(Error(format!(
+        "unable to use {what} {}: it is built for {is}, not {} (Rust: --target {})",
+        path.display(),
+        arch.name,
+        arch.triples.first().copied().unwrap_or("?"),
+    )))
 }
 
 /// Accelerator choice.
@@ -220,6 +282,9 @@ impl Config {
         if let Some(cpu) = a.cpu {
             c.args(["-cpu", cpu]);
         }
+        if let Some(bios) = a.firmware {
+            c.args(["-bios", bios]);
+        }
         c.args(["-m", &self.memory]);
         c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
         c.args(["-serial", "stdio", "-monitor", "none"]);
@@ -267,6 +332,43 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<PathBuf, Error> {
                 .into(),
         )
     })
+}
+
+/// Where fetched guest kernels and binaries are cached: `$FOSTER_CACHE`, else
+/// `/var/cache/foster`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("FOSTER_CACHE")
+        .filter(|c| !c.is_empty())
+        .map_or_else(|| PathBuf::from("/var/cache/foster"), PathBuf::from)
+}
+
+/// The kernel to boot on `arch`: `explicit`, else `FOSTER_KERNEL_<ARCH>` (e.g.
+/// `FOSTER_KERNEL_AARCH64`), else `FOSTER_KERNEL`; then, on the host's
+/// architecture, [`find_kernel`]'s `/boot` search, and on another one the
+/// fetched kernel `<cache>/<debian arch>/vmlinuz` (see [`cache_dir`]).
+pub fn find_kernel_for(arch: &ArchSpec, explicit: Option<&Path>) -> Result<PathBuf, Error> {
+    if let Some(k) = explicit {
+        return Ok(k.to_path_buf());
+    }
+    let var = format!("FOSTER_KERNEL_{}", arch.name.to_ascii_uppercase());
+    for v in [var.as_str(), "FOSTER_KERNEL"] {
+        if let Some(k) = std::env::var_os(v).filter(|k| !k.is_empty()) {
+            return Ok(k.into());
+        }
+    }
+    if host_arch().is_some_and(|h| h.name == arch.name) {
+        return find_kernel(None);
+    }
+    let cached = cache_dir().join(arch.debian).join("vmlinuz");
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    Err(Error(format!(
+        "unable to find a kernel for {}: pass --kernel, set {var}, or put one at {} \
+         (for aarch64: .ci/fetch-arm64.sh); /boot holds the host's kernels",
+        arch.name,
+        cached.display()
+    )))
 }
 
 /// Compares version strings with digit runs as numbers ("6.10" > "6.9").
@@ -328,6 +430,9 @@ pub fn probe(arch: &ArchSpec, kernel: &Path, accel: &str, timeout: Duration) -> 
     c.args(["-machine", arch.machine, "-accel", accel]);
     if let Some(cpu) = arch.cpu {
         c.args(["-cpu", cpu]);
+    }
+    if let Some(bios) = arch.firmware {
+        c.args(["-bios", bios]);
     }
     c.args([
         "-m",
@@ -650,6 +755,59 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("-device nvme,drive=d0,serial=foster0"), "{a}");
+    }
+
+    #[test]
+    fn command_line_per_arch() {
+        let args = |name: &str| {
+            let mut cfg = Config::new("k".into(), "i".into());
+            cfg.arch = arch(name).unwrap();
+            let c = cfg.command(Accel::Tcg);
+            let a: Vec<String> = c
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            (c.get_program().to_string_lossy().into_owned(), a.join(" "))
+        };
+        let (prog, a) = args("aarch64");
+        assert_eq!(prog, "qemu-system-aarch64");
+        assert!(
+            a.contains("-machine virt -accel tcg -cpu cortex-a57"),
+            "{a}"
+        );
+        assert!(a.contains("-append console=ttyAMA0 panic=-1 quiet"), "{a}");
+        assert!(!a.contains("-bios"), "{a}");
+        let (prog, a) = args("riscv64");
+        assert_eq!(prog, "qemu-system-riscv64");
+        assert!(a.contains("-machine virt -accel tcg -bios default"), "{a}");
+        assert!(a.contains("-append console=ttyS0 panic=-1 quiet"), "{a}");
+        assert!(!a.contains("-cpu"), "{a}");
+        for spec in ARCHES {
+            assert!(spec
+                .triples
+                .iter()
+                .all(|t| t.starts_with(spec.name) || t.starts_with(&format!("{}gc", spec.name))));
+        }
+    }
+
+    #[test]
+    fn executables_of_another_arch_are_refused() {
+        let exe = std::env::current_exe().unwrap();
+        let host = host_arch().unwrap();
+        check_arch(host, "/test", &exe).unwrap();
+        let other = ARCHES.iter().find(|a| a.name != host.name).unwrap();
+        let e = check_arch(other, "/test", &exe).unwrap_err().0;
+        assert!(
+            e.contains(&format!(
+                "it is built for {}, not {}",
+                host.name, other.name
+            )),
+            "{e}"
+        );
+        let script = scratch_path("script");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        check_arch(other, "/test", &script).unwrap();
+        let _ = std::fs::remove_file(&script);
     }
 
     #[test]

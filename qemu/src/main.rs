@@ -3,7 +3,7 @@
 
 use qemu::testimage::{self, Init, TestImage};
 use qemu::{Accel, Config, Console, Error, EXIT_ERROR};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,8 +16,10 @@ table `once test on-exit=poweroff -- /test ARG...`, boots it, and exits with
 the test's exit code.
 
 Options:
-  --kernel FILE        kernel (default: $FOSTER_KERNEL, else newest /boot/vmlinuz-*)
-  --arch ARCH          x86_64 (default: the host's) or aarch64
+  --kernel FILE        kernel (default: $FOSTER_KERNEL_<ARCH>, $FOSTER_KERNEL, else
+                       the newest /boot/vmlinuz-* for the host's architecture, or
+                       $FOSTER_CACHE/<debian arch>/vmlinuz for another one)
+  --arch ARCH          x86_64, aarch64 or riscv64 (default: the host's)
   --accel MODE         tcg (default, or $FOSTER_ACCEL), kvm, or auto (KVM if a
                        3-second probe answers, else TCG)
   --append ARGS        extra kernel arguments (repeatable)
@@ -28,7 +30,8 @@ Options:
   --quiet              do not show the console
   --qemu-arg ARG       extra QEMU argument (repeatable)
 Test options:
-  --foster FILE        foster binary (default: $FOSTER_BIN, else target/release/foster)
+  --foster FILE        foster binary (default: $FOSTER_BIN, else target/release/foster,
+                       or target/<arch triple>/release/foster)
   --init foster|busybox  the init to run the test under (default foster)
   --busybox[=SRC]      add BusyBox (default /bin/busybox) with applets in /bin
   --file PATH=SRC      add a host file (repeatable)
@@ -166,14 +169,7 @@ fn run() -> Result<u8, Error> {
         }
     }
 
-    let foreign = Some(arch.name) != qemu::host_arch().map(|a| a.name);
-    if foreign && kernel.is_none() && std::env::var_os("FOSTER_KERNEL").is_none() {
-        return Err(Error(format!(
-            "pass --kernel (or FOSTER_KERNEL) for {}: /boot holds the host's kernels",
-            arch.name
-        )));
-    }
-    let kernel = qemu::find_kernel(kernel.as_deref())?;
+    let kernel = qemu::find_kernel_for(arch, kernel.as_deref())?;
     let mut temp = None;
     let initrd = match mode {
         Mode::Boot => initrd.ok_or_else(|| Error(format!("boot needs --initrd FILE\n{USAGE}")))?,
@@ -186,14 +182,28 @@ fn run() -> Result<u8, Error> {
             let init = if init_busybox {
                 Init::Busybox
             } else {
-                let f = foster.or_else(testimage::default_foster).ok_or_else(|| {
-                    Error(
-                        "unable to find foster: build it (cargo build --release) or pass --foster"
-                            .into(),
-                    )
-                })?;
+                let f = foster
+                    .or_else(|| testimage::default_foster(arch))
+                    .ok_or_else(|| {
+                        Error(format!(
+                            "unable to find foster for {}: build it (cargo build --release \
+                             --target {}) or pass --foster",
+                            arch.name,
+                            arch.triples.first().copied().unwrap_or("?")
+                        ))
+                    })?;
+                qemu::check_arch(arch, "/init", &f)?;
                 Init::Foster(f)
             };
+            qemu::check_arch(arch, "/test", Path::new(test))?;
+            let packed_busybox = match (&busybox, init_busybox) {
+                (Some(b), _) => Some(b.as_path()),
+                (None, true) => Some(Path::new(image::DEFAULT_BUSYBOX)),
+                (None, false) => None,
+            };
+            if let Some(b) = packed_busybox {
+                qemu::check_arch(arch, "/bin/busybox", b)?;
+            }
             let mut t = TestImage::new(init, test.into(), args.to_vec());
             t.busybox = busybox;
             t.files = files;

@@ -113,10 +113,12 @@ pub fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// foster's binary: `FOSTER_BIN` if set, else `target/release/foster` (then
-/// `target/debug/foster`) of the workspace this program was built in, found by
-/// walking up from the running executable to its `target` directory.
-pub fn default_foster() -> Option<PathBuf> {
+/// foster's binary for `arch`: `FOSTER_BIN` if set, else, in the workspace this
+/// program was built in (found by walking up from the running executable to its
+/// `target` directory), `target/release/foster` then `target/debug/foster` for
+/// the host's architecture, and `target/<triple>/release/foster` for each of
+/// `arch`'s triples (`cargo build --release --target <triple>`).
+pub fn default_foster(arch: &crate::ArchSpec) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("FOSTER_BIN").filter(|p| !p.is_empty()) {
         return Some(p.into());
     }
@@ -124,9 +126,14 @@ pub fn default_foster() -> Option<PathBuf> {
     let target = exe
         .ancestors()
         .find(|a| a.file_name().is_some_and(|n| n == "target"))?;
-    ["release", "debug"]
-        .iter()
-        .map(|p| target.join(p).join("foster"))
+    let host = crate::host_arch().is_some_and(|h| h.name == arch.name);
+    let host_dirs = ["release", "debug"].map(|p| target.join(p));
+    let triple_dirs = arch.triples.iter().map(|t| target.join(t).join("release"));
+    host_dirs
+        .into_iter()
+        .filter(|_| host)
+        .chain(triple_dirs)
+        .map(|d| d.join("foster"))
         .find(|p| p.is_file())
 }
 

@@ -1,7 +1,23 @@
 //! Helpers shared by the parser's integration tests.
 #![allow(dead_code)]
 
-use config_format::{parse, Argv, Entry, Error, Table};
+use config_format::{parse, Argv, Entry, Error, Sink, Table};
+
+/// A [`Sink`] that collects text (reports are UTF-8).
+#[derive(Default)]
+pub struct Text(pub Vec<u8>);
+
+impl Sink for Text {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+impl Text {
+    pub fn string(self) -> String {
+        String::from_utf8(self.0).unwrap()
+    }
+}
 
 /// Parses `src`; returns the table and every error as `LINE:COL: message`.
 pub fn run(src: &str) -> (Table, Vec<String>) {
@@ -11,9 +27,9 @@ pub fn run(src: &str) -> (Table, Vec<String>) {
 pub fn run_bytes(src: &[u8]) -> (Table, Vec<String>) {
     let mut errs = Vec::new();
     let t = parse(src, &mut |e: &Error| {
-        let mut m = String::new();
-        e.message(src, &mut m).unwrap();
-        errs.push(format!("{}:{}: {}", e.line, e.col, m));
+        let mut m = Text::default();
+        e.message(src, &mut m);
+        errs.push(format!("{}:{}: {}", e.line, e.col, m.string()));
     });
     (t, errs)
 }
@@ -34,11 +50,11 @@ pub fn one_error(src: &str) -> String {
 
 /// Every error report of `src`, as `foster check` prints them.
 pub fn reports(file: &str, src: &str) -> String {
-    let mut out = String::new();
+    let mut out = Text::default();
     parse(src.as_bytes(), &mut |e: &Error| {
-        e.report(file, src.as_bytes(), &mut out).unwrap();
+        e.report(file, src.as_bytes(), &mut out);
     });
-    out
+    out.string()
 }
 
 /// The argv of an entry as strings.

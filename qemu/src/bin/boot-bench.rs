@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str =
-    "usage: boot-bench [--runs N] [--kernel K] [--foster F] [--accel A] [-- TEST [ARG]...]";
+const USAGE: &str = "usage: boot-bench [--runs N] [--arch A] [--kernel K] [--foster F] \
+                     [--busybox B] [--accel A] [-- TEST [ARG]...]";
 
 fn main() -> ExitCode {
     match run() {
@@ -36,6 +36,8 @@ fn run() -> Result<(), String> {
     let mut runs = 5usize;
     let mut kernel: Option<PathBuf> = None;
     let mut foster: Option<PathBuf> = None;
+    let mut busybox = PathBuf::from(image::DEFAULT_BUSYBOX);
+    let mut arch = qemu::host_arch().unwrap_or(&qemu::ARCHES[0]);
     let mut accel = Accel::Tcg;
     let mut test: Vec<String> = Vec::new();
     let e = |e: lexopt::Error| format!("{e}\n{USAGE}");
@@ -44,6 +46,11 @@ fn run() -> Result<(), String> {
             Long("runs") => runs = p.value().map_err(e)?.parse().map_err(e)?,
             Long("kernel") => kernel = Some(p.value().map_err(e)?.into()),
             Long("foster") => foster = Some(p.value().map_err(e)?.into()),
+            Long("busybox") => busybox = p.value().map_err(e)?.into(),
+            Long("arch") => {
+                let v = p.value().map_err(e)?.string().map_err(e)?;
+                arch = qemu::arch(&v).ok_or_else(|| format!("unknown arch {v:?}"))?;
+            }
             Long("accel") => accel = p.value().map_err(e)?.string().map_err(e)?.parse()?,
             Value(v) => {
                 test.push(v.string().map_err(e)?);
@@ -63,23 +70,31 @@ fn run() -> Result<(), String> {
         let exit_with = here.with_file_name("exit-with");
         test = vec![exit_with.display().to_string(), "0".into()];
     }
-    let kernel = qemu::find_kernel(kernel.as_deref()).map_err(|e| e.to_string())?;
+    let kernel = qemu::find_kernel_for(arch, kernel.as_deref()).map_err(|e| e.to_string())?;
     let foster = foster
-        .or_else(testimage::default_foster)
+        .or_else(|| testimage::default_foster(arch))
         .ok_or("unable to find foster: cargo build --release, or pass --foster")?;
     let (prog, args) = test.split_first().ok_or(USAGE)?;
+    for (what, path) in [
+        ("/init", &foster),
+        ("/test", &PathBuf::from(prog)),
+        ("/bin/busybox", &busybox),
+    ] {
+        qemu::check_arch(arch, what, path).map_err(|e| e.to_string())?;
+    }
 
     let mut images = Vec::new();
     for (label, init) in [("foster", Init::Foster(foster)), ("busybox", Init::Busybox)] {
         let mut t = TestImage::new(init, prog.into(), args.to_vec());
-        t.busybox = Some(image::DEFAULT_BUSYBOX.into());
+        t.busybox = Some(busybox.clone());
         let img = t.build().map_err(|e| e.to_string())?;
         let path = testimage::write_temp(&img).map_err(|e| e.to_string())?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         images.push((label, path, size));
     }
     println!(
-        "kernel {}, {accel:?}, {runs} runs each, test: {}",
+        "{}: kernel {}, {accel:?}, {runs} runs each, test: {}",
+        arch.name,
         kernel.display(),
         test.join(" ")
     );
@@ -88,6 +103,7 @@ fn run() -> Result<(), String> {
     'outer: for _ in 0..runs {
         for (i, (label, path, _)) in images.iter().enumerate() {
             let mut cfg = Config::new(kernel.clone(), path.clone());
+            cfg.arch = arch;
             cfg.accel = accel;
             cfg.console = Console::Silent;
             cfg.timeout = Duration::from_secs(60);

@@ -1,0 +1,955 @@
+//! foster as PID 1 of a PID namespace (issue 6), driven from outside.
+//!
+//! Each test runs `unshare --pid --fork --mount --mount-proc` (root: CI runs
+//! as root) with a private mount namespace; inside it, a tmpfs is mounted on a
+//! fresh directory, filled with busybox-static (every applet linked), foster
+//! as `/sbin/foster` (and its `poweroff`/`reboot`/`halt` links) and the test's
+//! table, and foster is exec'd in a chroot there: it is PID 1 of the new
+//! namespace, its mounts (/proc, /sys, /dev, /dev/pts, /dev/shm, /run) land
+//! in the chroot of a private mount namespace, and reboot(2) there only ends
+//! the namespace. Nothing here signals or mounts anything of the host: the
+//! harness signals the namespace's init only after checking it is PID 1 of
+//! another PID namespace, and every `poweroff`/`reboot`/`halt` runs from an
+//! entry of the table, inside.
+//!
+//! From outside, a namespace whose init calls reboot(2) is seen as its init
+//! killed by SIGINT (poweroff, halt) or SIGHUP (reboot); `unshare --fork`
+//! re-raises the child's fatal signal on itself, so the test reads it from
+//! unshare's own status.
+//!
+//! Needs: util-linux `unshare`, `chroot`, busybox-static.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
+const SIGHUP: i32 = libc::SIGHUP;
+const SIGINT: i32 = libc::SIGINT;
+
+// ------------------------------------------------------------------ harness
+
+fn busybox() -> &'static str {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("busybox-static is needed (apt-get install busybox-static)")
+}
+
+fn base_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("foster-tests-pid1-{}", std::process::id()))
+}
+
+/// The files every namespace's root starts with, built once per test process:
+/// /bin/busybox and its applets, /sbin/foster and its multi-call links.
+fn stage() -> &'static Path {
+    static STAGE: OnceLock<PathBuf> = OnceLock::new();
+    STAGE.get_or_init(|| {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        assert_eq!(uid, 0, "PID 1 tests need root (unshare --pid --mount)");
+        let stage = base_dir().join("stage");
+        for d in ["bin", "sbin", "etc", "tmp", "proc", "sys", "dev", "run"] {
+            std::fs::create_dir_all(stage.join(d)).unwrap();
+        }
+        std::fs::copy(busybox(), stage.join("bin/busybox")).unwrap();
+        let list = Command::new(busybox()).arg("--list").output().unwrap();
+        assert!(list.status.success(), "busybox --list: {list:?}");
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            let link = stage.join("bin").join(applet);
+            if applet != "busybox" && !link.exists() {
+                std::os::unix::fs::symlink("busybox", link).unwrap();
+            }
+        }
+        std::fs::copy(FOSTER, stage.join("sbin/foster")).unwrap();
+        for applet in ["poweroff", "reboot", "halt"] {
+            std::os::unix::fs::symlink("foster", stage.join("sbin").join(applet)).unwrap();
+        }
+        stage
+    })
+}
+
+/// What `/proc/PID/ns/pid` points to.
+fn pid_ns(pid: &str) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
+}
+
+fn status_field(pid: i32, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+/// A process of the namespace, seen from the host.
+#[derive(Debug)]
+struct Proc {
+    pid: i32,
+    ppid: i32,
+    /// Its pid inside the namespace.
+    ns_pid: i32,
+    state: char,
+    comm: String,
+}
+
+/// foster as PID 1 of its own PID and mount namespaces. Dropping it kills
+/// the whole namespace (SIGKILL to its init) and unshare.
+struct Ns {
+    child: Child,
+    /// Host pid of the namespace's init (foster, or what it exec'd).
+    init: i32,
+    ns: PathBuf,
+    out: Arc<Mutex<String>>,
+    dir: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Ns {
+    /// Starts `/sbin/foster ARGS` as PID 1 in a fresh namespace whose root
+    /// holds the stage plus `files` (path in the root, contents; scripts are
+    /// made executable).
+    fn start(name: &str, files: &[(&str, &str)], args: &[&str]) -> Ns {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let stage = stage();
+        let dir = base_dir().join(format!("{name}-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
+        let extra = dir.join("files");
+        let root = dir.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&extra).unwrap();
+        for (path, text) in files {
+            let p = extra.join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+            if text.starts_with("#!") {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        let mut cmd = Command::new("unshare");
+        cmd.args([
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount",
+            "--propagation",
+            "private",
+            "--mount-proc",
+            "--",
+            "/bin/sh",
+            "-c",
+            // The tmpfs root lives in the private mount namespace only.
+            "set -e; r=$1 s=$2 f=$3; shift 3; \
+             mount -t tmpfs -o mode=0755 foster-pid1 \"$r\"; \
+             cp -a \"$s/.\" \"$r/\"; cp -a \"$f/.\" \"$r/\"; \
+             exec chroot \"$r\" \"$@\" 2>&1",
+            "sh",
+        ])
+        .arg(&root)
+        .arg(stage)
+        .arg(&extra)
+        .arg("/sbin/foster")
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        // SAFETY: prctl and close_range are async-signal-safe and touch only
+        // this child: unshare dies with the test process, and inherits no fds
+        // of the test runner.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("run unshare");
+        let out = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = Arc::clone(&out);
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut o) = out.lock() {
+                        o.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let mut ns = Ns {
+            init: 0,
+            ns: PathBuf::new(),
+            child,
+            out,
+            dir,
+            exited: None,
+        };
+        ns.find_init();
+        ns
+    }
+
+    /// Finds unshare's child once it runs foster as PID 1 of a new namespace.
+    fn find_init(&mut self) {
+        let unshare = self.child.id();
+        let ours = pid_ns("self").expect("read our pid namespace");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let children =
+                std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                    .unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let ns = pid_ns(pid);
+                let pid: i32 = pid.parse().unwrap();
+                let nspid = status_field(pid, "NSpid").unwrap_or_default();
+                if comm.trim() == "foster" && ns.as_ref().is_some_and(|n| *n != ours) {
+                    assert!(
+                        nspid.split_whitespace().last() == Some("1"),
+                        "foster is not PID 1 of its namespace (NSpid {nspid})"
+                    );
+                    self.init = pid;
+                    self.ns = ns.unwrap();
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.exited = Some(status);
+                panic!("unshare ended early: {status:?}\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("foster did not start as PID 1\n{}", self.output());
+    }
+
+    fn output(&self) -> String {
+        self.out.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the output contains `needle`; panics with the output if not.
+    fn expect(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.output();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} within {timeout:?}\n--- output ---\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `sig` to the namespace's init, after checking that it is still
+    /// the PID 1 of our child namespace (never the host's init).
+    fn signal(&self, sig: i32) {
+        assert!(self.init > 1, "no namespace init to signal");
+        assert_eq!(
+            pid_ns(&self.init.to_string()).as_ref(),
+            Some(&self.ns),
+            "the namespace's init is gone"
+        );
+        // SAFETY: kill has no memory preconditions; the target was checked above.
+        let r = unsafe { libc::kill(self.init, sig) };
+        assert_eq!(r, 0, "kill({}, {sig})", self.init);
+    }
+
+    /// Waits for unshare to end (its status mirrors the namespace init's).
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.exited = Some(status);
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the namespace did not end within {timeout:?}\n--- output ---\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for the end of the namespace and checks its init was killed by
+    /// `sig`, as reboot(2) in a child PID namespace does.
+    fn expect_end_by(&mut self, sig: i32, timeout: Duration) {
+        let status = self.wait_exit(timeout);
+        assert_eq!(
+            status.signal(),
+            Some(sig),
+            "expected the namespace init killed by signal {sig}, got {status:?}\n{}",
+            self.output()
+        );
+    }
+
+    /// Every process of the namespace, read from the host's /proc.
+    fn procs(&self) -> Vec<Proc> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(pid) = name.parse::<i32>() else {
+                continue;
+            };
+            if pid_ns(&name).as_ref() != Some(&self.ns) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) S ppid ...": comm may hold blanks; split at the last ')'.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let rest: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            let ns_pid = status_field(pid, "NSpid")
+                .and_then(|s| s.split_whitespace().last().and_then(|p| p.parse().ok()))
+                .unwrap_or(0);
+            v.push(Proc {
+                pid,
+                ppid: rest.get(1).and_then(|p| p.parse().ok()).unwrap_or(0),
+                ns_pid,
+                state: rest.first().and_then(|s| s.chars().next()).unwrap_or('?'),
+                comm: stat[open + 1..close].to_string(),
+            });
+        }
+        v
+    }
+
+    /// A file in the namespace's root, read through /proc/INIT/root.
+    fn root_path(&self, path: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.init)).join(path.trim_start_matches('/'))
+    }
+
+    /// The mount points of the namespace's init, relative to its root.
+    fn mounts(&self) -> Vec<(String, String)> {
+        let info =
+            std::fs::read_to_string(format!("/proc/{}/mountinfo", self.init)).unwrap_or_default();
+        info.lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                let dash = f.iter().position(|x| *x == "-")?;
+                Some((f.get(4)?.to_string(), f.get(dash + 1)?.to_string()))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            if self.init > 1 && pid_ns(&self.init.to_string()).as_ref() == Some(&self.ns) {
+                // SAFETY: the namespace's init, checked just above.
+                unsafe { libc::kill(self.init, libc::SIGKILL) };
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- namespace output ---\n{}", self.output());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Position of `needle` in `out`, or a panic showing `out`.
+fn pos(out: &str, needle: &str) -> usize {
+    out.find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in the output\n{out}"))
+}
+
+fn in_order(out: &str, needles: &[&str]) {
+    for w in needles.windows(2) {
+        assert!(
+            pos(out, w[0]) < pos(out, w[1]),
+            "{:?} should come before {:?}\n{out}",
+            w[0],
+            w[1]
+        );
+    }
+}
+
+const S: Duration = Duration::from_secs(1);
+
+/// A service that says when it is up and when SIGTERM stops it.
+fn svc(name: &str, opts: &str) -> String {
+    format!(
+        "service {name} {opts} -- /bin/sh -c 'trap \"echo stop-{name}; exit 0\" TERM; \
+         echo up-{name}; while :; do sleep 1 & wait; done'\n"
+    )
+}
+
+const SHUTDOWN_ENTRY: &str =
+    "shutdown sd -- /bin/sh -c 'echo shutdown-entry FOSTER_SHUTDOWN=$FOSTER_SHUTDOWN'\n";
+
+/// The host's own mounts of the API filesystems: foster must not change them.
+fn host_api_mounts() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/1/mountinfo").unwrap_or_default();
+    let mut v: Vec<String> = info
+        .lines()
+        .filter(|l| {
+            let mp = l.split(' ').nth(4).unwrap_or("");
+            matches!(
+                mp,
+                "/" | "/proc" | "/sys" | "/dev" | "/dev/pts" | "/dev/shm" | "/run"
+            )
+        })
+        .map(String::from)
+        .collect();
+    v.sort();
+    v
+}
+
+// -------------------------------------------------------------------- tests
+
+#[test]
+fn the_table_runs_in_order_with_private_mounts() {
+    let host_before = host_api_mounts();
+    let table = format!(
+        "sysinit s1 -- /bin/sh -c 'sleep 0.3; echo sysinit-1'\n\
+         sysinit s2 -- /bin/echo sysinit-2\n\
+         wait w1 -- /bin/sh -c 'sleep 0.2; echo wait-1'\n\
+         once o1 -- /bin/echo once-1\n\
+         {}{}\
+         once probe -- /bin/sh -c 'echo path=$PATH; cat /proc/1/comm; echo self=$$'\n",
+        svc("b", "after=a"),
+        svc("a", ""),
+    );
+    let mut ns = Ns::start(
+        "order",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-b", 5 * S);
+    let out = ns.expect("up-a", 5 * S);
+    assert!(out.contains("starting as PID 1 of a container"), "{out}");
+    in_order(&out, &["sysinit-1", "sysinit-2", "wait-1", "once-1"]);
+    in_order(&out, &["wait-1", "o1: started", "a: started", "b: started"]);
+    let out = ns.expect("self=", 5 * S);
+    assert!(
+        out.contains("\nfoster\n"),
+        "/proc/1/comm is not foster\n{out}"
+    );
+    assert!(out.contains("path=/usr/sbin:"), "{out}");
+
+    // foster's mounts: in the namespace's chroot only.
+    let mounts = ns.mounts();
+    for (target, fstype) in [
+        ("/proc", "proc"),
+        ("/sys", "sysfs"),
+        ("/dev", "devtmpfs"),
+        ("/dev/pts", "devpts"),
+        ("/dev/shm", "tmpfs"),
+        ("/run", "tmpfs"),
+    ] {
+        assert!(
+            mounts.iter().any(|(t, f)| t == target && f == fstype),
+            "{target} ({fstype}) not mounted in the namespace: {mounts:?}"
+        );
+    }
+    assert!(
+        ns.root_path("/run/foster.sock").exists(),
+        "no control socket in the namespace's /run"
+    );
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+    let own = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !own.contains(ns.dir.to_str().unwrap()),
+        "a namespace mount leaked into the test's mount namespace:\n{own}"
+    );
+    assert_eq!(host_api_mounts(), host_before, "the host's mounts changed");
+}
+
+#[test]
+fn orphans_of_double_forked_daemons_are_reaped() {
+    let table = "\
+once spawner -- /bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9; do (sh -c \"sleep 0.$i; exit $i\" &); done; \
+(exec sleep 100 &); (exec sleep 100 &); echo spawned'
+service storm -- /bin/sh -c 'while :; do (true &); (true &); sleep 0.05; done'
+";
+    let ns = Ns::start(
+        "orphans",
+        &[("etc/foster.tab", table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("spawned", 5 * S);
+    // The short-lived orphans end within a second; give foster a moment.
+    std::thread::sleep(Duration::from_millis(1500));
+    // A zombie of PID 1 that is still there a moment later was never reaped
+    // (a single snapshot may catch one between its exit and foster's wait).
+    let zombies = |procs: &[Proc]| -> Vec<i32> {
+        procs
+            .iter()
+            .filter(|p| p.state == 'Z' && p.ppid == ns.init)
+            .map(|p| p.pid)
+            .collect()
+    };
+    let first = zombies(&ns.procs());
+    std::thread::sleep(Duration::from_millis(300));
+    let procs = ns.procs();
+    let lasting: Vec<&Proc> = procs
+        .iter()
+        .filter(|p| first.contains(&p.pid) && zombies(&procs).contains(&p.pid))
+        .collect();
+    assert!(lasting.is_empty(), "unreaped zombies of PID 1: {lasting:?}");
+    let daemons: Vec<&Proc> = procs
+        .iter()
+        .filter(|p| p.comm == "sleep" && p.ppid == ns.init)
+        .collect();
+    assert!(
+        daemons.len() >= 2,
+        "the double-forked sleeps were not re-parented to PID 1: {procs:?}"
+    );
+    assert!(procs.iter().any(|p| p.ns_pid == 1 && p.pid == ns.init));
+    let mut ns = ns;
+    ns.signal(libc::SIGTERM);
+    ns.expect_end_by(SIGHUP, 10 * S);
+}
+
+/// USR2 / TERM / USR1 / PWR: services stop newest first, the shutdown entry
+/// sees FOSTER_SHUTDOWN, the namespace ends by the matching signal.
+fn shutdown_by(sig: i32, word: &str, ends_by: i32) {
+    let table = format!(
+        "{}{}{}{SHUTDOWN_ENTRY}",
+        svc("a", ""),
+        svc("b", ""),
+        svc("c", "")
+    );
+    let mut ns = Ns::start(
+        word,
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-c", 5 * S);
+    ns.expect("up-a", 5 * S);
+    ns.expect("up-b", 5 * S);
+    // Start order is table order; wait until the last one is started.
+    ns.expect("c: started", 5 * S);
+    let t = Instant::now();
+    ns.signal(sig);
+    ns.expect_end_by(ends_by, 10 * S);
+    let took = t.elapsed();
+    let out = ns.output();
+    let entry = format!("shutdown-entry FOSTER_SHUTDOWN={word}");
+    in_order(&out, &["stop-c", "stop-b", "stop-a", &entry]);
+    let announce = match word {
+        "poweroff" => "foster: powering off",
+        "reboot" => "foster: rebooting",
+        _ => "foster: halting",
+    };
+    assert!(out.contains(announce), "{out}");
+    assert!(took < 3 * S, "shutdown took {took:?}\n{out}");
+}
+
+#[test]
+fn usr2_powers_off() {
+    shutdown_by(libc::SIGUSR2, "poweroff", SIGINT);
+}
+
+#[test]
+fn term_reboots() {
+    shutdown_by(libc::SIGTERM, "reboot", SIGHUP);
+}
+
+#[test]
+fn usr1_halts() {
+    shutdown_by(libc::SIGUSR1, "halt", SIGINT);
+}
+
+#[test]
+fn pwr_powers_off() {
+    shutdown_by(libc::SIGPWR, "poweroff", SIGINT);
+}
+
+#[test]
+fn stubborn_processes_delay_shutdown_only_by_their_bounds() {
+    // A service that ignores SIGTERM (timeout=1s), and an orphan that ignores
+    // it too (the 2 s TERM grace, then SIGKILL).
+    let table = format!(
+        "service stubborn timeout=1s -- /bin/sh -c \"trap '' TERM; echo up-stubborn; \
+         while :; do sleep 1; done\"\n\
+         once orphan -- /bin/sh -c \"(trap '' TERM; exec sleep 100 &); echo orphaned\"\n\
+         {}{SHUTDOWN_ENTRY}",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        "stubborn",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-stubborn", 5 * S);
+    ns.expect("orphaned", 5 * S);
+    ns.expect("up-a", 5 * S);
+    let t = Instant::now();
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 15 * S);
+    let took = t.elapsed();
+    let out = ns.output();
+    eprintln!("shutdown with a stubborn service (1 s) and orphan (2 s grace): {took:?}");
+    assert!(
+        out.contains("stubborn: did not stop in time; sending SIGKILL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("processes left after SIGTERM; sending SIGKILL"),
+        "{out}"
+    );
+    in_order(
+        &out,
+        &[
+            "stop-a",
+            "did not stop in time",
+            "shutdown-entry",
+            "processes left",
+        ],
+    );
+    assert!(
+        took >= Duration::from_millis(2900),
+        "bounds not honoured: {took:?}\n{out}"
+    );
+    assert!(
+        took < Duration::from_millis(4500),
+        "shutdown overstayed 1 s + 2 s: {took:?}\n{out}"
+    );
+}
+
+#[test]
+fn a_stubborn_service_alone_costs_its_timeout() {
+    let table = "service stubborn timeout=1s -- /bin/sh -c \"trap '' TERM; echo up; \
+                 while :; do sleep 1; done\"\n";
+    let mut ns = Ns::start(
+        "stubborn1",
+        &[("etc/foster.tab", table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up", 5 * S);
+    let t = Instant::now();
+    ns.signal(libc::SIGTERM);
+    ns.expect_end_by(SIGHUP, 10 * S);
+    let took = t.elapsed();
+    eprintln!("shutdown with a stubborn service (timeout=1s): {took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "{took:?}\n{}",
+        ns.output()
+    );
+}
+
+#[test]
+fn busybox_inittab_lines_work_as_pid_1() {
+    let inittab = "\
+# BusyBox syntax: id:runlevels:action:process
+::sysinit:/bin/echo bb-sysinit
+::wait:/bin/echo bb-wait
+::once:/bin/echo bb-once
+::respawn:/bin/sh -c 'echo bb-respawn-$$; sleep 0.3'
+::respawn:/bin/false
+::shutdown:/bin/echo bb-shutdown $FOSTER_SHUTDOWN
+::ctrlaltdel:/bin/echo bb-cad
+";
+    // No arguments: PID 1 reads /etc/inittab.
+    let mut ns = Ns::start("busybox", &[("etc/inittab", inittab)], &[]);
+    let out = ns.expect("bb-once", 5 * S);
+    in_order(&out, &["bb-sysinit", "bb-wait", "bb-once"]);
+    // The respawn entry comes back (the crash-looping one does not stop it).
+    let deadline = Instant::now() + 5 * S;
+    while ns.output().matches("bb-respawn-").count() < 2 {
+        assert!(Instant::now() < deadline, "no respawn\n{}", ns.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ns.signal(libc::SIGINT);
+    ns.expect("bb-cad", 5 * S);
+    ns.signal(libc::SIGTERM);
+    ns.expect_end_by(SIGHUP, 10 * S);
+    assert!(
+        ns.output().contains("bb-shutdown reboot"),
+        "{}",
+        ns.output()
+    );
+}
+
+#[test]
+fn sighup_reloads_the_table() {
+    let table = format!("{}{}", svc("a", ""), svc("b", ""));
+    let mut ns = Ns::start(
+        "reload",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-a", 5 * S);
+    ns.expect("up-b", 5 * S);
+    // a unchanged, b removed, c new.
+    let new = format!("{}{}", svc("a", ""), svc("c", ""));
+    std::fs::write(ns.root_path("/etc/foster.tab"), new).unwrap();
+    ns.signal(libc::SIGHUP);
+    ns.expect("up-c", 5 * S);
+    let out = ns.expect("stop-b", 5 * S);
+    assert!(out.contains("table reloaded"), "{out}");
+    assert_eq!(out.matches("up-a").count(), 1, "a was restarted\n{out}");
+    // A table with an error is rejected whole.
+    std::fs::write(
+        ns.root_path("/etc/foster.tab"),
+        "service d bogus=1 -- /bin/true\n",
+    )
+    .unwrap();
+    ns.signal(libc::SIGHUP);
+    ns.expect("reload rejected", 5 * S);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!ns.output().contains("stop-a"), "{}", ns.output());
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+    in_order(&ns.output(), &["reload rejected", "stop-c", "stop-a"]);
+}
+
+#[test]
+fn sigint_runs_the_ctrlaltdel_entries() {
+    let table = format!("{}ctrlaltdel cad -- /bin/echo cad-ran\n", svc("a", ""));
+    let mut ns = Ns::start(
+        "cad",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-a", 5 * S);
+    ns.signal(libc::SIGINT);
+    ns.expect("cad-ran", 5 * S);
+    ns.signal(libc::SIGINT);
+    let deadline = Instant::now() + 5 * S;
+    while ns.output().matches("cad-ran").count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "second Ctrl-Alt-Del\n{}",
+            ns.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Still running: Ctrl-Alt-Del is only what the table says.
+    assert!(!ns.output().contains("stop-a"));
+    assert!(ns.child.try_wait().unwrap().is_none());
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
+#[test]
+fn sigquit_execs_the_restart_entry_as_pid_1() {
+    let table = format!(
+        "{}{SHUTDOWN_ENTRY}restart re -- /bin/sh -c 'echo restarted-as-$$; exec sleep 100'\n",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        "restart",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-a", 5 * S);
+    ns.signal(libc::SIGQUIT);
+    let out = ns.expect("restarted-as-", 10 * S);
+    assert!(out.contains("restarted-as-1\n"), "{out}");
+    in_order(&out, &["stop-a", "restarted-as-1"]);
+    // Same process, now running the restart entry.
+    let deadline = Instant::now() + 5 * S;
+    loop {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", ns.init)).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "PID 1 is {comm:?}\n{out}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        status_field(ns.init, "NSpid").and_then(|s| s.split_whitespace().last().map(String::from)),
+        Some("1".into())
+    );
+    assert!(
+        ns.child.try_wait().unwrap().is_none(),
+        "the namespace ended"
+    );
+}
+
+/// An entry runs `cmd` inside the namespace (after a moment, so the table is
+/// up); returns the namespace's output once it ends by `ends_by`.
+fn applet_run(name: &str, cmd: &str, ends_by: i32) -> (String, Duration) {
+    let script = format!("#!/bin/sh\nsleep 0.3\necho running {cmd}\nexec {cmd}\n");
+    let table = format!(
+        "{}{SHUTDOWN_ENTRY}once trigger -- /bin/trigger\n",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        name,
+        &[("etc/foster.tab", &table), ("bin/trigger", &script)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-a", 5 * S);
+    let t = Instant::now();
+    ns.expect_end_by(ends_by, 10 * S);
+    (ns.output(), t.elapsed())
+}
+
+#[test]
+fn fosters_poweroff_applet_signals_pid_1() {
+    let (out, _) = applet_run("f-poweroff", "/sbin/poweroff", SIGINT);
+    in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=poweroff"]);
+}
+
+#[test]
+fn fosters_reboot_and_halt_applets_signal_pid_1() {
+    let (out, _) = applet_run("f-reboot", "/sbin/reboot", SIGHUP);
+    in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=reboot"]);
+    let (out, _) = applet_run("f-halt", "/sbin/halt", SIGINT);
+    in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=halt"]);
+}
+
+#[test]
+fn fosters_applets_with_f_call_reboot_at_once() {
+    // -f: reboot(2) from the applet itself ends the namespace; no shutdown sequence.
+    let (out, _) = applet_run("f-reboot-f", "/sbin/reboot -f", SIGHUP);
+    assert!(out.contains("running /sbin/reboot -f"), "{out}");
+    assert!(
+        !out.contains("stop-a") && !out.contains("shutdown-entry"),
+        "{out}"
+    );
+    let (out, _) = applet_run("f-poweroff-f", "/sbin/poweroff -f -n", SIGINT);
+    assert!(!out.contains("shutdown-entry"), "{out}");
+}
+
+#[test]
+fn busybox_poweroff_reboot_halt_applets_work_with_foster() {
+    for (applet, word, sig) in [
+        ("/bin/poweroff", "poweroff", SIGINT),
+        ("/bin/reboot", "reboot", SIGHUP),
+        ("/bin/halt", "halt", SIGINT),
+    ] {
+        let (out, _) = applet_run(&format!("bb-{word}"), applet, sig);
+        let entry = format!("shutdown-entry FOSTER_SHUTDOWN={word}");
+        in_order(&out, &["stop-a", &entry]);
+    }
+}
+
+#[test]
+fn the_restart_entry_can_exec_foster_again() {
+    let table = format!(
+        "{}restart re -- /sbin/foster -f /etc/second.tab\n",
+        svc("a", "")
+    );
+    let second = format!(
+        "once hi -- /bin/echo second-table\n{}{SHUTDOWN_ENTRY}",
+        svc("b", "")
+    );
+    let mut ns = Ns::start(
+        "reexec",
+        &[("etc/foster.tab", &table), ("etc/second.tab", &second)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-a", 5 * S);
+    ns.signal(libc::SIGQUIT);
+    ns.expect("second-table", 10 * S);
+    let out = ns.expect("up-b", 5 * S);
+    assert_eq!(out.matches("starting as PID 1").count(), 2, "{out}");
+    assert!(!out.contains("unable to"), "{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+    assert!(ns.output().contains("FOSTER_SHUTDOWN=poweroff"));
+}
+
+#[test]
+fn shutdown_during_a_hung_sysinit_is_bounded() {
+    let table = format!(
+        "sysinit hang timeout=1s -- /bin/sh -c 'echo hanging; exec sleep 100'\n{}{SHUTDOWN_ENTRY}",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        "hung",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("hanging", 5 * S);
+    let t = Instant::now();
+    ns.signal(libc::SIGTERM);
+    ns.expect_end_by(SIGHUP, 10 * S);
+    let out = ns.output();
+    assert!(
+        !out.contains("up-a"),
+        "a service started during shutdown\n{out}"
+    );
+    assert!(out.contains("FOSTER_SHUTDOWN=reboot"), "{out}");
+    assert!(t.elapsed() < 3 * S, "{:?}\n{out}", t.elapsed());
+}
+
+#[test]
+fn an_on_exit_entry_reports_its_status_and_powers_off() {
+    let table = format!(
+        "{}{SHUTDOWN_ENTRY}once t on-exit=poweroff -- /bin/sh -c 'sleep 0.2; exit 3'\n",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        "on-exit",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect_end_by(SIGINT, 10 * S);
+    let out = ns.output();
+    in_order(
+        &out,
+        &[
+            "foster: exit-status t 3",
+            "stop-a",
+            "FOSTER_SHUTDOWN=poweroff",
+        ],
+    );
+}
+
+#[test]
+fn a_second_signal_during_shutdown_changes_only_how_it_ends() {
+    let table = format!(
+        "service slow timeout=2s -- /bin/sh -c 'trap \"sleep 0.5; echo stop-slow; exit 0\" TERM; \
+         echo up-slow; while :; do sleep 1 & wait; done'\n{SHUTDOWN_ENTRY}"
+    );
+    let mut ns = Ns::start(
+        "twice",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-slow", 5 * S);
+    ns.signal(libc::SIGUSR2);
+    ns.expect("powering off", 5 * S);
+    ns.signal(libc::SIGTERM);
+    ns.expect_end_by(SIGHUP, 10 * S);
+    let out = ns.output();
+    assert_eq!(out.matches("stop-slow").count(), 1, "{out}");
+    assert_eq!(out.matches("shutdown-entry").count(), 1, "{out}");
+}
+
+#[test]
+fn pid_1_without_a_runnable_table_keeps_going() {
+    // A table that cannot be read, then one whose every line is bad: PID 1
+    // says so, stays up, and still shuts down on request.
+    for (name, files, args) in [
+        ("missing", vec![], vec!["-f", "/etc/missing.tab"]),
+        (
+            "all-bad",
+            vec![("etc/foster.tab", "service x bogus=1 -- /bin/true\n")],
+            vec!["-f", "/etc/foster.tab"],
+        ),
+    ] {
+        let mut ns = Ns::start(name, &files, &args);
+        ns.expect("reaping orphans only", 5 * S);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(ns.child.try_wait().unwrap().is_none(), "{}", ns.output());
+        ns.signal(libc::SIGUSR1);
+        ns.expect_end_by(SIGINT, 10 * S);
+    }
+}

@@ -1,0 +1,648 @@
+//! Reliability: foster under sustained abuse (soak) and injected faults, the
+//! real binary in sub-init mode, driven from outside.
+//!
+//! - `soak`: crash-looping services, periodic orphan storms, SIGHUP reloads
+//!   alternating good and broken tables, control requests with garbage mixed
+//!   in; at the end no zombie, no fd or RSS growth, every service that should
+//!   run runs, every reload logged. CI runs it for a few seconds; the long
+//!   form: `FOSTER_SOAK_SECS=600 cargo test --release --test reliability -- --nocapture soak`.
+//! - fault injection: spawn failures (127/126 and a reason), fd exhaustion
+//!   (RLIMIT_NOFILE), PID exhaustion (RLIMIT_NPROC as a non-root uid), a table
+//!   at and over capacity, a log target that is full or disappears. Each time
+//!   foster must report the fault, keep running, and recover when it goes.
+//!
+//! Every process a test starts is killed on drop (foster and its descendants);
+//! every wait is bounded.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
+
+// ------------------------------------------------------------------ harness
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "foster-rel-{name}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        TempDir(dir)
+    }
+
+    fn p(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A running `foster -f DIR/table.tab -S DIR/sock`, killed with its tree on drop.
+struct Foster {
+    child: Child,
+    pid: i32,
+    log: String,
+    sock: String,
+    table: String,
+}
+
+impl Foster {
+    /// `wrap`: words before foster (prlimit, setpriv).
+    fn start(dir: &TempDir, table: &str, wrap: &[&str]) -> Foster {
+        let table_path = dir.p("table.tab");
+        fs::write(&table_path, table).unwrap();
+        let log = dir.p("foster.log");
+        let out = fs::File::create(&log).unwrap();
+        let sock = dir.p("sock");
+        let mut cmd = match wrap.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(FOSTER);
+                c
+            }
+            None => Command::new(FOSTER),
+        };
+        cmd.args(["-f", &table_path, "-S", &sock])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = cmd.spawn().unwrap();
+        let pid = child.id() as i32;
+        let f = Foster {
+            child,
+            pid,
+            log,
+            sock,
+            table: table_path,
+        };
+        wait_until(Duration::from_secs(10), "control socket", || {
+            fs::metadata(&f.sock).is_ok()
+        });
+        f
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// One raw request; the whole answer (or what came before a timeout).
+    fn request(&self, bytes: &[u8]) -> String {
+        let Ok(mut s) = UnixStream::connect(&self.sock) else {
+            return String::from("(connect failed)");
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(bytes);
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    /// `status` rows: (name, state).
+    fn status(&self) -> Vec<(String, String)> {
+        self.request(b"status\n")
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f.first() == Some(&"entry")).then(|| {
+                    (
+                        f.get(1).unwrap_or(&"").to_string(),
+                        f.get(3).unwrap_or(&"").to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn state(&self, name: &str) -> String {
+        self.status()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+            .unwrap_or_default()
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid, sig) };
+    }
+}
+
+impl Drop for Foster {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let tree = descendants(self.pid);
+            // SAFETY: kill(2) on our own child and its descendants.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                for p in tree {
+                    libc::kill(p, libc::SIGKILL);
+                }
+            }
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- foster log ---\n{}", self.log());
+        }
+    }
+}
+
+fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn descendants(root: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            if !out.contains(&c) && out.len() < 10_000 {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn proc_state(pid: i32) -> Option<char> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.get(s.rfind(')')? + 2..)?.chars().next()
+}
+
+fn fd_count(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn max_fd(pid: i32) -> i32 {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+fn status_kb(pid: i32, key: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .strip_prefix(':')?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time foster has used, in ns.
+fn cpu_ns(pid: i32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn prlimit(pid: i32, arg: &str) {
+    let ok = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), arg])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "prlimit {arg} failed");
+}
+
+fn is_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+// ------------------------------------------------------------------ soak
+
+#[test]
+fn soak() {
+    let secs: u64 = std::env::var("FOSTER_SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let dir = TempDir::new("soak");
+    // Each orphan storm: 50 double-forked sleepers that end within a second.
+    let storm = "i=0; while [ $i -lt 50 ]; do (sleep 0.$((i % 9 + 1)) &); i=$((i+1)); done";
+    let good = |extra: bool| {
+        let mut t = String::new();
+        for i in 0..3 {
+            t += &format!(
+                "service crash{i} backoff=10ms..200ms log=null -- sh -c 'exit {}'\n",
+                i + 1
+            );
+        }
+        t += "service steady1 -- sleep 100000\nservice steady2 -- sleep 100001\n";
+        t += &format!("service storm backoff=700ms..700ms log=null -- sh -c '{storm}'\n");
+        if extra {
+            t += "service extra -- sleep 100002\n";
+        }
+        t
+    };
+    let mut f = Foster::start(&dir, &good(false), &[]);
+    wait_until(Duration::from_secs(10), "steady services", || {
+        f.state("steady1") == "running" && f.state("steady2") == "running"
+    });
+    // Let every lazily-opened fd and page settle, then take the baseline.
+    std::thread::sleep(Duration::from_millis(1500));
+    let fds0 = fd_count(f.pid);
+    let rss0 = status_kb(f.pid, "VmRSS");
+
+    let garbage: [&[u8]; 8] = [
+        b"status\n",
+        b"\x00\x01\x02\xff\n",
+        b"frobnicate\n",
+        b"start\n",
+        b"stop no-such-entry\n",
+        b"status extra words here\n",
+        b"",
+        b"status", // no newline: cut off by the client deadline or EOF
+    ];
+    let long = vec![b'x'; 5000];
+    let (mut good_reloads, mut bad_reloads, mut requests) = (0usize, 0usize, 0usize);
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut round = 0usize;
+    while Instant::now() < end {
+        round += 1;
+        // A reload: good (with or without `extra`) or broken, in turn.
+        let before = (f.count("table reloaded"), f.count("reload rejected"));
+        match round % 3 {
+            0 => {
+                fs::write(&f.table, "service steady1 nosuchkey=1 -- sleep 1\n").unwrap();
+                bad_reloads += 1;
+            }
+            r => {
+                fs::write(&f.table, good(r == 1)).unwrap();
+                good_reloads += 1;
+            }
+        }
+        f.signal(libc::SIGHUP);
+        wait_until(Duration::from_secs(5), "the reload to be logged", || {
+            (f.count("table reloaded"), f.count("reload rejected")) != before
+        });
+        // Control traffic, garbage mixed in.
+        for g in garbage {
+            let answer = f.request(g);
+            requests += 1;
+            if g == b"status\n" {
+                assert!(answer.ends_with("ok\n"), "status answered {answer:?}");
+            }
+        }
+        let answer = f.request(&long);
+        assert!(answer.contains("error"), "oversized request: {answer:?}");
+        requests += 1;
+        assert!(f.alive(), "foster died in round {round}");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    // Restore the good table and let the last storm end.
+    fs::write(&f.table, good(false)).unwrap();
+    let before = f.count("table reloaded");
+    f.signal(libc::SIGHUP);
+    good_reloads += 1;
+    wait_until(Duration::from_secs(5), "the final reload", || {
+        f.count("table reloaded") > before
+    });
+    for name in ["crash0", "crash1", "crash2", "storm"] {
+        assert!(f
+            .request(format!("stop {name}\n").as_bytes())
+            .ends_with("ok\n"));
+    }
+    // Storm orphans sleep at most 0.9 s.
+    wait_until(
+        Duration::from_secs(10),
+        "orphans and crashers to be gone",
+        || {
+            children_of(f.pid).iter().all(|&c| {
+                fs::read_to_string(format!("/proc/{c}/cmdline"))
+                    .is_ok_and(|l| l.starts_with("sleep\x0010000"))
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
+    let zombies: Vec<i32> = children_of(f.pid)
+        .into_iter()
+        .filter(|&c| proc_state(c) == Some('Z'))
+        .collect();
+    assert!(zombies.is_empty(), "zombies left: {zombies:?}");
+    let fds1 = fd_count(f.pid);
+    assert_eq!(fds1, fds0, "fd count grew from {fds0} to {fds1}");
+    let rss1 = status_kb(f.pid, "VmRSS");
+    assert!(rss1 <= rss0 + 8, "VmRSS grew from {rss0} kB to {rss1} kB");
+    assert_eq!(f.state("steady1"), "running");
+    assert_eq!(f.state("steady2"), "running");
+    assert_eq!(
+        f.count("table reloaded"),
+        good_reloads,
+        "good reloads logged"
+    );
+    assert_eq!(
+        f.count("reload rejected"),
+        bad_reloads,
+        "broken tables logged"
+    );
+    let restarts = f.count("crash0: exited with status 1");
+    assert!(restarts >= 3, "crash0 restarted only {restarts} times");
+    eprintln!(
+        "soak: {secs} s, {round} rounds, {good_reloads} good + {bad_reloads} broken reloads, \
+         {requests} control requests, {restarts} crash0 restarts, fds {fds0}->{fds1}, \
+         VmRSS {rss0}->{rss1} kB"
+    );
+    f.signal(libc::SIGTERM);
+    let t = Instant::now();
+    while f.alive() {
+        assert!(t.elapsed() < Duration::from_secs(10), "foster did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(f.child.wait().unwrap().code(), Some(0));
+}
+
+// ------------------------------------------------------------------ faults
+
+#[test]
+fn spawn_failures_are_reported_and_retried() {
+    let dir = TempDir::new("spawn");
+    let eacces = dir.p("not-executable");
+    fs::write(&eacces, "#!/bin/sh\nexec sleep 100000\n").unwrap();
+    fs::set_permissions(&eacces, fs::Permissions::from_mode(0o644)).unwrap();
+    let enoexec = dir.p("garbage");
+    fs::write(&enoexec, b"\x7fELF garbage\x01\x02\x03\n").unwrap();
+    fs::set_permissions(&enoexec, fs::Permissions::from_mode(0o755)).unwrap();
+    let later = dir.p("later");
+    let table = format!(
+        "service missing backoff=50ms..300ms -- {missing}\n\
+         service eacces backoff=50ms..300ms -- {eacces}\n\
+         service enoexec backoff=50ms..300ms -- {enoexec}\n\
+         service nodir backoff=50ms..300ms dir={later} -- sleep 100000\n\
+         service nouser backoff=50ms..300ms user=no-such-user-foster -- sleep 100000\n\
+         service fine -- sleep 100001\n",
+        missing = dir.p("no-such-program"),
+    );
+    let mut f = Foster::start(&dir, &table, &[]);
+    wait_until(
+        Duration::from_secs(10),
+        "every failure to be logged",
+        || {
+            let log = f.log();
+            log.contains("missing: exited with status 127")
+                && log.contains("eacces: exited with status 126")
+                && log.contains("enoexec: exited with status 126")
+                && log.contains("nodir: exited with status 126")
+                && log.contains("nouser: exited with status 126")
+        },
+    );
+    let log = f.log();
+    for reason in [
+        "missing: unable to exec",
+        "eacces: unable to exec",
+        "enoexec: unable to exec",
+        "nodir: unable to change directory to",
+        "nouser: unknown user no-such-user-foster",
+    ] {
+        assert!(log.contains(reason), "no `{reason}` in the log");
+    }
+    assert_eq!(f.state("fine"), "running");
+    // The faults go: the program appears, the directory, the exec bit.
+    fs::create_dir(&later).unwrap();
+    fs::set_permissions(&eacces, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy("/bin/sleep", dir.p("no-such-program")).unwrap();
+    wait_until(Duration::from_secs(10), "recovery", || {
+        ["missing", "eacces", "nodir"]
+            .iter()
+            .all(|n| f.state(n) == "running")
+    });
+    assert!(f.alive());
+}
+
+#[test]
+fn fd_exhaustion_is_survived() {
+    let dir = TempDir::new("nofile");
+    let table = format!(
+        "service chatty backoff=100ms..100ms log={} -- sh -c 'echo hello; exit 1'\n\
+         service steady -- sleep 100000\n",
+        dir.p("chatty.log")
+    );
+    let mut f = Foster::start(&dir, &table, &[]);
+    wait_until(Duration::from_secs(10), "chatty's log", || {
+        fs::read_to_string(dir.p("chatty.log")).is_ok_and(|t| t.contains("hello"))
+    });
+    // No fd number is left: the next open fails with EMFILE.
+    let limit = max_fd(f.pid) + 1;
+    prlimit(f.pid, &format!("--nofile={limit}:{limit}"));
+    wait_until(Duration::from_secs(10), "EMFILE to be reported", || {
+        f.log().contains("Too many open files") || f.log().contains("EMFILE")
+    });
+    // A control client while no fd is left: foster must not spin on it.
+    let mut pending = UnixStream::connect(&f.sock).unwrap();
+    pending.write_all(b"status\n").unwrap();
+    let cpu0 = cpu_ns(f.pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ns(f.pid) - cpu0;
+    assert!(
+        spent < 200_000_000,
+        "foster used {} ms of CPU in 1 s while out of fds",
+        spent / 1_000_000
+    );
+    assert!(f.alive());
+    // The fault goes: the waiting client is served, the log file is used again.
+    prlimit(f.pid, "--nofile=1024:1024");
+    pending
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = pending.read_to_string(&mut answer);
+    assert!(answer.ends_with("ok\n"), "pending status: {answer:?}");
+    let lines = fs::read_to_string(dir.p("chatty.log"))
+        .unwrap()
+        .lines()
+        .count();
+    wait_until(
+        Duration::from_secs(10),
+        "chatty's log to grow again",
+        || {
+            fs::read_to_string(dir.p("chatty.log"))
+                .unwrap()
+                .lines()
+                .count()
+                > lines
+        },
+    );
+    assert_eq!(f.state("steady"), "running");
+}
+
+#[test]
+fn pid_exhaustion_is_survived() {
+    if !is_root() {
+        eprintln!("skipped: needs root to switch to a scratch uid");
+        return;
+    }
+    let dir = TempDir::new("nproc");
+    // A uid nothing else runs as: RLIMIT_NPROC counts its processes.
+    let uid = 40_000 + std::process::id() % 20_000;
+    let mut table = String::new();
+    for i in 0..5 {
+        table += &format!(
+            "service s{i} backoff=100ms..400ms -- sleep {}\n",
+            100_000 + i
+        );
+    }
+    let (reuid, regid) = (format!("--reuid={uid}"), format!("--regid={uid}"));
+    let mut f = Foster::start(
+        &dir,
+        &table,
+        &[
+            "prlimit",
+            "--nproc=4:4",
+            "setpriv",
+            &reuid,
+            &regid,
+            "--clear-groups",
+        ],
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "fork failures to be reported",
+        || f.count("unable to start") >= 2,
+    );
+    let running = |f: &Foster| f.status().iter().filter(|(_, s)| s == "running").count();
+    assert_eq!(running(&f), 3, "3 of 5 fit under RLIMIT_NPROC=4");
+    assert!(f.log().contains("Resource temporarily unavailable") || f.log().contains("EAGAIN"));
+    assert!(f.alive());
+    prlimit(f.pid, "--nproc=64:64");
+    wait_until(Duration::from_secs(10), "every service to run", || {
+        running(&f) == 5
+    });
+}
+
+#[test]
+fn table_at_and_over_capacity() {
+    let dir = TempDir::new("capacity");
+    let table = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("service s{i} -- sleep {}\n", 200_000 + i))
+            .collect()
+    };
+    let full = Foster::start(&dir, &table(64), &[]);
+    wait_until(Duration::from_secs(20), "64 services", || {
+        full.status().iter().filter(|(_, s)| s == "running").count() == 64
+    });
+    assert!(!full.log().contains("error"), "{}", full.log());
+    drop(full);
+
+    let dir = TempDir::new("capacity-over");
+    let over = Foster::start(&dir, &table(65), &[]);
+    wait_until(Duration::from_secs(20), "the first 64 services", || {
+        over.status().iter().filter(|(_, s)| s == "running").count() == 64
+    });
+    let log = over.log();
+    assert!(log.contains("too many entries (at most 64)"), "{log}");
+    assert!(log.contains(":65:"), "the error names line 65: {log}");
+    assert!(!over.status().iter().any(|(n, _)| n == "s64"));
+    // A reload of the over-full table is rejected whole; the 64 keep running.
+    over.signal(libc::SIGHUP);
+    wait_until(Duration::from_secs(5), "the rejection", || {
+        over.log().contains("reload rejected")
+    });
+    assert_eq!(
+        over.status().iter().filter(|(_, s)| s == "running").count(),
+        64
+    );
+}
+
+#[test]
+fn full_log_target_is_survived() {
+    let dir = TempDir::new("full");
+    let table = "service noisy backoff=100ms..100ms log=/dev/full -- sh -c 'echo x; exit 1'\n\
+                 service steady -- sleep 100000\n";
+    let mut f = Foster::start(&dir, table, &[]);
+    wait_until(Duration::from_secs(10), "a few restarts", || {
+        f.count("noisy: exited with status 1") >= 5
+    });
+    assert!(f.alive());
+    assert_eq!(f.state("steady"), "running");
+    let cpu0 = cpu_ns(f.pid);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        cpu_ns(f.pid) - cpu0 < 200_000_000,
+        "foster spins on /dev/full"
+    );
+}
+
+#[test]
+fn vanished_log_directory_is_survived() {
+    let dir = TempDir::new("vanish");
+    let logdir = dir.p("logs");
+    fs::create_dir(&logdir).unwrap();
+    let target = format!("{logdir}/svc.log");
+    let table = format!(
+        "service svc backoff=200ms..200ms log={target} -- sh -c 'echo line; exit 1'\n\
+         service steady -- sleep 100000\n"
+    );
+    let mut f = Foster::start(&dir, &table, &[]);
+    wait_until(Duration::from_secs(10), "the log file", || {
+        fs::read_to_string(&target).is_ok_and(|t| t.contains("line"))
+    });
+    fs::remove_dir_all(&logdir).unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the missing directory reported",
+        || f.log().contains(&format!("unable to open {target}")),
+    );
+    assert!(f.alive());
+    assert_eq!(f.state("steady"), "running");
+    fs::create_dir(&logdir).unwrap();
+    wait_until(Duration::from_secs(10), "logging to resume", || {
+        fs::read_to_string(&target).is_ok_and(|t| t.contains("line"))
+    });
+}
