@@ -24,6 +24,8 @@ pub const REQUEST_MAX: usize = 256;
 pub const MAX_CLIENTS: usize = 4;
 /// A client must send its request within this time.
 pub const CLIENT_DEADLINE_MS: u64 = 2_000;
+/// How long the listener rests after accept failed for want of resources.
+pub const ACCEPT_PAUSE_MS: u64 = 1_000;
 pub const PID1_SOCKET: &CStr = c"/run/foster.sock";
 
 /// A parsed request.
@@ -96,6 +98,9 @@ pub struct Server {
     clients: [Option<Client>; MAX_CLIENTS],
     /// Remove the socket file on exit (foster created it).
     owned: bool,
+    /// Out of fds (or memory) for a new connection: the listener is out of
+    /// the epoll set until then, so a pending client cannot make foster spin.
+    paused_until: Option<u64>,
 }
 
 impl Server {
@@ -136,6 +141,7 @@ impl Server {
             path,
             clients: [const { None }; MAX_CLIENTS],
             owned: true,
+            paused_until: None,
         })
     }
 
@@ -143,9 +149,13 @@ impl Server {
         &self.listener
     }
 
-    /// The earliest client deadline.
+    /// The earliest client deadline, or the end of a pause.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.clients.iter().flatten().map(|c| c.deadline).min()
+        let clients = self.clients.iter().flatten().map(|c| c.deadline).min();
+        match (clients, self.paused_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Removes the socket file (on exit).
@@ -165,6 +175,18 @@ pub fn on_listener(rt: &mut Runtime, now: u64) {
     for _ in 0..16 {
         let fd = match sys::accept(&server.listener) {
             Ok(fd) => fd,
+            Err(e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM)) => {
+                // Out of fds or memory: the connection stays queued and
+                // the listener readable; stop watching it for a while.
+                let _ = sys::epoll_del(rt.epoll(), server.listener.raw());
+                server.paused_until = Some(now + ACCEPT_PAUSE_MS);
+                let mut l = Line::new();
+                l.s("unable to accept a control connection: ")
+                    .errno(e)
+                    .s("; retrying in 1 s");
+                rt.log().error_raw(l.as_bytes());
+                break;
+            }
             Err(_) => break,
         };
         let allowed = match sys::peer_cred(&fd) {
@@ -261,11 +283,20 @@ pub fn on_client(rt: &mut Runtime, index: usize, now: u64) {
     rt.control = Some(server);
 }
 
-/// Cut off clients past their deadline.
+/// Cut off clients past their deadline; resume accepting after a pause.
 pub fn on_tick(rt: &mut Runtime, now: u64) {
     let Some(mut server) = rt.control.take() else {
         return;
     };
+    if server.paused_until.is_some_and(|t| now >= t) {
+        server.paused_until = None;
+        let _ = sys::epoll_add(
+            rt.epoll(),
+            server.listener.raw(),
+            sys::EPOLLIN,
+            crate::runtime::TAG_CONTROL,
+        );
+    }
     for i in 0..MAX_CLIENTS {
         let late = server
             .clients

@@ -240,7 +240,16 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
         SIGINT => {
             let started = rt.supervisor_mut().trigger(Kind::CtrlAltDel, now);
             if started == 0 {
-                rt.log().info("Ctrl-Alt-Del: no ctrlaltdel entry");
+                // As BusyBox: an entry still running from the last press
+                // (or a shutdown under way) is left alone.
+                rt.log()
+                    .info(match rt.supervisor().first_of(Kind::CtrlAltDel) {
+                        None => "Ctrl-Alt-Del: no ctrlaltdel entry",
+                        Some(_) if rt.supervisor().is_stopping() => {
+                            "Ctrl-Alt-Del: ignored while shutting down"
+                        }
+                        Some(_) => "Ctrl-Alt-Del: ctrlaltdel entries still running",
+                    });
             }
         }
         SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
@@ -260,15 +269,22 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
         // Only returns if the exec failed (reported): reboot instead of hanging.
         rt.exec_in_place(id);
     }
-    sys::sync();
     if container {
-        // Only what foster mounted itself, newest first.
+        // No sync: the host's kernel keeps its page cache, and a sync(2)
+        // that waits on the host's slowest filesystem could hang the stop.
+        // Only what foster mounted itself goes, newest first.
         for (i, (_, target, ..)) in MOUNTS.iter().enumerate().rev() {
             if mounted & (1 << i) != 0 {
                 let _ = sys::umount(target, sys::MNT_DETACH);
             }
         }
+        // `on-exit=exit:CODE`: a container's init may exit, and its
+        // runtime reports CODE (reboot(2) would report SIGINT instead).
+        if let Outcome::Exit(code) = outcome {
+            sys::exit(i32::from(code))
+        }
     } else {
+        sys::sync();
         remount_all_ro(rt.log());
         sys::sync();
     }
@@ -291,15 +307,20 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
 
 /// Remount every filesystem read-only, newest mount first, from /proc/mounts.
 fn remount_all_ro(log: &Log) {
-    let mut buf = [0u8; 8192];
-    let Ok(n) = sys::read_file(c"/proc/mounts", &mut buf).or_else(|e| {
-        if e == Errno::EFBIG {
-            Ok(buf.len())
-        } else {
-            Err(e)
+    // Room for thousands of mounts: the newest, at the end, matter most. Taken
+    // only now, at shutdown; a small stack buffer if even that fails.
+    let mut small = [0u8; 4096];
+    let buf: &mut [u8] = match sys::reserve(256 * 1024) {
+        Ok(b) => b,
+        Err(_) => &mut small,
+    };
+    let n = match sys::read_file(c"/proc/mounts", buf) {
+        Ok(n) => n,
+        Err(Errno::EFBIG) => {
+            log.error("/proc/mounts is too long; remounting the first part only");
+            buf.len()
         }
-    }) else {
-        return;
+        Err(_) => return,
     };
     let text = buf.get(..n).unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n').rev() {

@@ -4,7 +4,7 @@
 //! as root) with a private mount namespace; inside it, a tmpfs is mounted on a
 //! fresh directory, filled with busybox-static (every applet linked), foster
 //! as `/sbin/foster` (and its `poweroff`/`reboot`/`halt` links) and the test's
-//! table, and foster is exec'd in a chroot there: it is PID 1 of the new
+//! table, and foster is exec'd in a chroot there (see [`SETUP`]): it is PID 1 of the new
 //! namespace, its mounts (/proc, /sys, /dev, /dev/pts, /dev/shm, /run) land
 //! in the chroot of a private mount namespace, and reboot(2) there only ends
 //! the namespace. Nothing here signals or mounts anything of the host: the
@@ -24,7 +24,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
@@ -44,34 +44,24 @@ fn base_dir() -> PathBuf {
     std::env::temp_dir().join(format!("foster-tests-pid1-{}", std::process::id()))
 }
 
-/// The files every namespace's root starts with, built once per test process:
-/// /bin/busybox and its applets, /sbin/foster and its multi-call links.
-fn stage() -> &'static Path {
-    static STAGE: OnceLock<PathBuf> = OnceLock::new();
-    STAGE.get_or_init(|| {
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
-        assert_eq!(uid, 0, "PID 1 tests need root (unshare --pid --mount)");
-        let stage = base_dir().join("stage");
-        for d in ["bin", "sbin", "etc", "tmp", "proc", "sys", "dev", "run"] {
-            std::fs::create_dir_all(stage.join(d)).unwrap();
-        }
-        std::fs::copy(busybox(), stage.join("bin/busybox")).unwrap();
-        let list = Command::new(busybox()).arg("--list").output().unwrap();
-        assert!(list.status.success(), "busybox --list: {list:?}");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            let link = stage.join("bin").join(applet);
-            if applet != "busybox" && !link.exists() {
-                std::os::unix::fs::symlink("busybox", link).unwrap();
-            }
-        }
-        std::fs::copy(FOSTER, stage.join("sbin/foster")).unwrap();
-        for applet in ["poweroff", "reboot", "halt"] {
-            std::os::unix::fs::symlink("foster", stage.join("sbin").join(applet)).unwrap();
-        }
-        stage
-    })
+fn check_root() {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(uid, 0, "PID 1 tests need root (unshare --pid --mount)");
 }
+
+/// Builds the namespace's root on a fresh tmpfs, then execs the command in a
+/// chroot there: /bin/busybox with every applet linked, /sbin/foster with its
+/// `poweroff`/`reboot`/`halt` links, then the test's files.
+const SETUP: &str = "set -e; r=$1 bb=$2 fo=$3 f=$4; shift 4
+mount -t tmpfs -o mode=0755 foster-pid1 \"$r\"
+for d in bin sbin etc tmp proc sys dev run; do mkdir \"$r/$d\"; done
+cp \"$bb\" \"$r/bin/busybox\"
+chroot \"$r\" /bin/busybox --install -s /bin
+cp \"$fo\" \"$r/sbin/foster\"
+for a in poweroff reboot halt; do ln -s foster \"$r/sbin/$a\"; done
+cp -a \"$f/.\" \"$r/\"
+exec chroot \"$r\" \"$@\" 2>&1";
 
 /// What `/proc/PID/ns/pid` points to.
 fn pid_ns(pid: &str) -> Option<PathBuf> {
@@ -111,11 +101,11 @@ struct Ns {
 
 impl Ns {
     /// Starts `/sbin/foster ARGS` as PID 1 in a fresh namespace whose root
-    /// holds the stage plus `files` (path in the root, contents; scripts are
+    /// holds BusyBox, foster and `files` (path in the root, contents; scripts are
     /// made executable).
     fn start(name: &str, files: &[(&str, &str)], args: &[&str]) -> Ns {
         static SEQ: AtomicU32 = AtomicU32::new(0);
-        let stage = stage();
+        check_root();
         let dir = base_dir().join(format!("{name}-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
         let extra = dir.join("files");
         let root = dir.join("root");
@@ -143,14 +133,12 @@ impl Ns {
             "/bin/sh",
             "-c",
             // The tmpfs root lives in the private mount namespace only.
-            "set -e; r=$1 s=$2 f=$3; shift 3; \
-             mount -t tmpfs -o mode=0755 foster-pid1 \"$r\"; \
-             cp -a \"$s/.\" \"$r/\"; cp -a \"$f/.\" \"$r/\"; \
-             exec chroot \"$r\" \"$@\" 2>&1",
+            SETUP,
             "sh",
         ])
         .arg(&root)
-        .arg(stage)
+        .arg(busybox())
+        .arg(FOSTER)
         .arg(&extra)
         .arg("/sbin/foster")
         .args(args)
@@ -363,6 +351,8 @@ impl Drop for Ns {
             eprintln!("--- namespace output ---\n{}", self.output());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        // The last one out removes the (then empty) base directory.
+        let _ = std::fs::remove_dir(base_dir());
     }
 }
 
@@ -434,7 +424,9 @@ fn the_table_runs_in_order_with_private_mounts() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-b", 5 * S);
+    for needle in ["once-1", "up-b", "self="] {
+        ns.expect(needle, 5 * S);
+    }
     let out = ns.expect("up-a", 5 * S);
     assert!(out.contains("starting as PID 1 of a container"), "{out}");
     in_order(&out, &["sysinit-1", "sysinit-2", "wait-1", "once-1"]);
@@ -727,6 +719,8 @@ fn sigint_runs_the_ctrlaltdel_entries() {
     ns.expect("up-a", 5 * S);
     ns.signal(libc::SIGINT);
     ns.expect("cad-ran", 5 * S);
+    // A press while the entry still runs is ignored (as BusyBox): let it end.
+    std::thread::sleep(Duration::from_millis(300));
     ns.signal(libc::SIGINT);
     let deadline = Instant::now() + 5 * S;
     while ns.output().matches("cad-ran").count() < 2 {
@@ -952,4 +946,23 @@ fn pid_1_without_a_runnable_table_keeps_going() {
         ns.signal(libc::SIGUSR1);
         ns.expect_end_by(SIGINT, 10 * S);
     }
+}
+
+#[test]
+fn on_exit_exit_code_ends_a_container_with_that_code() {
+    // A container's runtime reports its init's exit status: with
+    // `on-exit=exit:CODE`, foster as a container's PID 1 exits with CODE
+    // after the orderly stop (a VM powers off instead).
+    let table = format!(
+        "{}{SHUTDOWN_ENTRY}once t on-exit=exit:5 -- /bin/sh -c 'sleep 0.2; exit 0'\n",
+        svc("a", "")
+    );
+    let mut ns = Ns::start(
+        "exit-code",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    let status = ns.wait_exit(10 * S);
+    assert_eq!(status.code(), Some(5), "{status:?}\n{}", ns.output());
+    in_order(&ns.output(), &["stop-a", "FOSTER_SHUTDOWN=poweroff"]);
 }

@@ -215,6 +215,10 @@ fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run
     }
     let r = run_bounded(cmd, Duration::from_secs(60));
     let _ = std::fs::remove_dir_all(&dir);
+    if let Some(base) = dir.parent() {
+        // Empty once the last boot is done.
+        let _ = std::fs::remove_dir(base);
+    }
     r
 }
 

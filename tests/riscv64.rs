@@ -13,7 +13,6 @@ mod cross;
 
 use cross::{assert_static_for, cargo_build, RISCV64};
 use std::path::PathBuf;
-use std::process::Command;
 
 fn foster() -> PathBuf {
     cargo_build(RISCV64, &["-p", "foster", "--bin", "foster"]).join("foster")
@@ -24,25 +23,6 @@ fn foster_builds_static_for_riscv64() {
     let foster = foster();
     assert_static_for(&foster, "RISC-V");
     eprintln!("riscv64 ({RISCV64}): {} bytes", cross::size(&foster));
-}
-
-#[test]
-fn the_musl_triple_builds_too_when_installed() {
-    let musl = "riscv64gc-unknown-linux-musl";
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == musl)
-        });
-    if !installed {
-        eprintln!("{musl} is not installed (rustup may not serve it): skipped");
-        return;
-    }
-    let foster = cargo_build(musl, &["-p", "foster", "--bin", "foster"]).join("foster");
-    assert_static_for(&foster, "RISC-V");
 }
 
 #[test]

@@ -19,6 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 type Res<T> = Result<T, String>;
+/// A section of the report: its name and the function that measures it.
+type Section = (&'static str, fn(&Ctx) -> Res<String>);
+/// Builds the command that runs an init with a storm of N orphans.
+type MakeCmd = Box<dyn Fn(usize) -> Res<Command>>;
 
 struct Ctx {
     root: PathBuf,
@@ -84,7 +88,7 @@ fn main() {
         }
     );
     md.push_str(&machine(&ctx));
-    let sections: [(&str, fn(&Ctx) -> Res<String>); 6] = [
+    let sections: [Section; 6] = [
         ("sizes", sizes),
         ("idle", idle),
         ("orphan storms", storms),
@@ -97,7 +101,7 @@ fn main() {
     for (name, f) in sections {
         if only
             .as_deref()
-            .is_some_and(|o| !o.split(',').any(|w| name.starts_with(w)))
+            .is_some_and(|o| !o.split(',').any(|w| name.contains(w)))
         {
             continue;
         }
@@ -401,7 +405,7 @@ fn bloat_modules(json: &str) -> (u64, Vec<(String, u64)>) {
         *by.entry(module).or_default() += size;
     }
     let mut v: Vec<(String, u64)> = by.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|m| std::cmp::Reverse(m.1));
     (text, v)
 }
 
@@ -439,6 +443,7 @@ fn idle(ctx: &Ctx) -> Res<String> {
     );
     s.push_str("### foster as a sub-init\n\n| services | VmRSS kB | RssAnon kB | switches | syscalls |\n|---:|---:|---:|---:|---|\n");
     let mut rss16 = 0;
+    let mut woke = 0;
     for n in [1usize, 16, 64] {
         let table: String = (0..n)
             .map(|i| format!("service s{i} -- sleep {}\n", 100_000 + i))
@@ -456,6 +461,7 @@ fn idle(ctx: &Ctx) -> Res<String> {
         if n == 16 {
             rss16 = f.rss;
         }
+        woke += f.switches;
         let _ = writeln!(
             s,
             "| {n} | {} | {} | {} | {} |",
@@ -465,9 +471,10 @@ fn idle(ctx: &Ctx) -> Res<String> {
     let _ = writeln!(
         s,
         "\nTargets (DESIGN.md): VmRSS under 64 kB with 16 services: **{}** ({rss16} kB); \
-         0 syscalls idle: see the switches column (0 means foster never left its \
-         `epoll_wait`).\n",
-        if rss16 < 64 { "met" } else { "not met" }
+         0 syscalls idle: **{}** (context switches over the idle windows: {woke}; 0 means \
+         foster never left its `epoll_wait`).\n",
+        if rss16 < 64 { "met" } else { "not met" },
+        if woke == 0 { "met" } else { "not met" }
     );
 
     s.push_str("### Single-command inits with one sleeping child\n\n| init | VmRSS kB | RssAnon kB | switches | syscalls | VmRSS peer / foster |\n|---|---:|---:|---:|---|---:|\n");
@@ -678,8 +685,8 @@ fn storms(ctx: &Ctx) -> Res<String> {
     };
     let mut names: Vec<String> = Vec::new();
     let mut results: Vec<Vec<Option<StormFig>>> = Vec::new();
-    let kinds: Vec<(String, Box<dyn Fn(usize) -> Res<Command>>)> = {
-        let mut v: Vec<(String, Box<dyn Fn(usize) -> Res<Command>>)> = Vec::new();
+    let kinds: Vec<(String, MakeCmd)> = {
+        let mut v: Vec<(String, MakeCmd)> = Vec::new();
         let storm = ctx.storm.clone();
         let foster = ctx.foster.clone();
         let dir = ctx.tmp.clone();
@@ -1173,13 +1180,16 @@ fn race(ctx: &Ctx) -> Res<String> {
         s,
         "SIGTERM sent to the init 0-2 ms (uniform, same pseudo-random sequence for every \
          init) after spawning it with `sleep 2` as its child; lost when the init does not \
-         end with the child's 143 within 1 s. {runs} starts each.\n\n| init | lost per 1,000 | of which no exit in 1 s |\n|---|---:|---:|"
+         end with the child's 143 within 1 s. *killed*: the init itself died of the \
+         SIGTERM, which arrived before its first instructions could block it (every \
+         init has that window; it widens on a loaded machine). {runs} starts each.\n\n\
+         | init | lost per 1,000 | of which killed | of which no exit in 1 s |\n|---|---:|---:|---:|"
     );
     for init in single_inits(ctx) {
-        let (lost, hung) = race_one(&init, runs);
+        let (lost, killed, hung) = race_one(&init, runs);
         let _ = writeln!(
             s,
-            "| {} | {:.1} | {hung} |",
+            "| {} | {:.1} | {killed} | {hung} |",
             init.name,
             lost as f64 * 1000.0 / runs as f64
         );
@@ -1188,8 +1198,9 @@ fn race(ctx: &Ctx) -> Res<String> {
     Ok(s)
 }
 
-fn race_one(init: &InitSpec, runs: usize) -> (usize, usize) {
-    let (mut lost, mut hung) = (0, 0);
+fn race_one(init: &InitSpec, runs: usize) -> (usize, usize, usize) {
+    use std::os::unix::process::ExitStatusExt;
+    let (mut lost, mut killed, mut hung) = (0, 0, 0);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..runs {
         seed ^= seed << 13;
@@ -1223,7 +1234,12 @@ fn race_one(init: &InitSpec, runs: usize) -> (usize, usize) {
         };
         match st {
             Some(st) if st.code() == Some(143) => {}
-            Some(_) => lost += 1,
+            Some(st) => {
+                lost += 1;
+                if st.signal() == Some(libc::SIGTERM) {
+                    killed += 1;
+                }
+            }
             None => {
                 lost += 1;
                 hung += 1;
@@ -1236,7 +1252,7 @@ fn race_one(init: &InitSpec, runs: usize) -> (usize, usize) {
             }
         }
     }
-    (lost, hung)
+    (lost, killed, hung)
 }
 
 // ---------------------------------------------------------------- qemu
