@@ -930,19 +930,7 @@ impl StartArgs {
     /// `sp` must be the initial stack pointer handed to `_start` by the kernel.
     pub unsafe fn from_stack(sp: *const usize) -> StartArgs {
         // SAFETY: the kernel's initial stack is argc, argv[argc], NULL, envp..., NULL.
-        unsafe {
-            let argc = *sp;
-            let argv = sp.add(1) as *const *const u8;
-            let envp = argv.add(argc + 1);
-            let mut envc = 0;
-            while !(*envp.add(envc)).is_null() {
-                envc += 1;
-            }
-            StartArgs {
-                argv: core::slice::from_raw_parts(argv, argc + 1),
-                envp: core::slice::from_raw_parts(envp, envc + 1),
-            }
-        }
+        unsafe { Self::from_argv(*sp, sp.add(1) as *const *const u8) }
     }
 
     /// # Safety
