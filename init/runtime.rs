@@ -662,9 +662,23 @@ impl<'a> Runtime<'a> {
             self.log.error("too many log pipes; logging to the console");
             return None;
         }
-        let (read, write) = reader_pipe().ok()?;
         let index = self.logs.len() as u64;
-        sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index).ok()?;
+        let piped = reader_pipe().and_then(|(read, write)| {
+            sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index)
+                .map(|_| (read, write))
+        });
+        let (read, write) = match piped {
+            Ok(ends) => ends,
+            Err(e) => {
+                let mut l = Line::new();
+                l.bytes(entry.name.as_bytes())
+                    .s(": unable to create its log pipe: ")
+                    .errno(e);
+                l.s("; logging to the console");
+                self.log.error_raw(l.as_bytes());
+                return None;
+            }
+        };
         let raw = write.raw();
         let _ = self.logs.push(LogPipe {
             slot,
