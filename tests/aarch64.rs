@@ -12,9 +12,11 @@
 //! `cargo test --release --test aarch64 -- --nocapture` also prints boot times
 //! and the binary sizes per architecture.
 
-mod cross;
+mod common;
 
-use cross::{assert_static_for, cargo_build, host_tool, run_bounded, Run, AARCH64, RISCV64};
+use common::cross::{assert_static_for, qemu_user_smoke, size, AARCH64, RISCV64};
+use common::qemu::{cargo_build, host_tool, require, run_bounded, Run, EXIT_NO_RESULT};
+use common::{scratch_dir, FOSTER};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 /// Runner timeout per boot: a boot takes ~2 s under TCG.
 const BOOT_TIMEOUT: u64 = 60;
-const EXIT_NO_RESULT: i32 = 122;
 
 /// foster and the guest test programs, static for aarch64.
 fn guest(name: &str) -> PathBuf {
@@ -82,7 +83,7 @@ fn fetched() -> &'static Fetched {
                 r.dump()
             );
         }
-        cross::require("qemu-system-aarch64", "qemu-system-arm");
+        require("qemu-system-aarch64", "qemu-system-arm");
         f
     })
 }
@@ -106,8 +107,7 @@ fn kernel_test(program: &str, args: &[&str]) -> Run {
 /// Boots an image with foster as `/init`, BusyBox and `table` as `/etc/inittab`.
 fn boot_table(name: &str, table: &Path) -> Run {
     let f = fetched();
-    let dir = std::env::temp_dir().join(format!("foster-tests-aarch64-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    let dir = scratch_dir("aarch64");
     let manifest = dir.join(format!("{name}.txt"));
     std::fs::write(
         &manifest,
@@ -154,6 +154,21 @@ fn assert_healthy(r: &Run) {
             "{bad:?} on the console\n{}",
             r.dump()
         );
+    }
+}
+
+/// Each of `order` is on the console, after the one before it.
+fn in_sequence(r: &Run, order: &[&str]) {
+    let console = &r.stdout;
+    let mut at = 0;
+    for want in order {
+        let found = console[at..].find(want);
+        assert!(
+            found.is_some(),
+            "{want:?} missing or out of order\n{}",
+            r.dump()
+        );
+        at += found.unwrap_or(0) + want.len();
     }
 }
 
@@ -205,7 +220,6 @@ fn the_demo_table_runs() {
     // `done` (on-exit=exit:0) ends the demo: as PID 1, foster powers off.
     assert_eq!(r.code, 0, "{}", r.dump());
     assert_eq!(r.verdict(), "qemu: guest done exited 0", "{}", r.dump());
-    let console = &r.stdout;
     let order = [
         "foster: starting as PID 1",
         "sysinit from an inittab line",
@@ -215,23 +229,13 @@ fn the_demo_table_runs() {
         "foster: exit-status done 0",
         "reboot: Power down",
     ];
-    let mut at = 0;
-    for want in order {
-        let found = console[at..].find(want);
-        assert!(
-            found.is_some(),
-            "{want:?} missing or out of order\n{}",
-            r.dump()
-        );
-        at += found.unwrap_or(0) + want.len();
-    }
+    in_sequence(&r, &order);
     assert_healthy(&r);
 }
 
 #[test]
 fn poweroff_is_clean() {
-    let dir = std::env::temp_dir().join(format!("foster-tests-aarch64-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    let dir = scratch_dir("aarch64");
     let table = dir.join("poweroff.tab");
     std::fs::write(
         &table,
@@ -247,7 +251,6 @@ fn poweroff_is_clean() {
     // No entry reports a status: a clean power-off is QEMU exiting 0 on its own.
     assert_eq!(r.code, EXIT_NO_RESULT, "{}", r.dump());
     assert!(r.verdict().contains("exit status: 0"), "{}", r.dump());
-    let console = &r.stdout;
     let order = [
         "ticker: up",
         "off: calling poweroff",
@@ -257,30 +260,21 @@ fn poweroff_is_clean() {
         "inittab shutdown entry ran",
         "reboot: Power down",
     ];
-    let mut at = 0;
-    for want in order {
-        let found = console[at..].find(want);
-        assert!(
-            found.is_some(),
-            "{want:?} missing or out of order\n{}",
-            r.dump()
-        );
-        at += found.unwrap_or(0) + want.len();
-    }
+    in_sequence(&r, &order);
     assert_healthy(&r);
 }
 
 #[test]
 fn single_command_and_sub_init_run_under_qemu_user() {
-    cross::require("qemu-aarch64", "qemu-user");
-    cross::qemu_user_smoke("qemu-aarch64", &guest("foster"));
+    require("qemu-aarch64", "qemu-user");
+    qemu_user_smoke("qemu-aarch64", &guest("foster"));
 }
 
 /// Prints the stripped static binary's size per architecture (for BENCHMARKS.md).
 #[test]
 fn sizes_per_architecture() {
     let rows = [
-        ("x86_64", "host triple", PathBuf::from(cross::FOSTER)),
+        ("x86_64", "host triple", PathBuf::from(FOSTER)),
         ("aarch64", AARCH64, guest("foster")),
         (
             "riscv64",
@@ -290,7 +284,7 @@ fn sizes_per_architecture() {
     ];
     eprintln!("foster binary sizes (release, stripped, static):");
     for (arch, triple, path) in &rows {
-        let bytes = cross::size(path);
+        let bytes = size(path);
         eprintln!(
             "  {arch:<8} {triple:<28} {bytes:>7} bytes ({:.1} KiB)",
             bytes as f64 / 1024.0

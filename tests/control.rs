@@ -7,7 +7,12 @@
 //! Tests that need root (other uids, namespaces) say so and pass as no-ops
 //! without it; CI runs as root.
 
-use std::collections::{HashMap, HashSet};
+mod common;
+
+use common::{
+    alive, as_user, descendants, fd_count, is_root, ppid, wait_until, Foster, TempDir, FOSTER,
+};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -15,102 +20,36 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 const T: Duration = Duration::from_secs(10);
 /// CLIENT_DEADLINE_MS in init/control.rs.
 const CLIENT_DEADLINE: Duration = Duration::from_millis(2_000);
 
 // ------------------------------------------------------------------ harness
 
-/// A unique directory under the system temp dir, removed when the test passes
-/// (kept, with its path printed, when it fails).
-struct TempDir(PathBuf);
-
 impl TempDir {
+    /// The other-uid tests connect from here as nobody: the directory is 0755.
     fn new(name: &str) -> TempDir {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "foster-ctl-{name}-{}-{}-{nanos}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        // The other-uid tests connect from here as nobody.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        TempDir::create("ctl", name, 0o755)
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// A sub-init foster with a control socket. Dropping it kills foster and
-/// every descendant.
-struct Foster {
-    child: Child,
-    pid: i32,
-    table: PathBuf,
-    sock: PathBuf,
-    log: PathBuf,
-    exited: Option<ExitStatus>,
-}
-
+/// foster with a control socket: how this file starts it and asks it.
 impl Foster {
     /// Writes `table` to DIR/table.tab and runs `foster -f TABLE -S DIR/ctl.sock`;
     /// does not wait for the socket.
     fn spawn(dir: &TempDir, table: &str) -> Foster {
-        let table_path = dir.path("table.tab");
-        fs::write(&table_path, table).unwrap();
-        Foster::spawn_at(dir, &table_path, &dir.path("ctl.sock"))
+        Foster::spawn_at(dir, &dir.write("table.tab", table), &dir.path("ctl.sock"))
     }
 
     /// foster's output goes to DIR/SOCKNAME.log.
     fn spawn_at(dir: &TempDir, table: &Path, sock: &Path) -> Foster {
         let name = sock.file_name().unwrap().to_str().unwrap();
         let log = dir.path(&format!("{name}.log"));
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(FOSTER)
-            .arg("-f")
-            .arg(table)
-            .arg("-S")
-            .arg(sock)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        let pid = child.id() as i32;
-        Foster {
-            child,
-            pid,
-            table: table.to_path_buf(),
-            sock: sock.to_path_buf(),
-            log,
-            exited: None,
-        }
+        Foster::launch(&[], table, Some(sock), &[], &log)
     }
 
     /// Spawns and waits until `status` answers.
@@ -121,21 +60,17 @@ impl Foster {
     }
 
     fn wait_answering(&self) {
-        let ok = wait_until(T, || ctl(&self.sock, &["status"]).code == 0);
+        let ok = wait_until(T, || ctl(self.sock(), &["status"]).code == 0);
         assert!(
             ok,
             "foster never answered on {}:\n{}",
-            self.sock.display(),
+            self.sock().display(),
             self.log()
         );
     }
 
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
     fn ctl(&self, args: &[&str]) -> Ctl {
-        ctl(&self.sock, args)
+        ctl(self.sock(), args)
     }
 
     /// `status --json`, parsed into rows by name.
@@ -149,55 +84,6 @@ impl Foster {
         self.status()
             .remove(name)
             .unwrap_or_else(|| panic!("no {name} in status:\n{}", self.log()))
-    }
-
-    fn try_exit(&mut self) -> Option<ExitStatus> {
-        if self.exited.is_none() {
-            self.exited = self.child.try_wait().unwrap();
-        }
-        self.exited
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let ok = wait_until(timeout, || self.try_exit().is_some());
-        assert!(
-            ok,
-            "foster still running after {timeout:?}:\n{}",
-            self.log()
-        );
-        self.exited.unwrap()
-    }
-
-    fn kill(&mut self) {
-        if self.try_exit().is_none() {
-            // Frozen first, so it cannot fork between the listing and the kill.
-            // SAFETY: kill(2) on our own unreaped child.
-            unsafe { libc::kill(self.pid, libc::SIGSTOP) };
-            wait_until(Duration::from_secs(1), || state(self.pid) != Some('R'));
-            let tree = descendants(self.pid);
-            // SAFETY: kill(2) on our own unreaped child and on processes that
-            // are its descendants.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                for pid in tree {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            self.exited = self.child.wait().ok();
-        }
-    }
-}
-
-impl Drop for Foster {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!(
-                "---- foster log ({}):\n{}----",
-                self.table.display(),
-                self.log()
-            );
-        }
     }
 }
 
@@ -216,14 +102,7 @@ fn ctl(sock: &Path, args: &[&str]) -> Ctl {
 /// Runs `foster ctl -S SOCK ARGS...`, as `user` (via setpriv) when given.
 fn ctl_as(user: Option<u32>, sock: &Path, args: &[&str]) -> Ctl {
     let mut cmd = match user {
-        Some(uid) => {
-            let mut c = Command::new("setpriv");
-            c.arg(format!("--reuid={uid}"))
-                .arg(format!("--regid={uid}"))
-                .arg("--clear-groups")
-                .arg(FOSTER);
-            c
-        }
+        Some(uid) => as_user(uid, FOSTER),
         None => Command::new(FOSTER),
     };
     let out = cmd
@@ -239,71 +118,6 @@ fn ctl_as(user: Option<u32>, sock: &Path, args: &[&str]) -> Ctl {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ppid(pid: i32) -> Option<i32> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The state letter of /proc/PID/stat.
-fn state(pid: i32) -> Option<char> {
-    let t = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    t[t.rfind(')')? + 1..]
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
-fn alive(pid: i32) -> bool {
-    state(pid).is_some_and(|s| s != 'Z')
-}
-
-fn descendants(root: i32) -> Vec<i32> {
-    let mut kids: HashMap<i32, Vec<i32>> = HashMap::new();
-    if let Ok(dir) = fs::read_dir("/proc") {
-        for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
-            if let Some(p) = ppid(pid) {
-                kids.entry(p).or_default().push(pid);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut todo = vec![root];
-    let mut seen = HashSet::new();
-    while let Some(p) = todo.pop() {
-        for &c in kids.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
-            if seen.insert(c) {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
-}
-
-fn fd_count(pid: i32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The mode bits of `path` itself (not following a symlink).
@@ -650,7 +464,7 @@ fn status_prints_an_aligned_table_and_json() {
     assert_eq!((rows["one"].pid, rows["one"].uptime), (None, None));
 
     // The raw protocol: one entry line per row, then `ok`.
-    let raw = raw_request(&f.sock, b"status\n");
+    let raw = raw_request(f.sock(), b"status\n");
     let raw_lines: Vec<&str> = raw.lines().collect();
     assert_eq!(raw_lines.last(), Some(&"ok"), "{raw}");
     assert_eq!(raw_lines.len(), 4, "{raw}");
@@ -838,7 +652,7 @@ fn stop_all_exits_and_removes_the_socket() {
     assert_eq!(out.code, 0, "{out:?}");
     let status = f.wait_exit(T);
     assert_eq!(status.code(), Some(0), "{}", f.log());
-    assert!(!f.sock.exists(), "socket file left behind");
+    assert!(!f.sock().exists(), "socket file left behind");
     assert!(
         pids.iter().all(|&p| !alive(p)),
         "services survived stop-all"
@@ -976,10 +790,10 @@ fn another_uid_is_refused() {
     let dir = TempDir::new("peercred");
     let f = Foster::start(&dir, "service web -- sleep 1000\n");
     let base = fd_count(f.pid);
-    assert_eq!(mode(&f.sock), Some(0o600));
+    assert_eq!(mode(f.sock()), Some(0o600));
 
     // 0600 root: nobody cannot even connect.
-    let out = ctl_as(Some(65534), &f.sock, &["stop", "web"]);
+    let out = ctl_as(Some(65534), f.sock(), &["stop", "web"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("Permission denied") || out.stderr.contains("EACCES"),
@@ -987,14 +801,14 @@ fn another_uid_is_refused() {
     );
 
     // Mode opened wide by hand: SO_PEERCRED still refuses nobody.
-    fs::set_permissions(&f.sock, fs::Permissions::from_mode(0o666)).unwrap();
+    fs::set_permissions(f.sock(), fs::Permissions::from_mode(0o666)).unwrap();
     for cmd in [
         &["stop", "web"][..],
         &["status"],
         &["stop-all"],
         &["reload"],
     ] {
-        let out = ctl_as(Some(65534), &f.sock, cmd);
+        let out = ctl_as(Some(65534), f.sock(), cmd);
         assert_eq!(out.code, 1, "{cmd:?}: {out:?}");
         assert!(out.stderr.contains("permission denied"), "{cmd:?}: {out:?}");
         assert!(out.stdout.is_empty(), "{cmd:?}: {out:?}");
@@ -1067,7 +881,7 @@ fn a_stale_socket_is_replaced_and_a_live_one_kept() {
     let mut f = Foster::start(&dir, "service web -- sleep 1000\n");
     f.kill();
     assert!(
-        fs::symlink_metadata(&f.sock)
+        fs::symlink_metadata(f.sock())
             .unwrap()
             .file_type()
             .is_socket(),
@@ -1076,13 +890,13 @@ fn a_stale_socket_is_replaced_and_a_live_one_kept() {
     assert_eq!(f.ctl(&["status"]).code, 2);
 
     let f2 = Foster::start(&dir, "service web -- sleep 1000\n");
-    assert_eq!(mode(&f2.sock), Some(0o600));
+    assert_eq!(mode(f2.sock()), Some(0o600));
     assert_eq!(f2.ctl(&["status"]).code, 0);
 
     // A second foster on a live socket does not steal it.
     let dir3 = TempDir::new("stale3");
     fs::write(dir3.path("table.tab"), "service other -- sleep 1000\n").unwrap();
-    let f3 = Foster::spawn_at(&dir3, &dir3.path("table.tab"), &f2.sock);
+    let f3 = Foster::spawn_at(&dir3, &dir3.path("table.tab"), f2.sock());
     assert!(
         wait_until(T, || f3.log().contains("another foster answers there")),
         "{}",
@@ -1108,8 +922,8 @@ fn a_silent_client_is_cut_after_its_deadline() {
     let dir = TempDir::new("deadline");
     let f = Foster::start(&dir, "service web -- sleep 1000\n");
     let base = fd_count(f.pid);
-    let mut silent = UnixStream::connect(&f.sock).unwrap();
-    let mut half = UnixStream::connect(&f.sock).unwrap();
+    let mut silent = UnixStream::connect(f.sock()).unwrap();
+    let mut half = UnixStream::connect(f.sock()).unwrap();
     half.write_all(b"sta").unwrap();
     let t = Instant::now();
     for s in [&mut silent, &mut half] {
@@ -1127,7 +941,7 @@ fn a_silent_client_is_cut_after_its_deadline() {
     assert_eq!(f.ctl(&["status"]).code, 0);
     // A service started while a client is connected inherits neither the
     // listener nor the connection.
-    let held = UnixStream::connect(&f.sock).unwrap();
+    let held = UnixStream::connect(f.sock()).unwrap();
     assert_eq!(f.ctl(&["restart", "web"]).code, 0);
     assert!(wait_until(T, || f.row("web").state == "running"));
     let web = f.row("web").pid.unwrap();
@@ -1244,7 +1058,7 @@ fn a_flood_of_bad_clients_does_not_disturb_supervision() {
     let t0 = Instant::now();
 
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let sock = Arc::new(f.sock.clone());
+    let sock = Arc::new(f.sock().to_path_buf());
     // The fd count while it happens: bounded by the connection slots.
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {

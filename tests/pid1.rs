@@ -19,6 +19,9 @@
 //!
 //! Needs: util-linux `unshare`, `chroot`, busybox-static.
 
+mod common;
+
+use common::{is_root, status_field, FOSTER};
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -27,7 +30,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
 
@@ -45,9 +47,7 @@ fn base_dir() -> PathBuf {
 }
 
 fn check_root() {
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
-    assert_eq!(uid, 0, "PID 1 tests need root (unshare --pid --mount)");
+    assert!(is_root(), "PID 1 tests need root (unshare --pid --mount)");
 }
 
 /// Builds the namespace's root on a fresh tmpfs, then execs the command in a
@@ -66,14 +66,6 @@ exec chroot \"$r\" \"$@\" 2>&1";
 /// What `/proc/PID/ns/pid` points to.
 fn pid_ns(pid: &str) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
-}
-
-fn status_field(pid: i32, field: &str) -> Option<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
 }
 
 /// A process of the namespace, seen from the host.

@@ -6,86 +6,27 @@
 //!
 //! The `image` and `qemu` tools are built once, statically for
 //! `x86_64-unknown-linux-musl`, by a nested `cargo build` into this build's
-//! target directory (as in tests/qemu.rs). Each boot takes ~3 s of TCG and is
-//! bounded twice: by the runner's `--timeout`, and by a watchdog here.
+//! target directory (tests/common/qemu.rs, shared with tests/qemu.rs). Each
+//! boot takes ~3 s of TCG and is bounded twice: by the runner's `--timeout`,
+//! and by a watchdog here.
 //!
 //! Needs: qemu-system-x86, a readable kernel (`FOSTER_KERNEL` or
 //! /boot/vmlinuz-*), busybox-static.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+mod common;
 
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
-const MUSL: &str = "x86_64-unknown-linux-musl";
-/// The runner's code for "QEMU ended without an exit-status line".
-const EXIT_NO_RESULT: i32 = 122;
-
-fn target_dir() -> PathBuf {
-    Path::new(FOSTER)
-        .parent()
-        .and_then(Path::parent)
-        .expect("foster lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-/// Builds the image and qemu tools once; returns their directory.
-fn tools() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let target = target_dir();
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "qemu", "-p", "image"])
-            .args([
-                "--bin",
-                "qemu",
-                "--bin",
-                "image",
-                "--target",
-                MUSL,
-                "--target-dir",
-            ])
-            .arg(&target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build for the qemu and image tools");
-        assert!(status.success(), "cargo build of the qemu tools failed");
-        target.join(MUSL).join("release")
-    })
-}
+use common::qemu::{host_tool, run_bounded, Run, EXIT_NO_RESULT};
+use common::{scratch_dir, FOSTER};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("foster-tests-pid1-qemu-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
-    dir.join(name)
+    scratch_dir("pid1-qemu").join(name)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
+/// Console checks of a boot.
 impl Run {
-    fn verdict(&self) -> &str {
-        self.stderr
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("qemu: "))
-            .unwrap_or("")
-    }
-
-    fn dump(&self) -> String {
-        format!(
-            "exit code {}, after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-
     fn pos(&self, needle: &str) -> usize {
         self.stdout
             .find(needle)
@@ -114,52 +55,6 @@ impl Run {
             assert!(!self.stdout.contains(bad), "{bad:?}\n{}", self.dump());
         }
     }
-}
-
-/// Runs `cmd`, killing it if it is still running after `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Run {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the command");
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for the command") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-        elapsed: start.elapsed(),
-    };
-    assert!(
-        status.is_some(),
-        "watchdog: command ran past {limit:?}\n{}",
-        run.dump()
-    );
-    run
 }
 
 /// The BusyBox-style table every boot runs, plus `extra` lines.
@@ -197,7 +92,7 @@ fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run
     let m = dir.join("image.txt");
     std::fs::write(&m, manifest).unwrap();
     let img = dir.join("initramfs.cpio.gz");
-    let mut cmd = Command::new(tools().join("image"));
+    let mut cmd = Command::new(host_tool("image"));
     cmd.args(["--init", FOSTER, "--busybox", "-z", "--inittab"])
         .arg(&tab)
         .arg("-m")
@@ -207,7 +102,7 @@ fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run
     let r = run_bounded(cmd, Duration::from_secs(60));
     assert_eq!(r.code, 0, "image: {}", r.dump());
 
-    let mut cmd = Command::new(tools().join("qemu"));
+    let mut cmd = Command::new(host_tool("qemu"));
     cmd.args(["boot", "--prefix", "--timeout", "30", "--initrd"])
         .arg(&img);
     for a in append {

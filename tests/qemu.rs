@@ -3,144 +3,35 @@
 //! The `qemu` and `image` tools and the guest test programs (`exit-with`,
 //! `panic-kernel`, `hang`, `seed-doublefork`) are built once, statically for
 //! `x86_64-unknown-linux-musl`, by a nested `cargo build` into this build's
-//! target directory. foster itself is this package's binary. Every QEMU run is
-//! bounded twice: by the runner's `--timeout`, and by a watchdog here that kills
-//! the runner if it overstays.
+//! target directory (tests/common/qemu.rs). foster itself is this package's
+//! binary. Every QEMU run is bounded twice: by the runner's `--timeout`, and by
+//! a watchdog here that kills the runner if it overstays.
 //!
 //! Needs: qemu-system-x86, a readable kernel (`FOSTER_KERNEL` or /boot/vmlinuz-*),
 //! busybox-static, cpio, e2fsprogs.
 
-use std::io::Read;
+mod common;
+
+use common::qemu::{
+    host_tool, run_bounded, Run, EXIT_ERROR, EXIT_NO_RESULT, EXIT_PANIC, EXIT_TIMEOUT,
+};
+use common::{scratch_dir, FOSTER};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
-const MUSL: &str = "x86_64-unknown-linux-musl";
-
-// The runner's own exit codes (see qemu/src/lib.rs).
-const EXIT_NO_RESULT: i32 = 122;
-const EXIT_PANIC: i32 = 123;
-const EXIT_TIMEOUT: i32 = 124;
-const EXIT_ERROR: i32 = 125;
-
-/// The workspace's target directory (foster is at `<target>/<profile>/foster`).
-fn target_dir() -> PathBuf {
-    let foster = Path::new(FOSTER);
-    foster
-        .parent()
-        .and_then(Path::parent)
-        .expect("foster lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-/// Builds the host tools and guest programs once; returns their directory.
-fn tools() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let target = target_dir();
-        let status = Command::new(cargo)
-            .args(["build", "--release", "--bins", "-p", "qemu", "-p", "image"])
-            .args(["--target", MUSL, "--target-dir"])
-            .arg(&target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build for the qemu and image tools");
-        assert!(status.success(), "cargo build of the qemu tools failed");
-        target.join(MUSL).join("release")
-    })
-}
-
-fn tool(name: &str) -> PathBuf {
-    tools().join(name)
-}
+use std::process::Command;
+use std::time::Duration;
 
 /// A fresh scratch path for this test process.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("foster-tests-qemu-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
-    dir.join(name)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    /// The runner's final verdict line.
-    fn verdict(&self) -> &str {
-        self.stderr
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("qemu: "))
-            .unwrap_or("")
-    }
-    fn dump(&self) -> String {
-        format!(
-            "exit code {}, after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `cmd`, killing it if it is still running after `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Run {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the command");
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for the command") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-        elapsed: start.elapsed(),
-    };
-    assert!(
-        status.is_some(),
-        "watchdog: command ran past {limit:?}\n{}",
-        run.dump()
-    );
-    run
+    scratch_dir("qemu").join(name)
 }
 
 /// `qemu test --foster FOSTER --timeout SECS -- <guest program> ARGS`.
 fn kernel_test(timeout_secs: u64, program: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool("qemu"));
+    let mut cmd = Command::new(host_tool("qemu"));
     cmd.args(["test", "--foster", FOSTER, "--prefix", "--timeout"])
         .arg(timeout_secs.to_string())
         .arg("--")
-        .arg(tool(program))
+        .arg(host_tool(program))
         .args(args);
     run_bounded(cmd, Duration::from_secs(timeout_secs + 30))
 }
@@ -199,7 +90,7 @@ fn double_forked_daemons_are_reparented_to_foster_and_reaped() {
 
 #[test]
 fn a_dynamic_test_binary_is_refused() {
-    let mut cmd = Command::new(tool("qemu"));
+    let mut cmd = Command::new(host_tool("qemu"));
     cmd.args(["test", "--foster", FOSTER, "--", "/bin/true"]);
     let r = run_bounded(cmd, Duration::from_secs(30));
     assert_eq!(r.code, EXIT_ERROR, "{}", r.dump());
@@ -235,7 +126,7 @@ fn write_manifest(name: &str) -> PathBuf {
 }
 
 fn build_image(manifest: &Path, out: &Path, extra: &[&str]) -> Run {
-    let mut cmd = Command::new(tool("image"));
+    let mut cmd = Command::new(host_tool("image"));
     cmd.arg("-m").arg(manifest).arg("-o").arg(out).args(extra);
     run_bounded(cmd, Duration::from_secs(60))
 }
@@ -337,7 +228,7 @@ fn cpio_lists_the_expected_entries() {
 #[test]
 fn a_dynamic_init_is_refused() {
     let out = scratch("dynamic.cpio");
-    let mut cmd = Command::new(tool("image"));
+    let mut cmd = Command::new(host_tool("image"));
     cmd.args(["--init", "/bin/sh", "-o"]).arg(&out);
     let r = run_bounded(cmd, Duration::from_secs(30));
     assert_eq!(r.code, 1, "{}", r.dump());
@@ -386,7 +277,7 @@ fn poweroff_through_foster_loses_no_data() {
     )
     .unwrap();
     let img = scratch("data.cpio.gz");
-    let mut cmd = Command::new(tool("image"));
+    let mut cmd = Command::new(host_tool("image"));
     cmd.args(["--init", FOSTER, "--busybox", "-z", "--inittab"])
         .arg(&table)
         .arg(format!("--file=/data.bin={}", data_path.display()))
@@ -397,7 +288,7 @@ fn poweroff_through_foster_loses_no_data() {
     let r = run_bounded(cmd, Duration::from_secs(60));
     assert_eq!(r.code, 0, "{}", r.dump());
 
-    let mut cmd = Command::new(tool("qemu"));
+    let mut cmd = Command::new(host_tool("qemu"));
     cmd.args(["boot", "--prefix", "--timeout", "40", "--initrd"])
         .arg(&img)
         .arg("--disk")

@@ -14,96 +14,41 @@
 //! Every process a test starts is killed on drop (foster and its descendants);
 //! every wait is bounded.
 
+mod common;
+
+use common::{
+    as_user, children_of, fd_count, is_root, state, status_field, wait_for, Foster, TempDir,
+};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 
 // ------------------------------------------------------------------ harness
 
-struct TempDir(PathBuf);
-
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "foster-rel-{name}-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        TempDir(dir)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_string()
+        TempDir::create("rel", name, 0o777)
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// A running `foster -f DIR/table.tab -S DIR/sock`, killed with its tree on drop.
-struct Foster {
-    child: Child,
-    pid: i32,
-    log: String,
-    sock: String,
-    table: String,
-}
-
+/// `foster -f DIR/table.tab -S DIR/sock`, and its control requests.
 impl Foster {
-    /// `wrap`: words before foster (prlimit, setpriv).
+    /// `wrap`: words before foster (prlimit, setpriv). Waits for the socket.
     fn start(dir: &TempDir, table: &str, wrap: &[&str]) -> Foster {
-        let table_path = dir.p("table.tab");
-        fs::write(&table_path, table).unwrap();
-        let log = dir.p("foster.log");
-        let out = fs::File::create(&log).unwrap();
-        let sock = dir.p("sock");
-        let mut cmd = match wrap.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(FOSTER);
-                c
-            }
-            None => Command::new(FOSTER),
-        };
-        cmd.args(["-f", &table_path, "-S", &sock])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out);
-        let child = cmd.spawn().unwrap();
-        let pid = child.id() as i32;
-        let f = Foster {
-            child,
-            pid,
-            log,
-            sock,
-            table: table_path,
-        };
-        wait_until(Duration::from_secs(10), "control socket", || {
-            fs::metadata(&f.sock).is_ok()
+        let f = Foster::launch(
+            wrap,
+            &dir.write("table.tab", table),
+            Some(&dir.path("sock")),
+            &[],
+            &dir.path("foster.log"),
+        );
+        wait_for(Duration::from_secs(10), "control socket", || {
+            fs::metadata(f.sock()).is_ok()
         });
         f
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn count(&self, needle: &str) -> usize {
@@ -111,12 +56,12 @@ impl Foster {
     }
 
     fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        self.try_exit().is_none()
     }
 
     /// One raw request; the whole answer (or what came before a timeout).
     fn request(&self, bytes: &[u8]) -> String {
-        let Ok(mut s) = UnixStream::connect(&self.sock) else {
+        let Ok(mut s) = UnixStream::connect(self.sock()) else {
             return String::from("(connect failed)");
         };
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -150,71 +95,6 @@ impl Foster {
             .map(|(_, s)| s)
             .unwrap_or_default()
     }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(self.pid, sig) };
-    }
-}
-
-impl Drop for Foster {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let tree = descendants(self.pid);
-            // SAFETY: kill(2) on our own child and its descendants.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                for p in tree {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- foster log ---\n{}", self.log());
-        }
-    }
-}
-
-fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn children_of(pid: i32) -> Vec<i32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-fn descendants(root: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![root];
-    while let Some(p) = todo.pop() {
-        for c in children_of(p) {
-            if !out.contains(&c) && out.len() < 10_000 {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
-}
-
-fn proc_state(pid: i32) -> Option<char> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.get(s.rfind(')')? + 2..)?.chars().next()
-}
-
-fn fd_count(pid: i32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
 }
 
 fn lowest_free_fd(pid: i32) -> i32 {
@@ -228,18 +108,8 @@ fn lowest_free_fd(pid: i32) -> i32 {
 }
 
 fn status_kb(pid: i32, key: &str) -> u64 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key)?
-                .strip_prefix(':')?
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .ok()
-        })
+    status_field(pid, key)
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
 
@@ -255,16 +125,7 @@ fn cpu_ns(pid: i32) -> u64 {
 /// uid's limits needs CAP_SYS_RESOURCE, which root may lack in a container).
 fn prlimit_as(pid: i32, arg: &str, as_uid: Option<u32>) {
     let mut cmd = match as_uid {
-        Some(uid) => {
-            let mut c = Command::new("setpriv");
-            c.args([
-                &format!("--reuid={uid}"),
-                &format!("--regid={uid}"),
-                "--clear-groups",
-                "prlimit",
-            ]);
-            c
-        }
+        Some(uid) => as_user(uid, "prlimit"),
         None => Command::new("prlimit"),
     };
     let ok = cmd
@@ -276,11 +137,6 @@ fn prlimit_as(pid: i32, arg: &str, as_uid: Option<u32>) {
 
 fn prlimit(pid: i32, arg: &str) {
     prlimit_as(pid, arg, None);
-}
-
-fn is_root() -> bool {
-    // SAFETY: getuid has no preconditions.
-    unsafe { libc::getuid() == 0 }
 }
 
 // ------------------------------------------------------------------ soak
@@ -310,7 +166,7 @@ fn soak() {
         t
     };
     let mut f = Foster::start(&dir, &good(false), &[]);
-    wait_until(Duration::from_secs(10), "steady services", || {
+    wait_for(Duration::from_secs(10), "steady services", || {
         f.state("steady1") == "running" && f.state("steady2") == "running"
     });
     // Let every lazily-opened fd and page settle, then take the baseline.
@@ -347,7 +203,7 @@ fn soak() {
             }
         }
         f.signal(libc::SIGHUP);
-        wait_until(Duration::from_secs(5), "the reload to be logged", || {
+        wait_for(Duration::from_secs(5), "the reload to be logged", || {
             (f.count("table reloaded"), f.count("reload rejected")) != before
         });
         // Control traffic, garbage mixed in.
@@ -369,7 +225,7 @@ fn soak() {
     let before = f.count("table reloaded");
     f.signal(libc::SIGHUP);
     good_reloads += 1;
-    wait_until(Duration::from_secs(5), "the final reload", || {
+    wait_for(Duration::from_secs(5), "the final reload", || {
         f.count("table reloaded") > before
     });
     for name in ["crash0", "crash1", "crash2", "storm"] {
@@ -378,7 +234,7 @@ fn soak() {
             .ends_with("ok\n"));
     }
     // Storm orphans sleep at most 0.9 s.
-    wait_until(
+    wait_for(
         Duration::from_secs(10),
         "orphans and crashers to be gone",
         || {
@@ -392,7 +248,7 @@ fn soak() {
 
     let zombies: Vec<i32> = children_of(f.pid)
         .into_iter()
-        .filter(|&c| proc_state(c) == Some('Z'))
+        .filter(|&c| state(c) == Some('Z'))
         .collect();
     assert!(zombies.is_empty(), "zombies left: {zombies:?}");
     let fds1 = fd_count(f.pid);
@@ -449,7 +305,7 @@ fn spawn_failures_are_reported_and_retried() {
         missing = dir.p("no-such-program"),
     );
     let mut f = Foster::start(&dir, &table, &[]);
-    wait_until(
+    wait_for(
         Duration::from_secs(10),
         "every failure to be logged",
         || {
@@ -476,7 +332,7 @@ fn spawn_failures_are_reported_and_retried() {
     fs::create_dir(&later).unwrap();
     fs::set_permissions(&eacces, fs::Permissions::from_mode(0o755)).unwrap();
     fs::copy("/bin/sleep", dir.p("no-such-program")).unwrap();
-    wait_until(Duration::from_secs(10), "recovery", || {
+    wait_for(Duration::from_secs(10), "recovery", || {
         ["missing", "eacces", "nodir"]
             .iter()
             .all(|n| f.state(n) == "running")
@@ -493,14 +349,14 @@ fn fd_exhaustion_is_survived() {
         dir.p("chatty.log")
     );
     let mut f = Foster::start(&dir, &table, &[]);
-    wait_until(Duration::from_secs(10), "chatty's log", || {
+    wait_for(Duration::from_secs(10), "chatty's log", || {
         fs::read_to_string(dir.p("chatty.log")).is_ok_and(|t| t.contains("hello"))
     });
     // No fd number below the soft limit is free: the next open fails with
     // EMFILE. (Only the soft limit: raising it back needs no capability.)
     let limit = lowest_free_fd(f.pid) - 1;
     prlimit(f.pid, &format!("--nofile={limit}:"));
-    wait_until(Duration::from_secs(10), "EMFILE to be reported", || {
+    wait_for(Duration::from_secs(10), "EMFILE to be reported", || {
         f.log().contains("Too many open files") || f.log().contains("EMFILE")
     });
     // foster dropped chatty's log pipe (console instead), freeing fds: take
@@ -508,7 +364,7 @@ fn fd_exhaustion_is_survived() {
     std::thread::sleep(Duration::from_millis(300));
     let limit = lowest_free_fd(f.pid);
     prlimit(f.pid, &format!("--nofile={limit}:"));
-    let mut pending = UnixStream::connect(&f.sock).unwrap();
+    let mut pending = UnixStream::connect(f.sock()).unwrap();
     pending.write_all(b"status\n").unwrap();
     let cpu0 = cpu_ns(f.pid);
     std::thread::sleep(Duration::from_secs(1));
@@ -535,7 +391,7 @@ fn fd_exhaustion_is_survived() {
         .unwrap()
         .lines()
         .count();
-    wait_until(
+    wait_for(
         Duration::from_secs(10),
         "chatty's log to grow again",
         || {
@@ -578,7 +434,7 @@ fn pid_exhaustion_is_survived() {
             "--clear-groups",
         ],
     );
-    wait_until(
+    wait_for(
         Duration::from_secs(10),
         "fork failures to be reported",
         || f.count("unable to start") >= 2,
@@ -588,7 +444,7 @@ fn pid_exhaustion_is_survived() {
     assert!(f.log().contains("Resource temporarily unavailable") || f.log().contains("EAGAIN"));
     assert!(f.alive());
     prlimit_as(f.pid, "--nproc=64:", Some(uid));
-    wait_until(Duration::from_secs(10), "every service to run", || {
+    wait_for(Duration::from_secs(10), "every service to run", || {
         running(&f) == 5
     });
 }
@@ -602,7 +458,7 @@ fn table_at_and_over_capacity() {
             .collect()
     };
     let full = Foster::start(&dir, &table(64), &[]);
-    wait_until(Duration::from_secs(20), "64 services", || {
+    wait_for(Duration::from_secs(20), "64 services", || {
         full.status().iter().filter(|(_, s)| s == "running").count() == 64
     });
     assert!(!full.log().contains("error"), "{}", full.log());
@@ -610,7 +466,7 @@ fn table_at_and_over_capacity() {
 
     let dir = TempDir::new("capacity-over");
     let over = Foster::start(&dir, &table(65), &[]);
-    wait_until(Duration::from_secs(20), "the first 64 services", || {
+    wait_for(Duration::from_secs(20), "the first 64 services", || {
         over.status().iter().filter(|(_, s)| s == "running").count() == 64
     });
     let log = over.log();
@@ -619,7 +475,7 @@ fn table_at_and_over_capacity() {
     assert!(!over.status().iter().any(|(n, _)| n == "s64"));
     // A reload of the over-full table is rejected whole; the 64 keep running.
     over.signal(libc::SIGHUP);
-    wait_until(Duration::from_secs(5), "the rejection", || {
+    wait_for(Duration::from_secs(5), "the rejection", || {
         over.log().contains("reload rejected")
     });
     assert_eq!(
@@ -634,7 +490,7 @@ fn full_log_target_is_survived() {
     let table = "service noisy backoff=100ms..100ms log=/dev/full -- sh -c 'echo x; exit 1'\n\
                  service steady -- sleep 100000\n";
     let mut f = Foster::start(&dir, table, &[]);
-    wait_until(Duration::from_secs(10), "a few restarts", || {
+    wait_for(Duration::from_secs(10), "a few restarts", || {
         f.count("noisy: exited with status 1") >= 5
     });
     assert!(f.alive());
@@ -658,11 +514,11 @@ fn vanished_log_directory_is_survived() {
          service steady -- sleep 100000\n"
     );
     let mut f = Foster::start(&dir, &table, &[]);
-    wait_until(Duration::from_secs(10), "the log file", || {
+    wait_for(Duration::from_secs(10), "the log file", || {
         fs::read_to_string(&target).is_ok_and(|t| t.contains("line"))
     });
     fs::remove_dir_all(&logdir).unwrap();
-    wait_until(
+    wait_for(
         Duration::from_secs(10),
         "the missing directory reported",
         || f.log().contains(&format!("unable to open {target}")),
@@ -670,7 +526,7 @@ fn vanished_log_directory_is_survived() {
     assert!(f.alive());
     assert_eq!(f.state("steady"), "running");
     fs::create_dir(&logdir).unwrap();
-    wait_until(Duration::from_secs(10), "logging to resume", || {
+    wait_for(Duration::from_secs(10), "logging to resume", || {
         fs::read_to_string(&target).is_ok_and(|t| t.contains("line"))
     });
 }

@@ -9,9 +9,10 @@
 //! No riscv64 kernel is fetched (the registry has none here): booting one is
 //! described in docs/embedded.md.
 
-mod cross;
+mod common;
 
-use cross::{assert_static_for, cargo_build, RISCV64};
+use common::cross::{assert_static_for, qemu_user_smoke, size, RISCV64};
+use common::qemu::{cargo_build, require};
 use std::path::PathBuf;
 
 fn foster() -> PathBuf {
@@ -22,11 +23,11 @@ fn foster() -> PathBuf {
 fn foster_builds_static_for_riscv64() {
     let foster = foster();
     assert_static_for(&foster, "RISC-V");
-    eprintln!("riscv64 ({RISCV64}): {} bytes", cross::size(&foster));
+    eprintln!("riscv64 ({RISCV64}): {} bytes", size(&foster));
 }
 
 #[test]
 fn single_command_and_sub_init_run_under_qemu_user() {
-    cross::require("qemu-riscv64", "qemu-user");
-    cross::qemu_user_smoke("qemu-riscv64", &foster());
+    require("qemu-riscv64", "qemu-user");
+    qemu_user_smoke("qemu-riscv64", &foster());
 }

@@ -6,13 +6,14 @@
 //! or -1). Child commands are `sh` scripts with traps; each prints `ready`
 //! once its traps are set, so a test never races the shell's own start-up.
 
+mod common;
+
+use common::{children_of, processes, wait_bounded, FOSTER};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 
 fn foster(args: &[&str]) -> Command {
     let mut c = Command::new(FOSTER);
@@ -62,48 +63,18 @@ fn kill(pid: u32, sig: i32) {
     );
 }
 
+/// The child's status, or a failure (with the child killed) after `limit`.
 fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            return st;
-        }
-        if Instant::now() > end {
-            let _ = child.kill();
-            panic!("foster did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// (pid, ppid, state) of every process, from /proc.
-fn processes() -> Vec<(u32, u32, char)> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let mut f = stat[close + 1..].split_whitespace();
-        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        v.push((pid, ppid, state));
-    }
-    v
+    wait_bounded(child, limit).unwrap_or_else(|| panic!("foster did not exit within {limit:?}"))
 }
 
 /// Processes whose command line contains `marker`.
 fn with_marker(marker: &str) -> Vec<u32> {
     let mut v = Vec::new();
-    for (pid, _, _) in processes() {
-        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+    for p in processes() {
+        if let Ok(cmd) = std::fs::read(format!("/proc/{}/cmdline", p.pid)) {
             if String::from_utf8_lossy(&cmd).contains(marker) {
-                v.push(pid);
+                v.push(p.pid as u32);
             }
         }
     }
@@ -301,7 +272,7 @@ echo ready; sleep 0.5; exit 5"#;
     std::thread::sleep(Duration::from_millis(200));
     let zombies: Vec<_> = processes()
         .into_iter()
-        .filter(|&(_, ppid, st)| ppid == foster_pid && st == 'Z')
+        .filter(|p| p.ppid == foster_pid as i32 && p.state == 'Z')
         .collect();
     let st = wait_timeout(&mut child, Duration::from_secs(10));
     assert!(zombies.is_empty(), "zombies of foster: {zombies:?}");
@@ -463,9 +434,9 @@ echo zombies $z; sleep 100 & exit 4"#;
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready");
-    let init = children_of(child.id());
+    let init = children_of(child.id() as i32);
     assert_eq!(init.len(), 1, "unshare's children: {init:?}");
-    kill(init[0], libc::SIGTERM);
+    kill(init[0] as u32, libc::SIGTERM);
     line.clear();
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "got TERM");
@@ -473,14 +444,6 @@ echo zombies $z; sleep 100 & exit 4"#;
         wait_timeout(&mut child, Duration::from_secs(5)).code(),
         Some(42)
     );
-}
-
-fn children_of(pid: u32) -> Vec<u32> {
-    processes()
-        .into_iter()
-        .filter(|&(_, ppid, _)| ppid == pid)
-        .map(|(p, _, _)| p)
-        .collect()
 }
 
 /// A new pty; foster runs as session leader with the slave as its terminal.

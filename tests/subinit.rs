@@ -6,114 +6,34 @@
 //! [`Foster`] is a drop guard. Timing assertions have wide margins: the tests
 //! run in parallel threads on small CI machines.
 
-use std::collections::{HashMap, HashSet};
+mod common;
+
+use common::{
+    alive, cmdline, descendants, is_root, kill_tree, stat, stat_field, status_field, wait_until,
+    Foster, TempDir, FOSTER,
+};
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 
 // ------------------------------------------------------------------ harness
 
-/// A unique directory under the system temp dir, removed when the test passes
-/// (kept, with its path printed, when it fails).
-struct TempDir(PathBuf);
-
 impl TempDir {
+    /// user=nobody entries write here too: the directory is 0777.
     fn new(name: &str) -> TempDir {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "foster-subinit-{name}-{}-{}-{nanos}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        // user=nobody entries write here too.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        TempDir(dir)
+        TempDir::create("subinit", name, 0o777)
     }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// The path as a string, for tables.
-    fn p(&self, name: &str) -> String {
-        self.path(name).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// A running foster. Dropping it kills foster and every descendant.
-struct Foster {
-    child: Child,
-    pid: i32,
-    table: PathBuf,
-    log: PathBuf,
-    exited: Option<ExitStatus>,
 }
 
 impl Foster {
     /// Writes `table` to DIR/table.tab and runs `foster -f` on it with `args`
     /// after the table; stdout and stderr go to DIR/foster.log.
     fn start(dir: &TempDir, table: &str, args: &[&str]) -> Foster {
-        let table_path = dir.path("table.tab");
-        fs::write(&table_path, table).unwrap();
-        let log = dir.path("foster.log");
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let err = out.try_clone().unwrap();
-        let mut cmd = Command::new(FOSTER);
-        // foster starts with fds 0-2 only: fds the test runner inherited
-        // (jobserver pipes, CI plumbing) would otherwise pass through foster
-        // and hide what foster itself leaks.
-        // SAFETY: close_range is async-signal-safe and touches only this child.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .arg("-f")
-            .arg(&table_path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        let pid = child.id() as i32;
-        Foster {
-            child,
-            pid,
-            table: table_path,
-            log,
-            exited: None,
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        let table = dir.write("table.tab", table);
+        Foster::launch(&[], &table, None, args, &dir.path("foster.log"))
     }
 
     /// Waits until foster's log contains `needle`; returns the log.
@@ -149,88 +69,6 @@ impl Foster {
         );
         pids[n - 1]
     }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-        let r = unsafe { libc::kill(self.pid, sig) };
-        assert_eq!(r, 0, "kill foster");
-    }
-
-    fn try_exit(&mut self) -> Option<ExitStatus> {
-        if self.exited.is_none() {
-            self.exited = self.child.try_wait().unwrap();
-        }
-        self.exited
-    }
-
-    /// Waits for foster to exit by itself.
-    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let ok = wait_until(timeout, || self.try_exit().is_some());
-        assert!(
-            ok,
-            "foster still running after {timeout:?}:\n{}",
-            self.log()
-        );
-        self.exited.unwrap()
-    }
-
-    fn children(&self) -> Vec<i32> {
-        processes()
-            .into_iter()
-            .filter(|p| p.ppid == self.pid)
-            .map(|p| p.pid)
-            .collect()
-    }
-
-    fn zombies(&self) -> Vec<i32> {
-        processes()
-            .into_iter()
-            .filter(|p| p.ppid == self.pid && p.state == 'Z')
-            .map(|p| p.pid)
-            .collect()
-    }
-
-    fn running(&self) -> bool {
-        stat(self.pid).is_some_and(|s| s.state != 'Z')
-    }
-}
-
-impl Drop for Foster {
-    fn drop(&mut self) {
-        if self.try_exit().is_none() {
-            // Collect the whole tree first: once foster dies its children move.
-            let tree = descendants(self.pid);
-            // SAFETY: kill(2) on our own unreaped child and on processes that
-            // were its descendants a moment ago.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                for pid in tree {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "---- foster log ({}):\n{}----",
-                self.table.display(),
-                self.log()
-            );
-        }
-    }
-}
-
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn started_pids(log: &str, name: &str) -> Vec<i32> {
@@ -241,87 +79,8 @@ fn started_pids(log: &str, name: &str) -> Vec<i32> {
         .collect()
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Stat {
-    pid: i32,
-    state: char,
-    ppid: i32,
-}
-
-/// Fields of /proc/PID/stat, parsed after the last `)` (comm may hold anything).
-fn stat(pid: i32) -> Option<Stat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut f = rest.split_whitespace();
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    Some(Stat { pid, state, ppid })
-}
-
-/// Field `n` (1-based, as in proc(5)) of /proc/PID/stat.
-fn stat_field(pid: i32, n: usize) -> Option<u64> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().nth(n - 3)?.parse().ok()
-}
-
-fn processes() -> Vec<Stat> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(stat)
-        .collect()
-}
-
-fn descendants(root: i32) -> Vec<i32> {
-    let mut kids: HashMap<i32, Vec<i32>> = HashMap::new();
-    for p in processes() {
-        kids.entry(p.ppid).or_default().push(p.pid);
-    }
-    let mut out = Vec::new();
-    let mut todo = vec![root];
-    let mut seen = HashSet::new();
-    while let Some(p) = todo.pop() {
-        for &c in kids.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
-            if seen.insert(c) {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// A `Key:\tvalue` line of /proc/PID/status.
-fn status_field(pid: i32, key: &str) -> Option<String> {
-    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| Some(l.strip_prefix(key)?.strip_prefix(':')?.trim().to_string()))
-}
-
-fn cmdline(pid: i32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            String::from_utf8_lossy(&b)
-                .replace('\0', " ")
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 fn read_pidfile(path: &Path) -> Option<i32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-fn alive(pid: i32) -> bool {
-    stat(pid).is_some_and(|s| s.state != 'Z')
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// Seconds (floats) read one per line.
@@ -1186,15 +945,8 @@ impl Drop for Orphan {
         if !me.starts_with(FOSTER) || !me.contains(self.table.to_str().unwrap()) {
             return;
         }
-        let tree = descendants(self.pid);
-        // SAFETY: kill(2) on the foster this test started (checked by its
-        // command line) and its descendants.
-        unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
-            for pid in tree {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
+        // The foster this test started (checked by its command line).
+        kill_tree(self.pid);
     }
 }
 

@@ -1,159 +1,18 @@
-//! Shared by the embedded-target tests (`aarch64.rs`, `riscv64.rs`): nested
-//! cross builds into this build's target directory, bounded runs, and the
-//! single-command / sub-init smoke test of a foreign foster under qemu-user.
-//!
-//! Every cross build goes through one lock, so parallel tests wait for one
-//! cargo instead of racing several on the same target directory.
+//! Foster for the embedded targets (`aarch64.rs`, `riscv64.rs`): the triples,
+//! the static-binary check, and the single-command / sub-init smoke test of a
+//! foreign foster under qemu-user. The builds are [`super::qemu::cargo_build`].
 
-#![allow(dead_code)] // each test file uses its own subset
-
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use super::qemu::{run_bounded, Run};
+use super::{scratch_dir, wait_bounded};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const FOSTER: &str = env!("CARGO_BIN_EXE_foster");
 pub const AARCH64: &str = "aarch64-unknown-linux-musl";
 /// foster links no libc, so the triple's libc does not matter: rustup serves
 /// this one everywhere, and riscv64gc-unknown-linux-musl not always.
 pub const RISCV64: &str = "riscv64gc-unknown-linux-gnu";
-
-/// The workspace's target directory (foster is at `<target>/<profile>/foster`).
-pub fn target_dir() -> PathBuf {
-    Path::new(FOSTER)
-        .parent()
-        .and_then(Path::parent)
-        .expect("foster lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-/// `cargo build --release --target TRIPLE ARGS` into this build's target
-/// directory; returns `<target>/<triple>/release`. Built at most once per
-/// (triple, args) in this process.
-pub fn cargo_build(triple: &str, args: &[&str]) -> PathBuf {
-    static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let key = format!("{triple} {}", args.join(" "));
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = target_dir().join(triple).join("release");
-    if done.contains(&key) {
-        return dir;
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let start = Instant::now();
-    let out = Command::new(cargo)
-        .args(["build", "--release", "--target", triple])
-        .args(args)
-        .arg("--target-dir")
-        .arg(target_dir())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build --release --target {triple} {} failed (is the target installed? \
-         `rustup target add {triple}`, as .ci/run does):\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!(
-        "built {triple} {} in {:.1?}",
-        args.join(" "),
-        start.elapsed()
-    );
-    done.push(key);
-    dir
-}
-
-/// The host tools `qemu` and `image`, static for the host's musl target (the
-/// same build as tests/qemu.rs, so it is shared).
-pub fn host_tool(name: &str) -> PathBuf {
-    let triple = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
-    let dir = cargo_build(&triple, &["--bins", "-p", "qemu", "-p", "image"]);
-    dir.join(name)
-}
-
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-impl Run {
-    /// The QEMU runner's final verdict line.
-    pub fn verdict(&self) -> &str {
-        self.stderr
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("qemu: "))
-            .unwrap_or("")
-    }
-
-    pub fn dump(&self) -> String {
-        format!(
-            "exit code {}, after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `cmd`, killing it if it is still running after `limit` (and failing).
-pub fn run_bounded(mut cmd: Command, limit: Duration) -> Run {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("unable to spawn {cmd:?}: {e}"));
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for the command") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-        elapsed: start.elapsed(),
-    };
-    assert!(
-        status.is_some(),
-        "watchdog: {cmd:?} ran past {limit:?}\n{}",
-        run.dump()
-    );
-    run
-}
-
-/// Fails with a clear message when `program` is not on PATH.
-pub fn require(program: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()));
-    assert!(
-        found,
-        "{program} is not installed: `apt-get install {package}` (.ci/run does)"
-    );
-}
 
 /// Size in bytes of a file.
 pub fn size(path: &Path) -> u64 {
@@ -260,18 +119,7 @@ pub fn qemu_user_smoke(qemu_user: &str, foster: &Path) {
     assert_eq!(first, "child: ready");
     // SAFETY: kill has no memory preconditions; the pid is our live child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, limit);
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(
         status.and_then(|s| s.code()),
@@ -281,9 +129,7 @@ pub fn qemu_user_smoke(qemu_user: &str, foster: &Path) {
     assert!(rest.iter().any(|l| l == "child: got TERM"), "{rest:?}");
 
     // Sub-init: a service and an `on-exit=exit:4` entry; the service is stopped.
-    let dir =
-        std::env::temp_dir().join(format!("foster-tests-{}-{}", qemu_user, std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    let dir = scratch_dir(qemu_user);
     let table = dir.join("sub.tab");
     std::fs::write(
         &table,
