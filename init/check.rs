@@ -95,7 +95,10 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
                 }
                 w.s("]");
                 let word0 = argv.word(0).unwrap_or(&[]);
-                let program = argv.program().map_or(&[][..], |p| p.to_bytes());
+                let program = argv
+                    .program_with_nul()
+                    .and_then(sys::cstr)
+                    .map_or(&[][..], |p| p.to_bytes());
                 if program != word0 {
                     w.s(" program: ");
                     quoted(program, w);

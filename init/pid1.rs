@@ -101,7 +101,7 @@ fn is_mounted(target: &CStr) -> bool {
             t.get(..cut).unwrap_or(b"/")
         })
         .byte(0);
-    let Ok(pc) = CStr::from_bytes_with_nul(parent.as_bytes()) else {
+    let Some(pc) = sys::cstr(parent.as_bytes()) else {
         return false;
     };
     match (sys::stat(target, false), sys::stat(pc, false)) {
@@ -346,7 +346,7 @@ fn remount_all_ro(log: &Log) {
         }
         let mut p = Line::new();
         p.bytes(target).byte(0);
-        let Ok(c) = CStr::from_bytes_with_nul(p.as_bytes()) else {
+        let Some(c) = sys::cstr(p.as_bytes()) else {
             continue;
         };
         if let Err(e) = sys::remount_ro(c) {

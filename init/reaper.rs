@@ -78,7 +78,7 @@ fn parse_pid(name: &[u8]) -> Option<Pid> {
 pub fn parent_of(pid: Pid) -> Option<Pid> {
     let mut path = crate::out::Line::new();
     path.s("/proc/").i(pid as i64).s("/stat").byte(0);
-    let cpath = core::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+    let cpath = sys::cstr(path.as_bytes())?;
     let mut buf = [0u8; 512];
     let n = match sys::read_file(cpath, &mut buf) {
         Ok(n) => n,

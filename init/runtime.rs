@@ -106,13 +106,14 @@ impl<'a> Runtime<'a> {
         let a = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
         let b = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
         let slots = sys::reserve_zeroed().map_err(reserve_err)?;
+        let actions = sys::reserve_zeroed().map_err(reserve_err)?;
         let logs = sys::reserve_zeroed().map_err(reserve_err)?;
         let table = sys::reserve_zeroed().map_err(reserve_err)?;
         let argv = sys::reserve_zeroed().map_err(reserve_err)?;
         let env = sys::reserve_zeroed().map_err(reserve_err)?;
         Ok(Runtime {
             scratch: Some((argv, env)),
-            sup: Supervisor::new(cfg.mode, slots),
+            sup: Supervisor::new(cfg.mode, slots, actions),
             table,
             cfg,
             ep,
@@ -330,6 +331,7 @@ impl<'a> Runtime<'a> {
 
     /// Reaps every exited child, carrying out the supervisor's actions after
     /// each one, so an orphan storm never overflows the action queue.
+    #[inline(never)]
     fn reap(&mut self, now: u64) {
         loop {
             match sys::wait4(-1, sys::WNOHANG) {
@@ -348,6 +350,7 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    #[inline(never)]
     fn on_signals(&mut self) {
         while let Ok(Some(info)) = sys::read_signal(&self.sigfd) {
             let now = sys::now_ms();
@@ -358,6 +361,7 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    #[inline(never)]
     fn on_signal(&mut self, sig: u8, now: u64) {
         if self.cfg.verbose {
             let mut l = Line::new();
@@ -384,6 +388,7 @@ impl<'a> Runtime<'a> {
         &mut self.sup
     }
 
+    #[inline(never)]
     fn on_ready(&mut self, slot: usize) {
         let Some(Some(fd)) = self.ready.get(slot) else {
             return;
@@ -398,7 +403,10 @@ impl<'a> Runtime<'a> {
                     break;
                 }
                 Ok(n) => {
-                    if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) {
+                    if buf
+                        .get(..n)
+                        .is_some_and(|b| config_format::has_byte(b, b'\n'))
+                    {
                         ready = true;
                         done = true;
                         break;
@@ -419,12 +427,14 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    #[inline(never)]
     fn close_ready(&mut self, slot: usize) {
         if let Some(Some(fd)) = self.ready.get_mut(slot).map(Option::take) {
             let _ = sys::epoll_del(&self.ep, fd.raw());
         }
     }
 
+    #[inline(never)]
     fn on_log(&mut self, index: usize) {
         let name = self
             .logs
@@ -486,6 +496,7 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    #[inline(never)]
     fn note(&mut self, note: Note) {
         let sup = &self.sup;
         let name = |id: SlotId| sup.slot(id).map(|s| *s.name());
@@ -606,6 +617,7 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    #[inline(never)]
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
         let read = match self.sup.slot(slot).and_then(|s| s.entry.pidfile) {
@@ -626,6 +638,7 @@ impl<'a> Runtime<'a> {
         self.sup.pidfile_read(slot, read.0, now);
     }
 
+    #[inline(never)]
     fn log_pipe_for(&mut self, slot: SlotId, entry: &Entry) -> Option<sys::RawFd> {
         // The sink is opened at every start, so a path changed by a reload
         // (or a log file rotated away) takes effect with the next start.
@@ -692,6 +705,7 @@ impl<'a> Runtime<'a> {
         Some(raw)
     }
 
+    #[inline(never)]
     fn drop_log(&mut self, slot: SlotId) {
         if let Some(i) = self.logs.iter().position(|p| p.slot == slot) {
             let pipe = self.logs.swap_remove(i);
@@ -731,6 +745,7 @@ impl<'a> Runtime<'a> {
         self.log.error_raw(l.as_bytes());
     }
 
+    #[inline(never)]
     fn spawn(&mut self, slot: SlotId) {
         let now = sys::now_ms();
         if !self.sup.should_spawn(slot) {
@@ -752,6 +767,7 @@ impl<'a> Runtime<'a> {
         result
     }
 
+    #[inline(never)]
     fn spawn_with(
         &mut self,
         slot: SlotId,
@@ -874,12 +890,14 @@ impl<'a> Runtime<'a> {
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
 /// child's stdout or readiness fd) blocks: O_NONBLOCK lives in the shared
 /// open file description, and a child whose stdout says EAGAIN fails.
+#[inline(never)]
 fn reader_pipe() -> Result<(Fd, Fd), Errno> {
     let (read, write) = sys::pipe(0)?;
     sys::fcntl(read.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
     Ok((read, write))
 }
 
+#[inline(never)]
 fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
     let mut l = Line::new();
     if pipe.kmsg {
@@ -897,6 +915,7 @@ fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
 
 /// Signals a service: its process group first (it ran `setsid`), so helpers
 /// it started go too; the process alone when it leads no group.
+#[inline(never)]
 fn signal_service(pid: Pid, sig: u8) {
     if pid <= 0 {
         return;
@@ -907,6 +926,7 @@ fn signal_service(pid: Pid, sig: u8) {
 }
 
 /// PID 1 signals every process; a sub-init only its own children.
+#[inline(never)]
 fn signal_all(sig: u8, mode: Mode) {
     match mode {
         Mode::Pid1 => {
@@ -924,6 +944,7 @@ fn signal_all(sig: u8, mode: Mode) {
     }
 }
 
+#[inline(never)]
 fn describe_exit(l: &mut Line, status: ExitStatus) {
     match status {
         ExitStatus::Code(c) => {
@@ -935,6 +956,7 @@ fn describe_exit(l: &mut Line, status: ExitStatus) {
     }
 }
 
+#[inline(never)]
 fn duration(l: &mut Line, ms: u64) {
     if ms < 1000 || !ms.is_multiple_of(1000) {
         l.u(ms).s(" ms");
@@ -949,14 +971,16 @@ fn unquoted<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
 }
 
 /// Unquotes `raw` into `buf` and NUL-terminates it.
+#[inline(never)]
 fn unquoted_cstr<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let cap = buf.len().checked_sub(1)?;
     let n = config_format::unquote(raw, buf.get_mut(..cap)?)?;
     *buf.get_mut(n)? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=n)?).ok()
+    sys::cstr(buf.get(..=n)?)
 }
 
 /// A tty option or inittab id: `/dev/` is prepended to a bare name.
+#[inline(never)]
 fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let mut tmp = [0u8; 96];
     let n = config_format::unquote(raw, &mut tmp)?;
@@ -973,7 +997,7 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     buf.get_mut(..prefix.len())?.copy_from_slice(prefix);
     buf.get_mut(prefix.len()..total)?.copy_from_slice(name);
     *buf.get_mut(total)? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=total)?).ok()
+    sys::cstr(buf.get(..=total)?)
 }
 
 /// The device behind /dev/console (the last one listed in

@@ -190,7 +190,7 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
         }
     }
     signals::reset_for_child(s.keep_ignored, s.mask);
-    let e = match (words, s.argv.program()) {
+    let e = match (words, s.argv.program_with_nul().and_then(sys::cstr)) {
         (Some(words), Some(prog)) => exec_search(prog, words, s.envp, s.path),
         _ => execvp(s.argv, s.envp, s.path),
     };
@@ -213,7 +213,7 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
             .map_or(core::ptr::null(), |c| c.as_ptr().cast::<u8>());
     }
     let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
-    let Some(prog) = argv.program() else {
+    let Some(prog) = argv.program_with_nul().and_then(sys::cstr) else {
         return Errno::ENOENT;
     };
     exec_search(prog, argv_ptrs, envp, path)
@@ -222,7 +222,7 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
 /// Execs `prog` with a NULL-terminated `argv_ptrs`, searching `path` when
 /// `prog` has no `/`.
 pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], path: &[u8]) -> Errno {
-    if prog.to_bytes().contains(&b'/') {
+    if config_format::has_byte(prog.to_bytes(), b'/') {
         return sys::execve(prog, argv_ptrs, envp);
     }
     let mut best = Errno::ENOENT;
@@ -232,7 +232,7 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
             .byte(b'/')
             .bytes(prog.to_bytes())
             .byte(0);
-        let Ok(full) = CStr::from_bytes_with_nul(buf.as_bytes()) else {
+        let Some(full) = sys::cstr(buf.as_bytes()) else {
             continue;
         };
         match sys::execve(full, argv_ptrs, envp) {
@@ -245,11 +245,14 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
 }
 
 /// A child's environment: foster's own plus overrides, in a fixed buffer.
+/// `repr(C)` with the buffer last: in reserved (lazily mapped) memory a small
+/// environment touches one page.
+#[repr(C)]
 pub struct Env {
-    buf: [u8; ENV_BYTES],
     used: usize,
-    ptrs: [*const u8; MAX_VARS + 1],
     count: usize,
+    ptrs: [*const u8; MAX_VARS + 1],
+    buf: [u8; ENV_BYTES],
 }
 
 pub const ENV_BYTES: usize = 4096;

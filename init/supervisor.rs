@@ -331,10 +331,13 @@ pub enum Mode {
 /// Storage for the slots: reserved once by the runtime, outside the stack.
 pub type Slots = Vec<Slot, MAX_SLOTS>;
 
+/// Storage for the action queue: reserved once by the runtime, outside the stack.
+pub type Actions = Deque<Action, MAX_ACTIONS>;
+
 /// The supervisor.
 pub struct Supervisor {
     slots: &'static mut Slots,
-    actions: Deque<Action, MAX_ACTIONS>,
+    actions: &'static mut Actions,
     phase: Phase,
     mode: Mode,
     next_seq: u32,
@@ -354,11 +357,12 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor keeping its slots in `slots` (cleared first).
-    pub fn new(mode: Mode, slots: &'static mut Slots) -> Supervisor {
+    pub fn new(mode: Mode, slots: &'static mut Slots, actions: &'static mut Actions) -> Supervisor {
         slots.clear();
+        actions.clear();
         Supervisor {
             slots,
-            actions: Deque::new(),
+            actions,
             phase: Phase::Boot,
             mode,
             next_seq: 1,

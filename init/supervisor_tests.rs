@@ -23,7 +23,7 @@ impl Sim {
     fn new(mode: Mode, text: &str) -> Sim {
         let src = text.as_bytes().to_vec();
         let table = config_format::parse(&src, &mut |e| panic!("table error: {e:?}"));
-        let mut sup = Supervisor::new(mode, slots());
+        let mut sup = Supervisor::new(mode, slots(), actions());
         sup.start(&table, 0);
         let mut sim = Sim {
             sup,
@@ -107,6 +107,10 @@ impl Sim {
 
 fn slots() -> &'static mut Slots {
     Box::leak(Box::new(Slots::new()))
+}
+
+fn actions() -> &'static mut Actions {
+    Box::leak(Box::new(Actions::new()))
 }
 
 const OK: ExitStatus = ExitStatus::Code(0);
@@ -500,7 +504,7 @@ fn ctrlaltdel_trigger_and_restart_lookup() {
 fn spawn_failure_is_an_exit_with_backoff() {
     let src = b"service a -- /a\n".to_vec();
     let table = config_format::parse(&src, &mut |e| panic!("{e:?}"));
-    let mut sup = Supervisor::new(Mode::Pid1, slots());
+    let mut sup = Supervisor::new(Mode::Pid1, slots(), actions());
     sup.start(&table, 0);
     assert_eq!(sup.poll_action(), Some(Action::Spawn { slot: 0 }));
     sup.spawned(0, Err(11), 0);

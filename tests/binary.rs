@@ -127,4 +127,13 @@ fn no_allocator_or_libc_symbols() {
             .find(|name| *name == bad || name.starts_with(&format!("{bad}@")));
         assert!(hit.is_none(), "symbol {bad} is linked in");
     }
+    // core::fmt costs kilobytes (and pulls in panic messages): none of it may
+    // be linked. Mangled `core::fmt::..` paths hold `4core3fmt`, trait impls
+    // such as `<T as core::fmt::Debug>` hold `core..fmt`.
+    let fmt: Vec<&str> = syms
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|name| name.contains("4core3fmt") || name.contains("core..fmt"))
+        .collect();
+    assert!(fmt.is_empty(), "core::fmt is linked in: {fmt:?}");
 }

@@ -20,8 +20,11 @@ const SH: &[u8] = b"/bin/sh";
 const EXEC: &[u8] = b"exec ";
 
 /// A command ready for execve: the words, each NUL-terminated in one buffer.
+///
+/// `repr(C)` with the buffer last: in reserved (zero-filled, lazily mapped)
+/// memory a short command touches one page, not the bookkeeping's page too.
+#[repr(C)]
 pub struct Argv {
-    buf: [u8; ARGV_BYTES],
     used: usize,
     /// (start, len without NUL) of each word.
     words: heapless::Vec<(u16, u16), MAX_ARGS>,
@@ -31,6 +34,7 @@ pub struct Argv {
     /// The word being written started here; set when a byte did not fit.
     word_start: usize,
     overflow: bool,
+    buf: [u8; ARGV_BYTES],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,9 +80,13 @@ impl Argv {
     }
     /// The program to exec, NUL-terminated.
     pub fn program(&self) -> Option<&core::ffi::CStr> {
+        core::ffi::CStr::from_bytes_with_nul(self.program_with_nul()?).ok()
+    }
+    /// The program's bytes with their NUL (for callers with their own
+    /// C-string check).
+    pub fn program_with_nul(&self) -> Option<&[u8]> {
         let (s, l) = self.program;
-        let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
-        core::ffi::CStr::from_bytes_with_nul(b).ok()
+        self.buf.get(s as usize..s as usize + l as usize + 1)
     }
 
     /// Appends one word (for commands that come as words, not table text);

@@ -184,7 +184,7 @@ impl Error {
             .nth(template)
             .unwrap_or(&[]);
         // Holes are ASCII, so splitting the bytes keeps whole characters.
-        for piece in tpl.split_inclusive(|b| b"$#%".contains(b)) {
+        for piece in tpl.split_inclusive(|&b| matches!(b, b'$' | b'#' | b'%')) {
             let (hole, text) = match piece.split_last() {
                 Some((&h @ (b'$' | b'#' | b'%'), text)) => (h, text),
                 _ => (0, piece),

@@ -106,6 +106,18 @@ impl Name {
     }
 }
 
+/// Whether `s` holds `b`. A plain loop: `<[u8]>::contains` links `memchr`
+/// (a few hundred bytes in foster's binary, which has no other use for it).
+#[inline(never)]
+pub fn has_byte(s: &[u8], b: u8) -> bool {
+    for &c in s {
+        if c == b {
+            return true;
+        }
+    }
+    false
+}
+
 pub fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'+' | b'-')
 }

@@ -306,7 +306,7 @@ struct Parser<'a, 'e, 't, const N: usize> {
     src: &'a [u8],
     on_error: &'e mut dyn FnMut(&Error),
     table: &'t mut TableN<N>,
-    index: NameIndex,
+    index: NameIndex<N>,
     /// Per entry: the raw value of each `after=`, for errors found later.
     after_spans: [[Span; MAX_AFTER]; N],
     /// Per entry: offset of its name on the line (native entries).
@@ -411,7 +411,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             .unwrap_or(raw_first.len());
         if raw_first
             .get(..first_len)
-            .is_some_and(|w| w.contains(&b':'))
+            .is_some_and(|w| crate::has_byte(w, b':'))
         {
             return self.inittab(first);
         }
@@ -588,7 +588,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         *n = name_at as u32;
         let (_, col) = position(self.src, self.line_no, self.line_pos, line_at);
         *l = (line_at + 1).saturating_sub(col as usize) as u32;
-        let hash = NameIndex::hash(e.name.as_bytes());
+        let hash = NameIndex::<N>::hash(e.name.as_bytes());
         if self.table.entries.push(e).is_err() {
             return false;
         }
@@ -682,7 +682,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             len += 1;
         }
         let base = len;
-        let hash = NameIndex::hash(buf.get(..base)?) as u32;
+        let hash = NameIndex::<N>::hash(buf.get(..base)?) as u32;
         let cache = (hash as usize) % self.suffixes.len();
         let first = match self.suffixes.get(cache) {
             Some(&(h, k)) if h == hash && k > 1 => k,
@@ -973,20 +973,20 @@ fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
     }
 }
 
-/// Entry names to indices: open addressing over a fixed array, so duplicate
-/// checks stay linear in the table size (1,000-line benchmark tables too).
-/// Past `SLOTS / 2` entries it degrades to a scan, never to a wrong answer.
-struct NameIndex {
-    slots: [u32; NameIndex::SLOTS],
+/// Entry names to indices: open addressing over four slots per entry of
+/// capacity (load at most 1/4), so duplicate checks stay linear in the table
+/// size (1,000-line benchmark tables too) while foster's 64-entry table costs
+/// 1 KiB of stack. Past half the slots probed it degrades to a scan, never to
+/// a wrong answer.
+struct NameIndex<const N: usize> {
+    slots: [[u32; 4]; N],
     full: bool,
 }
 
-impl NameIndex {
-    const SLOTS: usize = 2048;
-
-    fn new() -> NameIndex {
+impl<const N: usize> NameIndex<N> {
+    fn new() -> NameIndex<N> {
         NameIndex {
-            slots: [0; NameIndex::SLOTS],
+            slots: [[0; 4]; N],
             full: false,
         }
     }
@@ -999,8 +999,10 @@ impl NameIndex {
     }
 
     fn insert(&mut self, hash: usize, index: usize) {
-        for p in 0..Self::SLOTS / 2 {
-            if let Some(slot) = self.slots.get_mut((hash + p) % Self::SLOTS) {
+        let slots = self.slots.as_flattened_mut();
+        let len = slots.len();
+        for p in 0..len / 2 {
+            if let Some(slot) = slots.get_mut((hash + p) % len) {
                 if *slot == 0 {
                     *slot = index as u32 + 1;
                     return;
@@ -1010,13 +1012,15 @@ impl NameIndex {
         self.full = true;
     }
 
-    fn find<const N: usize>(&self, table: &TableN<N>, name: &[u8]) -> Option<usize> {
+    fn find(&self, table: &TableN<N>, name: &[u8]) -> Option<usize> {
         if self.full {
             return table.get(name).map(|(i, _)| i);
         }
         let hash = Self::hash(name);
-        for p in 0..Self::SLOTS / 2 {
-            let slot = self.slots.get((hash + p) % Self::SLOTS).copied()?;
+        let slots = self.slots.as_flattened();
+        let len = slots.len();
+        for p in 0..len / 2 {
+            let slot = slots.get((hash + p) % len).copied()?;
             if slot == 0 {
                 return None;
             }

@@ -18,16 +18,31 @@ pub struct Errno(pub u16);
 
 pub type Result<T> = core::result::Result<T, Errno>;
 
+// One packed table: the codes as bytes and the names as one blank-separated
+// string, in the same order (a `match` costs a jump table and a pointer and a
+// length per name).
 macro_rules! errnos {
     ($($name:ident),* $(,)?) => {
         impl Errno {
             $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
             /// The symbolic name (`ENOENT`), or `""` for one foster has no name for.
             pub fn name(self) -> &'static str {
-                match self { $(Errno::$name => stringify!($name),)* _ => "" }
+                const _: () = assert!($(linux_raw_sys::errno::$name < 256 &&)* true);
+                const CODES: &[u8] = &[$(linux_raw_sys::errno::$name as u8),*];
+                const NAMES: &str = concat!($(stringify!($name), " "),*);
+                nth_word(NAMES, CODES.iter().position(|&c| u16::from(c) == self.0))
             }
         }
     };
+}
+
+/// Word `i` of blank-separated `words`; `""` for `None` or past the end.
+#[inline(never)]
+fn nth_word(words: &'static str, i: Option<usize>) -> &'static str {
+    match i {
+        Some(i) => words.split(' ').nth(i).unwrap_or(""),
+        None => "",
+    }
 }
 errnos!(
     EPERM,
@@ -79,24 +94,33 @@ errnos!(
 impl Errno {
     /// A short human text for the errors foster reports most, else the name.
     pub fn text(self) -> &'static str {
-        match self {
-            Errno::ENOENT => "No such file or directory",
-            Errno::EACCES => "Permission denied",
-            Errno::EPERM => "Operation not permitted",
-            Errno::ENOEXEC => "Exec format error",
-            Errno::ENOTDIR => "Not a directory",
-            Errno::EISDIR => "Is a directory",
-            Errno::EAGAIN => "Resource temporarily unavailable",
-            Errno::EMFILE => "Too many open files",
-            Errno::ENOMEM => "Out of memory",
-            Errno::ETXTBSY => "Text file busy",
-            Errno::ENAMETOOLONG => "File name too long",
-            Errno::ELOOP => "Too many levels of symbolic links",
-            Errno::ECONNREFUSED => "Connection refused",
-            Errno::EINVAL => "Invalid argument",
-            Errno::ENOSPC => "No space left on device",
-            Errno::E2BIG => "Argument list too long",
-            _ => self.name(),
+        const CODES: [Errno; 16] = [
+            Errno::ENOENT,
+            Errno::EACCES,
+            Errno::EPERM,
+            Errno::ENOEXEC,
+            Errno::ENOTDIR,
+            Errno::EISDIR,
+            Errno::EAGAIN,
+            Errno::EMFILE,
+            Errno::ENOMEM,
+            Errno::ETXTBSY,
+            Errno::ENAMETOOLONG,
+            Errno::ELOOP,
+            Errno::ECONNREFUSED,
+            Errno::EINVAL,
+            Errno::ENOSPC,
+            Errno::E2BIG,
+        ];
+        const TEXTS: &str = "No such file or directory|Permission denied|\
+            Operation not permitted|Exec format error|Not a directory|Is a directory|\
+            Resource temporarily unavailable|Too many open files|Out of memory|\
+            Text file busy|File name too long|Too many levels of symbolic links|\
+            Connection refused|Invalid argument|No space left on device|\
+            Argument list too long";
+        match CODES.iter().position(|&c| c == self) {
+            Some(i) => TEXTS.split('|').nth(i).unwrap_or(""),
+            None => self.name(),
         }
     }
 }
@@ -915,6 +939,25 @@ pub fn shutdown_write(fd: &Fd) -> Result<()> {
     sys!(__NR_shutdown, fd.raw(), 1).map(drop)
 }
 
+/// `buf` as a C string when its only NUL is its last byte: the check of
+/// `CStr::from_bytes_with_nul`, as one small loop (that one pulls in `memchr`).
+#[inline(never)]
+pub fn cstr(buf: &[u8]) -> Option<&CStr> {
+    let mut nul = buf.len();
+    for (i, &b) in buf.iter().enumerate() {
+        if b == 0 {
+            nul = i;
+            break;
+        }
+    }
+    if nul + 1 != buf.len() {
+        return None;
+    }
+    // SAFETY: the first NUL in `buf` is its last byte (checked above): `buf`
+    // is NUL-terminated with no interior NUL.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(buf) })
+}
+
 // ---------------------------------------------------------------- process start
 
 /// argv and envp as the kernel left them on the initial stack. They live for
@@ -1039,6 +1082,10 @@ pub unsafe trait ZeroValid {}
 // SAFETY: a heapless 0.9 `Vec` is a length plus `[MaybeUninit<T>; N]`: all
 // zero is the empty vector (checked by `zeroed_vec_is_empty` below).
 unsafe impl<T, const N: usize> ZeroValid for heapless::Vec<T, N> {}
+// SAFETY: a heapless 0.9 `Deque` is two indices, a `full` flag and
+// `[MaybeUninit<T>; N]`: all zero is the empty queue (front == back, not full;
+// checked by `zeroed_deque_is_empty` below).
+unsafe impl<T, const N: usize> ZeroValid for heapless::Deque<T, N> {}
 // SAFETY: a table is one `heapless::Vec` (see above).
 unsafe impl<const N: usize> ZeroValid for config_format::TableN<N> {}
 
@@ -1074,5 +1121,26 @@ mod tests {
         assert_eq!(v.as_slice(), &[7]);
         let t = reserve_zeroed::<config_format::Table>().unwrap();
         assert!(t.entries.is_empty());
+    }
+
+    #[test]
+    fn cstr_wants_exactly_one_nul_at_the_end() {
+        assert_eq!(cstr(b"abc\0").map(CStr::to_bytes), Some(&b"abc"[..]));
+        assert_eq!(cstr(b"\0").map(CStr::to_bytes), Some(&b""[..]));
+        assert!(cstr(b"").is_none());
+        assert!(cstr(b"abc").is_none());
+        assert!(cstr(b"a\0c\0").is_none());
+    }
+
+    #[test]
+    fn zeroed_deque_is_empty() {
+        let d = reserve_zeroed::<heapless::Deque<u64, 8>>().unwrap();
+        assert!(d.is_empty());
+        assert_eq!(d.pop_front(), None);
+        for i in 0..8 {
+            d.push_back(i).unwrap();
+        }
+        assert!(d.is_full());
+        assert_eq!(d.pop_front(), Some(0));
     }
 }
