@@ -92,7 +92,7 @@ fn demo_example_passes() {
 #[test]
 fn broken_table_reports_every_error_with_a_caret() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let path = dir.join("broken.tab");
+    let path = dir.join(format!("broken-{}.tab", std::process::id()));
     std::fs::write(
         &path,
         "sysinit mount /bin/mount -a\n\
