@@ -8,6 +8,10 @@ use crate::sys::{self, Fd, RawFd};
 
 pub struct Log {
     console: RawFd,
+    /// PID 1's own non-blocking handle on /dev/console: a stuck serial line
+    /// (XOFF, Scroll Lock) must never block PID 1. Children keep the
+    /// inherited, blocking stdio: this is a separate open file description.
+    _console: Option<Fd>,
     kmsg: Option<Fd>,
     /// The kernel's console_loglevel (lines below it reach the console).
     console_level: u8,
@@ -21,6 +25,7 @@ impl Log {
     pub fn stderr() -> Log {
         Log {
             console: sys::STDERR,
+            _console: None,
             kmsg: None,
             console_level: 0,
         }
@@ -50,8 +55,15 @@ impl Log {
                 .unwrap_or(0),
             Err(_) => 0,
         };
+        let own = sys::open(
+            c"/dev/console",
+            sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC,
+            0,
+        )
+        .ok();
         Log {
-            console: sys::STDERR,
+            console: own.as_ref().map_or(sys::STDERR, Fd::raw),
+            _console: own,
             kmsg,
             console_level: level,
         }
@@ -83,11 +95,23 @@ impl Log {
         self.emit(ERROR, msg);
     }
 
-    /// A line that must reach the console as is (the QEMU result marker).
+    /// A line that must reach the console as is (the QEMU result marker): on
+    /// a full console it is retried for up to a second, never longer.
     pub fn marker(&self, line: &[u8]) {
         let mut l = Line::new();
-        l.bytes(line);
-        l.flush(self.console);
+        l.bytes(line).byte(b'\n');
+        let mut rest = l.as_bytes();
+        for _ in 0..100 {
+            match sys::write(self.console, rest) {
+                Ok(n) => match rest.get(n..) {
+                    Some(r) if !r.is_empty() => rest = r,
+                    _ => break,
+                },
+                Err(sys::Errno::EAGAIN) => sys::sleep_ms(10),
+                Err(_) => break,
+            }
+        }
+        l.clear();
         if let Some(k) = &self.kmsg {
             l.s("<6>").bytes(line);
             l.flush(k.raw());

@@ -66,14 +66,55 @@ const MOUNTS: [(&CStr, &CStr, &CStr, u32, Option<&CStr>); 6] = [
 /// Whether the kernel command line args ask for PID 1 supervisor mode: none,
 /// `-f TABLE`, or words the kernel passes on (`single`, runlevels).
 pub fn wants_supervisor(args: &StartArgs) -> bool {
+    // A container runs `foster [--] CMD` (or `foster -g ... CMD`): single-command
+    // mode. But a kernel passes the command-line words it does not know
+    // (`single`, `splash`, runlevels) on to init: as PID 1 foster must not try
+    // to exec those and exit, so a first word that names no program means the
+    // supervisor, and the words are ignored.
     match args.arg(1).map(CStr::to_bytes) {
         None => true,
         Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
-        Some(w) => matches!(
-            w,
-            b"single" | b"emergency" | b"S" | b"s" | b"auto" | b"1" | b"2" | b"3" | b"4" | b"5"
-        ),
+        Some(w) if w.starts_with(b"-") => false,
+        Some(w) => {
+            !is_program(w, args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH))
+                && booted_by_kernel()
+        }
     }
+}
+
+/// PID 1 started by the kernel itself, not by a container runtime: no /proc
+/// yet (runtimes always mount one), or a /proc of the initial PID namespace
+/// (pid 1 is us and pid 2 is `kthreadd`). A container keeps tini's behaviour
+/// for a missing command: exit 127.
+fn booted_by_kernel() -> bool {
+    let mut buf = [0u8; 8];
+    match sys::read_file(c"/proc/self/stat", &mut buf) {
+        Err(Errno::ENOENT) => true,
+        Ok(_) | Err(Errno::EFBIG) => buf.starts_with(b"1 ") && !in_container(),
+        Err(_) => false,
+    }
+}
+
+/// Whether `word` names an executable file, directly or through `path`.
+fn is_program(word: &[u8], path: &[u8]) -> bool {
+    let executable = |p: &[u8]| {
+        let mut l = Line::new();
+        l.bytes(p).byte(0);
+        sys::cstr(l.as_bytes()).is_some_and(|c| {
+            sys::stat(c, true)
+                .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
+        })
+    };
+    if word.contains(&b'/') {
+        return executable(word);
+    }
+    path.split(|&b| b == b':')
+        .filter(|d| !d.is_empty())
+        .any(|dir| {
+            let mut full = Line::new();
+            full.bytes(dir).byte(b'/').bytes(word);
+            executable(full.as_bytes())
+        })
 }
 
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
@@ -187,7 +228,7 @@ pub fn main(args: StartArgs) -> ! {
     } else {
         log.info("starting as PID 1");
     }
-    let opts = crate::subinit::parse(&args, 1).unwrap_or(crate::subinit::Opts {
+    let opts = crate::subinit::parse(&args, 1, true).unwrap_or(crate::subinit::Opts {
         table: None,
         socket: None,
         pdeath: None,

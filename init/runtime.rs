@@ -370,7 +370,11 @@ impl<'a> Runtime<'a> {
         }
         match self.cfg.mode {
             Mode::SubInit => match sig {
-                SIGTERM | SIGINT => self.sup.shutdown(Outcome::Exit(0), now),
+                // Keeps the code of an `on-exit=exit:CODE` entry that ended.
+                SIGTERM | SIGINT => {
+                    let code = self.sup.exit_code();
+                    self.sup.shutdown(Outcome::Exit(code), now)
+                }
                 SIGHUP => {
                     self.reload(None);
                 }

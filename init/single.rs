@@ -146,10 +146,20 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     };
     if grace_over {
         // Grace is over: SIGKILL until nothing is left, reaping as they fall.
+        // Each death can hand foster the dead one's children (never signaled
+        // yet): after any reap, sweep again before blocking in wait4.
         loop {
             sweep(&opts, child, SIGKILL);
-            if reaper::drain(|pid, st| orphan(&opts, pid, st)) == Drained::NoChildren {
+            let mut reaped = false;
+            let left = reaper::drain(|pid, st| {
+                reaped = true;
+                orphan(&opts, pid, st);
+            });
+            if left == Drained::NoChildren {
                 break;
+            }
+            if reaped {
+                continue;
             }
             if let Ok(Some((pid, st))) = sys::wait4(-1, 0) {
                 orphan(&opts, pid, ExitStatus::from_wait(st));

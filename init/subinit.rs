@@ -18,7 +18,9 @@ pub struct Opts {
 }
 
 /// Parses `-f TABLE -S SOCK -p SIG -v` (any order).
-pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
+/// `lenient` (PID 1): words that are not options are skipped, since the
+/// kernel passes its unknown command-line words on to init.
+pub fn parse(args: &StartArgs, from: usize, lenient: bool) -> Result<Opts, &'static str> {
     let mut o = Opts {
         table: None,
         socket: None,
@@ -38,6 +40,10 @@ pub fn parse(args: &StartArgs, from: usize) -> Result<Opts, &'static str> {
             }
             b"-v" => {
                 o.verbose = true;
+                i += 1;
+                continue;
+            }
+            _ if lenient => {
                 i += 1;
                 continue;
             }
@@ -62,7 +68,7 @@ pub fn main(args: StartArgs) -> i32 {
             .s("; continuing");
         l.flush(sys::STDERR);
     }
-    let opts = match parse(&args, 1) {
+    let opts = match parse(&args, 1, false) {
         Ok(o) => o,
         Err(msg) => return crate::usage_error(msg),
     };

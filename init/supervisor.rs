@@ -578,7 +578,11 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
-        if let State::Running { .. } = slot.state {
+        // A daemon may say so before its launcher exits (the launcher often
+        // waits for that): kept, it counts once the daemon is adopted.
+        if let State::Running { .. } | State::Launching { .. } | State::FindingPid { .. } =
+            slot.state
+        {
             if !slot.ready {
                 slot.ready = true;
                 self.note(Note::Ready { slot: id });
@@ -589,6 +593,20 @@ impl Supervisor {
 
     /// Answer to [`Action::ReadPidfile`].
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
+        // A stale pidfile may name a pid reused by another entry's process:
+        // never adopt that one, keep looking.
+        let read = match read {
+            PidfileRead::Child(pid)
+                if self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .any(|(j, s)| j != id as usize && s.pid() == Some(pid)) =>
+            {
+                PidfileRead::Missing
+            }
+            other => other,
+        };
         let died = match read {
             PidfileRead::NotAChild(pid) => self
                 .recent_orphans
@@ -606,7 +624,7 @@ impl Supervisor {
         match (read, died) {
             (PidfileRead::Child(pid), _) => {
                 slot.state = State::Running { pid };
-                slot.ready = slot.entry.ready_fd.is_none();
+                slot.ready |= slot.entry.ready_fd.is_none();
                 self.note(Note::Adopted { slot: id, pid });
             }
             // The daemon came and went before foster read its pidfile.
@@ -802,6 +820,11 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return false;
         };
+        // Only the boot sequence, a shutdown or a trigger starts the other
+        // kinds: set pending here, one would wait forever.
+        if !is_run_kind(slot.entry.kind) {
+            return false;
+        }
         match slot.state {
             State::Stopped | State::Failed { .. } | State::Done { .. } | State::Backoff { .. } => {
                 slot.state = State::Pending;
@@ -1159,7 +1182,7 @@ impl Supervisor {
             ) && s.state == State::Pending;
             // An entry stopped on request may be started again over the
             // control socket: it keeps a sub-init alive.
-            let held = s.state == State::Stopped && !s.removed;
+            let held = s.state == State::Stopped && !s.removed && is_run_kind(s.entry.kind);
             (s.is_active() || held) && !waiting_forever && !inert_kind
         })
     }

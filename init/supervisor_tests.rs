@@ -611,3 +611,63 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
         assert!(finished, "round {round}: the stop never finished");
     }
 }
+
+/// A daemon that says it is ready before its launcher exits (the launcher
+/// waits for that, then exits): the readiness is kept until it is adopted.
+#[test]
+fn readiness_before_the_launcher_exits_is_not_lost() {
+    let mut s = Sim::new(
+        Mode::Pid1,
+        "service d ready=fd:3 pidfile=/run/d.pid -- /launcher\nservice app after=d -- /app\n",
+    );
+    assert_eq!(s.spawned_names(), ["d"]);
+    let launcher = s.pid("d").unwrap();
+    s.sup.ready(s.id("d"), s.now);
+    s.pump();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup
+        .pidfile_read(s.id("d"), PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4242 });
+    assert_eq!(s.spawned_names(), ["app"]);
+}
+
+/// A stale pidfile whose pid now belongs to another entry's process: that
+/// process is not adopted (two slots would own, and stop, one pid).
+#[test]
+fn pidfile_naming_another_entrys_process_is_not_adopted() {
+    let mut s = Sim::new(
+        Mode::Pid1,
+        "service a -- /a\nservice d pidfile=/run/d.pid -- /launcher\n",
+    );
+    let a = s.pid("a").unwrap();
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(s.id("d"), PidfileRead::Child(a), s.now);
+    s.pump();
+    assert!(matches!(s.state("d"), State::FindingPid { .. }));
+    assert_eq!(s.state("a"), State::Running { pid: a });
+}
+
+/// `ctl start` of a boot entry after boot would leave it waiting forever
+/// (only the boot sequence starts those), and a sub-init would never exit.
+#[test]
+fn ctl_start_of_a_finished_boot_entry_is_refused() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "sysinit s -- /s\nservice a restart=never -- /a\nshutdown sd -- /sd\n",
+    );
+    s.exit("s", OK);
+    // Stopped, a kind that `ctl start` cannot start again holds nothing up.
+    assert!(!s.sup.stop(s.id("sd"), s.now));
+    assert_eq!(s.state("sd"), State::Stopped);
+    assert!(matches!(s.state("a"), State::Running { .. }));
+    assert!(!s.sup.start_slot(s.id("s"), s.now));
+    assert!(matches!(s.state("s"), State::Done { .. }));
+    s.exit("a", OK);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+}

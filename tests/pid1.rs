@@ -958,3 +958,19 @@ fn on_exit_exit_code_ends_a_container_with_that_code() {
     assert_eq!(status.code(), Some(5), "{status:?}\n{}", ns.output());
     in_order(&ns.output(), &["stop-a", "FOSTER_SHUTDOWN=poweroff"]);
 }
+
+/// The kernel hands init the command-line words it does not know (`splash`,
+/// `quiet`-like flags of other programs): as PID 1 foster ignores them and
+/// supervises, instead of trying to exec them and exiting (a kernel panic).
+#[test]
+fn unknown_kernel_words_are_ignored_not_executed() {
+    let table = "once hello -- /bin/echo kernel-words-ignored\n";
+    let mut ns = Ns::start(
+        "kwords",
+        &[("etc/words.tab", table)],
+        &["splash", "-f", "/etc/words.tab", "nomodeset"],
+    );
+    ns.expect("kernel-words-ignored", 5 * S);
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}

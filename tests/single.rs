@@ -315,6 +315,30 @@ sleep 0.2; exit 3"#
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
+/// A leftover that ignores SIGTERM and has a child of its own: when SIGKILL
+/// ends it after the grace time, its child comes to foster only then, and must
+/// get SIGKILL too instead of foster waiting on it forever.
+#[test]
+fn leftovers_orphaned_by_the_sigkill_sweep_are_killed_too() {
+    let marker = format!("{}.{}", 800 + std::process::id() % 100, std::process::id());
+    let script = format!(
+        r#"i=0; while [ $i -lt 8 ]; do (trap '' TERM; sleep {marker} & wait) & i=$((i+1)); done
+sleep 0.2; exit 4"#
+    );
+    let mut child = foster(&["-t", "1", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    let left = with_marker(&marker);
+    for pid in &left {
+        kill(*pid, libc::SIGKILL);
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(4), "foster hung");
+    assert_eq!(left, Vec::<u32>::new(), "left running");
+}
+
 #[test]
 fn idle_foster_sleeps() {
     let (mut child, _out) = start_ready(&["sh", "-c", "echo ready; exec sleep 3"]);

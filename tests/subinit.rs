@@ -714,6 +714,20 @@ fn on_exit_sets_the_exit_status() {
     assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
 }
 
+/// SIGTERM (docker stop, systemctl stop) while the stop that an
+/// `on-exit=exit:CODE` entry began is still under way: foster still exits CODE.
+#[test]
+fn sigterm_during_an_on_exit_stop_keeps_the_code() {
+    let dir = TempDir::new("onexit-term");
+    let table = "service slow timeout=3s -- sh -c 'trap \"\" TERM; exec sleep 1000'\n\
+                 once finisher on-exit=exit:7 -- sh -c 'sleep 0.3; exit 3'\n";
+    let mut foster = Foster::start(&dir, table, &[]);
+    foster.wait_log("foster: exit-status finisher 3", T);
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    assert_eq!(status.code(), Some(7), "{}", foster.log());
+}
+
 /// With only run-once entries, foster exits 0 once they (and the orphans
 /// they left) are gone.
 #[test]
