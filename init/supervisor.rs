@@ -25,6 +25,9 @@ pub const HEALTHY_UPTIME: Millis = 10_000;
 /// How long to look for a daemon's pid in its pidfile after the launcher exits.
 pub const PIDFILE_WAIT: Millis = 5_000;
 pub const PIDFILE_POLL: Millis = 100;
+/// After a stop killed a `pidfile=` launcher, how long to look for the daemon
+/// it may have left.
+pub const STOP_FIND_WAIT: Millis = 1_000;
 /// After SIGKILL, how long a process may take to be reaped before foster
 /// gives up on it (a process stuck in the kernel) and moves on.
 pub const KILL_GRACE: Millis = 2_000;
@@ -232,6 +235,9 @@ pub struct Slot {
     pub removed: bool,
     /// Blocked note already given.
     blocked_noted: bool,
+    /// A stop came before the `pidfile=` daemon was adopted: stop the daemon
+    /// as soon as it is found (or end the stop when none shows up).
+    stop_daemon: Option<AfterStop>,
 }
 
 impl Slot {
@@ -248,6 +254,7 @@ impl Slot {
             start_seq: 0,
             removed: false,
             blocked_noted: false,
+            stop_daemon: None,
         }
     }
 
@@ -532,6 +539,17 @@ impl Supervisor {
                         };
                         self.push(Action::ReadPidfile { slot: id });
                     }
+                    State::Stopping { then, .. } if slot.stop_daemon.is_some() => {
+                        // The launcher is gone; the daemon it may have left
+                        // must be found and stopped too (briefly looked for).
+                        slot.last_exit = Some(status);
+                        slot.stop_daemon = Some(then);
+                        slot.state = State::FindingPid {
+                            until: now + STOP_FIND_WAIT,
+                            next: now,
+                        };
+                        self.push(Action::ReadPidfile { slot: id });
+                    }
                     State::Stopping { then, .. } => {
                         slot.last_exit = Some(status);
                         self.push(Action::Release { slot: id });
@@ -621,18 +639,30 @@ impl Supervisor {
         let State::FindingPid { until, .. } = slot.state else {
             return;
         };
+        let stop = slot.stop_daemon;
         match (read, died) {
             (PidfileRead::Child(pid), _) => {
                 slot.state = State::Running { pid };
+                slot.stop_daemon = None;
                 slot.ready |= slot.entry.ready_fd.is_none();
                 self.note(Note::Adopted { slot: id, pid });
+                if let Some(then) = stop {
+                    self.request_stop(id, then, now);
+                }
             }
             // The daemon came and went before foster read its pidfile.
-            (PidfileRead::NotAChild(_), Some(status)) => self.ended(id, Some(status), now),
-            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) if now >= until => {
-                self.note(Note::PidfileMissing { slot: id });
-                self.ended(id, None, now);
-            }
+            (PidfileRead::NotAChild(_), Some(status)) => match stop {
+                Some(then) => self.stopped(id, then, now),
+                None => self.ended(id, Some(status), now),
+            },
+            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) if now >= until => match stop {
+                // Asked to stop and no daemon came: nothing is left to stop.
+                Some(then) => self.stopped(id, then, now),
+                None => {
+                    self.note(Note::PidfileMissing { slot: id });
+                    self.ended(id, None, now);
+                }
+            },
             (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) => {
                 slot.state = State::FindingPid {
                     until,
@@ -847,7 +877,15 @@ impl Supervisor {
         };
         let sig = slot.entry.stop_signal;
         let timeout = slot.entry.timeout;
+        if matches!(slot.state, State::Launching { .. }) {
+            slot.stop_daemon = Some(then);
+        }
         match slot.state {
+            State::FindingPid { .. } => {
+                // Stop the daemon once found; FindingPid is bounded.
+                slot.stop_daemon = Some(then);
+                true
+            }
             State::Running { pid } | State::Launching { pid } => {
                 slot.state = State::Stopping {
                     pid,
@@ -879,7 +917,7 @@ impl Supervisor {
                 };
                 true
             }
-            State::Pending | State::Backoff { .. } | State::FindingPid { .. } => {
+            State::Pending | State::Backoff { .. } => {
                 self.stopped(id, then, now);
                 false
             }
@@ -964,6 +1002,7 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
+        slot.stop_daemon = None;
         slot.ready = false;
         match then {
             AfterStop::Stay => slot.state = State::Stopped,

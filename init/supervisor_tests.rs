@@ -671,3 +671,64 @@ fn ctl_start_of_a_finished_boot_entry_is_refused() {
     s.pump();
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
 }
+
+/// A stop that comes while a `pidfile=` entry's daemon is still being looked
+/// for must stop the daemon once found, not leave it running untracked.
+#[test]
+fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
+    // Stopped while foster is still reading the pidfile.
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    assert!(matches!(s.state("d"), State::FindingPid { .. }));
+    assert!(s.sup.stop(0, s.now));
+    s.pump();
+    s.take_log();
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Signal {
+        pid: 4242,
+        sig: SIGTERM
+    }));
+    s.sup.child_exited(4242, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Stopped);
+
+    // Stopped while the launcher still runs: after it exits, the daemon it
+    // left is looked for and stopped too.
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    assert!(s.sup.stop(0, s.now));
+    s.pump();
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+    s.sup.pidfile_read(0, PidfileRead::Child(5151), s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Signal {
+        pid: 5151,
+        sig: SIGTERM
+    }));
+    s.sup.child_exited(5151, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Stopped);
+
+    // No daemon ever shows up: the stop still ends, bounded.
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.sup.stop(0, s.now);
+    s.pump();
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    for _ in 0..200 {
+        if s.state("d") == State::Stopped {
+            break;
+        }
+        s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+        s.pump();
+        let next = s.sup.next_deadline().unwrap_or(s.now);
+        s.advance_to(next);
+    }
+    assert_eq!(s.state("d"), State::Stopped);
+}
