@@ -347,6 +347,28 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
 }
 
 /// Remount every filesystem read-only, newest mount first, from /proc/mounts.
+/// /proc/mounts writes blanks, tabs, newlines and backslashes in paths as
+/// `\NNN` octal escapes: decode them.
+fn unescape_mount_path(raw: &[u8], out: &mut Line) {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        let octal = raw
+            .get(i + 1..i + 4)
+            .filter(|d| b == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                let v = d.iter().fold(0u32, |n, &c| n * 8 + (c - b'0') as u32);
+                out.byte(v as u8);
+                i += 4;
+            }
+            None => {
+                out.byte(b);
+                i += 1;
+            }
+        }
+    }
+}
+
 fn remount_all_ro(log: &Log) {
     // Room for thousands of mounts: the newest, at the end, matter most. Taken
     // only now, at shutdown; a small stack buffer if even that fails.
@@ -386,7 +408,8 @@ fn remount_all_ro(log: &Log) {
             continue;
         }
         let mut p = Line::new();
-        p.bytes(target).byte(0);
+        unescape_mount_path(target, &mut p);
+        p.byte(0);
         let Some(c) = sys::cstr(p.as_bytes()) else {
             continue;
         };
@@ -400,5 +423,17 @@ fn remount_all_ro(log: &Log) {
                 log.error_raw(l.as_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_paths_are_unescaped() {
+        let mut l = Line::new();
+        unescape_mount_path(b"/mnt/my\\040disk\\011x\\134y\\9", &mut l);
+        assert_eq!(l.as_bytes(), b"/mnt/my disk\tx\\y\\9");
     }
 }
