@@ -134,7 +134,7 @@ fn check(ret: isize) -> Result<usize> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn sc(nr: u32, a: [usize; 6]) -> Result<usize> {
     // SAFETY: every caller in this module passes pointers that are valid for the
     // duration of the call and lengths that match their buffers.
