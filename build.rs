@@ -18,13 +18,21 @@ fn main() {
             "-static",
             "-no-pie",
             "-Wl,--build-id=none",
+            // Identical functions (monomorphized twins) are kept once.
+            "-Wl,--icf=all",
         ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
         println!("cargo:rustc-link-arg-bin=foster=-Wl,-T,{dir}/init/discard.ld");
     } else {
         // Cross targets link with rust-lld (see .cargo/config.toml): plain ld flags.
-        for arg in ["-nostdlib", "-static", "--no-pie", "--build-id=none"] {
+        for arg in [
+            "-nostdlib",
+            "-static",
+            "--no-pie",
+            "--build-id=none",
+            "--icf=all",
+        ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
         println!("cargo:rustc-link-arg-bin=foster=-T{dir}/init/discard.ld");
