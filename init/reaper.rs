@@ -63,14 +63,7 @@ fn children(f: &mut dyn FnMut(Pid)) -> Result<usize, Errno> {
 }
 
 fn parse_pid(name: &[u8]) -> Option<Pid> {
-    if name.is_empty() || name.len() > 10 || !name.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &d in name {
-        n = n * 10 + (d - b'0') as i64;
-    }
-    Pid::try_from(n).ok()
+    crate::users::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
 }
 
 /// The parent pid from /proc/PID/stat (`pid (comm) S ppid ...`; comm may hold
@@ -87,12 +80,8 @@ pub fn parent_of(pid: Pid) -> Option<Pid> {
     };
     let stat = buf.get(..n)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let mut fields = stat
-        .get(close + 1..)?
-        .split(|&b| b == b' ')
-        .filter(|f| !f.is_empty());
-    let _state = fields.next()?;
-    parse_pid(fields.next()?)
+    // The kernel writes `) S PPID`: fields 1 (state) and 2 after the `)`.
+    parse_pid(stat.get(close + 1..)?.split(|&b| b == b' ').nth(2)?)
 }
 
 #[cfg(test)]

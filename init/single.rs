@@ -16,6 +16,7 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, 
 use crate::spawn::{self, ChildSetup, Output, Session};
 use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
 use config_format::Argv;
+use core::mem::ManuallyDrop;
 
 /// What the command line asked for.
 struct Opts {
@@ -28,6 +29,9 @@ struct Opts {
     grace_ms: u64,
     /// Index of CMD in argv.
     cmd: usize,
+    /// Set once CMD runs: whether stdin is a terminal, and the child's pid.
+    tty: bool,
+    child: Pid,
 }
 
 pub fn main(args: crate::StartArgs) -> i32 {
@@ -43,10 +47,20 @@ pub fn main(args: crate::StartArgs) -> i32 {
 #[inline(never)]
 fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     let ignored = signals::ignored();
-    let opts = match parse(&args) {
-        Ok(o) => o,
-        Err(code) => return code,
+    let mut opts = Opts {
+        group: args.env(b"TINI_KILL_PROCESS_GROUP").is_some(),
+        verbose: false,
+        warn: false,
+        remap: [0; 4],
+        pdeath: None,
+        grace_ms: 1000,
+        cmd: 1,
+        tty: false,
+        child: 0,
     };
+    if let Err(code) = parse(&args, &mut opts) {
+        return code;
+    }
     if let Some(sig) = opts.pdeath {
         if let Err(e) = sys::set_parent_death_signal(sig) {
             return fatal("set the parent-death signal", e);
@@ -58,12 +72,14 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             warn_errno("become a subreaper", e);
         }
     }
+    // Both stay open until foster exits (they close on exec): no closing on
+    // the many ways out of this function.
     let sfd = match signals::open_fd() {
-        Ok(fd) => fd,
+        Ok(fd) => ManuallyDrop::new(fd),
         Err(e) => return fatal("open a signalfd", e),
     };
     let ep = match sys::epoll_create() {
-        Ok(ep) => ep,
+        Ok(ep) => ManuallyDrop::new(ep),
         Err(e) => return fatal("create an epoll", e),
     };
     if let Err(e) = sys::epoll_add(&ep, sfd.raw(), sys::EPOLLIN, 0) {
@@ -78,7 +94,8 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
         Ok(pid) => pid,
         Err(code) => return code,
     };
-    let target = if opts.group { -child } else { child };
+    opts.tty = tty;
+    opts.child = child;
     if opts.verbose {
         let mut l = Line::new();
         l.s("foster: spawned ").i(child as i64).s(" (");
@@ -106,7 +123,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             if sig == SIGCHLD {
                 chld = true;
             } else if status.is_none() {
-                forward(&opts, tty, child, target, sig, info.pid == 0);
+                forward(&opts, sig, info.pid == 0);
             }
         }
         if !chld {
@@ -123,23 +140,26 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
                 Ok(Some((_, st))) if sys::wait_stopped(st) => {}
-                Ok(Some((_, st))) => status = Some(ended(&opts, ExitStatus::from_wait(st))),
+                Ok(Some((_, st))) => {
+                    let st = ExitStatus::from_wait(st);
+                    status = Some(st);
+                    tell_reaped(&opts, child, child, st);
+                }
                 _ => {}
             }
         }
         let left = reaper::drain(|pid, st| {
             if pid == child {
-                status = Some(ended(&opts, st));
-            } else {
-                orphan(&opts, pid, st);
+                status = Some(st);
             }
+            tell_reaped(&opts, pid, child, st);
         });
         if status.is_some() {
             if left == Drained::NoChildren {
                 break false;
             }
             if deadline.is_none() {
-                sweep(&opts, child, SIGTERM);
+                sweep(&opts, SIGTERM);
                 deadline = Some(sys::now_ms().saturating_add(opts.grace_ms).max(1));
             }
         }
@@ -149,11 +169,13 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
         // Each death can hand foster the dead one's children (never signaled
         // yet): after any reap, sweep again before blocking in wait4.
         loop {
-            sweep(&opts, child, SIGKILL);
+            sweep(&opts, SIGKILL);
             let mut reaped = false;
+            // The child is reaped by now: pass 0 (no pid) as its pid, so a
+            // leftover that got its pid back is still told as an orphan.
             let left = reaper::drain(|pid, st| {
                 reaped = true;
-                orphan(&opts, pid, st);
+                tell_reaped(&opts, pid, 0, st);
             });
             if left == Drained::NoChildren {
                 break;
@@ -162,7 +184,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                 continue;
             }
             if let Ok(Some((pid, st))) = sys::wait4(-1, 0) {
-                orphan(&opts, pid, ExitStatus::from_wait(st));
+                tell_reaped(&opts, pid, 0, ExitStatus::from_wait(st));
             }
         }
     }
@@ -224,9 +246,11 @@ fn start(
 /// the child; the job-wide signals (SIGCONT, and Ctrl-C, Ctrl-\, Ctrl-Z
 /// from the terminal itself, `from_kernel`) go to the child's whole group,
 /// as the terminal would have sent them.
-fn forward(opts: &Opts, tty: bool, child: Pid, target: Pid, sig: u8, from_kernel: bool) {
-    let mut to = target;
-    if tty {
+#[inline(never)]
+fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
+    let child = opts.child;
+    let mut to = if opts.group { -child } else { child };
+    if opts.tty {
         if sys::tcgetpgrp(STDIN) == sys::getpgid(0) {
             let _ = sys::tcsetpgrp(STDIN, child);
         }
@@ -244,7 +268,7 @@ fn forward(opts: &Opts, tty: bool, child: Pid, target: Pid, sig: u8, from_kernel
 
 /// Signals every process the child left: all of the namespace as its PID 1,
 /// else foster's own children (adopted orphans), and with `-g` its group.
-fn sweep(opts: &Opts, child: Pid, sig: u8) {
+fn sweep(opts: &Opts, sig: u8) {
     let mut n = 0;
     if sys::is_pid1() {
         let _ = sys::kill(-1, sig);
@@ -255,7 +279,7 @@ fn sweep(opts: &Opts, child: Pid, sig: u8) {
         .unwrap_or(0);
     }
     if opts.group {
-        let _ = sys::kill(-child, sig);
+        let _ = sys::kill(-opts.child, sig);
     }
     if opts.verbose {
         let mut l = Line::new();
@@ -268,34 +292,29 @@ fn sweep(opts: &Opts, child: Pid, sig: u8) {
     }
 }
 
-/// `-w` warns, `-v` tells, of each process reaped that was not the child.
-fn orphan(opts: &Opts, pid: Pid, st: ExitStatus) {
-    if opts.warn || opts.verbose {
-        let mut l = Line::new();
-        l.s(if opts.warn {
-            "foster: warning: reaped zombie "
-        } else {
-            "foster: reaped orphan "
-        });
+/// `-v` tells how the child ended; `-w` warns, `-v` tells, of each other
+/// process reaped.
+fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
+    let head = if pid == child {
+        "foster: child"
+    } else if opts.warn {
+        "foster: warning: reaped zombie "
+    } else {
+        "foster: reaped orphan "
+    };
+    if !(opts.verbose || (opts.warn && pid != child)) {
+        return;
+    }
+    let mut l = Line::new();
+    l.s(head);
+    if pid != child {
         l.i(pid as i64);
-        describe(&mut l, st).flush(STDERR);
     }
-}
-
-fn ended(opts: &Opts, st: ExitStatus) -> ExitStatus {
-    if opts.verbose {
-        let mut l = Line::new();
-        l.s("foster: child");
-        describe(&mut l, st).flush(STDERR);
-    }
-    st
-}
-
-fn describe(l: &mut Line, st: ExitStatus) -> &mut Line {
     match st {
         ExitStatus::Code(c) => l.s(" exited with ").u(c as u64),
         ExitStatus::Signal(s) => sig_name(l.s(" killed by "), s),
-    }
+    };
+    l.flush(STDERR);
 }
 
 fn sig_name(l: &mut Line, sig: u8) -> &mut Line {
@@ -310,17 +329,10 @@ fn bit(set: &[u64; 4], n: u8) -> bool {
         .is_some_and(|w| w & (1 << (n % 64)) != 0)
 }
 
-/// Parses options up to CMD; `Err(code)` when foster should exit at once.
-fn parse(args: &crate::StartArgs) -> Result<Opts, i32> {
-    let mut o = Opts {
-        group: args.env(b"TINI_KILL_PROCESS_GROUP").is_some(),
-        verbose: false,
-        warn: false,
-        remap: [0; 4],
-        pdeath: None,
-        grace_ms: 1000,
-        cmd: 1,
-    };
+/// Parses options up to CMD into `o`; `Err(code)` when foster should exit at
+/// once.
+#[inline(never)]
+fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     while let Some(arg) = args.arg(o.cmd) {
         let arg = arg.to_bytes();
         o.cmd += 1;
@@ -360,9 +372,8 @@ fn parse(args: &crate::StartArgs) -> Result<Opts, i32> {
                                     }
                                 }
                                 (b't', Some(n)) => o.grace_ms = n.saturating_mul(1000),
-                                (b'p', _) => match config_format::signal_by_name(value)
-                                    .or(n.filter(|n| (1..=64).contains(n)).map(|n| n as u8))
-                                {
+                                // A name or any number 1..=64.
+                                (b'p', _) => match config_format::signal_by_name(value) {
                                     Some(sig) => o.pdeath = Some(sig),
                                     None => return Err(usage(b"bad signal for -", f)),
                                 },
@@ -382,16 +393,14 @@ fn parse(args: &crate::StartArgs) -> Result<Opts, i32> {
     if args.arg(o.cmd).is_none() {
         return Err(crate::usage_error("no command given"));
     }
-    Ok(o)
+    Ok(())
 }
 
 fn number(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 9 {
+    if s.len() > 9 {
         return None;
     }
-    s.iter().try_fold(0u64, |n, &d| {
-        d.is_ascii_digit().then(|| n * 10 + (d - b'0') as u64)
-    })
+    crate::users::parse_u32(s).map(u64::from)
 }
 
 fn usage(msg: &[u8], flag: u8) -> i32 {

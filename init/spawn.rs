@@ -77,7 +77,7 @@ pub fn spawn_words(setup: &ChildSetup, words: &[*const u8]) -> Result<Pid, Errno
 }
 
 /// The exit code for a failed exec: 127 not found, 126 found but not runnable.
-pub fn exec_failure_code(e: Errno) -> i32 {
+fn exec_failure_code(e: Errno) -> i32 {
     match e {
         Errno::ENOENT | Errno::ENOTDIR => 127,
         _ => 126,
@@ -89,15 +89,8 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
     let err_fd = sys::fcntl(sys::STDERR, linux_raw_sys::general::F_DUPFD_CLOEXEC, 3)
         .map(|fd| fd as RawFd)
         .unwrap_or(sys::STDERR);
-    let fail = |what: &str, obj: &[u8], e: Option<Errno>, code: i32| -> ! {
-        let mut l = Line::new();
-        l.s("foster: ").bytes(s.name).s(": ").s(what).bytes(obj);
-        if let Some(e) = e {
-            l.s(": ").errno(e);
-        }
-        l.flush(err_fd);
-        sys::exit(code)
-    };
+    let fail =
+        |what: &str, obj: &[u8], e: Option<Errno>| -> ! { report(s, err_fd, what, obj, e, 126) };
 
     match s.session {
         Session::New => {
@@ -114,7 +107,7 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
     if let Some(tty) = s.tty {
         let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
             Ok(fd) => fd,
-            Err(e) => fail("unable to open ", tty.to_bytes(), Some(e), 126),
+            Err(e) => fail("unable to open ", tty.to_bytes(), Some(e)),
         };
         let _ = sys::set_controlling_tty(fd.raw(), true);
         for target in 0..3 {
@@ -134,17 +127,12 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
         if fd == target {
             let _ = sys::set_cloexec(fd, false);
         } else if let Err(e) = sys::dup3(fd, target, 0) {
-            fail("unable to pass the readiness fd", b"", Some(e), 126);
+            fail("unable to pass the readiness fd", b"", Some(e));
         }
     }
     if let Some(dir) = s.dir {
         if let Err(e) = sys::chdir(dir) {
-            fail(
-                "unable to change directory to ",
-                dir.to_bytes(),
-                Some(e),
-                126,
-            );
+            fail("unable to change directory to ", dir.to_bytes(), Some(e));
         }
     }
     if let Some(mask) = s.umask {
@@ -154,24 +142,19 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
         let creds = match users::resolve(s.user, s.group) {
             Ok(c) => c,
             Err(users::LookupError::UnknownUser) => {
-                fail("unknown user ", s.user.unwrap_or(b""), None, 126)
+                fail("unknown user ", s.user.unwrap_or(b""), None)
             }
             Err(users::LookupError::UnknownGroup) => {
-                fail("unknown group ", s.group.unwrap_or(b""), None, 126)
+                fail("unknown group ", s.group.unwrap_or(b""), None)
             }
-            Err(users::LookupError::Io(e)) => fail("unable to read ", b"/etc/passwd", Some(e), 126),
+            Err(users::LookupError::Io(e)) => fail("unable to read ", b"/etc/passwd", Some(e)),
         };
         let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
         let res = sys::setgroups(groups)
             .and_then(|_| sys::setresgid(creds.gid))
             .and_then(|_| sys::setresuid(creds.uid));
         if let Err(e) = res {
-            fail(
-                "unable to switch to user ",
-                s.user.unwrap_or(b"?"),
-                Some(e),
-                126,
-            );
+            fail("unable to switch to user ", s.user.unwrap_or(b"?"), Some(e));
         }
     }
     if s.ask_first {
@@ -195,22 +178,44 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
         _ => execvp(s.argv, s.envp, s.path),
     };
     let prog = s.argv.word(0).unwrap_or(b"?");
-    if s.name.is_empty() {
-        let mut l = Line::new();
-        l.s("foster: ").bytes(prog).s(": ").errno(e).flush(err_fd);
-        sys::exit(exec_failure_code(e))
+    report(
+        s,
+        err_fd,
+        "unable to exec ",
+        prog,
+        Some(e),
+        exec_failure_code(e),
+    )
+}
+
+/// Reports a failed step on foster's stderr (kept as `fd`) and exits with
+/// `code`: `foster: NAME: WHAT OBJ: reason`, or with an empty NAME
+/// (single-command mode, where only the exec can fail) tini's short
+/// `foster: OBJ: reason`.
+#[cold]
+#[inline(never)]
+fn report(s: &ChildSetup, fd: RawFd, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
+    let mut l = Line::new();
+    l.s("foster: ");
+    if !s.name.is_empty() {
+        l.bytes(s.name).s(": ").s(what);
     }
-    fail("unable to exec ", prog, Some(e), exec_failure_code(e))
+    l.bytes(obj);
+    if let Some(e) = e {
+        l.s(": ").errno(e);
+    }
+    l.flush(fd);
+    sys::exit(code)
 }
 
 /// `execvp`: a program without `/` is searched in `path`. Returns the most
 /// telling error (EACCES beats ENOENT, as in every shell).
 pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
     let mut ptrs = [core::ptr::null::<u8>(); config_format::MAX_ARGS + 1];
+    // Each word is NUL-terminated in argv's buffer (and holds no NUL: the
+    // parser rejects them), so its start is the C string the kernel reads.
     for (i, p) in ptrs.iter_mut().enumerate().take(argv.len()) {
-        *p = argv
-            .word_cstr(i)
-            .map_or(core::ptr::null(), |c| c.as_ptr().cast::<u8>());
+        *p = argv.word(i).map_or(core::ptr::null(), <[u8]>::as_ptr);
     }
     let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
     let Some(prog) = argv.program_with_nul().and_then(sys::cstr) else {
@@ -278,9 +283,7 @@ impl Env {
     pub fn clear(&mut self) {
         self.used = 0;
         self.count = 0;
-        if let Some(p) = self.ptrs.first_mut() {
-            *p = core::ptr::null();
-        }
+        self.terminate();
     }
 
     /// Adds or replaces `KEY=VALUE`; false when full.
@@ -288,35 +291,40 @@ impl Env {
         let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
         let key = kv.get(..=key_len).unwrap_or(kv);
         // Drop an earlier value of the same key (its bytes stay, unreferenced).
-        let mut i = 0;
-        while i < self.count {
-            if self.var(i).is_some_and(|v| v.starts_with(key)) {
-                self.ptrs.copy_within(i + 1..self.count + 1, i);
-                self.count -= 1;
-            } else {
-                i += 1;
+        let mut kept = 0;
+        for i in 0..self.count {
+            if !self.var(i).is_some_and(|v| v.starts_with(key)) {
+                let p = self.ptrs.get(i).copied().unwrap_or(core::ptr::null());
+                if let Some(slot) = self.ptrs.get_mut(kept) {
+                    *slot = p;
+                }
+                kept += 1;
             }
         }
+        self.count = kept;
         let start = self.used;
         let end = start + kv.len() + 1;
-        if self.count >= MAX_VARS || end > ENV_BYTES {
-            return false;
-        }
-        let Some(dst) = self.buf.get_mut(start..end) else {
+        let (Some(dst), true) = (self.buf.get_mut(start..end), kept < MAX_VARS) else {
+            self.terminate();
             return false;
         };
         let (text, nul) = dst.split_at_mut(kv.len());
         text.copy_from_slice(kv);
         nul.fill(0);
         self.used = end;
-        if let (Some(p), Some(b)) = (self.ptrs.get_mut(self.count), self.buf.get(start)) {
+        if let (Some(p), Some(b)) = (self.ptrs.get_mut(kept), self.buf.get(start)) {
             *p = b as *const u8;
         }
         self.count += 1;
+        self.terminate();
+        true
+    }
+
+    /// Ends the pointer array with its NULL.
+    fn terminate(&mut self) {
         if let Some(p) = self.ptrs.get_mut(self.count) {
             *p = core::ptr::null();
         }
-        true
     }
 
     fn var(&self, i: usize) -> Option<&[u8]> {
@@ -362,5 +370,6 @@ mod tests {
             n += 1;
         }
         assert!(n < 5);
+        assert!(env.envp().last().unwrap().is_null());
     }
 }

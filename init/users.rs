@@ -19,24 +19,62 @@ pub enum LookupError {
     Io(Errno),
 }
 
-fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
+/// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
+/// numbers: pids, option values).
+pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
         return None;
     }
     s.iter().try_fold(0u32, |n, &d| {
-        n.checked_mul(10)?.checked_add((d - b'0') as u32)
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(digit.into())
     })
+}
+
+/// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
+/// `sep` leaves one empty piece), or `None` when all were taken. One small
+/// loop shared by every scan below, instead of an inlined `split` each.
+#[inline(never)]
+fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
+    let s = (*rest)?;
+    match s.iter().position(|&b| b == sep) {
+        Some(i) => {
+            *rest = s.get(i + 1..);
+            s.get(..i)
+        }
+        None => {
+            *rest = None;
+            Some(s)
+        }
+    }
 }
 
 /// Field `i` (0-based) of a colon-separated line.
 fn field(line: &[u8], i: usize) -> Option<&[u8]> {
-    line.split(|&b| b == b':').nth(i)
+    let mut rest = Some(line);
+    for _ in 0..i {
+        next_piece(&mut rest, b':')?;
+    }
+    next_piece(&mut rest, b':')
 }
 
-/// The line of `db` whose first field is `name`.
-fn find<'a>(db: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    db.split(|&b| b == b'\n')
-        .find(|l| field(l, 0) == Some(name))
+/// Field `want` of the first line of `db` whose field `key` is `value`.
+fn lookup<'a>(db: &'a [u8], key: usize, value: &[u8], want: usize) -> Option<&'a [u8]> {
+    let mut lines = Some(db);
+    while let Some(line) = next_piece(&mut lines, b'\n') {
+        if field(line, key) == Some(value) {
+            return field(line, want);
+        }
+    }
+    None
+}
+
+/// [`lookup`] of a numeric field.
+fn lookup_id(db: &[u8], key: usize, value: &[u8], want: usize) -> Option<u32> {
+    lookup(db, key, value, want).and_then(parse_u32)
 }
 
 /// Resolve `user` (name or number) and `group` against passwd/group text.
@@ -51,48 +89,40 @@ pub fn resolve_in(
         uid: 0,
         gid: 0,
         groups: [0; 16],
-        ngroups: 0,
+        ngroups: 1,
     };
     let mut user_name: Option<&[u8]> = None;
     if let Some(u) = user {
         if let Some(uid) = parse_u32(u) {
             creds.uid = uid;
-            creds.gid = uid;
             // A numeric uid that is in passwd still gets its primary group.
-            if let Some(line) = passwd
-                .split(|&b| b == b'\n')
-                .find(|l| field(l, 2) == Some(u))
-            {
-                creds.gid = field(line, 3).and_then(parse_u32).unwrap_or(uid);
-                user_name = field(line, 0);
-            }
+            creds.gid = lookup_id(passwd, 2, u, 3).unwrap_or(uid);
+            user_name = lookup(passwd, 2, u, 0);
         } else {
-            let line = find(passwd, u).ok_or(LookupError::UnknownUser)?;
-            creds.uid = field(line, 2)
-                .and_then(parse_u32)
-                .ok_or(LookupError::UnknownUser)?;
-            creds.gid = field(line, 3)
-                .and_then(parse_u32)
-                .ok_or(LookupError::UnknownUser)?;
+            let unknown = LookupError::UnknownUser;
+            creds.uid = lookup_id(passwd, 0, u, 2).ok_or(unknown)?;
+            creds.gid = lookup_id(passwd, 0, u, 3).ok_or(unknown)?;
             user_name = Some(u);
         }
     }
     if let Some(g) = group {
-        creds.gid = match parse_u32(g) {
-            Some(gid) => gid,
-            None => find(groupdb, g)
-                .and_then(|l| field(l, 2))
-                .and_then(parse_u32)
-                .ok_or(LookupError::UnknownGroup)?,
-        };
+        creds.gid = parse_u32(g)
+            .or_else(|| lookup_id(groupdb, 0, g, 2))
+            .ok_or(LookupError::UnknownGroup)?;
     }
-    creds.groups[0] = creds.gid;
-    creds.ngroups = 1;
+    if let Some(primary) = creds.groups.first_mut() {
+        *primary = creds.gid;
+    }
     if let (Some(name), None) = (user_name, group) {
-        for line in groupdb.split(|&b| b == b'\n') {
-            let member = field(line, 3).is_some_and(|m| m.split(|&b| b == b',').any(|x| x == name));
+        let mut lines = Some(groupdb);
+        while let Some(line) = next_piece(&mut lines, b'\n') {
+            let mut members = field(line, 3);
+            let mut member = false;
+            while let Some(m) = next_piece(&mut members, b',') {
+                member |= m == name;
+            }
             if let (true, Some(gid)) = (member, field(line, 2).and_then(parse_u32)) {
-                if creds.ngroups < creds.groups.len() && !creds.groups.contains(&gid) {
+                if !creds.groups.contains(&gid) {
                     if let Some(slot) = creds.groups.get_mut(creds.ngroups) {
                         *slot = gid;
                         creds.ngroups += 1;
@@ -104,6 +134,16 @@ pub fn resolve_in(
     Ok(creds)
 }
 
+/// Reads a user database into `buf` (a missing file is empty, a longer one
+/// is cut at `buf`'s size); returns its length.
+fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    match sys::read_file(path, buf) {
+        Err(Errno::EFBIG) => Ok(buf.len()),
+        Err(Errno::ENOENT) => Ok(0),
+        r => r,
+    }
+}
+
 /// Resolve against the real /etc/passwd and /etc/group (read only if a name
 /// needs them).
 pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, LookupError> {
@@ -112,18 +152,8 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, Looku
     let needs_files = user.is_some() || group.is_some_and(|g| parse_u32(g).is_none());
     let (mut np, mut ng) = (0, 0);
     if needs_files {
-        np = match sys::read_file(c"/etc/passwd", &mut pw) {
-            Ok(n) => n,
-            Err(Errno::EFBIG) => pw.len(),
-            Err(Errno::ENOENT) => 0,
-            Err(e) => return Err(LookupError::Io(e)),
-        };
-        ng = match sys::read_file(c"/etc/group", &mut gr) {
-            Ok(n) => n,
-            Err(Errno::EFBIG) => gr.len(),
-            Err(Errno::ENOENT) => 0,
-            Err(e) => return Err(LookupError::Io(e)),
-        };
+        np = load(c"/etc/passwd", &mut pw).map_err(LookupError::Io)?;
+        ng = load(c"/etc/group", &mut gr).map_err(LookupError::Io)?;
     }
     resolve_in(
         pw.get(..np).unwrap_or(&[]),
@@ -163,5 +193,15 @@ mod tests {
             Err(LookupError::UnknownGroup)
         );
         assert_eq!(parse_u32(b"99999999999"), None);
+    }
+
+    #[test]
+    fn fields_split_like_split() {
+        assert_eq!(field(b"a::c", 1), Some(&b""[..]));
+        assert_eq!(field(b"a::c", 2), Some(&b"c"[..]));
+        assert_eq!(field(b"a::c", 3), None);
+        assert_eq!(field(b"", 0), Some(&b""[..]));
+        assert_eq!(lookup(b"x:1\ny:2\n", 0, b"y", 1), Some(&b"2"[..]));
+        assert_eq!(lookup(b"x:1\ny:2\n", 0, b"z", 1), None);
     }
 }
