@@ -186,17 +186,12 @@ fn is_split_blank(b: u8) -> bool {
 /// Words, argv bytes (with NULs) and the offset of word `MAX_ARGS + 1` (if
 /// any) of an inittab process, as [`Entry::argv`] would build it.
 pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option<usize>) {
-    if logical_bytes(process).all(is_split_blank) {
-        return (0, 0, None);
-    }
-    if has_shell_meta(process) {
-        let shell = if login { SHELL.len() } else { SH.len() };
-        let len = logical_bytes(process).count();
-        return (3, shell + 1 + 3 + EXEC.len() + len + 1, None);
-    }
+    // One pass for both readings; which one applies is known at the end.
     let (mut words, mut bytes, mut extra) = (0, usize::from(login), None);
-    let mut in_word = false;
+    let (mut len, mut meta, mut in_word) = (0, false, false);
     for (i, b) in logical_indexed(process) {
+        len += 1;
+        meta |= is_meta(b);
         if is_split_blank(b) {
             in_word = false;
             continue;
@@ -210,6 +205,13 @@ pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option
             }
         }
         bytes += 1;
+    }
+    if words == 0 {
+        return (0, 0, None);
+    }
+    if meta {
+        let shell = if login { SHELL.len() } else { SH.len() };
+        return (3, shell + 1 + 3 + EXEC.len() + len + 1, None);
     }
     (words, bytes, extra)
 }

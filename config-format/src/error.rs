@@ -330,6 +330,23 @@ fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
     Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
+/// `n` in decimal, written at the end of `buf`.
+#[inline(never)]
+pub(crate) fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
+}
+
 /// A message being written: text, numbers and quoted source.
 struct Msg<'w, 's> {
     w: &'w mut dyn Sink,
@@ -344,20 +361,8 @@ impl Msg<'_, '_> {
         self.w.put(s)
     }
 
-    fn n(&mut self, mut n: u32) {
-        let mut buf = [0u8; 10];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            if let Some(d) = buf.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        self.s(buf.get(i..).unwrap_or(&[]))
+    fn n(&mut self, n: u32) {
+        self.s(decimal(n, &mut [0; 10]))
     }
 
     fn pad(&mut self, n: usize) {

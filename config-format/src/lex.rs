@@ -120,62 +120,45 @@ impl<'a> Lexer<'a> {
     pub fn word(&mut self, out: &mut [u8]) -> Result<Word, Unterminated> {
         let start = self.pos;
         let mut len = 0usize;
-        let mut emit = |b: u8| {
-            if let Some(slot) = out.get_mut(len) {
-                *slot = b;
+        // The open quote (0 outside quotes) and where it opened.
+        let (mut quote, mut at) = (0u8, 0usize);
+        loop {
+            let b = self.byte(self.pos);
+            if b == Some(b'\\') {
+                let c = self.continuation(self.pos);
+                if c > 0 {
+                    self.pos += c;
+                    continue;
+                }
             }
-            len += 1;
-        };
-        while let Some(b) = self.byte(self.pos) {
-            match b {
-                b' ' | b'\t' | b'\r' | b'\n' => break,
-                b'\\' => match self.continuation(self.pos) {
-                    0 => {
-                        if let Some(x) = self.byte(self.pos + 1) {
-                            emit(x);
-                        }
-                        self.pos += 2;
-                    }
-                    n => self.pos += n,
+            let next = self.byte(self.pos + 1);
+            // The byte to emit, if any, and how far to step.
+            let (emit, step) = match (quote, b) {
+                (0, None | Some(b' ' | b'\t' | b'\r' | b'\n')) => break,
+                (0, Some(b'\\')) => (next, 2),
+                (0, Some(q @ (b'\'' | b'"'))) => {
+                    (quote, at) = (q, self.pos);
+                    (None, 1)
+                }
+                (_, None | Some(b'\n')) => return Err(Unterminated { at, quote }),
+                (_, Some(b'\r')) if next == Some(b'\n') => return Err(Unterminated { at, quote }),
+                (q, Some(x)) if x == q => {
+                    quote = 0;
+                    (None, 1)
+                }
+                (b'"', Some(b'\\')) => match next {
+                    Some(x @ (b'"' | b'\\' | b'$' | b'`')) => (Some(x), 2),
+                    _ => (Some(b'\\'), 1),
                 },
-                b'\'' | b'"' => {
-                    let at = self.pos;
-                    self.pos += 1;
-                    loop {
-                        match self.byte(self.pos) {
-                            Some(b'\\') if self.continuation(self.pos) > 0 => {
-                                self.pos += self.continuation(self.pos);
-                            }
-                            None | Some(b'\n') => return Err(Unterminated { at, quote: b }),
-                            Some(b'\r') if self.byte(self.pos + 1) == Some(b'\n') => {
-                                return Err(Unterminated { at, quote: b })
-                            }
-                            Some(q) if q == b => {
-                                self.pos += 1;
-                                break;
-                            }
-                            Some(b'\\') if b == b'"' => match self.byte(self.pos + 1) {
-                                Some(x @ (b'"' | b'\\' | b'$' | b'`')) => {
-                                    emit(x);
-                                    self.pos += 2;
-                                }
-                                _ => {
-                                    emit(b'\\');
-                                    self.pos += 1;
-                                }
-                            },
-                            Some(x) => {
-                                emit(x);
-                                self.pos += 1;
-                            }
-                        }
-                    }
+                (_, x) => (x, 1),
+            };
+            if let Some(x) = emit {
+                if let Some(slot) = out.get_mut(len) {
+                    *slot = x;
                 }
-                _ => {
-                    emit(b);
-                    self.pos += 1;
-                }
+                len += 1;
             }
+            self.pos += step;
         }
         Ok(Word {
             start,
@@ -211,19 +194,37 @@ pub(crate) fn logical_bytes(src: &[u8]) -> impl Iterator<Item = u8> + '_ {
 }
 
 /// `src` without its continuations, each byte with its offset in `src`.
-pub(crate) fn logical_indexed(src: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
-    let lx = Lexer::new(src, 0, src.len());
-    let mut i = 0;
-    core::iter::from_fn(move || loop {
-        let c = lx.continuation(i);
-        if c > 0 {
-            i += c;
-            continue;
+pub(crate) fn logical_indexed(src: &[u8]) -> Logical<'_> {
+    Logical { src, i: 0 }
+}
+
+/// The iterator of [`logical_indexed`]; one out-of-line `next` serves
+/// every loop over a process field.
+pub(crate) struct Logical<'a> {
+    src: &'a [u8],
+    i: usize,
+}
+
+impl Iterator for Logical<'_> {
+    type Item = (usize, u8);
+
+    #[inline(never)]
+    fn next(&mut self) -> Option<(usize, u8)> {
+        loop {
+            let b = self.src.get(self.i).copied()?;
+            let c = match b {
+                b'\\' => Lexer::new(self.src, 0, self.src.len()).continuation(self.i),
+                _ => 0,
+            };
+            if c == 0 {
+                break;
+            }
+            self.i += c;
         }
-        let b = src.get(i).copied()?;
-        i += 1;
-        return Some((i - 1, b));
-    })
+        let b = self.src.get(self.i).copied()?;
+        self.i += 1;
+        Some((self.i - 1, b))
+    }
 }
 
 #[cfg(test)]

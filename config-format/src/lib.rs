@@ -225,14 +225,39 @@ pub const MIN_READY_FD: u8 = 3;
 /// One line of the table. String-valued options are raw tokens (they may be
 /// quoted): pass them through [`unquote`] before use. Every field not set on
 /// the line holds its default, noted per field.
+///
+/// `repr(C)`, small fields first and the long lists last: the fields code
+/// reads most sit within a one-byte displacement of the entry's address.
 #[derive(PartialEq, Eq, Debug)]
+#[repr(C)]
 pub struct Entry {
     pub kind: Kind,
-    /// Native: the name on the line. Inittab: generated, see [`parse`].
-    pub name: Name,
     pub syntax: Syntax,
+    /// `restart=`. Default: `Always` for service and askfirst, `Never` for
+    /// every other kind. An explicit `restart=` is honoured on any kind (a
+    /// `once` entry with `restart=on-failure` is retried until it succeeds).
+    pub restart: RestartPolicy,
+    /// `stop=`. Default: [`SIGTERM`].
+    pub stop_signal: u8,
     /// 1-based line of the entry's first token.
     pub line: u32,
+    /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
+    /// always `0 < MIN <= MAX`.
+    pub backoff_min: Millis,
+    pub backoff_max: Millis,
+    /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
+    pub timeout: Millis,
+    /// Native: the name on the line. Inittab: generated, see [`parse`].
+    pub name: Name,
+    /// `umask=` (octal, at most 0777). Default: inherited.
+    pub umask: Option<u16>,
+    /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
+    pub ready_fd: Option<u8>,
+    /// `on-exit=`. Default: none.
+    pub on_exit: Option<OnExit>,
+    /// `log=`. Default: [`Log::Console`].
+    pub log: Log,
+    pub command: Command,
     /// `tty=` (native) or the inittab id (`None` for an empty id: the
     /// console). Either a path under `/dev/` or a name there: the init
     /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
@@ -243,34 +268,13 @@ pub struct Entry {
     pub group: Option<Span>,
     /// `dir=`: the working directory. Default: foster's.
     pub dir: Option<Span>,
+    /// `pidfile=` (an absolute path). Default: none.
+    pub pidfile: Option<Span>,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.
     pub env: List<Span, MAX_ENV>,
-    /// `umask=` (octal, at most 0777). Default: inherited.
-    pub umask: Option<u16>,
-    /// `log=`. Default: [`Log::Console`].
-    pub log: Log,
-    /// `restart=`. Default: `Always` for service and askfirst, `Never` for
-    /// every other kind. An explicit `restart=` is honoured on any kind (a
-    /// `once` entry with `restart=on-failure` is retried until it succeeds).
-    pub restart: RestartPolicy,
-    /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
-    /// always `0 < MIN <= MAX`.
-    pub backoff_min: Millis,
-    pub backoff_max: Millis,
     /// `after=NAME`, in order; every name is a once/service/askfirst/sysinit/wait
     /// entry of the same table (checked by [`parse`]).
     pub after: List<Name, MAX_AFTER>,
-    /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
-    pub ready_fd: Option<u8>,
-    /// `pidfile=` (an absolute path). Default: none.
-    pub pidfile: Option<Span>,
-    /// `stop=`. Default: [`SIGTERM`].
-    pub stop_signal: u8,
-    /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
-    pub timeout: Millis,
-    /// `on-exit=`. Default: none.
-    pub on_exit: Option<OnExit>,
-    pub command: Command,
 }
 
 /// Every field is `Copy`: a clone is a plain copy of the bytes, not a

@@ -22,7 +22,6 @@ impl Table {
     /// file order.
     pub fn start_order(&self) -> heapless::Vec<u8, MAX_ENTRIES> {
         let mut order = heapless::Vec::new();
-        let n = self.entries.len();
         let mut placed = [false; MAX_ENTRIES];
         // Resolved `after=` targets within phase 2 (others are always met).
         let mut deps = [[u8::MAX; MAX_AFTER]; MAX_ENTRIES];
@@ -35,38 +34,31 @@ impl Table {
                 }
             }
         }
-        for p in [0, 1] {
-            for (i, e) in self.entries.iter().enumerate() {
-                if phase(e.kind) == p {
-                    let _ = order.push(i as u8);
+        for p in 0..4 {
+            // Phase by phase, the earliest entry not yet placed whose
+            // `after=` are (only phase 2 has any); failing that (a cycle, only
+            // in hand-built tables), the earliest not yet placed.
+            loop {
+                let mut next = None;
+                for (i, e) in self.entries.iter().enumerate() {
+                    if phase(e.kind) != p || placed.get(i) != Some(&false) {
+                        continue;
+                    }
+                    let ready = p != 2
+                        || deps.get(i).is_some_and(|d| {
+                            d.iter()
+                                .all(|&j| j == u8::MAX || placed.get(usize::from(j)) == Some(&true))
+                        });
+                    if ready {
+                        next = Some(i);
+                        break;
+                    }
+                    next = next.or(Some(i));
                 }
-            }
-        }
-        let waiting = self.entries.iter().filter(|e| phase(e.kind) == 2).count();
-        for _ in 0..waiting {
-            let next = (0..n).find(|&i| {
-                let ready = deps.get(i).is_some_and(|d| {
-                    d.iter()
-                        .all(|&j| j == u8::MAX || placed.get(usize::from(j)) == Some(&true))
-                });
-                let e = self.entries.get(i);
-                ready && e.is_some_and(|e| phase(e.kind) == 2) && placed.get(i) == Some(&false)
-            });
-            // A cycle (only in hand-built tables): the rest in file order.
-            let next = next.or_else(|| {
-                (0..n).find(|&i| {
-                    placed.get(i) == Some(&false)
-                        && self.entries.get(i).is_some_and(|e| phase(e.kind) == 2)
-                })
-            });
-            let Some(i) = next else { break };
-            if let Some(p) = placed.get_mut(i) {
-                *p = true;
-            }
-            let _ = order.push(i as u8);
-        }
-        for (i, e) in self.entries.iter().enumerate() {
-            if phase(e.kind) == 3 {
+                let Some(i) = next else { break };
+                if let Some(p) = placed.get_mut(i) {
+                    *p = true;
+                }
                 let _ = order.push(i as u8);
             }
         }

@@ -302,19 +302,13 @@ impl Val {
     }
 }
 
+/// `repr(C)` with the small, often-used fields first: they sit within a
+/// one-byte displacement of `self`, the big per-entry arrays after them.
+#[repr(C)]
 struct Parser<'a, 'e, 't, const N: usize> {
     src: &'a [u8],
     on_error: &'e mut dyn FnMut(&Error),
     table: &'t mut TableN<N>,
-    index: NameIndex<N>,
-    /// Per entry: the raw value of each `after=`, for errors found later.
-    after_spans: [[Span; MAX_AFTER]; N],
-    /// Per entry: offset of its name on the line (native entries).
-    name_at: [u32; N],
-    /// Per entry: offset where its first physical line starts.
-    line_start: [u32; N],
-    /// Names of native lines dropped for errors, so `after=` can say so.
-    failed: heapless::Vec<Span, MAX_ENTRIES>,
     /// The line being read: its 1-based number and where it starts.
     line_no: u32,
     line_pos: usize,
@@ -322,6 +316,15 @@ struct Parser<'a, 'e, 't, const N: usize> {
     /// so many repeats of one inittab line stay linear. Only a hint: every
     /// candidate is still checked against the index.
     suffixes: [(u32, u32); 16],
+    /// Names of native lines dropped for errors, so `after=` can say so.
+    failed: heapless::Vec<Span, MAX_ENTRIES>,
+    index: NameIndex<N>,
+    /// Per entry: the raw value of each `after=`, for errors found later.
+    after_spans: [[Span; MAX_AFTER]; N],
+    /// Per entry: offset of its name on the line (native entries).
+    name_at: [u32; N],
+    /// Per entry: offset where its first physical line starts.
+    line_start: [u32; N],
 }
 
 fn span(start: usize, end: usize) -> Span {
@@ -520,9 +523,6 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                 ok = false;
             }
         }
-        if seen & (1 << Opt::Restart as u16) == 0 {
-            e.restart = default_restart(kind);
-        }
 
         // Command.
         if !has_command {
@@ -691,15 +691,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         for k in first..=999u32 {
             len = base;
             if k > 1 {
-                let mut digits = [0u8; 4];
-                let mut d = digits.len();
-                let mut n = k;
-                while n > 0 {
-                    d -= 1;
-                    *digits.get_mut(d)? = b'0' + (n % 10) as u8;
-                    n /= 10;
-                }
-                for &b in b".".iter().chain(digits.get(d..)?) {
+                for &b in b".".iter().chain(crate::error::decimal(k, &mut [0; 10])) {
                     *buf.get_mut(len)? = b;
                     len += 1;
                 }
@@ -720,173 +712,138 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
     #[inline(never)]
     fn check_after(&mut self) {
         let n = self.table.entries.len();
-        const NONE: u32 = u32::MAX;
-        let mut deps = [[NONE; MAX_AFTER]; N];
-        let mut dropped = [false; N];
+        let mut g = Graph::<N> {
+            deps: [[NONE; MAX_AFTER]; N],
+            state: [0; N],
+            stack: [0; N],
+        };
         // 1. Names that resolve to nothing usable.
         for i in 0..n {
-            let Some(e) = self.table.entries.get(i) else {
-                break;
-            };
-            let after = e.after;
-            for (k, name) in after.iter().enumerate() {
+            for k in 0..MAX_AFTER {
+                let Some(name) = self.table.entries.get(i).and_then(|e| e.after.get(k)) else {
+                    break;
+                };
+                let name = *name;
                 let at = self.after_span(i, k);
-                match self.index.find(self.table, name.as_bytes()) {
-                    Some(j) => {
-                        let kind = self.table.entries.get(j).map(|d| d.kind);
-                        if let Some(kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)) =
-                            kind
-                        {
-                            self.err_after(i, k, ErrorKind::AfterNotStarted { name: at, kind });
-                            set(&mut dropped, i, true);
-                        } else if let Some(slot) = deps.get_mut(i).and_then(|d| d.get_mut(k)) {
-                            *slot = j as u32;
+                let found = self.index.find(self.table, name.as_bytes());
+                let kind = match found.and_then(|j| self.table.entries.get(j)) {
+                    Some(d) => match d.kind {
+                        kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => {
+                            ErrorKind::AfterNotStarted { name: at, kind }
                         }
+                        _ => {
+                            set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as u32));
+                            continue;
+                        }
+                    },
+                    None if self
+                        .failed
+                        .iter()
+                        .any(|s| s.get(self.src) == name.as_bytes()) =>
+                    {
+                        ErrorKind::AfterBroken(at)
                     }
-                    None => {
-                        let broken = self
-                            .failed
-                            .iter()
-                            .any(|s| s.get(self.src) == name.as_bytes());
-                        let kind = if broken {
-                            ErrorKind::AfterBroken(at)
-                        } else {
-                            ErrorKind::AfterUnknown(at)
-                        };
-                        self.err_after(i, k, kind);
-                        set(&mut dropped, i, true);
-                    }
-                }
+                    None => ErrorKind::AfterUnknown(at),
+                };
+                self.err_after(i, k, kind);
+                g.mark(i, DROPPED);
             }
         }
         // 2. Cycles, by depth-first search over the entries not yet dropped.
-        // colour: 0 unseen, 1 on the stack, 2 done.
-        let mut colour = [0u8; N];
-        let mut in_cycle = [false; N];
-        let mut stack = [(0u32, 0u8); N];
         for root in 0..n {
-            if get(&colour, root) != 0 || get(&dropped, root) {
-                continue;
-            }
-            let mut depth = 0usize;
-            if let Some(s) = stack.get_mut(0) {
-                *s = (root as u32, 0);
-            }
-            set(&mut colour, root, 1);
-            depth += 1;
-            while depth > 0 {
-                let Some(&(node, edge)) = stack.get(depth - 1) else {
-                    break;
-                };
-                let node = node as usize;
-                let next = deps
-                    .get(node)
-                    .and_then(|d| d.get(usize::from(edge)))
-                    .copied();
-                let Some(next) = next else {
-                    set(&mut colour, node, 2);
-                    depth -= 1;
-                    continue;
-                };
-                if let Some(s) = stack.get_mut(depth - 1) {
-                    s.1 += 1;
-                }
-                if next == NONE {
-                    continue;
-                }
-                let next = next as usize;
-                if get(&dropped, next) {
-                    continue;
-                }
-                match get(&colour, next) {
-                    0 => {
-                        if let Some(s) = stack.get_mut(depth) {
-                            *s = (next as u32, 0);
-                            depth += 1;
-                            set(&mut colour, next, 1);
-                        }
-                    }
-                    1 => {
-                        // A back edge: the cycle is the stack from `next` up.
-                        let from = stack
-                            .get(..depth)
-                            .and_then(|s| s.iter().position(|&(v, _)| v as usize == next))
-                            .unwrap_or(0);
-                        let cycle = stack.get(from..depth).unwrap_or(&[]);
-                        self.report_cycle(cycle, &deps, &mut in_cycle);
-                    }
-                    _ => {}
-                }
+            if g.bits(root) & (DROPPED | SEEN) == 0 {
+                self.visit(&mut g, root, 0);
             }
         }
-        for (d, c) in dropped.iter_mut().zip(in_cycle.iter()) {
-            *d |= *c;
+        // 3. Entries that depend on dropped ones (cycles included), until
+        // nothing changes.
+        for s in g.state.iter_mut() {
+            if *s & IN_CYCLE != 0 {
+                *s |= DROPPED;
+            }
         }
-        // 3. Entries that depend on dropped ones, until nothing changes.
         let mut changed = true;
         while changed {
             changed = false;
             for i in 0..n {
-                if get(&dropped, i) {
+                if g.bits(i) & DROPPED != 0 {
                     continue;
                 }
-                let hit = deps.get(i).and_then(|d| {
+                let hit = g.deps.get(i).and_then(|d| {
                     d.iter()
-                        .position(|&j| j != NONE && get(&dropped, j as usize))
+                        .position(|&j| j != NONE && g.bits(j as usize) & DROPPED != 0)
                 });
                 if let Some(k) = hit {
                     let at = self.after_span(i, k);
                     self.err_after(i, k, ErrorKind::AfterBroken(at));
-                    set(&mut dropped, i, true);
+                    g.mark(i, DROPPED);
                     changed = true;
                 }
             }
         }
         let mut i = 0;
         self.table.entries.retain(|_| {
-            let keep = !get(&dropped, i);
+            let keep = g.bits(i) & DROPPED == 0;
             i += 1;
             keep
         });
     }
 
-    /// One error per entry on `cycle` (stack order: each depends on the next,
-    /// the last on the first), each naming the cycle from itself.
-    #[inline(never)]
-    fn report_cycle(
-        &mut self,
-        cycle: &[(u32, u8)],
-        deps: &[[u32; MAX_AFTER]; N],
-        in_cycle: &mut [bool; N],
-    ) {
-        let len = cycle.len();
-        for r in 0..len {
-            let Some(&(me, edge)) = cycle.get(r) else {
-                continue;
-            };
-            let me = me as usize;
-            if get(in_cycle, me) {
+    /// The search from `node`, at `depth` on the path from the root. Recursion
+    /// is bounded: each entry is on the path at most once, so at most `N` deep.
+    fn visit(&mut self, g: &mut Graph<N>, node: usize, depth: usize) {
+        if let Some(s) = g.stack.get_mut(depth) {
+            *s = node as u32;
+        }
+        g.mark(node, SEEN | ON_PATH);
+        for k in 0..MAX_AFTER {
+            let next = get(&g.deps, node).get(k).copied().unwrap_or(NONE);
+            if next == NONE {
                 continue;
             }
-            set(in_cycle, me, true);
+            let next = next as usize;
+            let bits = g.bits(next);
+            if bits & (DROPPED | SEEN) == 0 {
+                self.visit(g, next, depth + 1);
+            } else if bits & (DROPPED | ON_PATH) == ON_PATH {
+                // A back edge: the cycle is the path from `next` down here.
+                let path = g.stack.get(..=depth).unwrap_or(&[]);
+                let from = path.iter().position(|&v| v as usize == next).unwrap_or(0);
+                self.report_cycle(g, from, depth + 1 - from);
+            }
+        }
+        if let Some(s) = g.state.get_mut(node) {
+            *s &= !ON_PATH;
+        }
+    }
+
+    /// One error per entry on the cycle of `len` entries at `g.stack[from..]`
+    /// (path order: each depends on the next, the last on the first), each
+    /// naming the cycle from itself.
+    #[inline(never)]
+    fn report_cycle(&mut self, g: &mut Graph<N>, from: usize, len: usize) {
+        let on_cycle = |g: &Graph<N>, r: usize| get(&g.stack, from + r % len) as usize;
+        for r in 0..len {
+            let me = on_cycle(g, r);
+            if g.bits(me) & IN_CYCLE != 0 {
+                continue;
+            }
+            g.mark(me, IN_CYCLE);
             let mut c = Cycle {
                 names: [Span::default(); Cycle::SHOWN],
                 len: 0,
                 more: len > Cycle::SHOWN,
             };
             for (slot, k) in c.names.iter_mut().zip(0..len) {
-                if let Some(&(v, _)) = cycle.get((r + k) % len) {
-                    *slot = self.name_span(v as usize);
-                    c.len += 1;
-                }
+                *slot = self.name_span(on_cycle(g, r + k));
+                c.len += 1;
             }
-            // The `after=` that points at the next entry on the cycle (the
-            // search already stepped past it, hence `edge - 1`).
-            let next = cycle.get((r + 1) % len).map(|&(v, _)| v);
-            let k = deps
-                .get(me)
-                .and_then(|d| d.iter().position(|&j| Some(j) == next))
-                .unwrap_or(usize::from(edge.saturating_sub(1)));
+            // The first `after=` that points at the next entry on the cycle.
+            let next = on_cycle(g, r + 1) as u32;
+            let k = get(&g.deps, me)
+                .iter()
+                .position(|&j| j == next)
+                .unwrap_or(0);
             self.err_after(me, k, ErrorKind::AfterCycle(c));
         }
     }
@@ -914,9 +871,10 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
     fn err_after(&mut self, i: usize, k: usize, kind: ErrorKind) {
         let value = self.after_span(i, k).start as usize;
         let key_at = value.saturating_sub(b"after=".len());
-        let line = self.table.entries.get(i).map_or(1, |e| e.line);
-        let (line, col) = position(self.src, line, get(&self.line_start, i) as usize, key_at);
-        (self.on_error)(&Error { line, col, kind });
+        // Every line is read by now: position errors from entry `i`'s line.
+        self.line_no = self.table.entries.get(i).map_or(1, |e| e.line);
+        self.line_pos = get(&self.line_start, i) as usize;
+        self.err(key_at, kind);
     }
 }
 
@@ -924,9 +882,40 @@ fn get<T: Copy + Default>(a: &[T], i: usize) -> T {
     a.get(i).copied().unwrap_or_default()
 }
 
-fn set<T>(a: &mut [T], i: usize, v: T) {
-    if let Some(slot) = a.get_mut(i) {
+/// Sets `a[i][k]`, if in range.
+fn set<T, const K: usize>(a: &mut [[T; K]], i: usize, k: usize, v: T) {
+    if let Some(slot) = a.get_mut(i).and_then(|r| r.get_mut(k)) {
         *slot = v;
+    }
+}
+
+/// No `after=` target (an unused slot, or a name that did not resolve).
+const NONE: u32 = u32::MAX;
+/// [`Graph::state`] bits: dropped for a bad `after=`; on a reported cycle;
+/// reached by the search; on the search's current path.
+const DROPPED: u8 = 1;
+const IN_CYCLE: u8 = 2;
+const SEEN: u8 = 4;
+const ON_PATH: u8 = 8;
+
+/// The `after=` graph while it is checked.
+struct Graph<const N: usize> {
+    /// Per entry: the entry each `after=` names, or [`NONE`].
+    deps: [[u32; MAX_AFTER]; N],
+    state: [u8; N],
+    /// The search's path from its root.
+    stack: [u32; N],
+}
+
+impl<const N: usize> Graph<N> {
+    fn bits(&self, i: usize) -> u8 {
+        get(&self.state, i)
+    }
+
+    fn mark(&mut self, i: usize, bits: u8) {
+        if let Some(s) = self.state.get_mut(i) {
+            *s |= bits;
+        }
     }
 }
 
