@@ -5,6 +5,7 @@
 //! or no foster reachable.
 
 use crate::control::PID1_SOCKET;
+use crate::log::Log;
 use crate::out::Line;
 use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
@@ -58,12 +59,7 @@ pub fn main(args: StartArgs) -> i32 {
         len = match exchange(socket.to_bytes(), request.as_bytes(), &mut reply) {
             Ok(n) => n,
             Err(e) => {
-                let mut l = Line::new();
-                l.s("foster: unable to reach foster at ")
-                    .bytes(socket.to_bytes())
-                    .s(": ")
-                    .errno(e);
-                l.flush(STDERR);
+                Log::stderr().unable("reach foster at ", socket.to_bytes(), "", e);
                 return 2;
             }
         };
@@ -75,7 +71,7 @@ pub fn main(args: StartArgs) -> i32 {
     let text = reply.get(..len).unwrap_or(&[]);
     let mut status = 2;
     let mut rows: heapless::Vec<[&[u8]; 7], 128> = heapless::Vec::new();
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+    for line in text.split(|&b| b == b'\n') {
         if let Some(rest) = line.strip_prefix(b"entry\t") {
             let mut f = rest.split(|&b| b == b'\t');
             let mut row: [&[u8]; 7] = [b"-"; 7];
@@ -83,18 +79,22 @@ pub fn main(args: StartArgs) -> i32 {
                 *cell = f.next().unwrap_or(b"-");
             }
             let _ = rows.push(row);
-        } else if line == b"ok" {
-            status = 0;
-        } else if let Some(msg) = line.strip_prefix(b"error: ") {
-            let mut l = Line::new();
-            l.s("foster: ").bytes(msg);
-            l.flush(STDERR);
-            status = 1;
-        } else if let Some(msg) = line.strip_prefix(b"table: ") {
-            let mut l = Line::new();
-            l.bytes(msg);
-            l.flush(STDERR);
+            continue;
         }
+        let (prefix, msg) = if line == b"ok" {
+            status = 0;
+            continue;
+        } else if let Some(msg) = line.strip_prefix(b"error: ") {
+            status = 1;
+            ("foster: ", msg)
+        } else if let Some(msg) = line.strip_prefix(b"table: ") {
+            ("", msg)
+        } else {
+            continue;
+        };
+        let mut l = Line::new();
+        l.s(prefix).bytes(msg);
+        l.flush(STDERR);
     }
     if status == 2 {
         let mut l = Line::new();
@@ -209,11 +209,12 @@ fn print_json(rows: &[[&[u8]; 7]]) {
                 l.s(", ");
             }
             l.s("\"").s(key).s("\": ");
-            let numeric =
-                matches!(i, 3 | 4 | 6) && cell.iter().all(u8::is_ascii_digit) && !cell.is_empty();
+            // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
+            // is a number or a signal name.
+            let digits = cell.iter().all(u8::is_ascii_digit);
             if *cell == b"-" {
                 l.s("null");
-            } else if numeric || (i == 5 && cell.iter().all(u8::is_ascii_digit)) {
+            } else if digits && i >= 3 && (i == 5 || !cell.is_empty()) {
                 l.bytes(cell);
             } else {
                 l.s("\"");
@@ -272,9 +273,7 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
             sys::sync();
         }
         if let Err(e) = sys::reboot_forced(cmd) {
-            let mut l = Line::new();
-            l.s("foster: unable to ").bytes(which).s(": ").errno(e);
-            l.flush(STDERR);
+            Log::stderr().unable("", which, "", e);
             return 1;
         }
         return 0;
@@ -282,9 +281,7 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
     match sys::kill(1, sig) {
         Ok(()) => 0,
         Err(e) => {
-            let mut l = Line::new();
-            l.s("foster: unable to signal init: ").errno(e);
-            l.flush(STDERR);
+            Log::stderr().unable("signal init", b"", "", e);
             1
         }
     }

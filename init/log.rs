@@ -4,7 +4,7 @@
 //! there (its level is below the console log level), so no line shows twice.
 
 use crate::out::Line;
-use crate::sys::{self, Fd, RawFd};
+use crate::sys::{self, Errno, Fd, RawFd};
 
 pub struct Log {
     console: RawFd,
@@ -93,6 +93,22 @@ impl Log {
     }
     pub fn error_raw(&self, msg: &[u8]) {
         self.emit(ERROR, msg);
+    }
+
+    /// The error `unable to WHAT OBJ TAIL: ERRNO` (WHAT, OBJ and TAIL written
+    /// as given, without blanks added): the shape of most failure reports,
+    /// built in one place.
+    #[cold]
+    #[inline(never)]
+    pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
+        let mut l = Line::new();
+        l.s("unable to ")
+            .s(what)
+            .bytes(obj)
+            .s(tail)
+            .s(": ")
+            .errno(e);
+        self.error_raw(l.as_bytes());
     }
 
     /// A line that must reach the console as is (the QEMU result marker): on

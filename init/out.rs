@@ -21,12 +21,16 @@ impl Default for Line {
 }
 
 impl Line {
+    // Not inlined: the zero-fill of the buffer is then written once, not at
+    // every one of the many places that build a line.
+    #[inline(never)]
     pub const fn new() -> Line {
         Line {
             buf: [0; LINE_MAX],
             len: 0,
         }
     }
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
     }
@@ -82,13 +86,10 @@ impl Line {
     /// `ENOENT (No such file or directory)` style errno text.
     #[inline(never)]
     pub fn errno(&mut self, e: Errno) -> &mut Line {
-        let name = e.name();
-        if name.is_empty() {
-            self.s("errno ").u(e.0 as u64)
-        } else if e.text() != name {
-            self.s(e.text())
-        } else {
-            self.s(name)
+        // `text` falls back to the name, and that to "" for an unnamed one.
+        match e.text() {
+            "" => self.s("errno ").u(e.0 as u64),
+            text => self.s(text),
         }
     }
     /// Writes the line plus a newline to `fd` and clears it.

@@ -96,25 +96,26 @@ fn booted_by_kernel() -> bool {
 }
 
 /// Whether `word` names an executable file, directly or through `path`.
+#[inline(never)]
 fn is_program(word: &[u8], path: &[u8]) -> bool {
-    let executable = |p: &[u8]| {
-        let mut l = Line::new();
-        l.bytes(p).byte(0);
-        sys::cstr(l.as_bytes()).is_some_and(|c| {
-            sys::stat(c, true)
-                .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
-        })
-    };
     if word.contains(&b'/') {
-        return executable(word);
+        return executable(b"", word);
     }
     path.split(|&b| b == b':')
-        .filter(|d| !d.is_empty())
-        .any(|dir| {
-            let mut full = Line::new();
-            full.bytes(dir).byte(b'/').bytes(word);
-            executable(full.as_bytes())
-        })
+        .any(|dir| !dir.is_empty() && executable(dir, word))
+}
+
+/// Whether `dir/word` (`word` itself for an empty `dir`) is an executable file.
+fn executable(dir: &[u8], word: &[u8]) -> bool {
+    let mut l = Line::new();
+    if !dir.is_empty() {
+        l.bytes(dir).byte(b'/');
+    }
+    l.bytes(word).byte(0);
+    sys::cstr(l.as_bytes()).is_some_and(|c| {
+        sys::stat(c, true)
+            .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
+    })
 }
 
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
@@ -161,14 +162,7 @@ fn mount_api(log: &Log) -> u8 {
         let _ = sys::mkdir(target, 0o755);
         match sys::mount(src, target, fstype, *flags, *data) {
             Ok(()) => mine |= 1 << i,
-            Err(e) => {
-                let mut l = Line::new();
-                l.s("unable to mount ")
-                    .bytes(target.to_bytes())
-                    .s(": ")
-                    .errno(e);
-                log.error_raw(l.as_bytes());
-            }
+            Err(e) => log.unable("mount ", target.to_bytes(), "", e),
         }
     }
     mine
@@ -223,11 +217,11 @@ pub fn main(args: StartArgs) -> ! {
     } else {
         Log::pid1()
     };
-    if container {
-        log.info("starting as PID 1 of a container");
+    log.info(if container {
+        "starting as PID 1 of a container"
     } else {
-        log.info("starting as PID 1");
-    }
+        "starting as PID 1"
+    });
     let opts = crate::subinit::parse(&args, 1, true).unwrap_or(crate::subinit::Opts {
         table: None,
         socket: None,
@@ -335,9 +329,7 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
         Outcome::Reboot | Outcome::ExecRestart(_) => sys::REBOOT_CMD_RESTART,
     };
     if let Err(e) = sys::reboot(cmd) {
-        let mut l = Line::new();
-        l.s("unable to reboot: ").errno(e);
-        rt.log().error_raw(l.as_bytes());
+        rt.log().unable("reboot", b"", "", e);
         if container {
             // No CAP_SYS_BOOT: ending PID 1 ends the namespace just as well.
             sys::exit(0)
@@ -393,18 +385,8 @@ fn remount_all_ro(log: &Log) {
         else {
             continue;
         };
-        if matches!(
-            fstype,
-            b"proc"
-                | b"sysfs"
-                | b"devtmpfs"
-                | b"devpts"
-                | b"tmpfs"
-                | b"rootfs"
-                | b"ramfs"
-                | b"cgroup2"
-                | b"cgroup"
-        ) {
+        const VIRTUAL: &[u8] = b"proc sysfs devtmpfs devpts tmpfs rootfs ramfs cgroup2 cgroup ";
+        if crate::word_index(VIRTUAL, fstype).is_some() {
             continue;
         }
         let mut p = Line::new();
@@ -415,12 +397,7 @@ fn remount_all_ro(log: &Log) {
         };
         if let Err(e) = sys::remount_ro(c) {
             if e != Errno::EBUSY {
-                let mut l = Line::new();
-                l.s("unable to remount ")
-                    .bytes(target)
-                    .s(" read-only: ")
-                    .errno(e);
-                log.error_raw(l.as_bytes());
+                log.unable("remount ", target, " read-only", e);
             }
         }
     }

@@ -111,8 +111,6 @@ pub fn main(args: StartArgs) -> i32 {
 }
 
 fn fail(what: &str, e: sys::Errno) -> i32 {
-    let mut l = Line::new();
-    l.s("foster: unable to ").s(what).s(": ").errno(e);
-    l.flush(sys::STDERR);
+    Log::stderr().unable(what, b"", "", e);
     1
 }

@@ -30,19 +30,27 @@ macro_rules! errnos {
                 const _: () = assert!($(linux_raw_sys::errno::$name < 256 &&)* true);
                 const CODES: &[u8] = &[$(linux_raw_sys::errno::$name as u8),*];
                 const NAMES: &str = concat!($(stringify!($name), " "),*);
-                nth_word(NAMES, CODES.iter().position(|&c| u16::from(c) == self.0))
+                nth_word(NAMES, b' ', CODES.iter().position(|&c| u16::from(c) == self.0))
             }
         }
     };
 }
 
-/// Word `i` of blank-separated `words`; `""` for `None` or past the end.
+/// Word `i` of `words`, each ended by `sep`; `""` for `None` or past the end.
 #[inline(never)]
-fn nth_word(words: &'static str, i: Option<usize>) -> &'static str {
-    match i {
-        Some(i) => words.split(' ').nth(i).unwrap_or(""),
-        None => "",
+fn nth_word(words: &'static str, sep: u8, i: Option<usize>) -> &'static str {
+    let Some(mut i) = i else { return "" };
+    let mut start = 0;
+    for (end, &b) in words.as_bytes().iter().enumerate() {
+        if b == sep {
+            if i == 0 {
+                return words.get(start..end).unwrap_or("");
+            }
+            i -= 1;
+            start = end + 1;
+        }
     }
+    ""
 }
 errnos!(
     EPERM,
@@ -92,6 +100,12 @@ errnos!(
 );
 
 impl Errno {
+    /// As the kernel returns it: `-errno`.
+    #[inline(always)]
+    fn raw(self) -> isize {
+        -(self.0 as isize)
+    }
+
     /// A short human text for the errors foster reports most, else the name.
     pub fn text(self) -> &'static str {
         const CODES: [Errno; 16] = [
@@ -117,15 +131,15 @@ impl Errno {
             Resource temporarily unavailable|Too many open files|Out of memory|\
             Text file busy|File name too long|Too many levels of symbolic links|\
             Connection refused|Invalid argument|No space left on device|\
-            Argument list too long";
+            Argument list too long|";
         match CODES.iter().position(|&c| c == self) {
-            Some(i) => TEXTS.split('|').nth(i).unwrap_or(""),
+            Some(i) => nth_word(TEXTS, b'|', Some(i)),
             None => self.name(),
         }
     }
 }
 
-#[inline]
+#[inline(always)]
 fn check(ret: isize) -> Result<usize> {
     if (-4095..0).contains(&ret) {
         Err(Errno((-ret) as u16))
@@ -134,29 +148,52 @@ fn check(ret: isize) -> Result<usize> {
     }
 }
 
-#[inline(always)]
-fn sc(nr: u32, a: [usize; 6]) -> Result<usize> {
-    // SAFETY: every caller in this module passes pointers that are valid for the
-    // duration of the call and lengths that match their buffers.
-    check(unsafe { syscall6(nr as usize, a) })
+// `sys!` gives a `Result`; `raw!` the kernel's raw answer, a value or
+// `-errno`. The wrappers whose `Result` is wider than a register call a small
+// non-inlined function returning the raw value and convert it where they are
+// inlined, so the `Result` never travels through memory.
+macro_rules! raw {
+    // The arguments are evaluated to locals first, outside the `unsafe` block,
+    // so an unsafe expression cannot slip into a call unnoticed.
+    ($nr:ident $(, $a:expr)*) => { raw!(@n g::$nr as usize; $($a),*) };
+    (@n $nr:expr;) => {
+        // SAFETY: see `call` below.
+        unsafe { arch::syscall0($nr) }
+    };
+    (@n $nr:expr; $a:expr) => {{
+        let a = $a as usize;
+        raw!(@call arch::syscall1($nr, a))
+    }};
+    (@n $nr:expr; $a:expr, $b:expr) => {{
+        let (a, b) = ($a as usize, $b as usize);
+        raw!(@call arch::syscall2($nr, a, b))
+    }};
+    (@n $nr:expr; $a:expr, $b:expr, $c:expr) => {{
+        let (a, b, c) = ($a as usize, $b as usize, $c as usize);
+        raw!(@call arch::syscall3($nr, a, b, c))
+    }};
+    (@n $nr:expr; $a:expr, $b:expr, $c:expr, $d:expr) => {{
+        let (a, b, c, d) = ($a as usize, $b as usize, $c as usize, $d as usize);
+        raw!(@call arch::syscall4($nr, a, b, c, d))
+    }};
+    (@n $nr:expr; $a:expr, $b:expr, $c:expr, $d:expr, $e:expr) => {{
+        let (a, b, c, d, e) = ($a as usize, $b as usize, $c as usize, $d as usize, $e as usize);
+        raw!(@call arch::syscall5($nr, a, b, c, d, e))
+    }};
+    (@n $nr:expr; $a:expr, $b:expr, $c:expr, $d:expr, $e:expr, $f:expr) => {{
+        let (a, b, c, d, e, f) =
+            ($a as usize, $b as usize, $c as usize, $d as usize, $e as usize, $f as usize);
+        raw!(@call arch::syscall6($nr, a, b, c, d, e, f))
+    }};
+    (@call $call:expr) => {
+        // SAFETY: every caller in this module passes pointers that are valid for
+        // the duration of the call and lengths that match their buffers.
+        unsafe { $call }
+    };
 }
 
 macro_rules! sys {
-    ($nr:ident) => { sc(g::$nr, [0; 6]) };
-    ($nr:ident, $a:expr) => { sc(g::$nr, [$a as usize, 0, 0, 0, 0, 0]) };
-    ($nr:ident, $a:expr, $b:expr) => { sc(g::$nr, [$a as usize, $b as usize, 0, 0, 0, 0]) };
-    ($nr:ident, $a:expr, $b:expr, $c:expr) => {
-        sc(g::$nr, [$a as usize, $b as usize, $c as usize, 0, 0, 0])
-    };
-    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
-        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, 0, 0])
-    };
-    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr) => {
-        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, 0])
-    };
-    ($nr:ident, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr, $f:expr) => {
-        sc(g::$nr, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, $f as usize])
-    };
+    ($($t:tt)*) => { check(raw!($($t)*)) };
 }
 
 fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
@@ -164,6 +201,17 @@ fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
         match f() {
             Err(Errno::EINTR) => continue,
             r => return r,
+        }
+    }
+}
+
+/// [`retry`] for raw results.
+#[inline(always)]
+fn retry_raw(mut f: impl FnMut() -> isize) -> isize {
+    loop {
+        let r = f();
+        if r != Errno::EINTR.raw() {
+            return r;
         }
     }
 }
@@ -222,12 +270,24 @@ pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
     retry(|| sys!(__NR_openat, g::AT_FDCWD, path.as_ptr(), flags, mode)).map(|fd| Fd(fd as i32))
 }
 
+#[inline(always)]
 pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
-    retry(|| sys!(__NR_read, fd, buf.as_mut_ptr(), buf.len()))
+    check(read_raw(fd, buf))
 }
 
+#[inline(never)]
+fn read_raw(fd: RawFd, buf: &mut [u8]) -> isize {
+    retry_raw(|| raw!(__NR_read, fd, buf.as_mut_ptr(), buf.len()))
+}
+
+#[inline(always)]
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
-    retry(|| sys!(__NR_write, fd, buf.as_ptr(), buf.len()))
+    check(write_raw(fd, buf))
+}
+
+#[inline(never)]
+fn write_raw(fd: RawFd, buf: &[u8]) -> isize {
+    retry_raw(|| raw!(__NR_write, fd, buf.as_ptr(), buf.len()))
 }
 
 /// Write everything unless the fd refuses (EAGAIN on a full non-blocking pipe,
@@ -244,21 +304,32 @@ pub fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<()> {
 
 /// Read a whole small file into `buf`; returns the length read (a file longer
 /// than `buf` is an `EFBIG` error, never a silent truncation).
+#[inline(always)]
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC, 0)?;
+    check(read_file_raw(path, buf))
+}
+
+#[inline(never)]
+fn read_file_raw(path: &CStr, buf: &mut [u8]) -> isize {
+    let fd = match open(path, O_RDONLY | O_CLOEXEC, 0) {
+        Ok(fd) => fd,
+        Err(e) => return e.raw(),
+    };
     let mut len = 0;
     loop {
         let rest = buf.get_mut(len..).unwrap_or(&mut []);
         if rest.is_empty() {
             let mut probe = [0u8; 1];
-            return match read(fd.raw(), &mut probe)? {
-                0 => Ok(len),
-                _ => Err(Errno::EFBIG),
+            return match read_raw(fd.raw(), &mut probe) {
+                0 => len as isize,
+                r if r < 0 => r,
+                _ => Errno::EFBIG.raw(),
             };
         }
-        match read(fd.raw(), rest)? {
-            0 => return Ok(len),
-            n => len += n,
+        match read_raw(fd.raw(), rest) {
+            0 => return len as isize,
+            r if r < 0 => return r,
+            n => len += n as usize,
         }
     }
 }
@@ -280,8 +351,14 @@ pub const F_GETFL: u32 = g::F_GETFL;
 pub const F_SETFL: u32 = g::F_SETFL;
 pub const FD_CLOEXEC: u32 = g::FD_CLOEXEC;
 
+#[inline(always)]
 pub fn fcntl(fd: RawFd, cmd: u32, arg: usize) -> Result<usize> {
-    sys!(__NR_fcntl, fd, cmd, arg)
+    check(fcntl_raw(fd, cmd, arg))
+}
+
+#[inline(never)]
+fn fcntl_raw(fd: RawFd, cmd: u32, arg: usize) -> isize {
+    raw!(__NR_fcntl, fd, cmd, arg)
 }
 
 pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
@@ -311,7 +388,7 @@ pub fn chroot(path: &CStr) -> Result<()> {
 }
 
 pub fn umask(mask: u32) -> u32 {
-    sys!(__NR_umask, mask).unwrap_or(0) as u32
+    raw!(__NR_umask, mask) as u32
 }
 
 pub fn mknod(path: &CStr, mode: u32, major: u32, minor: u32) -> Result<()> {
@@ -398,17 +475,18 @@ pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> 
 
 pub type Pid = i32;
 
+// These four and `umask` always succeed.
 pub fn getpid() -> Pid {
-    sys!(__NR_getpid).unwrap_or(0) as Pid
+    raw!(__NR_getpid) as Pid
 }
 pub fn getppid() -> Pid {
-    sys!(__NR_getppid).unwrap_or(0) as Pid
+    raw!(__NR_getppid) as Pid
 }
 pub fn getuid() -> u32 {
-    sys!(__NR_getuid).unwrap_or(0) as u32
+    raw!(__NR_getuid) as u32
 }
 pub fn getgid() -> u32 {
-    sys!(__NR_getgid).unwrap_or(0) as u32
+    raw!(__NR_getgid) as u32
 }
 pub fn is_pid1() -> bool {
     getpid() == 1
@@ -447,14 +525,21 @@ pub fn wait_stopped(status: i32) -> bool {
 }
 
 /// `wait4(pid, .., options)`: `Ok(None)` when WNOHANG finds nothing to reap.
+#[inline(always)]
 pub fn wait4(pid: Pid, options: u32) -> Result<Option<(Pid, i32)>> {
-    let mut status: i32 = 0;
-    let pid = retry(|| sys!(__NR_wait4, pid, &mut status as *mut i32, options, 0))?;
-    Ok(if pid == 0 {
+    let (pid, status) = wait4_raw(pid, options);
+    Ok(if check(pid)? == 0 {
         None
     } else {
         Some((pid as Pid, status))
     })
+}
+
+#[inline(never)]
+fn wait4_raw(pid: Pid, options: u32) -> (isize, i32) {
+    let mut status: i32 = 0;
+    let pid = retry_raw(|| raw!(__NR_wait4, pid, &mut status as *mut i32, options, 0));
+    (pid, status)
 }
 
 /// How a child ended, decoded from a wait status.
@@ -509,8 +594,14 @@ pub fn getsid(pid: Pid) -> Result<Pid> {
     sys!(__NR_getsid, pid).map(|p| p as Pid)
 }
 
+#[inline(always)]
 pub fn prctl(option: u32, arg: usize) -> Result<usize> {
-    sys!(__NR_prctl, option, arg, 0, 0, 0)
+    check(prctl_raw(option, arg))
+}
+
+#[inline(never)]
+fn prctl_raw(option: u32, arg: usize) -> isize {
+    raw!(__NR_prctl, option, arg, 0, 0, 0)
 }
 
 pub fn set_child_subreaper() -> Result<()> {
@@ -533,8 +624,14 @@ pub fn setresuid(uid: u32) -> Result<()> {
 
 // ---------------------------------------------------------------- terminals
 
+#[inline(always)]
 pub fn ioctl(fd: RawFd, req: u32, arg: usize) -> Result<usize> {
-    sys!(__NR_ioctl, fd, req, arg)
+    check(ioctl_raw(fd, req, arg))
+}
+
+#[inline(never)]
+fn ioctl_raw(fd: RawFd, req: u32, arg: usize) -> isize {
+    raw!(__NR_ioctl, fd, req, arg)
 }
 
 pub fn isatty(fd: RawFd) -> bool {
@@ -591,11 +688,9 @@ impl SigSet {
 }
 
 fn bit(sig: u8) -> u64 {
-    if (1..=64).contains(&sig) {
-        1u64 << (sig - 1)
-    } else {
-        0
-    }
+    // 0 for signal 0 (the shift wraps to u32::MAX) and past 64.
+    1u64.checked_shl(u32::from(sig).wrapping_sub(1))
+        .unwrap_or(0)
 }
 
 pub const SIG_BLOCK: u32 = 0;
@@ -603,16 +698,24 @@ pub const SIG_UNBLOCK: u32 = 1;
 pub const SIG_SETMASK: u32 = 2;
 
 /// `rt_sigprocmask`; returns the previous mask.
+#[inline(always)]
 pub fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet> {
-    let mut old = SigSet(0);
-    sys!(
+    let (r, old) = sigprocmask_raw(how, set);
+    check(r)?;
+    Ok(SigSet(old))
+}
+
+#[inline(never)]
+fn sigprocmask_raw(how: u32, set: SigSet) -> (isize, u64) {
+    let mut old = 0u64;
+    let r = raw!(
         __NR_rt_sigprocmask,
         how,
         &set.0 as *const u64,
-        &mut old.0 as *mut u64,
+        &mut old as *mut u64,
         8
-    )?;
-    Ok(old)
+    );
+    (r, old)
 }
 
 /// The kernel's `struct sigaction` with room for every architecture's layout;
@@ -630,33 +733,37 @@ pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
 
 /// Set a signal's disposition to SIG_DFL or SIG_IGN; returns the old handler.
+#[inline(always)]
 pub fn set_disposition(sig: u8, handler: usize) -> Result<usize> {
     let new = KSigaction {
         handler,
         ..Default::default()
     };
-    let mut old = KSigaction::default();
-    sys!(
-        __NR_rt_sigaction,
-        sig as u32,
-        &new as *const KSigaction,
-        &mut old as *mut KSigaction,
-        8
-    )?;
-    Ok(old.handler)
+    let (r, old) = sigaction(sig, &new);
+    check(r)?;
+    Ok(old)
 }
 
 /// The current handler of a signal (SIG_DFL, SIG_IGN or an address).
+#[inline(always)]
 pub fn disposition(sig: u8) -> Result<usize> {
+    let (r, old) = sigaction(sig, core::ptr::null());
+    check(r)?;
+    Ok(old)
+}
+
+/// `rt_sigaction`, installing `new` unless null: (raw result, old handler).
+#[inline(never)]
+fn sigaction(sig: u8, new: *const KSigaction) -> (isize, usize) {
     let mut old = KSigaction::default();
-    sys!(
+    let r = raw!(
         __NR_rt_sigaction,
         sig as u32,
-        0,
+        new,
         &mut old as *mut KSigaction,
         8
-    )?;
-    Ok(old.handler)
+    );
+    (r, old.handler)
 }
 
 /// What foster reads from a signalfd.
@@ -716,23 +823,20 @@ pub fn epoll_create() -> Result<Fd> {
 }
 
 pub fn epoll_add(ep: &Fd, fd: RawFd, events: u32, data: u64) -> Result<()> {
+    epoll_ctl(ep, g::EPOLL_CTL_ADD, fd, events, data)
+}
+
+pub fn epoll_del(ep: &Fd, fd: RawFd) -> Result<()> {
+    epoll_ctl(ep, g::EPOLL_CTL_DEL, fd, 0, 0)
+}
+
+#[inline(never)]
+fn epoll_ctl(ep: &Fd, op: u32, fd: RawFd, events: u32, data: u64) -> Result<()> {
     let ev = g::epoll_event { events, data };
     sys!(
         __NR_epoll_ctl,
         ep.raw(),
-        g::EPOLL_CTL_ADD,
-        fd,
-        &ev as *const g::epoll_event
-    )
-    .map(drop)
-}
-
-pub fn epoll_del(ep: &Fd, fd: RawFd) -> Result<()> {
-    let ev = g::epoll_event { events: 0, data: 0 };
-    sys!(
-        __NR_epoll_ctl,
-        ep.raw(),
-        g::EPOLL_CTL_DEL,
+        op,
         fd,
         &ev as *const g::epoll_event
     )
@@ -741,8 +845,14 @@ pub fn epoll_del(ep: &Fd, fd: RawFd) -> Result<()> {
 
 /// Wait for events; `timeout_ms < 0` sleeps until one comes. Returns how many
 /// entries of `events` were filled (0 on timeout or EINTR).
+#[inline(always)]
 pub fn epoll_wait(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> Result<usize> {
-    match sys!(
+    check(epoll_wait_raw(ep, events, timeout_ms))
+}
+
+#[inline(never)]
+fn epoll_wait_raw(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> isize {
+    match raw!(
         __NR_epoll_pwait,
         ep.raw(),
         events.as_mut_ptr(),
@@ -751,7 +861,7 @@ pub fn epoll_wait(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> Result
         0,
         8
     ) {
-        Err(Errno::EINTR) => Ok(0),
+        r if r == Errno::EINTR.raw() => 0,
         r => r,
     }
 }
@@ -882,11 +992,17 @@ struct SockAddrUn {
     path: [u8; 108],
 }
 
-fn sockaddr(path: &[u8]) -> Result<(SockAddrUn, usize)> {
-    let mut sa = SockAddrUn {
-        family: AF_UNIX as u16,
+impl SockAddrUn {
+    const EMPTY: SockAddrUn = SockAddrUn {
+        family: 0,
         path: [0; 108],
     };
+}
+
+/// Fills `sa` (all zero) with `path`; returns the address length.
+#[inline(never)]
+fn sockaddr(path: &[u8], sa: &mut SockAddrUn) -> Result<u32> {
+    sa.family = AF_UNIX as u16;
     if path.is_empty() || path.len() >= sa.path.len() {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -894,7 +1010,7 @@ fn sockaddr(path: &[u8]) -> Result<(SockAddrUn, usize)> {
         .get_mut(..path.len())
         .ok_or(Errno::ENAMETOOLONG)?
         .copy_from_slice(path);
-    Ok((sa, 2 + path.len() + 1))
+    Ok(2 + path.len() as u32 + 1)
 }
 
 pub fn unix_socket(nonblock: bool) -> Result<Fd> {
@@ -903,12 +1019,14 @@ pub fn unix_socket(nonblock: bool) -> Result<Fd> {
 }
 
 pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let (sa, len) = sockaddr(path)?;
+    let mut sa = SockAddrUn::EMPTY;
+    let len = sockaddr(path, &mut sa)?;
     sys!(__NR_bind, fd.raw(), &sa as *const SockAddrUn, len).map(drop)
 }
 
 pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let (sa, len) = sockaddr(path)?;
+    let mut sa = SockAddrUn::EMPTY;
+    let len = sockaddr(path, &mut sa)?;
     retry(|| sys!(__NR_connect, fd.raw(), &sa as *const SockAddrUn, len)).map(drop)
 }
 
