@@ -69,7 +69,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
         .unwrap_or(0)
         .max(4);
     row(w, None, b"kind", b"name", name_width);
-    w.s("options / argv\n");
+    w.s(" options / argv\n");
     let mut argv = Argv::new();
     for (k, &i) in order.iter().enumerate() {
         let Some(e) = table.entries.get(usize::from(i)) else {
@@ -83,7 +83,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
             name_width,
         );
         options(src, e, w);
-        w.s(" argv: ");
+        w.s("  argv: ");
         match e.argv(src, &mut argv) {
             Ok(()) => {
                 w.s("[");
@@ -119,7 +119,8 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
 }
 
 /// The row number right-aligned in 5 columns (`#` for the header), then kind
-/// and name left-aligned, each followed by two blanks.
+/// and name left-aligned, kind followed by two blanks and name by one (each
+/// option then starts with its own).
 #[inline(never)]
 fn row(w: &mut FdWriter, number: Option<u64>, kind: &[u8], name: &[u8], name_width: usize) {
     let mut digits = [0u8; 20];
@@ -132,43 +133,40 @@ fn row(w: &mut FdWriter, number: Option<u64>, kind: &[u8], name: &[u8], name_wid
     w.s("  ").put(kind);
     w.blanks(10usize.saturating_sub(kind.len()));
     w.s("  ").put(name);
-    w.blanks(name_width.saturating_sub(name.len()));
-    w.s("  ");
+    w.blanks(name_width.saturating_sub(name.len()) + 1);
 }
 
-/// The options of `e` that differ from the defaults, each followed by a blank.
+/// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
 #[inline(never)]
 fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
     let text = |key: &str, s: Option<Span>, w: &mut FdWriter| {
         if let Some(s) = s {
-            w.s(key).s("=");
+            w.s(key);
             value(src, s, w);
-            w.s(" ");
         }
     };
-    text("tty", e.tty, w);
-    text("user", e.user, w);
-    text("group", e.group, w);
-    text("dir", e.dir, w);
+    text(" tty=", e.tty, w);
+    text(" user=", e.user, w);
+    text(" group=", e.group, w);
+    text(" dir=", e.dir, w);
     for &env in &e.env {
-        text("env", Some(env), w);
+        text(" env=", Some(env), w);
     }
     if let Some(m) = e.umask {
         // At most 0o777: three octal digits.
         let octal = [(m >> 6) & 7, (m >> 3) & 7, m & 7].map(|d| b'0' + d as u8);
-        w.s("umask=").put(&octal);
-        w.s(" ");
+        w.s(" umask=").put(&octal);
     }
     match e.log {
         Log::Console => {}
         Log::Null => {
-            w.s("log=null ");
+            w.s(" log=null");
         }
         Log::Kmsg => {
-            w.s("log=kmsg ");
+            w.s(" log=kmsg");
         }
-        Log::File(s) => text("log", Some(s), w),
+        Log::File(s) => text(" log=", Some(s), w),
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -177,9 +175,9 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
     };
     if e.restart != default_restart {
         w.s(match e.restart {
-            RestartPolicy::Always => "restart=always ",
-            RestartPolicy::OnFailure => "restart=on-failure ",
-            RestartPolicy::Never => "restart=never ",
+            RestartPolicy::Always => " restart=always",
+            RestartPolicy::OnFailure => " restart=on-failure",
+            RestartPolicy::Never => " restart=never",
         });
     }
     if (e.backoff_min, e.backoff_max)
@@ -188,46 +186,42 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
             config_format::DEFAULT_BACKOFF_MAX,
         )
     {
-        w.s("backoff=");
+        w.s(" backoff=");
         duration(e.backoff_min, w);
         w.s("..");
         duration(e.backoff_max, w);
-        w.s(" ");
     }
     for a in &e.after {
-        w.s("after=").put(a.as_bytes());
-        w.s(" ");
+        w.s(" after=").put(a.as_bytes());
     }
     if let Some(fd) = e.ready_fd {
-        w.s("ready=fd:").u(u64::from(fd)).s(" ");
+        w.s(" ready=fd:").u(u64::from(fd));
     }
-    text("pidfile", e.pidfile, w);
+    text(" pidfile=", e.pidfile, w);
     if e.stop_signal != config_format::SIGTERM {
-        w.s("stop=");
+        w.s(" stop=");
         match config_format::signal_name(e.stop_signal) {
             Some(name) => w.s(name),
             None => w.u(u64::from(e.stop_signal)),
         };
-        w.s(" ");
     }
     if e.timeout != config_format::DEFAULT_STOP_TIMEOUT {
-        w.s("timeout=");
+        w.s(" timeout=");
         duration(e.timeout, w);
-        w.s(" ");
     }
     match e.on_exit {
         None => {}
         Some(OnExit::Poweroff) => {
-            w.s("on-exit=poweroff ");
+            w.s(" on-exit=poweroff");
         }
         Some(OnExit::Reboot) => {
-            w.s("on-exit=reboot ");
+            w.s(" on-exit=reboot");
         }
         Some(OnExit::Halt) => {
-            w.s("on-exit=halt ");
+            w.s(" on-exit=halt");
         }
         Some(OnExit::Exit(code)) => {
-            w.s("on-exit=exit:").u(u64::from(code)).s(" ");
+            w.s(" on-exit=exit:").u(u64::from(code));
         }
     }
 }
@@ -288,6 +282,8 @@ struct FdWriter {
 }
 
 impl FdWriter {
+    // Not inlined: one zero-fill of the buffer serves both writers.
+    #[inline(never)]
     fn new(fd: RawFd) -> FdWriter {
         FdWriter {
             fd,

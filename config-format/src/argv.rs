@@ -93,9 +93,7 @@ impl Argv {
     /// the first word is also the program.
     pub fn push(&mut self, word: &[u8]) -> Result<(), ArgvError> {
         let used = self.used;
-        self.begin();
-        self.bytes(word);
-        if let Err(e) = self.end() {
+        if let Err(e) = self.word_of(word) {
             self.used = used;
             self.overflow = false;
             return Err(e);
@@ -128,6 +126,14 @@ impl Argv {
         for &b in bs {
             self.byte(b);
         }
+    }
+
+    /// Appends `word` whole.
+    #[inline(never)]
+    fn word_of(&mut self, word: &[u8]) -> Result<(), ArgvError> {
+        self.begin();
+        self.bytes(word);
+        self.end()
     }
 
     fn begin(&mut self) {
@@ -238,12 +244,8 @@ impl Entry {
             Command::Inittab { process, login } => {
                 let process = process.get(src);
                 if has_shell_meta(process) {
-                    out.begin();
-                    out.bytes(if login { SHELL } else { SH });
-                    out.end()?;
-                    out.begin();
-                    out.bytes(b"-c");
-                    out.end()?;
+                    out.word_of(if login { SHELL } else { SH })?;
+                    out.word_of(b"-c")?;
                     out.begin();
                     out.bytes(EXEC);
                     for b in logical_bytes(process) {

@@ -100,6 +100,15 @@ impl Name {
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len as usize).unwrap_or(&[])
     }
+    /// Appends `s` as far as it fits (the caller keeps to the alphabet).
+    pub(crate) fn push(&mut self, s: &[u8]) {
+        for &b in s {
+            if let Some(slot) = self.bytes.get_mut(usize::from(self.len)) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+    }
     /// Names are ASCII by construction.
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(self.as_bytes()).unwrap_or("?")

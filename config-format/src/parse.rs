@@ -93,15 +93,17 @@ pub fn parse_into<const N: usize>(
     table: &mut TableN<N>,
     on_error: &mut dyn FnMut(&Error),
 ) {
+    // Entry indices are `Ix`, with one value kept for "none".
+    const { assert!(N < NONE as usize) };
     table.entries.clear();
+    // Built here, not in the struct literal: that would build it once more
+    // and copy it.
+    let mut index = NameIndex::new();
     let mut p = Parser::<N> {
         src,
         on_error,
         table,
-        index: NameIndex::new(),
-        after_spans: [[Span::default(); MAX_AFTER]; N],
-        name_at: [0; N],
-        line_start: [0; N],
+        index: &mut index,
         failed: heapless::Vec::new(),
         line_no: 1,
         line_pos: 0,
@@ -183,110 +185,106 @@ fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == key)
 }
 
-type OptResult = Result<(), (usize, ErrorKind)>;
+/// Why an option word was refused; [`Parser::option_error`] turns it into
+/// the error. Small, so [`option`] returns it in a register.
+#[derive(Clone, Copy)]
+enum OptError {
+    /// The key is no option (reported at the word).
+    Unknown,
+    /// A single-valued option given again (at the word).
+    Duplicate,
+    /// Nothing after `=` (at the value).
+    Empty,
+    /// The value does not read as `Value` (at the value).
+    Bad(Value),
+    /// An `after=` value that is no name (at the value).
+    BadName,
+    /// One `env=` or `after=` too many (at the word).
+    Full(Capacity),
+    /// `after=` on a kind it does not order (at the word).
+    Ignored,
+}
 
-/// Applies one option to `e`; on error, the offset and what to report.
+/// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
 #[inline(never)]
-fn option(
-    e: &mut Entry,
-    after_spans: &mut [Span; MAX_AFTER],
-    opt: Opt,
-    at: usize,
-    key: Span,
-    value: Span,
-    val: &Val,
-) -> OptResult {
-    let value_at = value.start as usize;
-    let bad = |what| Err((value_at, ErrorKind::BadValue { what, value }));
+fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptError> {
+    // Empty when too long for the buffer too: then no reader accepts it.
     let v = val.bytes().unwrap_or(&[]);
-    let too_long = val.len > Val::CAP;
-    let empty = val.len == 0;
-    let set = |slot: &mut Option<Span>| -> OptResult {
-        if empty {
-            return Err((value_at, ErrorKind::EmptyValue(key)));
-        }
-        *slot = Some(value);
-        Ok(())
-    };
-    let parsed = match opt {
-        Opt::Tty => return set(&mut e.tty),
-        Opt::User => return set(&mut e.user),
-        Opt::Group => return set(&mut e.group),
-        Opt::Dir => return set(&mut e.dir),
+    let slot = match opt {
+        Opt::Tty => &mut e.tty,
+        Opt::User => &mut e.user,
+        Opt::Group => &mut e.group,
+        Opt::Dir => &mut e.dir,
         Opt::Pidfile => {
-            if !empty && val.buf.first() != Some(&b'/') {
-                return bad(Value::Pidfile);
+            if val.len > 0 && val.buf.first() != Some(&b'/') {
+                return Err(OptError::Bad(Value::Pidfile));
             }
-            return set(&mut e.pidfile);
+            &mut e.pidfile
         }
         Opt::Env => {
             let eq = v.iter().position(|&b| b == b'=');
             let key_ok = eq.and_then(|i| v.get(..i)).is_some_and(value::is_env_key);
             if !key_ok {
-                return bad(Value::Env);
+                return Err(OptError::Bad(Value::Env));
             }
-            return e.env.push(value).map_err(|_| {
-                (
-                    at,
-                    ErrorKind::TooMany {
-                        what: Capacity::Env,
-                        at_most: MAX_ENV as u32,
-                    },
-                )
-            });
+            return e.env.push(value).map_err(|_| OptError::Full(Capacity::Env));
         }
         Opt::After => {
             if !matches!(e.kind, Kind::Once | Kind::Service | Kind::Askfirst) {
-                return Err((at, ErrorKind::AfterIgnored(e.kind)));
+                return Err(OptError::Ignored);
             }
-            let Some(n) = Name::new(v).filter(|_| !too_long) else {
-                return Err((value_at, ErrorKind::BadName(value)));
+            let Some(n) = Name::new(v) else {
+                return Err(OptError::BadName);
             };
-            let i = e.after.len();
-            return match (after_spans.get_mut(i), e.after.push(n)) {
-                (Some(slot), Ok(())) => {
-                    *slot = value;
-                    Ok(())
-                }
-                _ => Err((
-                    at,
-                    ErrorKind::TooMany {
-                        what: Capacity::After,
-                        at_most: MAX_AFTER as u32,
-                    },
-                )),
-            };
+            return e.after.push(n).map_err(|_| OptError::Full(Capacity::After));
         }
-        Opt::Umask => value::umask(v)
-            .map(|m| e.umask = Some(m))
-            .ok_or(Value::Umask),
-        Opt::Log => value::log(v, value).map(|l| e.log = l).ok_or(Value::Log),
-        Opt::Restart => value::restart(v)
-            .map(|r| e.restart = r)
-            .ok_or(Value::Restart),
-        Opt::Backoff => value::backoff(v)
-            .map(|(lo, hi)| {
-                e.backoff_min = lo;
-                e.backoff_max = hi;
-            })
-            .ok_or(Value::Backoff),
-        Opt::Ready => value::ready(v)
-            .map(|fd| e.ready_fd = Some(fd))
-            .ok_or(Value::Ready),
-        Opt::Stop => value::signal_by_name(v)
-            .map(|s| e.stop_signal = s)
-            .ok_or(Value::Signal),
-        Opt::Timeout => value::parse_duration(v)
-            .map(|t| e.timeout = t)
-            .ok_or(Value::Duration),
-        Opt::OnExit => value::on_exit(v)
-            .map(|x| e.on_exit = Some(x))
-            .ok_or(Value::OnExit),
+        _ => {
+            let what = VALUES.get(opt as usize).copied().unwrap_or(Value::Env);
+            return read_value(e, opt, v, value).ok_or(OptError::Bad(what));
+        }
     };
-    match parsed {
-        Ok(()) => Ok(()),
-        Err(what) => bad(what),
+    if val.len == 0 {
+        return Err(OptError::Empty);
     }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// What each [`Opt`] reads, in [`Opt`] order, for [`read_value`]'s errors
+/// (the options it does not read have `Env`, never used). A byte table
+/// rather than an error per reader: smaller code.
+const VALUES: [Value; 15] = [
+    Value::Env,
+    Value::Env,
+    Value::Env,
+    Value::Env,
+    Value::Env,
+    Value::Umask,
+    Value::Log,
+    Value::Restart,
+    Value::Backoff,
+    Value::Env,
+    Value::Ready,
+    Value::Env,
+    Value::Signal,
+    Value::Duration,
+    Value::OnExit,
+];
+
+/// Reads a value option into `e`; `None` if `v` is not a valid value.
+fn read_value(e: &mut Entry, opt: Opt, v: &[u8], value: Span) -> Option<()> {
+    match opt {
+        Opt::Umask => e.umask = Some(value::umask(v)?),
+        Opt::Log => e.log = value::log(v, value)?,
+        Opt::Restart => e.restart = value::restart(v)?,
+        Opt::Backoff => (e.backoff_min, e.backoff_max) = value::backoff(v)?,
+        Opt::Ready => e.ready_fd = Some(value::ready(v)?),
+        Opt::Stop => e.stop_signal = value::signal_by_name(v)?,
+        Opt::Timeout => e.timeout = value::parse_duration(v)?,
+        Opt::OnExit => e.on_exit = Some(value::on_exit(v)?),
+        _ => return None,
+    }
+    Some(())
 }
 
 /// An unquoted option value: the first `CAP` bytes and the full length.
@@ -303,9 +301,12 @@ impl Val {
 }
 
 /// `repr(C)` with the small, often-used fields first: they sit within a
-/// one-byte displacement of `self`, the big per-entry arrays after them.
+/// one-byte displacement of `self`, the big arrays after them. Nothing is
+/// kept per entry but its name index: the few spans that errors found after
+/// the last line quote are read again from the entry's line
+/// ([`Parser::line_word`]), so the parser's stack frame stays small.
 #[repr(C)]
-struct Parser<'a, 'e, 't, const N: usize> {
+struct Parser<'a, 'e, 't, 'i, const N: usize> {
     src: &'a [u8],
     on_error: &'e mut dyn FnMut(&Error),
     table: &'t mut TableN<N>,
@@ -318,13 +319,7 @@ struct Parser<'a, 'e, 't, const N: usize> {
     suffixes: [(u32, u32); 16],
     /// Names of native lines dropped for errors, so `after=` can say so.
     failed: heapless::Vec<Span, MAX_ENTRIES>,
-    index: NameIndex<N>,
-    /// Per entry: the raw value of each `after=`, for errors found later.
-    after_spans: [[Span; MAX_AFTER]; N],
-    /// Per entry: offset of its name on the line (native entries).
-    name_at: [u32; N],
-    /// Per entry: offset where its first physical line starts.
-    line_start: [u32; N],
+    index: &'i mut NameIndex<N>,
 }
 
 fn span(start: usize, end: usize) -> Span {
@@ -348,7 +343,7 @@ fn position(src: &[u8], mut line: u32, start: usize, off: usize) -> (u32, u32) {
     (line, (off.saturating_sub(phys) + 1) as u32)
 }
 
-impl<const N: usize> Parser<'_, '_, '_, N> {
+impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// A capacity ran out at `off`.
     #[cold]
     #[inline(never)]
@@ -367,6 +362,23 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                 at_most: at_most as u32,
             },
         );
+    }
+
+    /// Reports an option word at `at` that [`option`] refused.
+    #[cold]
+    #[inline(never)]
+    fn option_error(&mut self, why: OptError, at: usize, key: Span, value: Span, kind: Kind) {
+        let value_at = value.start as usize;
+        let (off, kind) = match why {
+            OptError::Unknown => (at, ErrorKind::UnknownOption(key)),
+            OptError::Duplicate => (at, ErrorKind::DuplicateOption(key)),
+            OptError::Empty => (value_at, ErrorKind::EmptyValue(key)),
+            OptError::Bad(what) => (value_at, ErrorKind::BadValue { what, value }),
+            OptError::BadName => (value_at, ErrorKind::BadName(value)),
+            OptError::Full(what) => return self.too_many(at, what),
+            OptError::Ignored => (at, ErrorKind::AfterIgnored(kind)),
+        };
+        self.err(off, kind);
     }
 
     #[inline(never)]
@@ -474,7 +486,6 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         }
         let (line, _) = position(src, self.line_no, self.line_pos, kind_at);
         let mut e = default_entry(kind, name, Syntax::Native, line);
-        let mut after_spans = [Span::default(); MAX_AFTER];
         let mut seen = 0u16;
 
         // Options.
@@ -505,21 +516,18 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             };
             let mut vlx = Lexer::new(src, value_at, w.end);
             val.len = vlx.word(&mut val.buf).map_or(0, |w| w.len);
-            let Some(opt) = lookup(OPTIONS, &OPTS, key.get(src)) else {
-                self.err(at, ErrorKind::UnknownOption(key));
-                ok = false;
-                continue;
+            let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
+                None => Err(OptError::Unknown),
+                Some(opt) if opt.single() && seen & (1 << opt as u16) != 0 => {
+                    Err(OptError::Duplicate)
+                }
+                Some(opt) => {
+                    seen |= 1 << opt as u16;
+                    option(&mut e, opt, value, &val)
+                }
             };
-            let bit = 1u16 << opt as u16;
-            if opt.single() && seen & bit != 0 {
-                self.err(at, ErrorKind::DuplicateOption(key));
-                ok = false;
-                continue;
-            }
-            seen |= bit;
-            let result = option(&mut e, &mut after_spans, opt, at, key, value, &val);
-            if let Err((off, kind)) = result {
-                self.err(off, kind);
+            if let Err(why) = result {
+                self.option_error(why, at, key, value, e.kind);
                 ok = false;
             }
         }
@@ -555,7 +563,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         if !ok {
             return self.failed_line(name_span, end);
         }
-        if !self.push(e, kind_at, name_at, after_spans) {
+        if !self.push(e, kind_at) {
             return self.failed_line(name_span, end);
         }
         end
@@ -568,28 +576,11 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
     }
 
     /// Adds a clean entry; false (and an error at `line_at`) when the table is full.
-    fn push(
-        &mut self,
-        e: Entry,
-        line_at: usize,
-        name_at: usize,
-        after_spans: [Span; MAX_AFTER],
-    ) -> bool {
+    fn push(&mut self, e: Entry, line_at: usize) -> bool {
         let i = self.table.entries.len();
-        let (Some(a), Some(n), Some(l)) = (
-            self.after_spans.get_mut(i),
-            self.name_at.get_mut(i),
-            self.line_start.get_mut(i),
-        ) else {
-            self.too_many(line_at, Capacity::Entries);
-            return false;
-        };
-        *a = after_spans;
-        *n = name_at as u32;
-        let (_, col) = position(self.src, self.line_no, self.line_pos, line_at);
-        *l = (line_at + 1).saturating_sub(col as usize) as u32;
         let hash = NameIndex::<N>::hash(e.name.as_bytes());
         if self.table.entries.push(e).is_err() {
+            self.too_many(line_at, Capacity::Entries);
             return false;
         }
         self.index.insert(hash, i);
@@ -611,15 +602,22 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
             }
             content = rest;
         }
-        let mut colons = content
-            .iter()
-            .enumerate()
-            .filter(|(_, &b)| b == b':')
-            .map(|(i, _)| first + i);
-        let (Some(c1), Some(c2), Some(c3)) = (colons.next(), colons.next(), colons.next()) else {
+        // The first three colons; the process keeps any later ones.
+        let mut colons = [0; 3];
+        let mut found = 0;
+        for (i, &b) in content.iter().enumerate() {
+            if b == b':' {
+                if let Some(c) = colons.get_mut(found) {
+                    *c = first + i;
+                    found += 1;
+                }
+            }
+        }
+        let [c1, c2, c3] = colons;
+        if found < 3 {
             self.err(first, ErrorKind::InittabFields);
             return end;
-        };
+        }
         let content_end = first + content.len();
         let action = span(c2 + 1, c3);
         // BusyBox's actions are the native kinds but `service`.
@@ -660,7 +658,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let mut e = default_entry(kind, name, Syntax::Inittab, line);
         e.tty = (id.len > 0).then_some(id);
         e.command = Command::Inittab { process, login };
-        self.push(e, first, first, [Span::default(); MAX_AFTER]);
+        self.push(e, first);
         end
     }
 
@@ -671,32 +669,29 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let id = id.strip_prefix(b"/dev/").unwrap_or(id);
         let id: &[u8] = if id.is_empty() { b"console" } else { id };
         let room = MAX_NAME - 1 - action.len() - SUFFIX;
-        let mut buf = [0u8; MAX_NAME];
-        let mut len = 0;
-        for (slot, &b) in buf.iter_mut().zip(id.iter().take(room)) {
-            *slot = if crate::is_name_byte(b) { b } else { b'_' };
-            len += 1;
+        // Every byte pushed is in the name alphabet (an action is a kind
+        // word), so the result is a valid name.
+        let mut name = Name::EMPTY;
+        for &b in id.iter().take(room) {
+            name.push(&[if crate::is_name_byte(b) { b } else { b'_' }]);
         }
-        for &b in b".".iter().chain(action) {
-            *buf.get_mut(len)? = b;
-            len += 1;
-        }
-        let base = len;
-        let hash = NameIndex::<N>::hash(buf.get(..base)?) as u32;
+        name.push(b".");
+        name.push(action);
+        let base = name.len;
+        let hash = NameIndex::<N>::hash(name.as_bytes()) as u32;
         let cache = (hash as usize) % self.suffixes.len();
         let first = match self.suffixes.get(cache) {
             Some(&(h, k)) if h == hash && k > 1 => k,
             _ => 1,
         };
+        // Each suffix tried is at least as long as the one before, so the
+        // bytes past `len` stay zero, as `Name`'s derived `==` needs.
         for k in first..=999u32 {
-            len = base;
+            name.len = base;
             if k > 1 {
-                for &b in b".".iter().chain(crate::error::decimal(k, &mut [0; 10])) {
-                    *buf.get_mut(len)? = b;
-                    len += 1;
-                }
+                name.push(b".");
+                name.push(crate::error::decimal(k, &mut [0; 10]));
             }
-            let name = Name::new(buf.get(..len)?)?;
             if self.index.find(self.table, name.as_bytes()).is_none() {
                 if let Some(slot) = self.suffixes.get_mut(cache) {
                     *slot = (hash, k + 1);
@@ -715,6 +710,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         let mut g = Graph::<N> {
             deps: [[NONE; MAX_AFTER]; N],
             state: [0; N],
+            tried: [0; N],
             stack: [0; N],
         };
         // 1. Names that resolve to nothing usable.
@@ -724,18 +720,20 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                     break;
                 };
                 let name = *name;
-                let at = self.after_span(i, k);
                 let found = self.index.find(self.table, name.as_bytes());
-                let kind = match found.and_then(|j| self.table.entries.get(j)) {
+                let not_started = match found.and_then(|j| self.table.entries.get(j)) {
                     Some(d) => match d.kind {
-                        kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => {
-                            ErrorKind::AfterNotStarted { name: at, kind }
-                        }
+                        kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => Some(kind),
                         _ => {
-                            set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as u32));
+                            set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as Ix));
                             continue;
                         }
                     },
+                    None => None,
+                };
+                let at = self.after_span(i, k);
+                let kind = match not_started {
+                    Some(kind) => ErrorKind::AfterNotStarted { name: at, kind },
                     None if self
                         .failed
                         .iter()
@@ -745,14 +743,14 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                     }
                     None => ErrorKind::AfterUnknown(at),
                 };
-                self.err_after(i, k, kind);
+                self.err_after(at, kind);
                 g.mark(i, DROPPED);
             }
         }
         // 2. Cycles, by depth-first search over the entries not yet dropped.
         for root in 0..n {
             if g.bits(root) & (DROPPED | SEEN) == 0 {
-                self.visit(&mut g, root, 0);
+                self.search(&mut g, root);
             }
         }
         // 3. Entries that depend on dropped ones (cycles included), until
@@ -771,11 +769,11 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                 }
                 let hit = g.deps.get(i).and_then(|d| {
                     d.iter()
-                        .position(|&j| j != NONE && g.bits(j as usize) & DROPPED != 0)
+                        .position(|&j| j != NONE && g.bits(usize::from(j)) & DROPPED != 0)
                 });
                 if let Some(k) = hit {
                     let at = self.after_span(i, k);
-                    self.err_after(i, k, ErrorKind::AfterBroken(at));
+                    self.err_after(at, ErrorKind::AfterBroken(at));
                     g.mark(i, DROPPED);
                     changed = true;
                 }
@@ -789,31 +787,47 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
         });
     }
 
-    /// The search from `node`, at `depth` on the path from the root. Recursion
-    /// is bounded: each entry is on the path at most once, so at most `N` deep.
-    fn visit(&mut self, g: &mut Graph<N>, node: usize, depth: usize) {
-        if let Some(s) = g.stack.get_mut(depth) {
-            *s = node as u32;
-        }
-        g.mark(node, SEEN | ON_PATH);
-        for k in 0..MAX_AFTER {
+    /// The search from `root`. The path is kept in `g.stack` and each entry's
+    /// next `after=` in `g.tried`, not in recursion, so a long chain of
+    /// `after=` costs no stack.
+    fn search(&mut self, g: &mut Graph<N>, root: usize) {
+        let mut depth = 0;
+        g.enter(depth, root);
+        loop {
+            let node = usize::from(get(&g.stack, depth));
+            let k = usize::from(get(&g.tried, node));
+            if k == MAX_AFTER {
+                // Every `after=` of `node` followed: back up the path.
+                if let Some(s) = g.state.get_mut(node) {
+                    *s &= !ON_PATH;
+                }
+                if depth == 0 {
+                    return;
+                }
+                depth -= 1;
+                continue;
+            }
+            if let Some(t) = g.tried.get_mut(node) {
+                *t += 1;
+            }
             let next = get(&g.deps, node).get(k).copied().unwrap_or(NONE);
             if next == NONE {
                 continue;
             }
-            let next = next as usize;
+            let next = usize::from(next);
             let bits = g.bits(next);
             if bits & (DROPPED | SEEN) == 0 {
-                self.visit(g, next, depth + 1);
+                depth += 1;
+                g.enter(depth, next);
             } else if bits & (DROPPED | ON_PATH) == ON_PATH {
                 // A back edge: the cycle is the path from `next` down here.
                 let path = g.stack.get(..=depth).unwrap_or(&[]);
-                let from = path.iter().position(|&v| v as usize == next).unwrap_or(0);
+                let from = path
+                    .iter()
+                    .position(|&v| usize::from(v) == next)
+                    .unwrap_or(0);
                 self.report_cycle(g, from, depth + 1 - from);
             }
-        }
-        if let Some(s) = g.state.get_mut(node) {
-            *s &= !ON_PATH;
         }
     }
 
@@ -822,7 +836,7 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
     /// naming the cycle from itself.
     #[inline(never)]
     fn report_cycle(&mut self, g: &mut Graph<N>, from: usize, len: usize) {
-        let on_cycle = |g: &Graph<N>, r: usize| get(&g.stack, from + r % len) as usize;
+        let on_cycle = |g: &Graph<N>, r: usize| usize::from(get(&g.stack, from + r % len));
         for r in 0..len {
             let me = on_cycle(g, r);
             if g.bits(me) & IN_CYCLE != 0 {
@@ -835,45 +849,69 @@ impl<const N: usize> Parser<'_, '_, '_, N> {
                 more: len > Cycle::SHOWN,
             };
             for (slot, k) in c.names.iter_mut().zip(0..len) {
-                *slot = self.name_span(on_cycle(g, r + k));
+                // The name is the line's second word.
+                *slot = self.line_word(on_cycle(g, r + k), 1, b"");
                 c.len += 1;
             }
             // The first `after=` that points at the next entry on the cycle.
-            let next = on_cycle(g, r + 1) as u32;
+            let next = on_cycle(g, r + 1) as Ix;
             let k = get(&g.deps, me)
                 .iter()
                 .position(|&j| j == next)
                 .unwrap_or(0);
-            self.err_after(me, k, ErrorKind::AfterCycle(c));
+            let at = self.after_span(me, k);
+            self.err_after(at, ErrorKind::AfterCycle(c));
         }
     }
 
-    fn name_span(&self, i: usize) -> Span {
-        Span {
-            start: get(&self.name_at, i),
-            len: self
-                .table
-                .entries
-                .get(i)
-                .map_or(0, |e| e.name.as_bytes().len() as u32),
-        }
-    }
-
+    /// The raw value of entry `i`'s `k`th `after=`.
     fn after_span(&self, i: usize, k: usize) -> Span {
-        self.after_spans
-            .get(i)
-            .and_then(|a| a.get(k))
-            .copied()
-            .unwrap_or_default()
+        self.line_word(i, k, b"after=")
     }
 
-    /// An error at the `after=` of entry `i`'s `k`th `after=`.
-    fn err_after(&mut self, i: usize, k: usize, kind: ErrorKind) {
-        let value = self.after_span(i, k).start as usize;
-        let key_at = value.saturating_sub(b"after=".len());
-        // Every line is read by now: position errors from entry `i`'s line.
-        self.line_no = self.table.entries.get(i).map_or(1, |e| e.line);
-        self.line_pos = get(&self.line_start, i) as usize;
+    /// Word `nth` among the words of entry `i`'s line that start with
+    /// `prefix`, without the prefix. Only errors found once every line is
+    /// read need such spans, so they are read again from the source rather
+    /// than kept for every entry. Only for native entries, whose line is
+    /// clean (the only kind with `after=`).
+    #[inline(never)]
+    fn line_word(&self, i: usize, mut nth: usize, prefix: &[u8]) -> Span {
+        let src = self.src;
+        let line = self.table.entries.get(i).map_or(1, |e| e.line);
+        // The entry's first word is the first on its physical line.
+        let mut start = 0;
+        let mut at_line = 1;
+        for (j, &b) in src.iter().enumerate() {
+            if at_line >= line {
+                break;
+            }
+            if b == b'\n' {
+                at_line += 1;
+                start = j + 1;
+            }
+        }
+        let mut lx = Lexer::new(src, start, src.len());
+        while lx.word_start() {
+            let Ok(w) = lx.word(&mut []) else { break };
+            if src
+                .get(w.start..w.end)
+                .is_some_and(|raw| raw.starts_with(prefix))
+            {
+                if nth == 0 {
+                    return span(w.start + prefix.len(), w.end);
+                }
+                nth -= 1;
+            }
+        }
+        Span::default()
+    }
+
+    /// An error at the `after=` whose value is `value`.
+    fn err_after(&mut self, value: Span, kind: ErrorKind) {
+        let key_at = (value.start as usize).saturating_sub(b"after=".len());
+        // Every line is read by now: position errors from the source's start.
+        self.line_no = 1;
+        self.line_pos = 0;
         self.err(key_at, kind);
     }
 }
@@ -889,8 +927,12 @@ fn set<T, const K: usize>(a: &mut [[T; K]], i: usize, k: usize, v: T) {
     }
 }
 
+/// An entry index in the `after=` graph and the name index: tables hold
+/// fewer than [`NONE`] entries (checked at compile time in [`parse_into`]).
+type Ix = u16;
+
 /// No `after=` target (an unused slot, or a name that did not resolve).
-const NONE: u32 = u32::MAX;
+const NONE: Ix = Ix::MAX;
 /// [`Graph::state`] bits: dropped for a bad `after=`; on a reported cycle;
 /// reached by the search; on the search's current path.
 const DROPPED: u8 = 1;
@@ -901,10 +943,12 @@ const ON_PATH: u8 = 8;
 /// The `after=` graph while it is checked.
 struct Graph<const N: usize> {
     /// Per entry: the entry each `after=` names, or [`NONE`].
-    deps: [[u32; MAX_AFTER]; N],
+    deps: [[Ix; MAX_AFTER]; N],
     state: [u8; N],
+    /// Per entry: how many of its `after=` the search has followed.
+    tried: [u8; N],
     /// The search's path from its root.
-    stack: [u32; N],
+    stack: [Ix; N],
 }
 
 impl<const N: usize> Graph<N> {
@@ -916,6 +960,14 @@ impl<const N: usize> Graph<N> {
         if let Some(s) = self.state.get_mut(i) {
             *s |= bits;
         }
+    }
+
+    /// Puts `node` on the search's path at `depth`.
+    fn enter(&mut self, depth: usize, node: usize) {
+        if let Some(s) = self.stack.get_mut(depth) {
+            *s = node as Ix;
+        }
+        self.mark(node, SEEN | ON_PATH);
     }
 }
 
@@ -965,10 +1017,10 @@ fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
 /// Entry names to indices: open addressing over four slots per entry of
 /// capacity (load at most 1/4), so duplicate checks stay linear in the table
 /// size (1,000-line benchmark tables too) while foster's 64-entry table costs
-/// 1 KiB of stack. Past half the slots probed it degrades to a scan, never to
+/// 512 bytes of stack. Past half the slots probed it degrades to a scan, never to
 /// a wrong answer.
 struct NameIndex<const N: usize> {
-    slots: [[u32; 4]; N],
+    slots: [[Ix; 4]; N],
     full: bool,
 }
 
@@ -993,7 +1045,7 @@ impl<const N: usize> NameIndex<N> {
         for p in 0..len / 2 {
             if let Some(slot) = slots.get_mut((hash + p) % len) {
                 if *slot == 0 {
-                    *slot = index as u32 + 1;
+                    *slot = index as Ix + 1;
                     return;
                 }
             }
@@ -1013,7 +1065,7 @@ impl<const N: usize> NameIndex<N> {
             if slot == 0 {
                 return None;
             }
-            let i = slot as usize - 1;
+            let i = usize::from(slot) - 1;
             if table
                 .entries
                 .get(i)
