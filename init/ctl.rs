@@ -5,10 +5,10 @@
 //! or no foster reachable.
 
 use crate::control::PID1_SOCKET;
-use crate::log::Log;
 use crate::out::Line;
 use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
+use crate::users::next_piece;
 
 /// Bytes of reply the client keeps to align the status table.
 const REPLY_MAX: usize = 16 * 1024;
@@ -18,6 +18,11 @@ const BUSY: &[u8] = b"error: busy, try again\n";
 /// Tries, 100 ms apart, while every connection slot is taken.
 const BUSY_RETRIES: u32 = 30;
 
+/// Rows of a status reply shown at most (more are left out).
+const ROWS_MAX: usize = 128;
+/// A column is as wide as its widest cell, up to this many bytes.
+const WIDTH_MAX: usize = 40;
+
 #[inline(never)]
 pub fn main(args: StartArgs) -> i32 {
     let mut socket = PID1_SOCKET;
@@ -25,41 +30,43 @@ pub fn main(args: StartArgs) -> i32 {
     let mut words: heapless::Vec<&[u8], 2> = heapless::Vec::new();
     let mut i = 2;
     while let Some(a) = args.arg(i) {
-        match a.to_bytes() {
-            b"-S" => match args.arg(i + 1) {
+        let w = a.to_bytes();
+        i += 1;
+        match crate::word_index(b"-S --json -j ", w) {
+            Some(0) => match args.arg(i) {
                 Some(p) => {
                     socket = p;
                     i += 1;
                 }
                 None => return crate::usage_error("ctl: -S needs a PATH"),
             },
-            b"--json" | b"-j" => json = true,
-            w => {
+            Some(_) => json = true,
+            None => {
                 if words.push(w).is_err() {
                     return crate::usage_error("ctl: too many arguments");
                 }
             }
         }
-        i += 1;
     }
     let Some(&cmd) = words.first() else {
         return crate::usage_error("ctl needs a command");
     };
-    let mut request = Line::new();
-    request.bytes(cmd);
+    // One line buffer: the request first, then every line printed.
+    let mut l = Line::new();
+    l.bytes(cmd);
     if let Some(name) = words.get(1) {
-        request.byte(b' ').bytes(name);
+        l.byte(b' ').bytes(name);
     }
-    request.byte(b'\n');
+    l.byte(b'\n');
 
     let mut reply = [0u8; REPLY_MAX];
     let mut len = 0;
     // `busy` comes before foster reads the request: asking again is safe.
     for attempt in 0..BUSY_RETRIES {
-        len = match exchange(socket.to_bytes(), request.as_bytes(), &mut reply) {
+        len = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
             Ok(n) => n,
             Err(e) => {
-                Log::stderr().unable("reach foster at ", socket.to_bytes(), "", e);
+                crate::log::unable("reach foster at ", socket.to_bytes(), "", e);
                 return 2;
             }
         };
@@ -68,17 +75,22 @@ pub fn main(args: StartArgs) -> i32 {
         }
         sys::sleep_ms(100);
     }
+    l.clear();
     let text = reply.get(..len).unwrap_or(&[]);
     let mut status = 2;
-    let mut rows: heapless::Vec<[&[u8]; 7], 128> = heapless::Vec::new();
-    for line in text.split(|&b| b == b'\n') {
+    // First pass: the messages, the outcome, and the column widths; the
+    // rows are printed in a second pass, once the widths are known.
+    let mut widths = HEADERS.map(<[u8]>::len);
+    let mut rows = 0;
+    let mut lines = Some(text);
+    while let Some(line) = next_piece(&mut lines, b'\n') {
         if let Some(rest) = line.strip_prefix(b"entry\t") {
-            let mut f = rest.split(|&b| b == b'\t');
-            let mut row: [&[u8]; 7] = [b"-"; 7];
-            for cell in row.iter_mut() {
-                *cell = f.next().unwrap_or(b"-");
+            if rows < ROWS_MAX {
+                rows += 1;
+                for (w, cell) in widths.iter_mut().zip(cells(rest)) {
+                    *w = (*w).max(cell.len().min(WIDTH_MAX));
+                }
             }
-            let _ = rows.push(row);
             continue;
         }
         let (prefix, msg) = if line == b"ok" {
@@ -92,23 +104,50 @@ pub fn main(args: StartArgs) -> i32 {
         } else {
             continue;
         };
-        let mut l = Line::new();
         l.s(prefix).bytes(msg);
         l.flush(STDERR);
     }
     if status == 2 {
-        let mut l = Line::new();
         l.s("foster: no answer from ").bytes(socket.to_bytes());
         l.flush(STDERR);
     }
     if cmd == b"status" && status == 0 {
         if json {
-            print_json(&rows);
+            l.s("[").flush(STDOUT);
         } else {
-            print_table(&rows);
+            table_row(&mut l, &HEADERS, &widths, false);
+        }
+        let mut n = 0;
+        let mut lines = Some(text);
+        while let Some(line) = next_piece(&mut lines, b'\n') {
+            let Some(rest) = line.strip_prefix(b"entry\t") else {
+                continue;
+            };
+            if n == rows {
+                break;
+            }
+            n += 1;
+            if json {
+                json_row(&mut l, &cells(rest), n == rows);
+            } else {
+                table_row(&mut l, &cells(rest), &widths, true);
+            }
+        }
+        if json {
+            l.s("]").flush(STDOUT);
         }
     }
     status
+}
+
+/// The 7 cells of an `entry` line (tab-separated; `-` for a missing one).
+fn cells(rest: &[u8]) -> [&[u8]; 7] {
+    let mut rest = Some(rest);
+    let mut row: [&[u8]; 7] = [b"-"; 7];
+    for cell in row.iter_mut() {
+        *cell = next_piece(&mut rest, b'\t').unwrap_or(b"-");
+    }
+    row
 }
 
 /// Sends one request and reads the whole reply into `reply` (up to its size
@@ -120,10 +159,7 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
     sys::connect_unix(&fd, socket)?;
     // Its reply (a refusal) may still be there to read.
     let _ = sys::write_all(fd.raw(), request);
-    let ep = sys::epoll_create()?;
-    sys::epoll_add(&ep, fd.raw(), sys::EPOLLIN, 0)?;
     let deadline = sys::now_ms() + REPLY_DEADLINE_MS;
-    let mut events = [sys::EMPTY_EVENT; 1];
     let mut len = 0;
     while let Some(room) = reply.get_mut(len..) {
         let now = sys::now_ms();
@@ -131,7 +167,7 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
             break;
         }
         let wait = (deadline - now).min(i32::MAX as u64) as i32;
-        if sys::epoll_wait(&ep, &mut events, wait)? == 0 {
+        if !sys::poll_in(fd.raw(), wait) {
             continue;
         }
         match sys::read(fd.raw(), room) {
@@ -142,44 +178,28 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
     Ok(len)
 }
 
-const HEADERS: [&str; 7] = [
-    "NAME",
-    "KIND",
-    "STATE",
-    "PID",
-    "RESTARTS",
-    "LAST-EXIT",
-    "UPTIME",
+const HEADERS: [&[u8]; 7] = [
+    b"NAME",
+    b"KIND",
+    b"STATE",
+    b"PID",
+    b"RESTARTS",
+    b"LAST-EXIT",
+    b"UPTIME",
 ];
 
-fn print_table(rows: &[[&[u8]; 7]]) {
-    let mut widths = HEADERS.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(cell.len().min(40));
-        }
-    }
-    let mut l = Line::new();
-    for (h, w) in HEADERS.iter().zip(widths.iter()) {
+/// One line of the status table: each cell padded to its column's width
+/// plus two blanks, trailing blanks cut. `unit`: a row, not the header
+/// (uptime in seconds reads better with a unit).
+fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[usize; 7], unit: bool) {
+    for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
         let start = l.len();
-        l.s(h).pad_from(start, w + 2);
-    }
-    trim_flush(&mut l);
-    for row in rows {
-        for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
-            let start = l.len();
-            // Uptime in seconds reads better with a unit.
-            l.bytes(cell);
-            if i == 6 && cell != b"-" {
-                l.s("s");
-            }
-            l.pad_from(start, w + 2);
+        l.bytes(cell);
+        if unit && i == 6 && cell != b"-" {
+            l.s("s");
         }
-        trim_flush(&mut l);
+        l.pad_from(start, w + 2);
     }
-}
-
-fn trim_flush(l: &mut Line) {
     let keep = l
         .as_bytes()
         .iter()
@@ -189,50 +209,41 @@ fn trim_flush(l: &mut Line) {
     l.flush(STDOUT);
 }
 
-fn print_json(rows: &[[&[u8]; 7]]) {
+/// One object of `status --json`, on its own line; `last`: no comma after.
+fn json_row(l: &mut Line, row: &[&[u8]; 7], last: bool) {
+    // Each with what comes before its value.
     const KEYS: [&str; 7] = [
-        "name",
-        "kind",
-        "state",
-        "pid",
-        "restarts",
-        "last_exit",
-        "uptime",
+        "  {\"name\": ",
+        ", \"kind\": ",
+        ", \"state\": ",
+        ", \"pid\": ",
+        ", \"restarts\": ",
+        ", \"last_exit\": ",
+        ", \"uptime\": ",
     ];
-    let mut l = Line::new();
-    l.s("[");
-    l.flush(STDOUT);
-    for (n, row) in rows.iter().enumerate() {
-        l.s("  {");
-        for (i, (key, cell)) in KEYS.iter().zip(row.iter()).enumerate() {
-            if i > 0 {
-                l.s(", ");
-            }
-            l.s("\"").s(key).s("\": ");
-            // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
-            // is a number or a signal name.
-            let digits = cell.iter().all(u8::is_ascii_digit);
-            if *cell == b"-" {
-                l.s("null");
-            } else if digits && i >= 3 && (i == 5 || !cell.is_empty()) {
-                l.bytes(cell);
-            } else {
-                l.s("\"");
-                for &b in cell.iter() {
-                    if b == b'"' || b == b'\\' {
-                        l.byte(b'\\');
-                    }
-                    if b >= 0x20 {
-                        l.byte(b);
-                    }
+    for (i, (key, cell)) in KEYS.iter().zip(row.iter()).enumerate() {
+        l.s(key);
+        // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
+        // is a number or a signal name.
+        let digits = cell.iter().all(u8::is_ascii_digit);
+        if *cell == b"-" {
+            l.s("null");
+        } else if digits && i >= 3 && (i == 5 || !cell.is_empty()) {
+            l.bytes(cell);
+        } else {
+            l.s("\"");
+            for &b in cell.iter() {
+                if b == b'"' || b == b'\\' {
+                    l.byte(b'\\');
                 }
-                l.s("\"");
+                if b >= 0x20 {
+                    l.byte(b);
+                }
             }
+            l.s("\"");
         }
-        l.s(if n + 1 < rows.len() { "}," } else { "}" });
-        l.flush(STDOUT);
     }
-    l.s("]");
+    l.s(if last { "}" } else { "}," });
     l.flush(STDOUT);
 }
 
@@ -241,10 +252,10 @@ fn print_json(rows: &[[&[u8]; 7]]) {
 /// (unless `-n`) and call reboot(2) at once.
 #[inline(never)]
 pub fn power(args: StartArgs, which: &[u8]) -> i32 {
-    let (sig, cmd) = match which {
-        b"halt" => (SIGUSR1, sys::REBOOT_CMD_HALT),
-        b"reboot" => (SIGTERM, sys::REBOOT_CMD_RESTART),
-        _ => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
+    let (sig, cmd) = match crate::word_index(b"halt reboot ", which) {
+        Some(0) => (SIGUSR1, sys::REBOOT_CMD_HALT),
+        Some(_) => (SIGTERM, sys::REBOOT_CMD_RESTART),
+        None => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
     };
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
     let mut i = 1;
@@ -254,7 +265,7 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
             b"-n" => no_sync = true,
             b"-d" => {
                 let secs = args.arg(i + 1).map(|s| s.to_bytes()).unwrap_or(b"");
-                match parse_secs(secs) {
+                match crate::users::parse_small(secs) {
                     Some(s) => delay = s,
                     None => return crate::usage_error("-d needs a number of seconds"),
                 }
@@ -268,28 +279,19 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
     if delay > 0 {
         sys::sleep_ms(delay.saturating_mul(1000));
     }
-    if force {
+    let (done, what, obj) = if force {
         if !no_sync {
             sys::sync();
         }
-        if let Err(e) = sys::reboot_forced(cmd) {
-            Log::stderr().unable("", which, "", e);
-            return 1;
-        }
-        return 0;
-    }
-    match sys::kill(1, sig) {
+        (sys::reboot_forced(cmd), "", which)
+    } else {
+        (sys::kill(1, sig), "signal init", &b""[..])
+    };
+    match done {
         Ok(()) => 0,
         Err(e) => {
-            Log::stderr().unable("signal init", b"", "", e);
+            crate::log::unable(what, obj, "", e);
             1
         }
     }
-}
-
-fn parse_secs(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64))
 }

@@ -134,3 +134,12 @@ impl Log {
         }
     }
 }
+
+/// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for
+/// the modes without a log of their own (one call instead of building and
+/// dropping a `Log` at every report).
+#[cold]
+#[inline(never)]
+pub fn unable(what: &str, obj: &[u8], tail: &str, e: Errno) {
+    Log::stderr().unable(what, obj, tail, e);
+}

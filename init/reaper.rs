@@ -54,7 +54,7 @@ fn children(f: &mut dyn FnMut(Pid)) -> Result<usize, Errno> {
         let Some(pid) = parse_pid(ent.name) else {
             return;
         };
-        if parent_of(pid) == Some(me) {
+        if stat_parent(ent.name) == Some(me) {
             count += 1;
             f(pid);
         }
@@ -66,12 +66,22 @@ fn parse_pid(name: &[u8]) -> Option<Pid> {
     crate::users::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
 }
 
-/// The parent pid from /proc/PID/stat (`pid (comm) S ppid ...`; comm may hold
-/// blanks and parentheses, so parse from the last `)`).
+/// The parent pid from /proc/PID/stat.
 pub fn parent_of(pid: Pid) -> Option<Pid> {
-    let mut path = crate::out::Line::new();
-    path.s("/proc/").i(pid as i64).s("/stat").byte(0);
-    let cpath = sys::cstr(path.as_bytes())?;
+    let mut digits = [0u8; 20];
+    stat_parent(crate::out::decimal(pid as u64, &mut digits))
+}
+
+/// [`parent_of`] with the pid as its decimal digits (a /proc entry's name).
+/// The stat line is `pid (comm) S ppid ...`; comm may hold blanks and
+/// parentheses, so it is parsed from the last `)`.
+fn stat_parent(pid: &[u8]) -> Option<Pid> {
+    // "/proc/" + at most 10 digits + "/stat" + NUL.
+    let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    let end = 6 + pid.len();
+    path.get_mut(6..end)?.copy_from_slice(pid);
+    path.get_mut(end..end + 6)?.copy_from_slice(b"/stat\0");
+    let cpath = sys::cstr(path.get(..end + 6)?)?;
     let mut buf = [0u8; 512];
     let n = match sys::read_file(cpath, &mut buf) {
         Ok(n) => n,
@@ -81,7 +91,7 @@ pub fn parent_of(pid: Pid) -> Option<Pid> {
     let stat = buf.get(..n)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
     // The kernel writes `) S PPID`: fields 1 (state) and 2 after the `)`.
-    parse_pid(stat.get(close + 1..)?.split(|&b| b == b' ').nth(2)?)
+    parse_pid(crate::users::nth_piece(stat.get(close + 1..)?, b' ', 2)?)
 }
 
 #[cfg(test)]

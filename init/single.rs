@@ -6,7 +6,7 @@
 //! child has exec'd (never lost, never delivered to a half-made child). The
 //! child gets its own process group (and the terminal's foreground when foster
 //! has it), the caller's mask and ignored signals exactly, and foster's idle
-//! state is one `epoll_wait` on the signalfd with no timeout. When the child
+//! state is one `ppoll` on the signalfd with no timeout. When the child
 //! ends, whatever it left behind gets SIGTERM, SIGKILL after the grace time,
 //! and every process is reaped before foster exits with the child's status.
 
@@ -72,19 +72,12 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             warn_errno("become a subreaper", e);
         }
     }
-    // Both stay open until foster exits (they close on exec): no closing on
+    // It stays open until foster exits (it closes on exec): no closing on
     // the many ways out of this function.
     let sfd = match signals::open_fd() {
         Ok(fd) => ManuallyDrop::new(fd),
         Err(e) => return fatal("open a signalfd", e),
     };
-    let ep = match sys::epoll_create() {
-        Ok(ep) => ManuallyDrop::new(ep),
-        Err(e) => return fatal("create an epoll", e),
-    };
-    if let Err(e) = sys::epoll_add(&ep, sfd.raw(), sys::EPOLLIN, 0) {
-        return fatal("watch the signalfd", e);
-    }
 
     let own_pgrp = sys::getpgid(0).unwrap_or(0);
     let tty = sys::isatty(STDIN);
@@ -105,18 +98,47 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
 
     let mut status: Option<ExitStatus> = None;
     let mut deadline: Option<u64> = None;
+    // Set when the grace time is over: from then on every turn sends SIGKILL
+    // to whatever is left before it reaps.
+    let mut kill = false;
     // A session leader (docker -it) has nobody to resume it: it never stops.
     let may_stop = tty && sys::getsid(0) != Ok(sys::getpid());
-    let grace_over = loop {
-        let timeout = match deadline {
-            None => -1,
-            Some(at) => match at.saturating_sub(sys::now_ms()) {
-                0 => break true,
-                ms => ms.min(i32::MAX as u64) as i32,
-            },
-        };
-        let mut ev = [sys::EMPTY_EVENT; 1];
-        let _ = sys::epoll_wait(&ep, &mut ev, timeout);
+    loop {
+        // Each death can hand foster the dead one's children (never signaled
+        // yet): every SIGCHLD brings another sweep before the next reap.
+        if kill {
+            sweep(&opts, SIGKILL);
+        }
+        let left = reaper::drain(|pid, st| {
+            // Once the child is reaped it is no longer looked for (0: no
+            // pid), so a leftover that got its pid back is told as an orphan.
+            let me = if kill { 0 } else { child };
+            if pid == me {
+                status = Some(st);
+            }
+            tell_reaped(&opts, pid, me, st);
+        });
+        if status.is_some() {
+            if left == Drained::NoChildren {
+                break;
+            }
+            if deadline.is_none() {
+                sweep(&opts, SIGTERM);
+                deadline = Some(sys::now_ms().saturating_add(opts.grace_ms));
+            }
+        }
+        let mut timeout = -1;
+        if let (Some(at), false) = (deadline, kill) {
+            match at.saturating_sub(sys::now_ms()) {
+                0 => {
+                    kill = true;
+                    continue;
+                }
+                ms => timeout = ms.min(i32::MAX as u64) as i32,
+            }
+        }
+        // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
+        sys::poll_in(sfd.raw(), timeout);
         let mut chld = false;
         while let Ok(Some(info)) = sys::read_signal(&sfd) {
             let sig = info.signo;
@@ -126,10 +148,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                 forward(&opts, sig, info.pid == 0);
             }
         }
-        if !chld {
-            continue;
-        }
-        if status.is_none() && tty {
+        if chld && status.is_none() && tty {
             match sys::wait4(child, sys::WNOHANG | sys::WUNTRACED) {
                 // Ctrl-Z: the job stops as a whole, foster with its child;
                 // SIGCONT (fg/bg) wakes foster, which wakes the child.
@@ -146,45 +165,6 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                     tell_reaped(&opts, child, child, st);
                 }
                 _ => {}
-            }
-        }
-        let left = reaper::drain(|pid, st| {
-            if pid == child {
-                status = Some(st);
-            }
-            tell_reaped(&opts, pid, child, st);
-        });
-        if status.is_some() {
-            if left == Drained::NoChildren {
-                break false;
-            }
-            if deadline.is_none() {
-                sweep(&opts, SIGTERM);
-                deadline = Some(sys::now_ms().saturating_add(opts.grace_ms).max(1));
-            }
-        }
-    };
-    if grace_over {
-        // Grace is over: SIGKILL until nothing is left, reaping as they fall.
-        // Each death can hand foster the dead one's children (never signaled
-        // yet): after any reap, sweep again before blocking in wait4.
-        loop {
-            sweep(&opts, SIGKILL);
-            let mut reaped = false;
-            // The child is reaped by now: pass 0 (no pid) as its pid, so a
-            // leftover that got its pid back is still told as an orphan.
-            let left = reaper::drain(|pid, st| {
-                reaped = true;
-                tell_reaped(&opts, pid, 0, st);
-            });
-            if left == Drained::NoChildren {
-                break;
-            }
-            if reaped {
-                continue;
-            }
-            if let Ok(Some((pid, st))) = sys::wait4(-1, 0) {
-                tell_reaped(&opts, pid, 0, ExitStatus::from_wait(st));
             }
         }
     }
@@ -205,16 +185,19 @@ fn start(
     mask: SigSet,
     ignored: SigSet,
 ) -> Result<Pid, i32> {
-    let mut argv = Argv::new();
     let Some(cmd) = args.arg(opts.cmd) else {
         return Err(2);
     };
-    if argv.push(cmd.to_bytes()).is_err() {
+    // The limit a table command has too (its words' buffer).
+    if cmd.to_bytes().len() >= config_format::ARGV_BYTES {
         return Err(fatal("exec the command", sys::Errno::E2BIG));
     }
+    // The child's words come straight from foster's argv: its table argv
+    // stays empty, in untouched reserved memory (no 4 KB on the stack).
+    let argv: &Argv = sys::reserve_zeroed().map_err(|e| fatal("exec the command", e))?;
     let setup = ChildSetup {
         name: b"",
-        argv: &argv,
+        argv,
         envp: args.envp(),
         path: args.env(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         session: Session::Group { foreground: tty },
@@ -232,7 +215,8 @@ fn start(
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
     let (r, w) = sys::pipe(0).map_err(|e| fatal("create a pipe", e))?;
-    let pid = spawn::spawn_words(&setup, args.argv_from(opts.cmd)).map_err(|e| fatal("fork", e))?;
+    let pid =
+        spawn::spawn_words(&setup, cmd, args.argv_from(opts.cmd)).map_err(|e| fatal("fork", e))?;
     // Also here, so a `-g` signal finds the group even before the child runs.
     let _ = sys::setpgid(pid, pid);
     drop(w);
@@ -336,12 +320,15 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     while let Some(arg) = args.arg(o.cmd) {
         let arg = arg.to_bytes();
         o.cmd += 1;
-        match arg {
-            b"--" => break,
-            b"-h" | b"--help" => {
+        match crate::word_index(b"-- -h --help ", arg) {
+            Some(0) => break,
+            Some(_) => {
                 crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());
                 return Err(0);
             }
+            None => {}
+        }
+        match arg {
             [b'-', flags @ ..] if !flags.is_empty() => {
                 // getopt style: `-vw`, `-e143`, `-e 143`.
                 let mut i = 0;
@@ -364,7 +351,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                                 }
                             };
                             i = flags.len();
-                            let n = number(value);
+                            let n = crate::users::parse_small(value);
                             match (f, n) {
                                 (b'e', Some(n)) if n < 256 => {
                                     if let Some(w) = o.remap.get_mut(n as usize / 64) {
@@ -396,13 +383,6 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     Ok(())
 }
 
-fn number(s: &[u8]) -> Option<u64> {
-    if s.len() > 9 {
-        return None;
-    }
-    crate::users::parse_u32(s).map(u64::from)
-}
-
 fn usage(msg: &[u8], flag: u8) -> i32 {
     let mut l = Line::new();
     l.s("foster: ").bytes(msg).byte(flag).flush(STDERR);
@@ -411,12 +391,7 @@ fn usage(msg: &[u8], flag: u8) -> i32 {
 }
 
 fn warn_errno(what: &str, e: sys::Errno) {
-    let mut l = Line::new();
-    l.s("foster: unable to ")
-        .s(what)
-        .s(": ")
-        .errno(e)
-        .flush(STDERR);
+    crate::log::unable(what, b"", "", e);
 }
 
 /// Reports `foster: unable to WHAT: reason`; returns 1 (foster's own failure).

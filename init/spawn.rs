@@ -66,12 +66,12 @@ pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
     }
 }
 
-/// Like `spawn`, but execs `setup.argv`'s program with `words` as its whole
-/// argument vector (NULL-terminated, e.g. the tail of foster's own argv), so a
-/// command line has no word or byte limit but the kernel's.
-pub fn spawn_words(setup: &ChildSetup, words: &[*const u8]) -> Result<Pid, Errno> {
+/// Like `spawn`, but execs `prog` with `words` as its whole argument vector
+/// (NULL-terminated, e.g. the tail of foster's own argv; `setup.argv` is not
+/// used), so a command line has no word or byte limit but the kernel's.
+pub fn spawn_words(setup: &ChildSetup, prog: &CStr, words: &[*const u8]) -> Result<Pid, Errno> {
     match sys::fork()? {
-        0 => child(setup, Some(words)),
+        0 => child(setup, Some((prog, words))),
         pid => Ok(pid),
     }
 }
@@ -84,13 +84,16 @@ fn exec_failure_code(e: Errno) -> i32 {
     }
 }
 
-fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
+fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
     // foster's stderr, kept (close-on-exec) for reporting after stdio moved.
     let err_fd = sys::fcntl(sys::STDERR, linux_raw_sys::general::F_DUPFD_CLOEXEC, 3)
         .map(|fd| fd as RawFd)
         .unwrap_or(sys::STDERR);
-    let fail =
-        |what: &str, obj: &[u8], e: Option<Errno>| -> ! { report(s, err_fd, what, obj, e, 126) };
+    let to = Reporter {
+        name: s.name,
+        fd: err_fd,
+    };
+    let fail = |what: &str, obj: &[u8], e: Option<Errno>| -> ! { to.report(what, obj, e, 126) };
 
     match s.session {
         Session::New => {
@@ -173,39 +176,42 @@ fn child(s: &ChildSetup, words: Option<&[*const u8]>) -> ! {
         }
     }
     signals::reset_for_child(s.keep_ignored, s.mask);
-    let e = match (words, s.argv.program_with_nul().and_then(sys::cstr)) {
-        (Some(words), Some(prog)) => exec_search(prog, words, s.envp, s.path),
-        _ => execvp(s.argv, s.envp, s.path),
+    let (e, prog) = match words {
+        Some((prog, words)) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
+        None => (
+            execvp(s.argv, s.envp, s.path),
+            s.argv.word(0).unwrap_or(b"?"),
+        ),
     };
-    let prog = s.argv.word(0).unwrap_or(b"?");
-    report(
-        s,
-        err_fd,
-        "unable to exec ",
-        prog,
-        Some(e),
-        exec_failure_code(e),
-    )
+    to.report("unable to exec ", prog, Some(e), exec_failure_code(e))
 }
 
-/// Reports a failed step on foster's stderr (kept as `fd`) and exits with
-/// `code`: `foster: NAME: WHAT OBJ: reason`, or with an empty NAME
-/// (single-command mode, where only the exec can fail) tini's short
-/// `foster: OBJ: reason`.
-#[cold]
-#[inline(never)]
-fn report(s: &ChildSetup, fd: RawFd, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
-    let mut l = Line::new();
-    l.s("foster: ");
-    if !s.name.is_empty() {
-        l.bytes(s.name).s(": ").s(what);
+/// Where the child reports a failed step: foster's stderr, kept as `fd`
+/// once stdio has moved, under the setup's NAME.
+struct Reporter<'a> {
+    name: &'a [u8],
+    fd: RawFd,
+}
+
+impl Reporter<'_> {
+    /// Reports a failed step and exits with `code`: `foster: NAME: WHAT OBJ:
+    /// reason`, or with an empty NAME (single-command mode, where only the
+    /// exec can fail) tini's short `foster: OBJ: reason`.
+    #[cold]
+    #[inline(never)]
+    fn report(&self, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
+        let mut l = Line::new();
+        l.s("foster: ");
+        if !self.name.is_empty() {
+            l.bytes(self.name).s(": ").s(what);
+        }
+        l.bytes(obj);
+        if let Some(e) = e {
+            l.s(": ").errno(e);
+        }
+        l.flush(self.fd);
+        sys::exit(code)
     }
-    l.bytes(obj);
-    if let Some(e) = e {
-        l.s(": ").errno(e);
-    }
-    l.flush(fd);
-    sys::exit(code)
 }
 
 /// `execvp`: a program without `/` is searched in `path`. Returns the most
@@ -231,7 +237,8 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
         return sys::execve(prog, argv_ptrs, envp);
     }
     let mut best = Errno::ENOENT;
-    for dir in path.split(|&b| b == b':') {
+    let mut dirs = Some(path);
+    while let Some(dir) = users::next_piece(&mut dirs, b':') {
         let mut buf = Line::new();
         buf.bytes(if dir.is_empty() { b"." } else { dir })
             .byte(b'/')

@@ -29,27 +29,27 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool) -> Result<Opts, &'sta
     };
     let mut i = from;
     while let Some(a) = args.arg(i) {
-        match a.to_bytes() {
-            b"-f" => o.table = Some(args.arg(i + 1).ok_or("-f needs a TABLE")?),
-            b"-S" => o.socket = Some(args.arg(i + 1).ok_or("-S needs a socket PATH")?),
-            b"-p" => {
-                let sig = args.arg(i + 1).ok_or("-p needs a SIGNAL")?;
+        i += 1;
+        let (needs, value) = match crate::word_index(b"-f -S -p -v ", a.to_bytes()) {
+            Some(0) => ("-f needs a TABLE", &mut o.table),
+            Some(1) => ("-S needs a socket PATH", &mut o.socket),
+            Some(2) => {
+                let sig = args.arg(i).ok_or("-p needs a SIGNAL")?;
+                i += 1;
                 o.pdeath = Some(
                     config_format::signal_by_name(sig.to_bytes()).ok_or("-p: unknown signal")?,
                 );
+                continue;
             }
-            b"-v" => {
+            Some(_) => {
                 o.verbose = true;
-                i += 1;
                 continue;
             }
-            _ if lenient => {
-                i += 1;
-                continue;
-            }
-            _ => return Err("unknown option for sub-init mode"),
-        }
-        i += 2;
+            None if lenient => continue,
+            None => return Err("unknown option for sub-init mode"),
+        };
+        *value = Some(args.arg(i).ok_or(needs)?);
+        i += 1;
     }
     Ok(o)
 }
@@ -111,6 +111,6 @@ pub fn main(args: StartArgs) -> i32 {
 }
 
 fn fail(what: &str, e: sys::Errno) -> i32 {
-    Log::stderr().unable(what, b"", "", e);
+    crate::log::unable(what, b"", "", e);
     1
 }

@@ -34,11 +34,20 @@ pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
     })
 }
 
+/// A decimal of 1..=9 digits (option values: seconds, exit codes): never
+/// overflows whatever is done with it after.
+pub(crate) fn parse_small(s: &[u8]) -> Option<u64> {
+    if s.len() > 9 {
+        return None;
+    }
+    parse_u32(s).map(u64::from)
+}
+
 /// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
 /// `sep` leaves one empty piece), or `None` when all were taken. One small
 /// loop shared by every scan below, instead of an inlined `split` each.
 #[inline(never)]
-fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
+pub(crate) fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
     let s = (*rest)?;
     match s.iter().position(|&b| b == sep) {
         Some(i) => {
@@ -52,13 +61,19 @@ fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
     }
 }
 
+/// Piece `i` (0-based) of `s` split at `sep`, as `split(..).nth(i)`.
+#[inline(never)]
+pub(crate) fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
+    let mut rest = Some(s);
+    for _ in 0..i {
+        next_piece(&mut rest, sep)?;
+    }
+    next_piece(&mut rest, sep)
+}
+
 /// Field `i` (0-based) of a colon-separated line.
 fn field(line: &[u8], i: usize) -> Option<&[u8]> {
-    let mut rest = Some(line);
-    for _ in 0..i {
-        next_piece(&mut rest, b':')?;
-    }
-    next_piece(&mut rest, b':')
+    nth_piece(line, b':', i)
 }
 
 /// Field `want` of the first line of `db` whose field `key` is `value`.

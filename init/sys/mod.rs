@@ -875,6 +875,30 @@ pub fn epoll_event_data(ev: &EpollEvent) -> (u32, u64) {
 
 pub const EMPTY_EVENT: EpollEvent = g::epoll_event { events: 0, data: 0 };
 
+/// Waits until `fd` is readable (or has hung up: a read then does not block),
+/// at most `timeout_ms` (`< 0`: no limit); `ppoll` on one fd, for the loops
+/// that watch a single fd and need no epoll instance. False on timeout, EINTR
+/// or error.
+#[inline(never)]
+pub fn poll_in(fd: RawFd, timeout_ms: i32) -> bool {
+    let mut pfd = g::pollfd {
+        fd,
+        events: g::POLLIN as i16,
+        revents: 0,
+    };
+    let ms = timeout_ms as u64;
+    let ts = g::__kernel_timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+    };
+    let ts_ptr: *const g::__kernel_timespec = if timeout_ms < 0 {
+        core::ptr::null()
+    } else {
+        &ts
+    };
+    raw!(__NR_ppoll, &mut pfd as *mut g::pollfd, 1, ts_ptr, 0, 8) > 0
+}
+
 /// Milliseconds on the monotonic clock.
 pub fn now_ms() -> u64 {
     let mut ts = g::__kernel_timespec {
