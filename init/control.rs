@@ -14,6 +14,7 @@
 //! uid); a slow, silent, garbage or oversized client is cut off and never
 //! blocks supervision. The socket is created with mode 0600 from the start.
 
+use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
 use crate::supervisor::{Mode, Outcome, Slot, State};
@@ -56,32 +57,45 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
     if words.next().is_some() {
         return Err("too many words");
     }
-    let needs_name = |name: Option<&'a [u8]>| -> Result<&'a [u8], &'static str> {
-        let n = name.ok_or("this command needs an entry NAME")?;
-        if n.len() > config_format::MAX_NAME || !n.iter().all(|&b| config_format::is_name_byte(b)) {
-            return Err("bad entry name");
-        }
-        Ok(n)
-    };
-    let no_name = |r: Request<'a>| {
+    // The words, in the order of the match below (`exit` is `stop-all`).
+    const WORDS: [&[u8]; 10] = [
+        b"status",
+        b"reload",
+        b"poweroff",
+        b"reboot",
+        b"halt",
+        b"stop-all",
+        b"exit",
+        b"start",
+        b"stop",
+        b"restart",
+    ];
+    let i = WORDS
+        .iter()
+        .position(|w| *w == cmd)
+        .ok_or("unknown command")?;
+    if i < 7 {
         if name.is_some() {
-            Err("this command takes no argument")
-        } else {
-            Ok(r)
+            return Err("this command takes no argument");
         }
-    };
-    match cmd {
-        b"status" => no_name(Request::Status),
-        b"start" => Ok(Request::Start(needs_name(name)?)),
-        b"stop" => Ok(Request::Stop(needs_name(name)?)),
-        b"restart" => Ok(Request::Restart(needs_name(name)?)),
-        b"reload" => no_name(Request::Reload),
-        b"poweroff" => no_name(Request::Poweroff),
-        b"reboot" => no_name(Request::Reboot),
-        b"halt" => no_name(Request::Halt),
-        b"stop-all" | b"exit" => no_name(Request::StopAll),
-        _ => Err("unknown command"),
+        return Ok(match i {
+            0 => Request::Status,
+            1 => Request::Reload,
+            2 => Request::Poweroff,
+            3 => Request::Reboot,
+            4 => Request::Halt,
+            _ => Request::StopAll,
+        });
     }
+    let n = name.ok_or("this command needs an entry NAME")?;
+    if n.len() > config_format::MAX_NAME || !n.iter().all(|&b| config_format::is_name_byte(b)) {
+        return Err("bad entry name");
+    }
+    Ok(match i {
+        7 => Request::Start(n),
+        8 => Request::Stop(n),
+        _ => Request::Restart(n),
+    })
 }
 
 struct Client {
@@ -91,22 +105,21 @@ struct Client {
     deadline: u64,
 }
 
-/// The listening socket and its connections.
+/// The listening socket and its connections (none until [`Server::listen`]).
 pub struct Server {
-    listener: Fd,
-    path: &'static CStr,
+    listener: Option<Fd>,
+    /// The socket file, removed on exit (foster created it).
+    path: Option<&'static CStr>,
     clients: [Option<Client>; MAX_CLIENTS],
-    /// Remove the socket file on exit (foster created it).
-    owned: bool,
     /// Out of fds (or memory) for a new connection: the listener is out of
     /// the epoll set until then, so a pending client cannot make foster spin.
     paused_until: Option<u64>,
 }
 
 impl Server {
-    /// Creates the socket at `path` with mode 0600, replacing a stale socket
+    /// Creates the listening socket at `path` with mode 0600, replacing a stale socket
     /// file but never a live one, a symlink or any other kind of file.
-    pub fn bind(path: &'static CStr) -> Result<Server, (&'static str, Errno)> {
+    pub fn bind(path: &CStr) -> Result<Fd, (&'static str, Errno)> {
         match sys::stat(path, false) {
             Ok(st) if st.mode & sys::S_IFMT == sys::S_IFSOCK => {
                 // Only a refused connection proves nobody listens: EAGAIN is
@@ -136,187 +149,154 @@ impl Server {
         sys::umask(old);
         bound.map_err(|e| ("bind the control socket", e))?;
         sys::listen(&fd, 8).map_err(|e| ("listen on the control socket", e))?;
-        Ok(Server {
-            listener: fd,
-            path,
+        Ok(fd)
+    }
+
+    /// A server with no socket yet.
+    pub const fn idle() -> Server {
+        Server {
+            listener: None,
+            path: None,
             clients: [const { None }; MAX_CLIENTS],
-            owned: true,
             paused_until: None,
-        })
-    }
-
-    pub fn listener(&self) -> &Fd {
-        &self.listener
-    }
-
-    /// The earliest client deadline, or the end of a pause.
-    pub fn next_deadline(&self) -> Option<u64> {
-        let clients = self.clients.iter().flatten().map(|c| c.deadline).min();
-        match (clients, self.paused_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
         }
+    }
+
+    /// Serves on `listener`, a socket [`Server::bind`] created at `path`.
+    pub fn listen(&mut self, listener: Fd, path: &'static CStr) {
+        self.listener = Some(listener);
+        self.path = Some(path);
+    }
+
+    /// The earliest client deadline, or the end of a pause (`u64::MAX`: none).
+    pub fn next_deadline(&self) -> u64 {
+        let mut next = self.paused_until.unwrap_or(u64::MAX);
+        for c in self.clients.iter().flatten() {
+            next = next.min(c.deadline);
+        }
+        next
     }
 
     /// Removes the socket file (on exit).
     pub fn remove(&mut self) {
-        if self.owned {
-            let _ = sys::unlink(self.path);
-            self.owned = false;
+        if let Some(path) = self.path.take() {
+            let _ = sys::unlink(path);
         }
     }
-}
 
-/// New connections: accept them all, checking each peer.
-pub fn on_listener(rt: &mut Runtime, now: u64) {
-    let Some(mut server) = rt.control.take() else {
-        return;
-    };
-    for _ in 0..16 {
-        let fd = match sys::accept(&server.listener) {
-            Ok(fd) => fd,
-            Err(e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM)) => {
-                // Out of fds or memory: the connection stays queued and
-                // the listener readable; stop watching it for a while.
-                let _ = sys::epoll_del(rt.epoll(), server.listener.raw());
-                server.paused_until = Some(now + ACCEPT_PAUSE_MS);
-                let mut l = Line::new();
-                l.s("unable to accept a control connection: ")
-                    .errno(e)
-                    .s("; retrying in 1 s");
-                rt.log().error_raw(l.as_bytes());
-                break;
-            }
-            Err(_) => break,
+    /// New connections: accept them all, checking each peer.
+    pub fn on_listener(&mut self, ep: &Fd, log: &Log, now: u64) {
+        let Some(listener) = &self.listener else {
+            return;
         };
-        let allowed = match sys::peer_cred(&fd) {
-            Ok((_, uid, _)) => uid == 0 || uid == sys::getuid(),
-            Err(_) => false,
-        };
-        if !allowed {
-            let _ = sys::write_all(fd.raw(), b"error: permission denied\n");
-            continue;
-        }
-        match server.clients.iter().position(Option::is_none) {
-            Some(i) => {
-                if sys::epoll_add(
-                    rt.epoll(),
-                    fd.raw(),
-                    sys::EPOLLIN | sys::EPOLLRDHUP,
-                    TAG_CLIENT | i as u64,
-                )
-                .is_ok()
-                {
-                    if let Some(cell) = server.clients.get_mut(i) {
-                        *cell = Some(Client {
-                            fd,
-                            buf: [0; REQUEST_MAX + 2],
-                            len: 0,
-                            deadline: now + CLIENT_DEADLINE_MS,
-                        });
-                    }
-                }
-            }
-            None => {
-                let _ = sys::write_all(fd.raw(), b"error: busy, try again\n");
-            }
-        }
-    }
-    rt.control = Some(server);
-}
-
-/// A client sent something (or hung up).
-pub fn on_client(rt: &mut Runtime, index: usize, now: u64) {
-    let Some(mut server) = rt.control.take() else {
-        return;
-    };
-    let mut finished = false;
-    let mut request: Option<([u8; REQUEST_MAX + 2], usize)> = None;
-    if let Some(Some(c)) = server.clients.get_mut(index) {
-        while let Some(room) = c.buf.get_mut(c.len..) {
-            if room.is_empty() {
-                let _ = sys::write_all(c.fd.raw(), b"error: request too long\n");
-                finished = true;
-                break;
-            }
-            match sys::read(c.fd.raw(), room) {
-                Ok(0) => {
-                    finished = true;
+        for _ in 0..16 {
+            let fd = match sys::accept(listener) {
+                Ok(fd) => fd,
+                Err(e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM)) => {
+                    // Out of fds or memory: the connection stays queued and
+                    // the listener readable; stop watching it for a while.
+                    let _ = sys::epoll_del(ep, listener.raw());
+                    self.paused_until = Some(now + ACCEPT_PAUSE_MS);
+                    accept_failed(log, e);
                     break;
                 }
+                Err(_) => break,
+            };
+            let allowed = match sys::peer_cred(&fd) {
+                Ok((_, uid, _)) => uid == 0 || uid == sys::getuid(),
+                Err(_) => false,
+            };
+            if !allowed {
+                let _ = sys::write_all(fd.raw(), b"error: permission denied\n");
+                continue;
+            }
+            let Some((i, cell)) = self
+                .clients
+                .iter_mut()
+                .enumerate()
+                .find(|(_, c)| c.is_none())
+            else {
+                let _ = sys::write_all(fd.raw(), b"error: busy, try again\n");
+                continue;
+            };
+            let events = sys::EPOLLIN | sys::EPOLLRDHUP;
+            if sys::epoll_add(ep, fd.raw(), events, TAG_CLIENT | i as u64).is_ok() {
+                *cell = Some(Client {
+                    fd,
+                    buf: [0; REQUEST_MAX + 2],
+                    len: 0,
+                    deadline: now + CLIENT_DEADLINE_MS,
+                });
+            }
+        }
+    }
+
+    /// Reads what client `index` sent. When its request line is complete it
+    /// is copied to `line`: returns the client's fd and the line's length.
+    /// A client that hung up, failed or sent too much is closed.
+    pub fn read_client(
+        &mut self,
+        ep: &Fd,
+        index: usize,
+        line: &mut [u8; REQUEST_MAX + 2],
+    ) -> Option<(sys::RawFd, usize)> {
+        let c = self.clients.get_mut(index)?.as_mut()?;
+        loop {
+            let Some(room) = c.buf.get_mut(c.len..).filter(|r| !r.is_empty()) else {
+                let _ = sys::write_all(c.fd.raw(), b"error: request too long\n");
+                break;
+            };
+            match sys::read(c.fd.raw(), room) {
+                Ok(0) => break,
                 Ok(n) => {
                     c.len += n;
-                    if let Some(end) = c
-                        .buf
-                        .get(..c.len)
-                        .and_then(|b| b.iter().position(|&x| x == b'\n'))
-                    {
-                        request = Some((c.buf, end));
-                        break;
+                    let got = c.buf.get(..c.len).unwrap_or(&[]);
+                    if let Some(end) = got.iter().position(|&x| x == b'\n') {
+                        *line = c.buf;
+                        return Some((c.fd.raw(), end));
                     }
                 }
-                Err(Errno::EAGAIN) => break,
-                Err(_) => {
-                    finished = true;
-                    break;
+                Err(Errno::EAGAIN) => return None,
+                Err(_) => break,
+            }
+        }
+        self.close_client(ep, index);
+        None
+    }
+
+    /// Cut off clients past their deadline; resume accepting after a pause.
+    pub fn on_tick(&mut self, ep: &Fd, now: u64) {
+        if self.paused_until.is_some_and(|t| now >= t) {
+            self.paused_until = None;
+            if let Some(l) = &self.listener {
+                let _ = sys::epoll_add(ep, l.raw(), sys::EPOLLIN, crate::runtime::TAG_CONTROL);
+            }
+        }
+        for i in 0..MAX_CLIENTS {
+            if let Some(Some(c)) = self.clients.get(i) {
+                if now >= c.deadline {
+                    let _ = sys::write_all(c.fd.raw(), b"error: timed out waiting for a request\n");
+                    self.close_client(ep, i);
                 }
             }
         }
     }
-    if let Some((buf, end)) = request {
-        let fd = server
-            .clients
-            .get(index)
-            .and_then(|c| c.as_ref())
-            .map(|c| c.fd.raw());
-        rt.control = Some(server);
-        if let Some(fd) = fd {
-            answer(rt, fd, buf.get(..end).unwrap_or(&[]), now);
-        }
-        let Some(s) = rt.control.take() else { return };
-        server = s;
-        finished = true;
-    }
-    if finished {
-        close_client(rt, &mut server, index);
-    }
-    rt.control = Some(server);
-}
 
-/// Cut off clients past their deadline; resume accepting after a pause.
-pub fn on_tick(rt: &mut Runtime, now: u64) {
-    let Some(mut server) = rt.control.take() else {
-        return;
-    };
-    if server.paused_until.is_some_and(|t| now >= t) {
-        server.paused_until = None;
-        let _ = sys::epoll_add(
-            rt.epoll(),
-            server.listener.raw(),
-            sys::EPOLLIN,
-            crate::runtime::TAG_CONTROL,
-        );
-    }
-    for i in 0..MAX_CLIENTS {
-        let late = server
-            .clients
-            .get(i)
-            .and_then(|c| c.as_ref())
-            .is_some_and(|c| now >= c.deadline);
-        if late {
-            if let Some(Some(c)) = server.clients.get(i) {
-                let _ = sys::write_all(c.fd.raw(), b"error: timed out waiting for a request\n");
+    #[inline(never)]
+    pub fn close_client(&mut self, ep: &Fd, index: usize) {
+        if let Some(cell) = self.clients.get_mut(index) {
+            if let Some(c) = cell {
+                let _ = sys::epoll_del(ep, c.fd.raw());
             }
-            close_client(rt, &mut server, i);
+            // Dropped in place: closes the connection.
+            *cell = None;
         }
     }
-    rt.control = Some(server);
 }
 
-fn close_client(rt: &Runtime, server: &mut Server, index: usize) {
-    if let Some(c) = server.clients.get_mut(index).and_then(Option::take) {
-        let _ = sys::epoll_del(rt.epoll(), c.fd.raw());
-    }
+fn accept_failed(log: &Log, e: Errno) {
+    let what: &[u8] = b"unable to accept a control connection";
+    crate::runtime::log_errno(log, &[what], e, "; retrying in 1 s");
 }
 
 fn reply(fd: sys::RawFd, l: &mut Line) {
@@ -325,31 +305,29 @@ fn reply(fd: sys::RawFd, l: &mut Line) {
     l.clear();
 }
 
-fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
+/// Answers one request line on `fd`: data lines, then the status line.
+pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
     let mut l = Line::new();
-    let req = match parse_request(line) {
-        Ok(r) => r,
+    let pid1 = rt.mode() == Mode::Pid1;
+    // Set for a request that ends foster: answered before the stop begins.
+    let mut shutdown = None;
+    match parse_request(line) {
         Err(msg) => {
             l.s("error: ").s(msg);
-            return reply(fd, &mut l);
         }
-    };
-    let pid1 = rt.mode() == Mode::Pid1;
-    let by_name = |rt: &Runtime, name: &[u8]| rt.supervisor().find(name);
-    match req {
-        Request::Status => {
+        Ok(Request::Status) => {
             for s in rt.supervisor().slots().iter().filter(|s| !s.removed) {
                 status_row(&mut l, s, now);
                 reply(fd, &mut l);
             }
             l.s("ok");
         }
-        Request::Start(name) | Request::Stop(name) | Request::Restart(name) => {
-            let Some(id) = by_name(rt, name) else {
+        Ok(req @ (Request::Start(name) | Request::Stop(name) | Request::Restart(name))) => {
+            let sup = rt.supervisor_mut();
+            let Some(id) = sup.find(name) else {
                 l.s("error: no entry named ").bytes(name);
                 return reply(fd, &mut l);
             };
-            let sup = rt.supervisor_mut();
             let done = match req {
                 Request::Start(_) => sup.start_slot(id, now),
                 Request::Stop(_) => sup.stop(id, now) || is_down(sup.slot(id)),
@@ -364,7 +342,7 @@ fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
                 state_word(&mut l, sup.slot(id), now);
             }
         }
-        Request::Reload => {
+        Ok(Request::Reload) => {
             let mut report = |text: &[u8]| {
                 for row in text.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
                     let mut m = Line::new();
@@ -381,32 +359,24 @@ fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
                     .s(" error(s)); the running table is kept");
             }
         }
-        Request::Poweroff | Request::Reboot | Request::Halt if !pid1 => {
+        Ok(Request::Poweroff | Request::Reboot | Request::Halt) if !pid1 => {
             l.s("error: not PID 1 (a sub-init ends with stop-all)");
         }
-        Request::Poweroff | Request::Reboot | Request::Halt => {
-            let outcome = match req {
-                Request::Poweroff => Outcome::Poweroff,
-                Request::Reboot => Outcome::Reboot,
-                _ => Outcome::Halt,
-            };
-            l.s("ok");
-            reply(fd, &mut l);
-            rt.supervisor_mut().shutdown(outcome, now);
-            return;
-        }
-        Request::StopAll if pid1 => {
+        Ok(Request::StopAll) if pid1 => {
             l.s("error: PID 1 does not exit; use poweroff, reboot or halt");
         }
-        Request::StopAll => {
-            l.s("ok");
-            reply(fd, &mut l);
-            let code = rt.supervisor().exit_code();
-            rt.supervisor_mut().shutdown(Outcome::Exit(code), now);
-            return;
-        }
-    };
+        Ok(Request::Poweroff) => shutdown = Some(Outcome::Poweroff),
+        Ok(Request::Reboot) => shutdown = Some(Outcome::Reboot),
+        Ok(Request::Halt) => shutdown = Some(Outcome::Halt),
+        Ok(Request::StopAll) => shutdown = Some(Outcome::Exit(rt.supervisor().exit_code())),
+    }
+    if shutdown.is_some() {
+        l.s("ok");
+    }
     reply(fd, &mut l);
+    if let Some(outcome) = shutdown {
+        rt.supervisor_mut().shutdown(outcome, now);
+    }
 }
 
 fn is_down(slot: Option<&Slot>) -> bool {
@@ -437,6 +407,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     };
 }
 
+#[inline(never)]
 fn status_row(l: &mut Line, s: &Slot, now: u64) {
     l.s("entry\t")
         .bytes(s.name().as_bytes())
@@ -444,23 +415,27 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
         .s(s.entry.kind.as_str())
         .s("\t");
     state_word(l, Some(s), now);
-    l.s("\t");
-    match s.pid() {
-        Some(p) => l.i(p as i64),
-        None => l.s("-"),
-    };
-    l.s("\t").u(s.restarts as u64).s("\t");
+    let pid = s.pid();
+    field(l, pid.map(|p| p as u64));
+    field(l, Some(s.restarts as u64));
     match s.last_exit {
-        Some(ExitStatus::Code(c)) => l.u(c as u64),
-        Some(ExitStatus::Signal(sig)) => l.s("SIG").s(crate::signals::name(sig)),
-        None => l.s("-"),
-    };
-    l.s("\t");
-    match s.state {
-        State::Running { .. } | State::Launching { .. } | State::Stopping { .. } => {
-            l.u(now.saturating_sub(s.since) / 1000)
+        Some(ExitStatus::Signal(sig)) => {
+            l.s("\tSIG").s(crate::signals::name(sig));
         }
-        _ => l.s("-"),
+        Some(ExitStatus::Code(c)) => field(l, Some(c as u64)),
+        None => field(l, None),
+    }
+    // Uptime: while a process runs.
+    field(l, pid.map(|_| now.saturating_sub(s.since) / 1000));
+}
+
+/// A tab, then a number of `ctl status` or `-` for none.
+#[inline(never)]
+fn field(l: &mut Line, n: Option<u64>) {
+    l.s("\t");
+    match n {
+        Some(n) => l.u(n),
+        None => l.s("-"),
     };
 }
 

@@ -13,10 +13,11 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
 use crate::spawn::{self, ChildSetup, Env, Output, Session};
 use crate::supervisor::{Action, Mode, Note, Outcome, PidfileRead, SlotId, Supervisor, MAX_SLOTS};
 use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
-use config_format::{Argv, Entry, Kind, Table, MAX_TABLE_BYTES};
+use config_format::{Argv, Entry, Kind, Span, Table, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
-/// Epoll tags: the high half says what kind of source, the low half which.
+/// Epoll tags: the high half says what kind of source, the low half which
+/// (a slot for readiness and log pipes, a client's index for clients).
 const TAG_SIGNAL: u64 = 0;
 const TAG_READY: u64 = 1 << 32;
 const TAG_LOG: u64 = 2 << 32;
@@ -26,6 +27,16 @@ pub const TAG_CLIENT: u64 = 4 << 32;
 /// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`).
 pub const MAX_LOG_PIPES: usize = 16;
 const LOG_LINE: usize = 240;
+
+/// `PATH=` with the default search path, for children of an environment
+/// without one.
+const PATH_VAR: [u8; 5 + spawn::DEFAULT_PATH.len()] = {
+    let mut var = [0; 5 + spawn::DEFAULT_PATH.len()];
+    let (head, tail) = var.split_at_mut(5);
+    head.copy_from_slice(b"PATH=");
+    tail.copy_from_slice(spawn::DEFAULT_PATH);
+    var
+};
 
 /// Where `reload` also sends the table's error reports (`ctl reload`).
 pub type Report<'r> = &'r mut dyn FnMut(&[u8]);
@@ -59,12 +70,21 @@ struct Sources {
 }
 
 impl Sources {
-    fn current(&self) -> &[u8] {
-        let i = self.current & 1;
+    #[inline(never)]
+    fn get(&self, i: usize) -> &[u8] {
         match (self.bufs.get(i), self.lens.get(i)) {
             (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
             _ => &[],
         }
+    }
+
+    fn current(&self) -> &[u8] {
+        self.get(self.current)
+    }
+
+    /// The buffer the next table is read into.
+    fn spare(&self) -> usize {
+        (self.current + 1) & 1
     }
 }
 
@@ -82,7 +102,7 @@ pub struct Runtime<'a> {
     scratch: Option<(&'static mut Argv, &'static mut Env)>,
     log: Log,
     /// The control socket, when one was asked for.
-    pub control: Option<crate::control::Server>,
+    control: crate::control::Server,
     /// Set by [`Action::Finish`]: the loop ends with it.
     finished: Option<Outcome>,
 }
@@ -126,7 +146,7 @@ impl<'a> Runtime<'a> {
             ready: [const { None }; MAX_SLOTS],
             logs,
             log,
-            control: None,
+            control: crate::control::Server::idle(),
             finished: None,
         })
     }
@@ -138,31 +158,23 @@ impl<'a> Runtime<'a> {
     /// Opens the control socket; a failure is reported, foster runs on without.
     pub fn listen(&mut self, path: &'static CStr) {
         match crate::control::Server::bind(path) {
-            Ok(server) => {
-                if sys::epoll_add(&self.ep, server.listener().raw(), sys::EPOLLIN, TAG_CONTROL)
-                    .is_ok()
-                {
-                    self.control = Some(server);
+            Ok(fd) => {
+                if sys::epoll_add(&self.ep, fd.raw(), sys::EPOLLIN, TAG_CONTROL).is_ok() {
+                    self.control.listen(fd, path);
                 }
             }
-            Err((what, e)) => {
-                let mut l = Line::new();
-                l.s("unable to ")
-                    .s(what)
-                    .s(" ")
-                    .bytes(path.to_bytes())
-                    .s(": ")
-                    .errno(e);
-                self.log.error_raw(l.as_bytes());
-            }
+            Err((what, e)) => log_errno(
+                &self.log,
+                &[b"unable to ", what.as_bytes(), b" ", path.to_bytes()],
+                e,
+                "",
+            ),
         }
     }
 
     /// Removes the control socket file (sub-init exit).
     pub fn close_control(&mut self) {
-        if let Some(server) = self.control.as_mut() {
-            server.remove();
-        }
+        self.control.remove();
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -173,15 +185,11 @@ impl<'a> Runtime<'a> {
         &self.log
     }
 
-    pub fn epoll(&self) -> &Fd {
-        &self.ep
-    }
-
     /// Reads the table into the spare buffer and parses it into `self.table`.
     /// Returns the error count (errors are reported as they are found, to
     /// `report` too when given).
     fn load(&mut self, report: Option<Report<'_>>) -> Result<usize, Errno> {
-        let spare = (self.src.current + 1) & 1;
+        let spare = self.src.spare();
         let path = self.cfg.table;
         let Some(buf) = self.src.bufs.get_mut(spare) else {
             return Err(Errno::EINVAL);
@@ -220,8 +228,18 @@ impl<'a> Runtime<'a> {
         Ok(errors)
     }
 
+    fn read_failed(&self, e: Errno, pre: &str, post: &str) {
+        let path = self.cfg.table.map_or(&b"table"[..], |p| p.to_bytes());
+        log_errno(
+            &self.log,
+            &[pre.as_bytes(), b"unable to read ", path],
+            e,
+            post,
+        );
+    }
+
     fn swap_sources(&mut self) {
-        self.src.current = (self.src.current + 1) & 1;
+        self.src.current = self.src.spare();
     }
 
     /// Loads the table and starts the boot sequence.
@@ -229,20 +247,16 @@ impl<'a> Runtime<'a> {
         let errors = match self.load(None) {
             Ok(t) => t,
             Err(e) => {
-                let mut l = Line::new();
-                l.s("unable to read ");
-                l.bytes(self.cfg.table.map_or(b"table", |p| p.to_bytes()));
-                l.s(": ").errno(e);
-                self.log.error_raw(l.as_bytes());
+                self.read_failed(e, "", "");
                 return Err(e);
             }
         };
         self.swap_sources();
         if errors > 0 {
-            let mut l = Line::new();
-            l.u(errors as u64)
-                .s(" bad line(s) skipped; running the rest");
-            self.log.error_raw(l.as_bytes());
+            let mut n = [0; 20];
+            let n = crate::out::decimal(errors as u64, &mut n);
+            let parts = [n, b" bad line(s) skipped; running the rest"];
+            log_parts(&self.log, &parts, None);
         }
         if self.table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
             self.log.error("no entry can run; reaping orphans only");
@@ -259,28 +273,23 @@ impl<'a> Runtime<'a> {
         let errors = match self.load(report) {
             Ok(t) => t,
             Err(e) => {
-                let mut l = Line::new();
-                l.s("reload: unable to read ");
-                l.bytes(self.cfg.table.map_or(b"table", |p| p.to_bytes()));
-                l.s(": ").errno(e).s("; keeping the running table");
-                self.log.error_raw(l.as_bytes());
+                self.read_failed(e, "reload: ", "; keeping the running table");
                 return 1;
             }
         };
         if errors > 0 {
-            let mut l = Line::new();
-            l.s("reload rejected: ")
-                .u(errors as u64)
-                .s(" error(s); keeping the running table");
-            self.log.error_raw(l.as_bytes());
+            let mut n = [0; 20];
+            let n = crate::out::decimal(errors as u64, &mut n);
+            let parts = [
+                b"reload rejected: ",
+                n,
+                b" error(s); keeping the running table",
+            ];
+            log_parts(&self.log, &parts, None);
             return errors;
         }
         let old_src = self.src.current();
-        let spare = (self.src.current + 1) & 1;
-        let new_src = match (self.src.bufs.get(spare), self.src.lens.get(spare)) {
-            (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
-            _ => &[],
-        };
+        let new_src = self.src.get(self.src.spare());
         let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
         let now = sys::now_ms();
         self.sup.reload(self.table, &same, now);
@@ -298,15 +307,11 @@ impl<'a> Runtime<'a> {
                 return outcome;
             }
             let now = sys::now_ms();
-            let control = self.control.as_ref().and_then(|c| c.next_deadline());
-            let deadline = match (self.sup.next_deadline(), control) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let control = self.control.next_deadline();
+            let deadline = self.sup.next_deadline().unwrap_or(u64::MAX).min(control);
             let timeout = match deadline {
-                None => -1,
-                Some(t) if t <= now => 0,
-                Some(t) => (t - now).min(i32::MAX as u64) as i32,
+                u64::MAX => -1,
+                t => t.saturating_sub(now).min(i32::MAX as u64) as i32,
             };
             let n = sys::epoll_wait(&self.ep, &mut events, timeout).unwrap_or(0);
             for ev in events.iter().take(n) {
@@ -316,16 +321,28 @@ impl<'a> Runtime<'a> {
                     TAG_SIGNAL => self.on_signals(),
                     TAG_READY => self.on_ready(index),
                     TAG_LOG => self.on_log(index),
-                    TAG_CONTROL => crate::control::on_listener(self, sys::now_ms()),
-                    TAG_CLIENT => crate::control::on_client(self, index, sys::now_ms()),
+                    TAG_CONTROL => {
+                        self.control.on_listener(&self.ep, &self.log, sys::now_ms());
+                    }
+                    TAG_CLIENT => self.on_client(index),
                     _ => {}
                 }
             }
             let now = sys::now_ms();
-            if self.control.is_some() {
-                crate::control::on_tick(self, now);
-            }
+            self.control.on_tick(&self.ep, now);
             self.sup.tick(now);
+        }
+    }
+
+    /// A control client sent something: its request is answered, then it
+    /// is closed.
+    fn on_client(&mut self, index: usize) {
+        let mut line = [0u8; crate::control::REQUEST_MAX + 2];
+        let request = self.control.read_client(&self.ep, index, &mut line);
+        if let Some((fd, len)) = request {
+            let now = sys::now_ms();
+            crate::control::answer(self, fd, line.get(..len).unwrap_or(&[]), now);
+            self.control.close_client(&self.ep, index);
         }
     }
 
@@ -350,7 +367,6 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    #[inline(never)]
     fn on_signals(&mut self) {
         while let Ok(Some(info)) = sys::read_signal(&self.sigfd) {
             let now = sys::now_ms();
@@ -384,48 +400,31 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    pub fn request_shutdown(&mut self, outcome: Outcome) {
-        self.sup.shutdown(outcome, sys::now_ms());
-    }
-
     pub fn supervisor_mut(&mut self) -> &mut Supervisor {
         &mut self.sup
     }
 
-    #[inline(never)]
     fn on_ready(&mut self, slot: usize) {
         let Some(Some(fd)) = self.ready.get(slot) else {
             return;
         };
         let mut buf = [0u8; 64];
-        let mut done = false;
-        let mut ready = false;
-        loop {
+        // A newline says ready; end of file or an error ends the pipe too.
+        let ready = loop {
             match sys::read(fd.raw(), &mut buf) {
-                Ok(0) => {
-                    done = true;
-                    break;
-                }
-                Ok(n) => {
+                Err(Errno::EAGAIN) => return,
+                Ok(n) if n > 0 => {
                     if buf
                         .get(..n)
                         .is_some_and(|b| config_format::has_byte(b, b'\n'))
                     {
-                        ready = true;
-                        done = true;
-                        break;
+                        break true;
                     }
                 }
-                Err(Errno::EAGAIN) => break,
-                Err(_) => {
-                    done = true;
-                    break;
-                }
+                Ok(_) | Err(_) => break false,
             }
-        }
-        if done {
-            self.close_ready(slot);
-        }
+        };
+        self.close_ready(slot);
         if ready {
             self.sup.ready(slot as SlotId, sys::now_ms());
         }
@@ -439,15 +438,14 @@ impl<'a> Runtime<'a> {
     }
 
     #[inline(never)]
-    fn on_log(&mut self, index: usize) {
-        let name = self
-            .logs
-            .get(index)
-            .and_then(|p| self.sup.slot(p.slot))
-            .map(|s| *s.name());
-        let Some(pipe) = self.logs.get_mut(index) else {
+    fn on_log(&mut self, slot: usize) {
+        let Some(pipe) = self.logs.iter_mut().find(|p| p.slot as usize == slot) else {
             return;
         };
+        let name = self
+            .sup
+            .slot(pipe.slot)
+            .map_or(&b"?"[..], |s| s.name().as_bytes());
         let mut chunk = [0u8; 512];
         // Bounded: a chatty service cannot keep foster from other events.
         for _ in 0..16 {
@@ -457,7 +455,7 @@ impl<'a> Runtime<'a> {
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
                 if b == b'\n' || pipe.len == LOG_LINE {
-                    emit_log_line(pipe, name.as_ref().map_or(b"?", |n| n.as_bytes()));
+                    emit_log_line(pipe, name);
                     if b == b'\n' {
                         continue;
                     }
@@ -501,118 +499,110 @@ impl<'a> Runtime<'a> {
     }
 
     #[inline(never)]
-    fn note(&mut self, note: Note) {
+    fn note(&self, note: Note) {
         let sup = &self.sup;
-        let name = |id: SlotId| sup.slot(id).map(|s| *s.name());
+        let name = |id: SlotId| sup.slot(id).map_or(&b"?"[..], |s| s.name().as_bytes());
+        let verbose = self.cfg.verbose;
         let mut l = Line::new();
-        let put_name = |l: &mut Line, id: SlotId| {
-            match name(id) {
-                Some(n) => l.bytes(n.as_bytes()),
-                None => l.s("?"),
-            };
-        };
-        let mut error = false;
-        match note {
-            Note::Started { slot, pid } => {
-                put_name(&mut l, slot);
-                l.s(": started, pid ").i(pid as i64);
-            }
-            Note::SpawnFailed { slot, errno } => {
-                error = true;
-                l.s("unable to start ");
-                put_name(&mut l, slot);
-                l.s(": ").errno(Errno(errno));
-            }
+        // A few notes start with text before the entry's name.
+        l.s(match note {
+            Note::SpawnFailed { .. } => "unable to start ",
+            Note::ExitStatus { .. } => "foster: exit-status ",
+            Note::NoRoom { .. } => "reload: no room for ",
+            _ => "",
+        });
+        // Most notes then read `NAME[text][NUMBER]`, some with a detail after.
+        let (slot, text, num, error) = match note {
+            Note::Started { slot, pid } => (Some(slot), ": started, pid ", Some(pid), false),
+            Note::SpawnFailed { slot, .. } => (Some(slot), ": ", None, true),
             Note::Exited {
                 slot,
                 status,
                 restart_in,
             } => {
-                let kind = sup.slot(slot).map(|s| s.entry.kind);
-                error = !status.success();
-                put_name(&mut l, slot);
-                describe_exit(&mut l, status);
-                if let Some(ms) = restart_in {
-                    l.s("; restarting in ");
-                    duration(&mut l, ms);
-                }
                 // A quiet success of a run-once entry is not news.
-                if status.success()
-                    && restart_in.is_none()
-                    && kind != Some(Kind::Service)
-                    && !self.cfg.verbose
-                {
+                let service = sup
+                    .slot(slot)
+                    .is_some_and(|s| s.entry.kind == Kind::Service);
+                if status.success() && restart_in.is_none() && !service && !verbose {
                     return;
                 }
+                (Some(slot), "", None, !status.success())
             }
-            Note::Adopted { slot, pid } => {
-                put_name(&mut l, slot);
-                l.s(": daemon pid ")
-                    .i(pid as i64)
-                    .s(" adopted from its pidfile");
-            }
-            Note::PidfileMissing { slot } => {
-                error = true;
-                put_name(&mut l, slot);
-                l.s(": no live child pid in its pidfile after the launcher exited");
-            }
-            Note::Ready { slot } => {
-                put_name(&mut l, slot);
-                l.s(": ready");
-            }
-            Note::Killed { slot, pid } => {
-                error = true;
-                put_name(&mut l, slot);
-                l.s(": did not stop in time; sending SIGKILL to pid ")
-                    .i(pid as i64);
-            }
-            Note::Blocked { slot, on } => {
-                error = true;
-                put_name(&mut l, slot);
-                l.s(": not started: `after=");
-                put_name(&mut l, on);
-                l.s("` will not come up");
-            }
-            Note::OrphanReaped { pid, status } => {
-                if !self.cfg.verbose {
+            Note::Adopted { slot, pid } => (Some(slot), ": daemon pid ", Some(pid), false),
+            Note::PidfileMissing { slot } => (
+                Some(slot),
+                ": no live child pid in its pidfile after the launcher exited",
+                None,
+                true,
+            ),
+            Note::Ready { slot } => (Some(slot), ": ready", None, false),
+            Note::Killed { slot, pid } => (
+                Some(slot),
+                ": did not stop in time; sending SIGKILL to pid ",
+                Some(pid),
+                true,
+            ),
+            Note::Blocked { slot, .. } => (Some(slot), ": not started: `after=", None, true),
+            Note::OrphanReaped { pid, .. } => {
+                if !verbose {
                     return;
                 }
-                l.s("reaped orphan ").i(pid as i64);
-                describe_exit(&mut l, status);
+                (None, "reaped orphan ", Some(pid), false)
             }
-            Note::ExitStatus { slot, code } => {
-                // The result line the QEMU runner reads from the console.
-                let mut m = Line::new();
-                m.s("foster: exit-status ");
-                match name(slot) {
-                    Some(n) => m.bytes(n.as_bytes()),
-                    None => m.s("?"),
-                };
-                m.s(" ").u(code as u64);
-                self.log.marker(m.as_bytes());
-                return;
-            }
+            // The result line the QEMU runner reads from the console.
+            Note::ExitStatus { slot, code } => (Some(slot), " ", Some(code as Pid), false),
             Note::ShutdownBegins { outcome } => {
-                l.s(match outcome {
+                let text = match outcome {
                     Outcome::Exit(_) => "stopping",
                     Outcome::Poweroff => "powering off",
                     Outcome::Reboot => "rebooting",
                     Outcome::Halt => "halting",
                     Outcome::ExecRestart(_) => "restarting init",
-                });
+                };
+                (None, text, None, false)
             }
-            Note::StragglersKilled => {
-                l.s("processes left after SIGTERM; sending SIGKILL");
+            Note::StragglersKilled => (
+                None,
+                "processes left after SIGTERM; sending SIGKILL",
+                None,
+                false,
+            ),
+            Note::NothingLeft => (None, "nothing left to run; reaping orphans", None, false),
+            Note::NoRoom { .. } => (None, "", None, true),
+        };
+        if let Some(id) = slot {
+            l.bytes(name(id));
+        }
+        l.s(text);
+        if let Some(n) = num {
+            l.i(n as i64);
+        }
+        match note {
+            Note::SpawnFailed { errno, .. } => {
+                l.errno(Errno(errno));
             }
-            Note::NothingLeft => {
-                l.s("nothing left to run; reaping orphans");
+            Note::Exited {
+                status, restart_in, ..
+            } => {
+                describe_exit(&mut l, status);
+                if let Some(ms) = restart_in {
+                    l.s("; restarting in ");
+                    duration(&mut l, ms);
+                }
             }
+            Note::Adopted { .. } => {
+                l.s(" adopted from its pidfile");
+            }
+            Note::Blocked { on, .. } => {
+                l.bytes(name(on)).s("` will not come up");
+            }
+            Note::OrphanReaped { status, .. } => describe_exit(&mut l, status),
+            Note::ExitStatus { .. } => return self.log.marker(l.as_bytes()),
             Note::NoRoom { name } => {
-                error = true;
-                l.s("reload: no room for ")
-                    .bytes(name.as_bytes())
-                    .s(" while old entries stop");
+                l.bytes(name.as_bytes()).s(" while old entries stop");
             }
+            _ => {}
         }
         if error {
             self.log.error_raw(l.as_bytes());
@@ -621,17 +611,12 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    #[inline(never)]
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
-        let read = match self.sup.slot(slot).and_then(|s| s.entry.pidfile) {
-            Some(span) => {
-                let mut path = [0u8; 256];
-                match unquoted_cstr(span.get(self.src.current()), &mut path) {
-                    Some(p) => pidfile_pid(p),
-                    None => (PidfileRead::Missing, None),
-                }
-            }
+        let span = self.sup.slot(slot).and_then(|s| s.entry.pidfile);
+        let mut path = [0u8; 256];
+        let read = match unquoted_cstr(span, self.src.current(), &mut path) {
+            Some(p) => pidfile_pid(p),
             None => (PidfileRead::Missing, None),
         };
         // A daemon that died before foster looked was reaped right there: the
@@ -651,7 +636,7 @@ impl<'a> Runtime<'a> {
             config_format::Log::Console | config_format::Log::Null => return None,
             config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
             config_format::Log::File(span) => (
-                unquoted_cstr(span.get(self.src.current()), &mut path),
+                unquoted_cstr(Some(span), self.src.current(), &mut path),
                 false,
             ),
         };
@@ -660,11 +645,8 @@ impl<'a> Runtime<'a> {
         let sink = match opened {
             Ok(fd) => fd,
             Err(e) => {
-                let mut l = Line::new();
-                l.bytes(entry.name.as_bytes()).s(": unable to open ");
-                l.bytes(target.map_or(b"its log file", |p| p.to_bytes()));
-                l.s(": ").errno(e).s("; logging to the console");
-                self.log.error_raw(l.as_bytes());
+                let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
+                self.log_failed(&entry.name, b"open ", target, e);
                 self.drop_log(slot);
                 return None;
             }
@@ -679,20 +661,14 @@ impl<'a> Runtime<'a> {
             self.log.error("too many log pipes; logging to the console");
             return None;
         }
-        let index = self.logs.len() as u64;
         let piped = reader_pipe().and_then(|(read, write)| {
-            sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | index)
+            sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | slot as u64)
                 .map(|_| (read, write))
         });
         let (read, write) = match piped {
             Ok(ends) => ends,
             Err(e) => {
-                let mut l = Line::new();
-                l.bytes(entry.name.as_bytes())
-                    .s(": unable to create its log pipe: ")
-                    .errno(e);
-                l.s("; logging to the console");
-                self.log.error_raw(l.as_bytes());
+                self.log_failed(&entry.name, b"create its log pipe", b"", e);
                 return None;
             }
         };
@@ -709,17 +685,17 @@ impl<'a> Runtime<'a> {
         Some(raw)
     }
 
+    /// `NAME: unable to WHAT: ERRNO; logging to the console`.
+    fn log_failed(&self, name: &config_format::Name, what: &[u8], target: &[u8], e: Errno) {
+        let parts = [name.as_bytes(), b": unable to ", what, target];
+        log_errno(&self.log, &parts, e, "; logging to the console");
+    }
+
     #[inline(never)]
     fn drop_log(&mut self, slot: SlotId) {
         if let Some(i) = self.logs.iter().position(|p| p.slot == slot) {
             let pipe = self.logs.swap_remove(i);
             let _ = sys::epoll_del(&self.ep, pipe.read.raw());
-            // The moved pipe (if any) now sits at index i: re-register its tag.
-            if let Some(moved) = self.logs.get(i) {
-                let _ = sys::epoll_del(&self.ep, moved.read.raw());
-                let _ =
-                    sys::epoll_add(&self.ep, moved.read.raw(), sys::EPOLLIN, TAG_LOG | i as u64);
-            }
         }
     }
 
@@ -744,9 +720,7 @@ impl<'a> Runtime<'a> {
             env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         );
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
-        let mut l = Line::new();
-        l.s("unable to exec the restart entry: ").errno(e);
-        self.log.error_raw(l.as_bytes());
+        log_errno(&self.log, &[b"unable to exec the restart entry"], e, "");
     }
 
     #[inline(never)]
@@ -787,9 +761,7 @@ impl<'a> Runtime<'a> {
             env.set(kv.to_bytes());
         }
         if env.get(b"PATH").is_none() {
-            let mut p = Line::new();
-            p.s("PATH=").bytes(spawn::DEFAULT_PATH);
-            env.set(p.as_bytes());
+            env.set(&PATH_VAR);
         }
         if entry.kind == Kind::Shutdown {
             if let Some(o) = self.sup.shutdown_outcome() {
@@ -801,10 +773,10 @@ impl<'a> Runtime<'a> {
             }
         }
         let src = self.src.current();
+        let mut kv = [0u8; 512];
         for span in &entry.env {
-            let mut kv = [0u8; 512];
-            if let Some(n) = config_format::unquote(span.get(src), &mut kv) {
-                env.set(kv.get(..n).unwrap_or(&[]));
+            if let Some(kv) = unquoted(Some(*span), src, &mut kv) {
+                env.set(kv);
             }
         }
         let mut tty_buf = [0u8; 128];
@@ -821,15 +793,11 @@ impl<'a> Runtime<'a> {
             None => None,
         };
         let mut dir_buf = [0u8; 256];
-        let dir = entry
-            .dir
-            .and_then(|span| unquoted_cstr(span.get(src), &mut dir_buf));
+        let dir = unquoted_cstr(entry.dir, src, &mut dir_buf);
         let mut user_buf = [0u8; 64];
-        let user = entry.user.and_then(|s| unquoted(s.get(src), &mut user_buf));
+        let user = unquoted(entry.user, src, &mut user_buf);
         let mut group_buf = [0u8; 64];
-        let group = entry
-            .group
-            .and_then(|s| unquoted(s.get(src), &mut group_buf));
+        let group = unquoted(entry.group, src, &mut group_buf);
         let null;
         let output = match entry.log {
             config_format::Log::Console => {
@@ -863,17 +831,12 @@ impl<'a> Runtime<'a> {
                 }
             }
         }
-        let path = env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH);
-        let mut path_buf = [0u8; 512];
-        let plen = path.len().min(path_buf.len());
-        if let (Some(d), Some(s)) = (path_buf.get_mut(..plen), path.get(..plen)) {
-            d.copy_from_slice(s);
-        }
+        let env: &Env = env;
         let setup = ChildSetup {
             name: entry.name.as_bytes(),
             argv,
             envp: env.envp(),
-            path: path_buf.get(..plen).unwrap_or(b""),
+            path: env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
             session: Session::New,
             tty,
             stdin_null: entry.log == config_format::Log::Null,
@@ -889,6 +852,27 @@ impl<'a> Runtime<'a> {
         };
         spawn::spawn(&setup)
     }
+}
+
+/// Logs the error `PARTS...: ERRNO-TEXT POST`.
+#[inline]
+pub fn log_errno(log: &Log, parts: &[&[u8]], e: Errno, post: &str) {
+    log_parts(log, parts, Some((e, post)));
+}
+
+/// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given (rare
+/// paths share this one).
+#[cold]
+#[inline(never)]
+fn log_parts(log: &Log, parts: &[&[u8]], errno: Option<(Errno, &str)>) {
+    let mut l = Line::new();
+    for p in parts {
+        l.bytes(p);
+    }
+    if let Some((e, post)) = errno {
+        l.s(": ").errno(e).s(post);
+    }
+    log.error_raw(l.as_bytes());
 }
 
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
@@ -930,7 +914,6 @@ fn signal_service(pid: Pid, sig: u8) {
 }
 
 /// PID 1 signals every process; a sub-init only its own children.
-#[inline(never)]
 fn signal_all(sig: u8, mode: Mode) {
     match mode {
         Mode::Pid1 => {
@@ -969,16 +952,19 @@ fn duration(l: &mut Line, ms: u64) {
     }
 }
 
-fn unquoted<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    let n = config_format::unquote(raw, buf)?;
+/// An option's value (a span of the table source `src`) unquoted into
+/// `buf`; `None` when the option is absent or its value does not fit.
+#[inline(never)]
+fn unquoted<'b>(span: Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let n = config_format::unquote(span?.get(src), buf)?;
     buf.get(..n)
 }
 
-/// Unquotes `raw` into `buf` and NUL-terminates it.
+/// Like [`unquoted`], NUL-terminated.
 #[inline(never)]
-fn unquoted_cstr<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+fn unquoted_cstr<'b>(span: Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let cap = buf.len().checked_sub(1)?;
-    let n = config_format::unquote(raw, buf.get_mut(..cap)?)?;
+    let n = unquoted(span, src, buf.get_mut(..cap)?)?.len();
     *buf.get_mut(n)? = 0;
     sys::cstr(buf.get(..=n)?)
 }
@@ -986,22 +972,22 @@ fn unquoted_cstr<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
 /// A tty option or inittab id: `/dev/` is prepended to a bare name.
 #[inline(never)]
 fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
-    let mut tmp = [0u8; 96];
-    let n = config_format::unquote(raw, &mut tmp)?;
-    let name = tmp.get(..n)?;
-    if name.is_empty() {
+    const DEV: usize = b"/dev/".len();
+    // The name goes after room for the prefix (names of up to 96 bytes).
+    let n = config_format::unquote(raw, buf.get_mut(DEV..DEV + 96)?)?;
+    if n == 0 {
         return None;
     }
-    let prefix: &[u8] = if name.starts_with(b"/") {
-        b""
-    } else {
-        b"/dev/"
+    let end = DEV + n;
+    *buf.get_mut(end)? = 0;
+    let start = match buf.get(DEV) {
+        Some(b'/') => DEV,
+        _ => {
+            buf.get_mut(..DEV)?.copy_from_slice(b"/dev/");
+            0
+        }
     };
-    let total = prefix.len() + name.len();
-    buf.get_mut(..prefix.len())?.copy_from_slice(prefix);
-    buf.get_mut(prefix.len()..total)?.copy_from_slice(name);
-    *buf.get_mut(total)? = 0;
-    sys::cstr(buf.get(..=total)?)
+    sys::cstr(buf.get(start..=end)?)
 }
 
 /// The device behind /dev/console (the last one listed in
@@ -1024,18 +1010,13 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
         Ok(n) => n,
         Err(_) => return (PidfileRead::Missing, None),
     };
-    let text = buf.get(..n).unwrap_or(&[]);
-    let digits = text
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(|b| b.is_ascii_digit());
-    let mut pid: i64 = 0;
-    let mut any = false;
-    for &d in digits {
-        any = true;
-        pid = pid.saturating_mul(10).saturating_add((d - b'0') as i64);
+    let text = buf.get(..n).unwrap_or(&[]).trim_ascii_start();
+    let mut pid: u32 = 0;
+    for &d in text.iter().take_while(|b| b.is_ascii_digit()) {
+        pid = pid.saturating_mul(10).saturating_add(u32::from(d - b'0'));
     }
-    if !any || pid <= 1 || pid > i32::MAX as i64 {
+    // No digits leave 0.
+    if pid <= 1 || pid > i32::MAX as u32 {
         return (PidfileRead::Missing, None);
     }
     let pid = pid as Pid;
@@ -1047,5 +1028,30 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
             Some(ExitStatus::from_wait(status)),
         ),
         Err(_) => (PidfileRead::NotAChild(pid), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tty_paths_get_dev_prepended_once() {
+        let mut buf = [0u8; 128];
+        let path =
+            |raw: &[u8], buf: &mut [u8; 128]| tty_path(raw, buf).map(|p| p.to_bytes().to_vec());
+        assert_eq!(path(b"tty1", &mut buf).as_deref(), Some(&b"/dev/tty1"[..]));
+        assert_eq!(
+            path(b"/dev/ttyS0", &mut buf).as_deref(),
+            Some(&b"/dev/ttyS0"[..])
+        );
+        assert_eq!(
+            path(b"\"tty 2\"", &mut buf).as_deref(),
+            Some(&b"/dev/tty 2"[..])
+        );
+        assert_eq!(path(b"", &mut buf), None);
+        assert_eq!(path(b"\"\"", &mut buf), None);
+        assert!(path(&[b'a'; 96], &mut buf).is_some());
+        assert_eq!(path(&[b'a'; 97], &mut buf), None);
     }
 }

@@ -241,6 +241,7 @@ pub struct Slot {
 }
 
 impl Slot {
+    #[inline(never)]
     fn new(entry: Entry) -> Slot {
         let delay = entry.backoff_min;
         Slot {
@@ -364,6 +365,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor keeping its slots in `slots` (cleared first).
+    #[inline(never)]
     pub fn new(mode: Mode, slots: &'static mut Slots, actions: &'static mut Actions) -> Supervisor {
         slots.clear();
         actions.clear();
@@ -388,7 +390,7 @@ impl Supervisor {
         for idx in table.start_order() {
             if let Some(entry) = table.entries.get(idx as usize) {
                 // Capacity: MAX_SLOTS is twice the table's capacity.
-                let _ = self.slots.push(Slot::new(entry.clone()));
+                let _ = self.add_slot(entry);
             }
         }
         self.advance(now);
@@ -441,42 +443,45 @@ impl Supervisor {
     }
 
     /// The earliest time something is due, if any.
+    #[inline(never)]
     pub fn next_deadline(&self) -> Option<u64> {
-        let mut next: Option<u64> = None;
-        let mut consider = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
+        // Running shutdown entries are bounded by their timeout.
+        let mut shutdown_entries = false;
+        let mut next = u64::MAX;
+        match self.phase {
+            Phase::Stopping {
+                stage: Stage::TermAll { until } | Stage::KillAll { until },
+                ..
+            } => next = until,
+            Phase::Stopping {
+                stage: Stage::ShutdownEntries,
+                ..
+            } => shutdown_entries = true,
+            Phase::Boot | Phase::Running | Phase::Stopping { .. } => {}
+        }
         for s in self.slots.iter() {
-            match s.state {
-                State::FindingPid { next, .. } => consider(next),
-                State::Backoff { until } => consider(until),
+            let t = match s.state {
+                State::FindingPid { next, .. } => next,
+                State::Backoff { until } => until,
                 State::Stopping {
                     kill_at, give_up, ..
-                } => consider(kill_at.min(give_up)),
+                } => kill_at.min(give_up),
+                State::Launching { .. } | State::Running { .. }
+                    if shutdown_entries && s.entry.kind == Kind::Shutdown =>
+                {
+                    s.since.saturating_add(s.entry.timeout)
+                }
                 State::Pending
                 | State::Launching { .. }
                 | State::Running { .. }
                 | State::Stopped
                 | State::Done { .. }
-                | State::Failed { .. } => {}
-            }
+                | State::Failed { .. } => continue,
+            };
+            next = next.min(t);
         }
-        match self.phase {
-            Phase::Stopping {
-                stage: Stage::TermAll { until } | Stage::KillAll { until },
-                ..
-            } => consider(until),
-            Phase::Stopping {
-                stage: Stage::ShutdownEntries,
-                ..
-            } => {
-                for s in self.slots.iter().filter(|s| s.entry.kind == Kind::Shutdown) {
-                    if let State::Running { .. } | State::Launching { .. } = s.state {
-                        consider(s.since.saturating_add(s.entry.timeout));
-                    }
-                }
-            }
-            Phase::Boot | Phase::Running | Phase::Stopping { .. } => {}
-        }
-        next
+        // u64::MAX: nothing due (a pidfile poll waiting for its answer).
+        (next != u64::MAX).then_some(next)
     }
 
     // ------------------------------------------------------------ events
@@ -486,7 +491,7 @@ impl Supervisor {
     pub fn should_spawn(&self, id: SlotId) -> bool {
         self.slots
             .get(id as usize)
-            .is_some_and(|s| s.state == State::Pending)
+            .is_some_and(|s| matches!(s.state, State::Pending))
     }
 
     /// Result of an [`Action::Spawn`].
@@ -494,7 +499,7 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
-        if slot.state != State::Pending {
+        if !matches!(slot.state, State::Pending) {
             return;
         }
         match result {
@@ -610,6 +615,7 @@ impl Supervisor {
     }
 
     /// Answer to [`Action::ReadPidfile`].
+    #[inline(never)]
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
         // A stale pidfile may name a pid reused by another entry's process:
         // never adopt that one, keep looking.
@@ -674,6 +680,7 @@ impl Supervisor {
     }
 
     /// Time passed: fire every deadline that is due.
+    #[inline(never)]
     pub fn tick(&mut self, now: u64) {
         for i in 0..self.slots.len() {
             let id = i as SlotId;
@@ -687,14 +694,11 @@ impl Supervisor {
                         self.push(Action::Spawn { slot: id });
                     }
                 }
-                State::FindingPid { next, .. } if now >= next => {
+                State::FindingPid { until, next } if now >= next => {
                     // Poll again; the answer moves the deadline.
-                    slot.state = match slot.state {
-                        State::FindingPid { until, .. } => State::FindingPid {
-                            until,
-                            next: u64::MAX,
-                        },
-                        other => other,
+                    slot.state = State::FindingPid {
+                        until,
+                        next: u64::MAX,
                     };
                     self.push(Action::ReadPidfile { slot: id });
                 }
@@ -768,7 +772,7 @@ impl Supervisor {
     pub fn shutdown(&mut self, outcome: Outcome, now: u64) {
         match self.phase {
             Phase::Stopping { stage, .. } => {
-                if stage != Stage::Finished {
+                if !matches!(stage, Stage::Finished) {
                     self.phase = Phase::Stopping { stage, outcome };
                 }
             }
@@ -934,6 +938,7 @@ impl Supervisor {
     /// restart with their new settings, removed ones stop, new ones start.
     /// `same(old_entry, new_entry)` compares by content (the runtime knows both
     /// sources).
+    #[inline(never)]
     pub fn reload(&mut self, table: &Table, same: &dyn Fn(&Entry, &Entry) -> bool, now: u64) {
         // Mark everything that is not in the new table.
         for i in 0..self.slots.len() {
@@ -967,28 +972,16 @@ impl Supervisor {
                         }
                     }
                 }
-                None => {
-                    let mut slot = Slot::new(new.clone());
-                    if !is_run_kind(new.kind) {
-                        // Boot entries of a reloaded table do not run again.
-                        slot.state = if is_boot_kind(new.kind) {
-                            State::Done {
-                                status: ExitStatus::Code(0),
-                            }
-                        } else {
-                            State::Pending
-                        };
-                    }
-                    let tomb = self.slots.iter().position(|s| s.removed && !s.is_active());
-                    match tomb.and_then(|i| self.slots.get_mut(i)) {
-                        Some(t) => *t = slot,
-                        None => {
-                            if self.slots.push(slot).is_err() {
-                                self.note(Note::NoRoom { name: new.name });
-                            }
+                None => match self.add_slot(new) {
+                    // Boot entries of a reloaded table do not run again.
+                    Some(slot) if is_boot_kind(new.kind) => {
+                        slot.state = State::Done {
+                            status: ExitStatus::Code(0),
                         }
                     }
-                }
+                    Some(_) => {}
+                    None => self.note(Note::NoRoom { name: new.name }),
+                },
             }
         }
         self.nothing_left_noted = false;
@@ -996,6 +989,21 @@ impl Supervisor {
     }
 
     // ------------------------------------------------------------ internals
+
+    /// A new slot for `entry`, in place of a removed one that is done, else
+    /// at the end; `None` when all are taken.
+    #[inline(never)]
+    fn add_slot(&mut self, entry: &Entry) -> Option<&mut Slot> {
+        let tomb = self.slots.iter().position(|s| s.removed && !s.is_active());
+        let slot = Slot::new(entry.clone());
+        if let Some(i) = tomb {
+            let t = self.slots.get_mut(i)?;
+            *t = slot;
+            return Some(t);
+        }
+        self.slots.push(slot).ok()?;
+        self.slots.last_mut()
+    }
 
     /// A slot's process is gone after a stop request.
     fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64) {
@@ -1031,13 +1039,9 @@ impl Supervisor {
         };
         slot.ready = false;
         slot.last_exit = status.or(slot.last_exit);
-        let failed = status.is_none_or(|s| !s.success());
-        let restart = !stopping
-            && !slot.removed
-            && match status {
-                Some(s) => slot.restarts_by_policy(s),
-                None => slot.restarts_by_policy(ExitStatus::Code(255)),
-            };
+        // A start that failed counts as status 255.
+        let st = status.unwrap_or(ExitStatus::Code(255));
+        let restart = !stopping && !slot.removed && slot.restarts_by_policy(st);
         let uptime = now.saturating_sub(slot.since);
         let mut restart_in = None;
         if restart {
@@ -1049,7 +1053,7 @@ impl Supervisor {
             slot.restarts += 1;
             slot.state = State::Backoff { until: now + delay };
             restart_in = Some(delay);
-        } else if failed {
+        } else if !st.success() {
             slot.state = State::Failed { status };
         } else {
             slot.state = State::Done {
@@ -1065,7 +1069,7 @@ impl Supervisor {
             });
         }
         if let Some(on_exit) = on_exit {
-            let code = status.map_or(255, ExitStatus::shell_code);
+            let code = st.shell_code();
             self.note(Note::ExitStatus { slot: id, code });
             let outcome = match on_exit {
                 OnExit::Poweroff => Outcome::Poweroff,
@@ -1087,7 +1091,7 @@ impl Supervisor {
         let Some(slot) = self.slots.get(i) else {
             return false;
         };
-        if slot.removed || slot.state != State::Pending {
+        if slot.removed || !matches!(slot.state, State::Pending) {
             return false;
         }
         let phase_ok = match self.phase {
@@ -1098,11 +1102,11 @@ impl Supervisor {
         phase_ok && self.deps_satisfied(slot)
     }
 
+    #[inline(never)]
     fn deps_satisfied(&self, slot: &Slot) -> bool {
         slot.entry.after.iter().all(|dep| {
-            self.slots
-                .iter()
-                .find(|s| !s.removed && s.name() == dep)
+            self.find(dep.as_bytes())
+                .and_then(|j| self.slot(j))
                 .is_none_or(Slot::satisfies_after)
         })
     }
@@ -1137,9 +1141,7 @@ impl Supervisor {
             }
             match slot.state {
                 State::Pending => {
-                    if !self.spawn_queued(i as SlotId) {
-                        self.push(Action::Spawn { slot: i as SlotId });
-                    }
+                    self.queue_spawn(i as SlotId);
                     return false;
                 }
                 State::Launching { .. }
@@ -1154,15 +1156,12 @@ impl Supervisor {
         true
     }
 
+    #[inline(never)]
     fn step_running(&mut self, now: u64) -> bool {
         let mut changed = false;
         for i in 0..self.slots.len() {
             if self.may_start(i) {
-                if let Some(slot) = self.slots.get(i) {
-                    if slot.state == State::Pending && !self.spawn_queued(i as SlotId) {
-                        self.push(Action::Spawn { slot: i as SlotId });
-                    }
-                }
+                self.queue_spawn(i as SlotId);
             } else if let Some(blocker) = self.blocker(i) {
                 if let Some(slot) = self.slots.get_mut(i) {
                     if !slot.blocked_noted {
@@ -1187,27 +1186,28 @@ impl Supervisor {
         changed
     }
 
-    fn spawn_queued(&self, id: SlotId) -> bool {
-        self.actions
+    /// Queues a start of pending slot `id`, unless one is queued already.
+    #[inline(never)]
+    fn queue_spawn(&mut self, id: SlotId) {
+        let (a, b) = self.actions.as_slices();
+        let queued = a
             .iter()
-            .any(|a| *a == Action::Spawn { slot: id })
+            .chain(b)
+            .any(|a| matches!(a, Action::Spawn { slot } if *slot == id));
+        if !queued {
+            self.push(Action::Spawn { slot: id });
+        }
     }
 
     /// A pending slot that can never start: the entry its `after=` waits on.
     fn blocker(&self, i: usize) -> Option<SlotId> {
         let slot = self.slots.get(i)?;
-        if slot.state != State::Pending || slot.removed || !is_run_kind(slot.entry.kind) {
+        if !matches!(slot.state, State::Pending) || slot.removed || !is_run_kind(slot.entry.kind) {
             return None;
         }
         slot.entry.after.iter().find_map(|dep| {
-            let j = self
-                .slots
-                .iter()
-                .position(|s| !s.removed && s.name() == dep)?;
-            self.slots
-                .get(j)
-                .filter(|s| s.is_terminal())
-                .map(|_| j as SlotId)
+            let j = self.find(dep.as_bytes())?;
+            self.slot(j).filter(|s| s.is_terminal()).map(|_| j)
         })
     }
 
@@ -1218,10 +1218,10 @@ impl Supervisor {
             let inert_kind = matches!(
                 s.entry.kind,
                 Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
-            ) && s.state == State::Pending;
+            ) && matches!(s.state, State::Pending);
             // An entry stopped on request may be started again over the
             // control socket: it keeps a sub-init alive.
-            let held = s.state == State::Stopped && !s.removed && is_run_kind(s.entry.kind);
+            let held = matches!(s.state, State::Stopped) && !s.removed && is_run_kind(s.entry.kind);
             (s.is_active() || held) && !waiting_forever && !inert_kind
         })
     }
@@ -1271,9 +1271,7 @@ impl Supervisor {
                     }
                     match slot.state {
                         State::Pending => {
-                            if !self.spawn_queued(i as SlotId) {
-                                self.push(Action::Spawn { slot: i as SlotId });
-                            }
+                            self.queue_spawn(i as SlotId);
                             return false;
                         }
                         State::Running { .. } | State::Launching { .. } => {
