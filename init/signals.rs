@@ -45,6 +45,9 @@ pub fn block_all() -> Result<SigSet, Errno> {
 
 /// A non-blocking signalfd for every catchable signal.
 pub fn open_fd() -> Result<Fd, Errno> {
+    // SIGCHLD left ignored by the caller would make the kernel reap foster's
+    // children itself and send no SIGCHLD: foster would never see one end.
+    let _ = sys::set_disposition(SIGCHLD, sys::SIG_DFL);
     sys::signalfd(catchable())
 }
 

@@ -93,6 +93,23 @@ fn exit_codes_pass_through() {
     }
 }
 
+/// A caller that leaves SIGCHLD ignored (some shells and runners do) must not
+/// make foster miss its child's end: the kernel would reap it unseen.
+#[test]
+fn ignored_sigchld_in_the_caller_still_yields_the_status() {
+    let mut c = foster(&["--", "sh", "-c", "sleep 0.2; exit 3"]);
+    // SAFETY: signal(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        })
+    };
+    let mut child = c.stdin(Stdio::null()).spawn().expect("spawn foster");
+    let st = wait_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(st.code(), Some(3));
+}
+
 #[test]
 fn exit_codes_remap() {
     assert_eq!(code(&run(&["-e", "3", "--", "sh", "-c", "exit 3"])), 0);

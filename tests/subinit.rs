@@ -15,6 +15,7 @@ use common::{
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -712,6 +713,34 @@ fn on_exit_sets_the_exit_status() {
         foster.log()
     );
     assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
+}
+
+/// A caller that leaves SIGCHLD ignored must not make foster miss an end:
+/// the on-exit entry still decides foster's exit status.
+#[test]
+fn ignored_sigchld_in_the_caller_is_reset() {
+    let dir = TempDir::new("sigchld-ign");
+    let table = dir.write(
+        "table.tab",
+        "once finisher on-exit=exit:5 -- sh -c 'sleep 0.2; exit 3'\n",
+    );
+    let mut c = Command::new(FOSTER);
+    c.arg("-f").arg(&table);
+    // SAFETY: signal(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        })
+    };
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn foster");
+    let st = common::wait_bounded(&mut child, T).expect("foster did not exit");
+    assert_eq!(st.code(), Some(5));
 }
 
 /// SIGTERM (docker stop, systemctl stop) while the stop that an
