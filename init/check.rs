@@ -10,8 +10,8 @@
 use crate::out::Line;
 use crate::sys::{self, RawFd};
 use config_format::{
-    parse, unquote, Argv, ArgvError, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink, Span,
-    Table, MAX_TABLE_BYTES,
+    parse_into, unquote, Argv, ArgvError, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink,
+    Span, Table, MAX_TABLE_BYTES,
 };
 
 /// Checks the table at `path`; returns the exit status.
@@ -22,19 +22,17 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     let len = match sys::read_file(path, &mut buf) {
         Ok(n) => n,
         Err(e) => {
-            Line::new()
-                .s("foster: unable to read ")
-                .bytes(file)
-                .s(": ")
-                .errno(e)
-                .flush(sys::STDERR);
+            crate::log::unable("read ", file, "", e);
             return 1;
         }
     };
     let src = buf.get(..len).unwrap_or(&[]);
     let mut err = FdWriter::new(sys::STDERR);
     let mut errors = 0u32;
-    let table = parse(src, &mut |e: &Error| {
+    // Parsed in place: `parse` would return the table by value, a copy of
+    // its 23 KB.
+    let mut table = Table::new();
+    parse_into(src, &mut table, &mut |e: &Error| {
         errors += 1;
         e.report(file, src, &mut err);
     });
@@ -140,18 +138,12 @@ fn row(w: &mut FdWriter, number: Option<u64>, kind: &[u8], name: &[u8], name_wid
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
 #[inline(never)]
 fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
-    let text = |key: &str, s: Option<Span>, w: &mut FdWriter| {
-        if let Some(s) = s {
-            w.s(key);
-            value(src, s, w);
-        }
-    };
-    text(" tty=", e.tty, w);
-    text(" user=", e.user, w);
-    text(" group=", e.group, w);
-    text(" dir=", e.dir, w);
-    for &env in &e.env {
-        text(" env=", Some(env), w);
+    text(src, " tty=", &e.tty, w);
+    text(src, " user=", &e.user, w);
+    text(src, " group=", &e.group, w);
+    text(src, " dir=", &e.dir, w);
+    for env in &e.env {
+        text(src, " env=", &Some(*env), w);
     }
     if let Some(m) = e.umask {
         // At most 0o777: three octal digits.
@@ -166,7 +158,7 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         Log::Kmsg => {
             w.s(" log=kmsg");
         }
-        Log::File(s) => text(" log=", Some(s), w),
+        Log::File(s) => text(src, " log=", &Some(s), w),
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -197,7 +189,7 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
     if let Some(fd) = e.ready_fd {
         w.s(" ready=fd:").u(u64::from(fd));
     }
-    text(" pidfile=", e.pidfile, w);
+    text(src, " pidfile=", &e.pidfile, w);
     if e.stop_signal != config_format::SIGTERM {
         w.s(" stop=");
         match config_format::signal_name(e.stop_signal) {
@@ -226,6 +218,16 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
     }
 }
 
+/// ` KEY=VALUE` for an option that is set. By reference: an `Option<Span>`
+/// passed by value goes through memory at every call.
+#[inline(never)]
+fn text(src: &[u8], key: &str, s: &Option<Span>, w: &mut FdWriter) {
+    if let Some(s) = *s {
+        w.s(key);
+        value(src, s, w);
+    }
+}
+
 /// An option value, unquoted when it fits the scratch buffer.
 fn value(src: &[u8], s: Span, w: &mut FdWriter) {
     let raw = s.get(src);
@@ -239,26 +241,26 @@ fn value(src: &[u8], s: Span, w: &mut FdWriter) {
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
 fn duration(ms: Millis, w: &mut FdWriter) {
-    let units: [(u64, &str); 3] = [(3_600_000, "h"), (60_000, "m"), (1_000, "s")];
-    let (n, unit) = match units.iter().find(|&&(scale, _)| ms.is_multiple_of(scale)) {
-        _ if ms == 0 => (0, "s"),
-        Some(&(scale, unit)) => (ms / scale, unit),
-        None => (ms, "ms"),
-    };
+    if ms == 0 {
+        w.s("0s");
+        return;
+    }
+    // Up from milliseconds while the count stays whole.
+    let (mut n, mut unit) = (ms, "ms");
+    for (scale, larger) in [(1000, "s"), (60, "m"), (60, "h")] {
+        if n % scale != 0 {
+            break;
+        }
+        (n, unit) = (n / scale, larger);
+    }
     w.u(n).s(unit);
 }
 
-/// Bytes with non-printables escaped.
+/// Bytes with non-printables escaped (CR as `\x0d`).
+#[inline(never)]
 fn bytes(b: &[u8], w: &mut FdWriter) {
     for &c in b {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
-        match c {
-            b'\t' => w.s("\\t"),
-            b'\n' => w.s("\\n"),
-            0x20..=0x7e => w.put_byte(c),
-            _ => w.s("\\x").put(&[hex(c >> 4), hex(c)]),
-        };
+        w.put(config_format::escape(c, false, &mut [0; 4]));
     }
 }
 

@@ -8,7 +8,7 @@
 //! that dash. Continuations (`\`-newline) are removed first in both cases.
 
 use crate::lex::{logical_bytes, logical_indexed, Lexer};
-use crate::{Command, Entry, Log, MAX_ARGS};
+use crate::{Command, Entry, Log, Name, OnExit, MAX_AFTER, MAX_ARGS, MAX_ENV};
 
 /// Bytes for a command's argv: every word NUL-terminated.
 pub const ARGV_BYTES: usize = 4096;
@@ -282,57 +282,74 @@ impl Entry {
 
     /// Same entry, same options, same command (by content, across two sources):
     /// on reload such an entry keeps running. The line number is not compared.
+    ///
+    /// Compared as two lists rather than field by field (much less code):
+    /// the values that hold no text, packed, and every piece of text.
+    #[inline(never)]
     pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
-        let text = |a: crate::Span, b: crate::Span| a.get(src) == b.get(other_src);
-        let opt = |a: Option<crate::Span>, b: Option<crate::Span>| match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => text(a, b),
-            _ => false,
-        };
-        let log = match (self.log, other.log) {
-            (Log::File(a), Log::File(b)) => text(a, b),
-            (a, b) => a == b,
-        };
-        let command = match (self.command, other.command) {
-            (Command::Words(a), Command::Words(b)) => text(a, b),
-            (
-                Command::Inittab {
-                    process: a,
-                    login: la,
-                },
-                Command::Inittab {
-                    process: b,
-                    login: lb,
-                },
-            ) => la == lb && text(a, b),
-            _ => false,
-        };
-        self.kind == other.kind
-            && self.name == other.name
-            && self.syntax == other.syntax
-            && opt(self.tty, other.tty)
-            && opt(self.user, other.user)
-            && opt(self.group, other.group)
-            && opt(self.dir, other.dir)
-            && self.env.len() == other.env.len()
-            && self
-                .env
-                .iter()
-                .zip(other.env.iter())
-                .all(|(&a, &b)| text(a, b))
-            && self.umask == other.umask
-            && log
-            && self.restart == other.restart
-            && self.backoff_min == other.backoff_min
-            && self.backoff_max == other.backoff_max
-            && self.after == other.after
-            && self.ready_fd == other.ready_fd
-            && opt(self.pidfile, other.pidfile)
-            && self.stop_signal == other.stop_signal
-            && self.timeout == other.timeout
-            && self.on_exit == other.on_exit
-            && command
+        self.values() == other.values()
+            && (0..Entry::TEXTS).all(|i| self.text(src, i) == other.text(other_src, i))
     }
+
+    /// Every field without text, packed, each in bits of its own (an absent
+    /// option as a value no present one has): equal exactly when those
+    /// fields are.
+    fn values(&self) -> [u64; 4] {
+        let (tag, login) = match self.command {
+            Command::Words(_) => (0, false),
+            Command::Inittab { login, .. } => (1, login),
+        };
+        let log = match self.log {
+            Log::Console => 0,
+            Log::Null => 1,
+            Log::Kmsg => 2,
+            Log::File(_) => 3,
+        };
+        let on_exit = match self.on_exit {
+            None => 0x400,
+            Some(OnExit::Poweroff) => 0x100,
+            Some(OnExit::Reboot) => 0x200,
+            Some(OnExit::Halt) => 0x300,
+            Some(OnExit::Exit(code)) => u64::from(code),
+        };
+        let small = self.kind as u64
+            | (self.syntax as u64) << 4
+            | (self.restart as u64) << 8
+            | (log as u64) << 12
+            | (tag as u64) << 16
+            | (login as u64) << 17
+            | u64::from(self.stop_signal) << 24
+            | self.ready_fd.map_or(0x100, u64::from) << 32
+            | on_exit << 41
+            | self.umask.map_or(0x200, u64::from) << 52;
+        [small, self.backoff_min, self.backoff_max, self.timeout]
+    }
+
+    /// Text `i` of [`Entry::TEXTS`], in field order; `None` for an option
+    /// not set (and for the unused `env=` and `after=` slots).
+    fn text<'a>(&'a self, src: &'a [u8], i: usize) -> Option<&'a [u8]> {
+        let span = match i {
+            0 => self.tty,
+            1 => self.user,
+            2 => self.group,
+            3 => self.dir,
+            4 => self.pidfile,
+            5 => match self.log {
+                Log::File(s) => Some(s),
+                _ => None,
+            },
+            6 => match self.command {
+                Command::Words(s) | Command::Inittab { process: s, .. } => Some(s),
+            },
+            7 => return Some(self.name.as_bytes()),
+            _ if i < 8 + MAX_ENV => self.env.get(i - 8).copied(),
+            _ => return self.after.get(i - 8 - MAX_ENV).map(Name::as_bytes),
+        };
+        span.map(|s| s.get(src))
+    }
+
+    /// How many texts [`Entry::text`] numbers.
+    const TEXTS: usize = 8 + MAX_ENV + MAX_AFTER;
 }
 
 /// Remove one level of `'..'`, `".."` and `\` quoting from a raw token into

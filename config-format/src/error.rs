@@ -113,6 +113,7 @@ impl Cycle {
 
 impl Error {
     /// The message alone, e.g. "unknown option `foo`".
+    #[inline(never)]
     pub fn message(&self, src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
         let kind = self.kind;
@@ -179,22 +180,20 @@ impl Error {
             }
             _ => b"",
         };
-        let tpl = TEMPLATES
-            .split(|&b| b == b'\n')
-            .nth(template)
-            .unwrap_or(&[]);
-        // Holes are ASCII, so splitting the bytes keeps whole characters.
-        for piece in tpl.split_inclusive(|&b| matches!(b, b'$' | b'#' | b'%')) {
-            let (hole, text) = match piece.split_last() {
-                Some((&h @ (b'$' | b'#' | b'%'), text)) => (h, text),
-                _ => (0, piece),
-            };
-            m.s(text);
-            match hole {
-                b'$' => m.t(span),
-                b'#' => m.n(n),
-                b'%' => m.s(word),
-                _ => {}
+        // Template number `template` is the text after that many newlines;
+        // byte by byte, so the holes need no splitting (holes are ASCII, so
+        // whole characters still go out in order).
+        let mut line = 0;
+        for &b in TEMPLATES {
+            if b == b'\n' {
+                line += 1;
+            } else if line == template {
+                match b {
+                    b'$' => m.t(span),
+                    b'#' => m.n(n),
+                    b'%' => m.s(word),
+                    _ => m.s(&[b]),
+                }
             }
         }
     }
@@ -220,33 +219,36 @@ impl Error {
         let Some(text) = physical_line(src, self.line) else {
             return;
         };
-        let width = digits(self.line) + 2;
-        m.pad(width - digits(self.line));
-        m.n(self.line);
-        m.s(b" | ");
-        // Invalid UTF-8 shows as U+FFFD, one per maximal invalid subpart (as
-        // `String::from_utf8_lossy` does).
-        let mut rest = text;
-        while !rest.is_empty() {
-            let (n, valid) = utf8_unit(rest);
-            let (unit, tail) = rest.split_at_checked(n).unwrap_or((rest, &[]));
-            m.s(if valid { unit } else { "\u{fffd}".as_bytes() });
-            rest = tail;
-        }
-        m.s(b"\n");
-        m.pad(width);
-        m.s(b" | ");
-        // One blank per character before the column (tabs kept, so the caret
-        // lines up in a terminal), whatever the encoding.
-        let mut before = text
+        // The source line, then the caret line: one blank per character
+        // before the column (tabs kept, so the caret lines up in a
+        // terminal), whatever the encoding. Invalid UTF-8 shows as U+FFFD,
+        // one per maximal invalid subpart (as `String::from_utf8_lossy`
+        // does).
+        let before = text
             .get(..(self.col as usize).saturating_sub(1))
             .unwrap_or(text);
-        while let Some(&b) = before.first() {
-            m.s(if b == b'\t' { b"\t" } else { b" " });
-            let n = utf8_unit(before).0;
-            before = before.get(n..).unwrap_or(&[]);
+        for caret in [false, true] {
+            if caret {
+                m.pad(digits(self.line) + 2);
+            } else {
+                m.pad(2);
+                m.n(self.line);
+            }
+            m.s(b" | ");
+            let mut rest = if caret { before } else { text };
+            while let Some(&b) = rest.first() {
+                let (n, valid) = utf8_unit(rest);
+                let (unit, tail) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+                m.s(match (caret, valid) {
+                    (true, _) if b == b'\t' => b"\t",
+                    (true, _) => b" ",
+                    (false, true) => unit,
+                    (false, false) => "\u{fffd}".as_bytes(),
+                });
+                rest = tail;
+            }
+            m.s(if caret { b"^\n" } else { b"\n" });
         }
-        m.s(b"^\n");
     }
 }
 
@@ -325,8 +327,15 @@ fn digits(mut n: u32) -> usize {
 
 /// Physical line `line` (1-based) without its LF or CRLF.
 fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
-    let mut lines = src.split(|&b| b == b'\n');
-    let text = lines.nth((line as usize).checked_sub(1)?)?;
+    let line_end = |s: &[u8]| s.iter().position(|&b| b == b'\n');
+    if line == 0 {
+        return None;
+    }
+    let mut text = src;
+    for _ in 1..line {
+        text = text.get(line_end(text)? + 1..)?;
+    }
+    let text = text.get(..line_end(text).unwrap_or(text.len()))?;
     Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
@@ -345,6 +354,23 @@ pub(crate) fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
         }
     }
     buf.get(i..).unwrap_or(&[])
+}
+
+/// How byte `b` is shown when quoted: printable ASCII as is, tab and newline
+/// (and CR, if `cr`) as `\t` `\n` `\r`, any other byte as `\xHH`. Shared
+/// with `foster check`, which shows CR as `\x0d`.
+pub fn escape(b: u8, cr: bool, out: &mut [u8; 4]) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
+    let (len, esc) = match b {
+        0x20..=0x7e => (1, [b, 0, 0, 0]),
+        b'\t' => (2, *b"\\t\0\0"),
+        b'\n' => (2, *b"\\n\0\0"),
+        b'\r' if cr => (2, *b"\\r\0\0"),
+        _ => (4, [b'\\', b'x', hex(b >> 4), hex(b)]),
+    };
+    *out = esc;
+    out.get(..len).unwrap_or(&[])
 }
 
 /// A message being written: text, numbers and quoted source.
@@ -375,17 +401,7 @@ impl Msg<'_, '_> {
     fn t(&mut self, span: Span) {
         let text = span.get(self.src);
         for &b in text.iter().take(Self::MAX_TEXT) {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
-            let esc = match b {
-                b'\t' => [b'\\', b't', 0, 0],
-                b'\n' => [b'\\', b'n', 0, 0],
-                b'\r' => [b'\\', b'r', 0, 0],
-                0x20..=0x7e => [b, 0, 0, 0],
-                _ => [b'\\', b'x', hex(b >> 4), hex(b)],
-            };
-            let len = esc.iter().position(|&c| c == 0).unwrap_or(esc.len());
-            self.s(esc.get(..len).unwrap_or(&[]));
+            self.s(escape(b, true, &mut [0; 4]));
         }
         if text.len() > Self::MAX_TEXT {
             self.s(b"...");

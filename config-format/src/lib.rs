@@ -37,7 +37,7 @@ mod parse;
 mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
-pub use error::{Capacity, Error, ErrorKind, Sink, Value};
+pub use error::{escape, Capacity, Error, ErrorKind, Sink, Value};
 pub use parse::{parse, parse_into, parse_n};
 pub use value::{parse_duration, signal_by_name, signal_name};
 
@@ -62,7 +62,9 @@ pub struct Span {
 }
 
 impl Span {
-    /// The bytes this span covers in `src` (empty if out of range).
+    /// The bytes this span covers in `src` (empty if out of range). Not
+    /// inlined: its range checks cost more than a call at every use.
+    #[inline(never)]
     pub fn get<'a>(&self, src: &'a [u8]) -> &'a [u8] {
         let start = self.start as usize;
         src.get(start..start.saturating_add(self.len as usize))
@@ -97,6 +99,8 @@ impl Name {
             len: s.len() as u8,
         })
     }
+    /// Not inlined, like [`Span::get`]: the range check costs more than a call.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len as usize).unwrap_or(&[])
     }
@@ -320,6 +324,8 @@ impl<T: Copy, const N: usize> List<T, N> {
         Ok(())
     }
 
+    /// Not inlined, like [`Span::get`]: the range check costs more than a call.
+    #[inline(never)]
     pub fn as_slice(&self) -> &[T] {
         self.items.get(..usize::from(self.len)).unwrap_or(&[])
     }

@@ -666,7 +666,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     #[inline(never)]
     fn inittab_name(&mut self, id: &[u8], action: &[u8]) -> Option<Name> {
         const SUFFIX: usize = 4; // ".999"
-        let id = id.strip_prefix(b"/dev/").unwrap_or(id);
+        let id = value::strip(id, b"/dev/").unwrap_or(id);
         let id: &[u8] = if id.is_empty() { b"console" } else { id };
         let room = MAX_NAME - 1 - action.len() - SUFFIX;
         // Every byte pushed is in the name alphabet (an action is a kind
@@ -708,19 +708,22 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     fn check_after(&mut self) {
         let n = self.table.entries.len();
         let mut g = Graph::<N> {
-            deps: [[NONE; MAX_AFTER]; N],
+            deps: [[0; MAX_AFTER]; N],
             state: [0; N],
             tried: [0; N],
             stack: [0; N],
         };
+        // Filled afterwards: an all-zero literal is cleared in place, while
+        // `[[NONE; MAX_AFTER]; N]` in it was built apart and then copied.
+        g.deps.as_flattened_mut().fill(NONE);
         // 1. Names that resolve to nothing usable.
         for i in 0..n {
             for k in 0..MAX_AFTER {
                 let Some(name) = self.table.entries.get(i).and_then(|e| e.after.get(k)) else {
                     break;
                 };
-                let name = *name;
-                let found = self.index.find(self.table, name.as_bytes());
+                let name = name.as_bytes();
+                let found = self.index.find(self.table, name);
                 let not_started = match found.and_then(|j| self.table.entries.get(j)) {
                     Some(d) => match d.kind {
                         kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => Some(kind),
@@ -734,11 +737,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 let at = self.after_span(i, k);
                 let kind = match not_started {
                     Some(kind) => ErrorKind::AfterNotStarted { name: at, kind },
-                    None if self
-                        .failed
-                        .iter()
-                        .any(|s| s.get(self.src) == name.as_bytes()) =>
-                    {
+                    None if self.failed.iter().any(|s| s.get(self.src) == name) => {
                         ErrorKind::AfterBroken(at)
                     }
                     None => ErrorKind::AfterUnknown(at),

@@ -69,7 +69,7 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
         *u = b.to_ascii_uppercase();
     }
     let upper = upper.get(..s.len())?;
-    let name = upper.strip_prefix(b"SIG").unwrap_or(upper);
+    let name = strip(upper, b"SIG").unwrap_or(upper);
     if let Some(&(_, n)) = ALIASES.iter().find(|(a, _)| *a == name) {
         return Some(n);
     }
@@ -81,6 +81,12 @@ pub fn signal_name(n: u8) -> Option<&'static str> {
     let i = usize::from(n).checked_sub(1)?;
     let (start, end) = (*ENDS.get(i)?, *ENDS.get(i + 1)?);
     NAMES.get(usize::from(start)..usize::from(end))
+}
+
+/// `s` without `prefix`. A slice, not an array: `strip_prefix` is compiled
+/// once per prefix type, and so once for every prefix length.
+pub(crate) fn strip<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    s.strip_prefix(prefix)
 }
 
 /// An unsigned decimal of 1..=19 digits, no sign, no blanks.
@@ -141,7 +147,7 @@ pub(crate) fn backoff(s: &[u8]) -> Option<(Millis, Millis)> {
 
 /// `fd:N`, `MIN_READY_FD <= N <= 255`.
 pub(crate) fn ready(s: &[u8]) -> Option<u8> {
-    let n = decimal(s.strip_prefix(b"fd:")?)?;
+    let n = decimal(strip(s, b"fd:")?)?;
     u8::try_from(n).ok().filter(|&n| n >= MIN_READY_FD)
 }
 
@@ -154,7 +160,7 @@ pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
         OnExit::Exit(0),
     ];
     lookup(b"poweroff reboot halt exit", &named, s).or_else(|| {
-        let code = decimal(s.strip_prefix(b"exit:")?)?;
+        let code = decimal(strip(s, b"exit:")?)?;
         u8::try_from(code).ok().map(OnExit::Exit)
     })
 }
