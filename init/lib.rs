@@ -60,24 +60,21 @@ pub fn main(args: StartArgs) -> i32 {
 /// loop instead of a chain of byte compares for every string of a `match`.
 #[inline(never)]
 pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
-    let (mut i, mut start) = (0, 0);
-    for (end, &b) in list.iter().enumerate() {
-        if b == b' ' {
-            if list.get(start..end) == Some(word) {
-                return Some(i);
-            }
-            i += 1;
-            start = end + 1;
+    let mut rest = Some(list);
+    let mut i = 0;
+    while let Some(w) = users::next_piece(&mut rest, b' ') {
+        // The piece after the last blank ends no word.
+        if rest.is_some() && w == word {
+            return Some(i);
         }
+        i += 1;
     }
     None
 }
 
 /// Prints `foster: MSG` and the usage, returns 2 (bad usage).
 pub fn usage_error(msg: &str) -> i32 {
-    let mut l = out::Line::new();
-    l.s("foster: ").s(msg);
-    l.flush(sys::STDERR);
+    log::Log::stderr().error(msg);
     out::put(sys::STDERR, USAGE.as_bytes());
     2
 }

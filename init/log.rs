@@ -40,18 +40,14 @@ impl Log {
         )
         .ok();
         let mut buf = [0u8; 64];
+        // The first of the four numbers in "7\t4\t1\t7\n"; 0 (every line
+        // goes to the console too) if unreadable.
         let level = match sys::read_file(c"/proc/sys/kernel/printk", &mut buf) {
             Ok(n) => buf
                 .get(..n)
-                .and_then(|t| {
-                    t.iter()
-                        .position(|b| !b.is_ascii_digit())
-                        .and_then(|e| t.get(..e))
-                })
-                .and_then(|d| {
-                    let digit = |n: u8, &c: &u8| n.checked_mul(10)?.checked_add(c - b'0');
-                    d.iter().try_fold(0, digit)
-                })
+                .and_then(|t| crate::users::nth_piece(t, b'\t', 0))
+                .and_then(crate::users::parse_u32)
+                .and_then(|l| u8::try_from(l).ok())
                 .unwrap_or(0),
             Err(_) => 0,
         };
@@ -101,33 +97,16 @@ impl Log {
     #[cold]
     #[inline(never)]
     pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
-        let mut l = Line::new();
-        l.s("unable to ")
-            .s(what)
-            .bytes(obj)
-            .s(tail)
-            .s(": ")
-            .errno(e);
-        self.error_raw(l.as_bytes());
+        // runtime's `log_errno` builds every `PARTS: ERRNO` error line.
+        let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
+        crate::runtime::log_errno(self, &parts, e, "");
     }
 
     /// A line that must reach the console as is (the QEMU result marker): on
     /// a full console it is retried for up to a second, never longer.
     pub fn marker(&self, line: &[u8]) {
         let mut l = Line::new();
-        l.bytes(line).byte(b'\n');
-        let mut rest = l.as_bytes();
-        for _ in 0..100 {
-            match sys::write(self.console, rest) {
-                Ok(n) => match rest.get(n..) {
-                    Some(r) if !r.is_empty() => rest = r,
-                    _ => break,
-                },
-                Err(sys::Errno::EAGAIN) => sys::sleep_ms(10),
-                Err(_) => break,
-            }
-        }
-        l.clear();
+        l.bytes(line).flush_waiting(self.console, 100);
         if let Some(k) = &self.kmsg {
             l.s("<6>").bytes(line);
             l.flush(k.raw());

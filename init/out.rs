@@ -92,16 +92,26 @@ impl Line {
             text => self.s(text),
         }
     }
+    /// `: ` and the errno text: the end of most failure reports, in one call.
+    #[inline(never)]
+    pub fn colon_errno(&mut self, e: Errno) -> &mut Line {
+        self.s(": ").errno(e)
+    }
     /// Writes the line plus a newline to `fd` and clears it.
     #[inline(never)]
     pub fn flush(&mut self, fd: RawFd) {
+        self.flush_waiting(fd, 0);
+    }
+    /// [`Line::flush`], retrying a full fd as [`sys::write_all_waiting`] does.
+    #[inline(never)]
+    pub fn flush_waiting(&mut self, fd: RawFd, tries: u32) {
         if self.as_bytes().last() != Some(&b'\n') {
             if self.len == LINE_MAX {
                 self.len -= 1;
             }
             self.byte(b'\n');
         }
-        let _ = sys::write_all(fd, self.as_bytes());
+        let _ = sys::write_all_waiting(fd, self.as_bytes(), tries);
         self.len = 0;
     }
 }
@@ -152,6 +162,9 @@ mod tests {
         l.clear();
         l.errno(Errno::ENOENT).s(" / ").errno(Errno(4000));
         assert_eq!(l.as_bytes(), b"No such file or directory / errno 4000");
+        l.clear();
+        l.s("x").colon_errno(Errno::EACCES);
+        assert_eq!(l.as_bytes(), b"x: Permission denied");
     }
 
     #[test]

@@ -17,51 +17,49 @@ use crate::sys::{self, Errno, StartArgs};
 use config_format::Kind;
 use core::ffi::CStr;
 
-/// API filesystems: (source, target, type, flags, data).
-const MOUNTS: [(&CStr, &CStr, &CStr, u32, Option<&CStr>); 6] = [
-    (
-        c"proc",
-        c"/proc",
-        c"proc",
-        sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
-        None,
-    ),
-    (
-        c"sysfs",
-        c"/sys",
-        c"sysfs",
-        sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
-        None,
-    ),
-    (
-        c"devtmpfs",
-        c"/dev",
-        c"devtmpfs",
-        sys::MS_NOSUID,
-        Some(c"mode=0755"),
-    ),
-    (
-        c"devpts",
-        c"/dev/pts",
-        c"devpts",
-        sys::MS_NOSUID | sys::MS_NOEXEC,
-        Some(c"gid=5,mode=620,ptmxmode=666"),
-    ),
-    (
-        c"tmpfs",
-        c"/dev/shm",
-        c"tmpfs",
-        sys::MS_NOSUID | sys::MS_NODEV,
-        Some(c"mode=1777"),
-    ),
-    (
-        c"tmpfs",
-        c"/run",
-        c"tmpfs",
-        sys::MS_NOSUID | sys::MS_NODEV,
-        Some(c"mode=0755"),
-    ),
+/// API filesystems, one `TARGET\0PARENT\0SOURCE\0TYPE\0DATA\0` record each
+/// (PARENT: the directory TARGET sits in; an empty DATA: none). One string,
+/// not a table of pointers and lengths.
+const MOUNTS: &[u8] = b"\
+    /proc\0/\0proc\0proc\0\0\
+    /sys\0/\0sysfs\0sysfs\0\0\
+    /dev\0/\0devtmpfs\0devtmpfs\0mode=0755\0\
+    /dev/pts\0/dev\0devpts\0devpts\0gid=5,mode=620,ptmxmode=666\0\
+    /dev/shm\0/dev\0tmpfs\0tmpfs\0mode=1777\0\
+    /run\0/\0tmpfs\0tmpfs\0mode=0755\0";
+
+/// The mount flags of each MOUNTS record.
+const MOUNT_FLAGS: [u32; 6] = [
+    sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
+    sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
+    sys::MS_NOSUID,
+    sys::MS_NOSUID | sys::MS_NOEXEC,
+    sys::MS_NOSUID | sys::MS_NODEV,
+    sys::MS_NOSUID | sys::MS_NODEV,
 ];
+
+const TARGET: usize = 0;
+const PARENT: usize = 1;
+const SOURCE: usize = 2;
+const TYPE: usize = 3;
+const DATA: usize = 4;
+
+/// Field `field` (TARGET .. DATA) of record `record` of MOUNTS.
+#[inline(never)]
+fn mount_field(record: usize, field: usize) -> &'static CStr {
+    let mut n = record * 5 + field;
+    let mut start = 0;
+    for (end, &b) in MOUNTS.iter().enumerate() {
+        if b == 0 {
+            if n == 0 {
+                return MOUNTS.get(start..=end).and_then(sys::cstr).unwrap_or(c"");
+            }
+            n -= 1;
+            start = end + 1;
+        }
+    }
+    c""
+}
 
 /// Whether the kernel command line args ask for PID 1 supervisor mode: none,
 /// `-f TABLE`, or words the kernel passes on (`single`, runlevels).
@@ -74,7 +72,7 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     match args.arg(1).map(CStr::to_bytes) {
         None => true,
         Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
-        Some(w) if w.starts_with(b"-") => false,
+        Some(w) if w.first() == Some(&b'-') => false,
         Some(w) => {
             !is_program(w, args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH))
                 && booted_by_kernel()
@@ -98,11 +96,16 @@ fn booted_by_kernel() -> bool {
 /// Whether `word` names an executable file, directly or through `path`.
 #[inline(never)]
 fn is_program(word: &[u8], path: &[u8]) -> bool {
-    if word.contains(&b'/') {
+    if config_format::has_byte(word, b'/') {
         return executable(b"", word);
     }
-    path.split(|&b| b == b':')
-        .any(|dir| !dir.is_empty() && executable(dir, word))
+    let mut dirs = Some(path);
+    while let Some(dir) = crate::users::next_piece(&mut dirs, b':') {
+        if !dir.is_empty() && executable(dir, word) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether `dir/word` (`word` itself for an empty `dir`) is an executable file.
@@ -131,36 +134,24 @@ pub fn in_container() -> bool {
         .is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)"))
 }
 
-fn is_mounted(target: &CStr) -> bool {
-    // A mount point sits on another device than its parent directory.
-    let mut parent = Line::new();
-    let t = target.to_bytes();
-    let cut = t.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    parent
-        .bytes(if cut == 0 {
-            b"/"
-        } else {
-            t.get(..cut).unwrap_or(b"/")
-        })
-        .byte(0);
-    let Some(pc) = sys::cstr(parent.as_bytes()) else {
-        return false;
-    };
-    match (sys::stat(target, false), sys::stat(pc, false)) {
-        (Ok(a), Ok(b)) => a.dev != b.dev,
-        _ => false,
-    }
-}
-
-/// Mounts what is missing; returns a bit per entry of MOUNTS foster mounted.
+/// Mounts what is missing; returns a bit per record of MOUNTS foster mounted.
 fn mount_api(log: &Log) -> u8 {
     let mut mine = 0u8;
-    for (i, (src, target, fstype, flags, data)) in MOUNTS.iter().enumerate() {
-        if is_mounted(target) {
-            continue;
+    for (i, &flags) in MOUNT_FLAGS.iter().enumerate() {
+        let target = mount_field(i, TARGET);
+        // A mount point sits on another device than its parent directory.
+        if let (Ok(a), Ok(b)) = (
+            sys::stat(target, false),
+            sys::stat(mount_field(i, PARENT), false),
+        ) {
+            if a.dev != b.dev {
+                continue;
+            }
         }
         let _ = sys::mkdir(target, 0o755);
-        match sys::mount(src, target, fstype, *flags, *data) {
+        let data = Some(mount_field(i, DATA)).filter(|d| !d.is_empty());
+        let (src, fstype) = (mount_field(i, SOURCE), mount_field(i, TYPE));
+        match sys::mount(src, target, fstype, flags, data) {
             Ok(()) => mine |= 1 << i,
             Err(e) => log.unable("mount ", target.to_bytes(), "", e),
         }
@@ -242,16 +233,13 @@ pub fn main(args: StartArgs) -> ! {
         args,
         verbose: opts.verbose,
     };
-    let mut rt = match Runtime::new(cfg, log) {
+    // Used in place: a Runtime is kilobytes, not to be copied out.
+    let mut new = Runtime::new(cfg, log);
+    let rt = match &mut new {
         Ok(rt) => rt,
         Err((what, e)) => {
-            let mut l = Line::new();
-            l.s("foster: unable to ")
-                .s(what)
-                .s(": ")
-                .errno(e)
-                .s("; reaping orphans only");
-            l.flush(sys::STDERR);
+            let what = [&b"unable to "[..], what.as_bytes()];
+            crate::runtime::log_errno(&Log::stderr(), &what, *e, "; reaping orphans only");
             fatal::reap_forever()
         }
     };
@@ -263,7 +251,7 @@ pub fn main(args: StartArgs) -> ! {
     }
     let outcome = rt.run();
     rt.close_control();
-    finish(&rt, outcome, container, mounted)
+    finish(rt, outcome, container, mounted)
 }
 
 /// BusyBox init's signals.
@@ -304,13 +292,18 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
         // Only returns if the exec failed (reported): reboot instead of hanging.
         rt.exec_in_place(id);
     }
+    let cmd = match outcome {
+        Outcome::Poweroff | Outcome::Exit(_) => sys::REBOOT_CMD_POWER_OFF,
+        Outcome::Halt => sys::REBOOT_CMD_HALT,
+        Outcome::Reboot | Outcome::ExecRestart(_) => sys::REBOOT_CMD_RESTART,
+    };
     if container {
         // No sync: the host's kernel keeps its page cache, and a sync(2)
         // that waits on the host's slowest filesystem could hang the stop.
         // Only what foster mounted itself goes, newest first.
-        for (i, (_, target, ..)) in MOUNTS.iter().enumerate().rev() {
+        for i in (0..MOUNT_FLAGS.len()).rev() {
             if mounted & (1 << i) != 0 {
-                let _ = sys::umount(target, sys::MNT_DETACH);
+                let _ = sys::umount(mount_field(i, TARGET), sys::MNT_DETACH);
             }
         }
         // `on-exit=exit:CODE`: a container's init may exit, and its
@@ -323,11 +316,6 @@ fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
         remount_all_ro(rt.log());
         sys::sync();
     }
-    let cmd = match outcome {
-        Outcome::Poweroff | Outcome::Exit(_) => sys::REBOOT_CMD_POWER_OFF,
-        Outcome::Halt => sys::REBOOT_CMD_HALT,
-        Outcome::Reboot | Outcome::ExecRestart(_) => sys::REBOOT_CMD_RESTART,
-    };
     if let Err(e) = sys::reboot(cmd) {
         rt.log().unable("reboot", b"", "", e);
         if container {
@@ -379,10 +367,9 @@ fn remount_all_ro(log: &Log) {
     };
     let text = buf.get(..n).unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n').rev() {
-        let mut fields = line.split(|&b| b == b' ');
-        let (Some(_dev), Some(target), Some(fstype)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
+        // "DEV TARGET TYPE OPTIONS 0 0"
+        let field = |i| crate::users::nth_piece(line, b' ', i);
+        let (Some(target), Some(fstype)) = (field(1), field(2)) else {
             continue;
         };
         const VIRTUAL: &[u8] = b"proc sysfs devtmpfs devpts tmpfs rootfs ramfs cgroup2 cgroup ";
@@ -406,6 +393,17 @@ fn remount_all_ro(log: &Log) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_records_match_their_flags() {
+        let fields = MOUNTS.iter().filter(|&&b| b == 0).count();
+        assert_eq!(fields, 5 * MOUNT_FLAGS.len());
+        assert_eq!(mount_field(3, TARGET), c"/dev/pts");
+        assert_eq!(mount_field(3, PARENT), c"/dev");
+        assert_eq!(mount_field(2, DATA), c"mode=0755");
+        assert_eq!(mount_field(0, DATA), c"");
+        assert_eq!(mount_field(5, SOURCE), c"tmpfs");
+    }
 
     #[test]
     fn mount_paths_are_unescaped() {

@@ -25,71 +25,65 @@ macro_rules! errnos {
     ($($name:ident),* $(,)?) => {
         impl Errno {
             $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
-            /// The symbolic name (`ENOENT`), or `""` for one foster has no name for.
-            pub fn name(self) -> &'static str {
+            const NAMES: &'static str = concat!($(stringify!($name), " "),*);
+            /// The place of this errno in the list below, if it is there.
+            fn index(self) -> Option<usize> {
                 const _: () = assert!($(linux_raw_sys::errno::$name < 256 &&)* true);
                 const CODES: &[u8] = &[$(linux_raw_sys::errno::$name as u8),*];
-                const NAMES: &str = concat!($(stringify!($name), " "),*);
-                nth_word(NAMES, b' ', CODES.iter().position(|&c| u16::from(c) == self.0))
+                CODES.iter().position(|&c| u16::from(c) == self.0)
             }
         }
     };
 }
 
 /// Word `i` of `words`, each ended by `sep`; `""` for `None` or past the end.
-#[inline(never)]
 fn nth_word(words: &'static str, sep: u8, i: Option<usize>) -> &'static str {
-    let Some(mut i) = i else { return "" };
-    let mut start = 0;
-    for (end, &b) in words.as_bytes().iter().enumerate() {
-        if b == sep {
-            if i == 0 {
-                return words.get(start..end).unwrap_or("");
-            }
-            i -= 1;
-            start = end + 1;
-        }
-    }
-    ""
+    let Some(word) = i.and_then(|i| crate::users::nth_piece(words.as_bytes(), sep, i)) else {
+        return "";
+    };
+    // SAFETY: `word` is a piece of the str `words` cut at an ASCII byte, so
+    // it is valid UTF-8 too.
+    unsafe { core::str::from_utf8_unchecked(word) }
 }
 errnos!(
-    EPERM,
+    // The first 16 have a text in `Errno::text`, in the same order.
     ENOENT,
+    EACCES,
+    EPERM,
+    ENOEXEC,
+    ENOTDIR,
+    EISDIR,
+    EAGAIN,
+    EMFILE,
+    ENOMEM,
+    ETXTBSY,
+    ENAMETOOLONG,
+    ELOOP,
+    ECONNREFUSED,
+    EINVAL,
+    ENOSPC,
+    E2BIG,
     ESRCH,
     EINTR,
     EIO,
     ENXIO,
-    E2BIG,
-    ENOEXEC,
     EBADF,
     ECHILD,
-    EAGAIN,
-    ENOMEM,
-    EACCES,
     EFAULT,
     EBUSY,
     EEXIST,
     EXDEV,
     ENODEV,
-    ENOTDIR,
-    EISDIR,
-    EINVAL,
     ENFILE,
-    EMFILE,
     ENOTTY,
-    ETXTBSY,
     EFBIG,
-    ENOSPC,
     ESPIPE,
     EROFS,
     EPIPE,
     ERANGE,
-    ENAMETOOLONG,
     ENOSYS,
-    ELOOP,
     ENOTSOCK,
     EADDRINUSE,
-    ECONNREFUSED,
     ECONNRESET,
     ETIMEDOUT,
     ELIBBAD,
@@ -106,35 +100,24 @@ impl Errno {
         -(self.0 as isize)
     }
 
+    /// The symbolic name (`ENOENT`), or `""` for one foster has no name for.
+    pub fn name(self) -> &'static str {
+        nth_word(Self::NAMES, b' ', self.index())
+    }
+
     /// A short human text for the errors foster reports most, else the name.
     pub fn text(self) -> &'static str {
-        const CODES: [Errno; 16] = [
-            Errno::ENOENT,
-            Errno::EACCES,
-            Errno::EPERM,
-            Errno::ENOEXEC,
-            Errno::ENOTDIR,
-            Errno::EISDIR,
-            Errno::EAGAIN,
-            Errno::EMFILE,
-            Errno::ENOMEM,
-            Errno::ETXTBSY,
-            Errno::ENAMETOOLONG,
-            Errno::ELOOP,
-            Errno::ECONNREFUSED,
-            Errno::EINVAL,
-            Errno::ENOSPC,
-            Errno::E2BIG,
-        ];
+        // One text for each of the first TEXTED errnos of the list above.
+        const TEXTED: usize = 16;
         const TEXTS: &str = "No such file or directory|Permission denied|\
             Operation not permitted|Exec format error|Not a directory|Is a directory|\
             Resource temporarily unavailable|Too many open files|Out of memory|\
             Text file busy|File name too long|Too many levels of symbolic links|\
             Connection refused|Invalid argument|No space left on device|\
             Argument list too long|";
-        match CODES.iter().position(|&c| c == self) {
-            Some(i) => nth_word(TEXTS, b'|', Some(i)),
-            None => self.name(),
+        match self.index() {
+            Some(i) if i < TEXTED => nth_word(TEXTS, b'|', Some(i)),
+            i => nth_word(Self::NAMES, b' ', i),
         }
     }
 }
@@ -292,11 +275,23 @@ fn write_raw(fd: RawFd, buf: &[u8]) -> isize {
 
 /// Write everything unless the fd refuses (EAGAIN on a full non-blocking pipe,
 /// a closed reader): foster never blocks on output it does not own.
-pub fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<()> {
+pub fn write_all(fd: RawFd, buf: &[u8]) -> Result<()> {
+    write_all_waiting(fd, buf, 0)
+}
+
+/// [`write_all`], but a full non-blocking fd (EAGAIN) is retried every 10 ms,
+/// `tries` times at most: for the few lines that must get through.
+#[inline(never)]
+pub fn write_all_waiting(fd: RawFd, mut buf: &[u8], mut tries: u32) -> Result<()> {
     while !buf.is_empty() {
-        match write(fd, buf)? {
-            0 => return Err(Errno::EIO),
-            n => buf = buf.get(n..).unwrap_or(&[]),
+        match write(fd, buf) {
+            Ok(0) => return Err(Errno::EIO),
+            Ok(n) => buf = buf.get(n..).unwrap_or(&[]),
+            Err(Errno::EAGAIN) if tries > 0 => {
+                tries -= 1;
+                sleep_ms(10);
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -1168,8 +1163,10 @@ impl StartArgs {
     pub fn env(&self, key: &[u8]) -> Option<&'static [u8]> {
         self.envp.iter().filter(|p| !p.is_null()).find_map(|&p| {
             let kv = Self::cstr(p).to_bytes();
-            kv.strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix(b"="))
+            match kv.strip_prefix(key)?.split_first() {
+                Some((b'=', value)) => Some(value),
+                _ => None,
+            }
         })
     }
 
