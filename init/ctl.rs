@@ -21,7 +21,7 @@ const BUSY_RETRIES: u32 = 30;
 /// Rows of a status reply shown at most (more are left out).
 const ROWS_MAX: usize = 128;
 /// A column is as wide as its widest cell, up to this many bytes.
-const WIDTH_MAX: usize = 40;
+const WIDTH_MAX: u8 = 40;
 
 #[inline(never)]
 pub fn main(args: StartArgs) -> i32 {
@@ -80,7 +80,7 @@ pub fn main(args: StartArgs) -> i32 {
     let mut status = 2;
     // First pass: the messages, the outcome, and the column widths; the
     // rows are printed in a second pass, once the widths are known.
-    let mut widths = HEADERS.map(<[u8]>::len);
+    let mut widths = HEADER_WIDTHS;
     let mut rows = 0;
     let mut lines = Some(text);
     while let Some(line) = next_piece(&mut lines, b'\n') {
@@ -88,7 +88,7 @@ pub fn main(args: StartArgs) -> i32 {
             if rows < ROWS_MAX {
                 rows += 1;
                 for (w, cell) in widths.iter_mut().zip(cells(rest)) {
-                    *w = (*w).max(cell.len().min(WIDTH_MAX));
+                    *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
                 }
             }
             continue;
@@ -112,10 +112,11 @@ pub fn main(args: StartArgs) -> i32 {
         l.flush(STDERR);
     }
     if cmd == b"status" && status == 0 {
+        let headers = cells(HEADERS);
         if json {
             l.s("[").flush(STDOUT);
         } else {
-            table_row(&mut l, &HEADERS, &widths, false);
+            table_row(&mut l, &headers, &widths, false);
         }
         let mut n = 0;
         let mut lines = Some(text);
@@ -127,10 +128,11 @@ pub fn main(args: StartArgs) -> i32 {
                 break;
             }
             n += 1;
+            let row = cells(rest);
             if json {
-                json_row(&mut l, &cells(rest), n == rows);
+                json_row(&mut l, &headers, &row, n == rows);
             } else {
-                table_row(&mut l, &cells(rest), &widths, true);
+                table_row(&mut l, &row, &widths, true);
             }
         }
         if json {
@@ -178,27 +180,24 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
     Ok(len)
 }
 
-const HEADERS: [&[u8]; 7] = [
-    b"NAME",
-    b"KIND",
-    b"STATE",
-    b"PID",
-    b"RESTARTS",
-    b"LAST-EXIT",
-    b"UPTIME",
-];
+/// The status table's header row, its cells tab-separated as in an `entry`
+/// line (`status --json` has them as its keys).
+const HEADERS: &[u8] = b"NAME\tKIND\tSTATE\tPID\tRESTARTS\tLAST-EXIT\tUPTIME";
+
+/// The length of each header: the least width of its column.
+const HEADER_WIDTHS: [u8; 7] = [4, 4, 5, 3, 8, 9, 6];
 
 /// One line of the status table: each cell padded to its column's width
 /// plus two blanks, trailing blanks cut. `unit`: a row, not the header
 /// (uptime in seconds reads better with a unit).
-fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[usize; 7], unit: bool) {
+fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7], unit: bool) {
     for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
         let start = l.len();
         l.bytes(cell);
         if unit && i == 6 && cell != b"-" {
             l.s("s");
         }
-        l.pad_from(start, w + 2);
+        l.pad_from(start, usize::from(*w) + 2);
     }
     let keep = l
         .as_bytes()
@@ -210,19 +209,18 @@ fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[usize; 7], unit: bool) {
 }
 
 /// One object of `status --json`, on its own line; `last`: no comma after.
-fn json_row(l: &mut Line, row: &[&[u8]; 7], last: bool) {
-    // Each with what comes before its value.
-    const KEYS: [&str; 7] = [
-        "  {\"name\": ",
-        ", \"kind\": ",
-        ", \"state\": ",
-        ", \"pid\": ",
-        ", \"restarts\": ",
-        ", \"last_exit\": ",
-        ", \"uptime\": ",
-    ];
-    for (i, (key, cell)) in KEYS.iter().zip(row.iter()).enumerate() {
-        l.s(key);
+fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
+    for (i, (header, cell)) in headers.iter().zip(row.iter()).enumerate() {
+        // The key is the column's header in lower case, `_` for `-`.
+        l.s(if i == 0 { "  {\"" } else { ", \"" });
+        for &b in header.iter() {
+            l.byte(if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_lowercase()
+            });
+        }
+        l.s("\": ");
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
         // is a number or a signal name.
         let digits = cell.iter().all(u8::is_ascii_digit);
@@ -293,5 +291,15 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
             crate::log::unable(what, obj, "", e);
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_widths_are_the_header_lengths() {
+        assert_eq!(cells(HEADERS).map(|h| h.len() as u8), HEADER_WIDTHS);
     }
 }

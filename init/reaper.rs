@@ -34,23 +34,25 @@ fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
 }
 
 /// Calls `f` with the pid of every live child of foster (adopted orphans
-/// included), read from /proc. Returns how many it found, or an error if
-/// /proc cannot be read.
-pub fn for_each_child(mut f: impl FnMut(Pid)) -> Result<usize, Errno> {
+/// included), read from /proc. Returns how many it found: 0 if /proc cannot
+/// be read (a count that fits a register, where a `Result` would not).
+pub fn for_each_child(mut f: impl FnMut(Pid)) -> usize {
     children(&mut f)
 }
 
 /// [`for_each_child`]'s body, compiled once whatever the closure.
 #[inline(never)]
-fn children(f: &mut dyn FnMut(Pid)) -> Result<usize, Errno> {
+fn children(f: &mut dyn FnMut(Pid)) -> usize {
     let me = sys::getpid();
-    let dir = sys::open(
+    let Ok(dir) = sys::open(
         c"/proc",
         sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC,
         0,
-    )?;
+    ) else {
+        return 0;
+    };
     let mut count = 0;
-    sys::for_each_dirent(&dir, |ent| {
+    let read = sys::for_each_dirent(&dir, |ent| {
         let Some(pid) = parse_pid(ent.name) else {
             return;
         };
@@ -58,8 +60,12 @@ fn children(f: &mut dyn FnMut(Pid)) -> Result<usize, Errno> {
             count += 1;
             f(pid);
         }
-    })?;
-    Ok(count)
+    });
+    if read.is_ok() {
+        count
+    } else {
+        0
+    }
 }
 
 fn parse_pid(name: &[u8]) -> Option<Pid> {

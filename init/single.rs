@@ -20,18 +20,19 @@ use core::mem::ManuallyDrop;
 
 /// What the command line asked for.
 struct Opts {
-    group: bool,
-    verbose: bool,
-    warn: bool,
+    /// The switches given: bits of [`OPTIONS`].
+    switches: u8,
     /// Exit codes mapped to 0 (`-e N`), one bit each.
     remap: [u64; 4],
     pdeath: Option<u8>,
     grace_ms: u64,
     /// Index of CMD in argv.
     cmd: usize,
-    /// Set once CMD runs: whether stdin is a terminal, and the child's pid.
+    /// Set once CMD runs: whether stdin is a terminal, the child's pid, and
+    /// foster's own process group.
     tty: bool,
     child: Pid,
+    pgrp: Pid,
 }
 
 pub fn main(args: crate::StartArgs) -> i32 {
@@ -48,15 +49,18 @@ pub fn main(args: crate::StartArgs) -> i32 {
 fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     let ignored = signals::ignored();
     let mut opts = Opts {
-        group: args.env(b"TINI_KILL_PROCESS_GROUP").is_some(),
-        verbose: false,
-        warn: false,
+        switches: if args.env(b"TINI_KILL_PROCESS_GROUP").is_some() {
+            GROUP
+        } else {
+            0
+        },
         remap: [0; 4],
         pdeath: None,
         grace_ms: 1000,
         cmd: 1,
         tty: false,
         child: 0,
+        pgrp: 0,
     };
     if let Err(code) = parse(&args, &mut opts) {
         return code;
@@ -79,17 +83,18 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
         Err(e) => return fatal("open a signalfd", e),
     };
 
-    let own_pgrp = sys::getpgid(0).unwrap_or(0);
+    let own_pgrp = sys::getpgrp();
     let tty = sys::isatty(STDIN);
     // The child takes the terminal only from foster, never from another job.
-    let fg = tty && sys::tcgetpgrp(STDIN) == Ok(own_pgrp);
+    let fg = tty && sys::is_foreground(STDIN, own_pgrp);
     let child = match start(&args, &opts, fg, mask, ignored) {
         Ok(pid) => pid,
         Err(code) => return code,
     };
     opts.tty = tty;
     opts.child = child;
-    if opts.verbose {
+    opts.pgrp = own_pgrp;
+    if opts.has(VERBOSE) {
         let mut l = Line::new();
         l.s("foster: spawned ").i(child as i64).s(" (");
         l.bytes(args.arg(opts.cmd).map_or(b"", |c| c.to_bytes()));
@@ -102,7 +107,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     // to whatever is left before it reaps.
     let mut kill = false;
     // A session leader (docker -it) has nobody to resume it: it never stops.
-    let may_stop = tty && sys::getsid(0) != Ok(sys::getpid());
+    let may_stop = tty && !sys::is_session_leader();
     loop {
         // Each death can hand foster the dead one's children (never signaled
         // yet): every SIGCHLD brings another sweep before the next reap.
@@ -153,7 +158,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // Ctrl-Z: the job stops as a whole, foster with its child;
                 // SIGCONT (fg/bg) wakes foster, which wakes the child.
                 Ok(Some((_, st))) if sys::wait_stopped(st) && may_stop => {
-                    if sys::tcgetpgrp(STDIN) == Ok(child) {
+                    if sys::is_foreground(STDIN, child) {
                         let _ = sys::tcsetpgrp(STDIN, own_pgrp);
                     }
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
@@ -188,13 +193,15 @@ fn start(
     let Some(cmd) = args.arg(opts.cmd) else {
         return Err(2);
     };
-    // The limit a table command has too (its words' buffer).
-    if cmd.to_bytes().len() >= config_format::ARGV_BYTES {
-        return Err(fatal("exec the command", sys::Errno::E2BIG));
-    }
     // The child's words come straight from foster's argv: its table argv
-    // stays empty, in untouched reserved memory (no 4 KB on the stack).
-    let argv: &Argv = sys::reserve_zeroed().map_err(|e| fatal("exec the command", e))?;
+    // stays empty, in untouched reserved memory (no 4 KB on the stack). The
+    // program name has the limit a table command has too (its words' buffer).
+    let argv = if cmd.to_bytes().len() < config_format::ARGV_BYTES {
+        sys::reserve_zeroed()
+    } else {
+        Err(sys::Errno::E2BIG)
+    };
+    let argv: &Argv = argv.map_err(|e| fatal("exec the command", e))?;
     let setup = ChildSetup {
         name: b"",
         argv,
@@ -233,9 +240,9 @@ fn start(
 #[inline(never)]
 fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     let child = opts.child;
-    let mut to = if opts.group { -child } else { child };
+    let mut to = if opts.has(GROUP) { -child } else { child };
     if opts.tty {
-        if sys::tcgetpgrp(STDIN) == sys::getpgid(0) {
+        if sys::is_foreground(STDIN, opts.pgrp) {
             let _ = sys::tcsetpgrp(STDIN, child);
         }
         if sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP)) {
@@ -243,7 +250,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
         }
     }
     let _ = sys::kill(to, sig);
-    if opts.verbose {
+    if opts.has(VERBOSE) {
         let mut l = Line::new();
         l.s("foster: forwarded ");
         sig_name(&mut l, sig).s(" to ").i(to as i64).flush(STDERR);
@@ -259,13 +266,12 @@ fn sweep(opts: &Opts, sig: u8) {
     } else {
         n = reaper::for_each_child(|pid| {
             let _ = sys::kill(pid, sig);
-        })
-        .unwrap_or(0);
+        });
     }
-    if opts.group {
+    if opts.has(GROUP) {
         let _ = sys::kill(-opts.child, sig);
     }
-    if opts.verbose {
+    if opts.has(VERBOSE) {
         let mut l = Line::new();
         l.s("foster: sent ");
         sig_name(&mut l, sig)
@@ -281,12 +287,12 @@ fn sweep(opts: &Opts, sig: u8) {
 fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
     let head = if pid == child {
         "foster: child"
-    } else if opts.warn {
+    } else if opts.has(WARN) {
         "foster: warning: reaped zombie "
     } else {
         "foster: reaped orphan "
     };
-    if !(opts.verbose || (opts.warn && pid != child)) {
+    if !(opts.has(VERBOSE) || (opts.has(WARN) && pid != child)) {
         return;
     }
     let mut l = Line::new();
@@ -305,6 +311,21 @@ fn sig_name(l: &mut Line, sig: u8) -> &mut Line {
     match config_format::signal_name(sig) {
         Some(name) => l.s("SIG").s(name),
         None => l.s("signal ").u(sig as u64),
+    }
+}
+
+/// The option letters: first the [`SWITCHES`] without a value, one bit each
+/// in `Opts::switches` (`1 << index`): `-s` (a subreaper: implied anyway),
+/// `-g`, `-v`, `-w`; then those with a value.
+const OPTIONS: &[u8; 7] = b"sgvwept";
+const SWITCHES: usize = 4;
+const GROUP: u8 = 1 << 1;
+const VERBOSE: u8 = 1 << 2;
+const WARN: u8 = 1 << 3;
+
+impl Opts {
+    fn has(&self, switch: u8) -> bool {
+        self.switches & switch != 0
     }
 }
 
@@ -334,40 +355,38 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                 let mut i = 0;
                 while let Some(&f) = flags.get(i) {
                     i += 1;
-                    match f {
-                        b's' => {}
-                        b'g' => o.group = true,
-                        b'v' => o.verbose = true,
-                        b'w' => o.warn = true,
-                        b'e' | b'p' | b't' => {
-                            let value = match flags.get(i..) {
-                                Some(rest) if !rest.is_empty() => rest,
-                                _ => {
-                                    o.cmd += 1;
-                                    match args.arg(o.cmd - 1) {
-                                        Some(v) => v.to_bytes(),
-                                        None => return Err(usage(b"missing value for -", f)),
-                                    }
-                                }
-                            };
-                            i = flags.len();
-                            let n = crate::users::parse_small(value);
-                            match (f, n) {
-                                (b'e', Some(n)) if n < 256 => {
-                                    if let Some(w) = o.remap.get_mut(n as usize / 64) {
-                                        *w |= 1 << (n % 64);
-                                    }
-                                }
-                                (b't', Some(n)) => o.grace_ms = n.saturating_mul(1000),
-                                // A name or any number 1..=64.
-                                (b'p', _) => match config_format::signal_by_name(value) {
-                                    Some(sig) => o.pdeath = Some(sig),
-                                    None => return Err(usage(b"bad signal for -", f)),
-                                },
-                                _ => return Err(usage(b"bad number for -", f)),
+                    let Some(k) = OPTIONS.iter().position(|&c| c == f) else {
+                        return Err(usage(b"unknown option -", f));
+                    };
+                    if k < SWITCHES {
+                        o.switches |= 1 << k;
+                        continue;
+                    }
+                    let value = match flags.get(i..) {
+                        Some(rest) if !rest.is_empty() => rest,
+                        _ => {
+                            o.cmd += 1;
+                            match args.arg(o.cmd - 1) {
+                                Some(v) => v.to_bytes(),
+                                None => return Err(usage(b"missing value for -", f)),
                             }
                         }
-                        _ => return Err(usage(b"unknown option -", f)),
+                    };
+                    i = flags.len();
+                    let n = crate::users::parse_small(value);
+                    match (f, n) {
+                        (b'e', Some(n)) if n < 256 => {
+                            if let Some(w) = o.remap.get_mut(n as usize / 64) {
+                                *w |= 1 << (n % 64);
+                            }
+                        }
+                        (b't', Some(n)) => o.grace_ms = n.saturating_mul(1000),
+                        // A name or any number 1..=64.
+                        (b'p', _) => match config_format::signal_by_name(value) {
+                            Some(sig) => o.pdeath = Some(sig),
+                            None => return Err(usage(b"bad signal for -", f)),
+                        },
+                        _ => return Err(usage(b"bad number for -", f)),
                     }
                 }
             }

@@ -86,104 +86,105 @@ fn exec_failure_code(e: Errno) -> i32 {
 
 fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
     // foster's stderr, kept (close-on-exec) for reporting after stdio moved.
-    let err_fd = sys::fcntl(sys::STDERR, linux_raw_sys::general::F_DUPFD_CLOEXEC, 3)
-        .map(|fd| fd as RawFd)
-        .unwrap_or(sys::STDERR);
     let to = Reporter {
         name: s.name,
-        fd: err_fd,
+        fd: sys::dup_above_stdio(sys::STDERR),
     };
-    let fail = |what: &str, obj: &[u8], e: Option<Errno>| -> ! { to.report(what, obj, e, 126) };
-
-    match s.session {
-        Session::New => {
-            let _ = sys::setsid();
-        }
-        Session::Group { foreground } => {
-            let _ = sys::setpgid(0, 0);
-            // Signals are still blocked here, so SIGTTOU cannot stop us.
-            if foreground {
-                let _ = sys::tcsetpgrp(sys::STDIN, sys::getpid());
+    // Every failed step ends here, so one report call serves them all.
+    let (what, obj, e, code) = 'failed: {
+        match s.session {
+            Session::New => {
+                let _ = sys::setsid();
+            }
+            Session::Group { foreground } => {
+                let _ = sys::setpgid(0, 0);
+                // Signals are still blocked here, so SIGTTOU cannot stop us.
+                if foreground {
+                    let _ = sys::tcsetpgrp(sys::STDIN, sys::getpid());
+                }
             }
         }
-    }
-    if let Some(tty) = s.tty {
-        let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
-            Ok(fd) => fd,
-            Err(e) => fail("unable to open ", tty.to_bytes(), Some(e)),
+        if let Some(tty) = s.tty {
+            let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
+                Ok(fd) => fd,
+                Err(e) => break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126),
+            };
+            let _ = sys::set_controlling_tty(fd.raw(), true);
+            for target in 0..3 {
+                let _ = sys::dup3(fd.raw(), target, 0);
+            }
+        }
+        if s.stdin_null {
+            if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
+                let _ = sys::dup3(null.raw(), sys::STDIN, 0);
+            }
+        }
+        if let Output::Fd(fd) = s.output {
+            let _ = sys::dup3(fd, sys::STDOUT, 0);
+            let _ = sys::dup3(fd, sys::STDERR, 0);
+        }
+        if let Some((fd, target)) = s.pass_fd {
+            if fd == target {
+                // Close-on-exec is the only fd flag: clear it without reading.
+                let _ = sys::fcntl(fd, sys::F_SETFD, 0);
+            } else if let Err(e) = sys::dup3(fd, target, 0) {
+                break 'failed ("unable to pass the readiness fd", &[], Some(e), 126);
+            }
+        }
+        if let Some(dir) = s.dir {
+            if let Err(e) = sys::chdir(dir) {
+                break 'failed (
+                    "unable to change directory to ",
+                    dir.to_bytes(),
+                    Some(e),
+                    126,
+                );
+            }
+        }
+        if let Some(mask) = s.umask {
+            sys::umask(mask);
+        }
+        if s.user.is_some() || s.group.is_some() {
+            if let Err(e) = users::switch(s.user, s.group) {
+                let user = s.user.unwrap_or(b"?");
+                break 'failed match e {
+                    users::LookupError::UnknownUser => ("unknown user ", user, None, 126),
+                    users::LookupError::UnknownGroup => {
+                        ("unknown group ", s.group.unwrap_or(b"?"), None, 126)
+                    }
+                    users::LookupError::Io(e) => ("unable to read ", b"/etc/passwd", Some(e), 126),
+                    users::LookupError::Switch(e) => {
+                        ("unable to switch to user ", user, Some(e), 126)
+                    }
+                };
+            }
+        }
+        if s.ask_first {
+            let _ = sys::write_all(
+                sys::STDOUT,
+                b"\nPlease press Enter to activate this console. ",
+            );
+            let mut c = [0u8; 1];
+            loop {
+                match sys::read(sys::STDIN, &mut c) {
+                    Ok(1) if c[0] == b'\n' => break,
+                    Ok(1) => {}
+                    // No terminal to read from: end quietly; foster's backoff paces retries.
+                    _ => sys::exit(0),
+                }
+            }
+        }
+        signals::reset_for_child(s.keep_ignored, s.mask);
+        let (e, prog) = match words {
+            Some((prog, words)) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
+            None => (
+                execvp(s.argv, s.envp, s.path),
+                s.argv.word(0).unwrap_or(b"?"),
+            ),
         };
-        let _ = sys::set_controlling_tty(fd.raw(), true);
-        for target in 0..3 {
-            let _ = sys::dup3(fd.raw(), target, 0);
-        }
-    }
-    if s.stdin_null {
-        if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
-            let _ = sys::dup3(null.raw(), sys::STDIN, 0);
-        }
-    }
-    if let Output::Fd(fd) = s.output {
-        let _ = sys::dup3(fd, sys::STDOUT, 0);
-        let _ = sys::dup3(fd, sys::STDERR, 0);
-    }
-    if let Some((fd, target)) = s.pass_fd {
-        if fd == target {
-            let _ = sys::set_cloexec(fd, false);
-        } else if let Err(e) = sys::dup3(fd, target, 0) {
-            fail("unable to pass the readiness fd", b"", Some(e));
-        }
-    }
-    if let Some(dir) = s.dir {
-        if let Err(e) = sys::chdir(dir) {
-            fail("unable to change directory to ", dir.to_bytes(), Some(e));
-        }
-    }
-    if let Some(mask) = s.umask {
-        sys::umask(mask);
-    }
-    if s.user.is_some() || s.group.is_some() {
-        let creds = match users::resolve(s.user, s.group) {
-            Ok(c) => c,
-            Err(users::LookupError::UnknownUser) => {
-                fail("unknown user ", s.user.unwrap_or(b""), None)
-            }
-            Err(users::LookupError::UnknownGroup) => {
-                fail("unknown group ", s.group.unwrap_or(b""), None)
-            }
-            Err(users::LookupError::Io(e)) => fail("unable to read ", b"/etc/passwd", Some(e)),
-        };
-        let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
-        let res = sys::setgroups(groups)
-            .and_then(|_| sys::setresgid(creds.gid))
-            .and_then(|_| sys::setresuid(creds.uid));
-        if let Err(e) = res {
-            fail("unable to switch to user ", s.user.unwrap_or(b"?"), Some(e));
-        }
-    }
-    if s.ask_first {
-        let _ = sys::write_all(
-            sys::STDOUT,
-            b"\nPlease press Enter to activate this console. ",
-        );
-        let mut c = [0u8; 1];
-        loop {
-            match sys::read(sys::STDIN, &mut c) {
-                Ok(1) if c[0] == b'\n' => break,
-                Ok(1) => {}
-                // No terminal to read from: end quietly; foster's backoff paces retries.
-                _ => sys::exit(0),
-            }
-        }
-    }
-    signals::reset_for_child(s.keep_ignored, s.mask);
-    let (e, prog) = match words {
-        Some((prog, words)) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
-        None => (
-            execvp(s.argv, s.envp, s.path),
-            s.argv.word(0).unwrap_or(b"?"),
-        ),
+        ("unable to exec ", prog, Some(e), exec_failure_code(e))
     };
-    to.report("unable to exec ", prog, Some(e), exec_failure_code(e))
+    to.report(what, obj, e, code)
 }
 
 /// Where the child reports a failed step: foster's stderr, kept as `fd`
@@ -197,8 +198,7 @@ impl Reporter<'_> {
     /// Reports a failed step and exits with `code`: `foster: NAME: WHAT OBJ:
     /// reason`, or with an empty NAME (single-command mode, where only the
     /// exec can fail) tini's short `foster: OBJ: reason`.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn report(&self, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
         let mut l = Line::new();
         l.s("foster: ");

@@ -12,11 +12,26 @@ pub struct Creds {
     pub ngroups: usize,
 }
 
+impl Creds {
+    /// root, with only its primary group.
+    pub fn root() -> Creds {
+        Creds {
+            uid: 0,
+            gid: 0,
+            groups: [0; 16],
+            ngroups: 1,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError {
     UnknownUser,
     UnknownGroup,
+    /// Reading /etc/passwd or /etc/group failed.
     Io(Errno),
+    /// [`switch`]: the kernel refused the new ids.
+    Switch(Errno),
 }
 
 /// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
@@ -76,53 +91,47 @@ fn field(line: &[u8], i: usize) -> Option<&[u8]> {
     nth_piece(line, b':', i)
 }
 
-/// Field `want` of the first line of `db` whose field `key` is `value`.
-fn lookup<'a>(db: &'a [u8], key: usize, value: &[u8], want: usize) -> Option<&'a [u8]> {
+/// The first line of `db` whose field `key` is `value`.
+fn find_line<'a>(db: &'a [u8], key: usize, value: &[u8]) -> Option<&'a [u8]> {
     let mut lines = Some(db);
     while let Some(line) = next_piece(&mut lines, b'\n') {
         if field(line, key) == Some(value) {
-            return field(line, want);
+            return Some(line);
         }
     }
     None
 }
 
-/// [`lookup`] of a numeric field.
-fn lookup_id(db: &[u8], key: usize, value: &[u8], want: usize) -> Option<u32> {
-    lookup(db, key, value, want).and_then(parse_u32)
+/// Numeric field `i` of `line`.
+fn id_field(line: Option<&[u8]>, i: usize) -> Option<u32> {
+    field(line?, i).and_then(parse_u32)
 }
 
-/// Resolve `user` (name or number) and `group` against passwd/group text.
-/// A named user brings its primary group and the groups that list it.
+/// Resolve `user` (name or number) and `group` against passwd/group text
+/// into `creds` (which starts as [`Creds::root`]; filled in place, not
+/// returned: no copies of it). A named user brings its primary group and the
+/// groups that list it.
 pub fn resolve_in(
+    creds: &mut Creds,
     passwd: &[u8],
     groupdb: &[u8],
     user: Option<&[u8]>,
     group: Option<&[u8]>,
-) -> Result<Creds, LookupError> {
-    let mut creds = Creds {
-        uid: 0,
-        gid: 0,
-        groups: [0; 16],
-        ngroups: 1,
-    };
+) -> Result<(), LookupError> {
     let mut user_name: Option<&[u8]> = None;
     if let Some(u) = user {
-        if let Some(uid) = parse_u32(u) {
-            creds.uid = uid;
-            // A numeric uid that is in passwd still gets its primary group.
-            creds.gid = lookup_id(passwd, 2, u, 3).unwrap_or(uid);
-            user_name = lookup(passwd, 2, u, 0);
-        } else {
-            let unknown = LookupError::UnknownUser;
-            creds.uid = lookup_id(passwd, 0, u, 2).ok_or(unknown)?;
-            creds.gid = lookup_id(passwd, 0, u, 3).ok_or(unknown)?;
-            user_name = Some(u);
-        }
+        // A name is looked up by field 0; a number by its uid (field 2),
+        // so a numeric uid that is in passwd still gets its primary group.
+        let number = parse_u32(u);
+        let line = find_line(passwd, if number.is_some() { 2 } else { 0 }, u);
+        let unknown = LookupError::UnknownUser;
+        creds.uid = number.or_else(|| id_field(line, 2)).ok_or(unknown)?;
+        creds.gid = id_field(line, 3).or(number).ok_or(unknown)?;
+        user_name = line.and_then(|l| field(l, 0));
     }
     if let Some(g) = group {
         creds.gid = parse_u32(g)
-            .or_else(|| lookup_id(groupdb, 0, g, 2))
+            .or_else(|| id_field(find_line(groupdb, 0, g), 2))
             .ok_or(LookupError::UnknownGroup)?;
     }
     if let Some(primary) = creds.groups.first_mut() {
@@ -136,8 +145,8 @@ pub fn resolve_in(
             while let Some(m) = next_piece(&mut members, b',') {
                 member |= m == name;
             }
-            if let (true, Some(gid)) = (member, field(line, 2).and_then(parse_u32)) {
-                if !creds.groups.contains(&gid) {
+            if let (true, Some(gid)) = (member, id_field(Some(line), 2)) {
+                if creds.groups.iter().all(|&g| g != gid) {
                     if let Some(slot) = creds.groups.get_mut(creds.ngroups) {
                         *slot = gid;
                         creds.ngroups += 1;
@@ -146,7 +155,7 @@ pub fn resolve_in(
             }
         }
     }
-    Ok(creds)
+    Ok(())
 }
 
 /// Reads a user database into `buf` (a missing file is empty, a longer one
@@ -159,9 +168,11 @@ fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     }
 }
 
-/// Resolve against the real /etc/passwd and /etc/group (read only if a name
-/// needs them).
-pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, LookupError> {
+/// Switches this process (a child before its exec) to `user` and `group`
+/// (names resolved against the real /etc/passwd and /etc/group, read only if
+/// a name needs them), with the supplementary groups of a named user.
+#[inline(never)]
+pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupError> {
     let mut pw = [0u8; 4096];
     let mut gr = [0u8; 4096];
     let needs_files = user.is_some() || group.is_some_and(|g| parse_u32(g).is_none());
@@ -170,12 +181,19 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, Looku
         np = load(c"/etc/passwd", &mut pw).map_err(LookupError::Io)?;
         ng = load(c"/etc/group", &mut gr).map_err(LookupError::Io)?;
     }
+    let mut creds = Creds::root();
     resolve_in(
+        &mut creds,
         pw.get(..np).unwrap_or(&[]),
         gr.get(..ng).unwrap_or(&[]),
         user,
         group,
-    )
+    )?;
+    let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
+    sys::setgroups(groups)
+        .and_then(|_| sys::setresgid(creds.gid))
+        .and_then(|_| sys::setresuid(creds.uid))
+        .map_err(LookupError::Switch)
 }
 
 #[cfg(test)]
@@ -184,27 +202,29 @@ mod tests {
     const PW: &[u8] = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\nweb:x:1000:1001::/srv:/bin/sh\n";
     const GR: &[u8] = b"root:x:0:\nwww:x:1001:\nlog:x:4:web,other\nvideo:x:44:web\n";
 
+    fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Creds, LookupError> {
+        let mut creds = Creds::root();
+        resolve_in(&mut creds, PW, GR, user, group).map(|()| creds)
+    }
+
     #[test]
     fn names_and_numbers() {
-        let c = resolve_in(PW, GR, Some(b"web"), None).unwrap();
+        let c = resolve(Some(b"web"), None).unwrap();
         assert_eq!((c.uid, c.gid), (1000, 1001));
         assert_eq!(&c.groups[..c.ngroups], &[1001, 4, 44]);
-        let c = resolve_in(PW, GR, Some(b"1000"), Some(b"log")).unwrap();
+        let c = resolve(Some(b"1000"), Some(b"log")).unwrap();
         assert_eq!((c.uid, c.gid, c.ngroups), (1000, 4, 1));
-        let c = resolve_in(PW, GR, Some(b"4242"), None).unwrap();
+        let c = resolve(Some(b"4242"), None).unwrap();
         assert_eq!((c.uid, c.gid), (4242, 4242));
-        let c = resolve_in(PW, GR, None, Some(b"77")).unwrap();
+        let c = resolve(None, Some(b"77")).unwrap();
         assert_eq!((c.uid, c.gid), (0, 77));
     }
 
     #[test]
     fn unknown_names_are_errors() {
+        assert_eq!(resolve(Some(b"ghost"), None), Err(LookupError::UnknownUser));
         assert_eq!(
-            resolve_in(PW, GR, Some(b"ghost"), None),
-            Err(LookupError::UnknownUser)
-        );
-        assert_eq!(
-            resolve_in(PW, GR, None, Some(b"ghosts")),
+            resolve(None, Some(b"ghosts")),
             Err(LookupError::UnknownGroup)
         );
         assert_eq!(parse_u32(b"99999999999"), None);
@@ -216,7 +236,7 @@ mod tests {
         assert_eq!(field(b"a::c", 2), Some(&b"c"[..]));
         assert_eq!(field(b"a::c", 3), None);
         assert_eq!(field(b"", 0), Some(&b""[..]));
-        assert_eq!(lookup(b"x:1\ny:2\n", 0, b"y", 1), Some(&b"2"[..]));
-        assert_eq!(lookup(b"x:1\ny:2\n", 0, b"z", 1), None);
+        assert_eq!(find_line(b"x:1\ny:2\n", 0, b"y"), Some(&b"y:2"[..]));
+        assert_eq!(find_line(b"x:1\ny:2\n", 0, b"z"), None);
     }
 }

@@ -356,6 +356,15 @@ fn fcntl_raw(fd: RawFd, cmd: u32, arg: usize) -> isize {
     raw!(__NR_fcntl, fd, cmd, arg)
 }
 
+/// A close-on-exec duplicate of `fd` numbered 3 or more (clear of stdio),
+/// or `fd` itself when no duplicate can be had.
+pub fn dup_above_stdio(fd: RawFd) -> RawFd {
+    match fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 3) {
+        r if r < 0 => fd,
+        r => r as RawFd,
+    }
+}
+
 pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
     let flags = fcntl(fd, F_GETFD, 0)?;
     let new = if on {
@@ -585,8 +594,16 @@ pub fn setpgid(pid: Pid, pgid: Pid) -> Result<()> {
 pub fn getpgid(pid: Pid) -> Result<Pid> {
     sys!(__NR_getpgid, pid).map(|p| p as Pid)
 }
+/// This process's own group (`getpgid(0)`, which cannot fail).
+pub fn getpgrp() -> Pid {
+    raw!(__NR_getpgid, 0) as Pid
+}
 pub fn getsid(pid: Pid) -> Result<Pid> {
     sys!(__NR_getsid, pid).map(|p| p as Pid)
+}
+/// Whether this process leads its session (`getsid(0) == getpid()`).
+pub fn is_session_leader() -> bool {
+    raw!(__NR_getsid, 0) == raw!(__NR_getpid)
 }
 
 #[inline(always)]
@@ -661,6 +678,18 @@ pub fn tcgetpgrp(fd: RawFd) -> Result<Pid> {
         &mut pgid as *mut Pid as usize,
     )?;
     Ok(pgid)
+}
+
+/// Whether `pgid` is the foreground process group of the terminal `fd`.
+#[inline(never)]
+pub fn is_foreground(fd: RawFd, pgid: Pid) -> bool {
+    let mut fg: Pid = 0;
+    let r = ioctl_raw(
+        fd,
+        linux_raw_sys::ioctl::TIOCGPGRP,
+        &mut fg as *mut Pid as usize,
+    );
+    r >= 0 && fg == pgid
 }
 
 // ---------------------------------------------------------------- signals
