@@ -146,7 +146,8 @@ pub fn resolve_in(
                 member |= m == name;
             }
             if let (true, Some(gid)) = (member, id_field(Some(line), 2)) {
-                if creds.groups.iter().all(|&g| g != gid) {
+                let used = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
+                if !used.contains(&gid) {
                     if let Some(slot) = creds.groups.get_mut(creds.ngroups) {
                         *slot = gid;
                         creds.ngroups += 1;
@@ -218,6 +219,14 @@ mod tests {
         assert_eq!((c.uid, c.gid), (4242, 4242));
         let c = resolve(None, Some(b"77")).unwrap();
         assert_eq!((c.uid, c.gid), (0, 77));
+    }
+
+    #[test]
+    fn membership_of_group_zero_is_kept() {
+        let gr = b"root:x:0:web\nwww:x:1001:\n";
+        let mut c = Creds::root();
+        resolve_in(&mut c, PW, gr, Some(b"web"), None).unwrap();
+        assert_eq!(&c.groups[..c.ngroups], &[1001, 0]);
     }
 
     #[test]
