@@ -4,11 +4,11 @@
 //! Exit codes of `ctl`: 0 done, 1 foster answered with an error, 2 bad usage
 //! or no foster reachable.
 
+use crate::bytes::next_piece;
 use crate::control::PID1_SOCKET;
 use crate::out::Line;
 use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
-use crate::users::next_piece;
 
 /// Bytes of reply the client keeps to align the status table.
 const REPLY_MAX: usize = 16 * 1024;
@@ -263,7 +263,7 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
             b"-n" => no_sync = true,
             b"-d" => {
                 let secs = args.arg(i + 1).map(|s| s.to_bytes()).unwrap_or(b"");
-                match crate::users::parse_small(secs) {
+                match crate::bytes::parse_small(secs) {
                     Some(s) => delay = s,
                     None => return crate::usage_error("-d needs a number of seconds"),
                 }

@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod bytes;
 pub mod check;
 pub mod control;
 pub mod ctl;
@@ -62,7 +63,7 @@ pub fn main(args: StartArgs) -> i32 {
 pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
     let mut rest = Some(list);
     let mut i = 0;
-    while let Some(w) = users::next_piece(&mut rest, b' ') {
+    while let Some(w) = crate::bytes::next_piece(&mut rest, b' ') {
         // The piece after the last blank ends no word.
         if rest.is_some() && w == word {
             return Some(i);

@@ -45,8 +45,8 @@ impl Log {
         let level = match sys::read_file(c"/proc/sys/kernel/printk", &mut buf) {
             Ok(n) => buf
                 .get(..n)
-                .and_then(|t| crate::users::nth_piece(t, b'\t', 0))
-                .and_then(crate::users::parse_u32)
+                .and_then(|t| crate::bytes::nth_piece(t, b'\t', 0))
+                .and_then(crate::bytes::parse_u32)
                 .and_then(|l| u8::try_from(l).ok())
                 .unwrap_or(0),
             Err(_) => 0,

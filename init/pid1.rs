@@ -100,7 +100,7 @@ fn is_program(word: &[u8], path: &[u8]) -> bool {
         return executable(b"", word);
     }
     let mut dirs = Some(path);
-    while let Some(dir) = crate::users::next_piece(&mut dirs, b':') {
+    while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
         if !dir.is_empty() && executable(dir, word) {
             return true;
         }
@@ -368,7 +368,7 @@ fn remount_all_ro(log: &Log) {
     let text = buf.get(..n).unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n').rev() {
         // "DEV TARGET TYPE OPTIONS 0 0"
-        let field = |i| crate::users::nth_piece(line, b' ', i);
+        let field = |i| crate::bytes::nth_piece(line, b' ', i);
         let (Some(target), Some(fstype)) = (field(1), field(2)) else {
             continue;
         };

@@ -69,7 +69,7 @@ fn children(f: &mut dyn FnMut(Pid)) -> usize {
 }
 
 fn parse_pid(name: &[u8]) -> Option<Pid> {
-    crate::users::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
+    crate::bytes::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
 }
 
 /// The parent pid from /proc/PID/stat.
@@ -97,7 +97,7 @@ fn stat_parent(pid: &[u8]) -> Option<Pid> {
     let stat = buf.get(..n)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
     // The kernel writes `) S PPID`: fields 1 (state) and 2 after the `)`.
-    parse_pid(crate::users::nth_piece(stat.get(close + 1..)?, b' ', 2)?)
+    parse_pid(crate::bytes::nth_piece(stat.get(close + 1..)?, b' ', 2)?)
 }
 
 #[cfg(test)]

@@ -373,7 +373,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                         }
                     };
                     i = flags.len();
-                    let n = crate::users::parse_small(value);
+                    let n = crate::bytes::parse_small(value);
                     match (f, n) {
                         (b'e', Some(n)) if n < 256 => {
                             if let Some(w) = o.remap.get_mut(n as usize / 64) {

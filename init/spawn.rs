@@ -238,7 +238,7 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
     }
     let mut best = Errno::ENOENT;
     let mut dirs = Some(path);
-    while let Some(dir) = users::next_piece(&mut dirs, b':') {
+    while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
         let mut buf = Line::new();
         buf.bytes(if dir.is_empty() { b"." } else { dir })
             .byte(b'/')

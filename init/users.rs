@@ -1,6 +1,7 @@
 //! User and group lookup without libc: numeric ids, or names looked up in
 //! /etc/passwd and /etc/group (the files every small root filesystem has).
 
+use crate::bytes::{next_piece, nth_piece, parse_u32};
 use crate::sys::{self, Errno};
 
 /// Credentials a child switches to.
@@ -32,58 +33,6 @@ pub enum LookupError {
     Io(Errno),
     /// [`switch`]: the kernel refused the new ids.
     Switch(Errno),
-}
-
-/// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
-/// numbers: pids, option values).
-pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
-        return None;
-    }
-    s.iter().try_fold(0u32, |n, &d| {
-        let digit = d.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(digit.into())
-    })
-}
-
-/// A decimal of 1..=9 digits (option values: seconds, exit codes): never
-/// overflows whatever is done with it after.
-pub(crate) fn parse_small(s: &[u8]) -> Option<u64> {
-    if s.len() > 9 {
-        return None;
-    }
-    parse_u32(s).map(u64::from)
-}
-
-/// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
-/// `sep` leaves one empty piece), or `None` when all were taken. One small
-/// loop shared by every scan below, instead of an inlined `split` each.
-#[inline(never)]
-pub(crate) fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
-    let s = (*rest)?;
-    match s.iter().position(|&b| b == sep) {
-        Some(i) => {
-            *rest = s.get(i + 1..);
-            s.get(..i)
-        }
-        None => {
-            *rest = None;
-            Some(s)
-        }
-    }
-}
-
-/// Piece `i` (0-based) of `s` split at `sep`, as `split(..).nth(i)`.
-#[inline(never)]
-pub(crate) fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
-    let mut rest = Some(s);
-    for _ in 0..i {
-        next_piece(&mut rest, sep)?;
-    }
-    next_piece(&mut rest, sep)
 }
 
 /// Field `i` (0-based) of a colon-separated line.

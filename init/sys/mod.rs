@@ -38,7 +38,7 @@ macro_rules! errnos {
 
 /// Word `i` of `words`, each ended by `sep`; `""` for `None` or past the end.
 fn nth_word(words: &'static str, sep: u8, i: Option<usize>) -> &'static str {
-    let Some(word) = i.and_then(|i| crate::users::nth_piece(words.as_bytes(), sep, i)) else {
+    let Some(word) = i.and_then(|i| crate::bytes::nth_piece(words.as_bytes(), sep, i)) else {
         return "";
     };
     // SAFETY: `word` is a piece of the str `words` cut at an ASCII byte, so

@@ -1,0 +1,55 @@
+//! Byte-string scanning shared by every module: decimal numbers and
+//! separator-split pieces, each one small out-of-line loop rather than a
+//! `split` or `parse` inlined at every use (foster's size budget).
+
+/// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
+/// numbers: pids, option values).
+pub fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    s.iter().try_fold(0u32, |n, &d| {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(digit.into())
+    })
+}
+
+/// A decimal of 1..=9 digits (option values: seconds, exit codes): never
+/// overflows whatever is done with it after.
+pub fn parse_small(s: &[u8]) -> Option<u64> {
+    if s.len() > 9 {
+        return None;
+    }
+    parse_u32(s).map(u64::from)
+}
+
+/// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
+/// `sep` leaves one empty piece), or `None` when all were taken.
+/// One small loop shared by every scan, instead of an inlined `split` each.
+#[inline(never)]
+pub fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
+    let s = (*rest)?;
+    match s.iter().position(|&b| b == sep) {
+        Some(i) => {
+            *rest = s.get(i + 1..);
+            s.get(..i)
+        }
+        None => {
+            *rest = None;
+            Some(s)
+        }
+    }
+}
+
+/// Piece `i` (0-based) of `s` split at `sep`, as `split(..).nth(i)`.
+#[inline(never)]
+pub fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
+    let mut rest = Some(s);
+    for _ in 0..i {
+        next_piece(&mut rest, sep)?;
+    }
+    next_piece(&mut rest, sep)
+}
