@@ -58,22 +58,8 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
         return Err("too many words");
     }
     // The words, in the order of the match below (`exit` is `stop-all`).
-    const WORDS: [&[u8]; 10] = [
-        b"status",
-        b"reload",
-        b"poweroff",
-        b"reboot",
-        b"halt",
-        b"stop-all",
-        b"exit",
-        b"start",
-        b"stop",
-        b"restart",
-    ];
-    let i = WORDS
-        .iter()
-        .position(|w| *w == cmd)
-        .ok_or("unknown command")?;
+    const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart ";
+    let i = crate::word_index(WORDS, cmd).ok_or("unknown command")?;
     if i < 7 {
         if name.is_some() {
             return Err("this command takes no argument");
@@ -98,19 +84,25 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
     })
 }
 
-struct Client {
-    fd: Fd,
+/// A connection, or a free cell (`open` false; all zero is free).
+pub struct Client {
+    open: bool,
+    /// Owned while `open`: closed by [`Server::close_client`].
+    fd: sys::RawFd,
     buf: [u8; REQUEST_MAX + 2],
     len: usize,
     deadline: u64,
 }
+
+/// The connection cells, kept in the runtime's reserved memory.
+pub type Clients = [Client; MAX_CLIENTS];
 
 /// The listening socket and its connections (none until [`Server::listen`]).
 pub struct Server {
     listener: Option<Fd>,
     /// The socket file, removed on exit (foster created it).
     path: Option<&'static CStr>,
-    clients: [Option<Client>; MAX_CLIENTS],
+    clients: &'static mut Clients,
     /// Out of fds (or memory) for a new connection: the listener is out of
     /// the epoll set until then, so a pending client cannot make foster spin.
     paused_until: Option<u64>,
@@ -152,12 +144,12 @@ impl Server {
         Ok(fd)
     }
 
-    /// A server with no socket yet.
-    pub const fn idle() -> Server {
+    /// A server with no socket yet; `clients` must all be free.
+    pub fn idle(clients: &'static mut Clients) -> Server {
         Server {
             listener: None,
             path: None,
-            clients: [const { None }; MAX_CLIENTS],
+            clients,
             paused_until: None,
         }
     }
@@ -171,7 +163,7 @@ impl Server {
     /// The earliest client deadline, or the end of a pause (`u64::MAX`: none).
     pub fn next_deadline(&self) -> u64 {
         let mut next = self.paused_until.unwrap_or(u64::MAX);
-        for c in self.clients.iter().flatten() {
+        for c in self.clients.iter().filter(|c| c.open) {
             next = next.min(c.deadline);
         }
         next
@@ -210,23 +202,16 @@ impl Server {
                 let _ = sys::write_all(fd.raw(), b"error: permission denied\n");
                 continue;
             }
-            let Some((i, cell)) = self
-                .clients
-                .iter_mut()
-                .enumerate()
-                .find(|(_, c)| c.is_none())
-            else {
+            let Some((i, cell)) = self.clients.iter_mut().enumerate().find(|(_, c)| !c.open) else {
                 let _ = sys::write_all(fd.raw(), b"error: busy, try again\n");
                 continue;
             };
             let events = sys::EPOLLIN | sys::EPOLLRDHUP;
             if sys::epoll_add(ep, fd.raw(), events, TAG_CLIENT | i as u64).is_ok() {
-                *cell = Some(Client {
-                    fd,
-                    buf: [0; REQUEST_MAX + 2],
-                    len: 0,
-                    deadline: now + CLIENT_DEADLINE_MS,
-                });
+                cell.open = true;
+                cell.fd = fd.into_raw();
+                cell.len = 0;
+                cell.deadline = now + CLIENT_DEADLINE_MS;
             }
         }
     }
@@ -240,20 +225,20 @@ impl Server {
         index: usize,
         line: &mut [u8; REQUEST_MAX + 2],
     ) -> Option<(sys::RawFd, usize)> {
-        let c = self.clients.get_mut(index)?.as_mut()?;
+        let c = self.clients.get_mut(index).filter(|c| c.open)?;
         loop {
             let Some(room) = c.buf.get_mut(c.len..).filter(|r| !r.is_empty()) else {
-                let _ = sys::write_all(c.fd.raw(), b"error: request too long\n");
+                let _ = sys::write_all(c.fd, b"error: request too long\n");
                 break;
             };
-            match sys::read(c.fd.raw(), room) {
+            match sys::read(c.fd, room) {
                 Ok(0) => break,
                 Ok(n) => {
                     c.len += n;
                     let got = c.buf.get(..c.len).unwrap_or(&[]);
                     if let Some(end) = got.iter().position(|&x| x == b'\n') {
                         *line = c.buf;
-                        return Some((c.fd.raw(), end));
+                        return Some((c.fd, end));
                     }
                 }
                 Err(Errno::EAGAIN) => return None,
@@ -273,9 +258,9 @@ impl Server {
             }
         }
         for i in 0..MAX_CLIENTS {
-            if let Some(Some(c)) = self.clients.get(i) {
+            if let Some(c) = self.clients.get(i).filter(|c| c.open) {
                 if now >= c.deadline {
-                    let _ = sys::write_all(c.fd.raw(), b"error: timed out waiting for a request\n");
+                    let _ = sys::write_all(c.fd, b"error: timed out waiting for a request\n");
                     self.close_client(ep, i);
                 }
             }
@@ -284,12 +269,11 @@ impl Server {
 
     #[inline(never)]
     pub fn close_client(&mut self, ep: &Fd, index: usize) {
-        if let Some(cell) = self.clients.get_mut(index) {
-            if let Some(c) = cell {
-                let _ = sys::epoll_del(ep, c.fd.raw());
-            }
-            // Dropped in place: closes the connection.
-            *cell = None;
+        if let Some(c) = self.clients.get_mut(index).filter(|c| c.open) {
+            c.open = false;
+            let _ = sys::epoll_del(ep, c.fd);
+            // Closes the connection.
+            drop(Fd::from_raw(c.fd));
         }
     }
 }
@@ -389,22 +373,29 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         l.s("gone");
         return;
     };
-    match s.state {
-        State::Pending => l.s("waiting"),
-        State::Launching { .. } | State::FindingPid { .. } => l.s("starting"),
+    let word = match s.state {
+        State::Pending => "waiting",
+        State::Launching { .. } | State::FindingPid { .. } => "starting",
         State::Running { .. } if s.entry.ready_fd.is_some() => {
-            l.s(if s.ready { "ready" } else { "starting" })
+            if s.ready {
+                "ready"
+            } else {
+                "starting"
+            }
         }
-        State::Running { .. } => l.s("running"),
-        State::Backoff { until } => l
-            .s("backoff ")
-            .u(until.saturating_sub(now).div_ceil(1000))
-            .s("s"),
-        State::Stopping { .. } => l.s("stopping"),
-        State::Stopped => l.s("stopped"),
-        State::Done { .. } => l.s("done"),
-        State::Failed { .. } => l.s("failed"),
+        State::Running { .. } => "running",
+        State::Backoff { until } => {
+            l.s("backoff ")
+                .u(until.saturating_sub(now).div_ceil(1000))
+                .s("s");
+            return;
+        }
+        State::Stopping { .. } => "stopping",
+        State::Stopped => "stopped",
+        State::Done { .. } => "done",
+        State::Failed { .. } => "failed",
     };
+    l.s(word);
 }
 
 #[inline(never)]

@@ -11,7 +11,9 @@ use crate::out::Line;
 use crate::reaper;
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
 use crate::spawn::{self, ChildSetup, Env, Output, Session};
-use crate::supervisor::{Action, Mode, Note, Outcome, PidfileRead, SlotId, Supervisor, MAX_SLOTS};
+use crate::supervisor::{
+    Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
+};
 use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
 use config_format::{Argv, Entry, Kind, Span, Table, MAX_TABLE_BYTES};
 use core::ffi::CStr;
@@ -50,23 +52,47 @@ pub struct Config<'a> {
     pub verbose: bool,
 }
 
-/// A log pipe: the service writes lines, foster prefixes and forwards them.
+/// A log pipe, or a free cell (`open` false; all zero is free): the
+/// service writes lines, foster prefixes and forwards them.
 struct LogPipe {
+    open: bool,
     slot: SlotId,
-    read: Fd,
-    write: Fd,
-    /// Where lines go: /dev/kmsg or the file.
-    sink: Option<Fd>,
     kmsg: bool,
+    /// The pipe's ends and where lines go (/dev/kmsg or the file): owned
+    /// while `open`, closed by `drop_log`.
+    read: sys::RawFd,
+    write: sys::RawFd,
+    sink: sys::RawFd,
     partial: [u8; LOG_LINE],
     len: usize,
 }
 
 /// The table sources: two buffers, one current, one for the next reload.
 struct Sources {
-    bufs: [&'static mut [u8]; 2],
+    bufs: &'static mut [[u8; MAX_TABLE_BYTES]; 2],
     lens: [usize; 2],
     current: usize,
+}
+
+/// The read end of a slot's readiness pipe, when open (all zero: none).
+struct ReadyPipe {
+    open: bool,
+    fd: sys::RawFd,
+}
+
+/// The runtime's big state, reserved in one piece and never on the stack:
+/// stack pages stay resident once touched, reserved ones only where used.
+pub struct Reserved {
+    sources: [[u8; MAX_TABLE_BYTES]; 2],
+    slots: Slots,
+    actions: Actions,
+    logs: [LogPipe; MAX_LOG_PIPES],
+    ready: [ReadyPipe; MAX_SLOTS],
+    clients: crate::control::Clients,
+    /// The last parsed table (parsed in place).
+    table: Table,
+    argv: Argv,
+    env: Env,
 }
 
 impl Sources {
@@ -94,8 +120,8 @@ pub struct Runtime<'a> {
     ep: Fd,
     sigfd: Fd,
     src: Sources,
-    ready: [Option<Fd>; MAX_SLOTS],
-    logs: &'static mut heapless::Vec<LogPipe, MAX_LOG_PIPES>,
+    ready: &'static mut [ReadyPipe; MAX_SLOTS],
+    logs: &'static mut [LogPipe; MAX_LOG_PIPES],
     /// The last parsed table (reserved once; parsed in place).
     table: &'static mut Table,
     /// A child's argv and environment are built here (taken while in use).
@@ -120,17 +146,17 @@ impl<'a> Runtime<'a> {
         let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
         sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL)
             .map_err(|e| ("watch signals", e))?;
-        // The big state lives in reserved memory, never on the stack: stack
-        // pages stay resident once touched, reserved ones only where used.
-        let reserve_err = |e| ("reserve memory", e);
-        let a = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
-        let b = sys::reserve(MAX_TABLE_BYTES).map_err(reserve_err)?;
-        let slots = sys::reserve_zeroed().map_err(reserve_err)?;
-        let actions = sys::reserve_zeroed().map_err(reserve_err)?;
-        let logs = sys::reserve_zeroed().map_err(reserve_err)?;
-        let table = sys::reserve_zeroed().map_err(reserve_err)?;
-        let argv = sys::reserve_zeroed().map_err(reserve_err)?;
-        let env = sys::reserve_zeroed().map_err(reserve_err)?;
+        let Reserved {
+            sources,
+            slots,
+            actions,
+            logs,
+            ready,
+            clients,
+            table,
+            argv,
+            env,
+        } = sys::reserve_zeroed().map_err(|e| ("reserve memory", e))?;
         Ok(Runtime {
             scratch: Some((argv, env)),
             sup: Supervisor::new(cfg.mode, slots, actions),
@@ -139,14 +165,14 @@ impl<'a> Runtime<'a> {
             ep,
             sigfd,
             src: Sources {
-                bufs: [a, b],
+                bufs: sources,
                 lens: [0, 0],
                 current: 0,
             },
-            ready: [const { None }; MAX_SLOTS],
+            ready,
             logs,
             log,
-            control: crate::control::Server::idle(),
+            control: crate::control::Server::idle(clients),
             finished: None,
         })
     }
@@ -188,7 +214,7 @@ impl<'a> Runtime<'a> {
     /// Reads the table into the spare buffer and parses it into `self.table`.
     /// Returns the error count (errors are reported as they are found, to
     /// `report` too when given).
-    fn load(&mut self, report: Option<Report<'_>>) -> Result<usize, Errno> {
+    fn load(&mut self, report: Option<Report<'_>>) -> Result<u32, Errno> {
         let spare = self.src.spare();
         let path = self.cfg.table;
         let Some(buf) = self.src.bufs.get_mut(spare) else {
@@ -286,7 +312,7 @@ impl<'a> Runtime<'a> {
                 b" error(s); keeping the running table",
             ];
             log_parts(&self.log, &parts, None);
-            return errors;
+            return errors as usize;
         }
         let old_src = self.src.current();
         let new_src = self.src.get(self.src.spare());
@@ -405,13 +431,13 @@ impl<'a> Runtime<'a> {
     }
 
     fn on_ready(&mut self, slot: usize) {
-        let Some(Some(fd)) = self.ready.get(slot) else {
+        let Some(&ReadyPipe { open: true, fd }) = self.ready.get(slot) else {
             return;
         };
         let mut buf = [0u8; 64];
         // A newline says ready; end of file or an error ends the pipe too.
         let ready = loop {
-            match sys::read(fd.raw(), &mut buf) {
+            match sys::read(fd, &mut buf) {
                 Err(Errno::EAGAIN) => return,
                 Ok(n) if n > 0 => {
                     if buf
@@ -432,14 +458,20 @@ impl<'a> Runtime<'a> {
 
     #[inline(never)]
     fn close_ready(&mut self, slot: usize) {
-        if let Some(Some(fd)) = self.ready.get_mut(slot).map(Option::take) {
-            let _ = sys::epoll_del(&self.ep, fd.raw());
+        if let Some(p) = self.ready.get_mut(slot).filter(|p| p.open) {
+            p.open = false;
+            let _ = sys::epoll_del(&self.ep, p.fd);
+            drop(Fd::from_raw(p.fd));
         }
     }
 
     #[inline(never)]
     fn on_log(&mut self, slot: usize) {
-        let Some(pipe) = self.logs.iter_mut().find(|p| p.slot as usize == slot) else {
+        let Some(pipe) = self
+            .logs
+            .iter_mut()
+            .find(|p| p.open && p.slot as usize == slot)
+        else {
             return;
         };
         let name = self
@@ -449,7 +481,7 @@ impl<'a> Runtime<'a> {
         let mut chunk = [0u8; 512];
         // Bounded: a chatty service cannot keep foster from other events.
         for _ in 0..16 {
-            let n = match sys::read(pipe.read.raw(), &mut chunk) {
+            let n = match sys::read(pipe.read, &mut chunk) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
@@ -492,39 +524,36 @@ impl<'a> Runtime<'a> {
                     signal_all(sig, self.cfg.mode);
                     self.reap(sys::now_ms());
                 }
-                Action::Note(note) => self.note(note),
+                Action::Note(ref note) => self.note(note),
                 Action::Finish(outcome) => self.finished = Some(outcome),
             }
         }
     }
 
     #[inline(never)]
-    fn note(&self, note: Note) {
+    fn note(&self, note: &Note) {
         let sup = &self.sup;
         let name = |id: SlotId| sup.slot(id).map_or(&b"?"[..], |s| s.name().as_bytes());
         let verbose = self.cfg.verbose;
         let mut l = Line::new();
         // A few notes start with text before the entry's name.
-        l.s(match note {
+        l.s(match *note {
             Note::SpawnFailed { .. } => "unable to start ",
             Note::ExitStatus { .. } => "foster: exit-status ",
             Note::NoRoom { .. } => "reload: no room for ",
             _ => "",
         });
         // Most notes then read `NAME[text][NUMBER]`, some with a detail after.
-        let (slot, text, num, error) = match note {
+        let (slot, text, num, error) = match *note {
             Note::Started { slot, pid } => (Some(slot), ": started, pid ", Some(pid), false),
             Note::SpawnFailed { slot, .. } => (Some(slot), ": ", None, true),
             Note::Exited {
                 slot,
                 status,
-                restart_in,
+                quiet,
+                ..
             } => {
-                // A quiet success of a run-once entry is not news.
-                let service = sup
-                    .slot(slot)
-                    .is_some_and(|s| s.entry.kind == Kind::Service);
-                if status.success() && restart_in.is_none() && !service && !verbose {
+                if quiet && !verbose {
                     return;
                 }
                 (Some(slot), "", None, !status.success())
@@ -578,7 +607,7 @@ impl<'a> Runtime<'a> {
         if let Some(n) = num {
             l.i(n as i64);
         }
-        match note {
+        match *note {
             Note::SpawnFailed { errno, .. } => {
                 l.errno(Errno(errno));
             }
@@ -599,7 +628,7 @@ impl<'a> Runtime<'a> {
             }
             Note::OrphanReaped { status, .. } => describe_exit(&mut l, status),
             Note::ExitStatus { .. } => return self.log.marker(l.as_bytes()),
-            Note::NoRoom { name } => {
+            Note::NoRoom { ref name } => {
                 l.bytes(name.as_bytes()).s(" while old entries stop");
             }
             _ => {}
@@ -651,16 +680,17 @@ impl<'a> Runtime<'a> {
                 return None;
             }
         };
-        if let Some(p) = self.logs.iter_mut().find(|p| p.slot == slot) {
-            p.sink = Some(sink);
+        if let Some(p) = self.logs.iter_mut().find(|p| p.open && p.slot == slot) {
+            // The previous start's sink is closed.
+            drop(Fd::from_raw(p.sink));
+            p.sink = sink.into_raw();
             p.kmsg = kmsg;
-            return Some(p.write.raw());
+            return Some(p.write);
         }
-        let sink = Some(sink);
-        if self.logs.is_full() {
+        let Some(free) = self.logs.iter().position(|p| !p.open) else {
             self.log.error("too many log pipes; logging to the console");
             return None;
-        }
+        };
         let piped = reader_pipe().and_then(|(read, write)| {
             sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | slot as u64)
                 .map(|_| (read, write))
@@ -672,17 +702,15 @@ impl<'a> Runtime<'a> {
                 return None;
             }
         };
-        let raw = write.raw();
-        let _ = self.logs.push(LogPipe {
-            slot,
-            read,
-            write,
-            sink,
-            kmsg,
-            partial: [0; LOG_LINE],
-            len: 0,
-        });
-        Some(raw)
+        let p = self.logs.get_mut(free)?;
+        p.open = true;
+        p.slot = slot;
+        p.kmsg = kmsg;
+        p.read = read.into_raw();
+        p.write = write.into_raw();
+        p.sink = sink.into_raw();
+        p.len = 0;
+        Some(p.write)
     }
 
     /// `NAME: unable to WHAT: ERRNO; logging to the console`.
@@ -693,9 +721,12 @@ impl<'a> Runtime<'a> {
 
     #[inline(never)]
     fn drop_log(&mut self, slot: SlotId) {
-        if let Some(i) = self.logs.iter().position(|p| p.slot == slot) {
-            let pipe = self.logs.swap_remove(i);
-            let _ = sys::epoll_del(&self.ep, pipe.read.raw());
+        if let Some(p) = self.logs.iter_mut().find(|p| p.open && p.slot == slot) {
+            p.open = false;
+            let _ = sys::epoll_del(&self.ep, p.read);
+            for fd in [p.read, p.write, p.sink] {
+                drop(Fd::from_raw(fd));
+            }
         }
     }
 
@@ -773,50 +804,47 @@ impl<'a> Runtime<'a> {
             }
         }
         let src = self.src.current();
-        let mut kv = [0u8; 512];
+        // One buffer: first for each `env=` value, then split for the paths
+        // and names below.
+        let mut buf = [0u8; 512];
         for span in &entry.env {
-            if let Some(kv) = unquoted(Some(*span), src, &mut kv) {
+            if let Some(kv) = unquoted(Some(*span), src, &mut buf) {
                 env.set(kv);
             }
         }
-        let mut tty_buf = [0u8; 128];
+        let (tty_buf, rest) = buf.split_at_mut(128);
+        let (dir_buf, rest) = rest.split_at_mut(256);
+        let (user_buf, group_buf) = rest.split_at_mut(64);
         let interactive = entry.kind == Kind::Askfirst
             || matches!(
                 entry.command,
                 config_format::Command::Inittab { login: true, .. }
             );
         let tty = match entry.tty {
-            Some(span) => tty_path(span.get(src), &mut tty_buf),
+            Some(span) => tty_path(span.get(src), tty_buf),
             // /dev/console cannot be a controlling terminal: a console shell
             // gets the real device behind it, so job control works.
-            None if interactive && self.cfg.mode == Mode::Pid1 => active_console(&mut tty_buf),
+            None if interactive && self.cfg.mode == Mode::Pid1 => active_console(tty_buf),
             None => None,
         };
-        let mut dir_buf = [0u8; 256];
-        let dir = unquoted_cstr(entry.dir, src, &mut dir_buf);
-        let mut user_buf = [0u8; 64];
-        let user = unquoted(entry.user, src, &mut user_buf);
-        let mut group_buf = [0u8; 64];
-        let group = unquoted(entry.group, src, &mut group_buf);
-        let null;
+        let dir = unquoted_cstr(entry.dir, src, dir_buf);
+        let user = unquoted(entry.user, src, user_buf);
+        let group = unquoted(entry.group, src, group_buf);
+        let stdin_null = entry.log == config_format::Log::Null;
+        let mut null = None;
         let output = match entry.log {
-            config_format::Log::Console => {
-                self.drop_log(slot);
-                Output::Inherit
-            }
-            config_format::Log::Null => {
-                self.drop_log(slot);
-                null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
-                null.as_ref()
-                    .map_or(Output::Inherit, |f| Output::Fd(f.raw()))
-            }
             config_format::Log::Kmsg | config_format::Log::File(_) => {
-                match self.log_pipe_for(slot, entry) {
-                    Some(fd) => Output::Fd(fd),
-                    None => Output::Inherit,
+                self.log_pipe_for(slot, entry)
+            }
+            config_format::Log::Console | config_format::Log::Null => {
+                self.drop_log(slot);
+                if stdin_null {
+                    null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
                 }
+                null.as_ref().map(Fd::raw)
             }
         };
+        let output = output.map_or(Output::Inherit, Output::Fd);
         // Readiness: a fresh pipe per start; the child gets the write end as fd N.
         self.close_ready(slot as usize);
         let mut notify_write = None;
@@ -825,7 +853,11 @@ impl<'a> Runtime<'a> {
                 if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok()
                 {
                     if let Some(cell) = self.ready.get_mut(slot as usize) {
-                        *cell = Some(r);
+                        // Closed by `close_ready`.
+                        *cell = ReadyPipe {
+                            open: true,
+                            fd: r.into_raw(),
+                        };
                     }
                     notify_write = Some((w, n as sys::RawFd));
                 }
@@ -839,7 +871,7 @@ impl<'a> Runtime<'a> {
             path: env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
             session: Session::New,
             tty,
-            stdin_null: entry.log == config_format::Log::Null,
+            stdin_null,
             output,
             pass_fd: notify_write.as_ref().map(|(w, n)| (w.raw(), *n)),
             dir,
@@ -896,9 +928,7 @@ fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
         .bytes(pipe.partial.get(..pipe.len).unwrap_or(&[]))
         .byte(b'\n');
     pipe.len = 0;
-    if let Some(sink) = &pipe.sink {
-        let _ = sys::write_all(sink.raw(), l.as_bytes());
-    }
+    let _ = sys::write_all(pipe.sink, l.as_bytes());
 }
 
 /// Signals a service: its process group first (it ran `setsid`), so helpers

@@ -132,10 +132,12 @@ pub enum Note {
         slot: SlotId,
         errno: u16,
     },
-    /// Exited; `restart_in` when it will be restarted.
+    /// Exited; `restart_in` when it will be restarted. `quiet`: a success
+    /// of a run-once entry, not news unless foster is verbose.
     Exited {
         slot: SlotId,
         status: ExitStatus,
+        quiet: bool,
         restart_in: Option<Millis>,
     },
     /// The daemon of a `pidfile=` entry was found and adopted.
@@ -687,19 +689,12 @@ impl Supervisor {
             let Some(slot) = self.slots.get_mut(i) else {
                 continue;
             };
-            match slot.state {
-                State::Backoff { until } if now >= until => {
-                    slot.state = State::Pending;
-                    if self.may_start(i) {
-                        self.push(Action::Spawn { slot: id });
-                    }
-                }
-                State::FindingPid { until, next } if now >= next => {
+            match &mut slot.state {
+                // Started by `advance` below, like any pending slot.
+                State::Backoff { until } if now >= *until => slot.state = State::Pending,
+                State::FindingPid { next, .. } if now >= *next => {
                     // Poll again; the answer moves the deadline.
-                    slot.state = State::FindingPid {
-                        until,
-                        next: u64::MAX,
-                    };
+                    *next = u64::MAX;
                     self.push(Action::ReadPidfile { slot: id });
                 }
                 State::Stopping {
@@ -707,19 +702,16 @@ impl Supervisor {
                     kill_at,
                     give_up,
                     then,
-                } if now >= kill_at.min(give_up) => {
-                    if now >= give_up {
+                } if now >= (*kill_at).min(*give_up) => {
+                    let pid = *pid;
+                    if now >= *give_up {
                         // SIGKILL did not get it reaped in time: a process
                         // stuck in the kernel must not hang the stop.
+                        let then = *then;
                         self.push(Action::Release { slot: id });
                         self.stopped(id, then, now);
                     } else {
-                        slot.state = State::Stopping {
-                            pid,
-                            kill_at: u64::MAX,
-                            give_up,
-                            then,
-                        };
+                        *kill_at = u64::MAX;
                         self.note(Note::Killed { slot: id, pid });
                         self.push(Action::Signal {
                             pid,
@@ -903,22 +895,12 @@ impl Supervisor {
                 true
             }
             State::Stopping {
-                pid,
-                kill_at,
-                give_up,
-                then: old,
+                then: ref mut old, ..
             } => {
                 // Removing beats restarting beats staying.
-                let then = match (old, then) {
-                    (AfterStop::Remove, _) | (_, AfterStop::Remove) => AfterStop::Remove,
-                    _ => then,
-                };
-                slot.state = State::Stopping {
-                    pid,
-                    kill_at,
-                    give_up,
-                    then,
-                };
+                if *old != AfterStop::Remove {
+                    *old = then;
+                }
                 true
             }
             State::Pending | State::Backoff { .. } => {
@@ -1061,10 +1043,12 @@ impl Supervisor {
             };
         }
         let on_exit = if restart { None } else { slot.entry.on_exit };
+        let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
         if let Some(status) = status {
             self.note(Note::Exited {
                 slot: id,
                 status,
+                quiet,
                 restart_in,
             });
         }

@@ -1262,6 +1262,10 @@ unsafe impl<const N: usize> ZeroValid for config_format::TableN<N> {}
 unsafe impl ZeroValid for config_format::Argv {}
 // SAFETY: an environment block is bytes, integers and raw pointers (null).
 unsafe impl ZeroValid for crate::spawn::Env {}
+// SAFETY: the runtime's state is byte arrays, integers, bools (all zero:
+// no log pipe, readiness pipe or control connection open) and the types
+// above.
+unsafe impl ZeroValid for crate::runtime::Reserved {}
 
 /// A `T` in fresh zero-filled memory that lives for the rest of the process.
 /// Its pages cost nothing until used.
