@@ -16,7 +16,6 @@ pub const ARGV_BYTES: usize = 4096;
 /// Shell metacharacters that make BusyBox run a process through `/bin/sh -c`.
 const SHELL_META: &[u8] = b"~`!$^&*()=|\\{}[];\"'<>?";
 const SHELL: &[u8] = b"-/bin/sh";
-const SH: &[u8] = b"/bin/sh";
 const EXEC: &[u8] = b"exec ";
 
 /// A command ready for execve: the words, each NUL-terminated in one buffer.
@@ -216,7 +215,7 @@ pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option
         return (0, 0, None);
     }
     if meta {
-        let shell = if login { SHELL.len() } else { SH.len() };
+        let shell = SHELL.len() - usize::from(!login);
         return (3, shell + 1 + 3 + EXEC.len() + len + 1, None);
     }
     (words, bytes, extra)
@@ -244,7 +243,8 @@ impl Entry {
             Command::Inittab { process, login } => {
                 let process = process.get(src);
                 if has_shell_meta(process) {
-                    out.word_of(if login { SHELL } else { SH })?;
+                    // `/bin/sh`, or `-/bin/sh` for a login shell.
+                    out.word_of(SHELL.get(usize::from(!login)..).unwrap_or(SHELL))?;
                     out.word_of(b"-c")?;
                     out.begin();
                     out.bytes(EXEC);
@@ -359,4 +359,119 @@ pub fn unquote(raw: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut lx = Lexer::new(raw, 0, raw.len());
     let w = lx.word(out).ok()?;
     (w.len <= out.len()).then_some(w.len)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse, Table};
+
+    fn table(src: &str) -> Table {
+        parse(src.as_bytes(), &mut |e| panic!("{src}: {e:?}"))
+    }
+
+    /// Entry 0 of `a` against entry 0 of `b`.
+    fn same(a: &str, b: &str) -> bool {
+        let (ta, tb) = (table(a), table(b));
+        ta.entries[0].same_as(a.as_bytes(), &tb.entries[0], b.as_bytes())
+    }
+
+    const BASE: &str = "once a after=b x y\nonce b z\n";
+
+    #[test]
+    fn same_as_equal_across_formatting() {
+        assert!(same(BASE, BASE));
+        let all = "service web tty=tty1 user=u group=g dir=/d env=A=1 env=B=2 umask=022 \
+                   log=/l restart=never backoff=1s..2s after=db ready=fd:3 pidfile=/p \
+                   stop=INT timeout=3s on-exit=exit:4 -- httpd -f\nonce db x\n";
+        assert!(same(all, all));
+        // Blanks, continuations, comments and line numbers do not count...
+        let moved = "# moved\n\n  service  web\ttty=tty1 user=u group=g dir=/d env=A=1 env=B=2 \
+                     umask=022 log=/l restart=never \\\n backoff=1s..2s after=db ready=fd:3 \
+                     pidfile=/p stop=INT timeout=3s on-exit=exit:4 --   httpd -f  \nonce db x\n";
+        assert!(same(all, moved));
+        // ...nor values that read the same, nor an `after=` name's quotes
+        // (names are kept unquoted).
+        assert!(same(BASE, "once a after='b' x y\nonce b z\n"));
+        assert!(same(
+            "once a umask=22 timeout=1000ms x\n",
+            "once a umask=0022 timeout=1s x\n"
+        ));
+        assert!(same("::once:x\n", "::once:x  # comment\n"));
+        // Option and command text is compared as written: a value quoted or
+        // a command spaced differently counts as a change (the entry
+        // restarts, never wrongly kept).
+        assert!(!same("once a user=u x\n", "once a user='u' x\n"));
+        assert!(!same("once a x y\n", "once a x  y\n"));
+    }
+
+    #[test]
+    fn same_as_sees_every_single_option() {
+        let base = "once a x y\nonce b z\n";
+        for other in [
+            "wait a x y\n",
+            "once c x y\n",
+            "once a x\n",
+            "once a x z\n",
+            "once a tty=tty1 x y\n",
+            "once a user=u x y\n",
+            "once a group=g x y\n",
+            "once a dir=/ x y\n",
+            "once a env=A=1 x y\n",
+            "once a umask=022 x y\n",
+            "once a log=null x y\n",
+            "once a log=kmsg x y\n",
+            "once a log=/l x y\n",
+            "once a restart=always x y\n",
+            "once a restart=on-failure x y\n",
+            "once a backoff=1s..30s x y\n",
+            "once a backoff=100ms..1m x y\n",
+            "once a after=b x y\nonce b z\n",
+            "once a ready=fd:3 x y\n",
+            "once a pidfile=/p x y\n",
+            "once a stop=KILL x y\n",
+            "once a timeout=1s x y\n",
+            "once a on-exit=poweroff x y\n",
+            "once a on-exit=reboot x y\n",
+            "once a on-exit=halt x y\n",
+            "once a on-exit=exit:0 x y\n",
+        ] {
+            assert!(!same(base, other), "{other}");
+            assert!(!same(other, base), "{other}");
+        }
+        // Each option against another value of itself.
+        for (a, b) in [
+            ("once a tty=tty1 x\n", "once a tty=tty2 x\n"),
+            ("once a user=u x\n", "once a user=v x\n"),
+            ("once a group=g x\n", "once a group=h x\n"),
+            ("once a dir=/a x\n", "once a dir=/b x\n"),
+            ("once a env=A=1 x\n", "once a env=A=2 x\n"),
+            ("once a env=A=1 x\n", "once a env=A=1 env=B=2 x\n"),
+            ("once a env=A=1 env=B=2 x\n", "once a env=B=2 env=A=1 x\n"),
+            ("once a umask=022 x\n", "once a umask=027 x\n"),
+            ("once a log=/a x\n", "once a log=/b x\n"),
+            ("once a backoff=1s..2s x\n", "once a backoff=1s..3s x\n"),
+            ("once a ready=fd:3 x\n", "once a ready=fd:4 x\n"),
+            ("once a pidfile=/a x\n", "once a pidfile=/b x\n"),
+            ("once a stop=INT x\n", "once a stop=HUP x\n"),
+            ("once a timeout=1s x\n", "once a timeout=2s x\n"),
+            ("once a on-exit=exit:1 x\n", "once a on-exit=exit:2 x\n"),
+            (
+                "once a after=b x\nonce b z\nonce c z\n",
+                "once a after=c x\nonce b z\nonce c z\n",
+            ),
+            (
+                "once a after=b after=c x\nonce b z\nonce c z\n",
+                "once a after=c after=b x\nonce b z\nonce c z\n",
+            ),
+            // Syntax alone: the same name, kind and command text.
+            ("once console.once x\n", "::once:x\n"),
+            // A login shell alone (the process is `x` in both).
+            ("::once:x\n", "::once:-x\n"),
+            ("tty1::once:x\n", "tty2::once:x\n"),
+            ("::once:x\n", "tty1::once:x\n"),
+        ] {
+            assert!(!same(a, b), "{a} vs {b}");
+            assert!(!same(b, a), "{b} vs {a}");
+        }
+    }
 }

@@ -491,6 +491,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Options.
         let mut has_command = false;
         let mut last_end = nw.end;
+        // One buffer for every value: each read sets `len`, and nothing past
+        // it is looked at.
+        let mut val = Val {
+            buf: [0; Val::CAP],
+            len: 0,
+        };
         while lx.word_start() {
             let at = lx.pos;
             let Some(w) = self.word(&mut lx) else {
@@ -510,10 +516,6 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             let key = span(w.start, w.start + eq);
             let value_at = w.start + eq + 1;
             let value = span(value_at, w.end);
-            let mut val = Val {
-                buf: [0; Val::CAP],
-                len: 0,
-            };
             let mut vlx = Lexer::new(src, value_at, w.end);
             val.len = vlx.word(&mut val.buf).map_or(0, |w| w.len);
             let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
@@ -778,12 +780,20 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 }
             }
         }
-        let mut i = 0;
-        self.table.entries.retain(|_| {
-            let keep = g.bits(i) & DROPPED == 0;
-            i += 1;
-            keep
-        });
+        // Compacted by hand (`retain` costs more code): each kept entry
+        // swaps with the first dropped one before it, so the kept ones stay
+        // in file order.
+        let entries = &mut self.table.entries;
+        let mut kept = 0;
+        for i in 0..n {
+            if g.bits(i) & DROPPED == 0 {
+                if let Some([first, .., last]) = entries.get_mut(kept..=i) {
+                    core::mem::swap(first, last);
+                }
+                kept += 1;
+            }
+        }
+        entries.truncate(kept);
     }
 
     /// The search from `root`. The path is kept in `g.stack` and each entry's
