@@ -84,7 +84,7 @@ pub fn main(args: StartArgs) -> i32 {
     let mut rows = 0;
     let mut lines = Some(text);
     while let Some(line) = next_piece(&mut lines, b'\n') {
-        if let Some(rest) = line.strip_prefix(b"entry\t") {
+        if let Some(rest) = after(line, b"entry\t") {
             if rows < ROWS_MAX {
                 rows += 1;
                 for (w, cell) in widths.iter_mut().zip(cells(rest)) {
@@ -96,10 +96,10 @@ pub fn main(args: StartArgs) -> i32 {
         let (prefix, msg) = if line == b"ok" {
             status = 0;
             continue;
-        } else if let Some(msg) = line.strip_prefix(b"error: ") {
+        } else if let Some(msg) = after(line, b"error: ") {
             status = 1;
             ("foster: ", msg)
-        } else if let Some(msg) = line.strip_prefix(b"table: ") {
+        } else if let Some(msg) = after(line, b"table: ") {
             ("", msg)
         } else {
             continue;
@@ -121,7 +121,7 @@ pub fn main(args: StartArgs) -> i32 {
         let mut n = 0;
         let mut lines = Some(text);
         while let Some(line) = next_piece(&mut lines, b'\n') {
-            let Some(rest) = line.strip_prefix(b"entry\t") else {
+            let Some(rest) = after(line, b"entry\t") else {
                 continue;
             };
             if n == rows {
@@ -140,6 +140,13 @@ pub fn main(args: StartArgs) -> i32 {
         }
     }
     status
+}
+
+/// `line` after `head`, if it starts with it: one out-of-line copy for
+/// every reply head, not one per head length.
+#[inline(never)]
+fn after<'a>(line: &'a [u8], head: &[u8]) -> Option<&'a [u8]> {
+    line.strip_prefix(head)
 }
 
 /// The 7 cells of an `entry` line (tab-separated; `-` for a missing one).

@@ -3,7 +3,6 @@
 //! daemons come back to foster, not to the real PID 1.
 
 use crate::log::Log;
-use crate::out::Line;
 use crate::runtime::{Config, Runtime};
 use crate::signals;
 use crate::supervisor::{Mode, Outcome};
@@ -62,11 +61,8 @@ pub fn main(args: StartArgs) -> i32 {
     }
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
-        let mut l = Line::new();
-        l.s("foster: unable to become a subreaper: ")
-            .errno(e)
-            .s("; continuing");
-        l.flush(sys::STDERR);
+        let what = [&b"unable to become a subreaper"[..]];
+        crate::runtime::log_errno(&Log::stderr(), &what, e, "; continuing");
     }
     let opts = match parse(&args, 1, false) {
         Ok(o) => o,
@@ -91,9 +87,11 @@ pub fn main(args: StartArgs) -> i32 {
         args,
         verbose: opts.verbose,
     };
-    let mut rt = match Runtime::new(cfg, Log::stderr()) {
+    // Used in place: a Runtime is kilobytes, not to be copied out.
+    let mut new = Runtime::new(cfg, Log::stderr());
+    let rt = match &mut new {
         Ok(rt) => rt,
-        Err((what, e)) => return fail(what, e),
+        Err((what, e)) => return fail(what, *e),
     };
     if let Some(path) = opts.socket {
         rt.listen(path);

@@ -420,8 +420,8 @@ pub struct Stat {
 
 /// `statx` is the one stat call with the same layout on every architecture.
 pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
-    // SAFETY: statx is plain old data; all-zero is a valid value.
-    let mut buf: g::statx = unsafe { core::mem::zeroed() };
+    // Not zeroed first: statx(2) writes the whole struct when it succeeds.
+    let mut buf = core::mem::MaybeUninit::<g::statx>::uninit();
     let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
     sys!(
         __NR_statx,
@@ -429,8 +429,10 @@ pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
         path.as_ptr(),
         flags,
         g::STATX_BASIC_STATS,
-        &mut buf as *mut g::statx
+        buf.as_mut_ptr()
     )?;
+    // SAFETY: the call succeeded, so the kernel filled in every byte.
+    let buf = unsafe { buf.assume_init() };
     Ok(Stat {
         mode: buf.stx_mode as u32,
         uid: buf.stx_uid,
@@ -812,9 +814,14 @@ pub fn signalfd(mask: SigSet) -> Result<Fd> {
 /// One pending signal from a non-blocking signalfd, or `None` when drained.
 pub fn read_signal(fd: &Fd) -> Result<Option<SigInfo>> {
     // struct signalfd_siginfo is 128 bytes: signo@0, pid@12, uid@16.
-    let mut buf = [0u8; 128];
-    match read(fd.raw(), &mut buf) {
+    // Not zeroed first: only a complete read of all 128 bytes is looked at.
+    let mut buf = core::mem::MaybeUninit::<[u8; 128]>::uninit();
+    match check(retry_raw(|| {
+        raw!(__NR_read, fd.raw(), buf.as_mut_ptr(), 128)
+    })) {
         Ok(128) => {
+            // SAFETY: the kernel wrote all 128 bytes.
+            let buf = unsafe { buf.assume_init() };
             let word = |o: usize| {
                 let mut w = [0u8; 4];
                 w.copy_from_slice(buf.get(o..o + 4).unwrap_or(&[0; 4]));
