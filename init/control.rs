@@ -280,7 +280,7 @@ impl Server {
 
 fn accept_failed(log: &Log, e: Errno) {
     let what: &[u8] = b"unable to accept a control connection";
-    crate::runtime::log_errno(log, &[what], e, "; retrying in 1 s");
+    log.error_errno(&[what], e, "; retrying in 1 s");
 }
 
 fn reply(fd: sys::RawFd, l: &mut Line) {

@@ -97,9 +97,29 @@ impl Log {
     #[cold]
     #[inline(never)]
     pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
-        // runtime's `log_errno` builds every `PARTS: ERRNO` error line.
         let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
-        crate::runtime::log_errno(self, &parts, e, "");
+        self.error_errno(&parts, e, "");
+    }
+
+    /// Logs the error `PARTS...: ERRNO-TEXT POST`.
+    #[inline]
+    pub fn error_errno(&self, parts: &[&[u8]], e: Errno, post: &str) {
+        self.error_with(parts, Some((e, post)));
+    }
+
+    /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given:
+    /// every rare error line is built here, once.
+    #[cold]
+    #[inline(never)]
+    pub fn error_with(&self, parts: &[&[u8]], errno: Option<(Errno, &str)>) {
+        let mut l = Line::new();
+        for p in parts {
+            l.bytes(p);
+        }
+        if let Some((e, post)) = errno {
+            l.s(": ").errno(e).s(post);
+        }
+        self.error_raw(l.as_bytes());
     }
 
     /// A line that must reach the console as is (the QEMU result marker): on

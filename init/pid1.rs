@@ -239,7 +239,7 @@ pub fn main(args: StartArgs) -> ! {
         Ok(rt) => rt,
         Err((what, e)) => {
             let what = [&b"unable to "[..], what.as_bytes()];
-            crate::runtime::log_errno(&Log::stderr(), &what, *e, "; reaping orphans only");
+            Log::stderr().error_errno(&what, *e, "; reaping orphans only");
             fatal::reap_forever()
         }
     };

@@ -189,8 +189,7 @@ impl<'a> Runtime<'a> {
                     self.control.listen(fd, path);
                 }
             }
-            Err((what, e)) => log_errno(
-                &self.log,
+            Err((what, e)) => self.log.error_errno(
                 &[b"unable to ", what.as_bytes(), b" ", path.to_bytes()],
                 e,
                 "",
@@ -256,12 +255,8 @@ impl<'a> Runtime<'a> {
 
     fn read_failed(&self, e: Errno, pre: &str, post: &str) {
         let path = self.cfg.table.map_or(&b"table"[..], |p| p.to_bytes());
-        log_errno(
-            &self.log,
-            &[pre.as_bytes(), b"unable to read ", path],
-            e,
-            post,
-        );
+        self.log
+            .error_errno(&[pre.as_bytes(), b"unable to read ", path], e, post);
     }
 
     fn swap_sources(&mut self) {
@@ -282,7 +277,7 @@ impl<'a> Runtime<'a> {
             let mut n = [0; 20];
             let n = crate::out::decimal(errors as u64, &mut n);
             let parts = [n, b" bad line(s) skipped; running the rest"];
-            log_parts(&self.log, &parts, None);
+            self.log.error_with(&parts, None);
         }
         if self.table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
             self.log.error("no entry can run; reaping orphans only");
@@ -311,7 +306,7 @@ impl<'a> Runtime<'a> {
                 n,
                 b" error(s); keeping the running table",
             ];
-            log_parts(&self.log, &parts, None);
+            self.log.error_with(&parts, None);
             return errors as usize;
         }
         let old_src = self.src.current();
@@ -716,7 +711,7 @@ impl<'a> Runtime<'a> {
     /// `NAME: unable to WHAT: ERRNO; logging to the console`.
     fn log_failed(&self, name: &config_format::Name, what: &[u8], target: &[u8], e: Errno) {
         let parts = [name.as_bytes(), b": unable to ", what, target];
-        log_errno(&self.log, &parts, e, "; logging to the console");
+        self.log.error_errno(&parts, e, "; logging to the console");
     }
 
     #[inline(never)]
@@ -751,7 +746,8 @@ impl<'a> Runtime<'a> {
             env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         );
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
-        log_errno(&self.log, &[b"unable to exec the restart entry"], e, "");
+        self.log
+            .error_errno(&[b"unable to exec the restart entry"], e, "");
     }
 
     #[inline(never)]
@@ -884,27 +880,6 @@ impl<'a> Runtime<'a> {
         };
         spawn::spawn(&setup)
     }
-}
-
-/// Logs the error `PARTS...: ERRNO-TEXT POST`.
-#[inline]
-pub fn log_errno(log: &Log, parts: &[&[u8]], e: Errno, post: &str) {
-    log_parts(log, parts, Some((e, post)));
-}
-
-/// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given (rare
-/// paths share this one).
-#[cold]
-#[inline(never)]
-fn log_parts(log: &Log, parts: &[&[u8]], errno: Option<(Errno, &str)>) {
-    let mut l = Line::new();
-    for p in parts {
-        l.bytes(p);
-    }
-    if let Some((e, post)) = errno {
-        l.s(": ").errno(e).s(post);
-    }
-    log.error_raw(l.as_bytes());
 }
 
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the

@@ -62,7 +62,7 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
         let what = [&b"unable to become a subreaper"[..]];
-        crate::runtime::log_errno(&Log::stderr(), &what, e, "; continuing");
+        Log::stderr().error_errno(&what, e, "; continuing");
     }
     let opts = match parse(&args, 1, false) {
         Ok(o) => o,
