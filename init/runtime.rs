@@ -462,11 +462,7 @@ impl<'a> Runtime<'a> {
 
     #[inline(never)]
     fn on_log(&mut self, slot: usize) {
-        let Some(pipe) = self
-            .logs
-            .iter_mut()
-            .find(|p| p.open && p.slot as usize == slot)
-        else {
+        let Some(pipe) = log_of(self.logs, slot as SlotId) else {
             return;
         };
         let name = self
@@ -675,7 +671,7 @@ impl<'a> Runtime<'a> {
                 return None;
             }
         };
-        if let Some(p) = self.logs.iter_mut().find(|p| p.open && p.slot == slot) {
+        if let Some(p) = log_of(self.logs, slot) {
             // The previous start's sink is closed.
             drop(Fd::from_raw(p.sink));
             p.sink = sink.into_raw();
@@ -686,11 +682,7 @@ impl<'a> Runtime<'a> {
             self.log.error("too many log pipes; logging to the console");
             return None;
         };
-        let piped = reader_pipe().and_then(|(read, write)| {
-            sys::epoll_add(&self.ep, read.raw(), sys::EPOLLIN, TAG_LOG | slot as u64)
-                .map(|_| (read, write))
-        });
-        let (read, write) = match piped {
+        let (read, write) = match reader_pipe(&self.ep, TAG_LOG | slot as u64) {
             Ok(ends) => ends,
             Err(e) => {
                 self.log_failed(&entry.name, b"create its log pipe", b"", e);
@@ -716,7 +708,7 @@ impl<'a> Runtime<'a> {
 
     #[inline(never)]
     fn drop_log(&mut self, slot: SlotId) {
-        if let Some(p) = self.logs.iter_mut().find(|p| p.open && p.slot == slot) {
+        if let Some(p) = log_of(self.logs, slot) {
             p.open = false;
             let _ = sys::epoll_del(&self.ep, p.read);
             for fd in [p.read, p.write, p.sink] {
@@ -736,9 +728,7 @@ impl<'a> Runtime<'a> {
             return;
         }
         let mut env = Env::new();
-        for kv in self.cfg.args.env_entries() {
-            env.set(kv.to_bytes());
-        }
+        self.base_env(&mut env);
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
         let e = spawn::execvp(
             &argv,
@@ -748,6 +738,15 @@ impl<'a> Runtime<'a> {
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
         self.log
             .error_errno(&[b"unable to exec the restart entry"], e, "");
+    }
+
+    /// `env` set to foster's own environment.
+    #[inline(never)]
+    fn base_env(&self, env: &mut Env) {
+        env.clear();
+        for kv in self.cfg.args.env_entries() {
+            env.set(kv.to_bytes());
+        }
     }
 
     #[inline(never)]
@@ -783,10 +782,7 @@ impl<'a> Runtime<'a> {
         if entry.argv(self.src.current(), argv).is_err() {
             return Err(Errno::E2BIG);
         }
-        env.clear();
-        for kv in self.cfg.args.env_entries() {
-            env.set(kv.to_bytes());
-        }
+        self.base_env(env);
         if env.get(b"PATH").is_none() {
             env.set(&PATH_VAR);
         }
@@ -845,18 +841,15 @@ impl<'a> Runtime<'a> {
         self.close_ready(slot as usize);
         let mut notify_write = None;
         if let Some(n) = entry.ready_fd {
-            if let Ok((r, w)) = reader_pipe() {
-                if sys::epoll_add(&self.ep, r.raw(), sys::EPOLLIN, TAG_READY | slot as u64).is_ok()
-                {
-                    if let Some(cell) = self.ready.get_mut(slot as usize) {
-                        // Closed by `close_ready`.
-                        *cell = ReadyPipe {
-                            open: true,
-                            fd: r.into_raw(),
-                        };
-                    }
-                    notify_write = Some((w, n as sys::RawFd));
+            if let Ok((r, w)) = reader_pipe(&self.ep, TAG_READY | slot as u64) {
+                if let Some(cell) = self.ready.get_mut(slot as usize) {
+                    // Closed by `close_ready`.
+                    *cell = ReadyPipe {
+                        open: true,
+                        fd: r.into_raw(),
+                    };
                 }
+                notify_write = Some((w, n as sys::RawFd));
             }
         }
         let env: &Env = env;
@@ -882,13 +875,21 @@ impl<'a> Runtime<'a> {
     }
 }
 
+/// The open log pipe of `slot`, if it has one.
+#[inline(never)]
+fn log_of(logs: &mut [LogPipe], slot: SlotId) -> Option<&mut LogPipe> {
+    logs.iter_mut().find(|p| p.open && p.slot == slot)
+}
+
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
 /// child's stdout or readiness fd) blocks: O_NONBLOCK lives in the shared
 /// open file description, and a child whose stdout says EAGAIN fails.
+/// The read end is watched in `ep` under `data`.
 #[inline(never)]
-fn reader_pipe() -> Result<(Fd, Fd), Errno> {
+fn reader_pipe(ep: &Fd, data: u64) -> Result<(Fd, Fd), Errno> {
     let (read, write) = sys::pipe(0)?;
     sys::fcntl(read.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
+    sys::epoll_add(ep, read.raw(), sys::EPOLLIN, data)?;
     Ok((read, write))
 }
 
