@@ -110,38 +110,59 @@ pub struct Server {
 
 impl Server {
     /// Creates the listening socket at `path` with mode 0600, replacing a stale socket
-    /// file but never a live one, a symlink or any other kind of file.
-    pub fn bind(path: &CStr) -> Result<Fd, (&'static str, Errno)> {
-        match sys::stat(path, false) {
-            Ok(st) if st.mode & sys::S_IFMT == sys::S_IFSOCK => {
-                // Only a refused connection proves nobody listens: EAGAIN is
-                // a live but busy listener, EACCES someone else's socket.
-                let probe = sys::unix_socket(true).map_err(|e| ("create a socket", e))?;
-                match sys::connect_unix(&probe, path.to_bytes()) {
-                    Err(Errno::ECONNREFUSED) => {
-                        sys::unlink(path).map_err(|e| ("remove the stale control socket", e))?
+    /// file but never a live one, a symlink or any other kind of file. A failure is
+    /// reported to `log` (`unable to WHAT PATH: ERRNO`).
+    pub fn bind(path: &CStr, log: &Log) -> Option<Fd> {
+        let (what, e) = 'failed: {
+            // One socket: first the probe of a stale file (a refused connect
+            // leaves it unconnected), then the listener.
+            let fd = match sys::unix_socket(true) {
+                Ok(fd) => fd,
+                Err(e) => break 'failed ("create a socket", e),
+            };
+            match sys::stat(path, false) {
+                Ok(st) if st.mode & sys::S_IFMT == sys::S_IFSOCK => {
+                    // Only a refused connection proves nobody listens: EAGAIN is
+                    // a live but busy listener, EACCES someone else's socket.
+                    match sys::connect_unix(&fd, path.to_bytes()) {
+                        Err(Errno::ECONNREFUSED) => {
+                            if let Err(e) = sys::unlink(path) {
+                                break 'failed ("remove the stale control socket", e);
+                            }
+                        }
+                        Ok(()) | Err(Errno::EAGAIN) => {
+                            break 'failed (
+                                "take the control socket (another foster answers there)",
+                                Errno::EADDRINUSE,
+                            )
+                        }
+                        Err(e) => break 'failed ("check the control socket", e),
                     }
-                    Ok(()) | Err(Errno::EAGAIN) => {
-                        return Err((
-                            "take the control socket (another foster answers there)",
-                            Errno::EADDRINUSE,
-                        ))
-                    }
-                    Err(e) => return Err(("check the control socket", e)),
                 }
+                Ok(_) => {
+                    break 'failed ("use a non-socket file as the control socket", Errno::EEXIST)
+                }
+                Err(Errno::ENOENT) => {}
+                Err(e) => break 'failed ("check the control socket path", e),
             }
-            Ok(_) => return Err(("use a non-socket file as the control socket", Errno::EEXIST)),
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(("check the control socket path", e)),
-        }
-        let fd = sys::unix_socket(true).map_err(|e| ("create a socket", e))?;
-        // The umask makes the node 0600 from the instant it exists.
-        let old = sys::umask(0o177);
-        let bound = sys::bind_unix(&fd, path.to_bytes());
-        sys::umask(old);
-        bound.map_err(|e| ("bind the control socket", e))?;
-        sys::listen(&fd, 8).map_err(|e| ("listen on the control socket", e))?;
-        Ok(fd)
+            // The umask makes the node 0600 from the instant it exists.
+            let old = sys::umask(0o177);
+            let bound = sys::bind_unix(&fd, path.to_bytes());
+            sys::umask(old);
+            if let Err(e) = bound {
+                break 'failed ("bind the control socket", e);
+            }
+            if let Err(e) = sys::listen(&fd, 8) {
+                break 'failed ("listen on the control socket", e);
+            }
+            return Some(fd);
+        };
+        log.error_errno(
+            &[b"unable to ", what.as_bytes(), b" ", path.to_bytes()],
+            e,
+            "",
+        );
+        None
     }
 
     /// A server with no socket yet; `clients` must all be free.

@@ -287,7 +287,7 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
 }
 
 /// The end of a shutdown: sync, unmount or remount read-only, reboot(2).
-fn finish(rt: &Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
+fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
     if let Outcome::ExecRestart(id) = outcome {
         // Only returns if the exec failed (reported): reboot instead of hanging.
         rt.exec_in_place(id);

@@ -10,7 +10,7 @@ use crate::log::Log;
 use crate::out::Line;
 use crate::reaper;
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
-use crate::spawn::{self, ChildSetup, Env, Output, Session};
+use crate::spawn::{self, ChildSetup, Env, Output, Service, Session};
 use crate::supervisor::{
     Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
 };
@@ -183,17 +183,10 @@ impl<'a> Runtime<'a> {
 
     /// Opens the control socket; a failure is reported, foster runs on without.
     pub fn listen(&mut self, path: &'static CStr) {
-        match crate::control::Server::bind(path) {
-            Ok(fd) => {
-                if sys::epoll_add(&self.ep, fd.raw(), sys::EPOLLIN, TAG_CONTROL).is_ok() {
-                    self.control.listen(fd, path);
-                }
+        if let Some(fd) = crate::control::Server::bind(path, &self.log) {
+            if sys::epoll_add(&self.ep, fd.raw(), sys::EPOLLIN, TAG_CONTROL).is_ok() {
+                self.control.listen(fd, path);
             }
-            Err((what, e)) => self.log.error_errno(
-                &[b"unable to ", what.as_bytes(), b" ", path.to_bytes()],
-                e,
-                "",
-            ),
         }
     }
 
@@ -313,9 +306,19 @@ impl<'a> Runtime<'a> {
         let new_src = self.src.get(self.src.spare());
         let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
         let now = sys::now_ms();
-        self.sup.reload(self.table, &same, now);
-        self.swap_sources();
+        // Logged first: the reload itself reports entries that found no room.
         self.log.info("table reloaded");
+        let log = &self.log;
+        let no_room = |name: &config_format::Name| {
+            let parts = [
+                b"reload: no room for ",
+                name.as_bytes(),
+                b" while old entries stop",
+            ];
+            log.error_with(&parts, None);
+        };
+        self.sup.reload(self.table, &same, &no_room, now);
+        self.swap_sources();
         0
     }
 
@@ -531,7 +534,6 @@ impl<'a> Runtime<'a> {
         l.s(match *note {
             Note::SpawnFailed { .. } => "unable to start ",
             Note::ExitStatus { .. } => "foster: exit-status ",
-            Note::NoRoom { .. } => "reload: no room for ",
             _ => "",
         });
         // Most notes then read `NAME[text][NUMBER]`, some with a detail after.
@@ -589,7 +591,6 @@ impl<'a> Runtime<'a> {
                 false,
             ),
             Note::NothingLeft => (None, "nothing left to run; reaping orphans", None, false),
-            Note::NoRoom { .. } => (None, "", None, true),
         };
         if let Some(id) = slot {
             l.bytes(name(id));
@@ -619,9 +620,6 @@ impl<'a> Runtime<'a> {
             }
             Note::OrphanReaped { status, .. } => describe_exit(&mut l, status),
             Note::ExitStatus { .. } => return self.log.marker(l.as_bytes()),
-            Note::NoRoom { ref name } => {
-                l.bytes(name.as_bytes()).s(" while old entries stop");
-            }
             _ => {}
         }
         if error {
@@ -719,19 +717,22 @@ impl<'a> Runtime<'a> {
 
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
     /// stays 1). Returns only if the exec failed.
-    pub fn exec_in_place(&self, slot: SlotId) {
+    pub fn exec_in_place(&mut self, slot: SlotId) {
+        // The reserved scratch buffers: no 8 KB of argv and environment on
+        // PID 1's stack at the very end (not put back: nothing spawns after).
+        let Some((argv, env)) = self.scratch.take() else {
+            return;
+        };
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
             return;
         };
-        let mut argv = Argv::new();
-        if entry.argv(self.src.current(), &mut argv).is_err() {
+        if entry.argv(self.src.current(), argv).is_err() {
             return;
         }
-        let mut env = Env::new();
-        self.base_env(&mut env);
+        self.base_env(env);
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
         let e = spawn::execvp(
-            &argv,
+            argv,
             env.envp(),
             env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         );
@@ -853,12 +854,7 @@ impl<'a> Runtime<'a> {
             }
         }
         let env: &Env = env;
-        let setup = ChildSetup {
-            name: entry.name.as_bytes(),
-            argv,
-            envp: env.envp(),
-            path: env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
-            session: Session::New,
+        let service = Service {
             tty,
             stdin_null,
             output,
@@ -867,9 +863,17 @@ impl<'a> Runtime<'a> {
             umask: entry.umask.map(u32::from),
             user,
             group,
+            ask_first: entry.kind == Kind::Askfirst,
+        };
+        let setup = ChildSetup {
+            name: entry.name.as_bytes(),
+            argv,
+            envp: env.envp(),
+            path: env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
+            session: Session::New,
             keep_ignored: SigSet::EMPTY,
             mask: SigSet::EMPTY,
-            ask_first: entry.kind == Kind::Askfirst,
+            service: Some(&service),
         };
         spawn::spawn(&setup)
     }

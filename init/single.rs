@@ -13,7 +13,7 @@
 use crate::out::Line;
 use crate::reaper::{self, Drained};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP};
-use crate::spawn::{self, ChildSetup, Output, Session};
+use crate::spawn::{self, ChildSetup, Session};
 use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
 use config_format::Argv;
 use core::mem::ManuallyDrop;
@@ -208,17 +208,9 @@ fn start(
         envp: args.envp(),
         path: args.env(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         session: Session::Group { foreground: tty },
-        tty: None,
-        stdin_null: false,
-        output: Output::Inherit,
-        pass_fd: None,
-        dir: None,
-        umask: None,
-        user: None,
-        group: None,
         keep_ignored: ignored,
         mask,
-        ask_first: false,
+        service: None,
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
     let (r, w) = sys::pipe(0).map_err(|e| fatal("create a pipe", e))?;

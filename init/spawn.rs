@@ -41,6 +41,14 @@ pub struct ChildSetup<'a> {
     /// The PATH used to find a program without `/`.
     pub path: &'a [u8],
     pub session: Session,
+    pub keep_ignored: SigSet,
+    pub mask: SigSet,
+    /// A table entry's settings (none in single-command mode).
+    pub service: Option<&'a Service<'a>>,
+}
+
+/// What a table entry adds to a child's setup.
+pub struct Service<'a> {
     pub tty: Option<&'a CStr>,
     pub stdin_null: bool,
     pub output: Output,
@@ -50,8 +58,6 @@ pub struct ChildSetup<'a> {
     pub umask: Option<u32>,
     pub user: Option<&'a [u8]>,
     pub group: Option<&'a [u8]>,
-    pub keep_ignored: SigSet,
-    pub mask: SigSet,
     /// BusyBox `askfirst`: wait for Enter on the terminal before the exec.
     pub ask_first: bool,
 }
@@ -104,73 +110,75 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                 }
             }
         }
-        if let Some(tty) = s.tty {
-            let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
-                Ok(fd) => fd,
-                Err(e) => break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126),
-            };
-            let _ = sys::set_controlling_tty(fd.raw(), true);
-            for target in 0..3 {
-                let _ = sys::dup3(fd.raw(), target, 0);
-            }
-        }
-        if s.stdin_null {
-            if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
-                let _ = sys::dup3(null.raw(), sys::STDIN, 0);
-            }
-        }
-        if let Output::Fd(fd) = s.output {
-            let _ = sys::dup3(fd, sys::STDOUT, 0);
-            let _ = sys::dup3(fd, sys::STDERR, 0);
-        }
-        if let Some((fd, target)) = s.pass_fd {
-            if fd == target {
-                // Close-on-exec is the only fd flag: clear it without reading.
-                let _ = sys::fcntl(fd, sys::F_SETFD, 0);
-            } else if let Err(e) = sys::dup3(fd, target, 0) {
-                break 'failed ("unable to pass the readiness fd", &[], Some(e), 126);
-            }
-        }
-        if let Some(dir) = s.dir {
-            if let Err(e) = sys::chdir(dir) {
-                break 'failed (
-                    "unable to change directory to ",
-                    dir.to_bytes(),
-                    Some(e),
-                    126,
-                );
-            }
-        }
-        if let Some(mask) = s.umask {
-            sys::umask(mask);
-        }
-        if s.user.is_some() || s.group.is_some() {
-            if let Err(e) = users::switch(s.user, s.group) {
-                let user = s.user.unwrap_or(b"?");
-                // An if-chain: smaller than the jump table a `match` becomes.
-                break 'failed if let users::LookupError::Switch(e) = e {
-                    ("unable to switch to user ", user, Some(e), 126)
-                } else if let users::LookupError::Io(e) = e {
-                    ("unable to read ", b"/etc/passwd", Some(e), 126)
-                } else if e == users::LookupError::UnknownGroup {
-                    ("unknown group ", s.group.unwrap_or(b"?"), None, 126)
-                } else {
-                    ("unknown user ", user, None, 126)
+        if let Some(v) = s.service {
+            if let Some(tty) = v.tty {
+                let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
+                    Ok(fd) => fd,
+                    Err(e) => break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126),
                 };
+                let _ = sys::set_controlling_tty(fd.raw(), true);
+                for target in 0..3 {
+                    let _ = sys::dup3(fd.raw(), target, 0);
+                }
             }
-        }
-        if s.ask_first {
-            let _ = sys::write_all(
-                sys::STDOUT,
-                b"\nPlease press Enter to activate this console. ",
-            );
-            let mut c = [0u8; 1];
-            loop {
-                match sys::read(sys::STDIN, &mut c) {
-                    Ok(1) if c[0] == b'\n' => break,
-                    Ok(1) => {}
-                    // No terminal to read from: end quietly; foster's backoff paces retries.
-                    _ => sys::exit(0),
+            if v.stdin_null {
+                if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
+                    let _ = sys::dup3(null.raw(), sys::STDIN, 0);
+                }
+            }
+            if let Output::Fd(fd) = v.output {
+                let _ = sys::dup3(fd, sys::STDOUT, 0);
+                let _ = sys::dup3(fd, sys::STDERR, 0);
+            }
+            if let Some((fd, target)) = v.pass_fd {
+                if fd == target {
+                    // Close-on-exec is the only fd flag: clear it without reading.
+                    let _ = sys::fcntl(fd, sys::F_SETFD, 0);
+                } else if let Err(e) = sys::dup3(fd, target, 0) {
+                    break 'failed ("unable to pass the readiness fd", &[], Some(e), 126);
+                }
+            }
+            if let Some(dir) = v.dir {
+                if let Err(e) = sys::chdir(dir) {
+                    break 'failed (
+                        "unable to change directory to ",
+                        dir.to_bytes(),
+                        Some(e),
+                        126,
+                    );
+                }
+            }
+            if let Some(mask) = v.umask {
+                sys::umask(mask);
+            }
+            if v.user.is_some() || v.group.is_some() {
+                if let Err(e) = users::switch(v.user, v.group) {
+                    let user = v.user.unwrap_or(b"?");
+                    // An if-chain: smaller than the jump table a `match` becomes.
+                    break 'failed if let users::LookupError::Switch(e) = e {
+                        ("unable to switch to user ", user, Some(e), 126)
+                    } else if let users::LookupError::Io(e) = e {
+                        ("unable to read ", b"/etc/passwd", Some(e), 126)
+                    } else if e == users::LookupError::UnknownGroup {
+                        ("unknown group ", v.group.unwrap_or(b"?"), None, 126)
+                    } else {
+                        ("unknown user ", user, None, 126)
+                    };
+                }
+            }
+            if v.ask_first {
+                let _ = sys::write_all(
+                    sys::STDOUT,
+                    b"\nPlease press Enter to activate this console. ",
+                );
+                let mut c = [0u8; 1];
+                loop {
+                    match sys::read(sys::STDIN, &mut c) {
+                        Ok(1) if c[0] == b'\n' => break,
+                        Ok(1) => {}
+                        // No terminal to read from: end quietly; foster's backoff paces retries.
+                        _ => sys::exit(0),
+                    }
                 }
             }
         }

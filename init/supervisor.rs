@@ -177,10 +177,6 @@ pub enum Note {
     /// Stop stage timed out with processes left.
     StragglersKilled,
     NothingLeft,
-    /// A reloaded entry found no free slot (old ones still stopping).
-    NoRoom {
-        name: Name,
-    },
 }
 
 /// An order for the runtime.
@@ -919,9 +915,16 @@ impl Supervisor {
     /// Apply a reloaded table: unchanged entries keep running, changed ones
     /// restart with their new settings, removed ones stop, new ones start.
     /// `same(old_entry, new_entry)` compares by content (the runtime knows both
-    /// sources).
+    /// sources). `no_room` reports a new entry that found no free slot (old
+    /// ones still stopping): it stays out of the running table.
     #[inline(never)]
-    pub fn reload(&mut self, table: &Table, same: &dyn Fn(&Entry, &Entry) -> bool, now: u64) {
+    pub fn reload(
+        &mut self,
+        table: &Table,
+        same: &dyn Fn(&Entry, &Entry) -> bool,
+        no_room: &dyn Fn(&Name),
+        now: u64,
+    ) {
         // Mark everything that is not in the new table.
         for i in 0..self.slots.len() {
             let gone = self
@@ -962,7 +965,7 @@ impl Supervisor {
                         }
                     }
                     Some(_) => {}
-                    None => self.note(Note::NoRoom { name: new.name }),
+                    None => no_room(&new.name),
                 },
             }
         }

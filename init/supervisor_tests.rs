@@ -429,8 +429,12 @@ fn reload_keeps_unchanged_restarts_changed_stops_removed_starts_new() {
     let table = config_format::parse(&new_src, &mut |e| panic!("{e:?}"));
     let old_src = s.src.clone();
     s.take_log();
-    s.sup
-        .reload(&table, &|a, b| a.same_as(&old_src, b, &new_src), s.now);
+    s.sup.reload(
+        &table,
+        &|a, b| a.same_as(&old_src, b, &new_src),
+        &|_| {},
+        s.now,
+    );
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Signal {
@@ -464,7 +468,7 @@ fn reload_reuses_room_of_removed_entries() {
         let src = format!("service {name} -- /x\n").into_bytes();
         let table = config_format::parse(&src, &mut |e| panic!("{e:?}"));
         let pids: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
-        s.sup.reload(&table, &|_, _| false, s.now);
+        s.sup.reload(&table, &|_, _| false, &|_| {}, s.now);
         s.pump();
         for p in pids {
             s.sup.child_exited(p, ExitStatus::Signal(15), s.now);
