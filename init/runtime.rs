@@ -131,6 +131,9 @@ pub struct Runtime<'a> {
     control: crate::control::Server,
     /// Set by [`Action::Finish`]: the loop ends with it.
     finished: Option<Outcome>,
+    /// The supervisor's count of actions its full queue dropped, as of the
+    /// last [`Runtime::apply_actions`].
+    dropped_seen: u32,
 }
 
 /// Reads a table file into `buf`; returns its length.
@@ -174,6 +177,7 @@ impl<'a> Runtime<'a> {
             log,
             control: crate::control::Server::idle(clients),
             finished: None,
+            dropped_seen: 0,
         })
     }
 
@@ -499,6 +503,22 @@ impl<'a> Runtime<'a> {
 
     /// Carries out queued actions until the queue is empty.
     fn apply_actions(&mut self) {
+        // A burst (a reload of a full table: a stop for every old entry, a
+        // start for every new one) can overflow the supervisor's queue. What
+        // did not fit is still due: once the queue is drained the supervisor
+        // is asked again, instead of at the next event, which may be seconds
+        // away. Bounded: each round carries out a full queue.
+        for _ in 0..MAX_SLOTS {
+            self.drain_actions();
+            if self.sup.dropped_actions == self.dropped_seen {
+                break;
+            }
+            self.dropped_seen = self.sup.dropped_actions;
+            self.sup.tick(sys::now_ms());
+        }
+    }
+
+    fn drain_actions(&mut self) {
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Spawn { slot } => self.spawn(slot),

@@ -355,7 +355,10 @@ pub struct Supervisor {
     /// Orphans reaped recently: a pidfile naming one means the daemon already died.
     recent_orphans: [(Pid, ExitStatus); 8],
     recent_next: usize,
-    /// Actions that did not fit in the queue (never expected; counted).
+    /// Actions that did not fit in the queue, or timer work put off because
+    /// they would not have: the runtime drains the queue and ticks again
+    /// when this moves (a burst, e.g. every entry of a full table timing out
+    /// at once, must not lose a SIGKILL).
     pub dropped_actions: u32,
     /// Orphans reaped in all.
     pub orphans_reaped: u64,
@@ -699,6 +702,12 @@ impl Supervisor {
                     give_up,
                     then,
                 } if now >= (*kill_at).min(*give_up) => {
+                    // Room for what this step queues (a stop may also queue
+                    // a note, a restart and a release), else the next tick.
+                    if self.actions.len() + 4 > MAX_ACTIONS {
+                        self.dropped_actions += 1;
+                        continue;
+                    }
                     let pid = *pid;
                     if now >= *give_up {
                         // SIGKILL did not get it reaped in time: a process

@@ -736,3 +736,35 @@ fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
     }
     assert_eq!(s.state("d"), State::Stopped);
 }
+
+#[test]
+fn reload_without_room_names_each_entry_it_cannot_take() {
+    let table_of = |prefix: &str| -> std::vec::Vec<u8> {
+        (0..config_format::MAX_ENTRIES)
+            .map(|i| format!("service {prefix}{i} -- /x\n"))
+            .collect::<std::string::String>()
+            .into_bytes()
+    };
+    let a = table_of("a");
+    let mut s = Sim::new(Mode::SubInit, std::str::from_utf8(&a).unwrap());
+    let missed = core::cell::RefCell::new(std::vec::Vec::new());
+    let note = |n: &config_format::Name| missed.borrow_mut().push(n.as_bytes().to_vec());
+    // The a-entries stop (and hold their slots until they exit); the
+    // b-entries take the other half of the slots.
+    let b = table_of("b");
+    let table = config_format::parse(&b, &mut |e| panic!("{e:?}"));
+    s.sup.reload(&table, &|_, _| false, &note, s.now);
+    s.pump();
+    assert!(missed.borrow().is_empty());
+    s.advance_to(s.now + 1);
+    assert!(s.pid("b0").is_some());
+    // A second reload before any of them exited: no slot is left for c.
+    let c = table_of("c");
+    let table = config_format::parse(&c, &mut |e| panic!("{e:?}"));
+    s.sup.reload(&table, &|_, _| false, &note, s.now);
+    s.pump();
+    let missed = missed.into_inner();
+    assert_eq!(missed.len(), config_format::MAX_ENTRIES);
+    assert_eq!(missed[0], b"c0");
+    assert_eq!(missed[config_format::MAX_ENTRIES - 1], b"c63");
+}

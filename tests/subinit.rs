@@ -1020,6 +1020,47 @@ fn reload_removing_many_services_stops_them_all() {
     assert!(foster.zombies().is_empty());
 }
 
+/// A reload that swaps a full table of services that ignore SIGTERM for a
+/// full table of new ones: the burst overflows the supervisor's action
+/// queue, yet every new entry starts at once and every old one is killed at
+/// its `timeout=` (none is lost with the actions that did not fit).
+#[test]
+fn reload_of_a_full_table_loses_no_start_and_no_kill() {
+    let dir = TempDir::new("reloadfull");
+    let n = 64;
+    let mut old = String::new();
+    for i in 0..n {
+        old += &format!(
+            "service a{i} timeout=1s -- sh -c 'trap \"\" TERM; exec sleep {}'\n",
+            3000 + i
+        );
+    }
+    let foster = Foster::start(&dir, &old, &[]);
+    foster.wait_started(&format!("a{}", n - 1), 1, T);
+    assert!(wait_until(T, || foster.children().len() == n));
+    let mut new = String::new();
+    for i in 0..n {
+        new += &format!("service b{i} -- sleep {}\n", 4000 + i);
+    }
+    fs::write(&foster.table, new).unwrap();
+    let start = Instant::now();
+    foster.signal(libc::SIGHUP);
+    // The new entries start while the old ones still hold out against TERM.
+    foster.wait_started(&format!("b{}", n - 1), 1, Duration::from_millis(900));
+    let old_left = || {
+        foster
+            .children()
+            .iter()
+            .filter(|&&p| cmdline(p).contains("sleep 3"))
+            .count()
+    };
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(old_left() > 0, "the old entries ignore TERM until 1 s");
+    let gone = wait_until(Duration::from_secs(4), || old_left() == 0);
+    assert!(gone, "{} old entries left:\n{}", old_left(), foster.log());
+    assert_eq!(foster.log().matches("did not stop in time").count(), n);
+}
+
 /// log=PATH: a path changed by a reload takes effect when the entry restarts;
 /// a log file that cannot be opened is reported and output goes to the console.
 #[test]
