@@ -123,22 +123,8 @@ impl config_format::Sink for Line {
     }
 }
 
-/// `n` in decimal, written at the end of `buf`.
-#[inline(never)]
-pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    buf.get(i..).unwrap_or(&[])
-}
+/// `n` in decimal, written at the end of a 20-byte buffer (the parser's copy).
+pub use config_format::decimal;
 
 /// Writes raw bytes to an fd, ignoring errors (used for bulk output like `check`).
 pub fn put(fd: RawFd, b: &[u8]) {

@@ -339,9 +339,10 @@ fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
     Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
-/// `n` in decimal, written at the end of `buf`.
+/// `n` in decimal, written at the end of `buf` (the init's formatter uses it
+/// too: one copy in the binary).
 #[inline(never)]
-pub(crate) fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -388,7 +389,7 @@ impl Msg<'_, '_> {
     }
 
     fn n(&mut self, n: u32) {
-        self.s(decimal(n, &mut [0; 10]))
+        self.s(decimal(u64::from(n), &mut [0; 20]))
     }
 
     fn pad(&mut self, n: usize) {

@@ -37,7 +37,7 @@ mod parse;
 mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
-pub use error::{escape, Capacity, Error, ErrorKind, Sink, Value};
+pub use error::{decimal, escape, Capacity, Error, ErrorKind, Sink, Value};
 pub use parse::{parse, parse_into, parse_n};
 pub use value::{parse_duration, signal_by_name, signal_name};
 

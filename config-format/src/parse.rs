@@ -692,7 +692,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             name.len = base;
             if k > 1 {
                 name.push(b".");
-                name.push(crate::error::decimal(k, &mut [0; 10]));
+                name.push(crate::error::decimal(u64::from(k), &mut [0; 20]));
             }
             if self.index.find(self.table, name.as_bytes()).is_none() {
                 if let Some(slot) = self.suffixes.get_mut(cache) {
