@@ -16,7 +16,6 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, 
 use crate::spawn::{self, ChildSetup, Session};
 use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
 use config_format::Argv;
-use core::mem::ManuallyDrop;
 
 /// What the command line asked for.
 struct Opts {
@@ -76,10 +75,8 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             warn_errno("become a subreaper", e);
         }
     }
-    // It stays open until foster exits (it closes on exec): no closing on
-    // the many ways out of this function.
     let sfd = match signals::open_fd() {
-        Ok(fd) => ManuallyDrop::new(fd),
+        Ok(fd) => fd,
         Err(e) => return fatal("open a signalfd", e),
     };
 
