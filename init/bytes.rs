@@ -5,16 +5,10 @@
 /// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
 /// numbers: pids, option values).
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
+    if s.len() > 10 {
         return None;
     }
-    s.iter().try_fold(0u32, |n, &d| {
-        let digit = d.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(digit.into())
-    })
+    config_format::parse_decimal(s).and_then(|n| u32::try_from(n).ok())
 }
 
 /// A decimal of 1..=9 digits (option values: seconds, exit codes): never

@@ -58,7 +58,7 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
         return Err("too many words");
     }
     // The words, in the order of the match below (`exit` is `stop-all`).
-    const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart ";
+    const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
     let i = crate::word_index(WORDS, cmd).ok_or("unknown command")?;
     if i < 7 {
         if name.is_some() {

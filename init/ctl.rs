@@ -32,7 +32,7 @@ pub fn main(args: StartArgs) -> i32 {
     while let Some(a) = args.arg(i) {
         let w = a.to_bytes();
         i += 1;
-        match crate::word_index(b"-S --json -j ", w) {
+        match crate::word_index(b"-S --json -j", w) {
             Some(0) => match args.arg(i) {
                 Some(p) => {
                     socket = p;
@@ -257,7 +257,7 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
 /// (unless `-n`) and call reboot(2) at once.
 #[inline(never)]
 pub fn power(args: StartArgs, which: &[u8]) -> i32 {
-    let (sig, cmd) = match crate::word_index(b"halt reboot ", which) {
+    let (sig, cmd) = match crate::word_index(b"halt reboot", which) {
         Some(0) => (SIGUSR1, sys::REBOOT_CMD_HALT),
         Some(_) => (SIGTERM, sys::REBOOT_CMD_RESTART),
         None => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),

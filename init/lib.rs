@@ -34,10 +34,10 @@ pub fn main(args: StartArgs) -> i32 {
     let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
     let argv0 = arg(0).unwrap_or(b"");
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
-    if word_index(b"poweroff reboot halt ", base).is_some() {
+    if word_index(b"poweroff reboot halt", base).is_some() {
         return ctl::power(args, base);
     }
-    let first = word_index(b"ctl check -f -S ", arg(1).unwrap_or(b""));
+    let first = word_index(b"ctl check -f -S", arg(1).unwrap_or(b""));
     match first {
         Some(0) => return ctl::main(args),
         Some(1) => {
@@ -57,21 +57,9 @@ pub fn main(args: StartArgs) -> i32 {
     single::main(args)
 }
 
-/// The index of `word` in `list`, a run of words each ended by a blank: one
-/// loop instead of a chain of byte compares for every string of a `match`.
-#[inline(never)]
-pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
-    let mut rest = Some(list);
-    let mut i = 0;
-    while let Some(w) = crate::bytes::next_piece(&mut rest, b' ') {
-        // The piece after the last blank ends no word.
-        if rest.is_some() && w == word {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
+/// The index of a word in a blank-separated list: one loop instead of a
+/// chain of byte compares for every string of a `match`.
+pub use config_format::word_index;
 
 /// Prints `foster: MSG` and the usage, returns 2 (bad usage).
 pub fn usage_error(msg: &str) -> i32 {

@@ -372,7 +372,7 @@ fn remount_all_ro(log: &Log) {
         let (Some(target), Some(fstype)) = (field(1), field(2)) else {
             continue;
         };
-        const VIRTUAL: &[u8] = b"proc sysfs devtmpfs devpts tmpfs rootfs ramfs cgroup2 cgroup ";
+        const VIRTUAL: &[u8] = b"proc sysfs devtmpfs devpts tmpfs rootfs ramfs cgroup2 cgroup";
         if crate::word_index(VIRTUAL, fstype).is_some() {
             continue;
         }

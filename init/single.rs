@@ -330,7 +330,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     while let Some(arg) = args.arg(o.cmd) {
         let arg = arg.to_bytes();
         o.cmd += 1;
-        match crate::word_index(b"-- -h --help ", arg) {
+        match crate::word_index(b"-- -h --help", arg) {
             Some(0) => break,
             Some(_) => {
                 crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());

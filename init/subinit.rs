@@ -29,7 +29,7 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool) -> Result<Opts, &'sta
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
-        let (needs, value) = match crate::word_index(b"-f -S -p -v ", a.to_bytes()) {
+        let (needs, value) = match crate::word_index(b"-f -S -p -v", a.to_bytes()) {
             Some(0) => ("-f needs a TABLE", &mut o.table),
             Some(1) => ("-S needs a socket PATH", &mut o.socket),
             Some(2) => {

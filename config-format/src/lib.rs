@@ -38,8 +38,8 @@ mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
 pub use error::{decimal, escape, Capacity, Error, ErrorKind, Sink, Value};
-pub use parse::{parse, parse_into, parse_n};
-pub use value::{parse_duration, signal_by_name, signal_name};
+pub use parse::{parse, parse_into, parse_n, word_index};
+pub use value::{decimal as parse_decimal, parse_duration, signal_by_name, signal_name};
 
 /// Entries in one table.
 pub const MAX_ENTRIES: usize = 64;

@@ -179,9 +179,10 @@ pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<
     values.get(word_index(words, key)?).copied()
 }
 
-/// The position of `key` among blank-separated `words`.
+/// The position of `key` among blank-separated `words` (the init's word
+/// lists use it too).
 #[inline(never)]
-fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
+pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == key)
 }
 

@@ -89,8 +89,9 @@ pub(crate) fn strip<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     s.strip_prefix(prefix)
 }
 
-/// An unsigned decimal of 1..=19 digits, no sign, no blanks.
-pub(crate) fn decimal(s: &[u8]) -> Option<u64> {
+/// An unsigned decimal of 1..=19 digits, no sign, no blanks (the init's
+/// number parsing goes through it too).
+pub fn decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }

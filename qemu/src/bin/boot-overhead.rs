@@ -50,14 +50,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn default_foster() -> Option<PathBuf> {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    ["target/release/foster", "target/debug/foster"]
-        .iter()
-        .map(|p| ws.join(p))
-        .find(|p| p.exists())
-}
-
 fn run() -> Result<(), String> {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_env();
@@ -83,7 +75,7 @@ fn run() -> Result<(), String> {
     }
     let kernel = qemu::find_kernel(kernel.as_deref()).map_err(|e| e.to_string())?;
     let foster = foster
-        .or_else(default_foster)
+        .or_else(|| qemu::host_arch().and_then(qemu::testimage::default_foster))
         .ok_or("unable to find foster: cargo build --release, or pass --foster")?;
 
     let dir = std::env::temp_dir().join(format!("foster-boot-overhead-{}", std::process::id()));
