@@ -66,15 +66,15 @@ fn mount_field(record: usize, field: usize) -> &'static CStr {
 pub fn wants_supervisor(args: &StartArgs) -> bool {
     // A container runs `foster [--] CMD` (or `foster -g ... CMD`): single-command
     // mode. But a kernel passes the command-line words it does not know
-    // (`single`, `splash`, runlevels) on to init: as PID 1 foster must not try
-    // to exec those and exit, so a first word that names no program means the
-    // supervisor, and the words are ignored.
+    // (`single`, `splash`, runlevels, sysvinit's `-s` and `-b`) on to init: as
+    // PID 1 foster must not try to run those and exit, so words none of which
+    // names a program mean the supervisor, and the words are ignored.
     match args.arg(1).map(CStr::to_bytes) {
         None => true,
         Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
-        Some(w) if w.first() == Some(&b'-') => false,
-        Some(w) => {
-            !is_program(w, args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH))
+        Some(_) => {
+            let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
+            !(1..args.argc()).any(|i| args.arg(i).is_some_and(|w| is_program(w.to_bytes(), path)))
                 && booted_by_kernel()
         }
     }
@@ -159,21 +159,29 @@ fn mount_api(log: &Log) -> u8 {
     mine
 }
 
-/// fds 0-2 on /dev/console when the initramfs had no console node.
-fn open_console() {
-    if sys::fcntl(sys::STDOUT, sys::F_GETFD, 0).is_ok()
-        && sys::fcntl(sys::STDERR, sys::F_GETFD, 0).is_ok()
-    {
-        return;
-    }
-    if let Ok(fd) = sys::open(c"/dev/console", sys::O_RDWR | sys::O_NOCTTY, 0) {
-        for target in 0..3 {
-            if sys::fcntl(target, sys::F_GETFD, 0) == Err(Errno::EBADF) {
+/// fds 0-2 that are closed go on /dev/console (the initramfs had no console
+/// node), or with `or_null`, failing that, on /dev/null as BusyBox init does:
+/// a closed one would be taken by foster's own signalfd or socket.
+fn open_console(or_null: bool) {
+    for target in 0..3 {
+        if sys::fcntl(target, sys::F_GETFD, 0) != Err(Errno::EBADF) {
+            continue;
+        }
+        let flags = sys::O_RDWR | sys::O_NOCTTY;
+        let opened = sys::open(c"/dev/console", flags, 0).or_else(|e| {
+            if or_null {
+                sys::open(c"/dev/null", flags, 0)
+            } else {
+                Err(e)
+            }
+        });
+        // The lowest free fd: `target` itself, unless a lower one is still closed.
+        if let Ok(fd) = opened {
+            if fd.raw() == target {
+                let _ = fd.into_raw();
+            } else {
                 let _ = sys::dup3(fd.raw(), target, 0);
             }
-        }
-        if fd.raw() <= 2 {
-            let _ = fd.into_raw();
         }
     }
 }
@@ -181,10 +189,10 @@ fn open_console() {
 #[inline(never)]
 pub fn main(args: StartArgs) -> ! {
     let _ = signals::block_all();
-    open_console();
+    open_console(false);
     let pre_log = Log::stderr();
     let mounted = mount_api(&pre_log);
-    open_console();
+    open_console(true);
     // Decided with /proc mounted; without a /proc to tell, assume a container:
     // the safe side, since a container must never remount the host's filesystems.
     let container = in_container();

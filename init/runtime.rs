@@ -836,8 +836,11 @@ impl<'a> Runtime<'a> {
         let tty = match entry.tty {
             Some(span) => tty_path(span.get(src), tty_buf),
             // /dev/console cannot be a controlling terminal: a console shell
-            // gets the real device behind it, so job control works.
-            None if interactive && self.cfg.mode == Mode::Pid1 => active_console(tty_buf),
+            // gets the real device behind it, so job control works. Not in
+            // a container: sysfs names the host's console there.
+            None if interactive && self.cfg.mode == Mode::Pid1 && !crate::pid1::in_container() => {
+                active_console(tty_buf)
+            }
             None => None,
         };
         let dir = unquoted_cstr(entry.dir, src, dir_buf);

@@ -110,6 +110,9 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                 }
             }
         }
+        // Before the setup, not just before the exec: an `askfirst` entry
+        // waiting for Enter must die of a stop's SIGTERM, as BusyBox's does.
+        signals::reset_for_child(s.keep_ignored, s.mask);
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
                 let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
@@ -182,7 +185,6 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                 }
             }
         }
-        signals::reset_for_child(s.keep_ignored, s.mask);
         let (e, prog) = match words {
             Some((prog, words)) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
             None => (

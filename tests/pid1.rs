@@ -22,7 +22,7 @@
 mod common;
 
 use common::{is_root, status_field, FOSTER};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -52,7 +52,9 @@ fn check_root() {
 
 /// Builds the namespace's root on a fresh tmpfs, then execs the command in a
 /// chroot there: /bin/busybox with every applet linked, /sbin/foster with its
-/// `poweroff`/`reboot`/`halt` links, then the test's files.
+/// `poweroff`/`reboot`/`halt` links, then the test's files. With
+/// `PRIVATE_DEV` set, /dev is a tmpfs holding only `null`, as a container
+/// runtime's /dev (no console, none of the host's terminals).
 const SETUP: &str = "set -e; r=$1 bb=$2 fo=$3 f=$4; shift 4
 mount -t tmpfs -o mode=0755 foster-pid1 \"$r\"
 for d in bin sbin etc tmp proc sys dev run; do mkdir \"$r/$d\"; done
@@ -61,6 +63,9 @@ chroot \"$r\" /bin/busybox --install -s /bin
 cp \"$fo\" \"$r/sbin/foster\"
 for a in poweroff reboot halt; do ln -s foster \"$r/sbin/$a\"; done
 cp -a \"$f/.\" \"$r/\"
+if [ -n \"$PRIVATE_DEV\" ]; then
+  mount -t tmpfs -o mode=0755 foster-dev \"$r/dev\"; mknod -m 666 \"$r/dev/null\" c 1 3
+fi
 exec chroot \"$r\" \"$@\" 2>&1";
 
 /// What `/proc/PID/ns/pid` points to.
@@ -96,6 +101,19 @@ impl Ns {
     /// holds BusyBox, foster and `files` (path in the root, contents; scripts are
     /// made executable).
     fn start(name: &str, files: &[(&str, &str)], args: &[&str]) -> Ns {
+        let argv = [&["/sbin/foster"], args].concat();
+        Ns::start_with(name, files, &argv, Stdio::null(), false)
+    }
+
+    /// Like [`Ns::start`], with the whole command run in the chroot (which
+    /// must exec foster), foster's stdin, and a private /dev (see [`SETUP`]).
+    fn start_with(
+        name: &str,
+        files: &[(&str, &str)],
+        argv: &[&str],
+        stdin: Stdio,
+        private_dev: bool,
+    ) -> Ns {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         check_root();
         let dir = base_dir().join(format!("{name}-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
@@ -132,13 +150,15 @@ impl Ns {
         .arg(busybox())
         .arg(FOSTER)
         .arg(&extra)
-        .arg("/sbin/foster")
-        .args(args)
+        .args(argv)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+        if private_dev {
+            cmd.env("PRIVATE_DEV", "1");
+        }
         // SAFETY: prctl and close_range are async-signal-safe and touch only
         // this child: unshare dies with the test process, and inherits no fds
         // of the test runner.
@@ -971,6 +991,134 @@ fn unknown_kernel_words_are_ignored_not_executed() {
         &["splash", "-f", "/etc/words.tab", "nomodeset"],
     );
     ns.expect("kernel-words-ignored", 5 * S);
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
+/// A pseudo-terminal: the test keeps the master, foster gets the slave as
+/// its stdin (a console, or `docker run -t`'s terminal).
+struct Pty {
+    master: std::fs::File,
+    slave: Option<std::os::fd::OwnedFd>,
+}
+
+impl Pty {
+    fn open() -> Pty {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain libc calls on fds this function owns; ptsname_r
+        // writes a NUL-terminated name into the buffer it is given.
+        unsafe {
+            let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK);
+            assert!(m >= 0, "posix_openpt");
+            assert_eq!(libc::grantpt(m), 0);
+            assert_eq!(libc::unlockpt(m), 0);
+            let mut name = [0 as libc::c_char; 64];
+            assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+            let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+            assert!(s >= 0, "open the pty slave");
+            Pty {
+                master: std::fs::File::from_raw_fd(m),
+                slave: Some(std::os::fd::OwnedFd::from_raw_fd(s)),
+            }
+        }
+    }
+
+    /// The slave, as a child's stdin (once).
+    fn stdin(&mut self) -> Stdio {
+        Stdio::from(self.slave.take().expect("slave already given"))
+    }
+
+    /// Reads what the terminal shows until it contains `needle`.
+    fn expect(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut seen = String::new();
+        let mut buf = [0u8; 1024];
+        while !seen.contains(needle) {
+            match self.master.read(&mut buf) {
+                Ok(n) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                _ => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "no {needle:?} on the terminal within {timeout:?}: {seen:?}"
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        seen
+    }
+}
+
+#[test]
+fn an_askfirst_entry_waiting_for_enter_stops_at_once() {
+    // As BusyBox: the entry waits for Enter with default signal handling, so
+    // a shutdown's SIGTERM ends it at once, not after its timeout and SIGKILL.
+    let mut pty = Pty::open();
+    let table = "askfirst ask tty=/proc/1/fd/0 -- /bin/sh -c 'echo shell-up; exec sleep 100'\n";
+    let argv = ["/sbin/foster", "-f", "/etc/foster.tab"];
+    let mut ns = Ns::start_with(
+        "askfirst-stop",
+        &[("etc/foster.tab", table)],
+        &argv,
+        pty.stdin(),
+        false,
+    );
+    pty.expect("Please press Enter to activate this console.", 5 * S);
+    let t = Instant::now();
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+    let out = ns.output();
+    assert!(!out.contains("did not stop in time"), "{out}");
+    assert!(!out.contains("shell-up"), "{out}");
+    assert!(t.elapsed() < 2 * S, "{:?}\n{out}", t.elapsed());
+}
+
+#[test]
+fn askfirst_in_a_container_asks_on_the_inherited_terminal() {
+    // A container's /dev has none of the host's terminals, and the console
+    // device sysfs names is the host's: with no `tty=`, the entry asks on
+    // the terminal foster was given, as BusyBox init does (`docker run -t`).
+    let mut pty = Pty::open();
+    let table = "askfirst ask -- /bin/sh -c 'echo shell-up-$$'\n";
+    let argv = ["/sbin/foster", "-f", "/etc/foster.tab"];
+    let mut ns = Ns::start_with(
+        "askfirst-container",
+        &[("etc/foster.tab", table)],
+        &argv,
+        pty.stdin(),
+        true,
+    );
+    ns.expect("Please press Enter to activate this console.", 5 * S);
+    pty.master.write_all(b"\n").unwrap();
+    let out = ns.expect("shell-up-", 5 * S);
+    assert!(!out.contains("unable to open"), "{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
+#[test]
+fn closed_stdio_without_a_console_is_filled_with_dev_null() {
+    // No /dev/console to open (a container's /dev): fds 0-2 must still be
+    // taken, as BusyBox init does, or foster's own signalfd, epoll and
+    // socket land there and children start without stdio.
+    let table = "once probe -- /bin/sh -c \
+                 'for i in 0 1 2; do readlink /proc/1/fd/$i; done > /tmp/fds; echo x > /tmp/done'\n";
+    let argv = [
+        "/bin/sh",
+        "-c",
+        "exec /sbin/foster -f /etc/foster.tab <&- >&- 2>&-",
+    ];
+    let mut ns = Ns::start_with(
+        "closed-stdio",
+        &[("etc/foster.tab", table)],
+        &argv,
+        Stdio::null(),
+        true,
+    );
+    let done = ns.root_path("/tmp/done");
+    common::wait_for(5 * S, "the probe", || done.exists());
+    let fds = std::fs::read_to_string(ns.root_path("/tmp/fds")).unwrap();
+    assert_eq!(fds, "/dev/null\n/dev/null\n/dev/null\n");
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, 10 * S);
 }

@@ -203,3 +203,19 @@ fn a_table_from_the_kernel_command_line_and_an_exit_status() {
     ]);
     r.no_panic();
 }
+
+#[test]
+fn sysvinit_flags_on_the_kernel_command_line_do_not_end_pid_1() {
+    // The kernel hands init the words it does not know, sysvinit's `-s`
+    // (single user) and `-b` (emergency) too: as PID 1 foster must not take
+    // them for its single-command flags, fail its usage and exit (a panic).
+    let r = boot(
+        "sysv-flags",
+        &inittab("::once:/bin/sh -c 'sleep 1; echo calling-poweroff; poweroff'\n"),
+        &[],
+        &["-s", "-b"],
+    );
+    r.no_panic();
+    booted(&r);
+    r.in_order(&["calling-poweroff", "reboot: Power down"]);
+}
