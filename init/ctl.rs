@@ -263,23 +263,36 @@ pub fn power(args: StartArgs, which: &[u8]) -> i32 {
         None => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
     };
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
+    let usage = "usage: poweroff|reboot|halt [-f] [-d SECS] [-n]";
     let mut i = 1;
+    // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {
-        match a.to_bytes() {
-            b"-f" => force = true,
-            b"-n" => no_sync = true,
-            b"-d" => {
-                let secs = args.arg(i + 1).map(|s| s.to_bytes()).unwrap_or(b"");
-                match crate::bytes::parse_small(secs) {
-                    Some(s) => delay = s,
-                    None => return crate::usage_error("-d needs a number of seconds"),
-                }
-                i += 1;
-            }
-            b"-w" => return 0,
-            _ => return crate::usage_error("usage: poweroff|reboot|halt [-f] [-d SECS] [-n]"),
-        }
         i += 1;
+        let Some((b'-', mut flags)) = a.to_bytes().split_first() else {
+            return crate::usage_error(usage);
+        };
+        while let Some((&flag, rest)) = flags.split_first() {
+            flags = rest;
+            match flag {
+                b'f' => force = true,
+                b'n' => no_sync = true,
+                b'w' => return 0,
+                b'd' => {
+                    // The rest of this word, or else the next word.
+                    let secs = if rest.is_empty() {
+                        i += 1;
+                        args.arg(i - 1).map_or(&b""[..], |s| s.to_bytes())
+                    } else {
+                        core::mem::take(&mut flags)
+                    };
+                    match crate::bytes::parse_small(secs) {
+                        Some(s) => delay = s,
+                        None => return crate::usage_error("-d needs a number of seconds"),
+                    }
+                }
+                _ => return crate::usage_error(usage),
+            }
+        }
     }
     if delay > 0 {
         sys::sleep_ms(delay.saturating_mul(1000));

@@ -108,6 +108,9 @@ pub fn resolve_in(
     Ok(())
 }
 
+/// Bytes of /etc/passwd and of /etc/group that a lookup reads.
+const DB_MAX: usize = 64 * 1024;
+
 /// Reads a user database into `buf` (a missing file is empty, a longer one
 /// is cut at `buf`'s size); returns its length.
 fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -123,8 +126,10 @@ fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
 /// a name needs them), with the supplementary groups of a named user.
 #[inline(never)]
 pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupError> {
-    let mut pw = [0u8; 4096];
-    let mut gr = [0u8; 4096];
+    // In the child only, so foster's own memory never holds these: room for
+    // a system with a thousand or so accounts, not just the first few.
+    let mut pw = [0u8; DB_MAX];
+    let mut gr = [0u8; DB_MAX];
     let needs_files = user.is_some() || group.is_some_and(|g| parse_u32(g).is_none());
     let (mut np, mut ng) = (0, 0);
     if needs_files {

@@ -833,6 +833,46 @@ fn fosters_applets_with_f_call_reboot_at_once() {
 }
 
 #[test]
+fn fosters_applets_take_bundled_flags_as_busybox_does() {
+    // `-nf`: forced, no sync; BusyBox's getopt takes bundled flags.
+    let (out, _) = applet_run("f-poweroff-nf", "/sbin/poweroff -nf", SIGINT);
+    assert!(out.contains("running /sbin/poweroff -nf"), "{out}");
+    assert!(!out.contains("shutdown-entry"), "{out}");
+    // `-d1`: the delay glued to its flag; then the orderly halt.
+    let (out, took) = applet_run("f-halt-d1", "/sbin/halt -d1", SIGINT);
+    in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=halt"]);
+    assert!(took >= Duration::from_millis(1000), "{took:?}\n{out}");
+}
+
+#[test]
+fn a_user_far_down_a_long_passwd_file_is_found() {
+    // 1,000 accounts (44 KB of passwd, 24 KB of group) before the one named.
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\n");
+    let mut group = String::from("root:x:0:\n");
+    for i in 0..1000 {
+        passwd.push_str(&format!(
+            "user{i}:x:{}:{}::/home/user{i}:/bin/sh\n",
+            2000 + i,
+            2000 + i
+        ));
+        group.push_str(&format!("group{i}:x:{}:user{i}\n", 2000 + i));
+    }
+    passwd.push_str("late:x:4321:4322::/:/bin/sh\n");
+    group.push_str("lateg:x:4322:\nextra:x:4323:late\n");
+    let table = "once who user=late -- /bin/sh -c 'echo ids=$(id -u):$(id -g):$(id -G)'\n";
+    let ns = Ns::start(
+        "long-passwd",
+        &[
+            ("etc/foster.tab", table),
+            ("etc/passwd", &passwd),
+            ("etc/group", &group),
+        ],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("ids=4321:4322:4322 4323", 5 * S);
+}
+
+#[test]
 fn busybox_poweroff_reboot_halt_applets_work_with_foster() {
     for (applet, word, sig) in [
         ("/bin/poweroff", "poweroff", SIGINT),
