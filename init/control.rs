@@ -253,7 +253,14 @@ impl Server {
                 break;
             };
             match sys::read(c.fd, room) {
-                Ok(0) => break,
+                Ok(0) => {
+                    // A request cut short by end of file may name the wrong
+                    // entry (`stop web` of `stop web-2`): refused, not guessed.
+                    if c.len > 0 {
+                        let _ = sys::write_all(c.fd, b"error: unterminated request\n");
+                    }
+                    break;
+                }
                 Ok(n) => {
                     c.len += n;
                     let got = c.buf.get(..c.len).unwrap_or(&[]);

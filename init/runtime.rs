@@ -348,7 +348,7 @@ impl<'a> Runtime<'a> {
                 match data & !0xffff_ffff {
                     TAG_SIGNAL => self.on_signals(),
                     TAG_READY => self.on_ready(index),
-                    TAG_LOG => self.on_log(index),
+                    TAG_LOG => self.on_log(index, false),
                     TAG_CONTROL => {
                         self.control.on_listener(&self.ep, &self.log, sys::now_ms());
                     }
@@ -467,8 +467,11 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    /// Forwards what the slot's service wrote. `end`: its process is gone,
+    /// so a last line without its newline goes too, not glued to the next
+    /// run's first.
     #[inline(never)]
-    fn on_log(&mut self, slot: usize) {
+    fn on_log(&mut self, slot: usize, end: bool) {
         let Some(pipe) = log_of(self.logs, slot as SlotId) else {
             return;
         };
@@ -478,10 +481,15 @@ impl<'a> Runtime<'a> {
             .map_or(&b"?"[..], |s| s.name().as_bytes());
         let mut chunk = [0u8; 512];
         // Bounded: a chatty service cannot keep foster from other events.
-        for _ in 0..16 {
+        // At its end, up to a pipe's default size is read out at once.
+        let mut empty = false;
+        for _ in 0..if end { 128 } else { 16 } {
             let n = match sys::read(pipe.read, &mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
+                Ok(n) if n > 0 => n,
+                _ => {
+                    empty = true;
+                    break;
+                }
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
                 if b == b'\n' || pipe.len == LOG_LINE {
@@ -495,9 +503,16 @@ impl<'a> Runtime<'a> {
                     pipe.len += 1;
                 }
             }
-            if n < chunk.len() {
+            // A short read: nothing more is waiting.
+            empty = n < chunk.len();
+            if empty {
                 break;
             }
+        }
+        // The last line, once nothing follows it (a pipe with more left,
+        // enlarged past the default, goes on at its next event).
+        if end && empty && pipe.len > 0 {
+            emit_log_line(pipe, name);
         }
     }
 
@@ -529,7 +544,10 @@ impl<'a> Runtime<'a> {
                     }
                 }
                 Action::ReadPidfile { slot } => self.read_pidfile(slot),
-                Action::Release { slot } => self.close_ready(slot as usize),
+                Action::Release { slot } => {
+                    self.close_ready(slot as usize);
+                    self.on_log(slot as usize, true);
+                }
                 Action::Forget { slot } => {
                     self.close_ready(slot as usize);
                     self.drop_log(slot);

@@ -362,6 +362,9 @@ pub struct Supervisor {
     pub dropped_actions: u32,
     /// Orphans reaped in all.
     pub orphans_reaped: u64,
+    /// A child was reaped since the last SIGKILL round: while killing, the
+    /// children it left came to foster after that round and need another.
+    rekill: bool,
 }
 
 impl Supervisor {
@@ -383,6 +386,7 @@ impl Supervisor {
             recent_next: 0,
             dropped_actions: 0,
             orphans_reaped: 0,
+            rekill: false,
         }
     }
 
@@ -530,6 +534,7 @@ impl Supervisor {
 
     /// A child was reaped.
     pub fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) {
+        self.rekill = true;
         let owner = self.slots.iter().position(|s| s.pid() == Some(pid));
         match owner {
             Some(i) => {
@@ -752,6 +757,14 @@ impl Supervisor {
                     };
                 }
                 Stage::KillAll { until } if now >= until => self.finish(outcome),
+                // A sub-init signals its children only: grandchildren in
+                // sessions of their own come back level by level.
+                Stage::KillAll { .. } if self.rekill => {
+                    self.rekill = false;
+                    self.push(Action::SignalAll {
+                        sig: crate::signals::SIGKILL,
+                    });
+                }
                 Stage::StopServices
                 | Stage::ShutdownEntries
                 | Stage::TermAll { .. }
@@ -834,13 +847,10 @@ impl Supervisor {
         self.request_stop(id, AfterStop::Stay, now)
     }
 
-    /// `ctl restart NAME`.
+    /// `ctl restart NAME`: what is down (a backoff included) starts now,
+    /// what runs stops first.
     pub fn restart(&mut self, id: SlotId, now: u64) -> bool {
-        let stopping = self.request_stop(id, AfterStop::Restart, now);
-        if !stopping {
-            return self.start_slot(id, now);
-        }
-        true
+        self.start_slot(id, now) || self.request_stop(id, AfterStop::Restart, now)
     }
 
     /// `ctl start NAME`: start a stopped, failed, done or backing-off entry now.

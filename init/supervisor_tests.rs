@@ -417,6 +417,27 @@ fn ctl_stop_start_restart() {
 }
 
 #[test]
+fn ctl_restart_of_a_backing_off_service_starts_it_and_says_so() {
+    let mut s = Sim::new(Mode::SubInit, "service a backoff=5s..20s -- /a\n");
+    let id = s.id("a");
+    s.exit("a", FAIL);
+    s.advance_to(5_000);
+    s.exit("a", FAIL);
+    assert_eq!(s.state("a"), State::Backoff { until: 15_000 });
+    // Done at once (reported so), and from the minimum delay again.
+    assert!(s.sup.restart(id, s.now), "restart refused");
+    s.pump();
+    assert!(matches!(s.state("a"), State::Running { .. }));
+    s.exit("a", FAIL);
+    assert_eq!(
+        s.state("a"),
+        State::Backoff {
+            until: s.now + 5_000
+        }
+    );
+}
+
+#[test]
 fn reload_keeps_unchanged_restarts_changed_stops_removed_starts_new() {
     let mut s = Sim::new(
         Mode::SubInit,

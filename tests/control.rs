@@ -957,6 +957,27 @@ fn a_silent_client_is_cut_after_its_deadline() {
     assert!(wait_until(T, || fd_count(f.pid) == base));
 }
 
+/// A client that ends its request with end-of-file instead of a newline
+/// (`printf status | socat ...`) hears why nothing was done; what it sent
+/// may be cut short, so it is not carried out.
+#[test]
+fn a_request_cut_by_end_of_file_gets_an_error_reply() {
+    let dir = TempDir::new("halfclosed");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid;
+    let mut s = UnixStream::connect(f.sock()).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(b"stop web").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("error: ") && reply.ends_with('\n') && reply.lines().count() == 1,
+        "{reply:?}"
+    );
+    assert_eq!(f.row("web").pid, web, "a cut request was carried out");
+}
+
 #[derive(Default, Debug)]
 struct Tally {
     ok: u32,

@@ -1092,3 +1092,59 @@ fn log_path_change_and_open_failure() {
     );
     assert_eq!(fs::read_to_string(&a).unwrap(), "talk: start\n");
 }
+
+/// log=PATH: output that does not end in a newline is not lost when the
+/// service exits, nor glued to the first line of its next run.
+#[test]
+fn log_keeps_an_unterminated_last_line() {
+    let dir = TempDir::new("logpartial");
+    let sink = dir.p("partial.log");
+    let table = format!(
+        "service crash backoff=200ms..200ms log={sink} -- sh -c 'echo start; printf \"50%%\"; exit 1'\n"
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_started("crash", 3, T);
+    let ok = wait_until(T, || {
+        fs::read_to_string(&sink).is_ok_and(|s| s.lines().count() >= 4)
+    });
+    let text = fs::read_to_string(&sink).unwrap_or_default();
+    assert!(ok, "{text:?}\n{}", foster.log());
+    assert!(
+        text.starts_with("crash: start\ncrash: 50%\ncrash: start\ncrash: 50%\n"),
+        "{text:?}"
+    );
+}
+
+/// SIGTERM: a chain of descendants, each in a session of its own and deaf
+/// to SIGTERM, comes back to foster one level at a time as SIGKILL takes
+/// its parent; every level is killed before foster exits, none is left to
+/// the real init.
+#[test]
+fn stop_kills_a_chain_of_orphans_adopted_while_killing() {
+    let dir = TempDir::new("chain");
+    let script = dir.write(
+        "chain.sh",
+        "trap '' TERM\n\
+         echo $$ >> \"$(dirname \"$0\")/pids\"\n\
+         if [ \"$1\" -gt 0 ]; then setsid sh \"$0\" $(($1 - 1)) & fi\n\
+         exec sleep 1000\n",
+    );
+    let table = format!("service a timeout=100ms -- sh {} 4\n", script.display());
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let pids = || -> Vec<i32> {
+        fs::read_to_string(dir.path("pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect()
+    };
+    assert!(wait_until(T, || pids().len() == 5), "{:?}", pids());
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    let left: Vec<i32> = pids().into_iter().filter(|&p| alive(p)).collect();
+    for &p in &left {
+        kill_tree(p);
+    }
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert!(left.is_empty(), "left behind: {left:?}\n{}", foster.log());
+}
