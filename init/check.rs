@@ -215,6 +215,9 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         Some(OnExit::Exit(code)) => {
             w.s(" on-exit=exit:").u(u64::from(code));
         }
+        Some(OnExit::ExitStatus) => {
+            w.s(" on-exit=exit");
+        }
     }
 }
 

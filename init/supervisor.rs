@@ -1085,6 +1085,10 @@ impl Supervisor {
                     self.exit_code = c;
                     Outcome::Exit(c)
                 }
+                OnExit::ExitStatus => {
+                    self.exit_code = code;
+                    Outcome::Exit(code)
+                }
             };
             if !stopping {
                 self.shutdown(outcome, now);

@@ -355,6 +355,18 @@ fn subinit_exits_when_nothing_is_left_with_the_on_exit_code() {
 }
 
 #[test]
+fn bare_on_exit_exit_ends_with_the_entry_status() {
+    for (status, code) in [(ExitStatus::Code(5), 5), (ExitStatus::Signal(9), 137)] {
+        let mut s = Sim::new(Mode::SubInit, "once b on-exit=exit -- /b\n");
+        s.exit("b", status);
+        s.sup.no_children_left(s.now);
+        s.pump();
+        assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(code))));
+        assert_eq!(s.sup.exit_code(), code);
+    }
+}
+
+#[test]
 fn subinit_with_nothing_left_but_orphans_waits_for_them() {
     let mut s = Sim::new(Mode::SubInit, "once a -- /a\n");
     s.exit("a", OK);

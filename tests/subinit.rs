@@ -715,6 +715,23 @@ fn on_exit_sets_the_exit_status() {
     assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
 }
 
+/// Bare `on-exit=exit` passes the entry's own status on, as tini does its
+/// child's: its exit code, or 128+N when a signal N killed it.
+#[test]
+fn on_exit_without_a_code_passes_the_entry_status_on() {
+    for (cmd, code) in [("exit 5", 5), ("kill -KILL $$", 137)] {
+        let dir = TempDir::new("onexit-own");
+        let table = format!(
+            "service svc -- sleep 1000\nonce main on-exit=exit -- sh -c 'sleep 0.3; {cmd}'\n"
+        );
+        let mut foster = Foster::start(&dir, &table, &[]);
+        let svc = foster.wait_started("svc", 1, T);
+        let status = foster.wait_exit(T);
+        assert_eq!(status.code(), Some(code), "{}", foster.log());
+        assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
+    }
+}
+
 /// A caller that leaves SIGCHLD ignored must not make foster miss an end:
 /// the on-exit entry still decides foster's exit status.
 #[test]

@@ -311,6 +311,7 @@ impl Entry {
             Some(OnExit::Reboot) => 0x200,
             Some(OnExit::Halt) => 0x300,
             Some(OnExit::Exit(code)) => u64::from(code),
+            Some(OnExit::ExitStatus) => 0x400,
         };
         let small = self.kind as u64
             | (self.syntax as u64) << 4

@@ -201,6 +201,9 @@ pub enum OnExit {
     Halt,
     /// End foster (sub-init) with this status.
     Exit(u8),
+    /// End foster with the entry's own status (`128+N` when killed by
+    /// signal N), as tini passes on its child's.
+    ExitStatus,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -152,13 +152,14 @@ pub(crate) fn ready(s: &[u8]) -> Option<u8> {
     u8::try_from(n).ok().filter(|&n| n >= MIN_READY_FD)
 }
 
-/// `poweroff`, `reboot`, `halt`, `exit`, `exit:CODE` (0..=255).
+/// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
+/// `exit:CODE` (0..=255).
 pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
     let named = [
         OnExit::Poweroff,
         OnExit::Reboot,
         OnExit::Halt,
-        OnExit::Exit(0),
+        OnExit::ExitStatus,
     ];
     lookup(b"poweroff reboot halt exit", &named, s).or_else(|| {
         let code = decimal(strip(s, b"exit:")?)?;
@@ -263,7 +264,7 @@ mod tests {
         assert_eq!(ready(b"fd:2"), None);
         assert_eq!(ready(b"fd:256"), None);
         assert_eq!(ready(b"3"), None);
-        assert_eq!(on_exit(b"exit"), Some(OnExit::Exit(0)));
+        assert_eq!(on_exit(b"exit"), Some(OnExit::ExitStatus));
         assert_eq!(on_exit(b"exit:255"), Some(OnExit::Exit(255)));
         assert_eq!(on_exit(b"exit:256"), None);
         assert_eq!(on_exit(b"exit:"), None);

@@ -165,7 +165,7 @@ fn option_values() {
     assert_eq!(on_exit("poweroff"), Some(OnExit::Poweroff));
     assert_eq!(on_exit("reboot"), Some(OnExit::Reboot));
     assert_eq!(on_exit("halt"), Some(OnExit::Halt));
-    assert_eq!(on_exit("exit"), Some(OnExit::Exit(0)));
+    assert_eq!(on_exit("exit"), Some(OnExit::ExitStatus));
     assert_eq!(on_exit("exit:255"), Some(OnExit::Exit(255)));
     let stop = |v: &str| clean(&format!("service a stop={v} x")).entries[0].stop_signal;
     assert_eq!(stop("TERM"), 15);
