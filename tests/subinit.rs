@@ -592,6 +592,29 @@ fn exec_failure_is_reported_and_others_run() {
     assert!(foster.running());
 }
 
+/// A service whose exec fails reports it on foster's log, whatever fd its
+/// readiness pipe takes: the failure is neither lost nor read as "ready"
+/// (so what waits for it never starts).
+#[test]
+fn exec_failure_with_any_readiness_fd_is_reported_not_ready() {
+    // One foster per fd: the child's free fds are then the same every run.
+    for n in 3..=12 {
+        let dir = TempDir::new("exec-ready");
+        let table = format!(
+            "service bad ready=fd:{n} restart=never -- /nonexistent/prog\n\
+             once dep after=bad -- true\n"
+        );
+        let foster = Foster::start(&dir, &table, &[]);
+        foster.wait_log("bad: exited with status 127", T);
+        let log = foster.log();
+        assert!(
+            log.contains("bad: unable to exec /nonexistent/prog"),
+            "fd {n}:\n{log}"
+        );
+        assert!(!log.contains("dep: started"), "fd {n}:\n{log}");
+    }
+}
+
 /// SIGHUP: unchanged entries keep their pid, removed ones stop, new ones
 /// start, changed ones restart; a broken table is rejected whole.
 #[test]

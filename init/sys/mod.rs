@@ -356,12 +356,18 @@ fn fcntl_raw(fd: RawFd, cmd: u32, arg: usize) -> isize {
     raw!(__NR_fcntl, fd, cmd, arg)
 }
 
-/// A close-on-exec duplicate of `fd` numbered 3 or more (clear of stdio),
-/// or `fd` itself when no duplicate can be had.
+/// A close-on-exec duplicate of `fd` numbered 256 or more, clear of stdio
+/// and of any `ready=fd:N` (N <= 255) a child's setup moves into place; 3 or
+/// more under a lower fd limit; `fd` itself when no duplicate can be had.
 pub fn dup_above_stdio(fd: RawFd) -> RawFd {
-    match fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 3) {
-        r if r < 0 => fd,
-        r => r as RawFd,
+    let mut r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 256);
+    if r < 0 {
+        r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 3);
+    }
+    if r < 0 {
+        fd
+    } else {
+        r as RawFd
     }
 }
 
