@@ -227,17 +227,9 @@ pub fn main(args: StartArgs) -> ! {
         pdeath: None,
         verbose: false,
     });
-    let table = match opts.table {
-        Some(t) => Some(t),
-        None if sys::stat(c"/etc/inittab", true).is_ok() => Some(c"/etc/inittab"),
-        None => {
-            log.info("no /etc/inittab: using BusyBox's default table");
-            None
-        }
-    };
     let cfg = Config {
         mode: Mode::Pid1,
-        table,
+        table: opts.table,
         args,
         verbose: opts.verbose,
     };

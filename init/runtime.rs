@@ -18,6 +18,9 @@ use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
 use config_format::{Argv, Entry, Kind, Span, Table, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
+/// PID 1's table when no `-f` names one.
+const INITTAB: &CStr = c"/etc/inittab";
+
 /// Epoll tags: the high half says what kind of source, the low half which
 /// (a slot for readiness and log pipes, a client's index for clients).
 const TAG_SIGNAL: u64 = 0;
@@ -46,7 +49,9 @@ pub type Report<'r> = &'r mut dyn FnMut(&[u8]);
 /// How the runtime was started.
 pub struct Config<'a> {
     pub mode: Mode,
-    /// Where the table is read from (`None`: PID 1 with BusyBox's default).
+    /// Where the table is read from (`None`: PID 1's /etc/inittab, or
+    /// BusyBox's default table while that file does not exist; looked at
+    /// again at each reload, as BusyBox init does).
     pub table: Option<&'a CStr>,
     pub args: StartArgs,
     pub verbose: bool,
@@ -212,13 +217,19 @@ impl<'a> Runtime<'a> {
     /// `report` too when given).
     fn load(&mut self, report: Option<Report<'_>>) -> Result<u32, Errno> {
         let spare = self.src.spare();
-        let path = self.cfg.table;
         let Some(buf) = self.src.bufs.get_mut(spare) else {
             return Err(Errno::EINVAL);
         };
-        let len = match path {
-            Some(p) => read_table(p, buf)?,
-            None => {
+        let given = self.cfg.table;
+        let path = given.unwrap_or(INITTAB);
+        let mut file = path.to_bytes();
+        let len = match read_table(path, buf) {
+            Ok(n) => n,
+            // PID 1 with no /etc/inittab runs BusyBox's default table.
+            Err(Errno::ENOENT) if given.is_none() => {
+                self.log
+                    .info("no /etc/inittab: using BusyBox's default table");
+                file = b"(default table)";
                 let d = config_format::BUSYBOX_DEFAULT_TABLE;
                 let n = d.len().min(buf.len());
                 if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
@@ -226,12 +237,12 @@ impl<'a> Runtime<'a> {
                 }
                 n
             }
+            Err(e) => return Err(e),
         };
         if let Some(l) = self.src.lens.get_mut(spare) {
             *l = len;
         }
         let src = buf.get(..len).unwrap_or(&[]);
-        let file = path.map_or(&b"(default table)"[..], |p| p.to_bytes());
         let log = &self.log;
         let mut errors = 0;
         let mut report = report;
@@ -251,7 +262,7 @@ impl<'a> Runtime<'a> {
     }
 
     fn read_failed(&self, e: Errno, pre: &str, post: &str) {
-        let path = self.cfg.table.map_or(&b"table"[..], |p| p.to_bytes());
+        let path = self.cfg.table.unwrap_or(INITTAB).to_bytes();
         self.log
             .error_errno(&[pre.as_bytes(), b"unable to read ", path], e, post);
     }

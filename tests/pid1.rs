@@ -721,6 +721,34 @@ fn sighup_reloads_the_table() {
 }
 
 #[test]
+fn sighup_looks_for_etc_inittab_again() {
+    // Booted with no /etc/inittab: BusyBox's default table. One written
+    // later is read at the next SIGHUP, and its removal brings the default
+    // back, as BusyBox init re-reads it.
+    let mut ns = Ns::start("inittab-later", &[], &[]);
+    ns.expect("no /etc/inittab: using BusyBox's default table", 5 * S);
+    std::fs::write(
+        ns.root_path("/etc/inittab"),
+        format!("{}::once:/bin/echo from-inittab\n", svc("a", "")),
+    )
+    .unwrap();
+    ns.signal(libc::SIGHUP);
+    ns.expect("from-inittab", 5 * S);
+    ns.expect("up-a", 5 * S);
+    std::fs::remove_file(ns.root_path("/etc/inittab")).unwrap();
+    ns.signal(libc::SIGHUP);
+    let out = ns.expect("stop-a", 5 * S);
+    assert_eq!(
+        out.matches("no /etc/inittab: using BusyBox's default table")
+            .count(),
+        2,
+        "{out}"
+    );
+    ns.signal(libc::SIGUSR1);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
+#[test]
 fn sigint_runs_the_ctrlaltdel_entries() {
     let table = format!("{}ctrlaltdel cad -- /bin/echo cad-ran\n", svc("a", ""));
     let mut ns = Ns::start(
