@@ -299,6 +299,9 @@ impl<'a> Runtime<'a> {
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
     /// whole. Returns the number of errors (0: applied).
     pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
+        // The spare buffer, about to be overwritten, holds the spans of the
+        // entries an earlier reload removed: those still stopping lose them.
+        self.sup.forget_removed_spans();
         let errors = match self.load(report) {
             Ok(t) => t,
             Err(e) => {
@@ -680,9 +683,16 @@ impl<'a> Runtime<'a> {
 
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
-        let span = self.sup.slot(slot).and_then(|s| s.entry.pidfile);
+        let entry = self.sup.slot(slot).map(|s| (s.entry.pidfile, s.removed));
+        let (span, removed) = entry.unwrap_or((None, false));
+        // A removed entry's spans are in the table before the last reload:
+        // the spare buffer now (see `Runtime::reload`).
+        let src = match removed {
+            true => self.src.get(self.src.spare()),
+            false => self.src.current(),
+        };
         let mut path = [0u8; 256];
-        let read = match unquoted_cstr(span, self.src.current(), &mut path) {
+        let read = match unquoted_cstr(span, src, &mut path) {
             Some(p) => pidfile_pid(p),
             None => (PidfileRead::Missing, None),
         };

@@ -405,6 +405,14 @@ impl Supervisor {
         self.slots
     }
 
+    /// Removed entries keep no spans (only a pidfile path is read after a
+    /// removal): their table text is about to be overwritten.
+    pub fn forget_removed_spans(&mut self) {
+        for s in self.slots.iter_mut().filter(|s| s.removed) {
+            s.entry.pidfile = None;
+        }
+    }
+
     pub fn slot(&self, id: SlotId) -> Option<&Slot> {
         self.slots.get(id as usize)
     }

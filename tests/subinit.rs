@@ -1060,6 +1060,37 @@ fn reload_removing_many_services_stops_them_all() {
     assert!(foster.zombies().is_empty());
 }
 
+/// A `pidfile=` entry removed by a reload while its launcher still runs: the
+/// daemon the launcher leaves is found through the pidfile path of the table
+/// it came from (not read against the new table's text) and stopped.
+#[test]
+fn reload_stops_the_daemon_of_a_removed_entry_still_launching() {
+    let dir = TempDir::new("reload-pidfile");
+    let pidfile = dir.path("d.pid");
+    let started = dir.path("started");
+    let table = format!(
+        "service d pidfile={pf} timeout=3s -- sh -c 'trap \"\" TERM; touch {st}; sleep 0.5; \
+         setsid sh -c \"exec sleep 1000\" </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n",
+        pf = pidfile.display(),
+        st = started.display()
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    assert!(wait_until(T, || started.exists()), "{}", foster.log());
+    // Another text entirely: the old spans mean nothing in it.
+    fs::write(&foster.table, "service other -- sleep 1000 # a new table\n").unwrap();
+    foster.signal(libc::SIGHUP);
+    assert!(wait_until(T, || read_pidfile(&pidfile).is_some()));
+    let daemon = read_pidfile(&pidfile).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(8), || !alive(daemon)),
+        "daemon {daemon} still runs\n{}",
+        foster.log()
+    );
+    assert!(foster
+        .log()
+        .contains(&format!("d: daemon pid {daemon} adopted")));
+}
+
 /// A reload that swaps a full table of services that ignore SIGTERM for a
 /// full table of new ones: the burst overflows the supervisor's action
 /// queue, yet every new entry starts at once and every old one is killed at
