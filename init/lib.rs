@@ -41,10 +41,11 @@ pub fn main(args: StartArgs) -> i32 {
     match first {
         Some(0) => return ctl::main(args),
         Some(1) => {
-            return match args.arg(2) {
-                Some(path) => check::run(path),
-                None => usage_error("check needs a TABLE"),
-            }
+            // Exactly one table: with more, the rest would go unchecked.
+            return match (args.arg(2), args.arg(3)) {
+                (Some(path), None) => check::run(path),
+                _ => usage_error("check needs one TABLE"),
+            };
         }
         _ => {}
     }

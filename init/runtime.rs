@@ -691,7 +691,7 @@ impl<'a> Runtime<'a> {
             true => self.src.get(self.src.spare()),
             false => self.src.current(),
         };
-        let mut path = [0u8; 256];
+        let mut path = [0u8; config_format::MAX_VALUE + 1];
         let read = match unquoted_cstr(span, src, &mut path) {
             Some(p) => pidfile_pid(p),
             None => (PidfileRead::Missing, None),
@@ -708,7 +708,7 @@ impl<'a> Runtime<'a> {
     fn log_pipe_for(&mut self, slot: SlotId, entry: &Entry) -> Option<sys::RawFd> {
         // The sink is opened at every start, so a path changed by a reload
         // (or a log file rotated away) takes effect with the next start.
-        let mut path = [0u8; 256];
+        let mut path = [0u8; config_format::MAX_VALUE + 1];
         let (target, kmsg) = match entry.log {
             config_format::Log::Console | config_format::Log::Null => return None,
             config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
@@ -857,16 +857,18 @@ impl<'a> Runtime<'a> {
         }
         let src = self.src.current();
         // One buffer: first for each `env=` value, then split for the paths
-        // and names below.
-        let mut buf = [0u8; 512];
+        // and names below, each with room for the longest value the table
+        // allows (and a NUL; the tty also for `/dev/`).
+        const V: usize = config_format::MAX_VALUE + 1;
+        let mut buf = [0u8; TTY_BUF + 3 * V];
         for span in &entry.env {
             if let Some(kv) = unquoted(Some(*span), src, &mut buf) {
                 env.set(kv);
             }
         }
-        let (tty_buf, rest) = buf.split_at_mut(128);
-        let (dir_buf, rest) = rest.split_at_mut(256);
-        let (user_buf, group_buf) = rest.split_at_mut(64);
+        let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
+        let (dir_buf, rest) = rest.split_at_mut(V);
+        let (user_buf, group_buf) = rest.split_at_mut(V);
         let interactive = entry.kind == Kind::Askfirst
             || matches!(
                 entry.command,
@@ -1041,12 +1043,15 @@ fn unquoted_cstr<'b>(span: Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Optio
     sys::cstr(buf.get(..=n)?)
 }
 
+/// Bytes [`tty_path`] needs: `/dev/`, the longest value, a NUL.
+const TTY_BUF: usize = b"/dev/".len() + config_format::MAX_VALUE + 1;
+
 /// A tty option or inittab id: `/dev/` is prepended to a bare name.
 #[inline(never)]
 fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     const DEV: usize = b"/dev/".len();
-    // The name goes after room for the prefix (names of up to 96 bytes).
-    let n = config_format::unquote(raw, buf.get_mut(DEV..DEV + 96)?)?;
+    // The name goes after room for the prefix.
+    let n = config_format::unquote(raw, buf.get_mut(DEV..DEV + config_format::MAX_VALUE)?)?;
     if n == 0 {
         return None;
     }
@@ -1109,9 +1114,9 @@ mod tests {
 
     #[test]
     fn tty_paths_get_dev_prepended_once() {
-        let mut buf = [0u8; 128];
+        let mut buf = [0u8; TTY_BUF];
         let path =
-            |raw: &[u8], buf: &mut [u8; 128]| tty_path(raw, buf).map(|p| p.to_bytes().to_vec());
+            |raw: &[u8], buf: &mut [u8; TTY_BUF]| tty_path(raw, buf).map(|p| p.to_bytes().to_vec());
         assert_eq!(path(b"tty1", &mut buf).as_deref(), Some(&b"/dev/tty1"[..]));
         assert_eq!(
             path(b"/dev/ttyS0", &mut buf).as_deref(),
@@ -1123,7 +1128,11 @@ mod tests {
         );
         assert_eq!(path(b"", &mut buf), None);
         assert_eq!(path(b"\"\"", &mut buf), None);
-        assert!(path(&[b'a'; 96], &mut buf).is_some());
-        assert_eq!(path(&[b'a'; 97], &mut buf), None);
+        // Every value the table allows fits.
+        let max = config_format::MAX_VALUE;
+        assert!(
+            path(&[b'a'; config_format::MAX_VALUE], &mut buf).is_some_and(|p| p.len() == 5 + max)
+        );
+        assert_eq!(path(&[b'a'; config_format::MAX_VALUE + 1], &mut buf), None);
     }
 }

@@ -143,3 +143,25 @@ fn check_without_a_table_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn check_takes_exactly_one_table() {
+    // `foster check a.tab b.tab` (or a glob) must not pass on the first
+    // table's word while the others go unread.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let bad = dir.join(format!("bad-second-{}.tab", std::process::id()));
+    std::fs::write(&bad, "service web bogus=1 -- httpd\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_foster"))
+        .arg("check")
+        .arg(example("native.tab"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("usage:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

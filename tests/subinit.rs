@@ -389,6 +389,50 @@ fn spawn_options_reach_the_child() {
     }
 }
 
+/// Option values of the longest length the table allows reach the child
+/// whole; none is dropped for not fitting a buffer (a dropped `user=` would
+/// run the service as foster's own user, root for PID 1).
+#[test]
+fn longest_option_values_are_used_not_dropped() {
+    let dir = TempDir::new("longvalues");
+    let max = config_format::MAX_VALUE;
+    // A directory whose path is exactly `max` bytes.
+    let mut deep = dir.path("d").display().to_string();
+    while deep.len() < max {
+        let room = (max - deep.len() - 1).min(200);
+        if room == 0 {
+            deep.push('d');
+            continue;
+        }
+        deep = format!("{deep}/{}", "d".repeat(room));
+    }
+    fs::create_dir_all(&deep).unwrap();
+    assert_eq!(deep.len(), max);
+    let user = "u".repeat(max);
+    let tty = format!("/dev/{}", "t".repeat(max - 5));
+    let table = format!(
+        "once deep dir={deep} -- sh -c 'pwd > {pwd}'\n\
+         once longuser user={user} -- sh -c 'id -u > {uid}'\n\
+         once longtty tty={tty} -- sh -c 'echo ran > {ran}'\n\
+         service keep -- sleep 1000\n",
+        pwd = dir.p("pwd"),
+        uid = dir.p("uid"),
+        ran = dir.p("ran"),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_log("longuser: unknown user uuuu", T);
+    foster.wait_log("longtty: unable to open /dev/tttt", T);
+    assert!(
+        wait_until(T, || fs::read_to_string(dir.path("pwd"))
+            .is_ok_and(|s| s.ends_with('\n'))),
+        "{}",
+        foster.log()
+    );
+    assert_eq!(fs::read_to_string(dir.path("pwd")).unwrap().trim(), deep);
+    assert!(!dir.path("uid").exists(), "ran without its user=");
+    assert!(!dir.path("ran").exists(), "ran without its tty=");
+}
+
 /// tty=: a missing terminal is a clear one-line error and foster goes on; a
 /// real pty becomes the child's stdio and controlling terminal.
 #[test]

@@ -95,6 +95,8 @@ pub enum Capacity {
     After,
     Words,
     CommandBytes,
+    /// Bytes of one option value, unquoted.
+    ValueBytes,
 }
 
 /// Names along an `after=` cycle, starting at the entry reporting it; the
@@ -140,16 +142,16 @@ impl Error {
             ErrorKind::EmptyValue(_) => 6,
             ErrorKind::BadValue { what, .. } => 7 + what as usize,
             ErrorKind::TooMany { what, .. } => 17 + what as usize,
-            ErrorKind::EmptyCommand => 22,
-            ErrorKind::UnterminatedQuote(_) => 23,
-            ErrorKind::NulByte => 24,
-            ErrorKind::InittabFields => 25,
-            ErrorKind::UnknownAction(_) => 26,
-            ErrorKind::AfterIgnored(_) => 27,
-            ErrorKind::AfterUnknown(_) => 28,
-            ErrorKind::AfterBroken(_) => 29,
-            ErrorKind::AfterNotStarted { .. } => 30,
-            ErrorKind::AfterCycle(_) => 31,
+            ErrorKind::EmptyCommand => 23,
+            ErrorKind::UnterminatedQuote(_) => 24,
+            ErrorKind::NulByte => 25,
+            ErrorKind::InittabFields => 26,
+            ErrorKind::UnknownAction(_) => 27,
+            ErrorKind::AfterIgnored(_) => 28,
+            ErrorKind::AfterUnknown(_) => 29,
+            ErrorKind::AfterBroken(_) => 30,
+            ErrorKind::AfterNotStarted { .. } => 31,
+            ErrorKind::AfterCycle(_) => 32,
         };
         let span = match kind {
             ErrorKind::UnknownKind(s)
@@ -306,6 +308,7 @@ too many `env=` options (at most #)
 too many `after=` options (at most #)
 too many words in command (at most #)
 command too long (at most # bytes)
+option value too long (at most # bytes)
 empty command
 unterminated quote `%`
 NUL byte in a line
@@ -417,7 +420,7 @@ mod tests {
 
     #[test]
     fn one_template_per_numbered_message() {
-        assert_eq!(TEMPLATES.split(|&b| b == b'\n').count(), 31);
+        assert_eq!(TEMPLATES.split(|&b| b == b'\n').count(), 32);
     }
 
     #[test]

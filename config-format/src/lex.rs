@@ -116,9 +116,12 @@ impl<'a> Lexer<'a> {
     }
 
     /// Scans the word at `pos`, writing its unquoted bytes to `out` as far as
-    /// they fit; `Word::len` is the full unquoted length.
+    /// they fit; `Word::len` is the full unquoted length. `Word::end` is
+    /// before a continuation that ends the word, so the raw word (a kind, a
+    /// name, `--`) is what the line says.
     pub fn word(&mut self, out: &mut [u8]) -> Result<Word, Unterminated> {
         let start = self.pos;
+        let mut end = start;
         let mut len = 0usize;
         // The open quote (0 outside quotes) and where it opened.
         let (mut quote, mut at) = (0u8, 0usize);
@@ -159,12 +162,9 @@ impl<'a> Lexer<'a> {
                 len += 1;
             }
             self.pos += step;
+            end = self.pos;
         }
-        Ok(Word {
-            start,
-            end: self.pos,
-            len,
-        })
+        Ok(Word { start, end, len })
     }
 }
 

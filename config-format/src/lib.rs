@@ -53,6 +53,9 @@ pub const MAX_AFTER: usize = 4;
 pub const MAX_NAME: usize = 32;
 /// Bytes of a table file foster reads.
 pub const MAX_TABLE_BYTES: usize = 32 * 1024;
+/// Bytes of an option value once unquoted: the init copies values into
+/// buffers of this size (and one more byte for a NUL).
+pub const MAX_VALUE: usize = 255;
 
 /// A range of the source bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

@@ -7,7 +7,7 @@ use crate::lex::{is_blank, logical_end, Lexer};
 use crate::{
     argv, value, Command, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN,
     DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, MAX_AFTER, MAX_ARGS,
-    MAX_ENTRIES, MAX_ENV, MAX_NAME, SIGTERM,
+    MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE, SIGTERM,
 };
 
 /// Parse a whole table. Every error goes to `on_error` (bad lines are skipped,
@@ -38,7 +38,8 @@ use crate::{
 ///   (the command's first word). An unknown key of that shape is an error, so a
 ///   command that starts with `lower=...` needs `--` before it. Option values
 ///   may be quoted; they are checked unquoted. `env=` and `after=` repeat; any
-///   other option given twice is an error.
+///   other option given twice is an error. A value is at most
+///   [`MAX_VALUE`] bytes once unquoted.
 /// - command: at least one word; at most [`MAX_ARGS`] words and
 ///   [`ARGV_BYTES`](crate::ARGV_BYTES) bytes once unquoted and NUL-terminated,
 ///   so [`Entry::argv`] never fails for a parsed entry.
@@ -209,8 +210,11 @@ enum OptError {
 /// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
 #[inline(never)]
 fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptError> {
-    // Empty when too long for the buffer too: then no reader accepts it.
-    let v = val.bytes().unwrap_or(&[]);
+    // The init copies values into buffers of this size: a longer one would
+    // be dropped there (a service run without its `user=`), so it is refused.
+    let Some(v) = val.bytes() else {
+        return Err(OptError::Full(Capacity::ValueBytes));
+    };
     let slot = match opt {
         Opt::Tty => &mut e.tty,
         Opt::User => &mut e.user,
@@ -295,7 +299,7 @@ struct Val {
 }
 
 impl Val {
-    const CAP: usize = 256;
+    const CAP: usize = MAX_VALUE;
     fn bytes(&self) -> Option<&[u8]> {
         self.buf.get(..self.len)
     }
@@ -355,6 +359,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             Capacity::After => MAX_AFTER,
             Capacity::Words => MAX_ARGS,
             Capacity::CommandBytes => argv::ARGV_BYTES,
+            Capacity::ValueBytes => MAX_VALUE,
         };
         self.err(
             off,

@@ -98,7 +98,12 @@ pub fn decimal(s: &[u8]) -> Option<u64> {
     Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
-/// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds. `None` on overflow.
+/// The longest duration: far past any real use (146 million years), and
+/// short enough that a deadline `now + duration` never wraps.
+const MAX_DURATION: Millis = 1 << 62;
+
+/// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds. `None` past
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &[u8]) -> Option<Millis> {
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
@@ -109,7 +114,9 @@ pub fn parse_duration(s: &[u8]) -> Option<Millis> {
         b"h" => 3_600_000,
         _ => return None,
     };
-    decimal(num)?.checked_mul(scale)
+    decimal(num)?
+        .checked_mul(scale)
+        .filter(|&ms| ms <= MAX_DURATION)
 }
 
 /// `022`, `0022`, `7`: octal, at most `0777`.

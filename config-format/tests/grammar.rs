@@ -95,6 +95,21 @@ fn continuation_joins_lines() {
 }
 
 #[test]
+fn continuation_right_after_a_word_ends_it() {
+    // The kind, the name, `--` and option words are read as written, so a
+    // continuation that ends one (no blank before the `\`) must not stick
+    // to it: `web\` is `web`, `--\` is `--`.
+    let src = "service\\\n web\\\n user=x\\\r\n --\\\n /bin/httpd\\\n -f\n";
+    let t = clean(src);
+    let e = &t.entries[0];
+    assert_eq!(e.name.as_str(), "web");
+    assert_eq!(text(src, e.user.unwrap()), "x");
+    assert_eq!(argv(e, src), ["/bin/httpd", "-f"]);
+    // An error still points right after the last word.
+    assert_eq!(one_error("service web\\\n"), "1:12: empty command");
+}
+
+#[test]
 fn no_trailing_newline_and_empty_input() {
     assert_eq!(clean("service a x").entries.len(), 1);
     assert_eq!(clean("").entries.len(), 0);
@@ -338,6 +353,49 @@ fn error_bad_values() {
         let col = 13 + opt.find('=').unwrap() + 1;
         assert_eq!(one_error(&src), format!("1:{col}: {msg}"), "{src}");
     }
+}
+
+#[test]
+fn error_value_too_long() {
+    // The init copies option values into buffers of MAX_VALUE bytes: a
+    // longer one is an error here, never silently dropped at start (a
+    // `user=` dropped there would run the service as foster's own user).
+    let max = config_format::MAX_VALUE;
+    for key in ["tty", "user", "group", "dir", "pidfile", "log", "env"] {
+        let fit = match key {
+            "env" => format!("A={}", "v".repeat(max - 2)),
+            _ => format!("/{}", "v".repeat(max - 1)),
+        };
+        let src = format!("service web {key}={fit} -- x");
+        assert_eq!(clean(&src).entries.len(), 1, "{key}");
+        // Quotes do not count: the limit is on the value as used.
+        let src = format!("service web {key}='{fit}' -- x");
+        assert_eq!(clean(&src).entries.len(), 1, "{key}");
+        let src = format!("service web {key}={fit}v -- x");
+        assert_eq!(
+            one_error(&src),
+            format!("1:13: option value too long (at most {max} bytes)"),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn error_duration_that_would_overflow_a_deadline() {
+    // Deadlines are `now + duration` in milliseconds: a duration near
+    // u64::MAX would wrap to the past (a `timeout=` that SIGKILLs at once,
+    // a backoff that does not wait).
+    for opt in [
+        "timeout=5124095576030h",
+        "timeout=18446744073709551s",
+        "backoff=1s..5124095576030h",
+    ] {
+        let src = format!("service web {opt} -- x");
+        let (_, errs) = run(&src);
+        assert_eq!(errs.len(), 1, "{opt}: {errs:?}");
+    }
+    let src = "service web timeout=1000000h backoff=1s..1000000h -- x";
+    assert_eq!(clean(src).entries[0].timeout, 3_600_000_000_000);
 }
 
 #[test]
