@@ -69,12 +69,16 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     // (`single`, `splash`, runlevels, sysvinit's `-s` and `-b`) on to init: as
     // PID 1 foster must not try to run those and exit, so words none of which
     // names a program mean the supervisor, and the words are ignored.
-    match args.arg(1).map(CStr::to_bytes) {
+    // `-v` is both modes' (`foster -v -f TABLE`, tini's `foster -v CMD`):
+    // the word after it decides.
+    let first = 1 + (args.arg(1).map(CStr::to_bytes) == Some(b"-v")) as usize;
+    match args.arg(first).map(CStr::to_bytes) {
         None => true,
-        Some(b"-f") | Some(b"-S") | Some(b"-v") => true,
+        Some(b"-f") | Some(b"-S") => true,
         Some(_) => {
             let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
-            !(1..args.argc()).any(|i| args.arg(i).is_some_and(|w| is_program(w.to_bytes(), path)))
+            !(first..args.argc())
+                .any(|i| args.arg(i).is_some_and(|w| is_program(w.to_bytes(), path)))
                 && booted_by_kernel()
         }
     }

@@ -37,12 +37,20 @@ fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
 /// included), read from /proc. Returns how many it found: 0 if /proc cannot
 /// be read (a count that fits a register, where a `Result` would not).
 pub fn for_each_child(mut f: impl FnMut(Pid)) -> usize {
-    children(&mut f)
+    children(&mut f, 1)
 }
 
-/// [`for_each_child`]'s body, compiled once whatever the closure.
+/// [`for_each_child`] for every live descendant: those of a process foster
+/// has not adopted yet are found too, not only once their parent has died.
+pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> usize {
+    // Bounded: parents read one at a time while pids are reused could loop.
+    children(&mut f, 256)
+}
+
+/// [`for_each_child`]'s body, compiled once whatever the closure: the
+/// processes at most `depth` generations below foster.
 #[inline(never)]
-fn children(f: &mut dyn FnMut(Pid)) -> usize {
+fn children(f: &mut dyn FnMut(Pid), depth: usize) -> usize {
     let me = sys::getpid();
     let Ok(dir) = sys::open(
         c"/proc",
@@ -56,9 +64,17 @@ fn children(f: &mut dyn FnMut(Pid)) -> usize {
         let Some(pid) = parse_pid(ent.name) else {
             return;
         };
-        if stat_parent(ent.name) == Some(me) {
-            count += 1;
-            f(pid);
+        let mut up = stat_parent(ent.name);
+        for _ in 0..depth {
+            match up {
+                Some(p) if p == me => {
+                    count += 1;
+                    f(pid);
+                    return;
+                }
+                Some(p) if p > 1 => up = parent_of(p),
+                _ => return,
+            }
         }
     });
     if read.is_ok() {

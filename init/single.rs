@@ -155,9 +155,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // Ctrl-Z: the job stops as a whole, foster with its child;
                 // SIGCONT (fg/bg) wakes foster, which wakes the child.
                 Ok(Some((_, st))) if sys::wait_stopped(st) && may_stop => {
-                    if sys::is_foreground(STDIN, child) {
-                        let _ = sys::tcsetpgrp(STDIN, own_pgrp);
-                    }
+                    pass_terminal(child, own_pgrp);
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
                 Ok(Some((_, st))) if sys::wait_stopped(st) => {}
@@ -170,6 +168,8 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             }
         }
     }
+    // A shell without job control (a script) reads from the terminal next.
+    pass_terminal(child, own_pgrp);
     let code = status.map_or(1, ExitStatus::shell_code);
     if bit(&opts.remap, code) {
         0
@@ -221,6 +221,14 @@ fn start(
     Ok(pid)
 }
 
+/// Gives the terminal's foreground to group `to` if group `from` has it.
+#[inline(never)]
+fn pass_terminal(from: Pid, to: Pid) {
+    if sys::is_foreground(STDIN, from) {
+        let _ = sys::tcsetpgrp(STDIN, to);
+    }
+}
+
 /// Passes one signal on. When foster holds the terminal's foreground (its
 /// job was resumed, or `fg` brought it from the background) it hands it to
 /// the child; the job-wide signals (SIGCONT, and Ctrl-C, Ctrl-\, Ctrl-Z
@@ -231,9 +239,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     let child = opts.child;
     let mut to = if opts.has(GROUP) { -child } else { child };
     if opts.tty {
-        if sys::is_foreground(STDIN, opts.pgrp) {
-            let _ = sys::tcsetpgrp(STDIN, child);
-        }
+        pass_terminal(opts.pgrp, child);
         if sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP)) {
             to = -child;
         }
@@ -247,13 +253,14 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 }
 
 /// Signals every process the child left: all of the namespace as its PID 1,
-/// else foster's own children (adopted orphans), and with `-g` its group.
+/// else foster's descendants (adopted orphans and theirs), and with `-g` its
+/// group.
 fn sweep(opts: &Opts, sig: u8) {
     let mut n = 0;
     if sys::is_pid1() {
         let _ = sys::kill(-1, sig);
     } else {
-        n = reaper::for_each_child(|pid| {
+        n = reaper::for_each_descendant(|pid| {
             let _ = sys::kill(pid, sig);
         });
     }
@@ -266,7 +273,7 @@ fn sweep(opts: &Opts, sig: u8) {
         sig_name(&mut l, sig)
             .s(" to the processes left (")
             .u(n as u64)
-            .s(" children)");
+            .s(" descendants)");
         l.flush(STDERR);
     }
 }

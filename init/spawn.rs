@@ -241,20 +241,27 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
 }
 
 /// Execs `prog` with a NULL-terminated `argv_ptrs`, searching `path` when
-/// `prog` has no `/`.
+/// `prog` has no `/`. An empty `prog` is not searched: the kernel's ENOENT.
 pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], path: &[u8]) -> Errno {
-    if config_format::has_byte(prog.to_bytes(), b'/') {
+    if prog.is_empty() || config_format::has_byte(prog.to_bytes(), b'/') {
         return sys::execve(prog, argv_ptrs, envp);
     }
     let mut best = Errno::ENOENT;
     let mut dirs = Some(path);
+    // As long a path as the kernel takes (PATH_MAX), not a log line's.
+    let mut buf = [0u8; 4096];
     while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
-        let mut buf = Line::new();
-        buf.bytes(if dir.is_empty() { b"." } else { dir })
-            .byte(b'/')
-            .bytes(prog.to_bytes())
-            .byte(0);
-        let Some(full) = sys::cstr(buf.as_bytes()) else {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let name = prog.to_bytes_with_nul();
+        let Some(full) = buf.get_mut(..dir.len() + 1 + name.len()) else {
+            continue;
+        };
+        let (head, tail) = full.split_at_mut(dir.len());
+        head.copy_from_slice(dir);
+        let (slash, tail) = tail.split_at_mut(1);
+        slash.fill(b'/');
+        tail.copy_from_slice(name);
+        let Some(full) = sys::cstr(full) else {
             continue;
         };
         match sys::execve(full, argv_ptrs, envp) {

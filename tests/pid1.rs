@@ -1190,3 +1190,19 @@ fn closed_stdio_without_a_console_is_filled_with_dev_null() {
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, 10 * S);
 }
+
+/// `ENTRYPOINT ["/foster", "-v", "--"]`: as a container's PID 1, a leading
+/// `-v` before a command is single-command mode's (tini's `-v`), not the
+/// supervisor's, which would ignore the command and run the default table.
+#[test]
+fn a_leading_v_before_a_command_is_single_command_mode() {
+    for args in [
+        &["-v", "/bin/sh", "-c", "sleep 0.3; exit 3"][..],
+        &["-v", "--", "/bin/sh", "-c", "sleep 0.3; exit 3"],
+    ] {
+        let mut ns = Ns::start("single-v", &[], args);
+        let status = ns.wait_exit(5 * S);
+        assert_eq!(status.code(), Some(3), "{args:?}\n{}", ns.output());
+        assert!(ns.output().contains("foster: child exited with 3"));
+    }
+}

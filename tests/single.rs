@@ -133,6 +133,11 @@ fn exec_failures() {
         "foster: foster-test-no-such-program: No such file or directory\n"
     );
 
+    // An empty name is no program (as execvp has it), not every PATH directory.
+    let out = run(&[""]);
+    assert_eq!(code(&out), 127);
+    assert_eq!(stderr(&out), "foster: : No such file or directory\n");
+
     let dir = std::env::temp_dir().join(format!("foster-single-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("not-executable");
@@ -144,6 +149,29 @@ fn exec_failures() {
         format!("foster: {}: Permission denied\n", file.display())
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PATH directories are as long as the kernel takes (PATH_MAX), not cut at a
+/// log line's length: a program there is found, as by every shell and tini.
+#[test]
+fn programs_in_long_path_directories_are_found() {
+    let mut dir = std::env::temp_dir().join(format!("foster-long-path-{}", std::process::id()));
+    let base = dir.clone();
+    for c in ['d', 'e', 'f'] {
+        dir.push(c.to_string().repeat(200));
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("foster-test-prog");
+    std::fs::write(&prog, "#!/bin/sh\nexit 7\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = foster(&["foster-test-prog"])
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&base);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
 }
 
 #[test]
@@ -356,6 +384,41 @@ sleep 0.2; exit 4"#
     assert_eq!(left, Vec::<u32>::new(), "left running");
 }
 
+/// A leftover that handles SIGTERM only once its own child is done: the
+/// child (a descendant left behind that foster has not adopted yet) must get
+/// SIGTERM too, not only SIGKILL when the grace time is over.
+#[test]
+fn leftovers_children_get_term_too() {
+    let script = r#"sh -c 'trap "echo A got TERM" TERM
+sh -c "trap \"echo B got TERM; exit 0\" TERM; echo ready; sleep 100 & wait"' &
+read go; exit 3"#;
+    let start = Instant::now();
+    let mut child = foster(&["-t", "5", "--", "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn foster");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read ready");
+    assert_eq!(line.trim(), "ready");
+    // The child exits; B, A's child, is left behind.
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .unwrap();
+    let st = wait_timeout(&mut child, Duration::from_secs(10));
+    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
+    assert!(rest.contains(&"B got TERM".to_string()), "{rest:?}");
+    assert_eq!(st.code(), Some(3));
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "waited for the grace time"
+    );
+}
+
 #[test]
 fn idle_foster_sleeps() {
     let (mut child, _out) = start_ready(&["sh", "-c", "echo ready; exec sleep 3"]);
@@ -489,6 +552,11 @@ echo zombies $z; sleep 100 & exit 4"#;
 
 /// A new pty; foster runs as session leader with the slave as its terminal.
 fn on_pty(args: &[&str]) -> (Child, OwnedFd) {
+    on_pty_as(foster(args))
+}
+
+/// A new pty; `c` runs as session leader with the slave as its terminal.
+fn on_pty_as(mut c: Command) -> (Child, OwnedFd) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fds; the null pointers are allowed.
     let r = unsafe {
@@ -503,7 +571,6 @@ fn on_pty(args: &[&str]) -> (Child, OwnedFd) {
     assert_eq!(r, 0, "openpty");
     // SAFETY: both fds were just opened and are owned here.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut c = foster(args);
     c.stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())
         .stderr(slave.try_clone().unwrap());
@@ -542,4 +609,23 @@ fn ctrl_c_on_a_pty_ends_the_child() {
     m.write_all(b"\x03").unwrap();
     let st = wait_timeout(&mut child, Duration::from_secs(5));
     assert_eq!(st.code(), Some(130));
+}
+
+/// A shell without job control (a script) runs foster on its terminal, then
+/// reads from it: foster gave its child the terminal's foreground and must
+/// give it back when the child ends, or the shell's read fails (EIO).
+#[test]
+fn the_terminal_comes_back_when_the_child_ends() {
+    let mut c = Command::new("sh");
+    c.args(["-c", r#""$0" -- true; read x; echo "read=$x""#, FOSTER]);
+    let (mut child, master) = on_pty_as(c);
+    let mut m = std::fs::File::from(master);
+    m.write_all(b"hello\n").unwrap();
+    let st = wait_timeout(&mut child, Duration::from_secs(5));
+    // The slave is closed: the master gives what was written, then EIO.
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut m, &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("read=hello"), "{out:?}");
+    assert_eq!(st.code(), Some(0));
 }
