@@ -33,24 +33,17 @@ fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
     }
 }
 
-/// Calls `f` with the pid of every live child of foster (adopted orphans
-/// included), read from /proc. Returns how many it found: 0 if /proc cannot
-/// be read (a count that fits a register, where a `Result` would not).
-pub fn for_each_child(mut f: impl FnMut(Pid)) -> usize {
-    children(&mut f, 1)
-}
-
-/// [`for_each_child`] for every live descendant: those of a process foster
-/// has not adopted yet are found too, not only once their parent has died.
+/// Calls `f` with the pid of every live descendant of foster (adopted
+/// orphans, and theirs before they come to foster in their turn), read from
+/// /proc. Returns how many it found: 0 if /proc cannot be read (a count that
+/// fits a register, where a `Result` would not).
 pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> usize {
-    // Bounded: parents read one at a time while pids are reused could loop.
-    children(&mut f, 256)
+    descendants(&mut f)
 }
 
-/// [`for_each_child`]'s body, compiled once whatever the closure: the
-/// processes at most `depth` generations below foster.
+/// [`for_each_descendant`]'s body, compiled once whatever the closure.
 #[inline(never)]
-fn children(f: &mut dyn FnMut(Pid), depth: usize) -> usize {
+fn descendants(f: &mut dyn FnMut(Pid)) -> usize {
     let me = sys::getpid();
     let Ok(dir) = sys::open(
         c"/proc",
@@ -65,7 +58,8 @@ fn children(f: &mut dyn FnMut(Pid), depth: usize) -> usize {
             return;
         };
         let mut up = stat_parent(ent.name);
-        for _ in 0..depth {
+        // Bounded: parents read one at a time while pids are reused could loop.
+        for _ in 0..256 {
             match up {
                 Some(p) if p == me => {
                     count += 1;

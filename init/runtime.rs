@@ -987,14 +987,15 @@ fn signal_service(pid: Pid, sig: u8) {
     }
 }
 
-/// PID 1 signals every process; a sub-init only its own children.
+/// PID 1 signals every process; a sub-init only its own descendants (those
+/// of an adopted orphan too, before they come to foster in their turn).
 fn signal_all(sig: u8, mode: Mode) {
     match mode {
         Mode::Pid1 => {
             let _ = sys::kill(-1, sig);
         }
         Mode::SubInit => {
-            let _ = reaper::for_each_child(|pid| {
+            let _ = reaper::for_each_descendant(|pid| {
                 let _ = sys::kill(pid, sig);
                 // Their groups too, so grandchildren that still have a parent go.
                 if sig == SIGKILL || sig == SIGTERM {

@@ -1230,6 +1230,44 @@ fn log_keeps_an_unterminated_last_line() {
     );
 }
 
+/// SIGTERM reaches every descendant, not just foster's children: a chain of
+/// processes each in a session of its own, each ending cleanly on TERM,
+/// all get it at once (none waits to be SIGKILLed after the 2 s grace).
+#[test]
+fn stop_terms_every_descendant_at_once() {
+    let dir = TempDir::new("chain-term");
+    let script = dir.write(
+        "chain.sh",
+        "d=$(dirname \"$0\")\n\
+         trap \"echo term-$1 >> $d/terms; exit 0\" TERM\n\
+         echo $$ >> \"$d/pids\"\n\
+         if [ \"$1\" -gt 0 ]; then setsid sh \"$0\" $(($1 - 1)) & fi\n\
+         while :; do sleep 1 & wait; done\n",
+    );
+    // The service itself ends at once (its shell stops first), leaving the
+    // chain to foster.
+    let table = format!("service a -- sh {} 3\n", script.display());
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let count = |f: &str| {
+        fs::read_to_string(dir.path(f))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert!(wait_until(T, || count("pids") == 4));
+    let start = Instant::now();
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    let took = start.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert_eq!(count("terms"), 4, "{}", foster.log());
+    assert!(
+        took < Duration::from_millis(1500),
+        "{took:?}\n{}",
+        foster.log()
+    );
+}
+
 /// SIGTERM: a chain of descendants, each in a session of its own and deaf
 /// to SIGTERM, comes back to foster one level at a time as SIGKILL takes
 /// its parent; every level is killed before foster exits, none is left to
