@@ -229,6 +229,9 @@ pub struct Slot {
     delay: Millis,
     /// Order of first start, for stopping newest first.
     start_seq: u32,
+    /// Position in the start order of the table in force: a reload keeps
+    /// slots where they are, so `shutdown` entries run by this.
+    order: u8,
     /// The table entry was removed on reload; its spans are stale.
     pub removed: bool,
     /// Blocked note already given.
@@ -251,6 +254,7 @@ impl Slot {
             since: 0,
             delay,
             start_seq: 0,
+            order: 0,
             removed: false,
             blocked_noted: false,
             stop_daemon: None,
@@ -392,10 +396,12 @@ impl Supervisor {
 
     /// Loads the table's entries (in start order) and starts the boot sequence.
     pub fn start(&mut self, table: &Table, now: u64) {
-        for idx in table.start_order() {
+        for (order, &idx) in table.start_order().iter().enumerate() {
             if let Some(entry) = table.entries.get(idx as usize) {
                 // Capacity: MAX_SLOTS is twice the table's capacity.
-                let _ = self.add_slot(entry);
+                if let Some(slot) = self.add_slot(entry) {
+                    slot.order = order as u8;
+                }
             }
         }
         self.advance(now);
@@ -445,10 +451,13 @@ impl Supervisor {
         self.actions.pop_front()
     }
 
-    fn push(&mut self, action: Action) {
-        if self.actions.push_back(action).is_err() {
+    /// Queues `action`; false when the queue was full (counted as dropped).
+    fn push(&mut self, action: Action) -> bool {
+        let room = self.actions.push_back(action).is_ok();
+        if !room {
             self.dropped_actions += 1;
         }
+        room
     }
 
     fn note(&mut self, note: Note) {
@@ -532,6 +541,9 @@ impl Supervisor {
                 self.note(Note::Started { slot: id, pid });
             }
             Err(errno) => {
+                // No uptime: the backoff doubles (`since` may be a long run
+                // ago, or 0, and would reset it to the minimum every time).
+                slot.since = now;
                 self.note(Note::SpawnFailed { slot: id, errno });
                 // A fork failure (EAGAIN, ENOMEM) is transient: treat as an exit.
                 self.ended(id, None, now);
@@ -705,9 +717,17 @@ impl Supervisor {
                 // Started by `advance` below, like any pending slot.
                 State::Backoff { until } if now >= *until => slot.state = State::Pending,
                 State::FindingPid { next, .. } if now >= *next => {
-                    // Poll again; the answer moves the deadline.
-                    *next = u64::MAX;
-                    self.push(Action::ReadPidfile { slot: id });
+                    // Poll again; the answer moves the deadline. Put off
+                    // while the queue is full (kept due, so not lost).
+                    if self
+                        .actions
+                        .push_back(Action::ReadPidfile { slot: id })
+                        .is_ok()
+                    {
+                        *next = u64::MAX;
+                    } else {
+                        self.dropped_actions += 1;
+                    }
                 }
                 State::Stopping {
                     pid,
@@ -856,9 +876,10 @@ impl Supervisor {
     }
 
     /// `ctl restart NAME`: what is down (a backoff included) starts now,
-    /// what runs stops first.
+    /// what runs stops first. Refused while shutting down (nothing restarts).
     pub fn restart(&mut self, id: SlotId, now: u64) -> bool {
-        self.start_slot(id, now) || self.request_stop(id, AfterStop::Restart, now)
+        !self.is_stopping()
+            && (self.start_slot(id, now) || self.request_stop(id, AfterStop::Restart, now))
     }
 
     /// `ctl start NAME`: start a stopped, failed, done or backing-off entry now.
@@ -896,6 +917,7 @@ impl Supervisor {
         };
         let sig = slot.entry.stop_signal;
         let timeout = slot.entry.timeout;
+        let kind = slot.entry.kind;
         if matches!(slot.state, State::Launching { .. }) {
             slot.stop_daemon = Some(then);
         }
@@ -926,6 +948,15 @@ impl Supervisor {
                 }
                 true
             }
+            // `ctl stop` keeps a service from starting, but must not take
+            // a shutdown or trigger entry's moment away for good (nothing
+            // but a reload could give it back).
+            State::Pending
+                if then == AfterStop::Stay
+                    && matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) =>
+            {
+                false
+            }
             State::Pending | State::Backoff { .. } => {
                 self.stopped(id, then, now);
                 false
@@ -952,12 +983,16 @@ impl Supervisor {
         no_room: &dyn Fn(&Name),
         now: u64,
     ) {
-        // Mark everything that is not in the new table.
+        // Mark everything that is not in the new table. An entry of another
+        // kind is another entry: kept, a service would run on as a shutdown
+        // entry, a pending shutdown entry wait forever as a sysinit.
         for i in 0..self.slots.len() {
-            let gone = self
-                .slots
-                .get(i)
-                .is_some_and(|s| !s.removed && table.get(s.name().as_bytes()).is_none());
+            let gone = self.slots.get(i).is_some_and(|s| {
+                !s.removed
+                    && table
+                        .get(s.name().as_bytes())
+                        .is_none_or(|(_, e)| e.kind != s.entry.kind)
+            });
             if gone {
                 self.request_stop(i as SlotId, AfterStop::Remove, now);
                 if let Some(s) = self.slots.get_mut(i) {
@@ -965,33 +1000,47 @@ impl Supervisor {
                 }
             }
         }
-        for idx in table.start_order() {
+        for (order, &idx) in table.start_order().iter().enumerate() {
             let Some(new) = table.entries.get(idx as usize) else {
                 continue;
             };
+            let order = order as u8;
             match self.find(new.name.as_bytes()) {
                 Some(id) => {
                     let Some(slot) = self.slots.get_mut(id as usize) else {
                         continue;
                     };
+                    slot.order = order;
                     let unchanged = same(&slot.entry, new);
                     // The spans must point into the new source either way.
                     slot.entry = new.clone();
+                    // Still stopping on request (`ctl stop`): it stays down,
+                    // as it would had it stopped a moment sooner.
+                    let held = slot.stop_daemon == Some(AfterStop::Stay)
+                        || matches!(
+                            slot.state,
+                            State::Stopping {
+                                then: AfterStop::Stay,
+                                ..
+                            }
+                        );
                     if !unchanged {
                         slot.delay = slot.entry.backoff_min;
-                        if is_run_kind(slot.entry.kind) {
+                        if is_run_kind(slot.entry.kind) && !held {
                             self.request_stop(id, AfterStop::Restart, now);
                         }
                     }
                 }
                 None => match self.add_slot(new) {
-                    // Boot entries of a reloaded table do not run again.
-                    Some(slot) if is_boot_kind(new.kind) => {
-                        slot.state = State::Done {
-                            status: ExitStatus::Code(0),
+                    Some(slot) => {
+                        slot.order = order;
+                        // Boot entries of a reloaded table do not run again.
+                        if is_boot_kind(new.kind) {
+                            slot.state = State::Done {
+                                status: ExitStatus::Code(0),
+                            }
                         }
                     }
-                    Some(_) => {}
                     None => no_room(&new.name),
                 },
             }
@@ -1098,9 +1147,8 @@ impl Supervisor {
                     Outcome::Exit(code)
                 }
             };
-            if !stopping {
-                self.shutdown(outcome, now);
-            }
+            // During a stop this changes how it ends (a sub-init's status).
+            self.shutdown(outcome, now);
         }
     }
 
@@ -1280,13 +1328,20 @@ impl Supervisor {
                 }
             }
             Stage::ShutdownEntries => {
-                for i in 0..self.slots.len() {
-                    let Some(slot) = self.slots.get(i) else {
-                        continue;
-                    };
-                    if slot.entry.kind != Kind::Shutdown || slot.removed {
-                        continue;
+                // One at a time: the one running (a reload may have put
+                // others before it), else the first pending in table order.
+                let key = |s: &Slot| u16::from(s.state == State::Pending) << 8 | u16::from(s.order);
+                let mut first: Option<(usize, &Slot)> = None;
+                for (i, s) in self.slots.iter().enumerate() {
+                    if s.entry.kind == Kind::Shutdown
+                        && !s.removed
+                        && s.is_active()
+                        && first.is_none_or(|(_, f)| key(s) < key(f))
+                    {
+                        first = Some((i, s));
                     }
+                }
+                if let Some((i, slot)) = first {
                     match slot.state {
                         State::Pending => {
                             self.queue_spawn(i as SlotId);
@@ -1338,11 +1393,15 @@ impl Supervisor {
         {
             return;
         }
+        // Finished only once the runtime will hear of it: a full queue puts
+        // it off to the next tick (it ticks again), or the stop never ends.
+        if !self.push(Action::Finish(outcome)) {
+            return;
+        }
         self.phase = Phase::Stopping {
             stage: Stage::Finished,
             outcome,
         };
-        self.push(Action::Finish(outcome));
     }
 }
 

@@ -697,13 +697,18 @@ fn ctl_start_of_a_finished_boot_entry_is_refused() {
         "sysinit s -- /s\nservice a restart=never -- /a\nshutdown sd -- /sd\n",
     );
     s.exit("s", OK);
-    // Stopped, a kind that `ctl start` cannot start again holds nothing up.
+    // A shutdown entry waiting for its moment is not stopped (it would
+    // never run again) and holds nothing up.
     assert!(!s.sup.stop(s.id("sd"), s.now));
-    assert_eq!(s.state("sd"), State::Stopped);
+    assert_eq!(s.state("sd"), State::Pending);
     assert!(matches!(s.state("a"), State::Running { .. }));
     assert!(!s.sup.start_slot(s.id("s"), s.now));
     assert!(matches!(s.state("s"), State::Done { .. }));
     s.exit("a", OK);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    // Nothing left: the stop runs the shutdown entry, then ends.
+    s.exit("sd", OK);
     s.sup.no_children_left(s.now);
     s.pump();
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
@@ -800,4 +805,394 @@ fn reload_without_room_names_each_entry_it_cannot_take() {
     assert_eq!(missed.len(), config_format::MAX_ENTRIES);
     assert_eq!(missed[0], b"c0");
     assert_eq!(missed[config_format::MAX_ENTRIES - 1], b"c63");
+}
+
+/// Reloads `s` with `text`, entries compared by content.
+fn reload(s: &mut Sim, text: &str) {
+    let new_src = text.as_bytes().to_vec();
+    let table = config_format::parse(&new_src, &mut |e| panic!("{e:?}"));
+    let old_src = std::mem::replace(&mut s.src, new_src.clone());
+    s.sup.reload(
+        &table,
+        &|a, b| a.same_as(&old_src, b, &new_src),
+        &|_| {},
+        s.now,
+    );
+    s.pump();
+}
+
+/// Fills the action queue, as a burst handled just before the runtime's
+/// tick can (a `ctl reload` of a big table queues a stop per old entry).
+fn fill_queue(s: &mut Sim) {
+    while s
+        .sup
+        .actions
+        .push_back(Action::Note(Note::NothingLeft))
+        .is_ok()
+    {}
+}
+
+/// What the runtime does after a tick: drain, and tick again while actions
+/// were dropped.
+fn tick_like_the_runtime(s: &mut Sim) {
+    s.sup.tick(s.now);
+    s.pump();
+    s.sup.tick(s.now);
+    s.pump();
+}
+
+/// A pidfile poll due while the queue is full is put off, not lost: the
+/// entry went on waiting for an answer that never came, forever.
+#[test]
+fn a_pidfile_poll_put_off_by_a_full_queue_is_not_lost() {
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+    s.pump();
+    s.take_log();
+    fill_queue(&mut s);
+    s.now = PIDFILE_POLL;
+    tick_like_the_runtime(&mut s);
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+}
+
+/// The end of a stop is put off by a full queue too, not lost (foster
+/// would never exit, PID 1 never reboot).
+#[test]
+fn the_end_of_a_stop_is_not_lost_to_a_full_queue() {
+    let mut s = Sim::new(Mode::SubInit, "service a -- /a\n");
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    s.exit("a", ExitStatus::Signal(15));
+    s.advance_to(s.now + TERM_GRACE);
+    assert!(s.take_log().contains(&Action::SignalAll { sig: SIGKILL }));
+    fill_queue(&mut s);
+    s.now += KILL_GRACE;
+    tick_like_the_runtime(&mut s);
+    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+}
+
+/// fork failing again and again (EAGAIN: pid exhaustion) backs off
+/// doubling. The uptime of the last run (or, never started, the time since
+/// boot) reset the delay to the minimum at every failure: a retry every
+/// 100 ms, forever.
+#[test]
+fn repeated_spawn_failures_back_off_doubling() {
+    let mut s = Sim::new(Mode::Pid1, "service a backoff=100ms..1s -- /a\n");
+    s.advance_to(60_000);
+    s.exit("a", FAIL);
+    let mut delays = vec![];
+    for _ in 0..5 {
+        let State::Backoff { until } = s.state("a") else {
+            panic!("{:?}", s.state("a"))
+        };
+        delays.push(until - s.now);
+        s.now = until;
+        s.sup.tick(until);
+        while let Some(a) = s.sup.poll_action() {
+            if let Action::Spawn { slot } = a {
+                s.sup.spawned(slot, Err(11), s.now);
+            }
+        }
+    }
+    assert_eq!(delays, [100, 200, 400, 800, 1000]);
+}
+
+/// `ctl restart` while foster shuts down can restart nothing: refused (it
+/// said ok), and the entry is not stopped out of the reverse start order.
+#[test]
+fn ctl_restart_during_shutdown_is_refused() {
+    let mut s = Sim::new(Mode::SubInit, "service a -- /a\nservice b -- /b\n");
+    let a = s.pid("a").unwrap();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    s.take_log();
+    assert!(!s.sup.restart(s.id("a"), s.now));
+    s.pump();
+    assert!(!s.take_log().contains(&Action::Signal {
+        pid: a,
+        sig: SIGTERM
+    }));
+    assert!(matches!(s.state("a"), State::Running { .. }));
+}
+
+/// An `on-exit=exit` entry that ends on its own while a stop runs (before
+/// its turn) sets the sub-init's status, as its `exit-status` line says.
+#[test]
+fn an_on_exit_entry_ending_during_the_stop_sets_the_exit_status() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "once t on-exit=exit -- /t\nservice slow -- /slow\n",
+    );
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(matches!(s.state("slow"), State::Stopping { .. }));
+    s.exit("t", ExitStatus::Code(3));
+    s.exit("slow", ExitStatus::Signal(15));
+    s.sup.no_children_left(s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(3))));
+}
+
+/// `ctl stop web`, then a reload that changed web's line while web is still
+/// stopping: web stays down, as it does when it stopped a moment sooner.
+#[test]
+fn a_reload_does_not_restart_an_entry_stopping_on_request() {
+    for exit_first in [true, false] {
+        let mut s = Sim::new(Mode::SubInit, "service web -- /web\n");
+        let pid = s.pid("web").unwrap();
+        assert!(s.sup.stop(0, s.now));
+        s.pump();
+        if exit_first {
+            s.exit("web", ExitStatus::Signal(15));
+        }
+        reload(&mut s, "service web -- /web --new\n");
+        if !exit_first {
+            s.sup.child_exited(pid, ExitStatus::Signal(15), s.now);
+            s.pump();
+        }
+        assert_eq!(s.state("web"), State::Stopped, "exited first: {exit_first}");
+    }
+}
+
+/// Shutdown entries run in the order of the table in force: a reload keeps
+/// slots where they are, and a new entry may take a removed one's room
+/// (BusyBox moves a matching entry to the end on reload for exactly this).
+#[test]
+fn shutdown_entries_run_in_the_reloaded_tables_order() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service a -- /a\nshutdown umount -- /umount\nshutdown swapoff -- /swapoff\nshutdown x -- /x\n",
+    );
+    reload(
+        &mut s,
+        "service a -- /a\nshutdown new -- /new\nshutdown swapoff -- /swapoff\nshutdown umount -- /umount\n",
+    );
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    s.exit("a", ExitStatus::Signal(15));
+    let mut ran = s.spawned_names();
+    for _ in 0..3 {
+        let name = ran.last().unwrap().clone();
+        s.exit(&name, OK);
+        ran.extend(s.spawned_names());
+    }
+    assert_eq!(ran, ["new", "swapoff", "umount"]);
+}
+
+/// A reload during the shutdown entries that puts a pending one before the
+/// running one: still one at a time, and the running one's timeout holds.
+#[test]
+fn a_reload_during_shutdown_entries_keeps_them_one_at_a_time() {
+    let mut s = Sim::new(Mode::SubInit, "shutdown b timeout=1s -- /b\n");
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(matches!(s.state("b"), State::Running { .. }));
+    reload(&mut s, "shutdown a -- /a\nshutdown b timeout=1s -- /b\n");
+    assert_eq!(s.state("a"), State::Pending);
+    s.advance_to(1_000);
+    assert!(matches!(s.state("b"), State::Stopping { .. }));
+    assert!(s.sup.next_deadline().is_some_and(|d| d > s.now));
+}
+
+/// A reload that changes an entry's kind replaces the entry. Kept, a
+/// running service went on as a `shutdown` entry (not stopped with the
+/// services, and its past deadline made the runtime spin while another
+/// shutdown entry ran); a pending `shutdown` entry turned `sysinit` waited
+/// forever and a sub-init never exited.
+#[test]
+fn a_reload_that_changes_a_kind_replaces_the_entry() {
+    let mut s = Sim::new(Mode::SubInit, "service z -- /z\nshutdown a -- /a\n");
+    let z = s.pid("z").unwrap();
+    s.take_log();
+    reload(&mut s, "shutdown a -- /a\nshutdown z -- /z\n");
+    assert!(s.take_log().contains(&Action::Signal {
+        pid: z,
+        sig: SIGTERM
+    }));
+    s.sup.child_exited(z, ExitStatus::Signal(15), s.now);
+    s.pump();
+    s.advance_to(10_000);
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert_eq!(s.spawned_names(), ["a"]);
+    s.advance_to(10_001);
+    assert!(s.sup.next_deadline().is_none_or(|d| d > s.now));
+
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service a restart=never -- /a\nshutdown x -- /x\n",
+    );
+    reload(&mut s, "service a restart=never -- /a\nsysinit x -- /x\n");
+    s.exit("a", OK);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+}
+
+/// `ctl stop` of a `shutdown` or `ctrlaltdel` entry waiting for its moment
+/// is refused: it made the entry Stopped, skipped at its moment for good
+/// (`ctl start` does not take those kinds), e.g. a `umount -a -r`.
+#[test]
+fn ctl_stop_does_not_disable_shutdown_and_trigger_entries() {
+    let mut s = Sim::new(
+        Mode::Pid1,
+        "service a -- /a\nshutdown sd -- /umount\nctrlaltdel k -- /k\n",
+    );
+    assert!(!s.sup.stop(s.id("sd"), s.now));
+    assert!(!s.sup.stop(s.id("k"), s.now));
+    s.pump();
+    assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
+    s.pump();
+    s.exit("k", OK);
+    s.take_log();
+    s.sup.shutdown(Outcome::Poweroff, s.now);
+    s.pump();
+    s.exit("a", ExitStatus::Signal(15));
+    assert_eq!(s.spawned_names(), ["sd"]);
+}
+
+/// Random events, reloads among tables whose entries change kind and
+/// order, triggers and stops on a virtual clock, checked after every
+/// runtime-like tick: no deadline left in the past (the runtime would
+/// spin), no start lost, no boot entry waiting forever after boot, one
+/// shutdown entry at a time; and every stop finishes.
+#[test]
+fn random_reloads_leave_no_deadline_in_the_past() {
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    let tables: [&str; 3] = [
+        "sysinit s -- /s\nservice a after=b -- /a\nservice b ready=fd:3 -- /b\n\
+         service c restart=on-failure timeout=500ms -- /c\nonce d -- /d\n\
+         service e pidfile=/e.pid -- /e\nshutdown z -- /z\nshutdown y timeout=1s -- /y\n\
+         ctrlaltdel k -- /k\n",
+        "service a -- /a2\nservice b ready=fd:3 -- /b\nshutdown e -- /e\nservice z -- /z\n\
+         shutdown y -- /y\nonce f on-exit=exit:4 -- /f\n",
+        "wait w -- /w\nservice c timeout=2s -- /c\nservice e pidfile=/e.pid stop=INT -- /e\n\
+         shutdown z -- /z\n",
+    ];
+    for round in 0..300 {
+        let mode = if round % 2 == 0 {
+            Mode::Pid1
+        } else {
+            Mode::SubInit
+        };
+        let mut s = Sim::new(mode, tables[0]);
+        let mut finished = false;
+        for step in 0..300 {
+            let live: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
+            let n = s.sup.slots().len() as u64;
+            match rnd(11) {
+                0 | 1 if !live.is_empty() => {
+                    let pid = live[rnd(live.len() as u64) as usize];
+                    let st = match rnd(3) {
+                        0 => OK,
+                        1 => FAIL,
+                        _ => ExitStatus::Signal(9),
+                    };
+                    s.sup.child_exited(pid, st, s.now);
+                }
+                2 => s.sup.ready(rnd(n) as SlotId, s.now),
+                3 => {
+                    let r = match rnd(3) {
+                        0 => PidfileRead::Child(80_000 + rnd(100) as Pid),
+                        1 => PidfileRead::NotAChild(1234),
+                        _ => PidfileRead::Missing,
+                    };
+                    s.sup.pidfile_read(rnd(n) as SlotId, r, s.now);
+                }
+                4 => {
+                    let id = rnd(n) as SlotId;
+                    match rnd(3) {
+                        0 => s.sup.stop(id, s.now),
+                        1 => s.sup.start_slot(id, s.now),
+                        _ => s.sup.restart(id, s.now),
+                    };
+                }
+                5 => reload(&mut s, tables[rnd(3) as usize]),
+                6 if rnd(8) == 0 => s.sup.shutdown(Outcome::Reboot, s.now),
+                7 => {
+                    s.sup.trigger(Kind::CtrlAltDel, s.now);
+                }
+                8 => s.sup.no_children_left(s.now),
+                _ => s.now += rnd(3000),
+            }
+            s.pump();
+            s.sup.tick(s.now);
+            s.pump();
+            // Pidfile reads are answered at once, as the runtime does.
+            let mut log = s.take_log();
+            for a in log.clone() {
+                if let Action::ReadPidfile { slot } = a {
+                    s.sup.pidfile_read(slot, PidfileRead::Missing, s.now);
+                }
+            }
+            s.pump();
+            log.extend(s.take_log());
+            if log.iter().any(|a| matches!(a, Action::Finish(_))) {
+                finished = true;
+                break;
+            }
+            let slots = s.sup.slots();
+            for (i, sl) in slots.iter().enumerate() {
+                assert!(!s.sup.may_start(i), "round {round} step {step}: start lost");
+                let waits = sl.state == State::Pending && is_boot_kind(sl.entry.kind);
+                assert!(
+                    s.sup.phase != Phase::Running || sl.removed || !waits,
+                    "round {round} step {step}: {} waits forever",
+                    sl.name().as_str()
+                );
+            }
+            if let Phase::Stopping {
+                stage: Stage::ShutdownEntries,
+                ..
+            } = s.sup.phase
+            {
+                let running = slots
+                    .iter()
+                    .filter(|x| x.entry.kind == Kind::Shutdown && !x.removed && x.pid().is_some())
+                    .count();
+                assert!(running <= 1, "round {round} step {step}: {running} at once");
+            }
+            let due = s.sup.next_deadline();
+            assert!(
+                due.is_none_or(|d| d > s.now),
+                "round {round} step {step}: deadline {due:?} not after {}",
+                s.now
+            );
+        }
+        if !finished {
+            s.sup.shutdown(Outcome::Exit(0), s.now);
+            s.pump();
+        }
+        for _ in 0..10_000 {
+            if finished {
+                break;
+            }
+            for a in s.take_log() {
+                finished |= matches!(a, Action::Finish(_));
+                if let Action::ReadPidfile { slot } = a {
+                    s.sup.pidfile_read(slot, PidfileRead::Missing, s.now);
+                }
+            }
+            let live = s.sup.slots().iter().find_map(|sl| sl.pid());
+            match (live, s.sup.next_deadline()) {
+                (Some(pid), _) if rnd(2) == 0 => {
+                    s.sup.child_exited(pid, ExitStatus::Signal(15), s.now)
+                }
+                (_, Some(d)) => s.advance_to(d.max(s.now)),
+                (_, None) => s.sup.no_children_left(s.now),
+            }
+            s.pump();
+        }
+        assert!(finished, "round {round}: the stop never finished");
+    }
 }
