@@ -945,7 +945,11 @@ fn a_silent_client_is_cut_after_its_deadline() {
     assert_eq!(f.ctl(&["restart", "web"]).code, 0);
     assert!(wait_until(T, || f.row("web").state == "running"));
     let web = f.row("web").pid.unwrap();
-    // (Fds the test harness itself passed down to foster may show up too.)
+    // Looked at once it has exec'd: before, foster's close-on-exec fds are
+    // still there. (Fds the test harness itself passed down to foster may
+    // show up too.)
+    assert!(wait_until(T, || fs::read_link(format!("/proc/{web}/exe"))
+        .is_ok_and(|e| e.ends_with("sleep"))));
     let foreign: Vec<String> = fs::read_dir(format!("/proc/{web}/fd"))
         .unwrap()
         .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
