@@ -15,9 +15,11 @@ mod common;
 use common::qemu::{
     host_tool, run_bounded, Run, EXIT_ERROR, EXIT_NO_RESULT, EXIT_PANIC, EXIT_TIMEOUT,
 };
-use common::{scratch_dir, FOSTER};
+use common::{alive, children_of, scratch_dir, wait_bounded, wait_for, FOSTER};
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A fresh scratch path for this test process.
@@ -56,6 +58,21 @@ fn failing_test_returns_its_code() {
 }
 
 #[test]
+fn a_marker_or_panic_line_printed_by_the_test_does_not_decide() {
+    let r = kernel_test(
+        30,
+        "exit-with",
+        &[
+            "3",
+            "foster: exit-status test 0",
+            "Kernel panic - not syncing: quoted by the test",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.dump());
+    assert_eq!(r.verdict(), "qemu: guest test exited 3", "{}", r.dump());
+}
+
+#[test]
 fn kernel_panic_gives_the_panic_code() {
     let r = kernel_test(30, "panic-kernel", &[]);
     assert_eq!(r.code, EXIT_PANIC, "{}", r.dump());
@@ -82,10 +99,88 @@ fn hanging_guest_gives_the_timeout_code_in_about_the_timeout() {
 }
 
 #[test]
+fn a_killed_runner_leaves_no_qemu_and_no_image_behind() {
+    let tmp = scratch("tmpdir");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = Command::new(host_tool("qemu"))
+        .args(["test", "--foster", FOSTER, "--timeout", "60", "--"])
+        .arg(host_tool("hang"))
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runner = child.id() as i32;
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("hang: sleeping forever") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let guest_runs = rx.recv_timeout(Duration::from_secs(40)).is_ok();
+    let qemu = children_of(runner);
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(runner, libc::SIGTERM) };
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert!(guest_runs, "the guest never ran the test");
+    assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGTERM));
+    assert!(!qemu.is_empty(), "no QEMU under the runner");
+    wait_for(Duration::from_secs(5), "QEMU to die", || {
+        !qemu.iter().any(|&p| alive(p))
+    });
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+#[test]
 fn double_forked_daemons_are_reparented_to_foster_and_reaped() {
     let r = kernel_test(30, "seed-doublefork", &[]);
     assert_eq!(r.code, 0, "{}", r.dump());
     assert!(r.stdout.contains("seed-doublefork: ok"), "{}", r.dump());
+}
+
+#[test]
+fn arguments_the_table_cannot_hold_are_refused_before_booting() {
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for (args, why) in [
+        (&["0", "two\nlines"][..], "unterminated quote"),
+        (&many[..], "too many words in command"),
+    ] {
+        let r = kernel_test(5, "exit-with", args);
+        assert_eq!(r.code, EXIT_ERROR, "{}", r.dump());
+        assert!(r.stderr.contains(why), "{}", r.dump());
+        assert!(r.elapsed < Duration::from_secs(5), "{}", r.dump());
+    }
+}
+
+#[test]
+fn qemu_failing_to_start_is_a_runner_error() {
+    let garbage = scratch("garbage-kernel");
+    std::fs::create_dir_all(garbage.parent().unwrap()).unwrap();
+    std::fs::write(&garbage, pattern(64 << 10)).unwrap();
+    for extra in [
+        &["--kernel", garbage.to_str().unwrap()][..],
+        &["--qemu-arg", "-no-such-option"][..],
+    ] {
+        let mut cmd = Command::new(host_tool("qemu"));
+        cmd.args(["boot", "--timeout", "20", "--initrd", FOSTER])
+            .args(extra);
+        let r = run_bounded(cmd, Duration::from_secs(40));
+        assert_eq!(r.code, EXIT_ERROR, "{}", r.dump());
+        assert!(
+            r.verdict().starts_with("qemu: qemu-system-x86_64 failed"),
+            "{}",
+            r.dump()
+        );
+    }
 }
 
 #[test]

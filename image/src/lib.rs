@@ -16,7 +16,8 @@
 //!
 //! # Manifest format
 //!
-//! One entry per line; blank lines and lines starting with `#` are ignored; fields
+//! One entry per line; blank lines and lines starting with `#` are ignored, and
+//! a word starting with `#` starts a comment (except in `text` content); fields
 //! are separated by blanks (paths cannot contain blanks). `MODE` is octal
 //! permission bits. Relative host paths are relative to the manifest's directory.
 //!

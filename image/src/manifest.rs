@@ -26,7 +26,8 @@ pub fn parse_manifest(img: &mut Image, text: &str, name: &str, base: &Path) -> R
 }
 
 fn apply_line(img: &mut Image, line: &str, base: &Path) -> Result<()> {
-    let mut words = line.split_whitespace();
+    // A word starting with `#` ends the line (but `text` content is literal).
+    let mut words = line.split_whitespace().take_while(|w| !w.starts_with('#'));
     let kind = words.next().unwrap_or_default();
     let usage = |u: &str| Error::Manifest {
         file: String::new(),
@@ -182,6 +183,34 @@ mod tests {
                 major: 5,
                 minor: 0,
                 mode: 0o666
+            })
+        );
+    }
+
+    #[test]
+    fn a_comment_can_end_a_line_but_not_text() {
+        let mut img = Image::empty();
+        let text = "dir /proc 0700   # MODE optional, default 0755\n\
+                    symlink /bin/sh busybox # the shell\n\
+                    node /dev/tty c 5 0 # default mode\n\
+                    text /etc/motd 0644 a # b\n";
+        parse_manifest(&mut img, text, "m", Path::new("/")).unwrap();
+        assert_eq!(img.get("/proc"), Some(&Node::Dir { mode: 0o700 }));
+        assert_eq!(
+            img.get("/bin/sh"),
+            Some(&Node::Symlink {
+                target: "busybox".into()
+            })
+        );
+        assert!(matches!(
+            img.get("/dev/tty"),
+            Some(Node::CharDev { mode: 0o600, .. })
+        ));
+        assert_eq!(
+            img.get("/etc/motd"),
+            Some(&Node::File {
+                data: b"a # b".to_vec(),
+                mode: 0o644
             })
         );
     }

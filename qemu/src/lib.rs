@@ -16,9 +16,9 @@
 //! | code | meaning |
 //! |---|---|
 //! | [`EXIT_NO_RESULT`] 122 | QEMU ended (guest powered off, rebooted) without a marker line |
-//! | [`EXIT_PANIC`] 123 | the kernel printed `Kernel panic - not syncing` (wins over a marker) |
+//! | [`EXIT_PANIC`] 123 | the kernel printed `Kernel panic - not syncing` (wins over an earlier marker) |
 //! | [`EXIT_TIMEOUT`] 124 | the host timeout passed; QEMU was killed |
-//! | [`EXIT_ERROR`] 125 | the runner could not start: bad arguments, no kernel, no QEMU, bad image |
+//! | [`EXIT_ERROR`] 125 | the runner could not start: bad arguments, no kernel, no QEMU, bad image; or QEMU failed (exited non-zero) with no result |
 //!
 //! A guest test can itself exit 122..=125, so those codes are ambiguous on their
 //! own: the runner always prints a one-line verdict on stderr (`qemu: guest test
@@ -44,7 +44,8 @@ pub const EXIT_NO_RESULT: u8 = 122;
 pub const EXIT_PANIC: u8 = 123;
 /// Exit code: the host timeout passed.
 pub const EXIT_TIMEOUT: u8 = 124;
-/// Exit code: the runner itself failed (usage, missing kernel or QEMU, image).
+/// Exit code: the runner itself failed (usage, missing kernel or QEMU, image),
+/// or QEMU did.
 pub const EXIT_ERROR: u8 = 125;
 
 /// The marker line's prefix (followed by `NAME CODE`).
@@ -494,6 +495,9 @@ pub enum Outcome {
     },
     /// QEMU ended with no marker; its exit status.
     NoResult { status: String },
+    /// QEMU failed (an exit status other than 0: its own error, such as a
+    /// kernel it cannot load, a crash, or a kill) with no marker.
+    QemuFailed { qemu: &'static str, status: String },
     /// The host timeout passed; the marker if one came (shutdown hung).
     Timeout {
         after: Duration,
@@ -508,6 +512,7 @@ impl Outcome {
             Outcome::Exited { code, .. } => *code,
             Outcome::Panic { .. } => EXIT_PANIC,
             Outcome::NoResult { .. } => EXIT_NO_RESULT,
+            Outcome::QemuFailed { .. } => EXIT_ERROR,
             Outcome::Timeout { .. } => EXIT_TIMEOUT,
         }
     }
@@ -525,6 +530,9 @@ impl Outcome {
             }
             Outcome::NoResult { status } => {
                 format!("qemu: no result (qemu exited with {status} and no exit-status line)")
+            }
+            Outcome::QemuFailed { qemu, status } => {
+                format!("qemu: {qemu} failed ({status}) before the guest reported a result")
             }
             Outcome::Timeout { after, marker } => {
                 let m = marker
@@ -551,9 +559,10 @@ pub struct RunResult {
     pub accel: Accel,
 }
 
-/// Parses `foster: exit-status NAME CODE` out of one console line.
+/// Parses `foster: exit-status NAME CODE` out of one console line (the last
+/// one in it: a test's output left without a newline runs into foster's).
 pub fn parse_marker(line: &str) -> Option<(String, u8)> {
-    let rest = &line[line.find(MARKER)? + MARKER.len()..];
+    let rest = &line[line.rfind(MARKER)? + MARKER.len()..];
     let mut words = rest.split_whitespace();
     let (name, code) = (words.next()?, words.next()?);
     if words.next().is_some() || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -572,10 +581,12 @@ struct Scan {
 impl Scan {
     fn line(&mut self, line: &str) {
         let line = line.trim_end_matches(['\r', '\n']);
-        if self.marker.is_none() {
-            if let Some((n, c)) = parse_marker(line) {
-                self.marker = Some((n, c, Instant::now()));
-            }
+        // The last marker is foster's: a test can print the same text, but
+        // only before it ends. Nothing runs after a real panic, so a panic
+        // line before a marker was printed by a program too.
+        if let Some((n, c)) = parse_marker(line) {
+            self.marker = Some((n, c, Instant::now()));
+            self.panic = None;
         }
         if self.panic.is_none() {
             if let Some(i) = line.find(PANIC_MARKER) {
@@ -667,6 +678,10 @@ pub fn run(cfg: &Config) -> Result<RunResult, Error> {
         },
         (None, Some(status)) => match marker {
             Some((name, code)) => Outcome::Exited { name, code },
+            None if !status.success() => Outcome::QemuFailed {
+                qemu: cfg.arch.qemu,
+                status: status.to_string(),
+            },
             None => Outcome::NoResult {
                 status: status.to_string(),
             },
@@ -718,6 +733,23 @@ mod tests {
         assert_eq!(parse_marker("foster: exit-status test"), None);
         assert_eq!(parse_marker("foster: exit-status test 3 x"), None);
         assert_eq!(parse_marker("foster: exit-status test -1"), None);
+    }
+
+    #[test]
+    fn the_last_marker_wins_and_cancels_an_earlier_panic_line() {
+        let mut scan = Scan::default();
+        // A test that prints a marker, then fails: foster's marker comes last.
+        scan.line("foster: exit-status test 0\n");
+        scan.line("foster: exit-status test 0foster: exit-status test 1\r\n");
+        assert_eq!(scan.marker.as_ref().map(|m| m.1), Some(1));
+        // A panic line printed by the test: the marker after it says it ended.
+        let mut scan = Scan::default();
+        scan.line("Kernel panic - not syncing: in the test's output");
+        scan.line("foster: exit-status test 0");
+        assert!(scan.panic.is_none());
+        // A real panic comes after the marker (here: during power-off).
+        scan.line("[    2.0] Kernel panic - not syncing: Attempted to kill init!");
+        assert!(scan.panic.is_some());
     }
 
     #[test]

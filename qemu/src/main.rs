@@ -37,9 +37,9 @@ Test options:
   --file PATH=SRC      add a host file (repeatable)
   --save-image FILE    also keep the generated initramfs here
 
-Exit status: the guest's CODE from `foster: exit-status NAME CODE`; 122 no
-result; 123 kernel panic; 124 host timeout; 125 runner error. A guest can exit
-122-125 too: the verdict line on stderr tells them apart.
+Exit status: the guest's CODE from `foster: exit-status NAME CODE` (the last
+one); 122 no result; 123 kernel panic; 124 host timeout; 125 runner or QEMU
+error. A guest can exit 122-125 too: the verdict line on stderr tells them apart.
 ";
 
 fn main() -> ExitCode {
@@ -170,6 +170,7 @@ fn run() -> Result<u8, Error> {
     }
 
     let kernel = qemu::find_kernel_for(arch, kernel.as_deref())?;
+    // The test image, unlinked: QEMU opens it through this process's fd.
     let mut temp = None;
     let initrd = match mode {
         Mode::Boot => initrd.ok_or_else(|| Error(format!("boot needs --initrd FILE\n{USAGE}")))?,
@@ -207,12 +208,13 @@ fn run() -> Result<u8, Error> {
             let mut t = TestImage::new(init, test.into(), args.to_vec());
             t.busybox = busybox;
             t.files = files;
+            t.check_table()?;
             let img = t.build()?;
             if let Some(save) = &save {
                 img.write_to_file(save, true)?;
             }
-            let path = testimage::write_temp(&img)?;
-            temp = Some(path.clone());
+            let (file, path) = testimage::write_temp(&img)?;
+            temp = Some(file);
             path
         }
     };
@@ -226,11 +228,8 @@ fn run() -> Result<u8, Error> {
     cfg.accel = accel;
     cfg.console = console;
     cfg.qemu_args = qemu_args;
-    let res = qemu::run(&cfg);
-    if let Some(t) = temp {
-        let _ = std::fs::remove_file(t);
-    }
-    let res = res?;
+    let res = qemu::run(&cfg)?;
+    drop(temp);
     if accel == Accel::Auto {
         eprintln!("qemu: accel auto chose {:?}", res.accel);
     }

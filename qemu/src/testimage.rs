@@ -75,6 +75,43 @@ impl TestImage {
         }
     }
 
+    /// Runs `FOSTER check` on [`TestImage::table`] when foster runs on this
+    /// host: arguments the table cannot hold (a newline, more words or bytes
+    /// than foster's limits) would leave the guest idle until the host timeout.
+    pub fn check_table(&self) -> Result<(), crate::Error> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let Init::Foster(foster) = &self.init else {
+            return Ok(());
+        };
+        let runs_here = std::fs::read(foster)
+            .ok()
+            .and_then(|data| image::elf::machine(&data).ok())
+            == Some(image::elf::host_machine());
+        if !runs_here {
+            return Ok(());
+        }
+        let Ok(mut child) = Command::new(foster)
+            .args(["check", "/dev/stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+        else {
+            return Ok(());
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(self.table().as_bytes());
+        }
+        match child.wait_with_output() {
+            Ok(out) if out.status.code() == Some(1) => Err(crate::Error(format!(
+                "foster rejects the table made from the test's arguments:\n{}",
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Assembles the image; both `/init` and `/test` must be static.
     pub fn build(&self) -> Result<Image, image::Error> {
         image::check_static_file(&self.test)?;
@@ -137,11 +174,28 @@ pub fn default_foster(arch: &crate::ArchSpec) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Writes `img` gzip'd to a fresh temporary file and returns its path.
-pub fn write_temp(img: &Image) -> Result<PathBuf, image::Error> {
+/// Writes `img` gzip'd to a temporary file that is unlinked at once, and
+/// returns it with the path QEMU opens it by (`/proc/PID/fd/N`): nothing is
+/// left behind however this process ends (SIGINT, SIGTERM, SIGKILL).
+pub fn write_temp(img: &Image) -> Result<(std::fs::File, PathBuf), image::Error> {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let bytes = img.to_bytes(true)?;
     let path = crate::scratch_path("initramfs.cpio.gz");
-    img.write_to_file(&path, true)?;
-    Ok(path)
+    let io_err = |err| image::Error::Io {
+        what: format!("write {}", path.display()),
+        err,
+    };
+    let mut file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io_err)?;
+    let _ = std::fs::remove_file(&path);
+    file.write_all(&bytes).map_err(io_err)?;
+    let fd_path = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+    Ok((file, fd_path.into()))
 }
 
 #[cfg(test)]

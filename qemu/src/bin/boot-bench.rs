@@ -88,9 +88,9 @@ fn run() -> Result<(), String> {
         let mut t = TestImage::new(init, prog.into(), args.to_vec());
         t.busybox = Some(busybox.clone());
         let img = t.build().map_err(|e| e.to_string())?;
-        let path = testimage::write_temp(&img).map_err(|e| e.to_string())?;
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        images.push((label, path, size));
+        let (file, path) = testimage::write_temp(&img).map_err(|e| e.to_string())?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        images.push((label, path, size, file));
     }
     println!(
         "{}: kernel {}, {accel:?}, {runs} runs each, test: {}",
@@ -101,7 +101,7 @@ fn run() -> Result<(), String> {
     let mut times: Vec<(Vec<Duration>, Vec<Duration>)> = vec![Default::default(); images.len()];
     let mut failure = None;
     'outer: for _ in 0..runs {
-        for (i, (label, path, _)) in images.iter().enumerate() {
+        for (i, (label, path, _, _)) in images.iter().enumerate() {
             let mut cfg = Config::new(kernel.clone(), path.clone());
             cfg.arch = arch;
             cfg.accel = accel;
@@ -124,9 +124,6 @@ fn run() -> Result<(), String> {
             }
         }
     }
-    for (_, path, _) in &images {
-        let _ = std::fs::remove_file(path);
-    }
     if let Some(f) = failure {
         return Err(f);
     }
@@ -134,7 +131,7 @@ fn run() -> Result<(), String> {
         "{:<8} {:>10} {:>18} {:>18} {:>14}",
         "init", "image", "to result (med)", "to qemu exit (med)", "result min-max"
     );
-    for ((label, _, size), (result, total)) in images.iter().zip(&mut times) {
+    for ((label, _, size, _), (result, total)) in images.iter().zip(&mut times) {
         let (rmin, rmax) = (min(result), max(result));
         println!(
             "{:<8} {:>8} K {:>16.3} s {:>16.3} s {:>6.3}-{:.3} s",
