@@ -442,3 +442,58 @@ fn write_dirs_manifest() -> PathBuf {
     .unwrap();
     m
 }
+
+/// The README's demo (`demo/run`: examples/vm.tab as BusyBox's /etc/inittab,
+/// foster as /init) boots, shows what it promises, and powers off with the
+/// demo entry's status 0.
+#[test]
+fn the_readme_demo_boots_and_powers_off() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let img = scratch("demo.cpio.gz");
+    let mut cmd = Command::new(host_tool("image"));
+    cmd.args(["--init", FOSTER, "--file"])
+        .arg(format!("/sbin/foster={FOSTER}"))
+        .args(["--busybox", "-z", "--inittab"])
+        .arg(root.join("examples/vm.tab"))
+        .arg("-o")
+        .arg(&img);
+    let r = run_bounded(cmd, Duration::from_secs(60));
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let mut cmd = Command::new(host_tool("qemu"));
+    cmd.args(["boot", "--timeout", "90", "--initrd"]).arg(&img);
+    let r = run_bounded(cmd, Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert_eq!(r.verdict(), "qemu: guest demo exited 0", "{}", r.dump());
+    let out = &r.stdout;
+    for needle in [
+        "demo: booted by foster on Linux",
+        "foster: web: ready",
+        "adopted from its pidfile",
+        "hello from foster",
+        "demo: powering off",
+        "foster: powering off",
+    ] {
+        assert!(out.contains(needle), "no {needle:?}\n{}", r.dump());
+    }
+    // `foster ctl status`: the adopted daemon runs, crashy backs off.
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no status row for {name}\n{}", r.dump()))
+            .to_owned()
+    };
+    assert!(row("daemon").contains("running"), "{}", r.dump());
+    assert!(row("web").contains("ready"), "{}", r.dump());
+    // Up for a few ms every 2 s: almost always seen backing off.
+    let crashy = row("crashy");
+    assert!(
+        crashy.contains("backoff") || crashy.contains("running"),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        out.matches("crashy: failing on purpose").count() >= 2,
+        "{}",
+        r.dump()
+    );
+}
