@@ -77,6 +77,20 @@ impl Drop for TempDir {
 
 /// `$TMPDIR/foster-tests-KIND-PID`, created if missing: one per test process.
 pub fn scratch_dir(kind: &str) -> PathBuf {
+    // Those of earlier test processes that are gone (images of megabytes
+    // each) are removed first: a test process cannot clean up at its exit.
+    if let Ok(entries) = fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix("foster-tests-")
+                .and_then(|rest| rest.rsplit('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let dir = std::env::temp_dir().join(format!("foster-tests-{kind}-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("create a scratch directory");
     dir
