@@ -19,7 +19,7 @@ use config_format::{
 pub fn run(path: &core::ffi::CStr) -> i32 {
     let mut buf = [0u8; MAX_TABLE_BYTES];
     let file = path.to_bytes();
-    let len = match sys::read_file(path, &mut buf) {
+    let len = match sys::read_file_blocking(path, &mut buf) {
         Ok(n) => n,
         Err(e) => {
             crate::log::unable("read ", file, "", e);

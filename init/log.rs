@@ -31,6 +31,29 @@ impl Log {
         }
     }
 
+    /// A sub-init's stderr. A pipe or a terminal there is written through an
+    /// open file description of foster's own, non-blocking, as PID 1's
+    /// console: a reader that stalls (a stopped terminal, a stuck log
+    /// collector) costs lines, never supervision. Children keep the
+    /// inherited, blocking one; a file (its offset shared with the children)
+    /// or a socket (it cannot be opened again) is used as it is.
+    pub fn own_stderr() -> Log {
+        const FD2: &core::ffi::CStr = c"/proc/self/fd/2";
+        let own = match sys::stat(FD2, true) {
+            Ok(st) if matches!(st.mode & sys::S_IFMT, sys::S_IFIFO | sys::S_IFCHR) => {
+                let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
+                sys::open(FD2, flags, 0).ok()
+            }
+            _ => None,
+        };
+        Log {
+            console: own.as_ref().map_or(sys::STDERR, Fd::raw),
+            _console: own,
+            kmsg: None,
+            console_level: 0,
+        }
+    }
+
     /// PID 1: kmsg plus the console.
     pub fn pid1() -> Log {
         let kmsg = sys::open(

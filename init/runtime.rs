@@ -3,8 +3,8 @@
 //!
 //! One `epoll_wait` is the only place foster sleeps. Its timeout is the
 //! supervisor's next deadline, or none at all: idle means zero syscalls. The
-//! signalfd (every catchable signal blocked), readiness pipes, log pipes and
-//! the control socket are the sources of events.
+//! signalfd (every catchable signal blocked but the real-time ones, ignored),
+//! readiness pipes, log pipes and the control socket are the sources of events.
 
 use crate::log::Log;
 use crate::out::Line;
@@ -70,6 +70,8 @@ struct LogPipe {
     sink: sys::RawFd,
     partial: [u8; LOG_LINE],
     len: usize,
+    /// The last write to `sink` failed (reported once, until one succeeds).
+    failing: bool,
 }
 
 /// The table sources: two buffers, one current, one for the next reload.
@@ -151,6 +153,7 @@ impl<'a> Runtime<'a> {
     /// foster cannot run at all.
     pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (&'static str, Errno)> {
         let sigfd = signals::open_fd().map_err(|e| ("open a signalfd", e))?;
+        signals::ignore_real_time();
         let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
         sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL)
             .map_err(|e| ("watch signals", e))?;
@@ -507,7 +510,7 @@ impl<'a> Runtime<'a> {
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
                 if b == b'\n' || pipe.len == LOG_LINE {
-                    emit_log_line(pipe, name);
+                    emit_log_line(pipe, name, &self.log);
                     if b == b'\n' {
                         continue;
                     }
@@ -526,7 +529,7 @@ impl<'a> Runtime<'a> {
         // The last line, once nothing follows it (a pipe with more left,
         // enlarged past the default, goes on at its next event).
         if end && empty && pipe.len > 0 {
-            emit_log_line(pipe, name);
+            emit_log_line(pipe, name, &self.log);
         }
     }
 
@@ -754,6 +757,7 @@ impl<'a> Runtime<'a> {
         p.write = write.into_raw();
         p.sink = sink.into_raw();
         p.len = 0;
+        p.failing = false;
         Some(p.write)
     }
 
@@ -796,6 +800,7 @@ impl<'a> Runtime<'a> {
             env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
         );
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
+        signals::ignore_real_time();
         self.log
             .error_errno(&[b"unable to exec the restart entry"], e, "");
     }
@@ -903,19 +908,19 @@ impl<'a> Runtime<'a> {
         };
         let output = output.map_or(Output::Inherit, Output::Fd);
         // Readiness: a fresh pipe per start; the child gets the write end as fd N.
+        // Without one the service could never be ready: the start fails.
         self.close_ready(slot as usize);
         let mut notify_write = None;
         if let Some(n) = entry.ready_fd {
-            if let Ok((r, w)) = reader_pipe(&self.ep, TAG_READY | slot as u64) {
-                if let Some(cell) = self.ready.get_mut(slot as usize) {
-                    // Closed by `close_ready`.
-                    *cell = ReadyPipe {
-                        open: true,
-                        fd: r.into_raw(),
-                    };
-                }
-                notify_write = Some((w, n as sys::RawFd));
+            let (r, w) = reader_pipe(&self.ep, TAG_READY | slot as u64)?;
+            if let Some(cell) = self.ready.get_mut(slot as usize) {
+                // Closed by `close_ready`.
+                *cell = ReadyPipe {
+                    open: true,
+                    fd: r.into_raw(),
+                };
             }
+            notify_write = Some((w, n as sys::RawFd));
         }
         let env: &Env = env;
         let service = Service {
@@ -962,7 +967,7 @@ fn reader_pipe(ep: &Fd, data: u64) -> Result<(Fd, Fd), Errno> {
 }
 
 #[inline(never)]
-fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
+fn emit_log_line(pipe: &mut LogPipe, name: &[u8], log: &Log) {
     let mut l = Line::new();
     if pipe.kmsg {
         l.s("<6>");
@@ -972,7 +977,12 @@ fn emit_log_line(pipe: &mut LogPipe, name: &[u8]) {
         .bytes(pipe.partial.get(..pipe.len).unwrap_or(&[]))
         .byte(b'\n');
     pipe.len = 0;
-    let _ = sys::write_all(pipe.sink, l.as_bytes());
+    // A full disk, a full FIFO: the line is dropped, as the next ones will be.
+    let failed = sys::write_all(pipe.sink, l.as_bytes()).err();
+    if let (Some(e), false) = (failed, pipe.failing) {
+        log.unable("write the log of ", name, "", e);
+    }
+    pipe.failing = failed.is_some();
 }
 
 /// Signals a service: its process group first (it ran `setsid`), so helpers

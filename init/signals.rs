@@ -38,6 +38,19 @@ pub fn catchable() -> SigSet {
     SigSet(!(bit(SIGKILL) | bit(SIGSTOP) | SYNCHRONOUS))
 }
 
+/// Sub-init and PID 1 act on no real-time signal: those are ignored and
+/// unblocked, so the kernel drops them as they come (and those pending now).
+/// Blocked, each would queue, to be read out of the signalfd in turn: after
+/// a storm of them foster read for minutes (the kernel scans the queue at
+/// each read) and served nothing else. Standard signals do not queue.
+#[inline(never)]
+pub fn ignore_real_time() {
+    for sig in 32..65u8 {
+        let _ = sys::set_disposition(sig, sys::SIG_IGN);
+    }
+    let _ = sys::sigprocmask(sys::SIG_UNBLOCK, SigSet(!0 << 31));
+}
+
 /// Blocks every catchable signal; returns the caller's mask.
 pub fn block_all() -> Result<SigSet, Errno> {
     sys::sigprocmask(sys::SIG_BLOCK, catchable())

@@ -88,7 +88,7 @@ pub fn main(args: StartArgs) -> i32 {
         verbose: opts.verbose,
     };
     // Used in place: a Runtime is kilobytes, not to be copied out.
-    let mut new = Runtime::new(cfg, Log::stderr());
+    let mut new = Runtime::new(cfg, Log::own_stderr());
     let rt = match &mut new {
         Ok(rt) => rt,
         Err((what, e)) => return fail(what, *e),

@@ -406,6 +406,30 @@ fn fd_exhaustion_is_survived() {
 }
 
 #[test]
+fn no_fd_for_the_readiness_pipe_is_a_failed_start() {
+    let dir = TempDir::new("readyfd");
+    let table =
+        "service r ready=fd:3 backoff=100ms..100ms -- sh -c 'echo >&3; sleep 0.2; exit 1'\n\
+                 service steady -- sleep 100000\n";
+    let f = Foster::start(&dir, table, &[]);
+    wait_for(Duration::from_secs(5), "r to be ready", || {
+        f.log().contains("r: ready")
+    });
+    // Started without its pipe, r could never be ready (and whatever comes
+    // `after=` it never start): the start fails, is reported and retried.
+    prlimit(f.pid, &format!("--nofile={}:", lowest_free_fd(f.pid)));
+    wait_for(Duration::from_secs(5), "the failed start", || {
+        f.log().contains("unable to start r: Too many open files")
+    });
+    prlimit(f.pid, "--nofile=1024:");
+    let ready = f.count("r: ready");
+    wait_for(Duration::from_secs(5), "r to be ready again", || {
+        f.count("r: ready") > ready
+    });
+    assert_eq!(f.state("steady"), "running");
+}
+
+#[test]
 fn pid_exhaustion_is_survived() {
     if !is_root() {
         eprintln!("skipped: needs root to switch to a scratch uid");
@@ -493,6 +517,13 @@ fn full_log_target_is_survived() {
     wait_for(Duration::from_secs(10), "a few restarts", || {
         f.count("noisy: exited with status 1") >= 5
     });
+    // Said once, not at every line nor at every restart.
+    assert_eq!(
+        f.count("unable to write the log of noisy: No space left on device"),
+        1,
+        "{}",
+        f.log()
+    );
     assert!(f.alive());
     assert_eq!(f.state("steady"), "running");
     let cpu0 = cpu_ns(f.pid);
@@ -529,4 +560,147 @@ fn vanished_log_directory_is_survived() {
     wait_for(Duration::from_secs(10), "logging to resume", || {
         fs::read_to_string(&target).is_ok_and(|t| t.contains("line"))
     });
+}
+
+#[test]
+fn a_fifo_where_a_file_is_read_never_blocks_foster() {
+    // Opening a FIFO to read waits for a writer. A daemon can put one where
+    // its pidfile goes (often a directory it owns), and a table path can
+    // become one: foster must read what is there, not wait for a writer.
+    let dir = TempDir::new("fifo");
+    let pidfile = dir.p("d.pid");
+    let table = format!(
+        "service d restart=never pidfile={pidfile} -- mkfifo {pidfile}\n\
+         service steady -- sleep 100000\n"
+    );
+    let f = Foster::start(&dir, &table, &[]);
+    wait_for(Duration::from_secs(5), "the FIFO pidfile", || {
+        use std::os::unix::fs::FileTypeExt;
+        fs::metadata(&pidfile).is_ok_and(|m| m.file_type().is_fifo())
+    });
+    // The launcher is reaped; foster looks for the daemon's pid every
+    // 100 ms for a while, and answers meanwhile.
+    wait_for(Duration::from_secs(5), "d's launcher to be reaped", || {
+        f.children().len() == 1
+    });
+    assert_eq!(f.state("d"), "starting");
+    assert_eq!(f.state("steady"), "running");
+    // The table becomes a FIFO with a writer that sends nothing (the test
+    // holds it open read-write).
+    fs::remove_file(&f.table).unwrap();
+    let fifo = std::ffi::CString::new(f.table.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let _writer = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&f.table)
+        .unwrap();
+    f.signal(libc::SIGHUP);
+    wait_for(Duration::from_secs(5), "the failed reload", || {
+        f.log().contains("keeping the running table")
+    });
+    assert_eq!(f.state("steady"), "running");
+}
+
+#[test]
+fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
+    if !is_root() {
+        eprintln!("skipped: needs root to switch to a scratch uid");
+        return;
+    }
+    let dir = TempDir::new("sigstorm");
+    // A uid of its own: queued signals count against the receiver's uid.
+    let uid = 40_000 + (std::process::id() + 7) % 20_000;
+    let (reuid, regid) = (format!("--reuid={uid}"), format!("--regid={uid}"));
+    let f = Foster::start(
+        &dir,
+        "service steady -- sleep 100000\n",
+        &["setpriv", &reuid, &regid, "--clear-groups"],
+    );
+    wait_for(Duration::from_secs(5), "steady", || {
+        f.state("steady") == "running"
+    });
+    // Real-time signals queue, one entry each: had foster kept them blocked,
+    // the kernel's quadratic queue scan would make it read them out for
+    // seconds to minutes, serving nothing else meanwhile.
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    for i in 0..40_000 {
+        // SAFETY: kill(2) on our own child foster.
+        unsafe { libc::kill(f.pid, min + i % (max - min + 1)) };
+    }
+    let queued = status_field(f.pid, "SigQ").unwrap_or_default();
+    let t0 = Instant::now();
+    assert_eq!(f.state("steady"), "running");
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "status took {took:?} after the storm; signal queue {queued}"
+    );
+    let cpu0 = cpu_ns(f.pid);
+    std::thread::sleep(Duration::from_millis(500));
+    let spent = cpu_ns(f.pid) - cpu0;
+    assert!(
+        spent < 50_000_000,
+        "foster busy for {} ms",
+        spent / 1_000_000
+    );
+}
+
+#[test]
+fn a_stalled_stderr_reader_does_not_stop_supervision() {
+    use std::os::fd::AsRawFd;
+    let dir = TempDir::new("stderr");
+    let table = dir.write(
+        "table.tab",
+        "service crash backoff=10ms..10ms -- false\nservice steady -- sleep 100000\n",
+    );
+    // foster's stderr: a one-page pipe that nobody reads (a stuck terminal,
+    // a stalled log collector). foster's own lines fill it within a second.
+    let (reader, writer) = std::io::pipe().unwrap();
+    // SAFETY: fcntl on a pipe end we own.
+    unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+    let child = Command::new(common::FOSTER)
+        .arg("-f")
+        .arg(&table)
+        .arg("-S")
+        .arg(dir.path("sock"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .spawn()
+        .unwrap();
+    let f = Foster {
+        pid: child.id() as i32,
+        child,
+        table,
+        log: dir.path("foster.log"),
+        sock: Some(dir.path("sock")),
+        exited: None,
+    };
+    let full = || {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        unsafe { libc::ioctl(reader.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        queued >= 4000
+    };
+    wait_for(Duration::from_secs(10), "foster's stderr to fill", full);
+    // Supervision goes on: crash is restarted again and again, and foster answers.
+    let restarts = |f: &Foster| -> u64 {
+        f.request(b"status\n")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("entry\tcrash\t")?
+                    .split('\t')
+                    .nth(3)?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    let before = restarts(&f);
+    wait_for(Duration::from_secs(8), "more restarts of crash", || {
+        restarts(&f) > before + 2
+    });
+    assert_eq!(f.state("steady"), "running");
 }

@@ -298,15 +298,22 @@ pub fn write_all_waiting(fd: RawFd, mut buf: &[u8], mut tries: u32) -> Result<()
 }
 
 /// Read a whole small file into `buf`; returns the length read (a file longer
-/// than `buf` is an `EFBIG` error, never a silent truncation).
+/// than `buf` is an `EFBIG` error, never a silent truncation). Opened
+/// non-blocking: a FIFO found at the path (a pidfile a daemon replaced) reads
+/// as what it holds now, it is not waited on for a writer.
 #[inline(always)]
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    check(read_file_raw(path, buf))
+    check(read_file_raw(path, buf, O_NONBLOCK))
+}
+
+/// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
+pub fn read_file_blocking(path: &CStr, buf: &mut [u8]) -> Result<usize> {
+    check(read_file_raw(path, buf, 0))
 }
 
 #[inline(never)]
-fn read_file_raw(path: &CStr, buf: &mut [u8]) -> isize {
-    let fd = match open(path, O_RDONLY | O_CLOEXEC, 0) {
+fn read_file_raw(path: &CStr, buf: &mut [u8], flags: u32) -> isize {
+    let fd = match open(path, O_RDONLY | O_CLOEXEC | flags, 0) {
         Ok(fd) => fd,
         Err(e) => return e.raw(),
     };
@@ -412,6 +419,7 @@ pub const S_IFMT: u32 = g::S_IFMT;
 pub const S_IFDIR: u32 = g::S_IFDIR;
 pub const S_IFREG: u32 = g::S_IFREG;
 pub const S_IFCHR: u32 = g::S_IFCHR;
+pub const S_IFIFO: u32 = g::S_IFIFO;
 pub const S_IFSOCK: u32 = g::S_IFSOCK;
 
 /// The few stat fields foster uses.
