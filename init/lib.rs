@@ -37,8 +37,7 @@ pub fn main(args: StartArgs) -> i32 {
     if word_index(b"poweroff reboot halt", base).is_some() {
         return ctl::power(args, base);
     }
-    let first = word_index(b"ctl check -f -S", arg(1).unwrap_or(b""));
-    match first {
+    match word_index(b"ctl check", arg(1).unwrap_or(b"")) {
         Some(0) => return ctl::main(args),
         Some(1) => {
             // Exactly one table: with more, the rest would go unchecked.
@@ -52,10 +51,24 @@ pub fn main(args: StartArgs) -> i32 {
     if sys::is_pid1() && pid1::wants_supervisor(&args) {
         pid1::main(args)
     }
-    if first.is_some() {
+    if matches!(arg(mode_word(&args)), Some(b"-f" | b"-S")) {
         return subinit::main(args);
     }
     single::main(args)
+}
+
+/// The index of the first word after the options both modes take (`-v`,
+/// `-p SIG`, in any order): `-f` or `-S` there is the sub-init's
+/// (`foster -v -f TABLE`), anything else single-command mode's.
+pub fn mode_word(args: &StartArgs) -> usize {
+    let mut i = 1;
+    loop {
+        i += match args.arg(i).map(core::ffi::CStr::to_bytes) {
+            Some(b"-v") => 1,
+            Some(b"-p") => 2,
+            _ => return i,
+        };
+    }
 }
 
 /// The index of a word in a blank-separated list: one loop instead of a

@@ -69,9 +69,9 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     // (`single`, `splash`, runlevels, sysvinit's `-s` and `-b`) on to init: as
     // PID 1 foster must not try to run those and exit, so words none of which
     // names a program mean the supervisor, and the words are ignored.
-    // `-v` is both modes' (`foster -v -f TABLE`, tini's `foster -v CMD`):
-    // the word after it decides.
-    let first = 1 + (args.arg(1).map(CStr::to_bytes) == Some(b"-v")) as usize;
+    // `-v` and `-p SIG` are both modes' (`foster -v -f TABLE`, tini's
+    // `foster -v CMD`): the word after them decides.
+    let first = crate::mode_word(args);
     match args.arg(first).map(CStr::to_bytes) {
         None => true,
         Some(b"-f") | Some(b"-S") => true,

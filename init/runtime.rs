@@ -417,14 +417,16 @@ impl<'a> Runtime<'a> {
             let now = sys::now_ms();
             match info.signo {
                 SIGCHLD => self.reap(now),
-                sig => self.on_signal(sig, now),
+                sig => self.on_signal(sig, info.pid == sys::getpid(), now),
             }
         }
     }
 
     #[inline(never)]
-    fn on_signal(&mut self, sig: u8, now: u64) {
-        if self.cfg.verbose {
+    fn on_signal(&mut self, sig: u8, own: bool, now: u64) {
+        // Not one foster raised itself (SIGPIPE for its own line on a closed
+        // stderr): logging it would raise the next, for ever.
+        if self.cfg.verbose && !own {
             let mut l = Line::new();
             l.s("got SIG").s(signals::name(sig));
             self.log.info_raw(l.as_bytes());

@@ -146,7 +146,10 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             let sig = info.signo;
             if sig == SIGCHLD {
                 chld = true;
-            } else if status.is_none() {
+            } else if status.is_none() && info.pid != sys::getpid() {
+                // Not one foster raised itself (SIGPIPE for its own line on
+                // a closed stderr): it is not the child's, and with -v each
+                // "forwarded" line would raise the next.
                 forward(&opts, sig, info.pid == 0);
             }
         }

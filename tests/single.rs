@@ -208,6 +208,23 @@ fn bad_usage_exits_2() {
     assert_eq!(code(&out), 0);
 }
 
+/// A stderr nobody reads any more (`foster -v CMD 2>&1 | head`): each of
+/// foster's own lines there raises a SIGPIPE for foster itself. That one is
+/// not the child's: forwarding it killed the child, and with `-v` each
+/// "forwarded" line raised the next one, a busy loop that never reaped.
+#[test]
+fn sigpipe_from_fosters_own_stderr_is_not_forwarded() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut child = foster(&["-v", "-w", "--", "sh", "-c", "sleep 0.3; exit 5"])
+        .stdin(Stdio::null())
+        .stderr(writer)
+        .spawn()
+        .expect("spawn foster");
+    let status = wait_timeout(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(5), "{status:?}");
+}
+
 #[test]
 fn signals_are_forwarded() {
     for sig in ["HUP", "INT", "QUIT", "USR1", "USR2", "TERM", "WINCH"] {

@@ -841,6 +841,55 @@ fn sigterm_during_an_on_exit_stop_keeps_the_code() {
     assert_eq!(status.code(), Some(7), "{}", foster.log());
 }
 
+/// Sub-init's options come in any order: `-v` or `-p SIG` before `-f TABLE`
+/// still mean the sub-init, not a command named `-f` in single-command mode.
+#[test]
+fn options_before_the_table_still_mean_the_sub_init() {
+    let dir = TempDir::new("opts-first");
+    let table = dir.write(
+        "table.tab",
+        "once finisher on-exit=exit:7 -- sh -c 'exit 3'\n",
+    );
+    for lead in [&["-v"][..], &["-p", "TERM"], &["-v", "-p", "KILL", "-v"]] {
+        let out = Command::new("timeout")
+            .arg("10")
+            .arg(FOSTER)
+            .args(lead)
+            .arg("-f")
+            .arg(&table)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run foster");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{lead:?}: {err}");
+        assert!(err.contains("foster: finisher: started"), "{lead:?}: {err}");
+    }
+}
+
+/// `foster -v -f TABLE` on a stderr nobody reads any more: each of foster's
+/// own lines raises a SIGPIPE for foster itself, and logging that one
+/// ("got SIGPIPE") raised the next, a busy loop that never got to exit.
+#[test]
+fn verbose_on_a_closed_stderr_does_not_spin() {
+    let dir = TempDir::new("epipe");
+    let table = dir.write(
+        "table.tab",
+        "once finisher on-exit=exit:7 -- sh -c 'sleep 0.3'\n",
+    );
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut child = Command::new(FOSTER)
+        .arg("-v")
+        .arg("-f")
+        .arg(&table)
+        .stdin(Stdio::null())
+        .stderr(writer)
+        .spawn()
+        .expect("spawn foster");
+    let status = common::wait_bounded(&mut child, Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(7), "{status:?}");
+}
+
 /// With only run-once entries, foster exits 0 once they (and the orphans
 /// they left) are gone.
 #[test]

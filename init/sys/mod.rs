@@ -932,14 +932,15 @@ pub fn poll_in(fd: RawFd, timeout_ms: i32) -> bool {
         revents: 0,
     };
     let ms = timeout_ms as u64;
-    let ts = g::__kernel_timespec {
+    // Mutable: ppoll writes the time left back into it.
+    let mut ts = g::__kernel_timespec {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: ((ms % 1000) * 1_000_000) as i64,
     };
-    let ts_ptr: *const g::__kernel_timespec = if timeout_ms < 0 {
-        core::ptr::null()
+    let ts_ptr: *mut g::__kernel_timespec = if timeout_ms < 0 {
+        core::ptr::null_mut()
     } else {
-        &ts
+        &mut ts
     };
     raw!(__NR_ppoll, &mut pfd as *mut g::pollfd, 1, ts_ptr, 0, 8) > 0
 }
