@@ -5,9 +5,14 @@ use crate::sys;
 
 /// The panic handler's body: one line, then reap forever (PID 1) or exit 70.
 pub fn panicked() -> ! {
-    let msg = b"foster: internal error (panic); keeping children reaped\n";
+    let pid1 = sys::is_pid1();
+    let msg: &[u8] = if pid1 {
+        b"foster: internal error (panic); keeping children reaped\n"
+    } else {
+        b"foster: internal error (panic)\n"
+    };
     let _ = sys::write_all(sys::STDERR, msg);
-    if sys::is_pid1() {
+    if pid1 {
         reap_forever()
     }
     sys::exit(70)

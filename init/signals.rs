@@ -29,8 +29,9 @@ const fn bit(sig: u8) -> u64 {
 }
 
 /// Signals that report a fault in foster itself (ILL TRAP BUS FPE SEGV SYS):
-/// left unblocked so a bug kills foster (or, as PID 1, is ignored by the
-/// kernel) instead of hanging it.
+/// left unblocked so a bug kills foster instead of hanging it. As PID 1 the
+/// kernel forces such a fault through and panics (`panic=` then reboots the
+/// board); only a `kill` of them to PID 1 is ignored.
 const SYNCHRONOUS: u64 = bit(4) | bit(5) | bit(7) | bit(8) | bit(SIGSEGV) | bit(31);
 
 /// Every signal foster can catch: all but KILL, STOP and the synchronous faults.

@@ -1048,6 +1048,30 @@ pub fn reboot(cmd: u32) -> Result<()> {
     .map(drop)
 }
 
+// ---------------------------------------------------------------- layouts
+
+/// The kernel layouts foster reads or fills by hand, checked at compile time
+/// for each target against linux-raw-sys's definitions of that target.
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    // (`read_signal`'s signalfd_siginfo is not in linux-raw-sys; its layout
+    // is the same on every architecture: 128 bytes, signo@0, pid@12, uid@16.)
+    // `for_each_dirent`: reclen@16, type@18, name@19.
+    assert!(offset_of!(g::linux_dirent64, d_reclen) == 16);
+    assert!(offset_of!(g::linux_dirent64, d_type) == 18);
+    assert!(offset_of!(g::linux_dirent64, d_name) == 19);
+    // `peer_cred`: three 32-bit words, pid, uid, gid.
+    assert!(size_of::<linux_raw_sys::net::ucred>() == 12);
+    assert!(offset_of!(linux_raw_sys::net::ucred, uid) == 4);
+    assert!(offset_of!(linux_raw_sys::net::ucred, gid) == 8);
+    assert!(size_of::<SockAddrUn>() == size_of::<linux_raw_sys::net::sockaddr_un>());
+    // `KSigaction` has room for this target's `struct sigaction`.
+    assert!(size_of::<KSigaction>() >= size_of::<g::kernel_sigaction>());
+    // epoll_event is packed on x86_64 only.
+    let event = if cfg!(target_arch = "x86_64") { 12 } else { 16 };
+    assert!(size_of::<g::epoll_event>() == event);
+};
+
 // ---------------------------------------------------------------- sockets
 
 const AF_UNIX: u32 = linux_raw_sys::net::AF_UNIX;
