@@ -163,22 +163,23 @@ fn mount_api(log: &Log) -> u8 {
     mine
 }
 
-/// fds 0-2 that are closed go on /dev/console (the initramfs had no console
-/// node), or with `or_null`, failing that, on /dev/null as BusyBox init does:
-/// a closed one would be taken by foster's own signalfd or socket.
-fn open_console(or_null: bool) {
+/// fds 0-2 that are closed go on /dev/console (PID 1: the initramfs had no
+/// console node) or, with `null` and failing that, on /dev/null, as BusyBox
+/// init does: a closed one would be taken by foster's own signalfd or
+/// socket, and foster's lines would go where a service's output goes.
+pub fn fill_closed_stdio(console: bool, null: bool) {
     for target in 0..3 {
         if sys::fcntl(target, sys::F_GETFD, 0) != Err(Errno::EBADF) {
             continue;
         }
         let flags = sys::O_RDWR | sys::O_NOCTTY;
-        let opened = sys::open(c"/dev/console", flags, 0).or_else(|e| {
-            if or_null {
-                sys::open(c"/dev/null", flags, 0)
-            } else {
-                Err(e)
-            }
-        });
+        let mut opened = Err(Errno::ENOENT);
+        if console {
+            opened = sys::open(c"/dev/console", flags, 0);
+        }
+        if null && opened.is_err() {
+            opened = sys::open(c"/dev/null", flags, 0);
+        }
         // The lowest free fd: `target` itself, unless a lower one is still closed.
         if let Ok(fd) = opened {
             if fd.raw() == target {
@@ -193,10 +194,10 @@ fn open_console(or_null: bool) {
 #[inline(never)]
 pub fn main(args: StartArgs) -> ! {
     let _ = signals::block_all();
-    open_console(false);
+    fill_closed_stdio(true, false);
     let pre_log = Log::stderr();
     let mounted = mount_api(&pre_log);
-    open_console(true);
+    fill_closed_stdio(true, true);
     // Decided with /proc mounted; without a /proc to tell, assume a container:
     // the safe side, since a container must never remount the host's filesystems.
     let container = in_container();

@@ -59,6 +59,7 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(e) = signals::block_all() {
         return fail("block signals", e);
     }
+    crate::pid1::fill_closed_stdio(false, true);
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
         let what = [&b"unable to become a subreaper"[..]];

@@ -1352,3 +1352,47 @@ fn stop_kills_a_chain_of_orphans_adopted_while_killing() {
     assert_eq!(status.code(), Some(0), "{}", foster.log());
     assert!(left.is_empty(), "left behind: {left:?}\n{}", foster.log());
 }
+
+/// Started with fds 0-2 closed, foster puts /dev/null there before it opens
+/// anything: its own signalfd or socket never takes them, and its lines never
+/// go into a service's log file (which a child's fd 2 would be).
+#[test]
+fn closed_stdio_is_filled_with_dev_null() {
+    let dir = TempDir::new("closed-stdio");
+    let table = dir.write(
+        "t.tab",
+        &format!(
+            "service s log={} -- sh -c 'echo from-s; exec sleep 1000'\n",
+            dir.p("s.log")
+        ),
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec {FOSTER} -v -f {} -S {} <&- >&- 2>&-",
+            table.display(),
+            dir.p("sock")
+        ))
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    assert!(wait_until(T, || fs::read_to_string(dir.path("s.log"))
+        .unwrap_or_default()
+        .contains("from-s")));
+    let fds: Vec<String> = (0..3)
+        .map(|n| {
+            fs::read_link(format!("/proc/{pid}/fd/{n}"))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    // SAFETY: kill(2) on the foster this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(fds, ["/dev/null", "/dev/null", "/dev/null"]);
+    let log = fs::read_to_string(dir.path("s.log")).unwrap();
+    assert!(
+        !log.contains("foster:"),
+        "foster's own lines in the service log:\n{log}"
+    );
+}
