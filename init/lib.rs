@@ -83,8 +83,8 @@ pub fn usage_error(msg: &str) -> i32 {
 }
 
 pub const USAGE: &str = "\
-usage: foster                            as PID 1: run /etc/inittab
-       foster -f TABLE [-S SOCK] [-p SIG]  supervise TABLE as a sub-init
+usage: foster                                 as PID 1: run /etc/inittab
+       foster -f TABLE [-S SOCK] [-p SIG] [-v]  supervise TABLE as a sub-init
        foster [-s] [-g] [-e N]... [-p SIG] [-t SECS] [-v] [-w] [--] CMD [ARG]...
        foster check TABLE
        foster ctl [-S SOCK] [--json] status|start NAME|stop NAME|restart NAME|reload|stop-all

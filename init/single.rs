@@ -355,7 +355,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                 while let Some(&f) = flags.get(i) {
                     i += 1;
                     let Some(k) = OPTIONS.iter().position(|&c| c == f) else {
-                        return Err(usage(b"unknown option -", f));
+                        // `--version` is one unknown word, not a `-` flag.
+                        let word = if f == b'-' { flags } else { &[f] };
+                        return Err(usage(b"unknown option -", word));
                     };
                     if k < SWITCHES {
                         o.switches |= 1 << k;
@@ -367,7 +369,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                             o.cmd += 1;
                             match args.arg(o.cmd - 1) {
                                 Some(v) => v.to_bytes(),
-                                None => return Err(usage(b"missing value for -", f)),
+                                None => return Err(usage(b"missing value for -", &[f])),
                             }
                         }
                     };
@@ -383,9 +385,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                         // A name or any number 1..=64.
                         (b'p', _) => match config_format::signal_by_name(value) {
                             Some(sig) => o.pdeath = Some(sig),
-                            None => return Err(usage(b"bad signal for -", f)),
+                            None => return Err(usage(b"bad signal for -", &[f])),
                         },
-                        _ => return Err(usage(b"bad number for -", f)),
+                        _ => return Err(usage(b"bad number for -", &[f])),
                     }
                 }
             }
@@ -401,9 +403,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     Ok(())
 }
 
-fn usage(msg: &[u8], flag: u8) -> i32 {
+fn usage(msg: &[u8], flag: &[u8]) -> i32 {
     let mut l = Line::new();
-    l.s("foster: ").bytes(msg).byte(flag).flush(STDERR);
+    l.s("foster: ").bytes(msg).bytes(flag).flush(STDERR);
     crate::out::put(STDERR, crate::USAGE.as_bytes());
     2
 }

@@ -208,6 +208,21 @@ fn bad_usage_exits_2() {
     assert_eq!(code(&out), 0);
 }
 
+/// A bad option is named as given: `--version` (tini has one) is one
+/// unknown word, not an unknown `-` after the `--` that ends options.
+#[test]
+fn bad_usage_names_the_option() {
+    for (args, said) in [
+        (&["--version"][..], "foster: unknown option --version\n"),
+        (&["-vx", "true"], "foster: unknown option -x\n"),
+        (&["-e"], "foster: missing value for -e\n"),
+    ] {
+        let out = run(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(stderr(&out).starts_with(said), "{args:?}: {}", stderr(&out));
+    }
+}
+
 /// A stderr nobody reads any more (`foster -v CMD 2>&1 | head`): each of
 /// foster's own lines there raises a SIGPIPE for foster itself. That one is
 /// not the child's: forwarding it killed the child, and with `-v` each

@@ -3,9 +3,9 @@
 //! measured in this one run on this machine.
 //!
 //! `cargo run --release -p bench` as root (PID namespaces, strace, chroot).
-//! About 8 minutes. `--quick` shrinks every workload (for a smoke test; the
-//! file it writes says so). Missing peers are installed with apt-get if
-//! possible, else reported as unavailable.
+//! About 5 minutes on 2 cores. `--quick` shrinks every workload (for a
+//! smoke test; the file it writes says so). Missing peers are installed with
+//! apt-get if possible, else reported as unavailable.
 //!
 //! Every child init runs either as PID 1 of a fresh PID namespace (killed as
 //! a whole at the end) or with `storm`'s parent-death signal, and every wait
