@@ -54,7 +54,11 @@ pub fn main(args: StartArgs) -> i32 {
     if matches!(arg(mode_word(&args)), Some(b"-f" | b"-S")) {
         return subinit::main(args);
     }
-    single::main(args)
+    let code = single::main(args);
+    if sys::is_pid1() {
+        return pid1::single_ended(code);
+    }
+    code
 }
 
 /// The index of the first word after the options both modes take (`-v`,

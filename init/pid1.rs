@@ -97,6 +97,26 @@ fn booted_by_kernel() -> bool {
     }
 }
 
+/// The end of single-command mode as PID 1. The kernel's own init
+/// (`init=/sbin/foster -- CMD`) must not exit: the kernel would panic
+/// ("Attempted to kill init!") with nothing synced. CMD and what it left are
+/// gone by now: report its status as an `on-exit=poweroff` entry does, sync,
+/// make the root read-only and power off. A container's init exits with it.
+pub fn single_ended(code: i32) -> i32 {
+    // Every process is gone: a PID 2 is left only as the kernel's kthreadd
+    // (no /proc to ask: single-command mode mounts nothing).
+    if sys::kill(2, 0).is_err() {
+        return code;
+    }
+    let mut l = Line::new();
+    l.s("foster: exit-status init ").i(i64::from(code));
+    l.flush(sys::STDERR);
+    sys::sync();
+    let _ = sys::remount_ro(c"/");
+    let _ = sys::reboot(sys::REBOOT_CMD_POWER_OFF);
+    fatal::reap_forever()
+}
+
 /// Whether `word` names an executable file, directly or through `path`.
 #[inline(never)]
 fn is_program(word: &[u8], path: &[u8]) -> bool {

@@ -202,9 +202,15 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    /// Removes the control socket file (sub-init exit).
+    /// Removes the control socket file (sub-init exit) and closes the log
+    /// files: one open for writing keeps its filesystem from going
+    /// read-only at shutdown (EBUSY), and the disk would be left unclean.
     pub fn close_control(&mut self) {
         self.control.remove();
+        for p in self.logs.iter_mut().filter(|p| p.open) {
+            p.open = false;
+            drop(Fd::from_raw(p.sink));
+        }
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -559,6 +565,16 @@ impl<'a> Runtime<'a> {
                 Action::Signal { pid, sig } => {
                     signal_service(pid, sig);
                     if sig != SIGKILL && sig != SIGCONT {
+                        // Interactive shells ignore SIGTERM: a session on
+                        // a terminal ends as a hangup ends it, or every
+                        // poweroff from a console shell waits out its timeout.
+                        let slots = self.sup.slots();
+                        if slots
+                            .iter()
+                            .any(|s| s.pid() == Some(pid) && on_terminal(&s.entry))
+                        {
+                            signal_service(pid, SIGHUP);
+                        }
                         signal_service(pid, SIGCONT);
                     }
                 }
@@ -876,17 +892,15 @@ impl<'a> Runtime<'a> {
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
         let (user_buf, group_buf) = rest.split_at_mut(V);
-        let interactive = entry.kind == Kind::Askfirst
-            || matches!(
-                entry.command,
-                config_format::Command::Inittab { login: true, .. }
-            );
         let tty = match entry.tty {
             Some(span) => tty_path(span.get(src), tty_buf),
             // /dev/console cannot be a controlling terminal: a console shell
             // gets the real device behind it, so job control works. Not in
             // a container: sysfs names the host's console there.
-            None if interactive && self.cfg.mode == Mode::Pid1 && !crate::pid1::in_container() => {
+            None if on_terminal(entry)
+                && self.cfg.mode == Mode::Pid1
+                && !crate::pid1::in_container() =>
+            {
                 active_console(tty_buf)
             }
             None => None,
@@ -948,6 +962,17 @@ impl<'a> Runtime<'a> {
         };
         spawn::spawn(&setup)
     }
+}
+
+/// A terminal session: a `tty=` (inittab id) entry, an `askfirst` entry or
+/// a login shell (`-/bin/sh`).
+fn on_terminal(entry: &Entry) -> bool {
+    entry.tty.is_some()
+        || entry.kind == Kind::Askfirst
+        || matches!(
+            entry.command,
+            config_format::Command::Inittab { login: true, .. }
+        )
 }
 
 /// The open log pipe of `slot`, if it has one.

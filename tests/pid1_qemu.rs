@@ -2,7 +2,9 @@
 //! BusyBox-style `/etc/inittab` runs, a crash-looping service does not stop
 //! the boot, BusyBox's own `poweroff` and `reboot` applets end the VM cleanly
 //! (QEMU runs with `-no-reboot`, so a reboot ends it too), and no boot ever
-//! shows "Attempted to kill init!".
+//! shows "Attempted to kill init!". Also: a console shell ends at once on
+//! poweroff, a single-command init powers off when its command ends, and a
+//! `log=` file on an ext4 disk does not keep it from being left clean.
 //!
 //! The `image` and `qemu` tools are built once, statically for
 //! `x86_64-unknown-linux-musl`, by a nested `cargo build` into this build's
@@ -15,9 +17,9 @@
 
 mod common;
 
-use common::qemu::{host_tool, run_bounded, Run, EXIT_NO_RESULT};
+use common::qemu::{host_tool, require, run_bounded, Run, EXIT_NO_RESULT};
 use common::{scratch_dir, FOSTER};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -73,6 +75,17 @@ fn inittab(extra: &str) -> String {
 /// Builds an image (foster as /init, BusyBox, `table` as /etc/inittab plus
 /// `files`) and boots it with `append` on the kernel command line.
 fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run {
+    boot_disk(name, table, files, append, None)
+}
+
+/// [`boot`] with `disk` attached as NVMe (`/dev/nvme0n1`).
+fn boot_disk(
+    name: &str,
+    table: &str,
+    files: &[(&str, &str)],
+    append: &[&str],
+    disk: Option<&Path>,
+) -> Run {
     let dir = scratch(name);
     std::fs::create_dir_all(&dir).unwrap();
     let tab = dir.join("inittab");
@@ -107,6 +120,9 @@ fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run
         .arg(&img);
     for a in append {
         cmd.arg("--append").arg(a);
+    }
+    if let Some(disk) = disk {
+        cmd.arg("--disk").arg(disk);
     }
     let r = run_bounded(cmd, Duration::from_secs(60));
     let _ = std::fs::remove_dir_all(&dir);
@@ -218,4 +234,85 @@ fn sysvinit_flags_on_the_kernel_command_line_do_not_end_pid_1() {
     r.no_panic();
     booted(&r);
     r.in_order(&["calling-poweroff", "reboot: Power down"]);
+}
+
+#[test]
+fn a_console_shell_ends_at_once_on_poweroff() {
+    // An interactive shell ignores SIGTERM: a stop must hang its terminal
+    // session up (SIGHUP, as a real hangup does), or every poweroff from the
+    // console waits out the entry's timeout before SIGKILL (BusyBox: ~1 s).
+    // /etc/profile runs once the login shell has set up its signals.
+    let r = boot(
+        "console-shell",
+        "ttyS0::respawn:-/bin/sh\n\
+         ::once:/bin/sh -c 'until [ -e /tmp/shell-up ]; do sleep 0.1; done; poweroff'\n",
+        &[("/etc/profile", "touch /tmp/shell-up\n")],
+        &[],
+    );
+    r.no_panic();
+    r.in_order(&["foster: powering off", "reboot: Power down"]);
+    assert!(!r.stdout.contains("did not stop in time"), "{}", r.dump());
+}
+
+#[test]
+fn a_single_command_init_powers_off_instead_of_exiting() {
+    // `init=/sbin/foster -- CMD` on a board: when CMD ends, PID 1 must not
+    // exit (the kernel panics, "Attempted to kill init!", with nothing
+    // synced): it syncs and powers off, reporting CMD's status.
+    let r = boot(
+        "single-init",
+        &inittab(""),
+        &[],
+        &["--", "/bin/sh", "-c", "\"echo single-ran; exit 3\""],
+    );
+    r.no_panic();
+    assert_eq!(r.code, 3, "{}", r.dump());
+    r.in_order(&[
+        "single-ran",
+        "foster: exit-status init 3",
+        "reboot: Power down",
+    ]);
+    assert!(!r.stdout.contains("bb-sysinit"), "{}", r.dump());
+}
+
+#[test]
+fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
+    // foster holds a `log=PATH` file open for writing: it must close it
+    // before the read-only remount, or the remount fails (EBUSY, unreported)
+    // and the ext4 disk is left needing journal recovery.
+    require("mkfs.ext4", "e2fsprogs");
+    let disk = scratch("log-disk.img");
+    std::fs::create_dir_all(disk.parent().unwrap()).unwrap();
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let mkfs = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&disk)
+        .status();
+    assert!(mkfs.unwrap().success());
+    let r = boot_disk(
+        "log-disk",
+        "::sysinit:/bin/sh -c 'mkdir /mnt && mount -t ext4 /dev/nvme0n1 /mnt'\n\
+         service app log=/mnt/app.log -- /bin/sh -c 'echo app-up; exec sleep 1000'\n\
+         ::once:/bin/sh -c 'until grep -q app-up /mnt/app.log; do sleep 0.1; done; poweroff'\n",
+        &[],
+        &[],
+        Some(&disk),
+    );
+    r.no_panic();
+    r.in_order(&["foster: powering off", "reboot: Power down"]);
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&disk)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&disk);
+    let report = String::from_utf8_lossy(&fsck.stdout) + String::from_utf8_lossy(&fsck.stderr);
+    assert!(
+        fsck.status.success() && !report.contains("journal recovery") && !report.contains("Fix?"),
+        "the disk was not left clean:\n{report}\n{}",
+        r.dump()
+    );
 }
