@@ -407,10 +407,10 @@ fn remount_all_ro(log: &Log) {
         let Some(c) = sys::cstr(p.as_bytes()) else {
             continue;
         };
+        // EBUSY too: a file still open for writing (everything else is
+        // gone by now) leaves that filesystem unclean.
         if let Err(e) = sys::remount_ro(c) {
-            if e != Errno::EBUSY {
-                log.unable("remount ", target, " read-only", e);
-            }
+            log.unable("remount ", target, " read-only", e);
         }
     }
 }

@@ -278,7 +278,7 @@ fn a_single_command_init_powers_off_instead_of_exiting() {
 #[test]
 fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
     // foster holds a `log=PATH` file open for writing: it must close it
-    // before the read-only remount, or the remount fails (EBUSY, unreported)
+    // before the read-only remount, or the remount fails (EBUSY)
     // and the ext4 disk is left needing journal recovery.
     require("mkfs.ext4", "e2fsprogs");
     let disk = scratch("log-disk.img");
@@ -303,6 +303,7 @@ fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
     );
     r.no_panic();
     r.in_order(&["foster: powering off", "reboot: Power down"]);
+    assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
     let fsck = Command::new("e2fsck")
         .arg("-fn")
         .arg(&disk)
