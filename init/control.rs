@@ -328,7 +328,13 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
             l.s("error: ").s(msg);
         }
         Ok(Request::Status) => {
-            for s in rt.supervisor().slots().iter().filter(|s| !s.removed) {
+            // An entry a reload removed shows while its process still stops.
+            for s in rt
+                .supervisor()
+                .slots()
+                .iter()
+                .filter(|s| !s.removed || s.is_active())
+            {
                 status_row(&mut l, s, now);
                 reply(fd, &mut l);
             }
@@ -439,7 +445,7 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
     field(l, Some(s.restarts as u64));
     match s.last_exit {
         Some(ExitStatus::Signal(sig)) => {
-            l.s("\tSIG").s(crate::signals::name(sig));
+            crate::signals::put_name(l.s("\t"), sig);
         }
         Some(ExitStatus::Code(c)) => field(l, Some(c as u64)),
         None => field(l, None),

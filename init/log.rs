@@ -146,11 +146,12 @@ impl Log {
     }
 
     /// A line that must reach the console as is (the QEMU result marker): on
-    /// a full console it is retried for up to a second, never longer.
+    /// a full console it is retried for up to a second, never longer. Its
+    /// /dev/kmsg copy is left out when the kernel would echo it there too.
     pub fn marker(&self, line: &[u8]) {
         let mut l = Line::new();
         l.bytes(line).flush_waiting(self.console, 100);
-        if let Some(k) = &self.kmsg {
+        if let Some(k) = self.kmsg.as_ref().filter(|_| INFO >= self.console_level) {
             l.s("<6>").bytes(line);
             l.flush(k.raw());
         }

@@ -236,8 +236,10 @@ pub fn main(args: StartArgs) -> ! {
         }
     }
     // A container's /dev/kmsg is the host's kernel log: not foster's to write.
+    // Its stderr is the runtime's log pipe, written as a sub-init's: a
+    // collector that stops reading costs lines, never supervision.
     let log = if container {
-        Log::stderr()
+        Log::own_stderr()
     } else {
         Log::pid1()
     };

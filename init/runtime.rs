@@ -246,7 +246,15 @@ impl<'a> Runtime<'a> {
                 }
                 n
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // A `ctl reload` is told why, not only that it failed.
+                if let Some(r) = report {
+                    let mut l = Line::new();
+                    l.s("unable to read ").bytes(file).colon_errno(e);
+                    r(l.as_bytes());
+                }
+                return Err(e);
+            }
         };
         if let Some(l) = self.src.lens.get_mut(spare) {
             *l = len;
@@ -434,7 +442,7 @@ impl<'a> Runtime<'a> {
         // stderr): logging it would raise the next, for ever.
         if self.cfg.verbose && !own {
             let mut l = Line::new();
-            l.s("got SIG").s(signals::name(sig));
+            signals::put_name(l.s("got "), sig);
             self.log.info_raw(l.as_bytes());
         }
         match self.cfg.mode {
@@ -1050,7 +1058,7 @@ fn describe_exit(l: &mut Line, status: ExitStatus) {
             l.s(": exited with status ").u(c as u64);
         }
         ExitStatus::Signal(s) => {
-            l.s(": killed by SIG").s(signals::name(s));
+            signals::put_name(l.s(": killed by "), s);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and reads them from a signalfd, so they arrive as ordinary events in the
 //! loop and one that comes early (before a child exists) waits, never lost.
 
+use crate::out::Line;
 use crate::sys::{self, Errno, Fd, SigSet};
 
 pub const SIGHUP: u8 = 1;
@@ -93,7 +94,12 @@ pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
     let _ = sys::sigprocmask(sys::SIG_SETMASK, mask);
 }
 
-/// "TERM" for 15; digits for signals without a name.
-pub fn name(sig: u8) -> &'static str {
-    config_format::signal_name(sig).unwrap_or("?")
+/// `SIGTERM` for 15; `signal 40` for one without a name (a real-time one),
+/// so its number is not lost.
+#[inline(never)]
+pub fn put_name(l: &mut Line, sig: u8) -> &mut Line {
+    match config_format::signal_name(sig) {
+        Some(name) => l.s("SIG").s(name),
+        None => l.s("signal ").u(sig as u64),
+    }
 }

@@ -251,7 +251,10 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     if opts.has(VERBOSE) {
         let mut l = Line::new();
         l.s("foster: forwarded ");
-        sig_name(&mut l, sig).s(" to ").i(to as i64).flush(STDERR);
+        signals::put_name(&mut l, sig)
+            .s(" to ")
+            .i(to as i64)
+            .flush(STDERR);
     }
 }
 
@@ -273,7 +276,7 @@ fn sweep(opts: &Opts, sig: u8) {
     if opts.has(VERBOSE) {
         let mut l = Line::new();
         l.s("foster: sent ");
-        sig_name(&mut l, sig)
+        signals::put_name(&mut l, sig)
             .s(" to the processes left (")
             .u(n as u64)
             .s(" descendants)");
@@ -301,16 +304,9 @@ fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
     }
     match st {
         ExitStatus::Code(c) => l.s(" exited with ").u(c as u64),
-        ExitStatus::Signal(s) => sig_name(l.s(" killed by "), s),
+        ExitStatus::Signal(s) => signals::put_name(l.s(" killed by "), s),
     };
     l.flush(STDERR);
-}
-
-fn sig_name(l: &mut Line, sig: u8) -> &mut Line {
-    match config_format::signal_name(sig) {
-        Some(name) => l.s("SIG").s(name),
-        None => l.s("signal ").u(sig as u64),
-    }
 }
 
 /// The option letters: first the [`SWITCHES`] without a value, one bit each

@@ -311,7 +311,7 @@ impl Slot {
     }
 
     /// Still has work: a process, a timer, or a start to come.
-    fn is_active(&self) -> bool {
+    pub fn is_active(&self) -> bool {
         !matches!(
             self.state,
             State::Stopped | State::Done { .. } | State::Failed { .. }

@@ -351,7 +351,7 @@ fn rows_from_json(text: &str) -> HashMap<String, Row> {
         let last_exit = get("last_exit");
         assert!(
             matches!(&last_exit, Json::Null | Json::Num(_))
-                || matches!(&last_exit, Json::Str(s) if s.starts_with("SIG")),
+                || matches!(&last_exit, Json::Str(s) if s.starts_with("SIG") || s.starts_with("signal ")),
             "last_exit {last_exit:?}"
         );
         rows.insert(
@@ -674,6 +674,63 @@ fn power_commands_are_refused_in_sub_init() {
     }
     assert!(f.try_exit().is_none(), "foster exited");
     assert_eq!(f.row("web").pid, Some(web));
+}
+
+/// A death by a signal without a name (a real-time one) keeps its number in
+/// `status` and in the log, as single-command mode's `-v` line does.
+#[test]
+fn a_death_by_a_real_time_signal_shows_its_number() {
+    let dir = TempDir::new("rtsig");
+    let f = Foster::start(
+        &dir,
+        "service rt backoff=10s..10s -- sh -c 'kill -40 $$'\nservice keep -- sleep 1000\n",
+    );
+    assert!(wait_until(T, || f.row("rt").restarts >= 1));
+    assert_eq!(f.row("rt").last_exit, Json::Str("signal 40".into()));
+    let out = f.ctl(&["status"]);
+    let row = out.stdout.lines().find(|l| l.starts_with("rt ")).unwrap();
+    assert!(row.contains("  signal 40  "), "{}", out.stdout);
+    assert!(f.log().contains("rt: killed by signal 40;"), "{}", f.log());
+}
+
+/// A reload that removed an entry still stopping (its `timeout=`): the
+/// process lives on, so `status` shows it, stopping, until it is gone.
+#[test]
+fn a_removed_entry_still_stopping_shows_in_status() {
+    let dir = TempDir::new("removed");
+    let f = Foster::start(
+        &dir,
+        "service keep -- sleep 1000\nservice slow timeout=2s -- sh -c 'trap \"\" TERM; sleep 1000'\n",
+    );
+    let slow = f.row("slow").pid.unwrap();
+    fs::write(&f.table, "service keep -- sleep 1000\n").unwrap();
+    assert_eq!(f.ctl(&["reload"]).code, 0);
+    let row = f.status().remove("slow");
+    assert!(alive(slow));
+    assert_eq!(
+        row.map(|r| (r.state, r.pid)),
+        Some(("stopping".to_string(), Some(slow))),
+        "{}",
+        f.ctl(&["status"]).stdout
+    );
+    assert!(wait_until(T, || !f.status().contains_key("slow")));
+    assert!(!alive(slow));
+}
+
+/// `ctl reload` of a table that cannot be read says why, not only that it
+/// was rejected.
+#[test]
+fn reload_of_an_unreadable_table_says_why() {
+    let dir = TempDir::new("reloadread");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    fs::remove_file(&f.table).unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let why = format!(
+        "unable to read {}: No such file or directory",
+        f.table.display()
+    );
+    assert!(out.stderr.contains(&why), "{out:?}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod common;
 
 use common::{is_root, status_field, FOSTER};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -1205,4 +1206,63 @@ fn a_leading_v_before_a_command_is_single_command_mode() {
         assert_eq!(status.code(), Some(3), "{args:?}\n{}", ns.output());
         assert!(ns.output().contains("foster: child exited with 3"));
     }
+}
+
+/// A container's stderr is a pipe to the runtime's log collector: when that
+/// stops reading, foster's own lines are dropped (as a sub-init's are) and
+/// supervision goes on; a blocking write there froze PID 1 for good.
+#[test]
+fn a_stalled_stderr_reader_does_not_freeze_a_container_init() {
+    // A crash loop fills the pipe (64 KB) with foster's lines in a second or two.
+    let table = "service crash backoff=1ms..1ms -- /bin/false\n";
+    // The FIFO's only reader never reads.
+    let argv = [
+        "/bin/sh",
+        "-c",
+        "mkfifo /tmp/log; sleep 1000 </tmp/log & exec /sbin/foster -f /etc/foster.tab >/tmp/log 2>&1",
+    ];
+    let mut ns = Ns::start_with(
+        "stalled-stderr",
+        &[("etc/foster.tab", table)],
+        &argv,
+        Stdio::null(),
+        true,
+    );
+    let fifo = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(ns.root_path("/tmp/log"))
+        .unwrap();
+    let queued = || {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int to `n`; the fd is open.
+        unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&fifo),
+                libc::FIONREAD,
+                &mut n,
+            )
+        };
+        n
+    };
+    // Lines fill the pipe page by page: the last page may keep a line's room.
+    common::wait_for(10 * S, "a full stderr pipe", || queued() > 65536 - 2048);
+    let sock = ns.root_path("/run/foster.sock");
+    let restarts = || {
+        let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(3 * S)).unwrap();
+        s.write_all(b"status\n").unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        assert!(reply.ends_with("ok\n"), "no status reply: {reply:?}");
+        let row = reply
+            .lines()
+            .find(|l| l.starts_with("entry\tcrash\t"))
+            .unwrap();
+        row.split('\t').nth(5).unwrap().parse::<u64>().unwrap()
+    };
+    let first = restarts();
+    common::wait_for(5 * S, "more restarts", || restarts() > first);
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
 }

@@ -57,6 +57,26 @@ fn failing_test_returns_its_code() {
     assert_eq!(r.verdict(), "qemu: guest test exited 3", "{}", r.dump());
 }
 
+/// Booted without `quiet` (console log level 7, the kernel's default), the
+/// kernel echoes foster's /dev/kmsg lines on the console: each shows there
+/// once, the result line too.
+#[test]
+fn each_line_shows_once_on_a_verbose_console() {
+    let mut cmd = Command::new(host_tool("qemu"));
+    cmd.args(["test", "--foster", FOSTER, "--timeout", "30"])
+        .args(["--append", "loglevel=7", "--"])
+        .arg(host_tool("exit-with"))
+        .arg("3");
+    let r = run_bounded(cmd, Duration::from_secs(60));
+    assert_eq!(r.code, 3, "{}", r.dump());
+    for line in [
+        "foster: test: exited with status 3",
+        "foster: exit-status test 3",
+    ] {
+        assert_eq!(r.stdout.matches(line).count(), 1, "{line}\n{}", r.dump());
+    }
+}
+
 #[test]
 fn a_marker_or_panic_line_printed_by_the_test_does_not_decide() {
     let r = kernel_test(
