@@ -35,23 +35,27 @@ fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
 
 /// Calls `f` with the pid of every live descendant of foster (adopted
 /// orphans, and theirs before they come to foster in their turn), read from
-/// /proc. Returns how many it found: 0 if /proc cannot be read (a count that
-/// fits a register, where a `Result` would not).
-pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> usize {
+/// /proc. Returns how many it found, or `None` without a usable /proc: none
+/// mounted, or one of another PID namespace, whose pids are not foster's to
+/// signal (an `Option<u32>` fits a register, where a `Result` would not).
+pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> Option<u32> {
     descendants(&mut f)
 }
 
 /// [`for_each_descendant`]'s body, compiled once whatever the closure.
 #[inline(never)]
-fn descendants(f: &mut dyn FnMut(Pid)) -> usize {
+fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
     let me = sys::getpid();
-    let Ok(dir) = sys::open(
+    // This /proc shows foster's parent as foster sees it: same namespace.
+    if stat_parent(b"self") != Some(sys::getppid()) {
+        return None;
+    }
+    let dir = sys::open(
         c"/proc",
         sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC,
         0,
-    ) else {
-        return 0;
-    };
+    )
+    .ok()?;
     let mut count = 0;
     let read = sys::for_each_dirent(&dir, |ent| {
         let Some(pid) = parse_pid(ent.name) else {
@@ -71,11 +75,7 @@ fn descendants(f: &mut dyn FnMut(Pid)) -> usize {
             }
         }
     });
-    if read.is_ok() {
-        count
-    } else {
-        0
-    }
+    read.ok().map(|()| count)
 }
 
 fn parse_pid(name: &[u8]) -> Option<Pid> {

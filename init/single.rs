@@ -108,8 +108,12 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     loop {
         // Each death can hand foster the dead one's children (never signaled
         // yet): every SIGCHLD brings another sweep before the next reap.
-        if kill {
-            sweep(&opts, SIGKILL);
+        if kill && !sweep(&opts, SIGKILL) {
+            // No usable /proc: what is left cannot be found, so it is left
+            // to the init above instead of being waited for forever.
+            let msg = b"foster: no usable /proc to find the processes left; leaving them\n";
+            let _ = sys::write_all(STDERR, msg);
+            break;
         }
         let left = reaper::drain(|pid, st| {
             // Once the child is reaped it is no longer looked for (0: no
@@ -125,7 +129,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
                 break;
             }
             if deadline.is_none() {
-                sweep(&opts, SIGTERM);
+                let _ = sweep(&opts, SIGTERM);
                 deadline = Some(sys::now_ms().saturating_add(opts.grace_ms));
             }
         }
@@ -261,8 +265,8 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 /// Signals every process the child left: all of the namespace as its PID 1,
 /// else foster's descendants (adopted orphans and theirs), and with `-g` its
 /// group.
-fn sweep(opts: &Opts, sig: u8) {
-    let mut n = 0;
+fn sweep(opts: &Opts, sig: u8) -> bool {
+    let mut n = Some(0);
     if sys::is_pid1() {
         let _ = sys::kill(-1, sig);
     } else {
@@ -278,10 +282,11 @@ fn sweep(opts: &Opts, sig: u8) {
         l.s("foster: sent ");
         signals::put_name(&mut l, sig)
             .s(" to the processes left (")
-            .u(n as u64)
+            .u(u64::from(n.unwrap_or(0)))
             .s(" descendants)");
         l.flush(STDERR);
     }
+    n.is_some()
 }
 
 /// `-v` tells how the child ended; `-w` warns, `-v` tells, of each other

@@ -661,3 +661,24 @@ fn the_terminal_comes_back_when_the_child_ends() {
     assert!(out.contains("read=hello"), "{out:?}");
     assert_eq!(st.code(), Some(0));
 }
+
+/// Without a usable /proc (none here: unmounted in a private mount
+/// namespace) leftovers cannot be found: once the grace time is over foster
+/// says so and exits with the child's status, instead of waiting for ever
+/// for one that ignores SIGTERM.
+#[test]
+fn without_proc_leftovers_are_left_not_waited_for() {
+    let script = format!(
+        "umount -l /proc && exec {FOSTER} -t 1 -- sh -c \"(trap '' TERM; exec sleep 5 2>/dev/null) & exit 3\""
+    );
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_timeout(&mut child, Duration::from_secs(4));
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(err.contains("no usable /proc"), "{err}");
+}
