@@ -73,7 +73,9 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     // `foster -v CMD`): the word after them decides.
     let first = crate::mode_word(args);
     match args.arg(first).map(CStr::to_bytes) {
-        None => true,
+        // No words, or a lone `-v`; `-p SIG` alone is single-command
+        // mode's, missing its command.
+        None => first <= 2,
         Some(b"-f") | Some(b"-S") => true,
         Some(_) => {
             let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
@@ -103,9 +105,11 @@ fn booted_by_kernel() -> bool {
 /// gone by now: report its status as an `on-exit=poweroff` entry does, sync,
 /// make the root read-only and power off. A container's init exits with it.
 pub fn single_ended(code: i32) -> i32 {
-    // Every process is gone: a PID 2 is left only as the kernel's kthreadd
-    // (no /proc to ask: single-command mode mounts nothing).
-    if sys::kill(2, 0).is_err() {
+    // Only the initial PID namespace's init may turn Ctrl-Alt-Del off: a
+    // child namespace's reboot(2) refuses it (EINVAL), and a PID 2 does not
+    // tell (a process nsenter put there has one). No /proc to ask: single-
+    // command mode mounts nothing. Off is right anyway: it powers off next.
+    if sys::reboot(sys::REBOOT_CMD_CAD_OFF).is_err() {
         return code;
     }
     let mut l = Line::new();

@@ -112,10 +112,11 @@ pub fn resolve_in(
 const DB_MAX: usize = 64 * 1024;
 
 /// Reads a user database into `buf` (a missing file is empty, a longer one
-/// is cut at `buf`'s size); returns its length.
+/// is cut after the last whole line that fits: a cut line could read as
+/// another uid, gid or member); returns its length.
 fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     match sys::read_file(path, buf) {
-        Err(Errno::EFBIG) => Ok(buf.len()),
+        Err(Errno::EFBIG) => Ok(buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
         Err(Errno::ENOENT) => Ok(0),
         r => r,
     }
@@ -191,6 +192,29 @@ mod tests {
             Err(LookupError::UnknownGroup)
         );
         assert_eq!(parse_u32(b"99999999999"), None);
+    }
+
+    #[test]
+    fn a_line_cut_at_the_end_of_the_buffer_is_not_read() {
+        // The 64 KiB read ends inside web's gid: a cut "web:x:1000:10"
+        // must not give gid 10 (nor a cut member list a group).
+        let line = "web:x:1000:1001::/srv:/bin/sh\n";
+        let mut text = String::new();
+        while text.len() + 13 < DB_MAX {
+            text.push_str("filler:x:1:1::/:/bin/false\n");
+        }
+        text.truncate(DB_MAX - 13);
+        text.replace_range(text.len() - 1.., "\n");
+        text.push_str(line);
+        let path = std::env::temp_dir().join(format!("foster-users-{}", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        let mut buf = vec![0u8; DB_MAX];
+        let n = load(&c, &mut buf);
+        let _ = std::fs::remove_file(&path);
+        let mut creds = Creds::root();
+        let r = resolve_in(&mut creds, &buf[..n.unwrap()], b"", Some(b"web"), None);
+        assert_eq!(r, Err(LookupError::UnknownUser), "{creds:?}");
     }
 
     #[test]

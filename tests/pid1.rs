@@ -115,6 +115,30 @@ impl Ns {
         stdin: Stdio,
         private_dev: bool,
     ) -> Ns {
+        let mut ns = Ns::launch(name, files, argv, stdin, private_dev);
+        ns.find_init();
+        ns
+    }
+
+    /// Runs foster with `args` as PID 1 of the namespace (as [`Ns::start`])
+    /// to its end, for a foster that may end at once: its status and output.
+    fn run_to_end(name: &str, args: &[&str], timeout: Duration) -> (ExitStatus, String) {
+        let argv = [&["/sbin/foster"], args].concat();
+        let mut ns = Ns::launch(name, &[], &argv, Stdio::null(), false);
+        let status = ns.wait_exit(timeout);
+        // The output threads finish with the namespace.
+        std::thread::sleep(Duration::from_millis(50));
+        (status, ns.output())
+    }
+
+    /// The namespace, started; [`Ns::find_init`] then finds foster in it.
+    fn launch(
+        name: &str,
+        files: &[(&str, &str)],
+        argv: &[&str],
+        stdin: Stdio,
+        private_dev: bool,
+    ) -> Ns {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         check_root();
         let dir = base_dir().join(format!("{name}-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
@@ -190,16 +214,14 @@ impl Ns {
                 }
             });
         }
-        let mut ns = Ns {
+        Ns {
             init: 0,
             ns: PathBuf::new(),
             child,
             out,
             dir,
             exited: None,
-        };
-        ns.find_init();
-        ns
+        }
     }
 
     /// Finds unshare's child once it runs foster as PID 1 of a new namespace.
@@ -1265,4 +1287,56 @@ fn a_stalled_stderr_reader_does_not_freeze_a_container_init() {
     common::wait_for(5 * S, "more restarts", || restarts() > first);
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, 10 * S);
+}
+
+/// A container's PID 1 in single-command mode exits with its command's
+/// status even when a PID 2 is still there (a process `docker exec`/nsenter
+/// put in the namespace, its parent outside): only the kernel's own init
+/// powers off, and a container's never remounts its root read-only or calls
+/// reboot(2).
+#[test]
+fn a_single_command_container_init_exits_even_with_a_pid_2_left() {
+    let mut ns = Ns::start(
+        "single-pid2",
+        &[],
+        &[
+            "--",
+            "/bin/sh",
+            "-c",
+            "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3",
+        ],
+    );
+    let target = ns.init.to_string();
+    // The next pid of the namespace is 2 (long free: the setup's commands
+    // are gone); the process that takes it is the nsenter's child, not foster's.
+    let set = Command::new("nsenter")
+        .args(["-t", &target, "-p", "--", "/bin/sh", "-c"])
+        .arg("echo 1 >/proc/sys/kernel/ns_last_pid")
+        .status()
+        .unwrap();
+    assert!(set.success());
+    let mut pid2 = Command::new("nsenter")
+        .args(["-t", &target, "-p", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    common::wait_for(5 * S, "a PID 2 in the namespace", || {
+        ns.procs()
+            .iter()
+            .any(|p| p.ns_pid == 2 && p.comm == "sleep")
+    });
+    std::fs::write(ns.root_path("/tmp/go"), "").unwrap();
+    let status = ns.wait_exit(5 * S);
+    let _ = pid2.kill();
+    let _ = pid2.wait();
+    assert_eq!(status.code(), Some(3), "{status:?}\n{}", ns.output());
+    assert!(!ns.output().contains("exit-status init"), "{}", ns.output());
+}
+
+/// `-p SIG` is single-command mode's: alone, as a container's PID 1, it is
+/// that mode missing its command (exit 2), not the supervisor.
+#[test]
+fn a_lone_p_option_is_single_command_mode_missing_its_command() {
+    let (status, out) = Ns::run_to_end("lone-p", &["-p", "TERM"], 5 * S);
+    assert_eq!(status.code(), Some(2), "{out}");
+    assert!(out.contains("no command given"), "{out}");
 }

@@ -311,7 +311,7 @@ impl Entry {
             Some(OnExit::Reboot) => 0x200,
             Some(OnExit::Halt) => 0x300,
             Some(OnExit::Exit(code)) => u64::from(code),
-            Some(OnExit::ExitStatus) => 0x400,
+            Some(OnExit::ExitStatus) => 0x500,
         };
         let small = self.kind as u64
             | (self.syntax as u64) << 4
@@ -435,6 +435,7 @@ mod tests {
             "once a on-exit=reboot x y\n",
             "once a on-exit=halt x y\n",
             "once a on-exit=exit:0 x y\n",
+            "once a on-exit=exit x y\n",
         ] {
             assert!(!same(base, other), "{other}");
             assert!(!same(other, base), "{other}");
