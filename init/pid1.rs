@@ -218,13 +218,15 @@ pub fn fill_closed_stdio(console: bool, null: bool) {
 #[inline(never)]
 pub fn main(args: StartArgs) -> ! {
     let _ = signals::block_all();
-    fill_closed_stdio(true, false);
+    // The console only for the kernel's own init: a container's
+    // /dev/console may be the host's.
+    fill_closed_stdio(booted_by_kernel(), false);
     let pre_log = Log::stderr();
     let mounted = mount_api(&pre_log);
-    fill_closed_stdio(true, true);
     // Decided with /proc mounted; without a /proc to tell, assume a container:
     // the safe side, since a container must never remount the host's filesystems.
     let container = in_container();
+    fill_closed_stdio(!container, true);
     let _ = sys::setsid();
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = sys::reboot(sys::REBOOT_CMD_CAD_OFF);

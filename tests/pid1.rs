@@ -1214,6 +1214,28 @@ fn closed_stdio_without_a_console_is_filled_with_dev_null() {
     ns.expect_end_by(SIGINT, 10 * S);
 }
 
+/// A container's PID 1 with a closed fd takes /dev/null for it, never
+/// /dev/console: the devtmpfs foster mounts there is the host's, and so is
+/// its console.
+#[test]
+fn a_container_init_never_takes_the_console_for_a_closed_fd() {
+    let table = "once probe -- /bin/sh -c 'readlink /proc/1/fd/0 > /tmp/fd0; echo x > /tmp/done'\n";
+    let argv = ["/bin/sh", "-c", "exec /sbin/foster -f /etc/foster.tab <&-"];
+    let mut ns = Ns::start_with(
+        "closed-stdin",
+        &[("etc/foster.tab", table)],
+        &argv,
+        Stdio::null(),
+        false,
+    );
+    let done = ns.root_path("/tmp/done");
+    common::wait_for(5 * S, "the probe", || done.exists());
+    let fd0 = std::fs::read_to_string(ns.root_path("/tmp/fd0")).unwrap();
+    assert_eq!(fd0, "/dev/null\n");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
 /// `ENTRYPOINT ["/foster", "-v", "--"]`: as a container's PID 1, a leading
 /// `-v` before a command is single-command mode's (tini's `-v`), not the
 /// supervisor's, which would ignore the command and run the default table.
