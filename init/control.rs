@@ -409,6 +409,9 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     };
     let word = match s.state {
         State::Pending => "waiting",
+        // Removed: it only waits for a daemon to stop (a row since reloads
+        // show removed entries still at work).
+        State::FindingPid { .. } if s.removed => "stopping",
         State::Launching { .. } | State::FindingPid { .. } => "starting",
         State::Running { .. } if s.entry.ready_fd.is_some() => {
             if s.ready {

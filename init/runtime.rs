@@ -412,8 +412,15 @@ impl<'a> Runtime<'a> {
         loop {
             match sys::wait4(-1, sys::WNOHANG) {
                 Ok(Some((pid, status))) => {
-                    self.sup
+                    // Whatever a slot's process (a `pidfile=` launcher too)
+                    // left without a newline goes now, not glued to what
+                    // the next one writes, nor lost when none comes.
+                    let owner = self
+                        .sup
                         .child_exited(pid, ExitStatus::from_wait(status), now);
+                    if let Some(i) = owner {
+                        self.on_log(i, true);
+                    }
                     self.apply_actions();
                 }
                 Ok(None) => return,
@@ -573,13 +580,13 @@ impl<'a> Runtime<'a> {
                 Action::Signal { pid, sig } => {
                     signal_service(pid, sig);
                     if sig != SIGKILL && sig != SIGCONT {
-                        // Interactive shells ignore SIGTERM: a session on
-                        // a terminal ends as a hangup ends it, or every
-                        // poweroff from a console shell waits out its timeout.
+                        // Interactive shells ignore SIGTERM: a console
+                        // session ends as a hangup ends it, or every poweroff
+                        // from a console shell waits out its timeout.
                         let slots = self.sup.slots();
                         if slots
                             .iter()
-                            .any(|s| s.pid() == Some(pid) && on_terminal(&s.entry))
+                            .any(|s| s.pid() == Some(pid) && console_session(&s.entry))
                         {
                             signal_service(pid, SIGHUP);
                         }
@@ -587,10 +594,7 @@ impl<'a> Runtime<'a> {
                     }
                 }
                 Action::ReadPidfile { slot } => self.read_pidfile(slot),
-                Action::Release { slot } => {
-                    self.close_ready(slot as usize);
-                    self.on_log(slot as usize, true);
-                }
+                Action::Release { slot } => self.close_ready(slot as usize),
                 Action::Forget { slot } => {
                     self.close_ready(slot as usize);
                     self.drop_log(slot);
@@ -981,6 +985,17 @@ fn on_terminal(entry: &Entry) -> bool {
             entry.command,
             config_format::Command::Inittab { login: true, .. }
         )
+}
+
+/// A console session as BusyBox tables have them: an `askfirst` entry, a
+/// login shell, or an inittab line on a tty (a getty), with `stop=` left at
+/// TERM. Its stop sends SIGHUP too. Not a native `tty=` service: its own
+/// TERM handler must run, not die of the HUP that comes first.
+fn console_session(entry: &Entry) -> bool {
+    let getty =
+        entry.tty.is_some() && matches!(entry.command, config_format::Command::Inittab { .. });
+    let shell = on_terminal(entry) && (entry.tty.is_none() || entry.kind == Kind::Askfirst);
+    entry.stop_signal == SIGTERM && (shell || getty)
 }
 
 /// The open log pipe of `slot`, if it has one.

@@ -552,16 +552,14 @@ impl Supervisor {
         self.advance(now);
     }
 
-    /// A child was reaped.
-    pub fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) {
+    /// A child was reaped. Returns the slot it was the process of, if any.
+    pub fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) -> Option<usize> {
         self.rekill = true;
         let owner = self.slots.iter().position(|s| s.pid() == Some(pid));
         match owner {
             Some(i) => {
                 let id = i as SlotId;
-                let Some(slot) = self.slots.get_mut(i) else {
-                    return;
-                };
+                let slot = self.slots.get_mut(i)?;
                 match slot.state {
                     State::Launching { .. } if status.success() => {
                         slot.state = State::FindingPid {
@@ -614,6 +612,7 @@ impl Supervisor {
             }
         }
         self.advance(now);
+        owner
     }
 
     /// The reaper found that foster has no children left.

@@ -212,7 +212,8 @@ fn pidfile_daemon_is_adopted_supervised_and_restarted() {
     let launcher = s.pid("d").unwrap();
     assert!(matches!(s.state("d"), State::Launching { .. }));
     s.take_log();
-    s.sup.child_exited(launcher, OK, s.now);
+    // The launcher's slot is named (the runtime flushes its log then).
+    assert_eq!(s.sup.child_exited(launcher, OK, s.now), Some(0));
     s.pump();
     assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
     // Not written yet: foster polls again shortly.
@@ -588,7 +589,9 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
                     };
                     s.sup.child_exited(pid, st, s.now);
                 }
-                1 => s.sup.child_exited(90_000 + rnd(100) as Pid, OK, s.now),
+                1 => {
+                    s.sup.child_exited(90_000 + rnd(100) as Pid, OK, s.now);
+                }
                 2 => s.sup.ready(rnd(8) as SlotId, s.now),
                 3 => {
                     let r = match rnd(3) {
@@ -1186,7 +1189,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
             let live = s.sup.slots().iter().find_map(|sl| sl.pid());
             match (live, s.sup.next_deadline()) {
                 (Some(pid), _) if rnd(2) == 0 => {
-                    s.sup.child_exited(pid, ExitStatus::Signal(15), s.now)
+                    s.sup.child_exited(pid, ExitStatus::Signal(15), s.now);
                 }
                 (_, Some(d)) => s.advance_to(d.max(s.now)),
                 (_, None) => s.sup.no_children_left(s.now),

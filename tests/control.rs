@@ -1435,3 +1435,30 @@ fn pid1_in_a_namespace_reboots_and_halts() {
         );
     }
 }
+
+/// A reload that removed a `pidfile=` entry still looking for its daemon
+/// (the launcher is gone): its row says stopping, not starting, since it
+/// only waits to stop a daemon that may still show up.
+#[test]
+fn a_removed_entry_still_looking_for_its_daemon_shows_stopping() {
+    let dir = TempDir::new("removed-pidfile");
+    let table = format!(
+        "service keep -- sleep 1000\nservice d pidfile={} -- true\n",
+        dir.path("d.pid").display()
+    );
+    let f = Foster::start(&dir, &table);
+    // The launcher exited: no pid, the pidfile is polled.
+    assert!(wait_until(T, || f
+        .status()
+        .get("d")
+        .is_some_and(|r| r.state == "starting" && r.pid.is_none())));
+    fs::write(&f.table, "service keep -- sleep 1000\n").unwrap();
+    assert_eq!(f.ctl(&["reload"]).code, 0);
+    let row = f.status().remove("d");
+    assert_eq!(
+        row.map(|r| r.state),
+        Some("stopping".to_string()),
+        "{}",
+        f.ctl(&["status"]).stdout
+    );
+}

@@ -1420,3 +1420,70 @@ fn closed_stdio_is_filled_with_dev_null() {
         "foster's own lines in the service log:\n{log}"
     );
 }
+
+/// log=PATH of a `pidfile=` entry: what its launcher left without a newline
+/// is written when the launcher ends, as for any service. It waited in the
+/// pipe for a run's end that never came (no daemon adopted: lost for good).
+#[test]
+fn log_keeps_the_last_line_of_a_pidfile_launcher() {
+    let dir = TempDir::new("logpartial-pidfile");
+    let sink = dir.p("d.log");
+    let table = format!(
+        "service d pidfile={} log={sink} -- sh -c 'printf \"no config\"; exec sleep 30'\n",
+        dir.p("d.pid")
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let launcher = foster.wait_started("d", 1, T);
+    // Printed: the launcher is sleeping.
+    assert!(wait_until(T, || cmdline(launcher).starts_with("sleep")));
+    foster.signal(libc::SIGTERM);
+    assert!(foster.wait_exit(T).success(), "{}", foster.log());
+    let text = fs::read_to_string(&sink).unwrap_or_default();
+    assert_eq!(text, "d: no config\n", "{}", foster.log());
+}
+
+/// A native `tty=` service gets its `stop=` signal alone: its TERM handler
+/// runs. (Console sessions of BusyBox tables, askfirst entries and login
+/// shells get a SIGHUP too, as a hangup would: interactive shells ignore
+/// TERM.)
+#[test]
+fn a_tty_service_stops_through_its_own_term_handler() {
+    let dir = TempDir::new("tty-term");
+    // SAFETY: plain libc calls on a fd we own; ptsname_r writes into our buffer.
+    let (master, slave) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0);
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut buf = [0 as libc::c_char; 64];
+        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_str()
+            .unwrap()
+            .to_string();
+        (m, name)
+    };
+    let table = format!(
+        "service t tty={slave} -- sh -c 'trap \"echo cleaned > {f}; exit 0\" TERM; \
+         echo up > {u}; while :; do sleep 1 & wait; done'\n",
+        f = dir.p("cleaned"),
+        u = dir.p("up"),
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(T, || dir.path("up").exists()),
+        "{}",
+        foster.log()
+    );
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    // SAFETY: our own fd.
+    unsafe { libc::close(master) };
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert_eq!(
+        fs::read_to_string(dir.path("cleaned")).unwrap_or_default(),
+        "cleaned\n",
+        "{}",
+        foster.log()
+    );
+}
