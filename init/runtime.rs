@@ -43,6 +43,9 @@ const PATH_VAR: [u8; 5 + spawn::DEFAULT_PATH.len()] = {
     var
 };
 
+/// What PID 1 adds to its children's environment when missing (NUL-separated).
+const PID1_ENV: &[u8] = b"HOME=/\0SHELL=/bin/sh\0USER=root";
+
 /// Where `reload` also sends the table's error reports (`ctl reload`).
 pub type Report<'r> = &'r mut dyn FnMut(&[u8]);
 
@@ -823,6 +826,24 @@ impl<'a> Runtime<'a> {
             return;
         }
         self.base_env(env);
+        // As BusyBox: the entry's terminal is its stdio (a failure is only
+        // reported: the exec still beats a dead PID 1).
+        let mut buf = [0u8; TTY_BUF];
+        if let Some(tty) = entry
+            .tty
+            .and_then(|t| tty_path(t.get(self.src.current()), &mut buf))
+        {
+            match sys::open(tty, sys::O_RDWR | sys::O_CLOEXEC, 0) {
+                Ok(fd) => {
+                    for target in 0..3 {
+                        let _ = sys::dup3(fd.raw(), target, 0);
+                    }
+                }
+                Err(e) => self
+                    .log
+                    .error_errno(&[b"unable to open ", tty.to_bytes()], e, ""),
+            }
+        }
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
         let e = spawn::execvp(
             argv,
@@ -835,12 +856,20 @@ impl<'a> Runtime<'a> {
             .error_errno(&[b"unable to exec the restart entry"], e, "");
     }
 
-    /// `env` set to foster's own environment.
+    /// `env` set to foster's own environment, with what is missing of the
+    /// defaults (PID 1's are BusyBox init's: console shells and scripts
+    /// expect them; a kernel's or caller's value stays).
     #[inline(never)]
     fn base_env(&self, env: &mut Env) {
         env.clear();
         for kv in self.cfg.args.env_entries() {
             env.set(kv.to_bytes());
+        }
+        env.set_missing(&PATH_VAR);
+        if self.cfg.mode == Mode::Pid1 {
+            for kv in PID1_ENV.split(|&b| b == 0) {
+                env.set_missing(kv);
+            }
         }
     }
 
@@ -878,9 +907,6 @@ impl<'a> Runtime<'a> {
             return Err(Errno::E2BIG);
         }
         self.base_env(env);
-        if env.get(b"PATH").is_none() {
-            env.set(&PATH_VAR);
-        }
         if entry.kind == Kind::Shutdown {
             if let Some(o) = self.sup.shutdown_outcome() {
                 env.set(match o {

@@ -344,6 +344,14 @@ impl Env {
         true
     }
 
+    /// Adds `KEY=VALUE` unless KEY is set.
+    pub fn set_missing(&mut self, kv: &[u8]) {
+        let key = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
+        if self.get(kv.get(..key).unwrap_or(kv)).is_none() {
+            self.set(kv);
+        }
+    }
+
     /// Ends the pointer array with its NULL.
     fn terminate(&mut self) {
         if let Some(p) = self.ptrs.get_mut(self.count) {

@@ -963,6 +963,31 @@ fn the_restart_entry_can_exec_foster_again() {
 }
 
 #[test]
+fn pid_1_children_get_busybox_default_environment() {
+    // As BusyBox init: SHELL, USER and HOME are set when the kernel (or the
+    // caller) did not pass them, and never replaced when it did.
+    let table = "once e -- /bin/sh -c 'echo env:$SHELL:$USER:$HOME:'\n";
+    let argv = [
+        "/bin/env",
+        "USER=me",
+        "/sbin/foster",
+        "-f",
+        "/etc/foster.tab",
+    ];
+    let mut ns = Ns::start_with(
+        "default-env",
+        &[("etc/foster.tab", table)],
+        &argv,
+        Stdio::null(),
+        false,
+    );
+    let out = ns.expect("env:", 5 * S);
+    assert!(out.contains("env:/bin/sh:me:/:"), "{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, 10 * S);
+}
+
+#[test]
 fn shutdown_during_a_hung_sysinit_is_bounded() {
     let table = format!(
         "sysinit hang timeout=1s -- /bin/sh -c 'echo hanging; exec sleep 100'\n{}{SHUTDOWN_ENTRY}",
@@ -1138,6 +1163,41 @@ impl Pty {
         }
         seen
     }
+}
+
+#[test]
+fn the_restart_entry_runs_on_its_tty() {
+    // As BusyBox: the entry's terminal becomes its stdio before the exec
+    // (foster's own stdout is a pipe here, the tty a pty).
+    let mut pty = Pty::open();
+    let table = "once hi -- /bin/echo table-up\n\
+                 restart re tty=/proc/1/fd/0 -- /bin/sh -c 'echo restarted-on-tty; exec sleep 100'\n";
+    let argv = ["/sbin/foster", "-f", "/etc/foster.tab"];
+    let ns = Ns::start_with(
+        "restart-tty",
+        &[("etc/foster.tab", table)],
+        &argv,
+        pty.stdin(),
+        false,
+    );
+    ns.expect("table-up", 5 * S);
+    ns.signal(libc::SIGQUIT);
+    pty.expect("restarted-on-tty", 10 * S);
+}
+
+#[test]
+fn a_restart_entry_whose_tty_fails_to_open_runs_anyway() {
+    let table = "once hi -- /bin/echo table-up\n\
+                 restart re tty=/dev/no-such-tty -- /bin/sh -c 'echo restarted-$$; exec sleep 100'\n";
+    let ns = Ns::start(
+        "restart-no-tty",
+        &[("etc/foster.tab", table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("table-up", 5 * S);
+    ns.signal(libc::SIGQUIT);
+    let out = ns.expect("restarted-1", 10 * S);
+    assert!(out.contains("unable to open /dev/no-such-tty"), "{out}");
 }
 
 #[test]
