@@ -360,6 +360,9 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
                 state_word(&mut l, sup.slot(id), now);
             }
         }
+        Ok(Request::Reload) if rt.supervisor().is_stopping() => {
+            l.s("error: foster is shutting down");
+        }
         Ok(Request::Reload) => {
             let mut report = |text: &[u8]| {
                 for row in text.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {

@@ -317,8 +317,14 @@ impl<'a> Runtime<'a> {
     }
 
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
-    /// whole. Returns the number of errors (0: applied).
+    /// whole. Returns the number of errors (0: applied, or ignored while
+    /// stopping).
     pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
+        // Before the spare buffer is touched: a stop keeps the table in force.
+        if self.sup.is_stopping() {
+            self.log.info("reload ignored: foster is shutting down");
+            return 0;
+        }
         // The spare buffer, about to be overwritten, holds the spans of the
         // entries an earlier reload removed: those still stopping lose them.
         self.sup.forget_removed_spans();

@@ -861,12 +861,16 @@ impl Supervisor {
         n
     }
 
-    /// The first entry of `kind` (the `restart` entry for SIGQUIT).
+    /// The first entry of `kind` (the `restart` entry for SIGQUIT) in the
+    /// table's order: a reload keeps slots where they are.
     pub fn first_of(&self, kind: Kind) -> Option<SlotId> {
-        self.slots
-            .iter()
-            .position(|s| s.entry.kind == kind && !s.removed)
-            .map(|i| i as SlotId)
+        let mut first: Option<(SlotId, u8)> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.entry.kind == kind && !s.removed && first.is_none_or(|(_, o)| s.order < o) {
+                first = Some((i as SlotId, s.order));
+            }
+        }
+        first.map(|(i, _)| i)
     }
 
     /// `ctl stop NAME`: stop and keep stopped.
@@ -973,7 +977,9 @@ impl Supervisor {
     /// restart with their new settings, removed ones stop, new ones start.
     /// `same(old_entry, new_entry)` compares by content (the runtime knows both
     /// sources). `no_room` reports a new entry that found no free slot (old
-    /// ones still stopping): it stays out of the running table.
+    /// ones still stopping): it stays out of the running table. Ignored while
+    /// stopping, as BusyBox init does: the `restart` entry to exec and the
+    /// shutdown entries under way must stay those of the table in force.
     #[inline(never)]
     pub fn reload(
         &mut self,
@@ -982,6 +988,9 @@ impl Supervisor {
         no_room: &dyn Fn(&Name),
         now: u64,
     ) {
+        if self.is_stopping() {
+            return;
+        }
         // Mark everything that is not in the new table. An entry of another
         // kind is another entry: kept, a service would run on as a shutdown
         // entry, a pending shutdown entry wait forever as a sysinit.
@@ -1327,15 +1336,14 @@ impl Supervisor {
                 }
             }
             Stage::ShutdownEntries => {
-                // One at a time: the one running (a reload may have put
-                // others before it), else the first pending in table order.
-                let key = |s: &Slot| u16::from(s.state == State::Pending) << 8 | u16::from(s.order);
+                // One at a time, in table order (no reload while stopping):
+                // the first one still active runs or starts next.
                 let mut first: Option<(usize, &Slot)> = None;
                 for (i, s) in self.slots.iter().enumerate() {
                     if s.entry.kind == Kind::Shutdown
                         && !s.removed
                         && s.is_active()
-                        && first.is_none_or(|(_, f)| key(s) < key(f))
+                        && first.is_none_or(|(_, f)| s.order < f.order)
                     {
                         first = Some((i, s));
                     }

@@ -695,6 +695,29 @@ fn a_death_by_a_real_time_signal_shows_its_number() {
 
 /// A reload that removed an entry still stopping (its `timeout=`): the
 /// process lives on, so `status` shows it, stopping, until it is gone.
+/// A reload while foster stops is refused, as BusyBox init ignores SIGHUP
+/// then: the table in force is kept and nothing new starts.
+#[test]
+fn reload_during_a_stop_is_refused() {
+    let dir = TempDir::new("reloadstop");
+    let mut f = Foster::start(
+        &dir,
+        "service slow timeout=3s -- sh -c 'trap \"\" TERM; sleep 1000'\n",
+    );
+    f.row("slow").pid.unwrap();
+    assert_eq!(f.ctl(&["stop-all"]).code, 0);
+    assert!(wait_until(T, || f.row("slow").state == "stopping"));
+    fs::write(&f.table, "service new -- sleep 1000\n").unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        (out.stdout.clone() + &out.stderr).contains("foster is shutting down"),
+        "{out:?}"
+    );
+    assert!(!f.status().contains_key("new"), "{}", f.log());
+    assert_eq!(f.wait_exit(T).code(), Some(0), "{}", f.log());
+}
+
 #[test]
 fn a_removed_entry_still_stopping_shows_in_status() {
     let dir = TempDir::new("removed");
