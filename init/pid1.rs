@@ -283,7 +283,7 @@ pub fn main(args: StartArgs) -> ! {
             .error("no table could be read; reaping orphans only");
     }
     let outcome = rt.run();
-    rt.close_control();
+    rt.close_at_exit();
     finish(rt, outcome, container, mounted)
 }
 

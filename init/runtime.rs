@@ -208,7 +208,7 @@ impl<'a> Runtime<'a> {
     /// Removes the control socket file (sub-init exit) and closes the log
     /// files: one open for writing keeps its filesystem from going
     /// read-only at shutdown (EBUSY), and the disk would be left unclean.
-    pub fn close_control(&mut self) {
+    pub fn close_at_exit(&mut self) {
         self.control.remove();
         for p in self.logs.iter_mut().filter(|p| p.open) {
             p.open = false;
@@ -839,15 +839,9 @@ impl<'a> Runtime<'a> {
             .tty
             .and_then(|t| tty_path(t.get(self.src.current()), &mut buf))
         {
-            match sys::open(tty, sys::O_RDWR | sys::O_CLOEXEC, 0) {
-                Ok(fd) => {
-                    for target in 0..3 {
-                        let _ = sys::dup3(fd.raw(), target, 0);
-                    }
-                }
-                Err(e) => self
-                    .log
-                    .error_errno(&[b"unable to open ", tty.to_bytes()], e, ""),
+            if let Err(e) = spawn::stdio_on_tty(tty) {
+                self.log
+                    .error_errno(&[b"unable to open ", tty.to_bytes()], e, "");
             }
         }
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);

@@ -82,6 +82,17 @@ pub fn spawn_words(setup: &ChildSetup, prog: &CStr, words: &[*const u8]) -> Resu
     }
 }
 
+/// `tty` as this process's controlling terminal and fds 0-2: a service's
+/// `tty=`, and the restart entry's terminal before its exec (as BusyBox).
+pub fn stdio_on_tty(tty: &CStr) -> Result<(), Errno> {
+    let fd = sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0)?;
+    let _ = sys::set_controlling_tty(fd.raw(), true);
+    for target in 0..3 {
+        let _ = sys::dup3(fd.raw(), target, 0);
+    }
+    Ok(())
+}
+
 /// The exit code for a failed exec: 127 not found, 126 found but not runnable.
 fn exec_failure_code(e: Errno) -> i32 {
     match e {
@@ -115,13 +126,8 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
         signals::reset_for_child(s.keep_ignored, s.mask);
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
-                let fd = match sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0) {
-                    Ok(fd) => fd,
-                    Err(e) => break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126),
-                };
-                let _ = sys::set_controlling_tty(fd.raw(), true);
-                for target in 0..3 {
-                    let _ = sys::dup3(fd.raw(), target, 0);
+                if let Err(e) = stdio_on_tty(tty) {
+                    break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126);
                 }
             }
             if v.stdin_null {

@@ -98,11 +98,11 @@ pub fn main(args: StartArgs) -> i32 {
         rt.listen(path);
     }
     if rt.start().is_err() {
-        rt.close_control();
+        rt.close_at_exit();
         return 1;
     }
     let outcome = rt.run();
-    rt.close_control();
+    rt.close_at_exit();
     match outcome {
         Outcome::Exit(code) => code as i32,
         Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,

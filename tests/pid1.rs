@@ -1252,26 +1252,8 @@ fn closed_stdio_without_a_console_is_filled_with_dev_null() {
     // No /dev/console to open (a container's /dev): fds 0-2 must still be
     // taken, as BusyBox init does, or foster's own signalfd, epoll and
     // socket land there and children start without stdio.
-    let table = "once probe -- /bin/sh -c \
-                 'for i in 0 1 2; do readlink /proc/1/fd/$i; done > /tmp/fds; echo x > /tmp/done'\n";
-    let argv = [
-        "/bin/sh",
-        "-c",
-        "exec /sbin/foster -f /etc/foster.tab <&- >&- 2>&-",
-    ];
-    let mut ns = Ns::start_with(
-        "closed-stdio",
-        &[("etc/foster.tab", table)],
-        &argv,
-        Stdio::null(),
-        true,
-    );
-    let done = ns.root_path("/tmp/done");
-    common::wait_for(5 * S, "the probe", || done.exists());
-    let fds = std::fs::read_to_string(ns.root_path("/tmp/fds")).unwrap();
+    let fds = init_fds_started_with("closed-stdio", "<&- >&- 2>&-", true);
     assert_eq!(fds, "/dev/null\n/dev/null\n/dev/null\n");
-    ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
 }
 
 /// A container's PID 1 with a closed fd takes /dev/null for it, never
@@ -1279,21 +1261,31 @@ fn closed_stdio_without_a_console_is_filled_with_dev_null() {
 /// its console.
 #[test]
 fn a_container_init_never_takes_the_console_for_a_closed_fd() {
-    let table = "once probe -- /bin/sh -c 'readlink /proc/1/fd/0 > /tmp/fd0; echo x > /tmp/done'\n";
-    let argv = ["/bin/sh", "-c", "exec /sbin/foster -f /etc/foster.tab <&-"];
+    let fds = init_fds_started_with("closed-stdin", "<&-", false);
+    assert_eq!(fds.lines().next(), Some("/dev/null"));
+}
+
+/// What fds 0-2 of a PID 1 started with `redirect` (closing some of them)
+/// point to once its table runs; `private_dev`: a /dev of its own, with only
+/// /dev/null in it.
+fn init_fds_started_with(name: &str, redirect: &str, private_dev: bool) -> String {
+    let table = "once probe -- /bin/sh -c \
+                 'for i in 0 1 2; do readlink /proc/1/fd/$i; done > /tmp/fds; echo x > /tmp/done'\n";
+    let command = format!("exec /sbin/foster -f /etc/foster.tab {redirect}");
+    let argv = ["/bin/sh", "-c", &command];
     let mut ns = Ns::start_with(
-        "closed-stdin",
+        name,
         &[("etc/foster.tab", table)],
         &argv,
         Stdio::null(),
-        false,
+        private_dev,
     );
     let done = ns.root_path("/tmp/done");
     common::wait_for(5 * S, "the probe", || done.exists());
-    let fd0 = std::fs::read_to_string(ns.root_path("/tmp/fd0")).unwrap();
-    assert_eq!(fd0, "/dev/null\n");
+    let fds = std::fs::read_to_string(ns.root_path("/tmp/fds")).unwrap();
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, 10 * S);
+    fds
 }
 
 /// `ENTRYPOINT ["/foster", "-v", "--"]`: as a container's PID 1, a leading

@@ -42,8 +42,13 @@ fn stderr(out: &Output) -> String {
 
 /// foster running a shell script, stdout piped; returns once it printed `ready`.
 fn start_ready(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    start_ready_with(args, Stdio::null())
+}
+
+/// [`start_ready`] with `stdin` as foster's stdin.
+fn start_ready_with(args: &[&str], stdin: Stdio) -> (Child, BufReader<ChildStdout>) {
     let mut child = foster(args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn foster");
@@ -425,15 +430,7 @@ fn leftovers_children_get_term_too() {
 sh -c "trap \"echo B got TERM; exit 0\" TERM; echo ready; sleep 100 & wait"' &
 read go; exit 3"#;
     let start = Instant::now();
-    let mut child = foster(&["-t", "5", "--", "sh", "-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn foster");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("read ready");
-    assert_eq!(line.trim(), "ready");
+    let (mut child, out) = start_ready_with(&["-t", "5", "--", "sh", "-c", script], Stdio::piped());
     // The child exits; B, A's child, is left behind.
     child
         .stdin

@@ -433,28 +433,27 @@ fn longest_option_values_are_used_not_dropped() {
     assert!(!dir.path("ran").exists(), "ran without its tty=");
 }
 
-/// tty=: a missing terminal is a clear one-line error and foster goes on; a
-/// real pty becomes the child's stdio and controlling terminal.
-#[test]
-fn tty_option() {
-    let dir = TempDir::new("tty");
-    // A pty pair owned by the test.
+/// A pty pair owned by the test: the master's fd and the slave's path.
+fn pty() -> (i32, String) {
     // SAFETY: plain libc calls on a fd we own; ptsname_r writes into our buffer.
-    let (master, slave) = unsafe {
+    unsafe {
         let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
         assert!(m >= 0);
         assert_eq!(libc::grantpt(m), 0);
         assert_eq!(libc::unlockpt(m), 0);
         let mut buf = [0 as libc::c_char; 64];
         assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
-        (
-            m,
-            std::ffi::CStr::from_ptr(buf.as_ptr())
-                .to_str()
-                .unwrap()
-                .to_string(),
-        )
-    };
+        let slave = std::ffi::CStr::from_ptr(buf.as_ptr()).to_str().unwrap();
+        (m, slave.to_string())
+    }
+}
+
+/// tty=: a missing terminal is a clear one-line error and foster goes on; a
+/// real pty becomes the child's stdio and controlling terminal.
+#[test]
+fn tty_option() {
+    let dir = TempDir::new("tty");
+    let (master, slave) = pty();
     let table = format!(
         "once missing tty=/dev/foster-no-such-tty -- true\n\
          once real tty={slave} -- sh -c 'tty > {t}; cut -d\" \" -f7 /proc/self/stat > {n}'\n\
@@ -1449,20 +1448,7 @@ fn log_keeps_the_last_line_of_a_pidfile_launcher() {
 #[test]
 fn a_tty_service_stops_through_its_own_term_handler() {
     let dir = TempDir::new("tty-term");
-    // SAFETY: plain libc calls on a fd we own; ptsname_r writes into our buffer.
-    let (master, slave) = unsafe {
-        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(m >= 0);
-        assert_eq!(libc::grantpt(m), 0);
-        assert_eq!(libc::unlockpt(m), 0);
-        let mut buf = [0 as libc::c_char; 64];
-        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
-        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
-            .to_str()
-            .unwrap()
-            .to_string();
-        (m, name)
-    };
+    let (master, slave) = pty();
     let table = format!(
         "service t tty={slave} -- sh -c 'trap \"echo cleaned > {f}; exit 0\" TERM; \
          echo up > {u}; while :; do sleep 1 & wait; done'\n",
