@@ -700,11 +700,13 @@ fn a_death_by_a_real_time_signal_shows_its_number() {
 #[test]
 fn reload_during_a_stop_is_refused() {
     let dir = TempDir::new("reloadstop");
-    let mut f = Foster::start(
-        &dir,
-        "service slow timeout=3s -- sh -c 'trap \"\" TERM; sleep 1000'\n",
+    // `up` once the shell ignores TERM: a shell still starting would die of it.
+    let table = format!(
+        "service slow timeout=3s -- sh -c 'trap \"\" TERM; touch {}; exec sleep 1000'\n",
+        dir.p("up")
     );
-    f.row("slow").pid.unwrap();
+    let mut f = Foster::start(&dir, &table);
+    assert!(wait_until(T, || dir.path("up").exists()), "{}", f.log());
     assert_eq!(f.ctl(&["stop-all"]).code, 0);
     assert!(wait_until(T, || f.row("slow").state == "stopping"));
     fs::write(&f.table, "service new -- sleep 1000\n").unwrap();
@@ -721,10 +723,13 @@ fn reload_during_a_stop_is_refused() {
 #[test]
 fn a_removed_entry_still_stopping_shows_in_status() {
     let dir = TempDir::new("removed");
-    let f = Foster::start(
-        &dir,
-        "service keep -- sleep 1000\nservice slow timeout=2s -- sh -c 'trap \"\" TERM; sleep 1000'\n",
+    let table = format!(
+        "service keep -- sleep 1000\n\
+         service slow timeout=2s -- sh -c 'trap \"\" TERM; touch {}; exec sleep 1000'\n",
+        dir.p("up")
     );
+    let f = Foster::start(&dir, &table);
+    assert!(wait_until(T, || dir.path("up").exists()), "{}", f.log());
     let slow = f.row("slow").pid.unwrap();
     fs::write(&f.table, "service keep -- sleep 1000\n").unwrap();
     assert_eq!(f.ctl(&["reload"]).code, 0);
