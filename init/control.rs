@@ -348,7 +348,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
             };
             let done = match req {
                 Request::Start(_) => sup.start_slot(id, now),
-                Request::Stop(_) => sup.stop(id, now) || is_down(sup.slot(id)),
+                Request::Stop(_) => sup.stop(id, now),
                 _ => sup.restart(id, now),
             };
             if done {
@@ -398,10 +398,6 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
     if let Some(outcome) = shutdown {
         rt.supervisor_mut().shutdown(outcome, now);
     }
-}
-
-fn is_down(slot: Option<&Slot>) -> bool {
-    slot.is_some_and(|s| matches!(s.state, State::Stopped))
 }
 
 /// The state as `ctl status` shows it.

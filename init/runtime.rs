@@ -44,7 +44,7 @@ const PATH_VAR: [u8; 5 + spawn::DEFAULT_PATH.len()] = {
 };
 
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
-const PID1_ENV: &[u8] = b"HOME=/\0SHELL=/bin/sh\0USER=root";
+const PID1_ENV: &[u8] = b"HOME=/\0SHELL=/bin/sh\0USER=root\0TERM=linux";
 
 /// Where `reload` also sends the table's error reports (`ctl reload`).
 pub type Report<'r> = &'r mut dyn FnMut(&[u8]);
@@ -867,6 +867,13 @@ impl<'a> Runtime<'a> {
         }
         env.set_missing(&PATH_VAR);
         if self.cfg.mode == Mode::Pid1 {
+            // BusyBox init's console_init: a console that is no Linux VT (a
+            // serial port, hvc, a pty) gets vt102 for no TERM or the
+            // kernel's default `linux`, which only a VT understands (a VT
+            // gets `linux` below when none was passed).
+            if env.get(b"TERM").is_none_or(|t| t == b"linux") && !sys::is_vt(0) {
+                env.set(b"TERM=vt102");
+            }
             for kv in PID1_ENV.split(|&b| b == 0) {
                 env.set_missing(kv);
             }

@@ -873,9 +873,20 @@ impl Supervisor {
         first.map(|(i, _)| i)
     }
 
-    /// `ctl stop NAME`: stop and keep stopped.
+    /// `ctl stop NAME`: stop and keep stopped. What is down and will not
+    /// start again by itself (stopped, or a run that ended for good) is done
+    /// already, as for `s6-svc -d` or `systemctl stop`, and stays as it is; a
+    /// `shutdown` or trigger entry waiting for its moment is refused.
     pub fn stop(&mut self, id: SlotId, now: u64) -> bool {
         self.request_stop(id, AfterStop::Stay, now)
+            || self.slot(id).is_some_and(|s| {
+                !s.is_active()
+                    && (s.state == State::Stopped
+                        || !matches!(
+                            s.entry.kind,
+                            Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
+                        ))
+            })
     }
 
     /// `ctl restart NAME`: what is down (a backoff included) starts now,

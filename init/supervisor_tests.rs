@@ -429,6 +429,43 @@ fn ctl_stop_start_restart() {
     assert!(matches!(s.state("a"), State::Running { pid } if pid != pid2));
 }
 
+/// `ctl stop` of an entry with no process that will not start again by
+/// itself (a finished boot or `once` entry, one that failed for good) is
+/// done already, as `s6-svc -d` or `systemctl stop` of a stopped unit: it
+/// succeeds and changes nothing (a finished `after=` target still counts). A
+/// service stopped in its backoff is not started by the backoff's timer.
+#[test]
+fn ctl_stop_of_an_entry_down_for_good_succeeds_and_it_stays_down() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "sysinit s -- /s\nonce o -- /o\nonce bad -- /bad\n\
+         service crash backoff=1s..1s -- /c\nservice web after=o -- /w\n",
+    );
+    s.exit("s", OK);
+    s.exit("o", OK);
+    s.exit("bad", FAIL);
+    s.exit("crash", FAIL);
+    assert!(matches!(s.state("crash"), State::Backoff { .. }));
+    let web = s.pid("web").unwrap();
+    s.take_log();
+    for name in ["s", "o", "bad", "crash"] {
+        let before = s.state(name);
+        assert!(s.sup.stop(s.id(name), s.now), "stop {name} refused");
+        s.pump();
+        if name != "crash" {
+            assert_eq!(s.state(name), before, "{name}");
+        }
+    }
+    assert_eq!(s.state("crash"), State::Stopped);
+    s.run_until(60_000);
+    assert!(matches!(s.state("s"), State::Done { .. }));
+    assert!(matches!(s.state("o"), State::Done { .. }));
+    assert!(matches!(s.state("bad"), State::Failed { .. }));
+    assert_eq!(s.state("crash"), State::Stopped);
+    assert_eq!(s.state("web"), State::Running { pid: web });
+    assert!(s.spawned_names().is_empty());
+}
+
 #[test]
 fn ctl_restart_of_a_backing_off_service_starts_it_and_says_so() {
     let mut s = Sim::new(Mode::SubInit, "service a backoff=5s..20s -- /a\n");
@@ -1092,6 +1129,11 @@ fn ctl_stop_does_not_disable_shutdown_and_trigger_entries() {
     assert!(!s.sup.stop(s.id("sd"), s.now));
     assert!(!s.sup.stop(s.id("k"), s.now));
     s.pump();
+    assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
+    s.pump();
+    s.exit("k", OK);
+    // Done, it waits for its next moment: still not stopped.
+    assert!(!s.sup.stop(s.id("k"), s.now));
     assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
     s.pump();
     s.exit("k", OK);

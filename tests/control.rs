@@ -477,8 +477,28 @@ fn status_prints_an_aligned_table_and_json() {
 fn start_stop_restart() {
     let dir = TempDir::new("startstop");
     // `keep` runs throughout: a sub-init with nothing active left exits.
-    let f = Foster::start(&dir, &format!("{BASIC}service keep -- sleep 1000\n"));
+    let f = Foster::start(
+        &dir,
+        &format!("{BASIC}service keep -- sleep 1000\nonce nx -- /nonexistent/x\n"),
+    );
     let web = f.row("web").pid.unwrap();
+
+    // What ended for good (a finished `once`, one whose exec failed) is
+    // down already: stopping it is done and silent, as `s6-svc -d` and
+    // `systemctl stop` of a stopped unit are, and changes nothing.
+    assert!(wait_until(T, || {
+        let rows = f.status();
+        rows["one"].state == "done" && rows["nx"].state == "failed"
+    }));
+    for (name, state) in [("one", "done"), ("nx", "failed")] {
+        let out = f.ctl(&["stop", name]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "", ""),
+            "stop {name}: {out:?}"
+        );
+        assert_eq!(f.row(name).state, state);
+    }
 
     // stop: gone, and it stays gone.
     let out = f.ctl(&["stop", "web"]);

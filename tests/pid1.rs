@@ -988,6 +988,35 @@ fn pid_1_children_get_busybox_default_environment() {
 }
 
 #[test]
+fn pid_1_children_get_vt102_on_a_console_that_is_no_vt() {
+    // As BusyBox init's console_init: on stdio that is not a Linux VT (here
+    // /dev/null; a serial port or a pty alike) TERM becomes vt102 when none
+    // was passed or the kernel's default `linux` was; any other is kept.
+    // (On a VT an unset TERM becomes `linux`: no VT here to show it.)
+    let table = "once e -- /bin/sh -c 'echo term:$TERM:'\n";
+    for (given, want) in [
+        (None, "term:vt102:"),
+        (Some("TERM=linux"), "term:vt102:"),
+        (Some("TERM=xterm"), "term:xterm:"),
+    ] {
+        let mut argv = vec!["/bin/env"];
+        argv.extend(given);
+        argv.extend(["/sbin/foster", "-f", "/etc/foster.tab"]);
+        let mut ns = Ns::start_with(
+            "term",
+            &[("etc/foster.tab", table)],
+            &argv,
+            Stdio::null(),
+            false,
+        );
+        let out = ns.expect("term:", 5 * S);
+        assert!(out.contains(want), "{given:?}: {out}");
+        ns.signal(libc::SIGUSR2);
+        ns.expect_end_by(SIGINT, 10 * S);
+    }
+}
+
+#[test]
 fn shutdown_during_a_hung_sysinit_is_bounded() {
     let table = format!(
         "sysinit hang timeout=1s -- /bin/sh -c 'echo hanging; exec sleep 100'\n{}{SHUTDOWN_ENTRY}",

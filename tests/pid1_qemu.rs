@@ -2,7 +2,8 @@
 //! BusyBox-style `/etc/inittab` runs, a crash-looping service does not stop
 //! the boot, BusyBox's own `poweroff` and `reboot` applets end the VM cleanly
 //! (QEMU runs with `-no-reboot`, so a reboot ends it too), and no boot ever
-//! shows "Attempted to kill init!". Also: a console shell ends at once on
+//! shows "Attempted to kill init!", and children on the serial console get
+//! `TERM=vt102`. Also: a console shell ends at once on
 //! poweroff, a single-command init powers off when its command ends, and a
 //! `log=` file on an ext4 disk does not keep it from being left clean.
 //!
@@ -65,6 +66,7 @@ fn inittab(extra: &str) -> String {
         "# BusyBox syntax, run by foster as PID 1.\n\
          ::sysinit:/bin/sh -c 'sleep 0.2; echo bb-sysinit'\n\
          ::once:/bin/echo bb-once\n\
+         ::once:/bin/sh -c 'echo bb-term=$TERM'\n\
          ::respawn:/bin/sh -c 'echo bb-service-up; exec sleep 1000'\n\
          ::respawn:/bin/false\n\
          ::shutdown:/bin/sh -c 'echo bb-shutdown-ran FOSTER_SHUTDOWN=$FOSTER_SHUTDOWN'\n\
@@ -134,10 +136,12 @@ fn boot_disk(
 }
 
 /// The common checks: the table ran in order, the crash loop was throttled
-/// and did not stop the boot.
+/// and did not stop the boot, and on the serial console children got
+/// BusyBox's TERM=vt102 in place of the kernel's `linux`.
 fn booted(r: &Run) {
     r.in_order(&["foster: starting as PID 1", "bb-sysinit", "bb-once"]);
     r.pos("bb-service-up");
+    r.pos("bb-term=vt102");
     assert!(
         r.stdout
             .contains("exited with status 1; restarting in 100 ms"),

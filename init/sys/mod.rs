@@ -672,6 +672,16 @@ pub fn isatty(fd: RawFd) -> bool {
     .is_ok()
 }
 
+/// Whether `fd` is a Linux virtual terminal (only a VT answers VT_OPENQRY).
+pub fn is_vt(fd: RawFd) -> bool {
+    let mut free: i32 = 0;
+    ioctl_raw(
+        fd,
+        linux_raw_sys::ioctl::VT_OPENQRY,
+        &mut free as *mut i32 as usize,
+    ) >= 0
+}
+
 /// Make `fd` (a tty) the controlling terminal of this session; `steal` as root.
 pub fn set_controlling_tty(fd: RawFd, steal: bool) -> Result<()> {
     ioctl(fd, linux_raw_sys::ioctl::TIOCSCTTY, steal as usize).map(drop)
