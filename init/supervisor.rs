@@ -848,9 +848,11 @@ impl Supervisor {
             if slot.entry.kind != kind || slot.removed {
                 continue;
             }
+            // A run `ctl stop` cut short (Stopped) is not a moment taken
+            // away: the next trigger runs the entry again.
             if matches!(
                 slot.state,
-                State::Pending | State::Done { .. } | State::Failed { .. }
+                State::Pending | State::Stopped | State::Done { .. } | State::Failed { .. }
             ) {
                 slot.state = State::Pending;
                 self.push(Action::Spawn { slot: i as SlotId });

@@ -1137,6 +1137,16 @@ fn ctl_stop_does_not_disable_shutdown_and_trigger_entries() {
     assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
     s.pump();
     s.exit("k", OK);
+    // Stopped while it runs, it still runs at the next Ctrl-Alt-Del.
+    assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
+    s.pump();
+    assert!(s.sup.stop(s.id("k"), s.now));
+    s.pump();
+    s.exit("k", ExitStatus::Signal(15));
+    assert_eq!(s.state("k"), State::Stopped);
+    assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
+    s.pump();
+    s.exit("k", OK);
     s.take_log();
     s.sup.shutdown(Outcome::Poweroff, s.now);
     s.pump();
