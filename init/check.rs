@@ -7,7 +7,6 @@
 //! Output goes through a fixed buffer flushed to the fd when full, so rows of
 //! any length come out whole and no allocation is needed.
 
-use crate::out::Line;
 use crate::sys::{self, RawFd};
 use config_format::{
     parse_into, unquote, Argv, ArgvError, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink,
@@ -36,12 +35,11 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
         errors += 1;
         e.report(file, src, &mut err);
     });
-    err.flush();
     if errors > 0 {
-        let mut l = Line::new();
-        l.s("foster: ").bytes(file).s(": ").u(u64::from(errors));
-        l.s(if errors == 1 { " error" } else { " errors" });
-        l.flush(sys::STDERR);
+        // Through the same writer as the errors: no line buffer needed.
+        err.s("foster: ").put(file).s(": ").u(u64::from(errors));
+        err.s(if errors == 1 { " error\n" } else { " errors\n" });
+        err.flush();
         return 1;
     }
     let mut out = FdWriter::new(sys::STDOUT);
@@ -59,13 +57,11 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
     w.s(": ok, ").u(n as u64);
     w.s(if n == 1 { " entry" } else { " entries" });
     w.s(" in start order\n");
-    let name_width = table
-        .entries
-        .iter()
-        .map(|e| e.name.as_bytes().len())
-        .max()
-        .unwrap_or(0)
-        .max(4);
+    // A plain loop: `max` over the iterator also computes its length.
+    let mut name_width = 4;
+    for e in &table.entries {
+        name_width = name_width.max(e.name.as_bytes().len());
+    }
     row(w, None, b"kind", b"name", name_width);
     w.s(" options / argv\n");
     let mut argv = Argv::new();
@@ -146,9 +142,13 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         text(src, " env=", &Some(*env), w);
     }
     if let Some(m) = e.umask {
-        // At most 0o777: three octal digits.
-        let octal = [(m >> 6) & 7, (m >> 3) & 7, m & 7].map(|d| b'0' + d as u8);
-        w.s(" umask=").put(&octal);
+        // At most 0o777: three octal digits, the highest first.
+        w.s(" umask=");
+        let mut shift = 9;
+        while shift > 0 {
+            shift -= 3;
+            w.put_byte(b'0' + ((m >> shift) & 7) as u8);
+        }
     }
     match e.log {
         Log::Console => {}
@@ -201,23 +201,15 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         w.s(" timeout=");
         duration(e.timeout, w);
     }
-    match e.on_exit {
-        None => {}
-        Some(OnExit::Poweroff) => {
-            w.s(" on-exit=poweroff");
-        }
-        Some(OnExit::Reboot) => {
-            w.s(" on-exit=reboot");
-        }
-        Some(OnExit::Halt) => {
-            w.s(" on-exit=halt");
-        }
-        Some(OnExit::Exit(code)) => {
-            w.s(" on-exit=exit:").u(u64::from(code));
-        }
-        Some(OnExit::ExitStatus) => {
-            w.s(" on-exit=exit");
-        }
+    if let Some(on_exit) = e.on_exit {
+        w.s(" on-exit=");
+        match on_exit {
+            OnExit::Poweroff => w.s("poweroff"),
+            OnExit::Reboot => w.s("reboot"),
+            OnExit::Halt => w.s("halt"),
+            OnExit::Exit(code) => w.s("exit:").u(u64::from(code)),
+            OnExit::ExitStatus => w.s("exit"),
+        };
     }
 }
 
@@ -244,19 +236,24 @@ fn value(src: &[u8], s: Span, w: &mut FdWriter) {
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
 fn duration(ms: Millis, w: &mut FdWriter) {
-    if ms == 0 {
-        w.s("0s");
-        return;
-    }
-    // Up from milliseconds while the count stays whole.
-    let (mut n, mut unit) = (ms, "ms");
-    for (scale, larger) in [(1000, "s"), (60, "m"), (60, "h")] {
+    // Up from milliseconds while the count stays whole (zero shows in
+    // seconds). A counter rather than a table of (scale, unit) pairs:
+    // smaller code.
+    let (mut n, mut unit) = (ms, usize::from(ms == 0));
+    while n > 0 && unit < 3 {
+        let scale = if unit == 0 { 1000 } else { 60 };
         if n % scale != 0 {
             break;
         }
-        (n, unit) = (n / scale, larger);
+        n /= scale;
+        unit += 1;
     }
-    w.u(n).s(unit);
+    w.u(n).s(match unit {
+        0 => "ms",
+        1 => "s",
+        2 => "m",
+        _ => "h",
+    });
 }
 
 /// Bytes with non-printables escaped (CR as `\x0d`).

@@ -111,6 +111,8 @@ impl Argv {
         self.overflow = false;
     }
 
+    /// Not inlined: it is called from several loops.
+    #[inline(never)]
     fn byte(&mut self, b: u8) {
         match self.buf.get_mut(self.used) {
             Some(slot) => {
@@ -180,8 +182,7 @@ fn is_meta(b: u8) -> bool {
 }
 
 fn has_shell_meta(process: &[u8]) -> bool {
-    // Plain bytes are the common case; only a `\` needs the continuation check.
-    process.iter().any(|&b| is_meta(b)) && logical_bytes(process).any(is_meta)
+    logical_bytes(process).any(is_meta)
 }
 
 fn is_split_blank(b: u8) -> bool {

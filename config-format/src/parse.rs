@@ -98,8 +98,8 @@ pub fn parse_into<const N: usize>(
     const { assert!(N < NONE as usize) };
     table.entries.clear();
     // Built here, not in the struct literal: that would build it once more
-    // and copy it.
-    let mut index = NameIndex::new();
+    // and copy it. From a constant: a plain zero-fill.
+    let mut index = NameIndex::EMPTY;
     let mut p = Parser::<N> {
         src,
         on_error,
@@ -108,11 +108,14 @@ pub fn parse_into<const N: usize>(
         failed: heapless::Vec::new(),
         line_no: 1,
         line_pos: 0,
-        suffixes: [(0, 0); 16],
+        suffixes: NO_SUFFIXES,
     };
     p.lines();
     p.check_after();
 }
+
+/// [`Parser::suffixes`] before any: a constant, so the parser is built in place.
+const NO_SUFFIXES: [(u32, u32); 16] = [(0, 0); 16];
 
 /// Kind keywords, and the kind each one means.
 const KIND_WORDS: &[u8] = b"sysinit wait once service respawn askfirst shutdown ctrlaltdel restart";
@@ -571,7 +574,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         if !ok {
             return self.failed_line(name_span, end);
         }
-        if !self.push(e, kind_at) {
+        if !self.push(&e, kind_at) {
             return self.failed_line(name_span, end);
         }
         end
@@ -584,10 +587,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     }
 
     /// Adds a clean entry; false (and an error at `line_at`) when the table is full.
-    fn push(&mut self, e: Entry, line_at: usize) -> bool {
+    /// By reference: an `Entry` passed by value is copied once more first.
+    fn push(&mut self, e: &Entry, line_at: usize) -> bool {
         let i = self.table.entries.len();
         let hash = NameIndex::<N>::hash(e.name.as_bytes());
-        if self.table.entries.push(e).is_err() {
+        if self.table.entries.push(e.clone()).is_err() {
             self.too_many(line_at, Capacity::Entries);
             return false;
         }
@@ -666,7 +670,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut e = default_entry(kind, name, Syntax::Inittab, line);
         e.tty = (id.len > 0).then_some(id);
         e.command = Command::Inittab { process, login };
-        self.push(e, first);
+        self.push(&e, first);
         end
     }
 
@@ -694,7 +698,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         // Each suffix tried is at least as long as the one before, so the
         // bytes past `len` stay zero, as `Name`'s derived `==` needs.
-        for k in first..=999u32 {
+        for k in first..1000u32 {
             name.len = base;
             if k > 1 {
                 name.push(b".");
@@ -1003,6 +1007,11 @@ fn default_restart(kind: Kind) -> RestartPolicy {
     }
 }
 
+/// Empty lists as constants: built at compile time, not filled slot by slot
+/// at every line.
+const NO_ENV: crate::List<Span, MAX_ENV> = crate::List::new(Span { start: 0, len: 0 });
+const NO_AFTER: crate::List<Name, MAX_AFTER> = crate::List::new(Name::EMPTY);
+
 fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
     Entry {
         kind,
@@ -1013,13 +1022,13 @@ fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
         user: None,
         group: None,
         dir: None,
-        env: crate::List::new(Span { start: 0, len: 0 }),
+        env: NO_ENV,
         umask: None,
         log: Log::Console,
         restart: default_restart(kind),
         backoff_min: DEFAULT_BACKOFF_MIN,
         backoff_max: DEFAULT_BACKOFF_MAX,
-        after: crate::List::new(Name::EMPTY),
+        after: NO_AFTER,
         ready_fd: None,
         pidfile: None,
         stop_signal: SIGTERM,
@@ -1040,12 +1049,10 @@ struct NameIndex<const N: usize> {
 }
 
 impl<const N: usize> NameIndex<N> {
-    fn new() -> NameIndex<N> {
-        NameIndex {
-            slots: [[0; 4]; N],
-            full: false,
-        }
-    }
+    const EMPTY: NameIndex<N> = NameIndex {
+        slots: [[0; 4]; N],
+        full: false,
+    };
 
     fn hash(s: &[u8]) -> usize {
         let h = s.iter().fold(0x811c_9dc5u32, |h, &b| {

@@ -73,7 +73,8 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     if let Some(&(_, n)) = ALIASES.iter().find(|(a, _)| *a == name) {
         return Some(n);
     }
-    (1..=SIGNALS.len() as u8).find(|&n| signal_name(n).map(str::as_bytes) == Some(name))
+    // A half-open range: `1..=31` iterates with an extra exhausted flag.
+    (1..SIGNALS.len() as u8 + 1).find(|&n| signal_name(n).map(str::as_bytes) == Some(name))
 }
 
 /// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
@@ -121,7 +122,7 @@ pub fn parse_duration(s: &[u8]) -> Option<Millis> {
 
 /// `022`, `0022`, `7`: octal, at most `0777`.
 pub(crate) fn umask(s: &[u8]) -> Option<u16> {
-    if s.is_empty() || s.len() > 4 || !s.iter().all(|b| (b'0'..=b'7').contains(b)) {
+    if s.is_empty() || s.len() > 4 || !s.iter().all(|b| matches!(b, b'0'..=b'7')) {
         return None;
     }
     let n = s.iter().fold(0u16, |n, &d| n * 8 + u16::from(d - b'0'));
