@@ -226,8 +226,9 @@ impl<'a> Runtime<'a> {
 
     /// Reads the table into the spare buffer and parses it into `self.table`.
     /// Returns the error count (errors are reported as they are found, to
-    /// `report` too when given).
-    fn load(&mut self, report: Option<Report<'_>>) -> Result<u32, Errno> {
+    /// `report` too when given, then counted; `reload`: the reports say the
+    /// running table is kept). A read failure is reported too.
+    fn load(&mut self, report: Option<Report<'_>>, reload: bool) -> Result<u32, Errno> {
         let spare = self.src.spare();
         let Some(buf) = self.src.bufs.get_mut(spare) else {
             return Err(Errno::EINVAL);
@@ -256,6 +257,12 @@ impl<'a> Runtime<'a> {
                     l.s("unable to read ").bytes(file).colon_errno(e);
                     r(l.as_bytes());
                 }
+                let (pre, post) = match reload {
+                    true => ("reload: ", "; keeping the running table"),
+                    false => ("", ""),
+                };
+                self.log
+                    .error_errno(&[pre.as_bytes(), b"unable to read ", file], e, post);
                 return Err(e);
             }
         };
@@ -278,13 +285,20 @@ impl<'a> Runtime<'a> {
                 r(text);
             }
         });
+        if errors > 0 {
+            let mut n = [0; 20];
+            let n = crate::out::decimal(errors as u64, &mut n);
+            let parts: [&[u8]; 3] = match reload {
+                true => [
+                    b"reload rejected: ",
+                    n,
+                    b" error(s); keeping the running table",
+                ],
+                false => [b"", n, b" bad line(s) skipped; running the rest"],
+            };
+            self.log.error_with(&parts, None);
+        }
         Ok(errors)
-    }
-
-    fn read_failed(&self, e: Errno, pre: &str, post: &str) {
-        let path = self.cfg.table.unwrap_or(INITTAB).to_bytes();
-        self.log
-            .error_errno(&[pre.as_bytes(), b"unable to read ", path], e, post);
     }
 
     fn swap_sources(&mut self) {
@@ -293,20 +307,8 @@ impl<'a> Runtime<'a> {
 
     /// Loads the table and starts the boot sequence.
     pub fn start(&mut self) -> Result<(), Errno> {
-        let errors = match self.load(None) {
-            Ok(t) => t,
-            Err(e) => {
-                self.read_failed(e, "", "");
-                return Err(e);
-            }
-        };
+        self.load(None, false)?;
         self.swap_sources();
-        if errors > 0 {
-            let mut n = [0; 20];
-            let n = crate::out::decimal(errors as u64, &mut n);
-            let parts = [n, b" bad line(s) skipped; running the rest"];
-            self.log.error_with(&parts, None);
-        }
         if self.table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
             self.log.error("no entry can run; reaping orphans only");
         }
@@ -328,23 +330,10 @@ impl<'a> Runtime<'a> {
         // The spare buffer, about to be overwritten, holds the spans of the
         // entries an earlier reload removed: those still stopping lose them.
         self.sup.forget_removed_spans();
-        let errors = match self.load(report) {
-            Ok(t) => t,
-            Err(e) => {
-                self.read_failed(e, "reload: ", "; keeping the running table");
-                return 1;
-            }
-        };
-        if errors > 0 {
-            let mut n = [0; 20];
-            let n = crate::out::decimal(errors as u64, &mut n);
-            let parts = [
-                b"reload rejected: ",
-                n,
-                b" error(s); keeping the running table",
-            ];
-            self.log.error_with(&parts, None);
-            return errors as usize;
+        match self.load(report, true) {
+            Ok(0) => {}
+            Ok(errors) => return errors as usize,
+            Err(_) => return 1,
         }
         let old_src = self.src.current();
         let new_src = self.src.get(self.src.spare());
@@ -452,7 +441,6 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    #[inline(never)]
     fn on_signal(&mut self, sig: u8, own: bool, now: u64) {
         // Not one foster raised itself (SIGPIPE for its own line on a closed
         // stderr): logging it would raise the next, for ever.
@@ -902,7 +890,6 @@ impl<'a> Runtime<'a> {
         result
     }
 
-    #[inline(never)]
     fn spawn_with(
         &mut self,
         slot: SlotId,

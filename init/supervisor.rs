@@ -465,7 +465,6 @@ impl Supervisor {
     }
 
     /// The earliest time something is due, if any.
-    #[inline(never)]
     pub fn next_deadline(&self) -> Option<u64> {
         // Running shutdown entries are bounded by their timeout.
         let mut shutdown_entries = false;
@@ -718,14 +717,11 @@ impl Supervisor {
                 State::FindingPid { next, .. } if now >= *next => {
                     // Poll again; the answer moves the deadline. Put off
                     // while the queue is full (kept due, so not lost).
-                    if self
-                        .actions
-                        .push_back(Action::ReadPidfile { slot: id })
-                        .is_ok()
-                    {
-                        *next = u64::MAX;
-                    } else {
+                    if self.actions.is_full() {
                         self.dropped_actions += 1;
+                    } else {
+                        *next = u64::MAX;
+                        self.push(Action::ReadPidfile { slot: id });
                     }
                 }
                 State::Stopping {
@@ -1189,7 +1185,6 @@ impl Supervisor {
         phase_ok && self.deps_satisfied(slot)
     }
 
-    #[inline(never)]
     fn deps_satisfied(&self, slot: &Slot) -> bool {
         slot.entry.after.iter().all(|dep| {
             self.find(dep.as_bytes())
@@ -1262,13 +1257,18 @@ impl Supervisor {
                 }
             }
         }
-        if self.mode == Mode::SubInit && !self.anything_left() && self.no_children {
-            self.shutdown(Outcome::Exit(self.exit_code), now);
-            return true;
-        }
-        if !self.anything_left() && !self.nothing_left_noted && self.mode == Mode::Pid1 {
-            self.nothing_left_noted = true;
-            self.note(Note::NothingLeft);
+        if !self.anything_left() {
+            match self.mode {
+                Mode::SubInit if self.no_children => {
+                    self.shutdown(Outcome::Exit(self.exit_code), now);
+                    return true;
+                }
+                Mode::Pid1 if !self.nothing_left_noted => {
+                    self.nothing_left_noted = true;
+                    self.note(Note::NothingLeft);
+                }
+                Mode::SubInit | Mode::Pid1 => {}
+            }
         }
         changed
     }
@@ -1316,26 +1316,23 @@ impl Supervisor {
     fn step_stopping(&mut self, stage: Stage, outcome: Outcome, now: u64) -> bool {
         match stage {
             Stage::StopServices => {
-                // Newest first, one at a time.
-                let busy = self
-                    .slots
-                    .iter()
-                    .any(|s| matches!(s.state, State::Stopping { .. }));
-                if busy {
-                    return false;
+                // Newest first, one at a time (none while one stops). One
+                // plain loop: smaller than `any` plus `max_by_key`.
+                let mut victim: Option<(SlotId, u32)> = None;
+                for (i, s) in self.slots.iter().enumerate() {
+                    match s.state {
+                        State::Stopping { .. } => return false,
+                        State::Running { .. } | State::Launching { .. }
+                            if s.entry.kind != Kind::Shutdown
+                                && victim.is_none_or(|(_, seq)| s.start_seq >= seq) =>
+                        {
+                            victim = Some((i as SlotId, s.start_seq));
+                        }
+                        _ => {}
+                    }
                 }
-                let victim = self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| {
-                        matches!(s.state, State::Running { .. } | State::Launching { .. })
-                            && s.entry.kind != Kind::Shutdown
-                    })
-                    .max_by_key(|(_, s)| s.start_seq)
-                    .map(|(i, _)| i as SlotId);
                 match victim {
-                    Some(id) => {
+                    Some((id, _)) => {
                         self.request_stop(id, AfterStop::Stay, now);
                         false
                     }
