@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const SIGHUP: i32 = libc::SIGHUP;
@@ -93,6 +94,9 @@ struct Ns {
     init: i32,
     ns: PathBuf,
     out: Arc<Mutex<String>>,
+    /// The threads copying unshare's stdout and stderr into `out`; they end
+    /// at EOF, once every process of the namespace is gone.
+    readers: Vec<JoinHandle<()>>,
     dir: PathBuf,
     exited: Option<ExitStatus>,
 }
@@ -120,14 +124,19 @@ impl Ns {
         ns
     }
 
+    /// Like [`Ns::start`], without waiting to see foster run, for a
+    /// namespace that ends by itself, maybe at once: it has no
+    /// [`Ns::init`] to signal.
+    fn spawn(name: &str, files: &[(&str, &str)], args: &[&str]) -> Ns {
+        let argv = [&["/sbin/foster"], args].concat();
+        Ns::launch(name, files, &argv, Stdio::null(), false)
+    }
+
     /// Runs foster with `args` as PID 1 of the namespace (as [`Ns::start`])
     /// to its end, for a foster that may end at once: its status and output.
     fn run_to_end(name: &str, args: &[&str], timeout: Duration) -> (ExitStatus, String) {
-        let argv = [&["/sbin/foster"], args].concat();
-        let mut ns = Ns::launch(name, &[], &argv, Stdio::null(), false);
+        let mut ns = Ns::spawn(name, &[], args);
         let status = ns.wait_exit(timeout);
-        // The output threads finish with the namespace.
-        std::thread::sleep(Duration::from_millis(50));
         (status, ns.output())
     }
 
@@ -196,12 +205,13 @@ impl Ns {
         }
         let mut child = cmd.spawn().expect("run unshare");
         let out = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let out = Arc::clone(&out);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 let mut stream = stream;
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = stream.read(&mut buf) {
@@ -212,13 +222,14 @@ impl Ns {
                         o.push_str(&String::from_utf8_lossy(&buf[..n]));
                     }
                 }
-            });
+            }));
         }
         Ns {
             init: 0,
             ns: PathBuf::new(),
             child,
             out,
+            readers,
             dir,
             exited: None,
         }
@@ -228,7 +239,7 @@ impl Ns {
     fn find_init(&mut self) {
         let unshare = self.child.id();
         let ours = pid_ns("self").expect("read our pid namespace");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             let children =
                 std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
@@ -291,12 +302,21 @@ impl Ns {
         assert_eq!(r, 0, "kill({}, {sig})", self.init);
     }
 
-    /// Waits for unshare to end (its status mirrors the namespace init's).
+    /// Waits for unshare to end (its status mirrors the namespace init's),
+    /// then for the output threads to have copied all the namespace wrote:
+    /// its last lines may still be in the pipe when unshare is reaped.
     fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 self.exited = Some(status);
+                // EOF comes with the namespace's end; bounded all the same.
+                common::wait_until(WAIT, || self.readers.iter().all(|r| r.is_finished()));
+                for r in std::mem::take(&mut self.readers) {
+                    if r.is_finished() {
+                        let _ = r.join();
+                    }
+                }
                 return status;
             }
             assert!(
@@ -410,12 +430,25 @@ fn in_order(out: &str, needles: &[&str]) {
 
 const S: Duration = Duration::from_secs(1);
 
-/// A service that says when it is up and when SIGTERM stops it.
+/// How long something that must happen may take on a loaded machine: a
+/// deadline for a failing test only, never a bound on foster's behaviour.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A service that says when it is up (on its stdout, and with a file
+/// /tmp/up-NAME for the other entries, see [`after_up`]) and when SIGTERM
+/// stops it. Both come once its trap is set.
 fn svc(name: &str, opts: &str) -> String {
     format!(
         "service {name} {opts} -- /bin/sh -c 'trap \"echo stop-{name}; exit 0\" TERM; \
-         echo up-{name}; while :; do sleep 1 & wait; done'\n"
+         echo up-{name}; : >/tmp/up-{name}; while :; do sleep 1 & wait; done'\n"
     )
+}
+
+/// Shell words that wait until [`svc`] `name` has set its trap: an entry
+/// that starts a shutdown must not race the service's shell start-up (a
+/// SIGTERM before the trap kills it silently, with no `stop-NAME`).
+fn after_up(name: &str) -> String {
+    format!("while [ ! -e /tmp/up-{name} ]; do sleep 0.05; done")
 }
 
 const SHUTDOWN_ENTRY: &str =
@@ -460,13 +493,13 @@ fn the_table_runs_in_order_with_private_mounts() {
         &["-f", "/etc/foster.tab"],
     );
     for needle in ["once-1", "up-b", "self="] {
-        ns.expect(needle, 5 * S);
+        ns.expect(needle, WAIT);
     }
-    let out = ns.expect("up-a", 5 * S);
+    let out = ns.expect("up-a", WAIT);
     assert!(out.contains("starting as PID 1 of a container"), "{out}");
     in_order(&out, &["sysinit-1", "sysinit-2", "wait-1", "once-1"]);
     in_order(&out, &["wait-1", "o1: started", "a: started", "b: started"]);
-    let out = ns.expect("self=", 5 * S);
+    let out = ns.expect("self=", WAIT);
     assert!(
         out.contains("\nfoster\n"),
         "/proc/1/comm is not foster\n{out}"
@@ -493,7 +526,7 @@ fn the_table_runs_in_order_with_private_mounts() {
         "no control socket in the namespace's /run"
     );
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     let own = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(
         !own.contains(ns.dir.to_str().unwrap()),
@@ -514,10 +547,22 @@ service storm -- /bin/sh -c 'while :; do (true &); (true &); sleep 0.05; done'
         &[("etc/foster.tab", table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("spawned", 5 * S);
-    // The short-lived orphans end within a second; give foster a moment.
-    std::thread::sleep(Duration::from_millis(1500));
-    // A zombie of PID 1 that is still there a moment later was never reaped
+    ns.expect("spawned", WAIT);
+    // The short-lived orphans (`sh -c "sleep 0.N; exit N"`) end within a
+    // second, and the double-forked sleeps come to PID 1.
+    common::wait_for(WAIT, "the short-lived orphans' end", || {
+        ns.procs()
+            .iter()
+            .all(|p| p.state == 'Z' || !common::cmdline(p.pid).contains("; exit "))
+    });
+    common::wait_for(WAIT, "the double-forked sleeps", || {
+        let procs = ns.procs();
+        let sleeps = procs
+            .iter()
+            .filter(|p| p.comm == "sleep" && p.ppid == ns.init);
+        sleeps.count() >= 2
+    });
+    // A zombie of PID 1 that is still there a second later was never reaped
     // (a single snapshot may catch one between its exit and foster's wait).
     let zombies = |procs: &[Proc]| -> Vec<i32> {
         procs
@@ -527,7 +572,7 @@ service storm -- /bin/sh -c 'while :; do (true &); (true &); sleep 0.05; done'
             .collect()
     };
     let first = zombies(&ns.procs());
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1000));
     let procs = ns.procs();
     let lasting: Vec<&Proc> = procs
         .iter()
@@ -545,7 +590,7 @@ service storm -- /bin/sh -c 'while :; do (true &); (true &); sleep 0.05; done'
     assert!(procs.iter().any(|p| p.ns_pid == 1 && p.pid == ns.init));
     let mut ns = ns;
     ns.signal(libc::SIGTERM);
-    ns.expect_end_by(SIGHUP, 10 * S);
+    ns.expect_end_by(SIGHUP, WAIT);
 }
 
 /// USR2 / TERM / USR1 / PWR: services stop newest first, the shutdown entry
@@ -562,14 +607,14 @@ fn shutdown_by(sig: i32, word: &str, ends_by: i32) {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-c", 5 * S);
-    ns.expect("up-a", 5 * S);
-    ns.expect("up-b", 5 * S);
+    ns.expect("up-c", WAIT);
+    ns.expect("up-a", WAIT);
+    ns.expect("up-b", WAIT);
     // Start order is table order; wait until the last one is started.
-    ns.expect("c: started", 5 * S);
+    ns.expect("c: started", WAIT);
     let t = Instant::now();
     ns.signal(sig);
-    ns.expect_end_by(ends_by, 10 * S);
+    ns.expect_end_by(ends_by, WAIT);
     let took = t.elapsed();
     let out = ns.output();
     let entry = format!("shutdown-entry FOSTER_SHUTDOWN={word}");
@@ -580,6 +625,7 @@ fn shutdown_by(sig: i32, word: &str, ends_by: i32) {
         _ => "foster: halting",
     };
     assert!(out.contains(announce), "{out}");
+    eprintln!("shutdown of 3 services by signal {sig}: {took:?}");
     assert!(took < 3 * S, "shutdown took {took:?}\n{out}");
 }
 
@@ -619,12 +665,12 @@ fn stubborn_processes_delay_shutdown_only_by_their_bounds() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-stubborn", 5 * S);
-    ns.expect("orphaned", 5 * S);
-    ns.expect("up-a", 5 * S);
+    ns.expect("up-stubborn", WAIT);
+    ns.expect("orphaned", WAIT);
+    ns.expect("up-a", WAIT);
     let t = Instant::now();
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 15 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     let took = t.elapsed();
     let out = ns.output();
     eprintln!("shutdown with a stubborn service (1 s) and orphan (2 s grace): {took:?}");
@@ -657,19 +703,23 @@ fn stubborn_processes_delay_shutdown_only_by_their_bounds() {
 
 #[test]
 fn a_stubborn_service_alone_costs_its_timeout() {
-    let table = "service stubborn timeout=1s -- /bin/sh -c \"trap '' TERM; echo up; \
-                 while :; do sleep 1; done\"\n";
+    // The shell execs its sleep: nothing outlives the SIGKILL (a child of
+    // the shell that ignores SIGTERM too would be a leftover that earns the
+    // 2 s grace of its own, up to its end).
+    let table = "service stubborn timeout=1s -- /bin/sh -c \"trap '' TERM; echo up-stubborn; \
+                 exec sleep 1000\"\n";
     let mut ns = Ns::start(
         "stubborn1",
         &[("etc/foster.tab", table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up", 5 * S);
+    ns.expect("up-stubborn", WAIT);
     let t = Instant::now();
     ns.signal(libc::SIGTERM);
-    ns.expect_end_by(SIGHUP, 10 * S);
+    ns.expect_end_by(SIGHUP, WAIT);
     let took = t.elapsed();
     eprintln!("shutdown with a stubborn service (timeout=1s): {took:?}");
+    // Under 3 s: no 2 s grace on top of the timeout, with nothing left.
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
         "{took:?}\n{}",
@@ -691,18 +741,18 @@ fn busybox_inittab_lines_work_as_pid_1() {
 ";
     // No arguments: PID 1 reads /etc/inittab.
     let mut ns = Ns::start("busybox", &[("etc/inittab", inittab)], &[]);
-    let out = ns.expect("bb-once", 5 * S);
+    let out = ns.expect("bb-once", WAIT);
     in_order(&out, &["bb-sysinit", "bb-wait", "bb-once"]);
     // The respawn entry comes back (the crash-looping one does not stop it).
-    let deadline = Instant::now() + 5 * S;
+    let deadline = Instant::now() + WAIT;
     while ns.output().matches("bb-respawn-").count() < 2 {
         assert!(Instant::now() < deadline, "no respawn\n{}", ns.output());
         std::thread::sleep(Duration::from_millis(20));
     }
     ns.signal(libc::SIGINT);
-    ns.expect("bb-cad", 5 * S);
+    ns.expect("bb-cad", WAIT);
     ns.signal(libc::SIGTERM);
-    ns.expect_end_by(SIGHUP, 10 * S);
+    ns.expect_end_by(SIGHUP, WAIT);
     assert!(
         ns.output().contains("bb-shutdown reboot"),
         "{}",
@@ -718,14 +768,14 @@ fn sighup_reloads_the_table() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-a", 5 * S);
-    ns.expect("up-b", 5 * S);
+    ns.expect("up-a", WAIT);
+    ns.expect("up-b", WAIT);
     // a unchanged, b removed, c new.
     let new = format!("{}{}", svc("a", ""), svc("c", ""));
     std::fs::write(ns.root_path("/etc/foster.tab"), new).unwrap();
     ns.signal(libc::SIGHUP);
-    ns.expect("up-c", 5 * S);
-    let out = ns.expect("stop-b", 5 * S);
+    ns.expect("up-c", WAIT);
+    let out = ns.expect("stop-b", WAIT);
     assert!(out.contains("table reloaded"), "{out}");
     assert_eq!(out.matches("up-a").count(), 1, "a was restarted\n{out}");
     // A table with an error is rejected whole.
@@ -735,11 +785,11 @@ fn sighup_reloads_the_table() {
     )
     .unwrap();
     ns.signal(libc::SIGHUP);
-    ns.expect("reload rejected", 5 * S);
+    ns.expect("reload rejected", WAIT);
     std::thread::sleep(Duration::from_millis(200));
     assert!(!ns.output().contains("stop-a"), "{}", ns.output());
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     in_order(&ns.output(), &["reload rejected", "stop-c", "stop-a"]);
 }
 
@@ -749,18 +799,18 @@ fn sighup_looks_for_etc_inittab_again() {
     // later is read at the next SIGHUP, and its removal brings the default
     // back, as BusyBox init re-reads it.
     let mut ns = Ns::start("inittab-later", &[], &[]);
-    ns.expect("no /etc/inittab: using BusyBox's default table", 5 * S);
+    ns.expect("no /etc/inittab: using BusyBox's default table", WAIT);
     std::fs::write(
         ns.root_path("/etc/inittab"),
         format!("{}::once:/bin/echo from-inittab\n", svc("a", "")),
     )
     .unwrap();
     ns.signal(libc::SIGHUP);
-    ns.expect("from-inittab", 5 * S);
-    ns.expect("up-a", 5 * S);
+    ns.expect("from-inittab", WAIT);
+    ns.expect("up-a", WAIT);
     std::fs::remove_file(ns.root_path("/etc/inittab")).unwrap();
     ns.signal(libc::SIGHUP);
-    let out = ns.expect("stop-a", 5 * S);
+    let out = ns.expect("stop-a", WAIT);
     assert_eq!(
         out.matches("no /etc/inittab: using BusyBox's default table")
             .count(),
@@ -768,7 +818,7 @@ fn sighup_looks_for_etc_inittab_again() {
         "{out}"
     );
     ns.signal(libc::SIGUSR1);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 #[test]
@@ -779,13 +829,16 @@ fn sigint_runs_the_ctrlaltdel_entries() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-a", 5 * S);
+    ns.expect("up-a", WAIT);
     ns.signal(libc::SIGINT);
-    ns.expect("cad-ran", 5 * S);
-    // A press while the entry still runs is ignored (as BusyBox): let it end.
-    std::thread::sleep(Duration::from_millis(300));
+    ns.expect("cad-ran", WAIT);
+    // A press while the entry still runs is ignored (as BusyBox): let it end
+    // and be reaped (foster notes the end as it reaps).
+    common::wait_for(WAIT, "the ctrlaltdel entry's end", || {
+        !ns.procs().iter().any(|p| p.comm == "echo")
+    });
     ns.signal(libc::SIGINT);
-    let deadline = Instant::now() + 5 * S;
+    let deadline = Instant::now() + WAIT;
     while ns.output().matches("cad-ran").count() < 2 {
         assert!(
             Instant::now() < deadline,
@@ -798,7 +851,7 @@ fn sigint_runs_the_ctrlaltdel_entries() {
     assert!(!ns.output().contains("stop-a"));
     assert!(ns.child.try_wait().unwrap().is_none());
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 #[test]
@@ -812,13 +865,13 @@ fn sigquit_execs_the_restart_entry_as_pid_1() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-a", 5 * S);
+    ns.expect("up-a", WAIT);
     ns.signal(libc::SIGQUIT);
-    let out = ns.expect("restarted-as-", 10 * S);
+    let out = ns.expect("restarted-as-", WAIT);
     assert!(out.contains("restarted-as-1\n"), "{out}");
     in_order(&out, &["stop-a", "restarted-as-1"]);
     // Same process, now running the restart entry.
-    let deadline = Instant::now() + 5 * S;
+    let deadline = Instant::now() + WAIT;
     loop {
         let comm = std::fs::read_to_string(format!("/proc/{}/comm", ns.init)).unwrap_or_default();
         if comm.trim() == "sleep" {
@@ -837,62 +890,79 @@ fn sigquit_execs_the_restart_entry_as_pid_1() {
     );
 }
 
-/// An entry runs `cmd` inside the namespace (after a moment, so the table is
-/// up); returns the namespace's output once it ends by `ends_by`.
-fn applet_run(name: &str, cmd: &str, ends_by: i32) -> (String, Duration) {
-    let script = format!("#!/bin/sh\nsleep 0.3\necho running {cmd}\nexec {cmd}\n");
+/// An entry runs `cmd` inside the namespace (once service `a` is up);
+/// returns the namespace's output once it ends by `ends_by`. The line
+/// `running CMD at T` and the shutdown entry's line end with the namespace's
+/// uptime (see [`uptime_at`]).
+fn applet_run(name: &str, cmd: &str, ends_by: i32) -> String {
+    let script = format!(
+        "#!/bin/sh\n{}\nread up _ </proc/uptime\necho running {cmd} at $up\nexec {cmd}\n",
+        after_up("a")
+    );
     let table = format!(
-        "{}{SHUTDOWN_ENTRY}once trigger -- /bin/trigger\n",
+        "{}shutdown sd -- /bin/sh -c 'read up _ </proc/uptime; \
+         echo shutdown-entry FOSTER_SHUTDOWN=$FOSTER_SHUTDOWN at $up'\n\
+         once trigger -- /bin/trigger\n",
         svc("a", "")
     );
-    let mut ns = Ns::start(
+    let mut ns = Ns::spawn(
         name,
         &[("etc/foster.tab", &table), ("bin/trigger", &script)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-a", 5 * S);
-    let t = Instant::now();
-    ns.expect_end_by(ends_by, 10 * S);
-    (ns.output(), t.elapsed())
+    ns.expect_end_by(ends_by, WAIT);
+    ns.output()
+}
+
+/// The uptime (seconds) that ends the output's line starting with `head`:
+/// times taken inside the namespace, free of the test's own delays.
+fn uptime_at(out: &str, head: &str) -> f64 {
+    out.lines()
+        .find(|l| l.starts_with(head))
+        .and_then(|l| l.rsplit(" at ").next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {head:?} line with a time\n{out}"))
 }
 
 #[test]
 fn fosters_poweroff_applet_signals_pid_1() {
-    let (out, _) = applet_run("f-poweroff", "/sbin/poweroff", SIGINT);
+    let out = applet_run("f-poweroff", "/sbin/poweroff", SIGINT);
     in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=poweroff"]);
 }
 
 #[test]
 fn fosters_reboot_and_halt_applets_signal_pid_1() {
-    let (out, _) = applet_run("f-reboot", "/sbin/reboot", SIGHUP);
+    let out = applet_run("f-reboot", "/sbin/reboot", SIGHUP);
     in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=reboot"]);
-    let (out, _) = applet_run("f-halt", "/sbin/halt", SIGINT);
+    let out = applet_run("f-halt", "/sbin/halt", SIGINT);
     in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=halt"]);
 }
 
 #[test]
 fn fosters_applets_with_f_call_reboot_at_once() {
     // -f: reboot(2) from the applet itself ends the namespace; no shutdown sequence.
-    let (out, _) = applet_run("f-reboot-f", "/sbin/reboot -f", SIGHUP);
+    let out = applet_run("f-reboot-f", "/sbin/reboot -f", SIGHUP);
     assert!(out.contains("running /sbin/reboot -f"), "{out}");
     assert!(
         !out.contains("stop-a") && !out.contains("shutdown-entry"),
         "{out}"
     );
-    let (out, _) = applet_run("f-poweroff-f", "/sbin/poweroff -f -n", SIGINT);
+    let out = applet_run("f-poweroff-f", "/sbin/poweroff -f -n", SIGINT);
     assert!(!out.contains("shutdown-entry"), "{out}");
 }
 
 #[test]
 fn fosters_applets_take_bundled_flags_as_busybox_does() {
     // `-nf`: forced, no sync; BusyBox's getopt takes bundled flags.
-    let (out, _) = applet_run("f-poweroff-nf", "/sbin/poweroff -nf", SIGINT);
+    let out = applet_run("f-poweroff-nf", "/sbin/poweroff -nf", SIGINT);
     assert!(out.contains("running /sbin/poweroff -nf"), "{out}");
     assert!(!out.contains("shutdown-entry"), "{out}");
     // `-d1`: the delay glued to its flag; then the orderly halt.
-    let (out, took) = applet_run("f-halt-d1", "/sbin/halt -d1", SIGINT);
+    let out = applet_run("f-halt-d1", "/sbin/halt -d1", SIGINT);
     in_order(&out, &["stop-a", "shutdown-entry FOSTER_SHUTDOWN=halt"]);
-    assert!(took >= Duration::from_millis(1000), "{took:?}\n{out}");
+    // From the exec of `halt -d1` to the shutdown entry, on the namespace's
+    // clock (/proc/uptime, in hundredths: 0.995 is 1 s).
+    let took = uptime_at(&out, "shutdown-entry") - uptime_at(&out, "running ");
+    assert!(took >= 0.995, "{took} s\n{out}");
 }
 
 #[test]
@@ -920,7 +990,7 @@ fn a_user_far_down_a_long_passwd_file_is_found() {
         ],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("ids=4321:4322:4322 4323", 5 * S);
+    ns.expect("ids=4321:4322:4322 4323", WAIT);
 }
 
 #[test]
@@ -930,7 +1000,7 @@ fn busybox_poweroff_reboot_halt_applets_work_with_foster() {
         ("/bin/reboot", "reboot", SIGHUP),
         ("/bin/halt", "halt", SIGINT),
     ] {
-        let (out, _) = applet_run(&format!("bb-{word}"), applet, sig);
+        let out = applet_run(&format!("bb-{word}"), applet, sig);
         let entry = format!("shutdown-entry FOSTER_SHUTDOWN={word}");
         in_order(&out, &["stop-a", &entry]);
     }
@@ -951,14 +1021,14 @@ fn the_restart_entry_can_exec_foster_again() {
         &[("etc/foster.tab", &table), ("etc/second.tab", &second)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-a", 5 * S);
+    ns.expect("up-a", WAIT);
     ns.signal(libc::SIGQUIT);
-    ns.expect("second-table", 10 * S);
-    let out = ns.expect("up-b", 5 * S);
+    ns.expect("second-table", WAIT);
+    let out = ns.expect("up-b", WAIT);
     assert_eq!(out.matches("starting as PID 1").count(), 2, "{out}");
     assert!(!out.contains("unable to"), "{out}");
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     assert!(ns.output().contains("FOSTER_SHUTDOWN=poweroff"));
 }
 
@@ -981,10 +1051,10 @@ fn pid_1_children_get_busybox_default_environment() {
         Stdio::null(),
         false,
     );
-    let out = ns.expect("env:", 5 * S);
+    let out = ns.expect("env:", WAIT);
     assert!(out.contains("env:/bin/sh:me:/:"), "{out}");
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 #[test]
@@ -1027,31 +1097,33 @@ fn shutdown_during_a_hung_sysinit_is_bounded() {
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("hanging", 5 * S);
+    ns.expect("hanging", WAIT);
     let t = Instant::now();
     ns.signal(libc::SIGTERM);
-    ns.expect_end_by(SIGHUP, 10 * S);
+    ns.expect_end_by(SIGHUP, WAIT);
     let out = ns.output();
     assert!(
         !out.contains("up-a"),
         "a service started during shutdown\n{out}"
     );
     assert!(out.contains("FOSTER_SHUTDOWN=reboot"), "{out}");
+    eprintln!("shutdown during a hung sysinit: {:?}", t.elapsed());
     assert!(t.elapsed() < 3 * S, "{:?}\n{out}", t.elapsed());
 }
 
 #[test]
 fn an_on_exit_entry_reports_its_status_and_powers_off() {
     let table = format!(
-        "{}{SHUTDOWN_ENTRY}once t on-exit=poweroff -- /bin/sh -c 'sleep 0.2; exit 3'\n",
-        svc("a", "")
+        "{}{SHUTDOWN_ENTRY}once t on-exit=poweroff -- /bin/sh -c '{}; exit 3'\n",
+        svc("a", ""),
+        after_up("a")
     );
-    let mut ns = Ns::start(
+    let mut ns = Ns::spawn(
         "on-exit",
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     let out = ns.output();
     in_order(
         &out,
@@ -1065,20 +1137,24 @@ fn an_on_exit_entry_reports_its_status_and_powers_off() {
 
 #[test]
 fn a_second_signal_during_shutdown_changes_only_how_it_ends() {
+    // The service's stop lasts until the test has sent the second signal
+    // (/tmp/go): the SIGTERM is pending for foster before the service ends.
     let table = format!(
-        "service slow timeout=2s -- /bin/sh -c 'trap \"sleep 0.5; echo stop-slow; exit 0\" TERM; \
-         echo up-slow; while :; do sleep 1 & wait; done'\n{SHUTDOWN_ENTRY}"
+        "service slow timeout=20s -- /bin/sh -c 'trap \"while [ ! -e /tmp/go ]; do sleep 0.05; done; \
+         echo stop-slow; exit 0\" TERM; echo up-slow; while :; do sleep 1 & wait; done'\n\
+         {SHUTDOWN_ENTRY}"
     );
     let mut ns = Ns::start(
         "twice",
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("up-slow", 5 * S);
+    ns.expect("up-slow", WAIT);
     ns.signal(libc::SIGUSR2);
-    ns.expect("powering off", 5 * S);
+    ns.expect("powering off", WAIT);
     ns.signal(libc::SIGTERM);
-    ns.expect_end_by(SIGHUP, 10 * S);
+    std::fs::write(ns.root_path("/tmp/go"), "").unwrap();
+    ns.expect_end_by(SIGHUP, WAIT);
     let out = ns.output();
     assert_eq!(out.matches("stop-slow").count(), 1, "{out}");
     assert_eq!(out.matches("shutdown-entry").count(), 1, "{out}");
@@ -1097,11 +1173,11 @@ fn pid_1_without_a_runnable_table_keeps_going() {
         ),
     ] {
         let mut ns = Ns::start(name, &files, &args);
-        ns.expect("reaping orphans only", 5 * S);
+        ns.expect("reaping orphans only", WAIT);
         std::thread::sleep(Duration::from_millis(300));
         assert!(ns.child.try_wait().unwrap().is_none(), "{}", ns.output());
         ns.signal(libc::SIGUSR1);
-        ns.expect_end_by(SIGINT, 10 * S);
+        ns.expect_end_by(SIGINT, WAIT);
     }
 }
 
@@ -1111,15 +1187,16 @@ fn on_exit_exit_code_ends_a_container_with_that_code() {
     // `on-exit=exit:CODE`, foster as a container's PID 1 exits with CODE
     // after the orderly stop (a VM powers off instead).
     let table = format!(
-        "{}{SHUTDOWN_ENTRY}once t on-exit=exit:5 -- /bin/sh -c 'sleep 0.2; exit 0'\n",
-        svc("a", "")
+        "{}{SHUTDOWN_ENTRY}once t on-exit=exit:5 -- /bin/sh -c '{}; exit 0'\n",
+        svc("a", ""),
+        after_up("a")
     );
-    let mut ns = Ns::start(
+    let mut ns = Ns::spawn(
         "exit-code",
         &[("etc/foster.tab", &table)],
         &["-f", "/etc/foster.tab"],
     );
-    let status = ns.wait_exit(10 * S);
+    let status = ns.wait_exit(WAIT);
     assert_eq!(status.code(), Some(5), "{status:?}\n{}", ns.output());
     in_order(&ns.output(), &["stop-a", "FOSTER_SHUTDOWN=poweroff"]);
 }
@@ -1135,9 +1212,9 @@ fn unknown_kernel_words_are_ignored_not_executed() {
         &[("etc/words.tab", table)],
         &["splash", "-f", "/etc/words.tab", "nomodeset"],
     );
-    ns.expect("kernel-words-ignored", 5 * S);
+    ns.expect("kernel-words-ignored", WAIT);
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 /// A pseudo-terminal: the test keeps the master, foster gets the slave as
@@ -1209,9 +1286,9 @@ fn the_restart_entry_runs_on_its_tty() {
         pty.stdin(),
         false,
     );
-    ns.expect("table-up", 5 * S);
+    ns.expect("table-up", WAIT);
     ns.signal(libc::SIGQUIT);
-    pty.expect("restarted-on-tty", 10 * S);
+    pty.expect("restarted-on-tty", WAIT);
 }
 
 #[test]
@@ -1223,9 +1300,9 @@ fn a_restart_entry_whose_tty_fails_to_open_runs_anyway() {
         &[("etc/foster.tab", table)],
         &["-f", "/etc/foster.tab"],
     );
-    ns.expect("table-up", 5 * S);
+    ns.expect("table-up", WAIT);
     ns.signal(libc::SIGQUIT);
-    let out = ns.expect("restarted-1", 10 * S);
+    let out = ns.expect("restarted-1", WAIT);
     assert!(out.contains("unable to open /dev/no-such-tty"), "{out}");
 }
 
@@ -1243,13 +1320,14 @@ fn an_askfirst_entry_waiting_for_enter_stops_at_once() {
         pty.stdin(),
         false,
     );
-    pty.expect("Please press Enter to activate this console.", 5 * S);
+    pty.expect("Please press Enter to activate this console.", WAIT);
     let t = Instant::now();
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     let out = ns.output();
     assert!(!out.contains("did not stop in time"), "{out}");
     assert!(!out.contains("shell-up"), "{out}");
+    eprintln!("shutdown with an askfirst entry waiting: {:?}", t.elapsed());
     assert!(t.elapsed() < 2 * S, "{:?}\n{out}", t.elapsed());
 }
 
@@ -1268,12 +1346,12 @@ fn askfirst_in_a_container_asks_on_the_inherited_terminal() {
         pty.stdin(),
         true,
     );
-    ns.expect("Please press Enter to activate this console.", 5 * S);
+    ns.expect("Please press Enter to activate this console.", WAIT);
     pty.master.write_all(b"\n").unwrap();
-    let out = ns.expect("shell-up-", 5 * S);
+    let out = ns.expect("shell-up-", WAIT);
     assert!(!out.contains("unable to open"), "{out}");
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 #[test]
@@ -1310,10 +1388,10 @@ fn init_fds_started_with(name: &str, redirect: &str, private_dev: bool) -> Strin
         private_dev,
     );
     let done = ns.root_path("/tmp/done");
-    common::wait_for(5 * S, "the probe", || done.exists());
+    common::wait_for(WAIT, "the probe", || done.exists());
     let fds = std::fs::read_to_string(ns.root_path("/tmp/fds")).unwrap();
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
     fds
 }
 
@@ -1326,8 +1404,8 @@ fn a_leading_v_before_a_command_is_single_command_mode() {
         &["-v", "/bin/sh", "-c", "sleep 0.3; exit 3"][..],
         &["-v", "--", "/bin/sh", "-c", "sleep 0.3; exit 3"],
     ] {
-        let mut ns = Ns::start("single-v", &[], args);
-        let status = ns.wait_exit(5 * S);
+        let mut ns = Ns::spawn("single-v", &[], args);
+        let status = ns.wait_exit(WAIT);
         assert_eq!(status.code(), Some(3), "{args:?}\n{}", ns.output());
         assert!(ns.output().contains("foster: child exited with 3"));
     }
@@ -1371,11 +1449,11 @@ fn a_stalled_stderr_reader_does_not_freeze_a_container_init() {
         n
     };
     // Lines fill the pipe page by page: the last page may keep a line's room.
-    common::wait_for(10 * S, "a full stderr pipe", || queued() > 65536 - 2048);
+    common::wait_for(WAIT, "a full stderr pipe", || queued() > 65536 - 2048);
     let sock = ns.root_path("/run/foster.sock");
     let restarts = || {
         let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
-        s.set_read_timeout(Some(3 * S)).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
         s.write_all(b"status\n").unwrap();
         let mut reply = String::new();
         let _ = s.read_to_string(&mut reply);
@@ -1387,9 +1465,9 @@ fn a_stalled_stderr_reader_does_not_freeze_a_container_init() {
         row.split('\t').nth(5).unwrap().parse::<u64>().unwrap()
     };
     let first = restarts();
-    common::wait_for(5 * S, "more restarts", || restarts() > first);
+    common::wait_for(WAIT, "more restarts", || restarts() > first);
     ns.signal(libc::SIGUSR2);
-    ns.expect_end_by(SIGINT, 10 * S);
+    ns.expect_end_by(SIGINT, WAIT);
 }
 
 /// A container's PID 1 in single-command mode exits with its command's
@@ -1399,16 +1477,17 @@ fn a_stalled_stderr_reader_does_not_freeze_a_container_init() {
 /// reboot(2).
 #[test]
 fn a_single_command_container_init_exits_even_with_a_pid_2_left() {
-    let mut ns = Ns::start(
-        "single-pid2",
-        &[],
-        &[
-            "--",
-            "/bin/sh",
-            "-c",
-            "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3",
-        ],
-    );
+    // The command waits on a FIFO made before foster starts, with no fork
+    // (`read` is a builtin): nothing of the namespace takes a pid meanwhile.
+    let argv = [
+        "/bin/sh",
+        "-c",
+        "mkfifo /tmp/go && exec /sbin/foster -- /bin/sh -c 'read x </tmp/go; exit 3'",
+    ];
+    let mut ns = Ns::start_with("single-pid2", &[], &argv, Stdio::null(), false);
+    common::wait_for(WAIT, "foster's child", || {
+        ns.procs().iter().any(|p| p.ppid == ns.init)
+    });
     let target = ns.init.to_string();
     // The next pid of the namespace is 2 (long free: the setup's commands
     // are gone); the process that takes it is the nsenter's child, not foster's.
@@ -1422,13 +1501,21 @@ fn a_single_command_container_init_exits_even_with_a_pid_2_left() {
         .args(["-t", &target, "-p", "--", "sleep", "30"])
         .spawn()
         .unwrap();
-    common::wait_for(5 * S, "a PID 2 in the namespace", || {
+    common::wait_for(WAIT, "a PID 2 in the namespace", || {
         ns.procs()
             .iter()
             .any(|p| p.ns_pid == 2 && p.comm == "sleep")
     });
-    std::fs::write(ns.root_path("/tmp/go"), "").unwrap();
-    let status = ns.wait_exit(5 * S);
+    // Read-write: the open never blocks, and the line waits in the FIFO
+    // for the reader as long as this end is open.
+    let mut go = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(ns.root_path("/tmp/go"))
+        .unwrap();
+    go.write_all(b"go\n").unwrap();
+    let status = ns.wait_exit(WAIT);
+    drop(go);
     let _ = pid2.kill();
     let _ = pid2.wait();
     assert_eq!(status.code(), Some(3), "{status:?}\n{}", ns.output());
@@ -1439,7 +1526,7 @@ fn a_single_command_container_init_exits_even_with_a_pid_2_left() {
 /// that mode missing its command (exit 2), not the supervisor.
 #[test]
 fn a_lone_p_option_is_single_command_mode_missing_its_command() {
-    let (status, out) = Ns::run_to_end("lone-p", &["-p", "TERM"], 5 * S);
+    let (status, out) = Ns::run_to_end("lone-p", &["-p", "TERM"], WAIT);
     assert_eq!(status.code(), Some(2), "{out}");
     assert!(out.contains("no command given"), "{out}");
 }
