@@ -240,9 +240,11 @@ fn poweroff_is_clean() {
     std::fs::write(
         &table,
         "# Both syntaxes: a service to stop, shutdown entries, BusyBox's poweroff.\n\
+         # off waits until ticker has its trap: a shell still starting dies of TERM.\n\
          service ticker -- /bin/sh -c 'trap \"echo ticker: got TERM; exit 0\" TERM; \
-         echo ticker: up; while :; do sleep 0.1; done'\n\
-         once off after=ticker -- /bin/sh -c 'sleep 0.5; echo off: calling poweroff; poweroff'\n\
+         echo ticker: up; touch /tmp/ticker-up; while :; do sleep 0.1; done'\n\
+         once off after=ticker -- /bin/sh -c 'until [ -e /tmp/ticker-up ]; do sleep 0.1; done; \
+         echo off: calling poweroff; poweroff'\n\
          shutdown bye -- /bin/sh -c 'echo \"bye: FOSTER_SHUTDOWN=$FOSTER_SHUTDOWN\"'\n\
          ::shutdown:/bin/echo inittab shutdown entry ran\n",
     )

@@ -131,10 +131,19 @@ pub fn qemu_user_smoke(qemu_user: &str, foster: &Path) {
     // Sub-init: a service and an `on-exit=exit:4` entry; the service is stopped.
     let dir = scratch_dir(qemu_user);
     let table = dir.join("sub.tab");
+    // last ends foster only once svc has its trap: a shell still starting
+    // would die of the stop's TERM without a word.
+    let up = dir.join("svc-up");
+    let _ = std::fs::remove_file(&up);
     std::fs::write(
         &table,
-        "service svc -- /bin/sh -c 'trap \"echo svc: stopped; exit 0\" TERM; while :; do sleep 0.05; done'\n\
-         once last on-exit=exit:4 -- /bin/sh -c 'sleep 0.3; echo last: ran'\n",
+        format!(
+            "service svc -- /bin/sh -c 'trap \"echo svc: stopped; exit 0\" TERM; touch {up}; \
+             while :; do sleep 0.05; done'\n\
+             once last on-exit=exit:4 -- /bin/sh -c 'until [ -e {up} ]; do sleep 0.05; done; \
+             echo last: ran'\n",
+            up = up.display()
+        ),
     )
     .expect("write the table");
     let mut cmd = Command::new(qemu_user);
