@@ -625,6 +625,7 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
     // the kernel's quadratic queue scan would make it read them out for
     // seconds to minutes, serving nothing else meanwhile.
     let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let cpu_start = cpu_ns(f.pid);
     for i in 0..40_000 {
         // SAFETY: kill(2) on our own child foster.
         unsafe { libc::kill(f.pid, min + i % (max - min + 1)) };
@@ -633,9 +634,15 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
     let t0 = Instant::now();
     assert_eq!(f.state("steady"), "running");
     let took = t0.elapsed();
+    // Reading the queue out is foster's own CPU time: counted by the
+    // kernel, whatever else the machine runs (the wall-clock time of one
+    // request on a loaded machine is not). The wall-clock bound stays far
+    // below the seconds to minutes of the queue scan.
+    let busy = cpu_ns(f.pid) - cpu_start;
     assert!(
-        took < Duration::from_secs(1),
-        "status took {took:?} after the storm; signal queue {queued}"
+        busy < 300_000_000 && took < Duration::from_secs(5),
+        "status took {took:?} ({} ms of foster's CPU) after the storm; signal queue {queued}",
+        busy / 1_000_000
     );
     let cpu0 = cpu_ns(f.pid);
     std::thread::sleep(Duration::from_millis(500));

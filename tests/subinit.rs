@@ -160,22 +160,32 @@ fn pidfile_daemon_is_adopted_reaped_and_restarted() {
 #[test]
 fn orphan_storm_is_reaped() {
     const N: usize = 2000;
+    const PER: usize = 100;
     let dir = TempDir::new("storm");
     let released = dir.p("released");
     let adopted = dir.p("adopted");
     // Each grandchild blocks on a pipe; closing the write end releases them all.
+    // 20 children fork 100 grandchildren each and exit: one fork per orphan
+    // and 20 waits, not a fork and a wait per orphan (under load, a wait for
+    // each of 2,000 children took minutes).
     let script = format!(
         r#"
 import os, time
 r, w = os.pipe()
-for i in range({N}):
+kids = []
+for i in range({N} // {PER}):
     pid = os.fork()
     if pid == 0:
-        if os.fork() == 0:
-            os.close(w)
-            os.read(r, 1)
+        try:
+            for j in range({PER}):
+                if os.fork() == 0:
+                    os.close(w)
+                    os.read(r, 1)
+                    os._exit(0)
+        finally:
             os._exit(0)
-        os._exit(0)
+    kids.append(pid)
+for pid in kids:
     os.waitpid(pid, 0)
 open("{adopted}", "w").write("ok")
 while not os.path.exists("{released}.go"):
@@ -191,7 +201,7 @@ os.close(w)
     );
     let foster = Foster::start(&dir, &table, &[]);
     assert!(
-        wait_until(Duration::from_secs(40), || dir.path("adopted").exists()),
+        wait_until(Duration::from_secs(120), || dir.path("adopted").exists()),
         "storm not set up"
     );
     let orphans = foster.children().len();
@@ -203,7 +213,9 @@ os.close(w)
     fs::write(dir.path("released.go"), "").unwrap();
     let start = Instant::now();
     // Left: `keep` only (the storm script ends right after the release).
-    let ok = wait_until(Duration::from_secs(20), || foster.children().len() == 1);
+    // 2,000 processes to wake and end: slow on a loaded machine, whatever
+    // foster does.
+    let ok = wait_until(Duration::from_secs(60), || foster.children().len() == 1);
     let took = start.elapsed();
     assert!(
         ok,
@@ -238,38 +250,53 @@ fn crash_loop_backs_off_while_others_run() {
         hb.display()
     );
     let foster = Foster::start(&dir, &table, &[]);
+    let cpu = || stat_field(foster.pid, 14).unwrap_or(0) + stat_field(foster.pid, 15).unwrap_or(0);
+    let cpu0 = cpu();
     assert!(
         wait_until(T, || timestamps(&crash).len() >= 5),
         "{}",
         foster.log()
     );
+    let ticks = cpu() - cpu0;
     let ts = timestamps(&crash);
     let beats = timestamps(&hb);
     let deltas: Vec<f64> = ts.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
     eprintln!("crash loop delays (ms): {deltas:.0?}");
     for (i, d) in deltas.iter().take(4).enumerate() {
         let want = 100.0 * f64::from(1u32 << i);
-        // Never early; late by at most the start of a shell on a busy machine.
-        assert!(
-            *d >= want * 0.95 && *d <= want + 400.0,
-            "delay {i} was {d:.0} ms, want {want} ms"
-        );
+        assert!(*d >= want * 0.95, "delay {i} was {d:.0} ms, want {want} ms");
     }
+    // Never early (above); late only by what the machine adds (a shell to
+    // start, foster to be scheduled): a few ms when idle, but a loaded
+    // machine stalls for a second now and then (seen: 1,385 ms for 400).
+    // The four together are late by at most 1.2 s; a backoff one step ahead
+    // (3 s) or in whole seconds (4 s) is not.
+    let total: f64 = deltas.iter().take(4).sum();
+    assert!(
+        total <= 1500.0 + 1200.0,
+        "the delays {deltas:.0?} add up to {total:.0} ms, want 1500 ms"
+    );
     let log = foster.log();
     for ms in ["100 ms", "200 ms", "400 ms", "800 ms"] {
         let line = format!("crash: exited with status 1; restarting in {ms}");
         assert_eq!(log.matches(&line).count(), 1, "one `{line}`:\n{log}");
     }
-    // The heartbeat kept going during the whole crash loop.
+    // The other service ran on through the crash loop, untouched: started
+    // once, beating during the loop, still there. (How often it beat is the
+    // machine's doing, not foster's.)
     let (first, last) = (ts[0], ts[4]);
     let during = beats.iter().filter(|&&t| t >= first && t <= last).count();
-    let span = last - first;
+    assert!(during >= 3, "{during} heartbeats during the crash loop");
+    assert_eq!(started_pids(&log, "hb").len(), 1, "{log}");
+    assert!(alive(foster.started_pid("hb").unwrap()));
+    // foster slept through the backoffs: a few ms of CPU for five starts,
+    // not a busy wait (clock ticks of 10 ms).
     assert!(
-        during as f64 >= span / 0.05 / 4.0,
-        "{during} heartbeats in {span:.2} s"
+        ticks * 10 < 300,
+        "foster used {} ms of CPU in the crash loop ({:.2} s)",
+        ticks * 10,
+        last - first
     );
-    let gaps = beats.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    assert!(gaps < 1.0, "heartbeat stalled {gaps:.2} s");
 }
 
 /// sysinit entries run in order, each waited; then wait; then once and
@@ -292,9 +319,34 @@ fn boot_order_after_and_readiness() {
     let foster = Foster::start(&dir, &table, &[]);
     foster.wait_log("dep: started", T);
     foster.wait_log("b: started", T);
-    assert!(wait_until(T, || fs::read_to_string(&o)
-        .unwrap_or_default()
-        .contains("dep ")));
+    // Every shell has written its line (one that foster started earlier may
+    // still be on its way when `dep` is done).
+    let words = [
+        "s1-start",
+        "s1-end",
+        "s2-start",
+        "s2-end",
+        "w-start",
+        "w-end",
+        "once",
+        "late-start",
+        "late-ready",
+        "a",
+        "b",
+        "dep",
+    ];
+    let written = || {
+        let text = fs::read_to_string(&o).unwrap_or_default();
+        words
+            .iter()
+            .all(|w| text.lines().any(|l| l.split(' ').next() == Some(*w)))
+    };
+    assert!(
+        wait_until(T, written),
+        "{:?}\n{}",
+        fs::read_to_string(&o),
+        foster.log()
+    );
     let text = fs::read_to_string(&o).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let pos = |w: &str| {
@@ -478,7 +530,7 @@ fn tty_option() {
         .unwrap();
     assert_ne!(tty_nr, 0, "the pty is the controlling terminal");
     assert!(foster.running());
-    assert!(alive(foster.started_pid("keep").unwrap()));
+    assert!(alive(foster.wait_started("keep", 1, T)));
     // SAFETY: our own fd.
     unsafe { libc::close(master) };
 }
@@ -603,12 +655,10 @@ fn exec_failure_is_reported_and_others_run() {
         dir.p("alive")
     );
     let foster = Foster::start(&dir, &table, &[]);
-    let log = foster.wait_log("noexec: exited with status 126", T);
-    let log = if log.contains("nopath: exited with status 127") {
-        log
-    } else {
-        foster.wait_log("nopath: exited", T)
-    };
+    // The three end in any order.
+    foster.wait_log("noexec: exited with status 126", T);
+    foster.wait_log("nopath: exited", T);
+    let log = foster.wait_log("missing: exited", T);
     let one = |needle: &str| -> String {
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(needle)).collect();
         assert_eq!(lines.len(), 1, "one line with `{needle}`:\n{log}");
@@ -623,7 +673,7 @@ fn exec_failure_is_reported_and_others_run() {
         "foster: nopath: unable to exec foster-no-such-program: No such file or directory"
     );
     assert_eq!(
-        one("unable to exec /tmp"),
+        one(&format!("unable to exec {}", noexec.display())),
         format!(
             "foster: noexec: unable to exec {}: Permission denied",
             noexec.display()
@@ -831,12 +881,23 @@ fn ignored_sigchld_in_the_caller_is_reset() {
 #[test]
 fn sigterm_during_an_on_exit_stop_keeps_the_code() {
     let dir = TempDir::new("onexit-term");
-    let table = "service slow timeout=3s -- sh -c 'trap \"\" TERM; exec sleep 1000'\n\
-                 once finisher on-exit=exit:7 -- sh -c 'sleep 0.3; exit 3'\n";
-    let mut foster = Foster::start(&dir, table, &[]);
+    // The finisher ends once `slow` holds out against TERM (a shell still
+    // starting would die of the stop's TERM, and foster would be done before
+    // the test's SIGTERM came).
+    let table = format!(
+        "service slow timeout=5s -- sh -c 'trap \"\" TERM; touch {up}; exec sleep 1000'\n\
+         once finisher on-exit=exit:7 -- sh -c 'while [ ! -e {up} ]; do sleep 0.02; done; exit 3'\n",
+        up = dir.p("up")
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
     foster.wait_log("foster: exit-status finisher 3", T);
+    assert!(
+        foster.try_exit().is_none(),
+        "foster is done before the SIGTERM:\n{}",
+        foster.log()
+    );
     foster.signal(libc::SIGTERM);
-    let status = foster.wait_exit(T);
+    let status = foster.wait_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(7), "{}", foster.log());
 }
 
@@ -900,7 +961,7 @@ fn verbose_on_a_closed_stderr_does_not_spin() {
         .stderr(writer)
         .spawn()
         .expect("spawn foster");
-    let status = common::wait_bounded(&mut child, Duration::from_secs(5));
+    let status = common::wait_bounded(&mut child, T);
     assert_eq!(status.and_then(|s| s.code()), Some(7), "{status:?}");
 }
 
@@ -1004,6 +1065,14 @@ fn idle_foster_makes_no_syscalls() {
     foster.wait_log("b: ready", T);
     assert!(wait_until(T, || fs::read_to_string(dir.path("c.log"))
         .is_ok_and(|s| s.contains("c: hello"))));
+    // `d` has ended and foster reaped it (its end would wake foster), and
+    // every service runs its final program.
+    let d = foster.wait_started("d", 1, T);
+    assert!(wait_until(T, || stat(d).is_none()), "d not reaped");
+    for name in ["a", "b", "c"] {
+        let pid = foster.wait_started(name, 1, T);
+        assert!(wait_until(T, || cmdline(pid).starts_with("sleep")));
+    }
     std::thread::sleep(Duration::from_millis(300));
     let counters = || {
         (
@@ -1095,20 +1164,26 @@ fn parent_death_signal_stops_newest_first() {
     let table_path = dir.path("table.tab");
     fs::write(&table_path, table).unwrap();
     let fpid = dir.path("foster.pid");
+    // The shell exits (and foster gets its TERM) once all three have set
+    // their trap: `a` starts last, but `b` and `c` may still be starting.
     let script = format!(
-        "{FOSTER} -f {t} -p TERM >{log} 2>&1 & echo $! > {fpid}; while [ ! -e {up} ]; do sleep 0.02; done",
+        "{FOSTER} -f {t} -p TERM >{log} 2>&1 & echo $! > {fpid}; \
+         i=0; until [ -e {a} ] && [ -e {b} ] && [ -e {c} ]; do \
+         i=$((i + 1)); [ $i -lt 1000 ] || exit 1; sleep 0.02; done",
         t = table_path.display(),
         log = dir.p("foster.log"),
         fpid = fpid.display(),
-        up = dir.p("up-a"),
+        a = dir.p("up-a"),
+        b = dir.p("up-b"),
+        c = dir.p("up-c"),
     );
     let status = Command::new("sh").arg("-c").arg(&script).status().unwrap();
-    assert!(status.success());
     let pid = read_pidfile(&fpid).unwrap();
     let _guard = Orphan {
         pid,
         table: table_path.clone(),
     };
+    assert!(status.success(), "the services did not all come up");
     // The parent is gone: foster got SIGTERM and stops.
     let gone = wait_until(T, || stat(pid).is_none_or(|s| s.state == 'Z'));
     let log = fs::read_to_string(dir.path("foster.log")).unwrap_or_default();
@@ -1333,13 +1408,15 @@ fn stop_terms_every_descendant_at_once() {
     foster.signal(libc::SIGTERM);
     let status = foster.wait_exit(T);
     let took = start.elapsed();
+    eprintln!("the chain stopped in {took:?}");
     assert_eq!(status.code(), Some(0), "{}", foster.log());
+    // Each level wrote its line: TERM reached it (a SIGKILL leaves no line).
     assert_eq!(count("terms"), 4, "{}", foster.log());
-    assert!(
-        took < Duration::from_millis(1500),
-        "{took:?}\n{}",
-        foster.log()
-    );
+    // None was left for the SIGKILL after the grace. (Said by foster's log,
+    // not by a clock: on a loaded machine, foster's walks of /proc to send
+    // the TERM and the shells' traps took over 1.5 s, within the grace.)
+    let log = foster.log();
+    assert!(!log.contains("sending SIGKILL"), "after {took:?}:\n{log}");
 }
 
 /// SIGTERM: a chain of descendants, each in a session of its own and deaf
