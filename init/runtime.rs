@@ -314,7 +314,7 @@ impl<'a> Runtime<'a> {
         }
         let now = sys::now_ms();
         self.sup.start(self.table, now);
-        self.reap(now);
+        let _ = self.reap(now);
         Ok(())
     }
 
@@ -405,8 +405,9 @@ impl<'a> Runtime<'a> {
 
     /// Reaps every exited child, carrying out the supervisor's actions after
     /// each one, so an orphan storm never overflows the action queue.
+    /// Returns whether children are left.
     #[inline(never)]
-    fn reap(&mut self, now: u64) {
+    fn reap(&mut self, now: u64) -> bool {
         loop {
             match sys::wait4(-1, sys::WNOHANG) {
                 Ok(Some((pid, status))) => {
@@ -421,12 +422,12 @@ impl<'a> Runtime<'a> {
                     }
                     self.apply_actions();
                 }
-                Ok(None) => return,
+                Ok(None) => return true,
                 Err(Errno::ECHILD) => {
                     self.sup.no_children_left(now);
-                    return;
+                    return false;
                 }
-                Err(_) => return,
+                Err(_) => return true,
             }
         }
     }
@@ -435,7 +436,9 @@ impl<'a> Runtime<'a> {
         while let Ok(Some(info)) = sys::read_signal(&self.sigfd) {
             let now = sys::now_ms();
             match info.signo {
-                SIGCHLD => self.reap(now),
+                SIGCHLD => {
+                    self.reap(now);
+                }
                 sig => self.on_signal(sig, info.pid == sys::getpid(), now),
             }
         }
@@ -597,8 +600,13 @@ impl<'a> Runtime<'a> {
                     self.drop_log(slot);
                 }
                 Action::SignalAll { sig } => {
-                    signal_all(sig, self.cfg.mode);
-                    self.reap(sys::now_ms());
+                    // No children, no descendants (orphans come to foster):
+                    // the sweep, a walk of all /proc in a sub-init, would
+                    // find nobody.
+                    if self.reap(sys::now_ms()) {
+                        signal_all(sig, self.cfg.mode);
+                        self.reap(sys::now_ms());
+                    }
                 }
                 Action::Note(ref note) => self.note(note),
                 Action::Finish(outcome) => self.finished = Some(outcome),
@@ -1069,17 +1077,24 @@ fn signal_service(pid: Pid, sig: u8) {
 
 /// PID 1 signals every process; a sub-init only its own descendants (those
 /// of an adopted orphan too, before they come to foster in their turn).
+/// SIGCONT follows in the same sweep (one walk of /proc, not two): a
+/// stopped process must wake up to act on the signal.
 fn signal_all(sig: u8, mode: Mode) {
+    let cont = sig != SIGKILL;
     match mode {
         Mode::Pid1 => {
             let _ = sys::kill(-1, sig);
+            if cont {
+                let _ = sys::kill(-1, SIGCONT);
+            }
         }
         Mode::SubInit => {
             let _ = reaper::for_each_descendant(|pid| {
                 let _ = sys::kill(pid, sig);
                 // Their groups too, so grandchildren that still have a parent go.
-                if sig == SIGKILL || sig == SIGTERM {
-                    let _ = sys::kill(-pid, sig);
+                let _ = sys::kill(-pid, sig);
+                if cont {
+                    let _ = sys::kill(pid, SIGCONT);
                 }
             });
         }

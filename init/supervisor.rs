@@ -205,7 +205,9 @@ pub enum Action {
     Forget {
         slot: SlotId,
     },
-    /// Signal every process foster may signal (PID 1: all; else its children).
+    /// Signal every process foster may signal (PID 1: all; else its
+    /// descendants), followed by SIGCONT unless it is SIGKILL, in the same
+    /// sweep.
     SignalAll {
         sig: u8,
     },
@@ -768,10 +770,10 @@ impl Supervisor {
                 Stage::TermAll { until } if now >= until => {
                     if !self.no_children {
                         self.note(Note::StragglersKilled);
+                        self.push(Action::SignalAll {
+                            sig: crate::signals::SIGKILL,
+                        });
                     }
-                    self.push(Action::SignalAll {
-                        sig: crate::signals::SIGKILL,
-                    });
                     self.phase = Phase::Stopping {
                         stage: Stage::KillAll {
                             until: now + KILL_GRACE,
@@ -1379,9 +1381,6 @@ impl Supervisor {
                 }
                 self.push(Action::SignalAll {
                     sig: crate::signals::SIGTERM,
-                });
-                self.push(Action::SignalAll {
-                    sig: crate::signals::SIGCONT,
                 });
                 self.phase = Phase::Stopping {
                     stage: Stage::TermAll {

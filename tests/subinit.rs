@@ -1550,3 +1550,31 @@ fn a_tty_service_stops_through_its_own_term_handler() {
         foster.log()
     );
 }
+
+/// A sub-init whose last child is gone sweeps no /proc on its way out: with
+/// no children it has no descendants (orphans come to the subreaper), and a
+/// walk of every process's parents on a busy host costs seconds of stop.
+#[test]
+fn a_stop_with_no_children_left_reads_no_proc() {
+    let dir = TempDir::new("nosweep");
+    let table = dir.write("table.tab", "once a -- true\n");
+    let trace = dir.path("trace");
+    let st = Command::new("strace")
+        .args(["-qq", "-e", "trace=openat", "-o"])
+        .arg(&trace)
+        .args([FOSTER, "-f"])
+        .arg(&table)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("strace (apt-get install strace)");
+    assert_eq!(st.code(), Some(0));
+    let calls = fs::read_to_string(&trace).unwrap();
+    assert!(calls.contains("table.tab"), "{calls}");
+    // (Its own stderr is reopened through /proc/self/fd at start: not a sweep.)
+    let proc_reads: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.contains("\"/proc") && !l.contains("\"/proc/self/fd/"))
+        .collect();
+    assert!(proc_reads.is_empty(), "{proc_reads:#?}");
+}
