@@ -43,11 +43,15 @@ pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> Option<u32> {
 }
 
 /// [`for_each_descendant`]'s body, compiled once whatever the closure.
+/// A descendant starts after foster: a process (or an ancestor) that
+/// started before it ends the walk at once, so on a busy host most
+/// processes cost one read of their stat, not one per ancestor.
 #[inline(never)]
 fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
     let me = sys::getpid();
     // This /proc shows foster's parent as foster sees it: same namespace.
-    if stat_parent(b"self") != Some(sys::getppid()) {
+    let (parent, born) = stat_of(b"self")?;
+    if parent != sys::getppid() {
         return None;
     }
     let dir = sys::open(
@@ -61,16 +65,17 @@ fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
         let Some(pid) = parse_pid(ent.name) else {
             return;
         };
-        let mut up = stat_parent(ent.name);
+        let mut up = stat_of(ent.name);
         // Bounded: parents read one at a time while pids are reused could loop.
         for _ in 0..256 {
             match up {
-                Some(p) if p == me => {
+                Some((_, started)) if started < born => return,
+                Some((p, _)) if p == me => {
                     count += 1;
                     f(pid);
                     return;
                 }
-                Some(p) if p > 1 => up = parent_of(p),
+                Some((p, _)) if p > 1 => up = parent_of(p),
                 _ => return,
             }
         }
@@ -82,16 +87,16 @@ fn parse_pid(name: &[u8]) -> Option<Pid> {
     crate::bytes::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
 }
 
-/// The parent pid from /proc/PID/stat.
-pub fn parent_of(pid: Pid) -> Option<Pid> {
+/// The parent pid and start time of `pid`, from /proc/PID/stat.
+pub fn parent_of(pid: Pid) -> Option<(Pid, u64)> {
     let mut digits = [0u8; 20];
-    stat_parent(crate::out::decimal(pid as u64, &mut digits))
+    stat_of(crate::out::decimal(pid as u64, &mut digits))
 }
 
 /// [`parent_of`] with the pid as its decimal digits (a /proc entry's name).
-/// The stat line is `pid (comm) S ppid ...`; comm may hold blanks and
-/// parentheses, so it is parsed from the last `)`.
-fn stat_parent(pid: &[u8]) -> Option<Pid> {
+/// The stat line is `pid (comm) S ppid ... starttime ...`; comm may hold
+/// blanks and parentheses, so it is parsed from the last `)`.
+fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
     // "/proc/" + at most 10 digits + "/stat" + NUL.
     let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
     let end = 6 + pid.len();
@@ -106,8 +111,12 @@ fn stat_parent(pid: &[u8]) -> Option<Pid> {
     };
     let stat = buf.get(..n)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
-    // The kernel writes `) S PPID`: fields 1 (state) and 2 after the `)`.
-    parse_pid(crate::bytes::nth_piece(stat.get(close + 1..)?, b' ', 2)?)
+    // After the `)`: ` S PPID ...`, so field N of proc(5) is piece N - 2:
+    // the parent (4) and the start time in clock ticks (22).
+    let rest = stat.get(close + 1..)?;
+    let parent = parse_pid(crate::bytes::nth_piece(rest, b' ', 2)?)?;
+    let started = config_format::parse_decimal(crate::bytes::nth_piece(rest, b' ', 20)?)?;
+    Some((parent, started))
 }
 
 #[cfg(test)]
@@ -126,6 +135,6 @@ mod tests {
     fn reads_own_parent() {
         let me = std::process::id() as Pid;
         let ppid = std::os::unix::process::parent_id() as Pid;
-        assert_eq!(parent_of(me), Some(ppid));
+        assert_eq!(parent_of(me).map(|(p, _)| p), Some(ppid));
     }
 }

@@ -1578,3 +1578,57 @@ fn a_stop_with_no_children_left_reads_no_proc() {
         .collect();
     assert!(proc_reads.is_empty(), "{proc_reads:#?}");
 }
+
+/// The stop's sweep for descendants reads each process that started before
+/// foster once, never again as the ancestor of another: in a PID namespace
+/// holding a chain of 20 older processes (one parent each above the other),
+/// a walk up from every process read 210 stat files per sweep.
+#[test]
+fn the_descendant_sweep_reads_older_processes_once() {
+    let dir = TempDir::new("sweep");
+    let chain = dir.write(
+        "chain.sh",
+        "if [ \"$1\" -gt 0 ]; then sh \"$0\" $(($1 - 1)) \"$2\"; else touch \"$2\"; sleep 100; fi\n",
+    );
+    // The last entry leaves an orphan of its own session: the stop sweeps.
+    let table = dir.write(
+        "table.tab",
+        "once a on-exit=exit:0 -- sh -c 'setsid sleep 100 & exit 0'\n",
+    );
+    let (up, trace) = (dir.p("up"), dir.p("trace"));
+    let script = format!(
+        "sh {chain} 20 {up} & while [ ! -e {up} ]; do sleep 0.05; done; \
+         strace -qq -e trace=openat -o {trace} {FOSTER} -f {table}",
+        chain = chain.display(),
+        table = table.display(),
+    );
+    let st = Command::new("timeout")
+        .args([
+            "-s",
+            "KILL",
+            "60",
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
+        .args(["sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("unshare");
+    assert!(st.success(), "{st:?}");
+    let calls = fs::read_to_string(dir.path("trace")).unwrap();
+    let sweeps = calls.matches("\"/proc\", O_RDONLY").count();
+    let stats = calls
+        .lines()
+        .filter(|l| l.contains("\"/proc/") && l.contains("/stat\""))
+        .count();
+    // 23 processes at most (the chain, unshare's sh, foster, the orphan),
+    // plus foster's own stat per sweep.
+    assert!(sweeps >= 1, "{calls}");
+    assert!(
+        stats <= sweeps * 30,
+        "{stats} stat reads in {sweeps} sweep(s):\n{calls}"
+    );
+}
