@@ -17,14 +17,23 @@ pub struct Log {
     console_level: u8,
 }
 
+/// stderr only, for the modes without a log of their own: one shared value
+/// instead of a `Log` built (and dropped) at every report.
+pub static STDERR: Log = Log::fd(sys::STDERR);
+
 const INFO: u8 = 6;
 const ERROR: u8 = 3;
 
 impl Log {
-    /// stderr only.
-    pub fn stderr() -> Log {
+    /// stderr only: [`STDERR`].
+    pub fn stderr() -> &'static Log {
+        &STDERR
+    }
+
+    /// `fd` only (not closed by the log).
+    pub const fn fd(fd: RawFd) -> Log {
         Log {
-            console: sys::STDERR,
+            console: fd,
             _console: None,
             kmsg: None,
             console_level: 0,
@@ -65,15 +74,11 @@ impl Log {
         let mut buf = [0u8; 64];
         // The first of the four numbers in "7\t4\t1\t7\n"; 0 (every line
         // goes to the console too) if unreadable.
-        let level = match sys::read_file(c"/proc/sys/kernel/printk", &mut buf) {
-            Ok(n) => buf
-                .get(..n)
-                .and_then(|t| crate::bytes::nth_piece(t, b'\t', 0))
-                .and_then(crate::bytes::parse_u32)
-                .and_then(|l| u8::try_from(l).ok())
-                .unwrap_or(0),
-            Err(_) => 0,
-        };
+        let level = sys::read_head(c"/proc/sys/kernel/printk", &mut buf)
+            .and_then(|t| crate::bytes::nth_piece(t, b'\t', 0))
+            .and_then(crate::bytes::parse_u32)
+            .and_then(|l| u8::try_from(l).ok())
+            .unwrap_or(0);
         let own = sys::open(
             c"/dev/console",
             sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC,
@@ -88,30 +93,50 @@ impl Log {
         }
     }
 
-    fn emit(&self, level: u8, msg: &[u8]) {
+    /// Writes one line, `foster: ` then `parts`, then `: ERRNO-TEXT POST`
+    /// when given: every line of the log is built here, in one buffer.
+    #[inline(never)]
+    fn emit(&self, level: u8, parts: &[&[u8]], errno: Option<&(Errno, &str)>) {
         let mut l = Line::new();
+        let mut fd = self.console;
         if let Some(k) = &self.kmsg {
-            l.s("<").u(level as u64).s(">foster: ").bytes(msg);
-            l.flush(k.raw());
-            if level < self.console_level {
+            // A level is one digit: `<3>`, `<6>`.
+            l.bytes(&[b'<', b'0' + level, b'>']);
+            fd = k.raw();
+        }
+        loop {
+            l.s("foster: ");
+            for p in parts {
+                l.bytes(p);
+            }
+            if let Some(&(e, post)) = errno {
+                l.colon_errno(e).s(post);
+            }
+            l.flush(fd);
+            // The console copy, unless the kernel echoes the kmsg line there.
+            if fd == self.console || level < self.console_level {
                 return;
             }
+            fd = self.console;
         }
-        l.s("foster: ").bytes(msg);
-        l.flush(self.console);
     }
 
     pub fn info(&self, msg: &str) {
-        self.emit(INFO, msg.as_bytes());
+        self.info_raw(msg.as_bytes());
     }
     pub fn info_raw(&self, msg: &[u8]) {
-        self.emit(INFO, msg);
+        self.line(INFO, msg);
     }
     pub fn error(&self, msg: &str) {
-        self.emit(ERROR, msg.as_bytes());
+        self.error_raw(msg.as_bytes());
     }
     pub fn error_raw(&self, msg: &[u8]) {
-        self.emit(ERROR, msg);
+        self.line(ERROR, msg);
+    }
+    /// A line of one part.
+    #[inline(never)]
+    fn line(&self, level: u8, msg: &[u8]) {
+        self.emit(level, &[msg], None);
     }
 
     /// The error `unable to WHAT OBJ TAIL: ERRNO` (WHAT, OBJ and TAIL written
@@ -127,22 +152,14 @@ impl Log {
     /// Logs the error `PARTS...: ERRNO-TEXT POST`.
     #[inline]
     pub fn error_errno(&self, parts: &[&[u8]], e: Errno, post: &str) {
-        self.error_with(parts, Some((e, post)));
+        self.error_with(parts, Some(&(e, post)));
     }
 
-    /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given:
-    /// every rare error line is built here, once.
+    /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given.
     #[cold]
     #[inline(never)]
-    pub fn error_with(&self, parts: &[&[u8]], errno: Option<(Errno, &str)>) {
-        let mut l = Line::new();
-        for p in parts {
-            l.bytes(p);
-        }
-        if let Some((e, post)) = errno {
-            l.s(": ").errno(e).s(post);
-        }
-        self.error_raw(l.as_bytes());
+    pub fn error_with(&self, parts: &[&[u8]], errno: Option<&(Errno, &str)>) {
+        self.emit(ERROR, parts, errno);
     }
 
     /// A line that must reach the console as is (the QEMU result marker): on
@@ -159,10 +176,9 @@ impl Log {
 }
 
 /// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for
-/// the modes without a log of their own (one call instead of building and
-/// dropping a `Log` at every report).
+/// the modes without a log of their own.
 #[cold]
 #[inline(never)]
 pub fn unable(what: &str, obj: &[u8], tail: &str, e: Errno) {
-    Log::stderr().unable(what, obj, tail, e);
+    STDERR.unable(what, obj, tail, e);
 }

@@ -48,11 +48,14 @@ impl Line {
     }
     #[inline(never)]
     pub fn bytes(&mut self, b: &[u8]) -> &mut Line {
-        let room = LINE_MAX - self.len;
-        let n = b.len().min(room);
-        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + n), b.get(..n)) {
-            dst.copy_from_slice(src);
-            self.len += n;
+        // A byte at a time: a line is short, and this loop is smaller than
+        // a bounds-checked copy.
+        for &c in b {
+            let Some(slot) = self.buf.get_mut(self.len) else {
+                break;
+            };
+            *slot = c;
+            self.len += 1;
         }
         self
     }
@@ -60,8 +63,13 @@ impl Line {
     pub fn s(&mut self, s: &str) -> &mut Line {
         self.bytes(s.as_bytes())
     }
+    #[inline(never)]
     pub fn byte(&mut self, b: u8) -> &mut Line {
-        self.bytes(&[b])
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+        self
     }
     #[inline(never)]
     pub fn u(&mut self, n: u64) -> &mut Line {

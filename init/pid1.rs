@@ -17,16 +17,17 @@ use crate::sys::{self, Errno, StartArgs};
 use config_format::Kind;
 use core::ffi::CStr;
 
-/// API filesystems, one `TARGET\0PARENT\0SOURCE\0TYPE\0DATA\0` record each
-/// (PARENT: the directory TARGET sits in; an empty DATA: none). One string,
-/// not a table of pointers and lengths.
+/// API filesystems, one `TARGET\0PARENT\0TYPE\0DATA\0` record each
+/// (PARENT: the directory TARGET sits in; the source is named as the type,
+/// as `mount -t proc proc /proc`; an empty DATA: none). One string, not a
+/// table of pointers and lengths.
 const MOUNTS: &[u8] = b"\
-    /proc\0/\0proc\0proc\0\0\
-    /sys\0/\0sysfs\0sysfs\0\0\
-    /dev\0/\0devtmpfs\0devtmpfs\0mode=0755\0\
-    /dev/pts\0/dev\0devpts\0devpts\0gid=5,mode=620,ptmxmode=666\0\
-    /dev/shm\0/dev\0tmpfs\0tmpfs\0mode=1777\0\
-    /run\0/\0tmpfs\0tmpfs\0mode=0755\0";
+    /proc\0/\0proc\0\0\
+    /sys\0/\0sysfs\0\0\
+    /dev\0/\0devtmpfs\0mode=0755\0\
+    /dev/pts\0/dev\0devpts\0gid=5,mode=620,ptmxmode=666\0\
+    /dev/shm\0/dev\0tmpfs\0mode=1777\0\
+    /run\0/\0tmpfs\0mode=0755\0";
 
 /// The mount flags of each MOUNTS record.
 const MOUNT_FLAGS: [u32; 6] = [
@@ -40,14 +41,13 @@ const MOUNT_FLAGS: [u32; 6] = [
 
 const TARGET: usize = 0;
 const PARENT: usize = 1;
-const SOURCE: usize = 2;
-const TYPE: usize = 3;
-const DATA: usize = 4;
+const TYPE: usize = 2;
+const DATA: usize = 3;
 
 /// Field `field` (TARGET .. DATA) of record `record` of MOUNTS.
 #[inline(never)]
 fn mount_field(record: usize, field: usize) -> &'static CStr {
-    let mut n = record * 5 + field;
+    let mut n = record * 4 + field;
     let mut start = 0;
     for (end, &b) in MOUNTS.iter().enumerate() {
         if b == 0 {
@@ -79,8 +79,7 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
         Some(b"-f") | Some(b"-S") => true,
         Some(_) => {
             let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
-            !(first..args.argc())
-                .any(|i| args.arg(i).is_some_and(|w| is_program(w.to_bytes(), path)))
+            !(first..args.argc()).any(|i| args.arg(i).is_some_and(|w| is_program(w, path)))
                 && booted_by_kernel()
         }
     }
@@ -112,9 +111,7 @@ pub fn single_ended(code: i32) -> i32 {
     if sys::reboot(sys::REBOOT_CMD_CAD_OFF).is_err() {
         return code;
     }
-    let mut l = Line::new();
-    l.s("foster: exit-status init ").i(i64::from(code));
-    l.flush(sys::STDERR);
+    crate::single::say("exit-status init #", b"", code.into(), 0);
     sys::sync();
     let _ = sys::remount_ro(c"/");
     let _ = sys::reboot(sys::REBOOT_CMD_POWER_OFF);
@@ -123,43 +120,35 @@ pub fn single_ended(code: i32) -> i32 {
 
 /// Whether `word` names an executable file, directly or through `path`.
 #[inline(never)]
-fn is_program(word: &[u8], path: &[u8]) -> bool {
-    if config_format::has_byte(word, b'/') {
-        return executable(b"", word);
+fn is_program(word: &CStr, path: &[u8]) -> bool {
+    if config_format::has_byte(word.to_bytes(), b'/') {
+        return executable(word);
     }
     let mut dirs = Some(path);
+    // A path longer than a log line is not looked at.
+    let mut buf = [0u8; crate::out::LINE_MAX];
     while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
-        if !dir.is_empty() && executable(dir, word) {
+        if !dir.is_empty() && crate::spawn::join_path(&mut buf, dir, word).is_some_and(executable) {
             return true;
         }
     }
     false
 }
 
-/// Whether `dir/word` (`word` itself for an empty `dir`) is an executable file.
-fn executable(dir: &[u8], word: &[u8]) -> bool {
-    let mut l = Line::new();
-    if !dir.is_empty() {
-        l.bytes(dir).byte(b'/');
-    }
-    l.bytes(word).byte(0);
-    sys::cstr(l.as_bytes()).is_some_and(|c| {
-        sys::stat(c, true)
-            .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
-    })
+/// Whether `path` is an executable file.
+fn executable(path: &CStr) -> bool {
+    sys::stat(path, true)
+        .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
 }
 
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
 pub fn in_container() -> bool {
     // Only the start matters: "2 (kthreadd) S 0 ...".
     let mut buf = [0u8; 64];
-    let n = match sys::read_file(c"/proc/2/stat", &mut buf) {
-        Ok(n) => n,
-        Err(Errno::EFBIG) => buf.len(),
-        Err(_) => return true,
+    let Some(stat) = sys::read_head(c"/proc/2/stat", &mut buf) else {
+        return true;
     };
-    !buf.get(..n)
-        .is_some_and(|s| s.windows(10).any(|w| w == b"(kthreadd)"))
+    !stat.windows(10).any(|w| w == b"(kthreadd)")
 }
 
 /// Mounts what is missing; returns a bit per record of MOUNTS foster mounted.
@@ -178,8 +167,8 @@ fn mount_api(log: &Log) -> u8 {
         }
         let _ = sys::mkdir(target, 0o755);
         let data = Some(mount_field(i, DATA)).filter(|d| !d.is_empty());
-        let (src, fstype) = (mount_field(i, SOURCE), mount_field(i, TYPE));
-        match sys::mount(src, target, fstype, flags, data) {
+        let fstype = mount_field(i, TYPE);
+        match sys::mount(fstype, target, fstype, flags, data) {
             Ok(()) => mine |= 1 << i,
             Err(e) => log.unable("mount ", target.to_bytes(), "", e),
         }
@@ -221,8 +210,7 @@ pub fn main(args: StartArgs) -> ! {
     // The console only for the kernel's own init: a container's
     // /dev/console may be the host's.
     fill_closed_stdio(booted_by_kernel(), false);
-    let pre_log = Log::stderr();
-    let mounted = mount_api(&pre_log);
+    let mounted = mount_api(&crate::log::STDERR);
     // Decided with /proc mounted; without a /proc to tell, assume a container:
     // the safe side, since a container must never remount the host's filesystems.
     let container = in_container();
@@ -254,12 +242,11 @@ pub fn main(args: StartArgs) -> ! {
     } else {
         "starting as PID 1"
     });
-    let opts = crate::subinit::parse(&args, 1, true).unwrap_or(crate::subinit::Opts {
-        table: None,
-        socket: None,
-        pdeath: None,
-        verbose: false,
-    });
+    // A bad option line (`-f` without a TABLE) counts as none at all.
+    let mut opts = crate::subinit::Opts::default();
+    if crate::subinit::parse(&args, 1, true, &mut opts).is_err() {
+        opts = crate::subinit::Opts::default();
+    }
     let cfg = Config {
         mode: Mode::Pid1,
         table: opts.table,
@@ -272,7 +259,7 @@ pub fn main(args: StartArgs) -> ! {
         Ok(rt) => rt,
         Err((what, e)) => {
             let what = [&b"unable to "[..], what.as_bytes()];
-            Log::stderr().error_errno(&what, *e, "; reaping orphans only");
+            crate::log::STDERR.error_errno(&what, *e, "; reaping orphans only");
             fatal::reap_forever()
         }
     };
@@ -367,7 +354,7 @@ fn unescape_mount_path(raw: &[u8], out: &mut Line) {
     while let Some(&b) = raw.get(i) {
         let octal = raw
             .get(i + 1..i + 4)
-            .filter(|d| b == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+            .filter(|d| b == b'\\' && d.iter().all(|c| matches!(c, b'0'..=b'7')));
         match octal {
             Some(d) => {
                 let v = d.iter().fold(0u32, |n, &c| n * 8 + (c - b'0') as u32);
@@ -430,12 +417,13 @@ mod tests {
     #[test]
     fn mount_records_match_their_flags() {
         let fields = MOUNTS.iter().filter(|&&b| b == 0).count();
-        assert_eq!(fields, 5 * MOUNT_FLAGS.len());
+        assert_eq!(fields, 4 * MOUNT_FLAGS.len());
         assert_eq!(mount_field(3, TARGET), c"/dev/pts");
         assert_eq!(mount_field(3, PARENT), c"/dev");
         assert_eq!(mount_field(2, DATA), c"mode=0755");
         assert_eq!(mount_field(0, DATA), c"");
-        assert_eq!(mount_field(5, SOURCE), c"tmpfs");
+        assert_eq!(mount_field(5, TYPE), c"tmpfs");
+        assert_eq!(mount_field(1, TYPE), c"sysfs");
     }
 
     #[test]

@@ -104,12 +104,7 @@ fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
     path.get_mut(end..end + 6)?.copy_from_slice(b"/stat\0");
     let cpath = sys::cstr(path.get(..end + 6)?)?;
     let mut buf = [0u8; 512];
-    let n = match sys::read_file(cpath, &mut buf) {
-        Ok(n) => n,
-        Err(Errno::EFBIG) => buf.len(),
-        Err(_) => return None,
-    };
-    let stat = buf.get(..n)?;
+    let stat = sys::read_head(cpath, &mut buf)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
     // After the `)`: ` S PPID ...`, so field N of proc(5) is piece N - 2:
     // the parent (4) and the start time in clock ticks (22).

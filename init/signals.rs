@@ -47,10 +47,23 @@ pub fn catchable() -> SigSet {
 /// each read) and served nothing else. Standard signals do not queue.
 #[inline(never)]
 pub fn ignore_real_time() {
-    for sig in 32..65u8 {
-        let _ = sys::set_disposition(sig, sys::SIG_IGN);
-    }
+    set_dispositions(32, SigSet(!0));
     let _ = sys::sigprocmask(sys::SIG_UNBLOCK, SigSet(!0 << 31));
+}
+
+/// Every signal from `first` on to SIG_IGN if in `ignore`, else SIG_DFL: one
+/// write per signal (no read first): as many syscalls, less code. KILL and
+/// STOP refuse it, and need no reset.
+#[inline(never)]
+fn set_dispositions(first: u8, ignore: SigSet) {
+    for sig in first..65u8 {
+        let want = if ignore.has(sig) {
+            sys::SIG_IGN
+        } else {
+            sys::SIG_DFL
+        };
+        let _ = sys::set_disposition(sig, want);
+    }
 }
 
 /// Blocks every catchable signal; returns the caller's mask.
@@ -81,16 +94,7 @@ pub fn ignored() -> SigSet {
 /// In a fresh child: every disposition back to default except those in
 /// `keep_ignored`, then the signal mask set to `mask`.
 pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
-    // One write per signal (no read first): as many syscalls, less code. KILL
-    // and STOP refuse it, and need no reset.
-    for sig in 1..65u8 {
-        let want = if keep_ignored.has(sig) {
-            sys::SIG_IGN
-        } else {
-            sys::SIG_DFL
-        };
-        let _ = sys::set_disposition(sig, want);
-    }
+    set_dispositions(1, keep_ignored);
     let _ = sys::sigprocmask(sys::SIG_SETMASK, mask);
 }
 

@@ -92,10 +92,8 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     opts.child = child;
     opts.pgrp = own_pgrp;
     if opts.has(VERBOSE) {
-        let mut l = Line::new();
-        l.s("foster: spawned ").i(child as i64).s(" (");
-        l.bytes(args.arg(opts.cmd).map_or(b"", |c| c.to_bytes()));
-        l.s(")").flush(STDERR);
+        let cmd = args.arg(opts.cmd).map_or(&b""[..], |c| c.to_bytes());
+        say("spawned # (@)", cmd, child.into(), 0);
     }
 
     let mut status: Option<ExitStatus> = None;
@@ -187,6 +185,7 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
 
 /// Spawns CMD and waits until it has exec'd (or failed to): a signal already
 /// pending for foster then reaches the program, not a half-made child.
+#[inline(never)]
 fn start(
     args: &crate::StartArgs,
     opts: &Opts,
@@ -253,12 +252,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     }
     let _ = sys::kill(to, sig);
     if opts.has(VERBOSE) {
-        let mut l = Line::new();
-        l.s("foster: forwarded ");
-        signals::put_name(&mut l, sig)
-            .s(" to ")
-            .i(to as i64)
-            .flush(STDERR);
+        say("forwarded $ to #", b"", sig.into(), to.into());
     }
 }
 
@@ -278,13 +272,8 @@ fn sweep(opts: &Opts, sig: u8) -> bool {
         let _ = sys::kill(-opts.child, sig);
     }
     if opts.has(VERBOSE) {
-        let mut l = Line::new();
-        l.s("foster: sent ");
-        signals::put_name(&mut l, sig)
-            .s(" to the processes left (")
-            .u(u64::from(n.unwrap_or(0)))
-            .s(" descendants)");
-        l.flush(STDERR);
+        let text = "sent $ to the processes left (# descendants)";
+        say(text, b"", sig.into(), n.unwrap_or(0).into());
     }
     n.is_some()
 }
@@ -292,25 +281,55 @@ fn sweep(opts: &Opts, sig: u8) -> bool {
 /// `-v` tells how the child ended; `-w` warns, `-v` tells, of each other
 /// process reaped.
 fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
-    let head = if pid == child {
-        "foster: child"
-    } else if opts.has(WARN) {
-        "foster: warning: reaped zombie "
-    } else {
-        "foster: reaped orphan "
-    };
-    if !(opts.has(VERBOSE) || (opts.has(WARN) && pid != child)) {
+    let orphan = pid != child;
+    if !(opts.has(VERBOSE) || (opts.has(WARN) && orphan)) {
         return;
     }
-    let mut l = Line::new();
-    l.s(head);
-    if pid != child {
-        l.i(pid as i64);
-    }
-    match st {
-        ExitStatus::Code(c) => l.s(" exited with ").u(c as u64),
-        ExitStatus::Signal(s) => signals::put_name(l.s(" killed by "), s),
+    let head: &[u8] = if opts.has(WARN) {
+        b"warning: reaped zombie "
+    } else {
+        b"reaped orphan "
     };
+    let (text, n) = match (orphan, st) {
+        (false, ExitStatus::Code(c)) => ("child exited with #", c),
+        (false, ExitStatus::Signal(s)) => ("child killed by $", s),
+        (true, ExitStatus::Code(c)) => ("@# exited with #", c),
+        (true, ExitStatus::Signal(s)) => ("@# killed by $", s),
+    };
+    let n = i64::from(n);
+    // An orphan's pid comes first, then its status.
+    say(text, head, if orphan { pid.into() } else { n }, n);
+}
+
+/// Writes one of foster's own lines to stderr (the `-v` and `-w` reports,
+/// usage errors, PID 1's exit status): `foster: ` and `text`, with each `@`
+/// in it replaced by `raw` as it is, each `#` by the next of `a` and `b` in
+/// decimal, each `$` by the name of that signal. One small builder instead
+/// of a line buffer in each.
+#[cold]
+#[inline(never)]
+pub(crate) fn say(text: &str, raw: &[u8], mut a: i64, b: i64) {
+    let mut l = Line::new();
+    l.s("foster: ");
+    for &c in text.as_bytes() {
+        match c {
+            b'@' => {
+                l.bytes(raw);
+                continue;
+            }
+            b'#' => {
+                l.i(a);
+            }
+            b'$' => {
+                signals::put_name(&mut l, a as u8);
+            }
+            _ => {
+                l.byte(c);
+                continue;
+            }
+        }
+        a = b;
+    }
     l.flush(STDERR);
 }
 
@@ -353,43 +372,48 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             [b'-', flags @ ..] if !flags.is_empty() => {
                 // getopt style: `-vw`, `-e143`, `-e 143`.
                 let mut i = 0;
-                while let Some(&f) = flags.get(i) {
+                'letters: while let Some(f) = flags.get(i..=i) {
                     i += 1;
-                    let Some(k) = OPTIONS.iter().position(|&c| c == f) else {
-                        // `--version` is one unknown word, not a `-` flag.
-                        let word = if f == b'-' { flags } else { &[f] };
-                        return Err(usage(b"unknown option -", word));
-                    };
-                    if k < SWITCHES {
-                        o.switches |= 1 << k;
-                        continue;
-                    }
-                    let value = match flags.get(i..) {
-                        Some(rest) if !rest.is_empty() => rest,
-                        _ => {
-                            o.cmd += 1;
-                            match args.arg(o.cmd - 1) {
-                                Some(v) => v.to_bytes(),
-                                None => return Err(usage(b"missing value for -", &[f])),
-                            }
+                    // The failures below name the letter `f`: one exit for all.
+                    let msg: &str = 'bad: {
+                        let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
+                            // `--version` is one unknown word, not a `-` flag.
+                            let word = if f == b"-" { flags } else { f };
+                            return Err(usage("unknown option -@", word));
+                        };
+                        if k < SWITCHES {
+                            o.switches |= 1 << k;
+                            continue 'letters;
                         }
-                    };
-                    i = flags.len();
-                    let n = crate::bytes::parse_small(value);
-                    match (f, n) {
-                        (b'e', Some(n)) if n < 256 => {
-                            if let Some(w) = o.remap.get_mut(n as usize / 64) {
-                                *w |= 1 << (n % 64);
+                        let value = match flags.get(i..) {
+                            Some(rest) if !rest.is_empty() => rest,
+                            _ => {
+                                o.cmd += 1;
+                                match args.arg(o.cmd - 1) {
+                                    Some(v) => v.to_bytes(),
+                                    None => break 'bad "missing value for -@",
+                                }
                             }
+                        };
+                        i = flags.len();
+                        let n = crate::bytes::parse_small(value);
+                        match (f, n) {
+                            (b"e", Some(n)) if n < 256 => {
+                                if let Some(w) = o.remap.get_mut(n as usize / 64) {
+                                    *w |= 1 << (n % 64);
+                                }
+                            }
+                            (b"t", Some(n)) => o.grace_ms = n.saturating_mul(1000),
+                            // A name or any number 1..=64.
+                            (b"p", _) => match config_format::signal_by_name(value) {
+                                Some(sig) => o.pdeath = Some(sig),
+                                None => break 'bad "bad signal for -@",
+                            },
+                            _ => break 'bad "bad number for -@",
                         }
-                        (b't', Some(n)) => o.grace_ms = n.saturating_mul(1000),
-                        // A name or any number 1..=64.
-                        (b'p', _) => match config_format::signal_by_name(value) {
-                            Some(sig) => o.pdeath = Some(sig),
-                            None => return Err(usage(b"bad signal for -", &[f])),
-                        },
-                        _ => return Err(usage(b"bad number for -", &[f])),
-                    }
+                        continue 'letters;
+                    };
+                    return Err(usage(msg, f));
                 }
             }
             _ => {
@@ -404,9 +428,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     Ok(())
 }
 
-fn usage(msg: &[u8], flag: &[u8]) -> i32 {
-    let mut l = Line::new();
-    l.s("foster: ").bytes(msg).bytes(flag).flush(STDERR);
+/// `foster: MSG` (its `@` the option given) and the usage; returns 2.
+fn usage(msg: &str, flag: &[u8]) -> i32 {
+    say(msg, flag, 0, 0);
     crate::out::put(STDERR, crate::USAGE.as_bytes());
     2
 }

@@ -7,7 +7,7 @@
 //! when the program is missing, 126 for any other failure, so the parent learns
 //! of it through the ordinary exit path and is never blocked waiting on a child.
 
-use crate::out::Line;
+use crate::log::Log;
 use crate::signals;
 use crate::sys::{self, Errno, Pid, RawFd, SigSet};
 use crate::users;
@@ -214,18 +214,13 @@ impl Reporter<'_> {
     /// Reports a failed step and exits with `code`: `foster: NAME: WHAT OBJ:
     /// reason`, or with an empty NAME (single-command mode, where only the
     /// exec can fail) tini's short `foster: OBJ: reason`.
-    #[inline(always)]
+    #[inline(never)]
     fn report(&self, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
-        let mut l = Line::new();
-        l.s("foster: ");
-        if !self.name.is_empty() {
-            l.bytes(self.name).s(": ").s(what);
-        }
-        l.bytes(obj);
-        if let Some(e) = e {
-            l.s(": ").errno(e);
-        }
-        l.flush(self.fd);
+        let parts = [self.name, b": ", what.as_bytes(), obj];
+        let short = if self.name.is_empty() { 3 } else { 0 };
+        let errno = e.map(|e| (e, ""));
+        let log = Log::fd(self.fd);
+        log.error_with(parts.get(short..).unwrap_or(&[]), errno.as_ref());
         sys::exit(code)
     }
 }
@@ -258,16 +253,7 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
     let mut buf = [0u8; 4096];
     while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
         let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let name = prog.to_bytes_with_nul();
-        let Some(full) = buf.get_mut(..dir.len() + 1 + name.len()) else {
-            continue;
-        };
-        let (head, tail) = full.split_at_mut(dir.len());
-        head.copy_from_slice(dir);
-        let (slash, tail) = tail.split_at_mut(1);
-        slash.fill(b'/');
-        tail.copy_from_slice(name);
-        let Some(full) = sys::cstr(full) else {
+        let Some(full) = join_path(&mut buf, dir, prog) else {
             continue;
         };
         match sys::execve(full, argv_ptrs, envp) {
@@ -277,6 +263,20 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
         }
     }
     best
+}
+
+/// `dir/name` built in `buf`, or `None` when it does not fit: one copy of
+/// the path join for every PATH search.
+#[inline(never)]
+pub fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr> {
+    let name = name.to_bytes_with_nul();
+    let full = buf.get_mut(..dir.len() + 1 + name.len())?;
+    let (head, tail) = full.split_at_mut(dir.len());
+    head.copy_from_slice(dir);
+    let (slash, tail) = tail.split_at_mut(1);
+    slash.fill(b'/');
+    tail.copy_from_slice(name);
+    sys::cstr(full)
 }
 
 /// A child's environment: foster's own plus overrides, in a fixed buffer.
@@ -369,7 +369,7 @@ impl Env {
         let p = *self.ptrs.get(i)?;
         let start = (p as usize).checked_sub(self.buf.as_ptr() as usize)?;
         let rest = self.buf.get(start..self.used)?;
-        rest.split(|&b| b == 0).next()
+        crate::bytes::next_piece(&mut Some(rest), 0)
     }
 
     /// The value of `key`, if set.

@@ -9,6 +9,7 @@ use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, StartArgs};
 use core::ffi::CStr;
 
+#[derive(Default)]
 pub struct Opts {
     pub table: Option<&'static CStr>,
     pub socket: Option<&'static CStr>,
@@ -16,16 +17,16 @@ pub struct Opts {
     pub verbose: bool,
 }
 
-/// Parses `-f TABLE -S SOCK -p SIG -v` (any order).
+/// Parses `-f TABLE -S SOCK -p SIG -v` (any order) into `o` (filled in
+/// place, not copied out; on an error it holds what came before it).
 /// `lenient` (PID 1): words that are not options are skipped, since the
 /// kernel passes its unknown command-line words on to init.
-pub fn parse(args: &StartArgs, from: usize, lenient: bool) -> Result<Opts, &'static str> {
-    let mut o = Opts {
-        table: None,
-        socket: None,
-        pdeath: None,
-        verbose: false,
-    };
+pub fn parse(
+    args: &StartArgs,
+    from: usize,
+    lenient: bool,
+    o: &mut Opts,
+) -> Result<(), &'static str> {
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
@@ -50,7 +51,7 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool) -> Result<Opts, &'sta
         *value = Some(args.arg(i).ok_or(needs)?);
         i += 1;
     }
-    Ok(o)
+    Ok(())
 }
 
 #[inline(never)]
@@ -63,12 +64,12 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
         let what = [&b"unable to become a subreaper"[..]];
-        Log::stderr().error_errno(&what, e, "; continuing");
+        crate::log::STDERR.error_errno(&what, e, "; continuing");
     }
-    let opts = match parse(&args, 1, false) {
-        Ok(o) => o,
-        Err(msg) => return crate::usage_error(msg),
-    };
+    let mut opts = Opts::default();
+    if let Err(msg) = parse(&args, 1, false, &mut opts) {
+        return crate::usage_error(msg);
+    }
     let Some(table) = opts.table else {
         return crate::usage_error("sub-init mode needs -f TABLE");
     };
@@ -88,9 +89,10 @@ pub fn main(args: StartArgs) -> i32 {
         args,
         verbose: opts.verbose,
     };
-    // Used in place: a Runtime is kilobytes, not to be copied out.
-    let mut new = Runtime::new(cfg, Log::own_stderr());
-    let rt = match &mut new {
+    // Used in place: a Runtime is kilobytes, not to be copied out. Never
+    // dropped: foster exits right after it, and the kernel closes its fds.
+    let mut new = core::mem::ManuallyDrop::new(Runtime::new(cfg, Log::own_stderr()));
+    let rt = match &mut *new {
         Ok(rt) => rt,
         Err((what, e)) => return fail(what, *e),
     };

@@ -95,8 +95,12 @@ pub fn resolve_in(
                 member |= m == name;
             }
             if let (true, Some(gid)) = (member, id_field(Some(line), 2)) {
-                let used = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
-                if !used.contains(&gid) {
+                // A plain loop: `contains` unrolls into far more code.
+                let mut known = false;
+                for &g in creds.groups.get(..creds.ngroups).unwrap_or(&[]) {
+                    known |= g == gid;
+                }
+                if !known {
                     if let Some(slot) = creds.groups.get_mut(creds.ngroups) {
                         *slot = gid;
                         creds.ngroups += 1;

@@ -306,6 +306,19 @@ pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     check(read_file_raw(path, buf, O_NONBLOCK))
 }
 
+/// The start of a file, as much of it as fits in `buf` (a longer file is
+/// cut, not an error: for the /proc lines whose head is all that matters);
+/// `None` when it cannot be read.
+#[inline(never)]
+pub fn read_head<'a>(path: &CStr, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+    let n = match check(read_file_raw(path, buf, O_NONBLOCK)) {
+        Ok(n) => n,
+        Err(Errno::EFBIG) => buf.len(),
+        Err(_) => return None,
+    };
+    buf.get(..n)
+}
+
 /// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
 pub fn read_file_blocking(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     check(read_file_raw(path, buf, 0))
@@ -422,14 +435,14 @@ pub const S_IFCHR: u32 = g::S_IFCHR;
 pub const S_IFIFO: u32 = g::S_IFIFO;
 pub const S_IFSOCK: u32 = g::S_IFSOCK;
 
-/// The few stat fields foster uses.
+/// The few stat fields foster uses: small enough that a `Result<Stat>`
+/// comes back in registers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stat {
     pub mode: u32,
-    pub uid: u32,
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
+    /// The device holding the file, as the kernel's own 32-bit number
+    /// (12 bits of major, 20 of minor: every device fits).
+    pub dev: u32,
 }
 
 /// `statx` is the one stat call with the same layout on every architecture.
@@ -449,10 +462,7 @@ pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
     let buf = unsafe { buf.assume_init() };
     Ok(Stat {
         mode: buf.stx_mode as u32,
-        uid: buf.stx_uid,
-        dev: ((buf.stx_dev_major as u64) << 32) | buf.stx_dev_minor as u64,
-        ino: buf.stx_ino,
-        size: buf.stx_size,
+        dev: (buf.stx_dev_major << 20) | buf.stx_dev_minor,
     })
 }
 
@@ -663,7 +673,8 @@ fn ioctl_raw(fd: RawFd, req: u32, arg: usize) -> isize {
 }
 
 pub fn isatty(fd: RawFd) -> bool {
-    let mut termios = [0u8; 64];
+    // Only written, never read: no need to zero it first.
+    let mut termios = core::mem::MaybeUninit::<[u8; 64]>::uninit();
     ioctl(
         fd,
         linux_raw_sys::ioctl::TCGETS,
@@ -1103,9 +1114,11 @@ impl SockAddrUn {
     };
 }
 
-/// Fills `sa` (all zero) with `path`; returns the address length.
+/// Writes the address of `path` into `sa` (zeroed here, not at each
+/// caller); returns its length.
 #[inline(never)]
-fn sockaddr(path: &[u8], sa: &mut SockAddrUn) -> Result<u32> {
+fn sockaddr(path: &[u8], sa: &mut core::mem::MaybeUninit<SockAddrUn>) -> Result<u32> {
+    let sa = sa.write(SockAddrUn::EMPTY);
     sa.family = AF_UNIX as u16;
     if path.is_empty() || path.len() >= sa.path.len() {
         return Err(Errno::ENAMETOOLONG);
@@ -1123,15 +1136,15 @@ pub fn unix_socket(nonblock: bool) -> Result<Fd> {
 }
 
 pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let mut sa = SockAddrUn::EMPTY;
+    let mut sa = core::mem::MaybeUninit::uninit();
     let len = sockaddr(path, &mut sa)?;
-    sys!(__NR_bind, fd.raw(), &sa as *const SockAddrUn, len).map(drop)
+    sys!(__NR_bind, fd.raw(), sa.as_ptr(), len).map(drop)
 }
 
 pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let mut sa = SockAddrUn::EMPTY;
+    let mut sa = core::mem::MaybeUninit::uninit();
     let len = sockaddr(path, &mut sa)?;
-    retry(|| sys!(__NR_connect, fd.raw(), &sa as *const SockAddrUn, len)).map(drop)
+    retry(|| sys!(__NR_connect, fd.raw(), sa.as_ptr(), len)).map(drop)
 }
 
 pub fn listen(fd: &Fd, backlog: u32) -> Result<()> {
