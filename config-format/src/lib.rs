@@ -92,15 +92,18 @@ impl Name {
 
     /// `None` if `s` is empty, too long, or has a byte outside the name alphabet.
     pub fn new(s: &[u8]) -> Option<Name> {
-        if s.is_empty() || s.len() > MAX_NAME || !s.iter().all(|&b| is_name_byte(b)) {
+        if !Name::valid(s) {
             return None;
         }
-        let mut bytes = [0u8; MAX_NAME];
-        bytes.get_mut(..s.len())?.copy_from_slice(s);
-        Some(Name {
-            bytes,
-            len: s.len() as u8,
-        })
+        let mut name = Name::EMPTY;
+        name.push(s);
+        Some(name)
+    }
+    /// Whether `s` makes a name: 1 to [`MAX_NAME`] bytes of the alphabet.
+    /// The parser checks first and then pushes the bytes into the name's
+    /// final place, rather than moving a built `Name` there.
+    pub(crate) fn valid(s: &[u8]) -> bool {
+        !s.is_empty() && s.len() <= MAX_NAME && s.iter().all(|&b| is_name_byte(b))
     }
     /// Not inlined, like [`Span::get`]: the range check costs more than a call.
     #[inline(never)]
@@ -328,6 +331,14 @@ impl<T: Copy, const N: usize> List<T, N> {
         *slot = item;
         self.len += 1;
         Ok(())
+    }
+
+    /// Appends an item and returns it to be filled in place: it holds the
+    /// list's `fill` until then. `None` when the list is full.
+    pub(crate) fn push_slot(&mut self) -> Option<&mut T> {
+        let slot = self.items.get_mut(usize::from(self.len))?;
+        self.len += 1;
+        Some(slot)
     }
 
     /// Not inlined, like [`Span::get`]: the range check costs more than a call.

@@ -207,7 +207,7 @@ enum OptError {
     /// One `env=` or `after=` too many (at the word).
     Full(Capacity),
     /// `after=` on a kind it does not order (at the word).
-    Ignored,
+    Ignored(Kind),
 }
 
 /// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
@@ -239,12 +239,15 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptErro
         }
         Opt::After => {
             if !matches!(e.kind, Kind::Once | Kind::Service | Kind::Askfirst) {
-                return Err(OptError::Ignored);
+                return Err(OptError::Ignored(e.kind));
             }
-            let Some(n) = Name::new(v) else {
+            if !Name::valid(v) {
                 return Err(OptError::BadName);
-            };
-            return e.after.push(n).map_err(|_| OptError::Full(Capacity::After));
+            }
+            // Unused slots hold an empty name: the bytes go straight in.
+            let slot = e.after.push_slot().ok_or(OptError::Full(Capacity::After))?;
+            slot.push(v);
+            return Ok(());
         }
         _ => {
             let what = VALUES.get(opt as usize).copied().unwrap_or(Value::Env);
@@ -376,7 +379,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// Reports an option word at `at` that [`option`] refused.
     #[cold]
     #[inline(never)]
-    fn option_error(&mut self, why: OptError, at: usize, key: Span, value: Span, kind: Kind) {
+    fn option_error(&mut self, why: OptError, at: usize, key: Span, value: Span) {
         let value_at = value.start as usize;
         let (off, kind) = match why {
             OptError::Unknown => (at, ErrorKind::UnknownOption(key)),
@@ -385,7 +388,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             OptError::Bad(what) => (value_at, ErrorKind::BadValue { what, value }),
             OptError::BadName => (value_at, ErrorKind::BadName(value)),
             OptError::Full(what) => return self.too_many(at, what),
-            OptError::Ignored => (at, ErrorKind::AfterIgnored(kind)),
+            OptError::Ignored(kind) => (at, ErrorKind::AfterIgnored(kind)),
         };
         self.err(off, kind);
     }
@@ -476,13 +479,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return lx.pos;
         };
         let name_span = span(nw.start, nw.end);
-        let Some(name) = Name::new(name_span.get(src)) else {
+        let name = name_span.get(src);
+        if !Name::valid(name) {
             self.err(name_at, ErrorKind::BadName(name_span));
             lx.skip_line();
             return lx.pos;
-        };
+        }
         let mut ok = true;
-        if let Some(first) = self.index.find(self.table, name.as_bytes()) {
+        if let Some(first) = self.index.find(self.table, name) {
             let first_line = self.table.entries.get(first).map_or(0, |e| e.line);
             self.err(
                 name_at,
@@ -494,7 +498,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             ok = false;
         }
         let (line, _) = position(src, self.line_no, self.line_pos, kind_at);
-        let mut e = default_entry(kind, name, Syntax::Native, line);
+        // The name goes into its place, not through a `Name` moved there.
+        let mut e = default_entry(kind, Syntax::Native, line);
+        e.name.push(name);
         let mut seen = 0u16;
 
         // Options.
@@ -538,7 +544,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 }
             };
             if let Err(why) = result {
-                self.option_error(why, at, key, value, e.kind);
+                self.option_error(why, at, key, value);
                 ok = false;
             }
         }
@@ -591,10 +597,13 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     fn push(&mut self, e: &Entry, line_at: usize) -> bool {
         let i = self.table.entries.len();
         let hash = NameIndex::<N>::hash(e.name.as_bytes());
-        if self.table.entries.push(e.clone()).is_err() {
+        // Checked first: `push` hands a rejected entry back, and testing
+        // that result costs more code than this.
+        if self.table.entries.is_full() {
             self.too_many(line_at, Capacity::Entries);
             return false;
         }
+        let _ = self.table.entries.push(e.clone());
         self.index.insert(hash, i);
         true
     }
@@ -662,28 +671,29 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return end;
         }
         let id = span(first, c1);
-        let Some(name) = self.inittab_name(id.get(src), action.get(src)) else {
+        let (line, _) = position(src, self.line_no, self.line_pos, first);
+        let mut e = default_entry(kind, Syntax::Inittab, line);
+        if !self.inittab_name(&mut e.name, id.get(src), action.get(src)) {
             self.too_many(first, Capacity::Entries);
             return end;
-        };
-        let (line, _) = position(src, self.line_no, self.line_pos, first);
-        let mut e = default_entry(kind, name, Syntax::Inittab, line);
+        }
         e.tty = (id.len > 0).then_some(id);
         e.command = Command::Inittab { process, login };
         self.push(&e, first);
         end
     }
 
-    /// `<id>.<action>`, then `.2`, `.3`... until the name is free.
+    /// `<id>.<action>`, then `.2`, `.3`... until the name is free, into
+    /// `name` (empty before; written in place, not returned: a `Name` comes
+    /// back through memory and is copied once more). False if none is free.
     #[inline(never)]
-    fn inittab_name(&mut self, id: &[u8], action: &[u8]) -> Option<Name> {
+    fn inittab_name(&mut self, name: &mut Name, id: &[u8], action: &[u8]) -> bool {
         const SUFFIX: usize = 4; // ".999"
         let id = value::strip(id, b"/dev/").unwrap_or(id);
         let id: &[u8] = if id.is_empty() { b"console" } else { id };
         let room = MAX_NAME - 1 - action.len() - SUFFIX;
         // Every byte pushed is in the name alphabet (an action is a kind
         // word), so the result is a valid name.
-        let mut name = Name::EMPTY;
         for &b in id.iter().take(room) {
             name.push(&[if crate::is_name_byte(b) { b } else { b'_' }]);
         }
@@ -708,10 +718,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 if let Some(slot) = self.suffixes.get_mut(cache) {
                     *slot = (hash, k + 1);
                 }
-                return Some(name);
+                return true;
             }
         }
-        None
+        false
     }
 
     /// Resolves every `after=`, reports unknown names and cycles, and drops the
@@ -1012,10 +1022,14 @@ fn default_restart(kind: Kind) -> RestartPolicy {
 const NO_ENV: crate::List<Span, MAX_ENV> = crate::List::new(Span { start: 0, len: 0 });
 const NO_AFTER: crate::List<Name, MAX_AFTER> = crate::List::new(Name::EMPTY);
 
-fn default_entry(kind: Kind, name: Name, syntax: Syntax, line: u32) -> Entry {
+/// An entry with every default and an empty name (filled in place after).
+/// Not inlined: both kinds of line build one, straight into the caller's
+/// entry.
+#[inline(never)]
+fn default_entry(kind: Kind, syntax: Syntax, line: u32) -> Entry {
     Entry {
         kind,
-        name,
+        name: Name::EMPTY,
         syntax,
         line,
         tty: None,

@@ -163,13 +163,14 @@ pub(crate) fn ready(s: &[u8]) -> Option<u8> {
 /// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
 /// `exit:CODE` (0..=255).
 pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
-    let named = [
+    // A constant: a local array is built with a store per element.
+    const NAMED: [OnExit; 4] = [
         OnExit::Poweroff,
         OnExit::Reboot,
         OnExit::Halt,
         OnExit::ExitStatus,
     ];
-    lookup(b"poweroff reboot halt exit", &named, s).or_else(|| {
+    lookup(b"poweroff reboot halt exit", &NAMED, s).or_else(|| {
         let code = decimal(strip(s, b"exit:")?)?;
         u8::try_from(code).ok().map(OnExit::Exit)
     })
