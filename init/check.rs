@@ -80,14 +80,14 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
         w.s("  argv: ");
         match e.argv(src, &mut argv) {
             Ok(()) => {
-                w.s("[");
+                w.put_byte(b'[');
                 for k in 0..argv.len() {
                     if k > 0 {
                         w.s(", ");
                     }
                     quoted(argv.word(k).unwrap_or(&[]), w);
                 }
-                w.s("]");
+                w.put_byte(b']');
                 let word0 = argv.word(0).unwrap_or(&[]);
                 let program = argv
                     .program_with_nul()
@@ -105,7 +105,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
                     ArgvError::TooManyWords => "TooManyWords",
                     ArgvError::TooLong => "TooLong",
                 });
-                w.s(")");
+                w.put_byte(b')');
             }
         }
         w.s("\n");
@@ -266,14 +266,14 @@ fn bytes(b: &[u8], w: &mut FdWriter) {
 
 /// `"word"`, with `"` and `\` escaped too.
 fn quoted(b: &[u8], w: &mut FdWriter) {
-    w.s("\"");
+    w.put_byte(b'"');
     for &c in b {
         if c == b'"' || c == b'\\' {
             w.put_byte(b'\\');
         }
         bytes(&[c], w);
     }
-    w.s("\"");
+    w.put_byte(b'"');
 }
 
 /// Text to an fd through a fixed buffer, written out when full.

@@ -364,11 +364,11 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
             l.s("error: foster is shutting down");
         }
         Ok(Request::Reload) => {
+            // Through `l`, empty until the outcome below: no second buffer.
             let mut report = |text: &[u8]| {
                 for row in text.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
-                    let mut m = Line::new();
-                    m.s("table: ").bytes(row);
-                    reply(fd, &mut m);
+                    l.s("table: ").bytes(row);
+                    reply(fd, &mut l);
                 }
             };
             let errors = rt.reload(Some(&mut report));
@@ -423,7 +423,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         State::Backoff { until } => {
             l.s("backoff ")
                 .u(until.saturating_sub(now).div_ceil(1000))
-                .s("s");
+                .byte(b's');
             return;
         }
         State::Stopping { .. } => "stopping",
@@ -438,16 +438,16 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
 fn status_row(l: &mut Line, s: &Slot, now: u64) {
     l.s("entry\t")
         .bytes(s.name().as_bytes())
-        .s("\t")
+        .byte(b'\t')
         .s(s.entry.kind.as_str())
-        .s("\t");
+        .byte(b'\t');
     state_word(l, Some(s), now);
     let pid = s.pid();
     field(l, pid.map(|p| p as u64));
     field(l, Some(s.restarts as u64));
     match s.last_exit {
         Some(ExitStatus::Signal(sig)) => {
-            crate::signals::put_name(l.s("\t"), sig);
+            crate::signals::put_name(l.byte(b'\t'), sig);
         }
         Some(ExitStatus::Code(c)) => field(l, Some(c as u64)),
         None => field(l, None),
@@ -459,10 +459,10 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
 /// A tab, then a number of `ctl status` or `-` for none.
 #[inline(never)]
 fn field(l: &mut Line, n: Option<u64>) {
-    l.s("\t");
+    l.byte(b'\t');
     match n {
         Some(n) => l.u(n),
-        None => l.s("-"),
+        None => l.byte(b'-'),
     };
 }
 

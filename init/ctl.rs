@@ -114,7 +114,7 @@ pub fn main(args: StartArgs) -> i32 {
     if cmd == b"status" && status == 0 {
         let headers = cells(HEADERS);
         if json {
-            l.s("[").flush(STDOUT);
+            l.byte(b'[').flush(STDOUT);
         } else {
             table_row(&mut l, &headers, &widths, false);
         }
@@ -136,7 +136,7 @@ pub fn main(args: StartArgs) -> i32 {
             }
         }
         if json {
-            l.s("]").flush(STDOUT);
+            l.byte(b']').flush(STDOUT);
         }
     }
     status
@@ -152,11 +152,7 @@ fn after<'a>(line: &'a [u8], head: &[u8]) -> Option<&'a [u8]> {
 /// The 7 cells of an `entry` line (tab-separated; `-` for a missing one).
 fn cells(rest: &[u8]) -> [&[u8]; 7] {
     let mut rest = Some(rest);
-    let mut row: [&[u8]; 7] = [b"-"; 7];
-    for cell in row.iter_mut() {
-        *cell = next_piece(&mut rest, b'\t').unwrap_or(b"-");
-    }
-    row
+    core::array::from_fn(|_| next_piece(&mut rest, b'\t').unwrap_or(b"-"))
 }
 
 /// Sends one request and reads the whole reply into `reply` (up to its size
@@ -202,7 +198,7 @@ fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7], unit: bool) {
         let start = l.len();
         l.bytes(cell);
         if unit && i == 6 && cell != b"-" {
-            l.s("s");
+            l.byte(b's');
         }
         l.pad_from(start, usize::from(*w) + 2);
     }
@@ -236,7 +232,7 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
         } else if digits && i >= 3 && (i == 5 || !cell.is_empty()) {
             l.bytes(cell);
         } else {
-            l.s("\"");
+            l.byte(b'"');
             for &b in cell.iter() {
                 if b == b'"' || b == b'\\' {
                     l.byte(b'\\');
@@ -245,7 +241,7 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
                     l.byte(b);
                 }
             }
-            l.s("\"");
+            l.byte(b'"');
         }
     }
     l.s(if last { "}" } else { "}," });

@@ -162,15 +162,15 @@ impl Log {
         self.emit(ERROR, parts, errno);
     }
 
-    /// A line that must reach the console as is (the QEMU result marker): on
-    /// a full console it is retried for up to a second, never longer. Its
+    /// A line that must reach the console as is (the QEMU result marker),
+    /// given in /dev/kmsg's form, `<6>TEXT\n`: the console gets `TEXT\n`,
+    /// retried on a full console for up to a second, never longer; the
     /// /dev/kmsg copy is left out when the kernel would echo it there too.
-    pub fn marker(&self, line: &[u8]) {
-        let mut l = Line::new();
-        l.bytes(line).flush_waiting(self.console, 100);
+    pub fn kmsg_marker(&self, line: &[u8]) {
+        let text = line.get(3..).unwrap_or(&[]);
+        let _ = sys::write_all_waiting(self.console, text, 100);
         if let Some(k) = self.kmsg.as_ref().filter(|_| INFO >= self.console_level) {
-            l.s("<6>").bytes(line);
-            l.flush(k.raw());
+            let _ = sys::write_all(k.raw(), line);
         }
     }
 }

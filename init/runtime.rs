@@ -155,41 +155,56 @@ impl<'a> Runtime<'a> {
     /// Sets up fds and loads the table. Errors are reported; `None` when
     /// foster cannot run at all.
     pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (&'static str, Errno)> {
-        let sigfd = signals::open_fd().map_err(|e| ("open a signalfd", e))?;
-        signals::ignore_real_time();
-        let ep = sys::epoll_create().map_err(|e| ("create an epoll instance", e))?;
-        sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL)
-            .map_err(|e| ("watch signals", e))?;
-        let Reserved {
-            sources,
-            slots,
-            actions,
-            logs,
-            ready,
-            clients,
-            table,
-            argv,
-            env,
-        } = sys::reserve_zeroed().map_err(|e| ("reserve memory", e))?;
-        Ok(Runtime {
-            scratch: Some((argv, env)),
-            sup: Supervisor::new(cfg.mode, slots, actions),
-            table,
-            cfg,
-            ep,
-            sigfd,
-            src: Sources {
-                bufs: sources,
-                lens: [0, 0],
-                current: 0,
-            },
-            ready,
-            logs,
-            log,
-            control: crate::control::Server::idle(clients),
-            finished: None,
-            dropped_seen: 0,
-        })
+        // One exit for every failure: the error is written in one place.
+        let failed = 'failed: {
+            let sigfd = match signals::open_fd() {
+                Ok(fd) => fd,
+                Err(e) => break 'failed ("open a signalfd", e),
+            };
+            signals::ignore_real_time();
+            let ep = match sys::epoll_create() {
+                Ok(fd) => fd,
+                Err(e) => break 'failed ("create an epoll instance", e),
+            };
+            if let Err(e) = sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL) {
+                break 'failed ("watch signals", e);
+            }
+            let reserved: &mut Reserved = match sys::reserve_zeroed() {
+                Ok(r) => r,
+                Err(e) => break 'failed ("reserve memory", e),
+            };
+            let Reserved {
+                sources,
+                slots,
+                actions,
+                logs,
+                ready,
+                clients,
+                table,
+                argv,
+                env,
+            } = reserved;
+            return Ok(Runtime {
+                scratch: Some((argv, env)),
+                sup: Supervisor::new(cfg.mode, slots, actions),
+                table,
+                cfg,
+                ep,
+                sigfd,
+                src: Sources {
+                    bufs: sources,
+                    lens: [0, 0],
+                    current: 0,
+                },
+                ready,
+                logs,
+                log,
+                control: crate::control::Server::idle(clients),
+                finished: None,
+                dropped_seen: 0,
+            });
+        };
+        Err(failed)
     }
 
     pub fn mode(&self) -> Mode {
@@ -236,69 +251,80 @@ impl<'a> Runtime<'a> {
         let given = self.cfg.table;
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
-        let len = match read_table(path, buf) {
-            Ok(n) => n,
-            // PID 1 with no /etc/inittab runs BusyBox's default table.
-            Err(Errno::ENOENT) if given.is_none() => {
-                self.log
-                    .info("no /etc/inittab: using BusyBox's default table");
-                file = b"(default table)";
-                let d = config_format::BUSYBOX_DEFAULT_TABLE;
-                let n = d.len().min(buf.len());
-                if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
-                    dst.copy_from_slice(s);
+        // A failure is logged as `[PRE]TEXT[POST]`, PRE and POST saying
+        // whether the running table is kept (a reload) or not.
+        let mut why = Line::new();
+        let mut n = [0; 20];
+        let (result, pre, text, post): (_, &[u8], &[u8], &[u8]) = 'failed: {
+            let len = match read_table(path, buf) {
+                Ok(n) => n,
+                // PID 1 with no /etc/inittab runs BusyBox's default table.
+                Err(Errno::ENOENT) if given.is_none() => {
+                    self.log
+                        .info("no /etc/inittab: using BusyBox's default table");
+                    file = b"(default table)";
+                    let d = config_format::BUSYBOX_DEFAULT_TABLE;
+                    let n = d.len().min(buf.len());
+                    if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
+                        dst.copy_from_slice(s);
+                    }
+                    n
                 }
-                n
+                Err(e) => {
+                    // A `ctl reload` is told why, not only that it failed:
+                    // the same text as the log's.
+                    why.s("unable to read ").bytes(file).colon_errno(e);
+                    let text = why.as_bytes();
+                    if let Some(r) = report {
+                        r(text);
+                    }
+                    let (pre, post): (&[u8], &[u8]) = match reload {
+                        true => (b"reload: ", b"; keeping the running table"),
+                        false => (b"", b""),
+                    };
+                    break 'failed (Err(e), pre, text, post);
+                }
+            };
+            if let Some(l) = self.src.lens.get_mut(spare) {
+                *l = len;
             }
-            Err(e) => {
-                // A `ctl reload` is told why, not only that it failed.
-                if let Some(r) = report {
-                    let mut l = Line::new();
-                    l.s("unable to read ").bytes(file).colon_errno(e);
-                    r(l.as_bytes());
+            let src = buf.get(..len).unwrap_or(&[]);
+            let log = &self.log;
+            let mut errors = 0;
+            let mut report = report;
+            config_format::parse_into(src, self.table, &mut |e| {
+                errors += 1;
+                let mut line = Line::new();
+                e.report(file, src, &mut line);
+                // The report is several lines (message, source, caret): log the first.
+                let text = line.as_bytes();
+                let first = text.split(|&b| b == b'\n').next().unwrap_or(text);
+                log.error_raw(first);
+                if let Some(r) = report.as_mut() {
+                    r(text);
                 }
-                let (pre, post) = match reload {
-                    true => ("reload: ", "; keeping the running table"),
-                    false => ("", ""),
-                };
-                self.log
-                    .error_errno(&[pre.as_bytes(), b"unable to read ", file], e, post);
-                return Err(e);
+            });
+            if errors == 0 {
+                return Ok(0);
+            }
+            let count = crate::out::decimal(errors as u64, &mut n);
+            match reload {
+                true => (
+                    Ok(errors),
+                    b"reload rejected: ",
+                    count,
+                    b" error(s); keeping the running table",
+                ),
+                false => (
+                    Ok(errors),
+                    b"",
+                    count,
+                    b" bad line(s) skipped; running the rest",
+                ),
             }
         };
-        if let Some(l) = self.src.lens.get_mut(spare) {
-            *l = len;
-        }
-        let src = buf.get(..len).unwrap_or(&[]);
-        let log = &self.log;
-        let mut errors = 0;
-        let mut report = report;
-        config_format::parse_into(src, self.table, &mut |e| {
-            errors += 1;
-            let mut line = Line::new();
-            e.report(file, src, &mut line);
-            // The report is several lines (message, source, caret): log the first.
-            let text = line.as_bytes();
-            let first = text.split(|&b| b == b'\n').next().unwrap_or(text);
-            log.error_raw(first);
-            if let Some(r) = report.as_mut() {
-                r(text);
-            }
-        });
-        if errors > 0 {
-            let mut n = [0; 20];
-            let n = crate::out::decimal(errors as u64, &mut n);
-            let parts: [&[u8]; 3] = match reload {
-                true => [
-                    b"reload rejected: ",
-                    n,
-                    b" error(s); keeping the running table",
-                ],
-                false => [b"", n, b" bad line(s) skipped; running the rest"],
-            };
-            self.log.error_with(&parts, None);
-        }
-        Ok(errors)
+        self.log.error_with(&[pre, text, post], None);
+        result
     }
 
     fn swap_sources(&mut self) {
@@ -515,10 +541,7 @@ impl<'a> Runtime<'a> {
         let Some(pipe) = log_of(self.logs, slot as SlotId) else {
             return;
         };
-        let name = self
-            .sup
-            .slot(pipe.slot)
-            .map_or(&b"?"[..], |s| s.name().as_bytes());
+        let name = slot_name(&self.sup, pipe.slot);
         let mut chunk = [0u8; 512];
         // Bounded: a chatty service cannot keep foster from other events.
         // At its end, up to a pipe's default size is read out at once.
@@ -617,19 +640,17 @@ impl<'a> Runtime<'a> {
     #[inline(never)]
     fn note(&self, note: &Note) {
         let sup = &self.sup;
-        let name = |id: SlotId| sup.slot(id).map_or(&b"?"[..], |s| s.name().as_bytes());
+        let name = |id: SlotId| slot_name(sup, id);
         let verbose = self.cfg.verbose;
         let mut l = Line::new();
-        // A few notes start with text before the entry's name.
-        l.s(match *note {
-            Note::SpawnFailed { .. } => "unable to start ",
-            Note::ExitStatus { .. } => "foster: exit-status ",
-            _ => "",
-        });
-        // Most notes then read `NAME[text][NUMBER]`, some with a detail after.
+        // Most notes read `NAME[text][NUMBER]`, some with a detail after; a
+        // few start with text before the name.
         let (slot, text, num, error) = match *note {
             Note::Started { slot, pid } => (Some(slot), ": started, pid ", Some(pid), false),
-            Note::SpawnFailed { slot, .. } => (Some(slot), ": ", None, true),
+            Note::SpawnFailed { slot, .. } => {
+                l.s("unable to start ");
+                (Some(slot), ": ", None, true)
+            }
             Note::Exited {
                 slot,
                 status,
@@ -663,7 +684,11 @@ impl<'a> Runtime<'a> {
                 (None, "reaped orphan ", Some(pid), false)
             }
             // The result line the QEMU runner reads from the console.
-            Note::ExitStatus { slot, code } => (Some(slot), " ", Some(code as Pid), false),
+            Note::ExitStatus { slot, code } => {
+                // Written as it would be to /dev/kmsg: no second line buffer.
+                l.s("<6>foster: exit-status ");
+                (Some(slot), " ", Some(code as Pid), false)
+            }
             Note::ShutdownBegins { outcome } => {
                 let text = match outcome {
                     Outcome::Exit(_) => "stopping",
@@ -709,7 +734,10 @@ impl<'a> Runtime<'a> {
                 l.bytes(name(on)).s("` will not come up");
             }
             Note::OrphanReaped { status, .. } => describe_exit(&mut l, status),
-            Note::ExitStatus { .. } => return self.log.marker(l.as_bytes()),
+            Note::ExitStatus { .. } => {
+                l.byte(b'\n');
+                return self.log.kmsg_marker(l.as_bytes());
+            }
             _ => {}
         }
         if error {
@@ -743,11 +771,11 @@ impl<'a> Runtime<'a> {
     }
 
     #[inline(never)]
-    fn log_pipe_for(&mut self, slot: SlotId, entry: &Entry) -> Option<sys::RawFd> {
+    fn log_pipe_for(&mut self, slot: SlotId, log: config_format::Log) -> Option<sys::RawFd> {
         // The sink is opened at every start, so a path changed by a reload
         // (or a log file rotated away) takes effect with the next start.
         let mut path = [0u8; config_format::MAX_VALUE + 1];
-        let (target, kmsg) = match entry.log {
+        let (target, kmsg) = match log {
             config_format::Log::Console | config_format::Log::Null => return None,
             config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
             config_format::Log::File(span) => (
@@ -761,7 +789,7 @@ impl<'a> Runtime<'a> {
             Ok(fd) => fd,
             Err(e) => {
                 let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
-                self.log_failed(&entry.name, b"open ", target, e);
+                self.log_failed(slot, b"open ", target, e);
                 self.drop_log(slot);
                 return None;
             }
@@ -780,7 +808,7 @@ impl<'a> Runtime<'a> {
         let (read, write) = match reader_pipe(&self.ep, TAG_LOG | slot as u64) {
             Ok(ends) => ends,
             Err(e) => {
-                self.log_failed(&entry.name, b"create its log pipe", b"", e);
+                self.log_failed(slot, b"create its log pipe", b"", e);
                 return None;
             }
         };
@@ -797,8 +825,8 @@ impl<'a> Runtime<'a> {
     }
 
     /// `NAME: unable to WHAT: ERRNO; logging to the console`.
-    fn log_failed(&self, name: &config_format::Name, what: &[u8], target: &[u8], e: Errno) {
-        let parts = [name.as_bytes(), b": unable to ", what, target];
+    fn log_failed(&self, slot: SlotId, what: &[u8], target: &[u8], e: Errno) {
+        let parts = [slot_name(&self.sup, slot), b": unable to ", what, target];
         self.log.error_errno(&parts, e, "; logging to the console");
     }
 
@@ -952,7 +980,7 @@ impl<'a> Runtime<'a> {
         let mut null = None;
         let output = match entry.log {
             config_format::Log::Kmsg | config_format::Log::File(_) => {
-                self.log_pipe_for(slot, entry)
+                self.log_pipe_for(slot, entry.log)
             }
             config_format::Log::Console | config_format::Log::Null => {
                 self.drop_log(slot);
@@ -1024,6 +1052,12 @@ fn console_session(entry: &Entry) -> bool {
         entry.tty.is_some() && matches!(entry.command, config_format::Command::Inittab { .. });
     let shell = on_terminal(entry) && (entry.tty.is_none() || entry.kind == Kind::Askfirst);
     entry.stop_signal == SIGTERM && (shell || getty)
+}
+
+/// The name of a slot's entry (`?` for none).
+#[inline(never)]
+fn slot_name(sup: &Supervisor, id: SlotId) -> &[u8] {
+    sup.slot(id).map_or(&b"?"[..], |s| s.name().as_bytes())
 }
 
 /// The open log pipe of `slot`, if it has one.
