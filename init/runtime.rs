@@ -623,10 +623,13 @@ impl<'a> Runtime<'a> {
                     self.drop_log(slot);
                 }
                 Action::SignalAll { sig } => {
-                    // No children, no descendants (orphans come to foster):
-                    // the sweep, a walk of all /proc in a sub-init, would
-                    // find nobody.
-                    if self.reap(sys::now_ms()) {
+                    // A sub-init with no children has no descendants
+                    // (orphans come to foster): its sweep, a walk of all
+                    // /proc, would find nobody. PID 1's one kill(-1) also
+                    // reaches processes that are not its descendants
+                    // (nsenter'd ones, the kernel's usermode helpers).
+                    let children = self.reap(sys::now_ms());
+                    if children || self.cfg.mode == Mode::Pid1 {
                         signal_all(sig, self.cfg.mode);
                         self.reap(sys::now_ms());
                     }

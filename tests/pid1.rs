@@ -1530,3 +1530,35 @@ fn a_lone_p_option_is_single_command_mode_missing_its_command() {
     assert_eq!(status.code(), Some(2), "{out}");
     assert!(out.contains("no command given"), "{out}");
 }
+
+/// A container's PID 1 with no children left still sends its SIGTERM to
+/// every process at shutdown: one kill(-1) also reaches processes that are
+/// not its descendants (put in by `docker exec`/nsenter), which would
+/// otherwise only die of the namespace's SIGKILL.
+#[test]
+fn shutdown_terms_processes_that_are_not_pid_1s_descendants() {
+    let mut ns = Ns::start(
+        "nsenter-term",
+        &[("etc/foster.tab", "once o -- /bin/true\n")],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("nothing left to run", WAIT);
+    let target = ns.init.to_string();
+    let mut guest = Command::new("nsenter")
+        .args(["-t", &target, "-p", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    common::wait_for(WAIT, "the nsenter'd sleep", || {
+        ns.procs().iter().any(|p| p.comm == "sleep")
+    });
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+    // nsenter dies of what killed its child.
+    let status = guest.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "{status:?}\n{}",
+        ns.output()
+    );
+}
