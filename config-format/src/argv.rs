@@ -7,8 +7,8 @@
 //! argv[0] `-WORD0` for a login shell; the program is always exec'd without
 //! that dash. Continuations (`\`-newline) are removed first in both cases.
 
-use crate::lex::{logical_bytes, logical_indexed, Lexer};
-use crate::{Command, Entry, Log, Name, OnExit, MAX_AFTER, MAX_ARGS, MAX_ENV};
+use crate::lex::{logical_bytes, Lexer};
+use crate::{Command, Entry, Log, Name, MAX_AFTER, MAX_ARGS, MAX_ENV};
 
 /// Bytes for a command's argv: every word NUL-terminated.
 pub const ARGV_BYTES: usize = 4096;
@@ -195,7 +195,8 @@ pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option
     // One pass for both readings; which one applies is known at the end.
     let (mut words, mut bytes, mut extra) = (0, usize::from(login), None);
     let (mut len, mut meta, mut in_word) = (0, false, false);
-    for (i, b) in logical_indexed(process) {
+    let mut bytes_of = logical_bytes(process);
+    while let Some(b) = bytes_of.next() {
         len += 1;
         meta |= is_meta(b);
         if is_split_blank(b) {
@@ -207,7 +208,7 @@ pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option
             words += 1;
             bytes += 1;
             if words == MAX_ARGS + 1 {
-                extra = Some(i);
+                extra = Some(bytes_of.offset());
             }
         }
         bytes += 1;
@@ -284,47 +285,26 @@ impl Entry {
     /// Same entry, same options, same command (by content, across two sources):
     /// on reload such an entry keeps running. The line number is not compared.
     ///
-    /// Compared as two lists rather than field by field (much less code):
-    /// the values that hold no text, packed, and every piece of text.
+    /// The fields without text compare directly; every piece of text is
+    /// compared as a list (much less code than field by field).
     #[inline(never)]
     pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
-        self.values() == other.values()
+        use core::mem::discriminant;
+        let login = |e: &Entry| matches!(e.command, Command::Inittab { login: true, .. });
+        self.kind == other.kind
+            && self.syntax == other.syntax
+            && self.restart == other.restart
+            && self.stop_signal == other.stop_signal
+            && self.backoff_min == other.backoff_min
+            && self.backoff_max == other.backoff_max
+            && self.timeout == other.timeout
+            && self.umask == other.umask
+            && self.ready_fd == other.ready_fd
+            && self.on_exit == other.on_exit
+            && discriminant(&self.log) == discriminant(&other.log)
+            && discriminant(&self.command) == discriminant(&other.command)
+            && login(self) == login(other)
             && (0..Entry::TEXTS).all(|i| self.text(src, i) == other.text(other_src, i))
-    }
-
-    /// Every field without text, packed, each in bits of its own (an absent
-    /// option as a value no present one has): equal exactly when those
-    /// fields are.
-    fn values(&self) -> [u64; 4] {
-        let (tag, login) = match self.command {
-            Command::Words(_) => (0, false),
-            Command::Inittab { login, .. } => (1, login),
-        };
-        let log = match self.log {
-            Log::Console => 0,
-            Log::Null => 1,
-            Log::Kmsg => 2,
-            Log::File(_) => 3,
-        };
-        let on_exit = match self.on_exit {
-            None => 0x400,
-            Some(OnExit::Poweroff) => 0x100,
-            Some(OnExit::Reboot) => 0x200,
-            Some(OnExit::Halt) => 0x300,
-            Some(OnExit::Exit(code)) => u64::from(code),
-            Some(OnExit::ExitStatus) => 0x500,
-        };
-        let small = self.kind as u64
-            | (self.syntax as u64) << 4
-            | (self.restart as u64) << 8
-            | (log as u64) << 12
-            | (tag as u64) << 16
-            | (login as u64) << 17
-            | u64::from(self.stop_signal) << 24
-            | self.ready_fd.map_or(0x100, u64::from) << 32
-            | on_exit << 41
-            | self.umask.map_or(0x200, u64::from) << 52;
-        [small, self.backoff_min, self.backoff_max, self.timeout]
     }
 
     /// Text `i` of [`Entry::TEXTS`], in field order; `None` for an option

@@ -20,83 +20,84 @@ pub struct Error {
     pub kind: ErrorKind,
 }
 
-/// What went wrong; spans point at the offending text.
+/// What went wrong: a [`Message`] and what fills its holes, or a cycle.
+/// Data rather than a variant per message: rendering is then one template
+/// walk, not a match over every variant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ErrorKind {
-    /// The first word is not a kind.
-    UnknownKind(Span),
-    /// A line with a kind and nothing else (the span is the kind).
-    MissingName(Span),
-    /// A name (or an `after=` value) outside the name alphabet or too long.
-    BadName(Span),
-    DuplicateName {
-        name: Span,
-        first_line: u32,
-    },
-    /// A `key=` word whose key is not an option (the span is the key).
-    UnknownOption(Span),
-    /// A single-valued option given twice (the span is the key).
-    DuplicateOption(Span),
-    /// `user=` and the like with nothing after `=` (the span is the key).
-    EmptyValue(Span),
-    BadValue {
-        what: Value,
-        value: Span,
-    },
-    TooMany {
-        what: Capacity,
-        at_most: u32,
-    },
-    /// No command after the options.
-    EmptyCommand,
-    /// A quote (`'` or `"`) not closed on its line; the error is at the quote.
-    UnterminatedQuote(u8),
-    /// A NUL byte on the line (it could never reach `execve`).
-    NulByte,
-    /// An inittab line with fewer than four `:`-separated fields.
-    InittabFields,
-    /// An inittab action that BusyBox does not know.
-    UnknownAction(Span),
-    /// `after=` on a kind that is not ordered by it.
-    AfterIgnored(Kind),
-    /// `after=NAME` with no entry called NAME (span: NAME as written).
-    AfterUnknown(Span),
-    /// `after=NAME` where NAME's line had errors or was dropped.
-    AfterBroken(Span),
-    /// `after=NAME` where NAME is a shutdown, ctrlaltdel or restart entry.
-    AfterNotStarted {
-        name: Span,
-        kind: Kind,
+    /// Every error but a cycle.
+    Message {
+        msg: Message,
+        /// The offending text (unused by messages that quote none).
+        text: Span,
+        /// The number the message shows (0 if none): a line for
+        /// [`Message::DuplicateName`], a capacity for the "too many" ones,
+        /// the longest name for [`Message::BadName`].
+        n: u32,
+        /// The kind [`Message::AfterIgnored`] and [`Message::AfterNotStarted`]
+        /// name.
+        kind: Option<Kind>,
     },
     /// This entry's `after=` closes a cycle.
     AfterCycle(Cycle),
 }
 
-/// Which value was bad, for the hint in the message.
+/// Which message an error has, in the order of its template. "The text" is
+/// [`ErrorKind::Message`]'s `text`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Value {
-    Duration,
-    Signal,
-    Umask,
-    Log,
-    Restart,
-    Backoff,
-    Ready,
-    OnExit,
-    Env,
-    Pidfile,
-}
-
-/// Which capacity ran out.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Capacity {
-    Entries,
-    Env,
-    After,
-    Words,
-    CommandBytes,
+pub enum Message {
+    /// The first word (the text) is not a kind.
+    UnknownKind,
+    /// A line with a kind (the text) and nothing else.
+    MissingName,
+    /// A name (or an `after=` value) outside the name alphabet or too long.
+    BadName,
+    /// A name (the text) already taken on an earlier line (the number).
+    DuplicateName,
+    /// A `key=` word whose key (the text) is not an option.
+    UnknownOption,
+    /// A single-valued option (the text is the key) given twice.
+    DuplicateOption,
+    /// `user=` and the like with nothing after `=` (the text is the key).
+    EmptyValue,
+    /// This one and the next nine: an option value that does not read (the
+    /// text is the value).
+    BadDuration,
+    BadSignal,
+    BadUmask,
+    BadLog,
+    BadRestart,
+    BadBackoff,
+    BadReady,
+    BadOnExit,
+    BadEnv,
+    BadPidfile,
+    /// This one and the next five: a capacity (the number) ran out.
+    TooManyEntries,
+    TooManyEnv,
+    TooManyAfter,
+    TooManyWords,
+    CommandTooLong,
     /// Bytes of one option value, unquoted.
-    ValueBytes,
+    ValueTooLong,
+    /// No command after the options.
+    EmptyCommand,
+    /// A quote (the text) not closed on its line; the error is at the quote.
+    UnterminatedQuote,
+    /// A NUL byte on the line (it could never reach `execve`).
+    NulByte,
+    /// An inittab line with fewer than four `:`-separated fields.
+    InittabFields,
+    /// An inittab action (the text) that BusyBox does not know.
+    UnknownAction,
+    /// `after=` on a kind that is not ordered by it.
+    AfterIgnored,
+    /// `after=NAME` with no entry called NAME (the text: NAME as written).
+    AfterUnknown,
+    /// `after=NAME` where NAME's line had errors or was dropped.
+    AfterBroken,
+    /// `after=NAME` where NAME is a shutdown, ctrlaltdel or restart entry.
+    AfterNotStarted,
 }
 
 /// Names along an `after=` cycle, starting at the entry reporting it; the
@@ -115,85 +116,34 @@ impl Cycle {
 
 impl Error {
     /// The message alone, e.g. "unknown option `foo`".
-    #[inline(never)]
     pub fn message(&self, src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
-        let kind = self.kind;
-        if let ErrorKind::AfterCycle(c) = kind {
-            m.s(b"`after=` cycle: ");
-            for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
-                m.t(n);
-                m.s(b" -> ");
+        let (msg, text, n, kind) = match &self.kind {
+            ErrorKind::Message { msg, text, n, kind } => (*msg, *text, *n, *kind),
+            ErrorKind::AfterCycle(c) => {
+                m.s(b"`after=` cycle: ");
+                for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
+                    m.t(n);
+                    m.s(b" -> ");
+                }
+                if c.more {
+                    m.s(b"... -> ");
+                }
+                return m.t(c.names.first().copied().unwrap_or_default());
             }
-            if c.more {
-                m.s(b"... -> ");
-            }
-            return m.t(c.names.first().copied().unwrap_or_default());
-        }
-        // Each part of the message on its own: several small matches compile
-        // to far less than one match building every message whole.
-        let template = match kind {
-            ErrorKind::UnknownKind(_) => 0,
-            ErrorKind::MissingName(_) => 1,
-            ErrorKind::BadName(_) => 2,
-            ErrorKind::DuplicateName { .. } => 3,
-            ErrorKind::UnknownOption(_) => 4,
-            ErrorKind::DuplicateOption(_) => 5,
-            ErrorKind::EmptyValue(_) => 6,
-            ErrorKind::BadValue { what, .. } => 7 + what as usize,
-            ErrorKind::TooMany { what, .. } => 17 + what as usize,
-            ErrorKind::EmptyCommand => 23,
-            ErrorKind::UnterminatedQuote(_) => 24,
-            ErrorKind::NulByte => 25,
-            ErrorKind::InittabFields => 26,
-            ErrorKind::UnknownAction(_) => 27,
-            ErrorKind::AfterIgnored(_) => 28,
-            ErrorKind::AfterUnknown(_) => 29,
-            ErrorKind::AfterBroken(_) => 30,
-            ErrorKind::AfterNotStarted { .. } => 31,
-            ErrorKind::AfterCycle(_) => 32,
         };
-        let span = match kind {
-            ErrorKind::UnknownKind(s)
-            | ErrorKind::MissingName(s)
-            | ErrorKind::BadName(s)
-            | ErrorKind::DuplicateName { name: s, .. }
-            | ErrorKind::UnknownOption(s)
-            | ErrorKind::DuplicateOption(s)
-            | ErrorKind::EmptyValue(s)
-            | ErrorKind::BadValue { value: s, .. }
-            | ErrorKind::UnknownAction(s)
-            | ErrorKind::AfterUnknown(s)
-            | ErrorKind::AfterBroken(s)
-            | ErrorKind::AfterNotStarted { name: s, .. } => s,
-            _ => Span::default(),
-        };
-        let n = match kind {
-            ErrorKind::BadName(_) => crate::MAX_NAME as u32,
-            ErrorKind::DuplicateName { first_line: n, .. }
-            | ErrorKind::TooMany { at_most: n, .. } => n,
-            _ => 0,
-        };
-        let word: &[u8] = match kind {
-            ErrorKind::UnterminatedQuote(b'"') => b"\"",
-            ErrorKind::UnterminatedQuote(_) => b"'",
-            ErrorKind::AfterIgnored(k) | ErrorKind::AfterNotStarted { kind: k, .. } => {
-                k.as_str().as_bytes()
-            }
-            _ => b"",
-        };
-        // Template number `template` is the text after that many newlines;
+        // Template number `msg` is the text after that many newlines;
         // byte by byte, so the holes need no splitting (holes are ASCII, so
         // whole characters still go out in order).
         let mut line = 0;
         for &b in TEMPLATES {
             if b == b'\n' {
                 line += 1;
-            } else if line == template {
+            } else if line == msg as usize {
                 match b {
-                    b'$' => m.t(span),
+                    b'$' => m.t(text),
                     b'#' => m.n(n),
-                    b'%' => m.s(word),
+                    b'%' => m.s(kind.map_or("", Kind::as_str).as_bytes()),
                     _ => m.s(&[b]),
                 }
             }
@@ -283,8 +233,8 @@ fn utf8_unit(b: &[u8]) -> (usize, bool) {
     (len, true)
 }
 
-/// Every message but the cycle's, one a line, in the order `message` numbers
-/// them: `$` is the offending text, `#` a number, `%` a word.
+/// Every message but the cycle's, one a line, in [`Message`] order: `$` is
+/// the offending text, `#` the number, `%` the kind.
 const TEMPLATES: &[u8] = b"\
 unknown kind `$` (use sysinit, wait, once, service, askfirst, shutdown, ctrlaltdel or restart)
 missing name after `$`
@@ -310,7 +260,7 @@ too many words in command (at most #)
 command too long (at most # bytes)
 option value too long (at most # bytes)
 empty command
-unterminated quote `%`
+unterminated quote `$`
 NUL byte in a line
 bad inittab line (use id:runlevels:action:process)
 unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restart or ctrlaltdel)

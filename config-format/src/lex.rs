@@ -24,11 +24,10 @@ pub(crate) struct Word {
     pub len: usize,
 }
 
-/// A quote that is not closed before the end of its line.
+/// A quote that is not closed before the end of its line: the quote's offset.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Unterminated {
     pub at: usize,
-    pub quote: u8,
 }
 
 pub(crate) fn is_blank(b: u8) -> bool {
@@ -143,8 +142,8 @@ impl<'a> Lexer<'a> {
                     (quote, at) = (q, self.pos);
                     (None, 1)
                 }
-                (_, None | Some(b'\n')) => return Err(Unterminated { at, quote }),
-                (_, Some(b'\r')) if next == Some(b'\n') => return Err(Unterminated { at, quote }),
+                (_, None | Some(b'\n')) => return Err(Unterminated { at }),
+                (_, Some(b'\r')) if next == Some(b'\n') => return Err(Unterminated { at }),
                 (q, Some(x)) if x == q => {
                     quote = 0;
                     (None, 1)
@@ -189,27 +188,30 @@ pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
 }
 
 /// `src` without its continuations, byte by byte.
-pub(crate) fn logical_bytes(src: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    logical_indexed(src).map(|(_, b)| b)
-}
-
-/// `src` without its continuations, each byte with its offset in `src`.
-pub(crate) fn logical_indexed(src: &[u8]) -> Logical<'_> {
+pub(crate) fn logical_bytes(src: &[u8]) -> Logical<'_> {
     Logical { src, i: 0 }
 }
 
-/// The iterator of [`logical_indexed`]; one out-of-line `next` serves
-/// every loop over a process field.
+/// The iterator of [`logical_bytes`]; one out-of-line `next` serves
+/// every loop over a process field. Bytes come back alone (in a register);
+/// [`Logical::offset`] says where the last one was.
 pub(crate) struct Logical<'a> {
     src: &'a [u8],
     i: usize,
 }
 
+impl Logical<'_> {
+    /// The offset in `src` of the byte `next` returned last.
+    pub fn offset(&self) -> usize {
+        self.i.saturating_sub(1)
+    }
+}
+
 impl Iterator for Logical<'_> {
-    type Item = (usize, u8);
+    type Item = u8;
 
     #[inline(never)]
-    fn next(&mut self) -> Option<(usize, u8)> {
+    fn next(&mut self) -> Option<u8> {
         loop {
             let b = self.src.get(self.i).copied()?;
             let c = match b {
@@ -223,7 +225,7 @@ impl Iterator for Logical<'_> {
         }
         let b = self.src.get(self.i).copied()?;
         self.i += 1;
-        Some((self.i - 1, b))
+        Some(b)
     }
 }
 

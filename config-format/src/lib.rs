@@ -37,7 +37,7 @@ mod parse;
 mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
-pub use error::{decimal, escape, Capacity, Error, ErrorKind, Sink, Value};
+pub use error::{decimal, escape, Error, ErrorKind, Message, Sink};
 pub use parse::{parse, parse_into, parse_n, word_index};
 pub use value::{decimal as parse_decimal, parse_duration, signal_by_name, signal_name};
 
@@ -164,16 +164,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Sysinit => "sysinit",
-            Kind::Wait => "wait",
-            Kind::Once => "once",
-            Kind::Service => "service",
-            Kind::Askfirst => "askfirst",
-            Kind::Shutdown => "shutdown",
-            Kind::CtrlAltDel => "ctrlaltdel",
-            Kind::Restart => "restart",
-        }
+        parse::nth_word(parse::KIND_WORDS, self as usize).unwrap_or("")
     }
     /// Kept running by default (`service`, `askfirst`).
     pub fn respawns(self) -> bool {

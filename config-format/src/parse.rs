@@ -2,7 +2,7 @@
 //! over the `after=` graph; errors go out as they are found, and a line with
 //! any error is dropped whole. The grammar is documented on [`parse`].
 
-use crate::error::{Capacity, Cycle, Error, ErrorKind, Value};
+use crate::error::{Cycle, Error, ErrorKind, Message};
 use crate::lex::{is_blank, logical_end, Lexer};
 use crate::{
     argv, value, Command, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN,
@@ -117,18 +117,20 @@ pub fn parse_into<const N: usize>(
 /// [`Parser::suffixes`] before any: a constant, so the parser is built in place.
 const NO_SUFFIXES: [(u32, u32); 16] = [(0, 0); 16];
 
-/// Kind keywords, and the kind each one means.
-const KIND_WORDS: &[u8] = b"sysinit wait once service respawn askfirst shutdown ctrlaltdel restart";
+/// Kind keywords, and the kind each one means: each kind's own name in
+/// [`Kind`] order ([`Kind::as_str`] reads them), then the alias `respawn`.
+pub(crate) const KIND_WORDS: &str =
+    "sysinit wait once service askfirst shutdown ctrlaltdel restart respawn";
 const KINDS: [Kind; 9] = [
     Kind::Sysinit,
     Kind::Wait,
     Kind::Once,
     Kind::Service,
-    Kind::Service,
     Kind::Askfirst,
     Kind::Shutdown,
     Kind::CtrlAltDel,
     Kind::Restart,
+    Kind::Service,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -190,33 +192,31 @@ pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == key)
 }
 
-/// Why an option word was refused; [`Parser::option_error`] turns it into
-/// the error. Small, so [`option`] returns it in a register.
-#[derive(Clone, Copy)]
-enum OptError {
-    /// The key is no option (reported at the word).
-    Unknown,
-    /// A single-valued option given again (at the word).
-    Duplicate,
-    /// Nothing after `=` (at the value).
-    Empty,
-    /// The value does not read as `Value` (at the value).
-    Bad(Value),
-    /// An `after=` value that is no name (at the value).
-    BadName,
-    /// One `env=` or `after=` too many (at the word).
-    Full(Capacity),
-    /// `after=` on a kind it does not order (at the word).
-    Ignored(Kind),
+/// Word `i` of blank-separated `words` (the reverse of [`word_index`]).
+#[inline(never)]
+pub(crate) fn nth_word(words: &'static str, mut i: usize) -> Option<&'static str> {
+    let mut start = 0;
+    for end in 0..=words.len() {
+        if words.as_bytes().get(end).is_none_or(|&b| b == b' ') {
+            if i == 0 {
+                return words.get(start..end);
+            }
+            i -= 1;
+            start = end + 1;
+        }
+    }
+    None
 }
 
 /// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
+/// A refused option comes back as its error's message, which
+/// [`Parser::option_error`] reports.
 #[inline(never)]
-fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptError> {
+fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), Message> {
     // The init copies values into buffers of this size: a longer one would
     // be dropped there (a service run without its `user=`), so it is refused.
     let Some(v) = val.bytes() else {
-        return Err(OptError::Full(Capacity::ValueBytes));
+        return Err(Message::ValueTooLong);
     };
     let slot = match opt {
         Opt::Tty => &mut e.tty,
@@ -225,7 +225,7 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptErro
         Opt::Dir => &mut e.dir,
         Opt::Pidfile => {
             if val.len > 0 && val.buf.first() != Some(&b'/') {
-                return Err(OptError::Bad(Value::Pidfile));
+                return Err(Message::BadPidfile);
             }
             &mut e.pidfile
         }
@@ -233,53 +233,53 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), OptErro
             let eq = v.iter().position(|&b| b == b'=');
             let key_ok = eq.and_then(|i| v.get(..i)).is_some_and(value::is_env_key);
             if !key_ok {
-                return Err(OptError::Bad(Value::Env));
+                return Err(Message::BadEnv);
             }
-            return e.env.push(value).map_err(|_| OptError::Full(Capacity::Env));
+            return e.env.push(value).map_err(|_| Message::TooManyEnv);
         }
         Opt::After => {
             if !matches!(e.kind, Kind::Once | Kind::Service | Kind::Askfirst) {
-                return Err(OptError::Ignored(e.kind));
+                return Err(Message::AfterIgnored);
             }
             if !Name::valid(v) {
-                return Err(OptError::BadName);
+                return Err(Message::BadName);
             }
             // Unused slots hold an empty name: the bytes go straight in.
-            let slot = e.after.push_slot().ok_or(OptError::Full(Capacity::After))?;
+            let slot = e.after.push_slot().ok_or(Message::TooManyAfter)?;
             slot.push(v);
             return Ok(());
         }
         _ => {
-            let what = VALUES.get(opt as usize).copied().unwrap_or(Value::Env);
-            return read_value(e, opt, v, value).ok_or(OptError::Bad(what));
+            let what = VALUES.get(opt as usize).copied().unwrap_or(Message::BadEnv);
+            return read_value(e, opt, v, value).ok_or(what);
         }
     };
     if val.len == 0 {
-        return Err(OptError::Empty);
+        return Err(Message::EmptyValue);
     }
     *slot = Some(value);
     Ok(())
 }
 
 /// What each [`Opt`] reads, in [`Opt`] order, for [`read_value`]'s errors
-/// (the options it does not read have `Env`, never used). A byte table
+/// (the options it does not read have `BadEnv`, never used). A byte table
 /// rather than an error per reader: smaller code.
-const VALUES: [Value; 15] = [
-    Value::Env,
-    Value::Env,
-    Value::Env,
-    Value::Env,
-    Value::Env,
-    Value::Umask,
-    Value::Log,
-    Value::Restart,
-    Value::Backoff,
-    Value::Env,
-    Value::Ready,
-    Value::Env,
-    Value::Signal,
-    Value::Duration,
-    Value::OnExit,
+const VALUES: [Message; 15] = [
+    Message::BadEnv,
+    Message::BadEnv,
+    Message::BadEnv,
+    Message::BadEnv,
+    Message::BadEnv,
+    Message::BadUmask,
+    Message::BadLog,
+    Message::BadRestart,
+    Message::BadBackoff,
+    Message::BadEnv,
+    Message::BadReady,
+    Message::BadEnv,
+    Message::BadSignal,
+    Message::BadDuration,
+    Message::BadOnExit,
 ];
 
 /// Reads a value option into `e`; `None` if `v` is not a valid value.
@@ -358,43 +358,66 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// A capacity ran out at `off`.
     #[cold]
     #[inline(never)]
-    fn too_many(&mut self, off: usize, what: Capacity) {
+    fn too_many(&mut self, off: usize, what: Message) {
         let at_most = match what {
-            Capacity::Entries => N,
-            Capacity::Env => MAX_ENV,
-            Capacity::After => MAX_AFTER,
-            Capacity::Words => MAX_ARGS,
-            Capacity::CommandBytes => argv::ARGV_BYTES,
-            Capacity::ValueBytes => MAX_VALUE,
+            Message::TooManyEntries => N,
+            Message::TooManyEnv => MAX_ENV,
+            Message::TooManyAfter => MAX_AFTER,
+            Message::TooManyWords => MAX_ARGS,
+            Message::CommandTooLong => argv::ARGV_BYTES,
+            _ => MAX_VALUE,
         };
-        self.err(
-            off,
-            ErrorKind::TooMany {
-                what,
-                at_most: at_most as u32,
-            },
-        );
+        self.err(off, what, Span::default(), at_most as u32);
     }
 
-    /// Reports an option word at `at` that [`option`] refused.
+    /// Reports the option word whose key is `key` (it starts the word) and
+    /// value `value` with message `msg`, on a line of kind `kind`: at the
+    /// word, or at the value when the value is what is wrong.
     #[cold]
     #[inline(never)]
-    fn option_error(&mut self, why: OptError, at: usize, key: Span, value: Span) {
-        let value_at = value.start as usize;
-        let (off, kind) = match why {
-            OptError::Unknown => (at, ErrorKind::UnknownOption(key)),
-            OptError::Duplicate => (at, ErrorKind::DuplicateOption(key)),
-            OptError::Empty => (value_at, ErrorKind::EmptyValue(key)),
-            OptError::Bad(what) => (value_at, ErrorKind::BadValue { what, value }),
-            OptError::BadName => (value_at, ErrorKind::BadName(value)),
-            OptError::Full(what) => return self.too_many(at, what),
-            OptError::Ignored(kind) => (at, ErrorKind::AfterIgnored(kind)),
-        };
-        self.err(off, kind);
+    fn option_error(&mut self, msg: Message, key: Span, value: Span, kind: Kind) {
+        let (at, value_at) = (key.start as usize, value.start as usize);
+        match msg {
+            Message::UnknownOption | Message::DuplicateOption => self.err(at, msg, key, 0),
+            Message::EmptyValue => self.err(value_at, msg, key, 0),
+            Message::BadName => self.bad_name(value_at, value),
+            Message::AfterIgnored => {
+                let kind = ErrorKind::Message {
+                    msg,
+                    text: Span::default(),
+                    n: 0,
+                    kind: Some(kind),
+                };
+                self.error(at, kind);
+            }
+            Message::TooManyEnv | Message::TooManyAfter | Message::ValueTooLong => {
+                self.too_many(at, msg)
+            }
+            // The values that do not read.
+            _ => self.err(value_at, msg, value, 0),
+        }
     }
 
+    /// A name (or an `after=` value) at `off` that is no name.
+    fn bad_name(&mut self, off: usize, name: Span) {
+        self.err(off, Message::BadName, name, MAX_NAME as u32);
+    }
+
+    /// An error at `off` whose message quotes `text` and shows `n`.
     #[inline(never)]
-    fn err(&mut self, off: usize, kind: ErrorKind) {
+    fn err(&mut self, off: usize, msg: Message, text: Span, n: u32) {
+        let kind = ErrorKind::Message {
+            msg,
+            text,
+            n,
+            kind: None,
+        };
+        self.error(off, kind);
+    }
+
+    /// Reports `kind` at offset `off` of the source.
+    #[inline(never)]
+    fn error(&mut self, off: usize, kind: ErrorKind) {
         let (line, col) = position(self.src, self.line_no, self.line_pos, off);
         (self.on_error)(&Error { line, col, kind });
     }
@@ -428,21 +451,17 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             .get(first..end)
             .and_then(|l| l.iter().position(|&b| b == 0))
         {
-            self.err(first + nul, ErrorKind::NulByte);
+            self.err(first + nul, Message::NulByte, Span::default(), 0);
             return end;
         }
-        let raw_first = src.get(first..).unwrap_or(&[]);
-        let first_len = raw_first
-            .iter()
-            .position(|&b| is_blank(b) || b == b'\n')
-            .unwrap_or(raw_first.len());
-        if raw_first
-            .get(..first_len)
-            .is_some_and(|w| crate::has_byte(w, b':'))
-        {
-            return self.inittab(first);
+        // An inittab line: its first word (up to a blank) holds a `:`.
+        let inittab = (src.get(first..).unwrap_or(&[]).iter())
+            .take_while(|&&b| !is_blank(b) && b != b'\n')
+            .any(|&b| b == b':');
+        if inittab {
+            return self.inittab(first, end);
         }
-        self.native(lx)
+        self.native(&mut lx)
     }
 
     /// The word at `lx.pos`; on an unterminated quote, reports it and moves
@@ -451,50 +470,44 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     fn word(&mut self, lx: &mut Lexer<'_>) -> Option<crate::lex::Word> {
         let w = lx.word(&mut []);
         if let Err(u) = w {
-            self.err(u.at, ErrorKind::UnterminatedQuote(u.quote));
+            self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1), 0);
             lx.skip_to_newline();
         }
         w.ok()
     }
 
     #[inline(never)]
-    fn native(&mut self, mut lx: Lexer<'_>) -> usize {
+    fn native(&mut self, lx: &mut Lexer<'_>) -> usize {
         let src = self.src;
         let kind_at = lx.pos;
-        let Some(kw) = self.word(&mut lx) else {
+        let Some(kw) = self.word(lx) else {
             return lx.pos;
         };
         let kind_span = span(kw.start, kw.end);
-        let Some(kind) = lookup(KIND_WORDS, &KINDS, kind_span.get(src)) else {
-            self.err(kind_at, ErrorKind::UnknownKind(kind_span));
+        let Some(kind) = lookup(KIND_WORDS.as_bytes(), &KINDS, kind_span.get(src)) else {
+            self.err(kind_at, Message::UnknownKind, kind_span, 0);
             lx.skip_line();
             return lx.pos;
         };
         if !lx.word_start() {
-            self.err(lx.pos, ErrorKind::MissingName(kind_span));
+            self.err(lx.pos, Message::MissingName, kind_span, 0);
             return lx.pos;
         }
         let name_at = lx.pos;
-        let Some(nw) = self.word(&mut lx) else {
+        let Some(nw) = self.word(lx) else {
             return lx.pos;
         };
         let name_span = span(nw.start, nw.end);
         let name = name_span.get(src);
         if !Name::valid(name) {
-            self.err(name_at, ErrorKind::BadName(name_span));
+            self.bad_name(name_at, name_span);
             lx.skip_line();
             return lx.pos;
         }
         let mut ok = true;
         if let Some(first) = self.index.find(self.table, name) {
             let first_line = self.table.entries.get(first).map_or(0, |e| e.line);
-            self.err(
-                name_at,
-                ErrorKind::DuplicateName {
-                    name: name_span,
-                    first_line,
-                },
-            );
+            self.err(name_at, Message::DuplicateName, name_span, first_line);
             ok = false;
         }
         let (line, _) = position(src, self.line_no, self.line_pos, kind_at);
@@ -514,7 +527,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         while lx.word_start() {
             let at = lx.pos;
-            let Some(w) = self.word(&mut lx) else {
+            let Some(w) = self.word(lx) else {
                 return self.failed_line(name_span, lx.pos);
             };
             last_end = w.end;
@@ -534,17 +547,17 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             let mut vlx = Lexer::new(src, value_at, w.end);
             val.len = vlx.word(&mut val.buf).map_or(0, |w| w.len);
             let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
-                None => Err(OptError::Unknown),
+                None => Err(Message::UnknownOption),
                 Some(opt) if opt.single() && seen & (1 << opt as u16) != 0 => {
-                    Err(OptError::Duplicate)
+                    Err(Message::DuplicateOption)
                 }
                 Some(opt) => {
                     seen |= 1 << opt as u16;
                     option(&mut e, opt, value, &val)
                 }
             };
-            if let Err(why) = result {
-                self.option_error(why, at, key, value);
+            if let Err(msg) = result {
+                self.option_error(msg, key, value, kind);
                 ok = false;
             }
         }
@@ -552,7 +565,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Command.
         if !has_command {
             // Right after the last word: where the command should have been.
-            self.err(last_end, ErrorKind::EmptyCommand);
+            self.err(last_end, Message::EmptyCommand, Span::default(), 0);
             return self.failed_line(name_span, lx.pos);
         }
         let cmd_start = lx.pos;
@@ -560,19 +573,19 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut words = 0usize;
         let mut bytes = 0usize;
         while lx.word_start() {
-            let Some(w) = self.word(&mut lx) else {
+            let Some(w) = self.word(lx) else {
                 return self.failed_line(name_span, lx.pos);
             };
             words += 1;
             if words == MAX_ARGS + 1 {
-                self.too_many(w.start, Capacity::Words);
+                self.too_many(w.start, Message::TooManyWords);
                 ok = false;
             }
             bytes += w.len + 1;
             cmd_end = w.end;
         }
         if bytes > argv::ARGV_BYTES {
-            self.too_many(cmd_start, Capacity::CommandBytes);
+            self.too_many(cmd_start, Message::CommandTooLong);
             ok = false;
         }
         e.command = Command::Words(span(cmd_start, cmd_end));
@@ -586,7 +599,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         end
     }
 
-    /// Notes a native line's name as dropped; returns `end`.
+    /// Notes a native line's name as dropped; returns `end`. Not inlined:
+    /// every way a native line fails ends here.
+    #[inline(never)]
     fn failed_line(&mut self, name: Span, end: usize) -> usize {
         let _ = self.failed.push(name);
         end
@@ -600,7 +615,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Checked first: `push` hands a rejected entry back, and testing
         // that result costs more code than this.
         if self.table.entries.is_full() {
-            self.too_many(line_at, Capacity::Entries);
+            self.too_many(line_at, Message::TooManyEntries);
             return false;
         }
         let _ = self.table.entries.push(e.clone());
@@ -608,44 +623,44 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         true
     }
 
+    /// The inittab line from `first` (its first word) to `end` (its logical
+    /// end, as [`Parser::line`] found it); returns `end`.
     #[inline(never)]
-    fn inittab(&mut self, first: usize) -> usize {
+    fn inittab(&mut self, first: usize, end: usize) -> usize {
         let src = self.src;
-        let end = logical_end(src, first);
-        let line = src.get(first..end).unwrap_or(&[]);
-        let mut content = line
-            .iter()
-            .position(|&b| b == b'#')
-            .map_or(line, |i| line.get(..i).unwrap_or(&[]));
-        while let [rest @ .., last] = content {
-            if !is_blank(*last) {
-                break;
-            }
-            content = rest;
-        }
-        // The first three colons; the process keeps any later ones.
+        // One pass up to a `#`: the first three colons (the process keeps
+        // any later ones), and where the content ends without its trailing
+        // blanks.
         let mut colons = [0; 3];
         let mut found = 0;
-        for (i, &b) in content.iter().enumerate() {
+        let mut content_end = first;
+        for (i, &b) in (first..).zip(src.get(first..end).unwrap_or(&[])) {
+            if b == b'#' {
+                break;
+            }
             if b == b':' {
                 if let Some(c) = colons.get_mut(found) {
-                    *c = first + i;
+                    *c = i;
                     found += 1;
                 }
+            }
+            if !is_blank(b) {
+                content_end = i + 1;
             }
         }
         let [c1, c2, c3] = colons;
         if found < 3 {
-            self.err(first, ErrorKind::InittabFields);
+            self.err(first, Message::InittabFields, Span::default(), 0);
             return end;
         }
-        let content_end = first + content.len();
         let action = span(c2 + 1, c3);
-        // BusyBox's actions are the native kinds but `service`.
-        let Some(kind) =
-            lookup(KIND_WORDS, &KINDS, action.get(src)).filter(|_| action.get(src) != b"service")
+        // BusyBox's actions are the native kinds but `service` (the word
+        // of `Kind::Service`; `respawn` is another word).
+        let Some(kind) = word_index(KIND_WORDS.as_bytes(), action.get(src))
+            .filter(|&i| i != Kind::Service as usize)
+            .and_then(|i| KINDS.get(i).copied())
         else {
-            self.err(c2 + 1, ErrorKind::UnknownAction(action));
+            self.err(c2 + 1, Message::UnknownAction, action, 0);
             return end;
         };
         let mut process = c3 + 1;
@@ -656,25 +671,25 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let process = span(process, content_end);
         let (words, bytes, first_extra) = argv::inittab_size(process.get(src), login);
         if words == 0 {
-            self.err(c3 + 1, ErrorKind::EmptyCommand);
+            self.err(c3 + 1, Message::EmptyCommand, Span::default(), 0);
             return end;
         }
         if words > MAX_ARGS {
             self.too_many(
                 first_extra.map_or(c3 + 1, |i| process.start as usize + i),
-                Capacity::Words,
+                Message::TooManyWords,
             );
             return end;
         }
         if bytes > argv::ARGV_BYTES {
-            self.too_many(c3 + 1, Capacity::CommandBytes);
+            self.too_many(c3 + 1, Message::CommandTooLong);
             return end;
         }
         let id = span(first, c1);
         let (line, _) = position(src, self.line_no, self.line_pos, first);
         let mut e = default_entry(kind, Syntax::Inittab, line);
         if !self.inittab_name(&mut e.name, id.get(src), action.get(src)) {
-            self.too_many(first, Capacity::Entries);
+            self.too_many(first, Message::TooManyEntries);
             return end;
         }
         e.tty = (id.len > 0).then_some(id);
@@ -686,7 +701,6 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// `<id>.<action>`, then `.2`, `.3`... until the name is free, into
     /// `name` (empty before; written in place, not returned: a `Name` comes
     /// back through memory and is copied once more). False if none is free.
-    #[inline(never)]
     fn inittab_name(&mut self, name: &mut Name, id: &[u8], action: &[u8]) -> bool {
         const SUFFIX: usize = 4; // ".999"
         let id = value::strip(id, b"/dev/").unwrap_or(id);
@@ -728,6 +742,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// entries concerned and, transitively, the entries that depend on them.
     #[inline(never)]
     fn check_after(&mut self) {
+        // Every line is read by now: errors are positioned from the source's
+        // start.
+        self.line_no = 1;
+        self.line_pos = 0;
         let n = self.table.entries.len();
         let mut g = Graph::<N> {
             deps: [[0; MAX_AFTER]; N],
@@ -757,14 +775,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                     None => None,
                 };
                 let at = self.after_span(i, k);
-                let kind = match not_started {
-                    Some(kind) => ErrorKind::AfterNotStarted { name: at, kind },
+                let msg = match not_started {
+                    Some(_) => Message::AfterNotStarted,
                     None if self.failed.iter().any(|s| s.get(self.src) == name) => {
-                        ErrorKind::AfterBroken(at)
+                        Message::AfterBroken
                     }
-                    None => ErrorKind::AfterUnknown(at),
+                    None => Message::AfterUnknown,
                 };
-                self.err_after(at, kind);
+                self.err_after(at, msg, not_started);
                 g.mark(i, DROPPED);
             }
         }
@@ -794,7 +812,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 });
                 if let Some(k) = hit {
                     let at = self.after_span(i, k);
-                    self.err_after(at, ErrorKind::AfterBroken(at));
+                    self.err_after(at, Message::AfterBroken, None);
                     g.mark(i, DROPPED);
                     changed = true;
                 }
@@ -889,7 +907,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 .position(|&j| j == next)
                 .unwrap_or(0);
             let at = self.after_span(me, k);
-            self.err_after(at, ErrorKind::AfterCycle(c));
+            self.error(after_key(at), ErrorKind::AfterCycle(c));
         }
     }
 
@@ -936,13 +954,20 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     }
 
     /// An error at the `after=` whose value is `value`.
-    fn err_after(&mut self, value: Span, kind: ErrorKind) {
-        let key_at = (value.start as usize).saturating_sub(b"after=".len());
-        // Every line is read by now: position errors from the source's start.
-        self.line_no = 1;
-        self.line_pos = 0;
-        self.err(key_at, kind);
+    fn err_after(&mut self, value: Span, msg: Message, kind: Option<Kind>) {
+        let kind = ErrorKind::Message {
+            msg,
+            text: value,
+            n: 0,
+            kind,
+        };
+        self.error(after_key(value), kind);
     }
+}
+
+/// Where the `after=` whose value is `value` starts (its errors point there).
+fn after_key(value: Span) -> usize {
+    (value.start as usize).saturating_sub(b"after=".len())
 }
 
 fn get<T: Copy + Default>(a: &[T], i: usize) -> T {
@@ -985,6 +1010,8 @@ impl<const N: usize> Graph<N> {
         get(&self.state, i)
     }
 
+    /// Not inlined: the checks run in several places.
+    #[inline(never)]
     fn mark(&mut self, i: usize, bits: u8) {
         if let Some(s) = self.state.get_mut(i) {
             *s |= bits;

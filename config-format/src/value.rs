@@ -2,55 +2,20 @@
 //! Every reader takes unquoted bytes and returns `None` for anything it does
 //! not accept exactly; it never allocates and never panics on overflow.
 
-use crate::parse::lookup;
+use crate::parse::{lookup, nth_word, word_index};
 use crate::{Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
 
-/// Linux signal names 1..=31 (the numbering x86_64, aarch64 and riscv64 share).
-/// Only read at compile time: the binary holds [`NAMES`] and [`ENDS`].
-const SIGNALS: [&str; 31] = [
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-];
+/// Linux signal names 1..=31 in order (the numbering x86_64, aarch64 and
+/// riscv64 share), then other names some signals go by, numbered in
+/// [`ALIASES`]. One word list: one lookup serves both.
+const SIGNALS: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM \
+STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS IOT CLD POLL";
 
-/// Other names some signals go by.
-const ALIASES: [(&[u8], u8); 3] = [(b"IOT", 6), (b"CLD", 17), (b"POLL", 29)];
+/// How many of [`SIGNALS`] are the signals' own names.
+const NAMED: usize = 31;
 
-/// Where each name ends in [`NAMES`] (name `n` is `ENDS[n - 1]..ENDS[n]`).
-/// (Indexing here runs at compile time: a bad index fails the build.)
-#[allow(clippy::indexing_slicing)]
-const ENDS: [u8; 32] = {
-    let mut ends = [0u8; 32];
-    let mut i = 0;
-    while i < SIGNALS.len() {
-        ends[i + 1] = ends[i] + SIGNALS[i].len() as u8;
-        i += 1;
-    }
-    ends
-};
-
-/// Every name in [`SIGNALS`], back to back: one short string instead of 31
-/// slices.
-#[allow(clippy::indexing_slicing)]
-const NAME_BYTES: [u8; ENDS[31] as usize] = {
-    let mut out = [0u8; ENDS[31] as usize];
-    let mut i = 0;
-    while i < SIGNALS.len() {
-        let name = SIGNALS[i].as_bytes();
-        let mut k = 0;
-        while k < name.len() {
-            out[ENDS[i] as usize + k] = name[k];
-            k += 1;
-        }
-        i += 1;
-    }
-    out
-};
-
-const NAMES: &str = match core::str::from_utf8(&NAME_BYTES) {
-    Ok(s) => s,
-    Err(_) => "",
-};
+/// The numbers of the aliases at the end of [`SIGNALS`] (`IOT`, `CLD`, `POLL`).
+const ALIASES: [u8; 3] = [6, 17, 29];
 
 /// The highest signal number accepted (`SIGRTMAX` on Linux).
 pub const MAX_SIGNAL: u8 = 64;
@@ -70,18 +35,17 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     }
     let upper = upper.get(..s.len())?;
     let name = strip(upper, b"SIG").unwrap_or(upper);
-    if let Some(&(_, n)) = ALIASES.iter().find(|(a, _)| *a == name) {
-        return Some(n);
+    let i = word_index(SIGNALS.as_bytes(), name)?;
+    match i.checked_sub(NAMED) {
+        None => Some(i as u8 + 1),
+        Some(alias) => ALIASES.get(alias).copied(),
     }
-    // A half-open range: `1..=31` iterates with an extra exhausted flag.
-    (1..SIGNALS.len() as u8 + 1).find(|&n| signal_name(n).map(str::as_bytes) == Some(name))
 }
 
 /// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
 pub fn signal_name(n: u8) -> Option<&'static str> {
-    let i = usize::from(n).checked_sub(1)?;
-    let (start, end) = (*ENDS.get(i)?, *ENDS.get(i + 1)?);
-    NAMES.get(usize::from(start)..usize::from(end))
+    let i = usize::from(n).checked_sub(1).filter(|&i| i < NAMED)?;
+    nth_word(SIGNALS, i)
 }
 
 /// `s` without `prefix`. A slice, not an array: `strip_prefix` is compiled
@@ -220,8 +184,14 @@ mod tests {
         assert_eq!(signal_name(31), Some("SYS"));
         assert_eq!(signal_name(0), None);
         assert_eq!(signal_name(34), None);
+        let names = [
+            "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+            "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
+            "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+        ];
+        assert_eq!(signal_name(32), None);
         for n in 1..=31 {
-            assert_eq!(signal_name(n), Some(SIGNALS[usize::from(n) - 1]));
+            assert_eq!(signal_name(n), Some(names[usize::from(n) - 1]));
             assert_eq!(signal_by_name(signal_name(n).unwrap().as_bytes()), Some(n));
         }
         assert_eq!(signal_by_name(b"SIGVTALRM"), Some(26));
