@@ -47,12 +47,13 @@ pub enum State {
     Running { pid: Pid },
     /// Waiting to restart.
     Backoff { until: u64 },
-    /// Asked to stop: `stop=` signal sent, SIGKILL at `kill_at`, given up at `give_up`.
+    /// Asked to stop: `stop=` signal sent. SIGKILL at `until`, which then
+    /// moves on by [`KILL_GRACE`] (`killed`): given up at that one.
     Stopping {
         pid: Pid,
-        kill_at: u64,
-        give_up: u64,
         then: AfterStop,
+        killed: bool,
+        until: u64,
     },
     /// Stopped on request; stays down until started.
     Stopped,
@@ -74,7 +75,10 @@ pub enum AfterStop {
 }
 
 /// What the runtime found in a pidfile.
+///
+/// `repr(u8)`: a one-byte tag (not one widened to four), shorter to test.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub enum PidfileRead {
     /// A live child of foster: the daemon, re-parented to the subreaper.
     Child(Pid),
@@ -115,14 +119,17 @@ enum Phase {
     /// Running sysinit then wait entries one by one.
     Boot,
     Running,
-    Stopping {
-        stage: Stage,
-        outcome: Outcome,
-    },
+    /// Stopping; how it ends is [`Supervisor::outcome`].
+    Stopping(Stage),
 }
 
 /// Something for the runtime to report (it renders names and texts).
+///
+/// `repr(u8)`: a one-byte tag, which [`Action`] then shares, rather than
+/// the eight-byte niche of `restart_in`: shorter code wherever actions are
+/// built or matched.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub enum Note {
     Started {
         slot: SlotId,
@@ -217,23 +224,24 @@ pub enum Action {
 }
 
 /// One supervised entry and its runtime state.
+///
+/// `repr(C)` keeps the small, often-read runtime fields ahead of the large
+/// entry: within the first 128 bytes they are reached with one-byte
+/// displacements, which makes every access to them shorter.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Slot {
-    pub entry: Entry,
     pub state: State,
-    /// Readiness reported (entries without `ready=` are ready when running).
-    pub ready: bool,
-    pub restarts: u32,
-    pub last_exit: Option<ExitStatus>,
     /// When the current process started (for uptime and backoff reset).
     pub since: u64,
     /// The next backoff delay.
     delay: Millis,
+    pub restarts: u32,
     /// Order of first start, for stopping newest first.
     start_seq: u32,
-    /// Position in the start order of the table in force: a reload keeps
-    /// slots where they are, so `shutdown` entries run by this.
-    order: u8,
+    pub last_exit: Option<ExitStatus>,
+    /// Readiness reported (entries without `ready=` are ready when running).
+    pub ready: bool,
     /// The table entry was removed on reload; its spans are stale.
     pub removed: bool,
     /// Blocked note already given.
@@ -241,11 +249,15 @@ pub struct Slot {
     /// A stop came before the `pidfile=` daemon was adopted: stop the daemon
     /// as soon as it is found (or end the stop when none shows up).
     stop_daemon: Option<AfterStop>,
+    /// Position in the start order of the table in force: a reload keeps
+    /// slots where they are, so `shutdown` entries run by this.
+    order: u8,
+    pub entry: Entry,
 }
 
 impl Slot {
     #[inline(never)]
-    fn new(entry: Entry) -> Slot {
+    fn new(entry: Entry, order: u8) -> Slot {
         let delay = entry.backoff_min;
         Slot {
             entry,
@@ -256,7 +268,7 @@ impl Slot {
             since: 0,
             delay,
             start_seq: 0,
-            order: 0,
+            order,
             removed: false,
             blocked_noted: false,
             stop_daemon: None,
@@ -331,6 +343,17 @@ fn is_run_kind(kind: Kind) -> bool {
     matches!(kind, Kind::Once | Kind::Service | Kind::Askfirst)
 }
 
+/// What [`Supervisor::gate`] found for a slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Gate {
+    /// Not a pending run entry, or its `after=` entries are not up yet.
+    Idle,
+    /// Pending, and every `after=` entry is up (or ended well).
+    Start,
+    /// Pending, and this `after=` entry ended and will not come up.
+    Blocked(SlotId),
+}
+
 /// How foster behaves when every entry is finished.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Mode {
@@ -347,35 +370,40 @@ pub type Slots = Vec<Slot, MAX_SLOTS>;
 pub type Actions = Deque<Action, MAX_ACTIONS>;
 
 /// The supervisor.
+///
+/// `repr(C)`: the fields read on every event come first, the orphan list
+/// last, so that all but that list are within one-byte displacements.
+#[repr(C)]
 pub struct Supervisor {
+    phase: Phase,
+    /// How the stop ends, once one runs.
+    outcome: Outcome,
     slots: &'static mut Slots,
     actions: &'static mut Actions,
-    phase: Phase,
-    mode: Mode,
-    next_seq: u32,
-    /// foster has no children at all (the reaper said ECHILD).
-    no_children: bool,
-    /// Exit status set by an `on-exit=exit:CODE` entry.
-    exit_code: u8,
-    nothing_left_noted: bool,
-    /// Orphans reaped recently: a pidfile naming one means the daemon already died.
-    recent_orphans: [(Pid, ExitStatus); 8],
+    /// Orphans reaped in all.
+    pub orphans_reaped: u64,
     recent_next: usize,
     /// Actions that did not fit in the queue, or timer work put off because
     /// they would not have: the runtime drains the queue and ticks again
     /// when this moves (a burst, e.g. every entry of a full table timing out
     /// at once, must not lose a SIGKILL).
     pub dropped_actions: u32,
-    /// Orphans reaped in all.
-    pub orphans_reaped: u64,
+    next_seq: u32,
+    mode: Mode,
+    /// foster has no children at all (the reaper said ECHILD).
+    no_children: bool,
+    /// Exit status set by an `on-exit=exit:CODE` entry.
+    exit_code: u8,
+    nothing_left_noted: bool,
     /// A child was reaped since the last SIGKILL round: while killing, the
     /// children it left came to foster after that round and need another.
     rekill: bool,
+    /// Orphans reaped recently: a pidfile naming one means the daemon already died.
+    recent_orphans: [(Pid, ExitStatus); 8],
 }
 
 impl Supervisor {
     /// A supervisor keeping its slots in `slots` (cleared first).
-    #[inline(never)]
     pub fn new(mode: Mode, slots: &'static mut Slots, actions: &'static mut Actions) -> Supervisor {
         slots.clear();
         actions.clear();
@@ -383,6 +411,7 @@ impl Supervisor {
             slots,
             actions,
             phase: Phase::Boot,
+            outcome: Outcome::Exit(0),
             mode,
             next_seq: 1,
             no_children: false,
@@ -401,9 +430,7 @@ impl Supervisor {
         for (order, &idx) in table.start_order().iter().enumerate() {
             if let Some(entry) = table.entries.get(idx as usize) {
                 // Capacity: MAX_SLOTS is twice the table's capacity.
-                if let Some(slot) = self.add_slot(entry) {
-                    slot.order = order as u8;
-                }
+                self.add_slot(entry, order as u8);
             }
         }
         self.advance(now);
@@ -435,7 +462,7 @@ impl Supervisor {
     /// How the running stop will end, if one runs.
     pub fn shutdown_outcome(&self) -> Option<Outcome> {
         match self.phase {
-            Phase::Stopping { outcome, .. } => Some(outcome),
+            Phase::Stopping(_) => Some(self.outcome),
             Phase::Boot | Phase::Running => None,
         }
     }
@@ -446,7 +473,7 @@ impl Supervisor {
     }
 
     pub fn is_stopping(&self) -> bool {
-        matches!(self.phase, Phase::Stopping { .. })
+        matches!(self.phase, Phase::Stopping(_))
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -472,23 +499,15 @@ impl Supervisor {
         let mut shutdown_entries = false;
         let mut next = u64::MAX;
         match self.phase {
-            Phase::Stopping {
-                stage: Stage::TermAll { until } | Stage::KillAll { until },
-                ..
-            } => next = until,
-            Phase::Stopping {
-                stage: Stage::ShutdownEntries,
-                ..
-            } => shutdown_entries = true,
-            Phase::Boot | Phase::Running | Phase::Stopping { .. } => {}
+            Phase::Stopping(Stage::TermAll { until } | Stage::KillAll { until }) => next = until,
+            Phase::Stopping(Stage::ShutdownEntries) => shutdown_entries = true,
+            Phase::Boot | Phase::Running | Phase::Stopping(_) => {}
         }
         for s in self.slots.iter() {
             let t = match s.state {
                 State::FindingPid { next, .. } => next,
                 State::Backoff { until } => until,
-                State::Stopping {
-                    kill_at, give_up, ..
-                } => kill_at.min(give_up),
+                State::Stopping { until, .. } => until,
                 State::Launching { .. } | State::Running { .. }
                     if shutdown_entries && s.entry.kind == Kind::Shutdown =>
                 {
@@ -517,7 +536,9 @@ impl Supervisor {
             .is_some_and(|s| matches!(s.state, State::Pending))
     }
 
-    /// Result of an [`Action::Spawn`].
+    /// Result of an [`Action::Spawn`]. Not inlined: out of the runtime's
+    /// large spawn frame, its slot accesses are shorter.
+    #[inline(never)]
     pub fn spawned(&mut self, id: SlotId, result: Result<Pid, u16>, now: u64) {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
@@ -582,8 +603,7 @@ impl Supervisor {
                     }
                     State::Stopping { then, .. } => {
                         slot.last_exit = Some(status);
-                        self.push(Action::Release { slot: id });
-                        self.stopped(id, then, now);
+                        self.released(id, then, now);
                     }
                     State::Launching { .. }
                     | State::Running { .. }
@@ -672,34 +692,31 @@ impl Supervisor {
             return;
         };
         let stop = slot.stop_daemon;
-        match (read, died) {
-            (PidfileRead::Child(pid), _) => {
-                slot.state = State::Running { pid };
-                slot.stop_daemon = None;
-                slot.ready |= slot.entry.ready_fd.is_none();
-                self.note(Note::Adopted { slot: id, pid });
-                if let Some(then) = stop {
-                    self.request_stop(id, then, now);
-                }
+        if let PidfileRead::Child(pid) = read {
+            slot.state = State::Running { pid };
+            slot.stop_daemon = None;
+            slot.ready |= slot.entry.ready_fd.is_none();
+            self.note(Note::Adopted { slot: id, pid });
+            if let Some(then) = stop {
+                self.request_stop(id, then, now);
             }
-            // The daemon came and went before foster read its pidfile.
-            (PidfileRead::NotAChild(_), Some(status)) => match stop {
-                Some(then) => self.stopped(id, then, now),
-                None => self.ended(id, Some(status), now),
-            },
-            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) if now >= until => match stop {
-                // Asked to stop and no daemon came: nothing is left to stop.
+        } else if died.is_some() || now >= until {
+            // The daemon came and went before foster read its pidfile, or
+            // none came in time.
+            match stop {
+                // Asked to stop: nothing is left to stop.
                 Some(then) => self.stopped(id, then, now),
                 None => {
-                    self.note(Note::PidfileMissing { slot: id });
-                    self.ended(id, None, now);
+                    if died.is_none() {
+                        self.note(Note::PidfileMissing { slot: id });
+                    }
+                    self.ended(id, died, now);
                 }
-            },
-            (PidfileRead::NotAChild(_) | PidfileRead::Missing, _) => {
-                slot.state = State::FindingPid {
-                    until,
-                    next: now + PIDFILE_POLL,
-                }
+            }
+        } else {
+            slot.state = State::FindingPid {
+                until,
+                next: now + PIDFILE_POLL,
             }
         }
         self.advance(now);
@@ -728,10 +745,10 @@ impl Supervisor {
                 }
                 State::Stopping {
                     pid,
-                    kill_at,
-                    give_up,
                     then,
-                } if now >= (*kill_at).min(*give_up) => {
+                    killed,
+                    until,
+                } if now >= *until => {
                     // Room for what this step queues (a stop may also queue
                     // a note, a restart and a release), else the next tick.
                     if self.actions.len() + 4 > MAX_ACTIONS {
@@ -739,14 +756,14 @@ impl Supervisor {
                         continue;
                     }
                     let pid = *pid;
-                    if now >= *give_up {
+                    if *killed || now >= *until + KILL_GRACE {
                         // SIGKILL did not get it reaped in time: a process
                         // stuck in the kernel must not hang the stop.
                         let then = *then;
-                        self.push(Action::Release { slot: id });
-                        self.stopped(id, then, now);
+                        self.released(id, then, now);
                     } else {
-                        *kill_at = u64::MAX;
+                        *killed = true;
+                        *until += KILL_GRACE;
                         self.note(Note::Killed { slot: id, pid });
                         self.push(Action::Signal {
                             pid,
@@ -765,7 +782,7 @@ impl Supervisor {
                 | State::Failed { .. } => {}
             }
         }
-        if let Phase::Stopping { stage, outcome } = self.phase {
+        if let Phase::Stopping(stage) = self.phase {
             match stage {
                 Stage::TermAll { until } if now >= until => {
                     if !self.no_children {
@@ -774,14 +791,11 @@ impl Supervisor {
                             sig: crate::signals::SIGKILL,
                         });
                     }
-                    self.phase = Phase::Stopping {
-                        stage: Stage::KillAll {
-                            until: now + KILL_GRACE,
-                        },
-                        outcome,
-                    };
+                    self.phase = Phase::Stopping(Stage::KillAll {
+                        until: now + KILL_GRACE,
+                    });
                 }
-                Stage::KillAll { until } if now >= until => self.finish(outcome),
+                Stage::KillAll { until } if now >= until => self.finish(),
                 // A sub-init signals its children only: grandchildren in
                 // sessions of their own come back level by level.
                 Stage::KillAll { .. } if self.rekill => {
@@ -806,17 +820,15 @@ impl Supervisor {
     /// stopping only changes how it ends (poweroff after a reboot request, ...).
     pub fn shutdown(&mut self, outcome: Outcome, now: u64) {
         match self.phase {
-            Phase::Stopping { stage, .. } => {
+            Phase::Stopping(stage) => {
                 if !matches!(stage, Stage::Finished) {
-                    self.phase = Phase::Stopping { stage, outcome };
+                    self.outcome = outcome;
                 }
             }
             Phase::Boot | Phase::Running => {
                 self.note(Note::ShutdownBegins { outcome });
-                self.phase = Phase::Stopping {
-                    stage: Stage::StopServices,
-                    outcome,
-                };
+                self.outcome = outcome;
+                self.phase = Phase::Stopping(Stage::StopServices);
                 // Nothing pending may start any more.
                 for s in self.slots.iter_mut() {
                     if matches!(
@@ -864,9 +876,20 @@ impl Supervisor {
     /// The first entry of `kind` (the `restart` entry for SIGQUIT) in the
     /// table's order: a reload keeps slots where they are.
     pub fn first_of(&self, kind: Kind) -> Option<SlotId> {
+        self.first_in_order(kind, false)
+    }
+
+    /// The first entry of `kind` in the table's order, of the active ones
+    /// only if `active`.
+    #[inline(never)]
+    fn first_in_order(&self, kind: Kind, active: bool) -> Option<SlotId> {
         let mut first: Option<(SlotId, u8)> = None;
         for (i, s) in self.slots.iter().enumerate() {
-            if s.entry.kind == kind && !s.removed && first.is_none_or(|(_, o)| s.order < o) {
+            if s.entry.kind == kind
+                && !s.removed
+                && (!active || s.is_active())
+                && first.is_none_or(|(_, o)| s.order < o)
+            {
                 first = Some((i as SlotId, s.order));
             }
         }
@@ -944,8 +967,8 @@ impl Supervisor {
             State::Running { pid } | State::Launching { pid } => {
                 slot.state = State::Stopping {
                     pid,
-                    kill_at: now + timeout,
-                    give_up: now + timeout + KILL_GRACE,
+                    killed: false,
+                    until: now + timeout,
                     then,
                 };
                 // One action per stop (the runtime adds the SIGCONT), so a
@@ -1030,9 +1053,6 @@ impl Supervisor {
                         continue;
                     };
                     slot.order = order;
-                    let unchanged = same(&slot.entry, new);
-                    // The spans must point into the new source either way.
-                    slot.entry = new.clone();
                     // Still stopping on request (`ctl stop`): it stays down,
                     // as it would had it stopped a moment sooner.
                     let held = slot.stop_daemon == Some(AfterStop::Stay)
@@ -1043,16 +1063,18 @@ impl Supervisor {
                                 ..
                             }
                         );
-                    if !unchanged {
-                        slot.delay = slot.entry.backoff_min;
-                        if is_run_kind(slot.entry.kind) && !held {
-                            self.request_stop(id, AfterStop::Restart, now);
-                        }
+                    let changed = !same(&slot.entry, new);
+                    // The spans must point into the new source either way.
+                    slot.entry = new.clone();
+                    if changed {
+                        slot.delay = new.backoff_min;
+                    }
+                    if changed && is_run_kind(new.kind) && !held {
+                        self.request_stop(id, AfterStop::Restart, now);
                     }
                 }
-                None => match self.add_slot(new) {
+                None => match self.add_slot(new, order) {
                     Some(slot) => {
-                        slot.order = order;
                         // Boot entries of a reloaded table do not run again.
                         if is_boot_kind(new.kind) {
                             slot.state = State::Done {
@@ -1070,19 +1092,29 @@ impl Supervisor {
 
     // ------------------------------------------------------------ internals
 
-    /// A new slot for `entry`, in place of a removed one that is done, else
-    /// at the end; `None` when all are taken.
+    /// A new slot for `entry`, at `order` in the start order, in place of a
+    /// removed one that is done, else at the end; `None` when all are taken.
     #[inline(never)]
-    fn add_slot(&mut self, entry: &Entry) -> Option<&mut Slot> {
+    fn add_slot(&mut self, entry: &Entry, order: u8) -> Option<&mut Slot> {
+        let end = self.slots.len();
         let tomb = self.slots.iter().position(|s| s.removed && !s.is_active());
-        let slot = Slot::new(entry.clone());
-        if let Some(i) = tomb {
-            let t = self.slots.get_mut(i)?;
-            *t = slot;
-            return Some(t);
+        let i = tomb.unwrap_or(end);
+        // Built once for both places (smaller than a copy per branch).
+        let slot = Slot::new(entry.clone(), order);
+        if i == end {
+            self.slots.push(slot).ok()?;
+        } else {
+            *self.slots.get_mut(i)? = slot;
         }
-        self.slots.push(slot).ok()?;
-        self.slots.last_mut()
+        self.slots.get_mut(i)
+    }
+
+    /// A stopping slot's process is gone (or given up on): close its
+    /// readiness pipe, then end the stop.
+    #[inline(never)]
+    fn released(&mut self, id: SlotId, then: AfterStop, now: u64) {
+        self.push(Action::Release { slot: id });
+        self.stopped(id, then, now);
     }
 
     /// A slot's process is gone after a stop request.
@@ -1157,42 +1189,49 @@ impl Supervisor {
                 OnExit::Poweroff => Outcome::Poweroff,
                 OnExit::Reboot => Outcome::Reboot,
                 OnExit::Halt => Outcome::Halt,
-                OnExit::Exit(c) => {
-                    self.exit_code = c;
-                    Outcome::Exit(c)
-                }
-                OnExit::ExitStatus => {
-                    self.exit_code = code;
-                    Outcome::Exit(code)
-                }
+                OnExit::Exit(c) => Outcome::Exit(c),
+                OnExit::ExitStatus => Outcome::Exit(code),
             };
+            if let Outcome::Exit(c) = outcome {
+                self.exit_code = c;
+            }
             // During a stop this changes how it ends (a sub-init's status).
             self.shutdown(outcome, now);
         }
     }
 
     /// Whether a pending slot may start now (phase and `after=`).
+    #[cfg(test)]
     fn may_start(&self, i: usize) -> bool {
-        let Some(slot) = self.slots.get(i) else {
-            return false;
-        };
-        if slot.removed || !matches!(slot.state, State::Pending) {
-            return false;
-        }
-        let phase_ok = match self.phase {
-            Phase::Boot => false,
-            Phase::Running => is_run_kind(slot.entry.kind),
-            Phase::Stopping { .. } => false,
-        };
-        phase_ok && self.deps_satisfied(slot)
+        matches!(self.phase, Phase::Running) && self.gate(i) == Gate::Start
     }
 
-    fn deps_satisfied(&self, slot: &Slot) -> bool {
-        slot.entry.after.iter().all(|dep| {
-            self.find(dep.as_bytes())
-                .and_then(|j| self.slot(j))
-                .is_none_or(Slot::satisfies_after)
-        })
+    /// Where a slot stands with its `after=` entries: one pass over them
+    /// answers both "may it start" and "does it wait forever".
+    fn gate(&self, i: usize) -> Gate {
+        let Some(slot) = self.slots.get(i) else {
+            return Gate::Idle;
+        };
+        if !matches!(slot.state, State::Pending) || slot.removed || !is_run_kind(slot.entry.kind) {
+            return Gate::Idle;
+        }
+        let mut gate = Gate::Start;
+        for dep in slot.entry.after.iter() {
+            // An entry not in the table does not hold anything up.
+            let Some(j) = self.find(dep.as_bytes()) else {
+                continue;
+            };
+            let Some(s) = self.slot(j) else {
+                continue;
+            };
+            if s.is_terminal() {
+                return Gate::Blocked(j);
+            }
+            if !s.satisfies_after() {
+                gate = Gate::Idle;
+            }
+        }
+        gate
     }
 
     /// Moves the boot sequence, starts what may start, drives the stop.
@@ -1210,7 +1249,7 @@ impl Supervisor {
         match self.phase {
             Phase::Boot => self.step_boot(),
             Phase::Running => self.step_running(now),
-            Phase::Stopping { stage, outcome } => self.step_stopping(stage, outcome, now),
+            Phase::Stopping(stage) => self.step_stopping(stage, now),
         }
     }
 
@@ -1223,17 +1262,11 @@ impl Supervisor {
             if !is_boot_kind(slot.entry.kind) {
                 continue;
             }
-            match slot.state {
-                State::Pending => {
+            if slot.is_active() {
+                if matches!(slot.state, State::Pending) {
                     self.queue_spawn(i as SlotId);
-                    return false;
                 }
-                State::Launching { .. }
-                | State::FindingPid { .. }
-                | State::Running { .. }
-                | State::Backoff { .. }
-                | State::Stopping { .. } => return false,
-                State::Stopped | State::Done { .. } | State::Failed { .. } => {}
+                return false;
             }
         }
         self.phase = Phase::Running;
@@ -1244,19 +1277,21 @@ impl Supervisor {
     fn step_running(&mut self, now: u64) -> bool {
         let mut changed = false;
         for i in 0..self.slots.len() {
-            if self.may_start(i) {
-                self.queue_spawn(i as SlotId);
-            } else if let Some(blocker) = self.blocker(i) {
-                if let Some(slot) = self.slots.get_mut(i) {
-                    if !slot.blocked_noted {
-                        slot.blocked_noted = true;
-                        self.note(Note::Blocked {
-                            slot: i as SlotId,
-                            on: blocker,
-                        });
-                        changed = true;
+            match self.gate(i) {
+                Gate::Start => self.queue_spawn(i as SlotId),
+                Gate::Blocked(blocker) => {
+                    if let Some(slot) = self.slots.get_mut(i) {
+                        if !slot.blocked_noted {
+                            slot.blocked_noted = true;
+                            self.note(Note::Blocked {
+                                slot: i as SlotId,
+                                on: blocker,
+                            });
+                            changed = true;
+                        }
                     }
                 }
+                Gate::Idle => {}
             }
         }
         if !self.anything_left() {
@@ -1288,34 +1323,30 @@ impl Supervisor {
         }
     }
 
-    /// A pending slot that can never start: the entry its `after=` waits on.
-    fn blocker(&self, i: usize) -> Option<SlotId> {
-        let slot = self.slots.get(i)?;
-        if !matches!(slot.state, State::Pending) || slot.removed || !is_run_kind(slot.entry.kind) {
-            return None;
-        }
-        slot.entry.after.iter().find_map(|dep| {
-            let j = self.find(dep.as_bytes())?;
-            self.slot(j).filter(|s| s.is_terminal()).map(|_| j)
-        })
-    }
-
     /// Something still runs, waits, or will start.
     fn anything_left(&self) -> bool {
-        self.slots.iter().enumerate().any(|(i, s)| {
-            let waiting_forever = self.blocker(i).is_some();
-            let inert_kind = matches!(
-                s.entry.kind,
-                Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
-            ) && matches!(s.state, State::Pending);
+        self.slots.iter().enumerate().any(|(i, s)| match s.state {
+            // A trigger or shutdown entry waits for its moment, not for
+            // foster; an entry blocked by its `after=` waits forever.
+            State::Pending => {
+                !matches!(
+                    s.entry.kind,
+                    Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
+                ) && !matches!(self.gate(i), Gate::Blocked(_))
+            }
             // An entry stopped on request may be started again over the
             // control socket: it keeps a sub-init alive.
-            let held = matches!(s.state, State::Stopped) && !s.removed && is_run_kind(s.entry.kind);
-            (s.is_active() || held) && !waiting_forever && !inert_kind
+            State::Stopped => !s.removed && is_run_kind(s.entry.kind),
+            State::Done { .. } | State::Failed { .. } => false,
+            State::Launching { .. }
+            | State::FindingPid { .. }
+            | State::Running { .. }
+            | State::Backoff { .. }
+            | State::Stopping { .. } => true,
         })
     }
 
-    fn step_stopping(&mut self, stage: Stage, outcome: Outcome, now: u64) -> bool {
+    fn step_stopping(&mut self, stage: Stage, now: u64) -> bool {
         match stage {
             Stage::StopServices => {
                 // Newest first, one at a time (none while one stops). One
@@ -1339,10 +1370,7 @@ impl Supervisor {
                         false
                     }
                     None => {
-                        self.phase = Phase::Stopping {
-                            stage: Stage::ShutdownEntries,
-                            outcome,
-                        };
+                        self.phase = Phase::Stopping(Stage::ShutdownEntries);
                         true
                     }
                 }
@@ -1350,26 +1378,17 @@ impl Supervisor {
             Stage::ShutdownEntries => {
                 // One at a time, in table order (no reload while stopping):
                 // the first one still active runs or starts next.
-                let mut first: Option<(usize, &Slot)> = None;
-                for (i, s) in self.slots.iter().enumerate() {
-                    if s.entry.kind == Kind::Shutdown
-                        && !s.removed
-                        && s.is_active()
-                        && first.is_none_or(|(_, f)| s.order < f.order)
-                    {
-                        first = Some((i, s));
-                    }
-                }
-                if let Some((i, slot)) = first {
+                let first = self.first_in_order(Kind::Shutdown, true);
+                if let Some((i, slot)) = first.and_then(|i| self.slot(i).map(|s| (i, s))) {
                     match slot.state {
                         State::Pending => {
-                            self.queue_spawn(i as SlotId);
+                            self.queue_spawn(i);
                             return false;
                         }
                         State::Running { .. } | State::Launching { .. } => {
                             // Bound each shutdown entry by its timeout.
                             if now >= slot.since.saturating_add(slot.entry.timeout) {
-                                self.request_stop(i as SlotId, AfterStop::Stay, now);
+                                self.request_stop(i, AfterStop::Stay, now);
                             }
                             return false;
                         }
@@ -1382,17 +1401,14 @@ impl Supervisor {
                 self.push(Action::SignalAll {
                     sig: crate::signals::SIGTERM,
                 });
-                self.phase = Phase::Stopping {
-                    stage: Stage::TermAll {
-                        until: now + TERM_GRACE,
-                    },
-                    outcome,
-                };
+                self.phase = Phase::Stopping(Stage::TermAll {
+                    until: now + TERM_GRACE,
+                });
                 true
             }
             Stage::TermAll { .. } | Stage::KillAll { .. } => {
                 if self.no_children {
-                    self.finish(outcome);
+                    self.finish();
                     return true;
                 }
                 false
@@ -1401,23 +1417,16 @@ impl Supervisor {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
-        if let Phase::Stopping {
-            stage: Stage::Finished,
-            ..
-        } = self.phase
-        {
+    fn finish(&mut self) {
+        if let Phase::Stopping(Stage::Finished) = self.phase {
             return;
         }
         // Finished only once the runtime will hear of it: a full queue puts
         // it off to the next tick (it ticks again), or the stop never ends.
-        if !self.push(Action::Finish(outcome)) {
+        if !self.push(Action::Finish(self.outcome)) {
             return;
         }
-        self.phase = Phase::Stopping {
-            stage: Stage::Finished,
-            outcome,
-        };
+        self.phase = Phase::Stopping(Stage::Finished);
     }
 }
 

@@ -1249,11 +1249,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
                     sl.name().as_str()
                 );
             }
-            if let Phase::Stopping {
-                stage: Stage::ShutdownEntries,
-                ..
-            } = s.sup.phase
-            {
+            if let Phase::Stopping(Stage::ShutdownEntries) = s.sup.phase {
                 let running = slots
                     .iter()
                     .filter(|x| x.entry.kind == Kind::Shutdown && x.pid().is_some())
