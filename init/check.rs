@@ -7,11 +7,18 @@
 //! Output goes through a fixed buffer flushed to the fd when full, so rows of
 //! any length come out whole and no allocation is needed.
 
+use crate::bytes::nth_piece;
 use crate::sys::{self, RawFd};
 use config_format::{
-    parse_into, unquote, Argv, ArgvError, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink,
-    Span, Table, MAX_TABLE_BYTES,
+    parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink, Span, Table,
+    MAX_TABLE_BYTES,
 };
+
+/// The names of `RestartPolicy` and `ArgvError` values, in declaration order
+/// (the enums' discriminants index them): word lists, not `match`es to
+/// `&str`, which are a 16-byte table entry per value.
+const RESTART_POLICIES: &[u8] = b"always on-failure never";
+const ARGV_ERRORS: &[u8] = b"Empty TooManyWords TooLong";
 
 /// Checks the table at `path`; returns the exit status.
 #[inline(never)]
@@ -26,31 +33,31 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
         }
     };
     let src = buf.get(..len).unwrap_or(&[]);
-    let mut err = FdWriter::new(sys::STDERR);
+    // One writer: the errors to stderr, else the plan to stdout.
+    let mut w = FdWriter::new(sys::STDERR, src);
     let mut errors = 0u32;
     // Parsed in place: `parse` would return the table by value, a copy of
     // its 23 KB.
     let mut table = Table::new();
     parse_into(src, &mut table, &mut |e: &Error| {
         errors += 1;
-        e.report(file, src, &mut err);
+        e.report(file, w.src, &mut w);
     });
     if errors > 0 {
-        // Through the same writer as the errors: no line buffer needed.
-        err.s("foster: ").put(file).s(": ").u(u64::from(errors));
-        err.s(if errors == 1 { " error\n" } else { " errors\n" });
-        err.flush();
-        return 1;
+        w.s("foster: ").put(file).s(": ").u(u64::from(errors));
+        w.s(if errors == 1 { " error\n" } else { " errors\n" });
+    } else {
+        // Nothing written yet: the buffer is empty.
+        w.fd = sys::STDOUT;
+        plan(file, &table, &mut w);
     }
-    let mut out = FdWriter::new(sys::STDOUT);
-    plan(file, src, &table, &mut out);
-    out.flush();
-    0
+    w.flush();
+    i32::from(errors > 0)
 }
 
 /// Rows like
 /// `    3  service     web        user=www after=db  argv: ["/usr/bin/httpd", "-f"]`.
-fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
+fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
     let order = table.start_order();
     let n = table.entries.len();
     w.put(file);
@@ -62,23 +69,19 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
     for e in &table.entries {
         name_width = name_width.max(e.name.as_bytes().len());
     }
-    row(w, None, b"kind", b"name", name_width);
+    // The header, laid out as `row` lays out an entry.
+    w.s("    #  kind        name");
+    w.blanks(name_width.saturating_sub(3));
     w.s(" options / argv\n");
     let mut argv = Argv::new();
     for (k, &i) in order.iter().enumerate() {
         let Some(e) = table.entries.get(usize::from(i)) else {
             continue;
         };
-        row(
-            w,
-            Some(k as u64 + 1),
-            e.kind.as_str().as_bytes(),
-            e.name.as_bytes(),
-            name_width,
-        );
-        options(src, e, w);
+        row(w, k as u64 + 1, e, name_width);
+        options(e, w);
         w.s("  argv: ");
-        match e.argv(src, &mut argv) {
+        match e.argv(w.src, &mut argv) {
             Ok(()) => {
                 w.put_byte(b'[');
                 for k in 0..argv.len() {
@@ -99,47 +102,41 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut FdWriter) {
                 }
             }
             Err(err) => {
-                w.s("(unusable: ");
-                w.s(match err {
-                    ArgvError::Empty => "Empty",
-                    ArgvError::TooManyWords => "TooManyWords",
-                    ArgvError::TooLong => "TooLong",
-                });
+                let name = nth_piece(ARGV_ERRORS, b' ', err as usize);
+                w.s("(unusable: ").put(name.unwrap_or(&[]));
                 w.put_byte(b')');
             }
         }
-        w.s("\n");
+        w.put_byte(b'\n');
     }
 }
 
-/// The row number right-aligned in 5 columns (`#` for the header), then kind
-/// and name left-aligned, kind followed by two blanks and name by one (each
-/// option then starts with its own).
-#[inline(never)]
-fn row(w: &mut FdWriter, number: Option<u64>, kind: &[u8], name: &[u8], name_width: usize) {
+/// The row number right-aligned in 5 columns, then kind and name
+/// left-aligned, kind followed by two blanks and name by one (each option
+/// then starts with its own).
+fn row(w: &mut FdWriter, number: u64, e: &Entry, name_width: usize) {
     let mut digits = [0u8; 20];
-    let num = match number {
-        Some(n) => crate::out::decimal(n, &mut digits),
-        None => b"#",
-    };
+    let num = crate::out::decimal(number, &mut digits);
+    let kind = e.kind.as_str().as_bytes();
+    let name = e.name.as_bytes();
     w.blanks(5usize.saturating_sub(num.len()));
     w.put(num);
     w.s("  ").put(kind);
-    w.blanks(10usize.saturating_sub(kind.len()));
-    w.s("  ").put(name);
+    // Kind names are at most 10 bytes: padded to 10, then two blanks.
+    w.blanks(12usize.saturating_sub(kind.len()));
+    w.put(name);
     w.blanks(name_width.saturating_sub(name.len()) + 1);
 }
 
 /// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
-#[inline(never)]
-fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
-    text(src, " tty=", &e.tty, w);
-    text(src, " user=", &e.user, w);
-    text(src, " group=", &e.group, w);
-    text(src, " dir=", &e.dir, w);
+fn options(e: &Entry, w: &mut FdWriter) {
+    text(" tty=", &e.tty, w);
+    text(" user=", &e.user, w);
+    text(" group=", &e.group, w);
+    text(" dir=", &e.dir, w);
     for env in &e.env {
-        text(src, " env=", &Some(*env), w);
+        value(" env=", *env, w);
     }
     if let Some(m) = e.umask {
         // At most 0o777: three octal digits, the highest first.
@@ -158,7 +155,7 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         Log::Kmsg => {
             w.s(" log=kmsg");
         }
-        Log::File(s) => text(src, " log=", &Some(s), w),
+        Log::File(s) => value(" log=", s, w),
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -166,11 +163,8 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
         RestartPolicy::Never
     };
     if e.restart != default_restart {
-        w.s(match e.restart {
-            RestartPolicy::Always => " restart=always",
-            RestartPolicy::OnFailure => " restart=on-failure",
-            RestartPolicy::Never => " restart=never",
-        });
+        let name = nth_piece(RESTART_POLICIES, b' ', e.restart as usize);
+        w.s(" restart=").put(name.unwrap_or(&[]));
     }
     if (e.backoff_min, e.backoff_max)
         != (
@@ -189,7 +183,7 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
     if let Some(fd) = e.ready_fd {
         w.s(" ready=fd:").u(u64::from(fd));
     }
-    text(src, " pidfile=", &e.pidfile, w);
+    text(" pidfile=", &e.pidfile, w);
     if e.stop_signal != config_format::SIGTERM {
         w.s(" stop=");
         match config_format::signal_name(e.stop_signal) {
@@ -216,21 +210,22 @@ fn options(src: &[u8], e: &Entry, w: &mut FdWriter) {
 /// ` KEY=VALUE` for an option that is set. By reference: an `Option<Span>`
 /// passed by value goes through memory at every call.
 #[inline(never)]
-fn text(src: &[u8], key: &str, s: &Option<Span>, w: &mut FdWriter) {
+fn text(key: &str, s: &Option<Span>, w: &mut FdWriter) {
     if let Some(s) = *s {
-        w.s(key);
-        value(src, s, w);
+        value(key, s, w);
     }
 }
 
-/// An option value, unquoted when it fits the scratch buffer.
-fn value(src: &[u8], s: Span, w: &mut FdWriter) {
-    let raw = s.get(src);
+/// ` KEY=VALUE`, the value unquoted when it fits the scratch buffer.
+#[inline(never)]
+fn value(key: &str, s: Span, w: &mut FdWriter) {
+    w.s(key);
+    let raw = s.get(w.src);
     let mut buf = [0u8; 256];
     match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
-        Some(v) if !v.iter().any(|&b| b == b' ' || b == b'"') => bytes(v, w),
+        Some(v) if !v.iter().any(|&b| b == b' ' || b == b'"') => bytes(v, false, w),
         Some(v) => quoted(v, w),
-        None => bytes(raw, w),
+        None => bytes(raw, false, w),
     }
 }
 
@@ -248,18 +243,20 @@ fn duration(ms: Millis, w: &mut FdWriter) {
         n /= scale;
         unit += 1;
     }
-    w.u(n).s(match unit {
-        0 => "ms",
-        1 => "s",
-        2 => "m",
-        _ => "h",
-    });
+    // A word list, not a `match` to `&str`: that is a 16-byte table entry
+    // per unit.
+    let name = nth_piece(b"ms s m h", b' ', unit);
+    w.u(n).put(name.unwrap_or(&[]));
 }
 
-/// Bytes with non-printables escaped (CR as `\x0d`).
+/// Bytes with non-printables escaped (CR as `\x0d`); in `quoted` text,
+/// `"` and `\` too.
 #[inline(never)]
-fn bytes(b: &[u8], w: &mut FdWriter) {
+fn bytes(b: &[u8], quoted: bool, w: &mut FdWriter) {
     for &c in b {
+        if quoted && (c == b'"' || c == b'\\') {
+            w.put_byte(b'\\');
+        }
         w.put(config_format::escape(c, false, &mut [0; 4]));
     }
 }
@@ -267,28 +264,25 @@ fn bytes(b: &[u8], w: &mut FdWriter) {
 /// `"word"`, with `"` and `\` escaped too.
 fn quoted(b: &[u8], w: &mut FdWriter) {
     w.put_byte(b'"');
-    for &c in b {
-        if c == b'"' || c == b'\\' {
-            w.put_byte(b'\\');
-        }
-        bytes(&[c], w);
-    }
+    bytes(b, true, w);
     w.put_byte(b'"');
 }
 
-/// Text to an fd through a fixed buffer, written out when full.
-struct FdWriter {
+/// Text to an fd through a fixed buffer, written out when full. It also
+/// carries the table's text, which the option values point into: one
+/// argument less for every function that prints one.
+struct FdWriter<'a> {
     fd: RawFd,
+    src: &'a [u8],
     buf: [u8; 2048],
     len: usize,
 }
 
-impl FdWriter {
-    // Not inlined: one zero-fill of the buffer serves both writers.
-    #[inline(never)]
-    fn new(fd: RawFd) -> FdWriter {
+impl<'a> FdWriter<'a> {
+    fn new(fd: RawFd, src: &'a [u8]) -> FdWriter<'a> {
         FdWriter {
             fd,
+            src,
             buf: [0; 2048],
             len: 0,
         }
@@ -300,7 +294,7 @@ impl FdWriter {
     }
 
     #[inline(never)]
-    fn put_byte(&mut self, b: u8) -> &mut FdWriter {
+    fn put_byte(&mut self, b: u8) -> &mut Self {
         if self.len == self.buf.len() {
             self.flush();
         }
@@ -312,18 +306,18 @@ impl FdWriter {
     }
 
     #[inline(never)]
-    fn put(&mut self, bytes: &[u8]) -> &mut FdWriter {
+    fn put(&mut self, bytes: &[u8]) -> &mut Self {
         for &b in bytes {
             self.put_byte(b);
         }
         self
     }
 
-    fn s(&mut self, s: &str) -> &mut FdWriter {
+    fn s(&mut self, s: &str) -> &mut Self {
         self.put(s.as_bytes())
     }
 
-    fn u(&mut self, n: u64) -> &mut FdWriter {
+    fn u(&mut self, n: u64) -> &mut Self {
         let mut digits = [0u8; 20];
         self.put(crate::out::decimal(n, &mut digits))
     }
@@ -335,8 +329,43 @@ impl FdWriter {
     }
 }
 
-impl Sink for FdWriter {
+impl Sink for FdWriter<'_> {
     fn put(&mut self, bytes: &[u8]) {
         FdWriter::put(self, bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config_format::ArgvError;
+
+    #[test]
+    fn word_lists_follow_the_declaration_order() {
+        let name = |list, i| nth_piece(list, b' ', i);
+        assert_eq!(
+            name(RESTART_POLICIES, RestartPolicy::Always as usize),
+            Some(&b"always"[..])
+        );
+        assert_eq!(
+            name(RESTART_POLICIES, RestartPolicy::OnFailure as usize),
+            Some(&b"on-failure"[..])
+        );
+        assert_eq!(
+            name(RESTART_POLICIES, RestartPolicy::Never as usize),
+            Some(&b"never"[..])
+        );
+        assert_eq!(
+            name(ARGV_ERRORS, ArgvError::Empty as usize),
+            Some(&b"Empty"[..])
+        );
+        assert_eq!(
+            name(ARGV_ERRORS, ArgvError::TooManyWords as usize),
+            Some(&b"TooManyWords"[..])
+        );
+        assert_eq!(
+            name(ARGV_ERRORS, ArgvError::TooLong as usize),
+            Some(&b"TooLong"[..])
+        );
     }
 }

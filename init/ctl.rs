@@ -60,23 +60,23 @@ pub fn main(args: StartArgs) -> i32 {
     l.byte(b'\n');
 
     let mut reply = [0u8; REPLY_MAX];
-    let mut len = 0;
+    let mut tries = 0;
     // `busy` comes before foster reads the request: asking again is safe.
-    for attempt in 0..BUSY_RETRIES {
-        len = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
-            Ok(n) => n,
+    let text = loop {
+        let text = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
+            Ok(n) => reply.get(..n).unwrap_or(&[]),
             Err(e) => {
                 crate::log::unable("reach foster at ", socket.to_bytes(), "", e);
                 return 2;
             }
         };
-        if reply.get(..len) != Some(BUSY) || attempt + 1 == BUSY_RETRIES {
-            break;
+        tries += 1;
+        if text != BUSY || tries == BUSY_RETRIES {
+            break text;
         }
         sys::sleep_ms(100);
-    }
+    };
     l.clear();
-    let text = reply.get(..len).unwrap_or(&[]);
     let mut status = 2;
     // First pass: the messages, the outcome, and the column widths; the
     // rows are printed in a second pass, once the widths are known.
@@ -111,7 +111,7 @@ pub fn main(args: StartArgs) -> i32 {
         l.s("foster: no answer from ").bytes(socket.to_bytes());
         l.flush(STDERR);
     }
-    if cmd == b"status" && status == 0 {
+    if status == 0 && cmd == b"status" {
         let headers = cells(HEADERS);
         if json {
             l.byte(b'[').flush(STDOUT);
@@ -250,13 +250,13 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
 
 /// `poweroff`, `reboot`, `halt` [-f] [-d SECS] [-n], as BusyBox's: without
 /// `-f`, ask PID 1 (foster or BusyBox init) with its signal; with `-f`, sync
-/// (unless `-n`) and call reboot(2) at once.
-#[inline(never)]
-pub fn power(args: StartArgs, which: &[u8]) -> i32 {
-    let (sig, cmd) = match crate::word_index(b"halt reboot", which) {
-        Some(0) => (SIGUSR1, sys::REBOOT_CMD_HALT),
-        Some(_) => (SIGTERM, sys::REBOOT_CMD_RESTART),
-        None => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
+/// (unless `-n`) and call reboot(2) at once. `which` is the applet's name,
+/// `applet` its index in `poweroff reboot halt`.
+pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
+    let (sig, cmd) = match applet {
+        0 => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
+        1 => (SIGTERM, sys::REBOOT_CMD_RESTART),
+        _ => (SIGUSR1, sys::REBOOT_CMD_HALT),
     };
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
     let usage = "usage: poweroff|reboot|halt [-f] [-d SECS] [-n]";

@@ -34,8 +34,8 @@ pub fn main(args: StartArgs) -> i32 {
     let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
     let argv0 = arg(0).unwrap_or(b"");
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
-    if word_index(b"poweroff reboot halt", base).is_some() {
-        return ctl::power(args, base);
+    if let Some(applet) = word_index(b"poweroff reboot halt", base) {
+        return ctl::power(args, base, applet);
     }
     match word_index(b"ctl check", arg(1).unwrap_or(b"")) {
         Some(0) => return ctl::main(args),

@@ -355,7 +355,6 @@ fn bit(set: &[u64; 4], n: u8) -> bool {
 
 /// Parses options up to CMD into `o`; `Err(code)` when foster should exit at
 /// once.
-#[inline(never)]
 fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     while let Some(arg) = args.arg(o.cmd) {
         let arg = arg.to_bytes();
