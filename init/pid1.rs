@@ -29,15 +29,21 @@ const MOUNTS: &[u8] = b"\
     /dev/shm\0/dev\0tmpfs\0mode=1777\0\
     /run\0/\0tmpfs\0mode=0755\0";
 
-/// The mount flags of each MOUNTS record.
-const MOUNT_FLAGS: [u32; 6] = [
-    sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
-    sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC,
-    sys::MS_NOSUID,
-    sys::MS_NOSUID | sys::MS_NOEXEC,
-    sys::MS_NOSUID | sys::MS_NODEV,
-    sys::MS_NOSUID | sys::MS_NODEV,
+/// The mount flags of each MOUNTS record, one byte each.
+const MOUNT_FLAGS: [u8; 6] = [
+    flag_byte(sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC),
+    flag_byte(sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC),
+    flag_byte(sys::MS_NOSUID),
+    flag_byte(sys::MS_NOSUID | sys::MS_NOEXEC),
+    flag_byte(sys::MS_NOSUID | sys::MS_NODEV),
+    flag_byte(sys::MS_NOSUID | sys::MS_NODEV),
 ];
+
+/// `flags` as a byte: checked when MOUNT_FLAGS is built, at compile time.
+const fn flag_byte(flags: u32) -> u8 {
+    assert!(flags <= 0xff);
+    flags as u8
+}
 
 const TARGET: usize = 0;
 const PARENT: usize = 1;
@@ -168,7 +174,7 @@ fn mount_api(log: &Log) -> u8 {
         let _ = sys::mkdir(target, 0o755);
         let data = Some(mount_field(i, DATA)).filter(|d| !d.is_empty());
         let fstype = mount_field(i, TYPE);
-        match sys::mount(fstype, target, fstype, flags, data) {
+        match sys::mount(fstype, target, fstype, u32::from(flags), data) {
             Ok(()) => mine |= 1 << i,
             Err(e) => log.unable("mount ", target.to_bytes(), "", e),
         }
@@ -352,13 +358,15 @@ fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> !
 fn unescape_mount_path(raw: &[u8], out: &mut Line) {
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
-        let octal = raw
-            .get(i + 1..i + 4)
-            .filter(|d| b == b'\\' && d.iter().all(|c| matches!(c, b'0'..=b'7')));
+        // Three octal digits after a backslash: checked and decoded in one pass.
+        let octal = raw.get(i + 1..i + 4).filter(|_| b == b'\\').and_then(|d| {
+            d.iter().try_fold(0u8, |n, &c| {
+                matches!(c, b'0'..=b'7').then(|| n.wrapping_mul(8).wrapping_add(c - b'0'))
+            })
+        });
         match octal {
-            Some(d) => {
-                let v = d.iter().fold(0u32, |n, &c| n * 8 + (c - b'0') as u32);
-                out.byte(v as u8);
+            Some(v) => {
+                out.byte(v);
                 i += 4;
             }
             None => {

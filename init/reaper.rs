@@ -65,7 +65,7 @@ fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
         let Some(pid) = parse_pid(ent.name) else {
             return;
         };
-        let mut up = stat_of(ent.name);
+        let mut up = parent_of(pid);
         // Bounded: parents read one at a time while pids are reused could loop.
         for _ in 0..256 {
             match up {
@@ -88,6 +88,7 @@ fn parse_pid(name: &[u8]) -> Option<Pid> {
 }
 
 /// The parent pid and start time of `pid`, from /proc/PID/stat.
+#[inline(never)]
 pub fn parent_of(pid: Pid) -> Option<(Pid, u64)> {
     let mut digits = [0u8; 20];
     stat_of(crate::out::decimal(pid as u64, &mut digits))

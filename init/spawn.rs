@@ -228,12 +228,11 @@ impl Reporter<'_> {
 /// `execvp`: a program without `/` is searched in `path`. Returns the most
 /// telling error (EACCES beats ENOENT, as in every shell).
 pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
-    let mut ptrs = [core::ptr::null::<u8>(); config_format::MAX_ARGS + 1];
     // Each word is NUL-terminated in argv's buffer (and holds no NUL: the
     // parser rejects them), so its start is the C string the kernel reads.
-    for (i, p) in ptrs.iter_mut().enumerate().take(argv.len()) {
-        *p = argv.word(i).map_or(core::ptr::null(), <[u8]>::as_ptr);
-    }
+    // Past the last word: NULL.
+    let ptrs: [*const u8; config_format::MAX_ARGS + 1] =
+        core::array::from_fn(|i| argv.word(i).map_or(core::ptr::null(), <[u8]>::as_ptr));
     let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
     let Some(prog) = argv.program_with_nul().and_then(sys::cstr) else {
         return Errno::ENOENT;
@@ -338,12 +337,13 @@ impl Env {
             self.terminate();
             return false;
         };
+        let var = dst.as_ptr();
         let (text, nul) = dst.split_at_mut(kv.len());
         text.copy_from_slice(kv);
         nul.fill(0);
         self.used = end;
-        if let (Some(p), Some(b)) = (self.ptrs.get_mut(kept), self.buf.get(start)) {
-            *p = b as *const u8;
+        if let Some(p) = self.ptrs.get_mut(kept) {
+            *p = var;
         }
         self.count += 1;
         self.terminate();

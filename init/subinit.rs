@@ -30,17 +30,12 @@ pub fn parse(
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
+        // `-p`'s word, a signal name checked below.
+        let mut sig = None;
         let (needs, value) = match crate::word_index(b"-f -S -p -v", a.to_bytes()) {
             Some(0) => ("-f needs a TABLE", &mut o.table),
             Some(1) => ("-S needs a socket PATH", &mut o.socket),
-            Some(2) => {
-                let sig = args.arg(i).ok_or("-p needs a SIGNAL")?;
-                i += 1;
-                o.pdeath = Some(
-                    config_format::signal_by_name(sig.to_bytes()).ok_or("-p: unknown signal")?,
-                );
-                continue;
-            }
+            Some(2) => ("-p needs a SIGNAL", &mut sig),
             Some(_) => {
                 o.verbose = true;
                 continue;
@@ -48,8 +43,13 @@ pub fn parse(
             None if lenient => continue,
             None => return Err("unknown option for sub-init mode"),
         };
-        *value = Some(args.arg(i).ok_or(needs)?);
+        let word = args.arg(i).ok_or(needs)?;
         i += 1;
+        *value = Some(word);
+        if let Some(name) = sig {
+            o.pdeath =
+                Some(config_format::signal_by_name(name.to_bytes()).ok_or("-p: unknown signal")?);
+        }
     }
     Ok(())
 }
@@ -99,16 +99,16 @@ pub fn main(args: StartArgs) -> i32 {
     if let Some(path) = opts.socket {
         rt.listen(path);
     }
-    if rt.start().is_err() {
-        rt.close_at_exit();
-        return 1;
-    }
-    let outcome = rt.run();
+    let code = if rt.start().is_err() {
+        1
+    } else {
+        match rt.run() {
+            Outcome::Exit(code) => code as i32,
+            Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
+        }
+    };
     rt.close_at_exit();
-    match outcome {
-        Outcome::Exit(code) => code as i32,
-        Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
-    }
+    code
 }
 
 fn fail(what: &str, e: sys::Errno) -> i32 {

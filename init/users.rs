@@ -117,13 +117,14 @@ const DB_MAX: usize = 64 * 1024;
 
 /// Reads a user database into `buf` (a missing file is empty, a longer one
 /// is cut after the last whole line that fits: a cut line could read as
-/// another uid, gid or member); returns its length.
-fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
-    match sys::read_file(path, buf) {
-        Err(Errno::EFBIG) => Ok(buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
-        Err(Errno::ENOENT) => Ok(0),
-        r => r,
-    }
+/// another uid, gid or member); returns the part read.
+fn load<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], Errno> {
+    let n = match sys::read_file(path, buf) {
+        Err(Errno::EFBIG) => buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
+        Err(Errno::ENOENT) => 0,
+        r => r?,
+    };
+    Ok(buf.get(..n).unwrap_or(&[]))
 }
 
 /// Switches this process (a child before its exec) to `user` and `group`
@@ -133,22 +134,17 @@ fn load(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
 pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupError> {
     // In the child only, so foster's own memory never holds these: room for
     // a system with a thousand or so accounts, not just the first few.
-    let mut pw = [0u8; DB_MAX];
-    let mut gr = [0u8; DB_MAX];
+    // One buffer for both (one zero-fill): passwd, then group.
+    let mut db = [0u8; 2 * DB_MAX];
+    let (pw_buf, gr_buf) = db.split_at_mut(DB_MAX);
     let needs_files = user.is_some() || group.is_some_and(|g| parse_u32(g).is_none());
-    let (mut np, mut ng) = (0, 0);
+    let (mut pw, mut gr): (&[u8], &[u8]) = (&[], &[]);
     if needs_files {
-        np = load(c"/etc/passwd", &mut pw).map_err(LookupError::Io)?;
-        ng = load(c"/etc/group", &mut gr).map_err(LookupError::Io)?;
+        pw = load(c"/etc/passwd", pw_buf).map_err(LookupError::Io)?;
+        gr = load(c"/etc/group", gr_buf).map_err(LookupError::Io)?;
     }
     let mut creds = Creds::root();
-    resolve_in(
-        &mut creds,
-        pw.get(..np).unwrap_or(&[]),
-        gr.get(..ng).unwrap_or(&[]),
-        user,
-        group,
-    )?;
+    resolve_in(&mut creds, pw, gr, user, group)?;
     let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
     sys::setgroups(groups)
         .and_then(|_| sys::setresgid(creds.gid))
@@ -214,10 +210,10 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
         let mut buf = vec![0u8; DB_MAX];
-        let n = load(&c, &mut buf);
+        let read = load(&c, &mut buf);
         let _ = std::fs::remove_file(&path);
         let mut creds = Creds::root();
-        let r = resolve_in(&mut creds, &buf[..n.unwrap()], b"", Some(b"web"), None);
+        let r = resolve_in(&mut creds, read.unwrap(), b"", Some(b"web"), None);
         assert_eq!(r, Err(LookupError::UnknownUser), "{creds:?}");
     }
 

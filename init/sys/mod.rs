@@ -18,51 +18,47 @@ pub struct Errno(pub u16);
 
 pub type Result<T> = core::result::Result<T, Errno>;
 
-// One packed table: the codes as bytes and the names as one blank-separated
-// string, in the same order (a `match` costs a jump table and a pointer and a
-// length per name).
+// One packed table: the codes as bytes, and what `Errno::text` says for
+// each as one `|`-separated string, in the same order: a human text for the
+// errors foster reports most, the symbolic name for the rest (a `match`
+// costs a compare per errno and a pointer and a length per text).
 macro_rules! errnos {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident $text:literal,)* ; $($plain:ident,)*) => {
         impl Errno {
             $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
-            const NAMES: &'static str = concat!($(stringify!($name), " "),*);
+            $(pub const $plain: Errno = Errno(linux_raw_sys::errno::$plain as u16);)*
+            const TEXTS: &'static str = concat!($($text, "|",)* $(stringify!($plain), "|",)*);
             /// The place of this errno in the list below, if it is there.
             fn index(self) -> Option<usize> {
-                const _: () = assert!($(linux_raw_sys::errno::$name < 256 &&)* true);
-                const CODES: &[u8] = &[$(linux_raw_sys::errno::$name as u8),*];
+                use linux_raw_sys::errno as e;
+                const _: () = assert!($(e::$name < 256 &&)* $(e::$plain < 256 &&)* true);
+                const CODES: &[u8] = &[$(e::$name as u8,)* $(e::$plain as u8,)*];
                 CODES.iter().position(|&c| u16::from(c) == self.0)
             }
         }
     };
 }
 
-/// Word `i` of `words`, each ended by `sep`; `""` for `None` or past the end.
-fn nth_word(words: &'static str, sep: u8, i: Option<usize>) -> &'static str {
-    let Some(word) = i.and_then(|i| crate::bytes::nth_piece(words.as_bytes(), sep, i)) else {
-        return "";
-    };
-    // SAFETY: `word` is a piece of the str `words` cut at an ASCII byte, so
-    // it is valid UTF-8 too.
-    unsafe { core::str::from_utf8_unchecked(word) }
-}
 errnos!(
-    // The first 16 have a text in `Errno::text`, in the same order.
-    ENOENT,
-    EACCES,
-    EPERM,
-    ENOEXEC,
-    ENOTDIR,
-    EISDIR,
-    EAGAIN,
-    EMFILE,
-    ENOMEM,
-    ETXTBSY,
-    ENAMETOOLONG,
-    ELOOP,
-    ECONNREFUSED,
-    EINVAL,
-    ENOSPC,
-    E2BIG,
+    // With a text.
+    ENOENT "No such file or directory",
+    EACCES "Permission denied",
+    EPERM "Operation not permitted",
+    ENOEXEC "Exec format error",
+    ENOTDIR "Not a directory",
+    EISDIR "Is a directory",
+    EAGAIN "Resource temporarily unavailable",
+    EMFILE "Too many open files",
+    ENOMEM "Out of memory",
+    ETXTBSY "Text file busy",
+    ENAMETOOLONG "File name too long",
+    ELOOP "Too many levels of symbolic links",
+    ECONNREFUSED "Connection refused",
+    EINVAL "Invalid argument",
+    ENOSPC "No space left on device",
+    E2BIG "Argument list too long",
+    ;
+    // Named only.
     ESRCH,
     EINTR,
     EIO,
@@ -100,25 +96,18 @@ impl Errno {
         -(self.0 as isize)
     }
 
-    /// The symbolic name (`ENOENT`), or `""` for one foster has no name for.
-    pub fn name(self) -> &'static str {
-        nth_word(Self::NAMES, b' ', self.index())
-    }
-
-    /// A short human text for the errors foster reports most, else the name.
+    /// A short human text for the errors foster reports most, else the
+    /// symbolic name (`ESRCH`), or `""` for one foster has no name for.
     pub fn text(self) -> &'static str {
-        // One text for each of the first TEXTED errnos of the list above.
-        const TEXTED: usize = 16;
-        const TEXTS: &str = "No such file or directory|Permission denied|\
-            Operation not permitted|Exec format error|Not a directory|Is a directory|\
-            Resource temporarily unavailable|Too many open files|Out of memory|\
-            Text file busy|File name too long|Too many levels of symbolic links|\
-            Connection refused|Invalid argument|No space left on device|\
-            Argument list too long|";
-        match self.index() {
-            Some(i) if i < TEXTED => nth_word(TEXTS, b'|', Some(i)),
-            i => nth_word(Self::NAMES, b' ', i),
-        }
+        let Some(text) = self
+            .index()
+            .and_then(|i| crate::bytes::nth_piece(Self::TEXTS.as_bytes(), b'|', i))
+        else {
+            return "";
+        };
+        // SAFETY: `text` is a piece of the str `TEXTS` cut at an ASCII byte,
+        // so it is valid UTF-8 too.
+        unsafe { core::str::from_utf8_unchecked(text) }
     }
 }
 
@@ -480,23 +469,23 @@ pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> 
         if n == 0 {
             return Ok(());
         }
+        // Each record: inode, offset, reclen@16, type@18, name@19 (NUL-padded).
         let mut off = 0usize;
-        while let Some(Ok(head)) = buf.get(off..off + 19).map(<&[u8; 19]>::try_from) {
-            if off + 19 > n {
+        while off + 19 <= n {
+            let Some(&[lo, hi, d_type]) = buf.get(off + 16..off + 19) else {
                 break;
-            }
-            let reclen = u16::from_ne_bytes([head[16], head[17]]) as usize;
-            if reclen < 19 || off + reclen > n {
+            };
+            let end = off + u16::from_ne_bytes([lo, hi]) as usize;
+            // `None` for a record shorter than its header or past the end.
+            let Some(raw) = buf.get(off + 19..end).filter(|_| end <= n) else {
                 break;
-            }
-            let d_type = head[18];
-            let raw = buf.get(off + 19..off + reclen).unwrap_or(&[]);
+            };
             let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
             f(DirEntry {
                 d_type,
                 name: raw.get(..len).unwrap_or(&[]),
             });
-            off += reclen;
+            off = end;
         }
     }
 }
@@ -796,11 +785,7 @@ pub const SIG_IGN: usize = 1;
 /// Set a signal's disposition to SIG_DFL or SIG_IGN; returns the old handler.
 #[inline(always)]
 pub fn set_disposition(sig: u8, handler: usize) -> Result<usize> {
-    let new = KSigaction {
-        handler,
-        ..Default::default()
-    };
-    let (r, old) = sigaction(sig, &new);
+    let (r, old) = sigaction(sig, handler, true);
     check(r)?;
     Ok(old)
 }
@@ -808,19 +793,25 @@ pub fn set_disposition(sig: u8, handler: usize) -> Result<usize> {
 /// The current handler of a signal (SIG_DFL, SIG_IGN or an address).
 #[inline(always)]
 pub fn disposition(sig: u8) -> Result<usize> {
-    let (r, old) = sigaction(sig, core::ptr::null());
+    let (r, old) = sigaction(sig, SIG_DFL, false);
     check(r)?;
     Ok(old)
 }
 
-/// `rt_sigaction`, installing `new` unless null: (raw result, old handler).
+/// `rt_sigaction`, installing `handler` if `install`: (raw result, old
+/// handler). The struct is built here, not at each caller.
 #[inline(never)]
-fn sigaction(sig: u8, new: *const KSigaction) -> (isize, usize) {
+fn sigaction(sig: u8, handler: usize, install: bool) -> (isize, usize) {
+    let new = KSigaction {
+        handler,
+        ..Default::default()
+    };
+    let new_ptr: *const KSigaction = if install { &new } else { core::ptr::null() };
     let mut old = KSigaction::default();
     let r = raw!(
         __NR_rt_sigaction,
         sig as u32,
-        new,
+        new_ptr,
         &mut old as *mut KSigaction,
         8
     );
