@@ -85,13 +85,15 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
 }
 
 /// A connection, or a free cell (`open` false; all zero is free).
+/// `repr(C)`: the small fields first, within short reach of the cell's address.
+#[repr(C)]
 pub struct Client {
     open: bool,
     /// Owned while `open`: closed by [`Server::close_client`].
     fd: sys::RawFd,
-    buf: [u8; REQUEST_MAX + 2],
     len: usize,
     deadline: u64,
+    buf: [u8; REQUEST_MAX + 2],
 }
 
 /// The connection cells, kept in the runtime's reserved memory.
@@ -299,9 +301,8 @@ impl Server {
     pub fn close_client(&mut self, ep: &Fd, index: usize) {
         if let Some(c) = self.clients.get_mut(index).filter(|c| c.open) {
             c.open = false;
-            let _ = sys::epoll_del(ep, c.fd);
             // Closes the connection.
-            drop(Fd::from_raw(c.fd));
+            crate::runtime::unwatch(ep, c.fd);
         }
     }
 }
@@ -366,9 +367,12 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
         Ok(Request::Reload) => {
             // Through `l`, empty until the outcome below: no second buffer.
             let mut report = |text: &[u8]| {
-                for row in text.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
-                    l.s("table: ").bytes(row);
-                    reply(fd, &mut l);
+                let mut rest = Some(text);
+                while let Some(row) = crate::bytes::next_piece(&mut rest, b'\n') {
+                    if !row.is_empty() {
+                        l.s("table: ").bytes(row);
+                        reply(fd, &mut l);
+                    }
                 }
             };
             let errors = rt.reload(Some(&mut report));
