@@ -94,15 +94,30 @@ struct ReadyPipe {
 
 /// The runtime's big state, reserved in one piece and never on the stack:
 /// stack pages stay resident once touched, reserved ones only where used.
+/// `repr(C)` in this order, the big parts page-aligned, so that few pages are
+/// resident when idle: the small per-event state shares the first pages, the
+/// slots, the table and its text fill theirs from the start, and the child's
+/// argv and environment come last.
+#[repr(C)]
 pub struct Reserved {
-    sources: [[u8; MAX_TABLE_BYTES]; 2],
-    slots: Slots,
-    actions: Actions,
-    logs: [LogPipe; MAX_LOG_PIPES],
     ready: [ReadyPipe; MAX_SLOTS],
+    actions: Actions,
     clients: crate::control::Clients,
+    logs: [LogPipe; MAX_LOG_PIPES],
+    slots: Paged<Slots>,
     /// The last parsed table (parsed in place).
-    table: Table,
+    table: Paged<Table>,
+    sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
+}
+
+/// Starts its contents on a page of their own.
+#[repr(C, align(4096))]
+struct Paged<T>(T);
+
+/// Where a child's argv and environment are built: a mapping of its own,
+/// given back to the kernel after each start, so an idle foster keeps none
+/// of its pages.
+pub struct Scratch {
     argv: Argv,
     env: Env,
 }
@@ -143,7 +158,7 @@ pub struct Runtime<'a> {
     cfg: Config<'a>,
     sup: Supervisor,
     /// A child's argv and environment are built here (taken while in use).
-    scratch: Option<(&'static mut Argv, &'static mut Env)>,
+    scratch: Option<sys::Pages<Scratch>>,
     /// Set by [`Action::Finish`]: the loop ends with it.
     finished: Option<Outcome>,
     /// The supervisor's count of actions its full queue dropped, as of the
@@ -179,18 +194,20 @@ impl<'a> Runtime<'a> {
                 Err(e) => break 'failed ("reserve memory", e),
             };
             let Reserved {
-                sources,
-                slots,
+                sources: Paged(sources),
+                slots: Paged(slots),
                 actions,
                 logs,
                 ready,
                 clients,
-                table,
-                argv,
-                env,
+                table: Paged(table),
             } = reserved;
+            let scratch = match sys::Pages::reserve() {
+                Ok(s) => s,
+                Err(e) => break 'failed ("reserve memory", e),
+            };
             return Ok(Runtime {
-                scratch: Some((argv, env)),
+                scratch: Some(scratch),
                 sup: Supervisor::new(cfg.mode, slots, actions),
                 table,
                 cfg,
@@ -851,9 +868,10 @@ impl<'a> Runtime<'a> {
     pub fn exec_in_place(&mut self, slot: SlotId) {
         // The reserved scratch buffers: no 8 KB of argv and environment on
         // PID 1's stack at the very end (not put back: nothing spawns after).
-        let Some((argv, env)) = self.scratch.take() else {
+        let Some(mut scratch) = self.scratch.take() else {
             return;
         };
+        let Scratch { argv, env } = scratch.get();
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
             return;
         };
@@ -924,11 +942,13 @@ impl<'a> Runtime<'a> {
     }
 
     fn spawn_entry(&mut self, slot: SlotId, entry: &Entry) -> Result<Pid, Errno> {
-        let Some((argv, env)) = self.scratch.take() else {
+        let Some(mut scratch) = self.scratch.take() else {
             return Err(Errno::EBUSY);
         };
+        let Scratch { argv, env } = scratch.get();
         let result = self.spawn_with(slot, entry, argv, env);
-        self.scratch = Some((argv, env));
+        scratch.release();
+        self.scratch = Some(scratch);
         result
     }
 

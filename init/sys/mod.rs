@@ -1326,6 +1326,38 @@ unsafe impl ZeroValid for crate::spawn::Env {}
 // no log pipe, readiness pipe or control connection open) and the types
 // above.
 unsafe impl ZeroValid for crate::runtime::Reserved {}
+// SAFETY: an argv buffer and an environment block (see above).
+unsafe impl ZeroValid for crate::runtime::Scratch {}
+
+/// A `T` alone in a reserved mapping of its own, whose pages can be given
+/// back to the kernel when the `T` is not in use.
+pub struct Pages<T: 'static>(&'static mut T);
+
+impl<T: ZeroValid> Pages<T> {
+    pub fn reserve() -> Result<Pages<T>> {
+        reserve_zeroed().map(Pages)
+    }
+
+    pub fn get(&mut self) -> &mut T {
+        self.0
+    }
+
+    /// `MADV_DONTNEED` on the whole mapping: its pages take no memory until
+    /// written again and read as zero, a valid `T`. A failure only leaves
+    /// them resident.
+    pub fn release(&mut self) {
+        let addr = &mut *self.0 as *mut T as usize;
+        // The mapping holds nothing but this `T`, which `&mut self` makes
+        // ours alone; the kernel rounds the length up to its page size, still
+        // within the mapping.
+        let _ = sys!(
+            __NR_madvise,
+            addr,
+            core::mem::size_of::<T>(),
+            g::MADV_DONTNEED
+        );
+    }
+}
 
 /// A `T` in fresh zero-filled memory that lives for the rest of the process.
 /// Its pages cost nothing until used.
@@ -1374,5 +1406,29 @@ mod tests {
         }
         assert!(d.is_full());
         assert_eq!(d.pop_front(), Some(0));
+    }
+
+    /// Resident pages of the mapping at `addr` (`mincore`).
+    fn resident(addr: usize, pages: usize) -> usize {
+        let mut vec = [0u8; 8];
+        let r = sys!(__NR_mincore, addr, pages * 4096, vec.as_mut_ptr() as usize);
+        assert_eq!(r.map(drop), Ok(()));
+        vec[..pages].iter().filter(|&&b| b & 1 != 0).count()
+    }
+
+    #[test]
+    fn released_pages_read_zero_and_are_not_resident() {
+        let mut p = Pages::<crate::runtime::Scratch>::reserve().unwrap();
+        let len = core::mem::size_of::<crate::runtime::Scratch>();
+        assert!(len > 2 * 4096 && len <= 8 * 4096);
+        let addr = p.get() as *mut _ as usize;
+        let pages = len.div_ceil(4096);
+        // SAFETY: `len` bytes of the test's own mapping.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) };
+        bytes.fill(0xa5);
+        assert_eq!(resident(addr, pages), pages);
+        p.release();
+        assert_eq!(resident(addr, pages), 0);
+        assert!(bytes.iter().all(|&b| b == 0));
     }
 }
