@@ -24,15 +24,15 @@ const EXEC: &[u8] = b"exec ";
 /// memory a short command touches one page, not the bookkeeping's page too.
 #[repr(C)]
 pub struct Argv {
+    /// Words in `words` (never more than it holds: set only once they fit).
+    len: usize,
+    /// Bytes of `buf` in use.
     used: usize,
-    /// (start, len without NUL) of each word.
-    words: heapless::Vec<(u16, u16), MAX_ARGS>,
     /// The program to exec (PATH-searched when it has no `/`): usually word 0,
     /// but without the `-` of a login shell.
     program: (u16, u16),
-    /// The word being written started here; set when a byte did not fit.
-    word_start: usize,
-    overflow: bool,
+    /// (start, len without NUL) of each word.
+    words: [(u16, u16); MAX_ARGS],
     buf: [u8; ARGV_BYTES],
 }
 
@@ -52,28 +52,30 @@ impl Default for Argv {
 impl Argv {
     pub const fn new() -> Argv {
         Argv {
-            buf: [0; ARGV_BYTES],
+            len: 0,
             used: 0,
-            words: heapless::Vec::new(),
             program: (0, 0),
-            word_start: 0,
-            overflow: false,
+            words: [(0, 0); MAX_ARGS],
+            buf: [0; ARGV_BYTES],
         }
     }
     pub fn len(&self) -> usize {
-        self.words.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.len == 0
+    }
+    fn words(&self) -> &[(u16, u16)] {
+        self.words.get(..self.len).unwrap_or(&[])
     }
     /// Word `i` without its NUL.
     pub fn word(&self, i: usize) -> Option<&[u8]> {
-        let &(s, l) = self.words.get(i)?;
+        let &(s, l) = self.words().get(i)?;
         self.buf.get(s as usize..s as usize + l as usize)
     }
     /// Word `i` with its NUL.
     pub fn word_cstr(&self, i: usize) -> Option<&core::ffi::CStr> {
-        let &(s, l) = self.words.get(i)?;
+        let &(s, l) = self.words().get(i)?;
         let b = self.buf.get(s as usize..s as usize + l as usize + 1)?;
         core::ffi::CStr::from_bytes_with_nul(b).ok()
     }
@@ -89,38 +91,67 @@ impl Argv {
     }
 
     /// Appends one word (for commands that come as words, not table text);
-    /// the first word is also the program.
+    /// the first word is also the program. A word that does not fit leaves
+    /// the argv as it was.
     pub fn push(&mut self, word: &[u8]) -> Result<(), ArgvError> {
-        let used = self.used;
-        if let Err(e) = self.word_of(word) {
-            self.used = used;
-            self.overflow = false;
-            return Err(e);
+        let mut s = Split::new(&mut self.buf, &mut self.words);
+        (s.used, s.n) = (self.used, self.len);
+        s.word(word);
+        let (used, n) = (s.used, s.n);
+        if used > ARGV_BYTES {
+            return Err(ArgvError::TooLong);
         }
-        if self.words.len() == 1 {
-            self.finish(false)?;
+        if n > MAX_ARGS {
+            return Err(ArgvError::TooManyWords);
         }
-        Ok(())
+        (self.used, self.len) = (used, n);
+        self.finish(false)
     }
 
-    fn clear(&mut self) {
-        self.used = 0;
-        self.words.clear();
-        self.program = (0, 0);
-        self.word_start = 0;
-        self.overflow = false;
+    /// Sets the program from word 0, without its first byte if `dash`.
+    fn finish(&mut self, dash: bool) -> Result<(), ArgvError> {
+        let &(s, l) = self.words().first().ok_or(ArgvError::Empty)?;
+        let skip = u16::from(dash && l > 0);
+        self.program = (s + skip, l - skip);
+        Ok(())
+    }
+}
+
+/// Where split words go: each word's bytes and NUL into `buf` as far as they
+/// fit, its (start, len) into `words` while there is room; `used` and `n`
+/// count everything. So one splitter serves both the parser's size check
+/// (empty slices) and [`Entry::argv`] ([`Argv`]'s arrays).
+pub(crate) struct Split<'a> {
+    buf: &'a mut [u8],
+    words: &'a mut [(u16, u16)],
+    /// Bytes and words so far, stored or not.
+    pub used: usize,
+    pub n: usize,
+    word_start: usize,
+    /// The offset in the process of word `MAX_ARGS + 1`, if any (where the
+    /// parser reports too many words).
+    pub extra: Option<usize>,
+}
+
+impl<'a> Split<'a> {
+    pub fn new(buf: &'a mut [u8], words: &'a mut [(u16, u16)]) -> Split<'a> {
+        Split {
+            buf,
+            words,
+            used: 0,
+            n: 0,
+            word_start: 0,
+            extra: None,
+        }
     }
 
     /// Not inlined: it is called from several loops.
     #[inline(never)]
     fn byte(&mut self, b: u8) {
-        match self.buf.get_mut(self.used) {
-            Some(slot) => {
-                *slot = b;
-                self.used += 1;
-            }
-            None => self.overflow = true,
+        if let Some(slot) = self.buf.get_mut(self.used) {
+            *slot = b;
         }
+        self.used += 1;
     }
 
     fn bytes(&mut self, bs: &[u8]) {
@@ -129,35 +160,28 @@ impl Argv {
         }
     }
 
-    /// Appends `word` whole.
-    #[inline(never)]
-    fn word_of(&mut self, word: &[u8]) -> Result<(), ArgvError> {
-        self.begin();
-        self.bytes(word);
-        self.end()
-    }
-
     fn begin(&mut self) {
         self.word_start = self.used;
     }
 
-    fn end(&mut self) -> Result<(), ArgvError> {
+    /// The word ends: its NUL, and its place if there is room.
+    fn end(&mut self) {
         self.byte(0);
-        if self.overflow {
-            return Err(ArgvError::TooLong);
+        if let Some(slot) = self.words.get_mut(self.n) {
+            *slot = (
+                self.word_start as u16,
+                (self.used - 1 - self.word_start) as u16,
+            );
         }
-        let start = self.word_start as u16;
-        let len = (self.used - 1 - self.word_start) as u16;
-        self.words
-            .push((start, len))
-            .map_err(|_| ArgvError::TooManyWords)
+        self.n += 1;
     }
 
-    fn finish(&mut self, dash: bool) -> Result<(), ArgvError> {
-        let &(s, l) = self.words.first().ok_or(ArgvError::Empty)?;
-        let skip = u16::from(dash && l > 0);
-        self.program = (s + skip, l - skip);
-        Ok(())
+    /// Appends `word` whole.
+    #[inline(never)]
+    fn word(&mut self, word: &[u8]) {
+        self.begin();
+        self.bytes(word);
+        self.end();
     }
 }
 
@@ -189,97 +213,78 @@ fn is_split_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Words, argv bytes (with NULs) and the offset of word `MAX_ARGS + 1` (if
-/// any) of an inittab process, as [`Entry::argv`] would build it.
-pub(crate) fn inittab_size(process: &[u8], login: bool) -> (usize, usize, Option<usize>) {
-    // One pass for both readings; which one applies is known at the end.
-    let (mut words, mut bytes, mut extra) = (0, usize::from(login), None);
-    let (mut len, mut meta, mut in_word) = (0, false, false);
+/// Splits an inittab process (BusyBox rules, see above) into `out`.
+pub(crate) fn split_inittab(process: &[u8], login: bool, out: &mut Split<'_>) {
+    if has_shell_meta(process) {
+        // `/bin/sh`, or `-/bin/sh` for a login shell.
+        out.word(SHELL.get(usize::from(!login)..).unwrap_or(SHELL));
+        out.word(b"-c");
+        out.begin();
+        out.bytes(EXEC);
+        for b in logical_bytes(process) {
+            out.byte(b);
+        }
+        out.end();
+        return;
+    }
+    let mut in_word = false;
     let mut bytes_of = logical_bytes(process);
     while let Some(b) = bytes_of.next() {
-        len += 1;
-        meta |= is_meta(b);
         if is_split_blank(b) {
-            in_word = false;
+            if in_word {
+                out.end();
+                in_word = false;
+            }
             continue;
         }
         if !in_word {
             in_word = true;
-            words += 1;
-            bytes += 1;
-            if words == MAX_ARGS + 1 {
-                extra = Some(bytes_of.offset());
+            if out.n == MAX_ARGS {
+                out.extra = Some(bytes_of.offset());
+            }
+            out.begin();
+            if login && out.n == 0 {
+                out.byte(b'-');
             }
         }
-        bytes += 1;
+        out.byte(b);
     }
-    if words == 0 {
-        return (0, 0, None);
+    if in_word {
+        out.end();
     }
-    if meta {
-        let shell = SHELL.len() - usize::from(!login);
-        return (3, shell + 1 + 3 + EXEC.len() + len + 1, None);
-    }
-    (words, bytes, extra)
 }
 
 impl Entry {
     /// The argv foster execs for this entry (BusyBox rules for inittab lines).
     pub fn argv(&self, src: &[u8], out: &mut Argv) -> Result<(), ArgvError> {
-        out.clear();
-        match self.command {
+        out.len = 0;
+        let mut s = Split::new(&mut out.buf, &mut out.words);
+        let login = match self.command {
             Command::Words(span) => {
                 let start = span.start as usize;
                 let mut lx = Lexer::new(src, start, start + span.len as usize);
                 while lx.word_start() {
-                    out.begin();
-                    let room = out.buf.get_mut(out.used..).unwrap_or(&mut []);
-                    let room_len = room.len();
-                    let w = lx.word(room).map_err(|_| ArgvError::Empty)?;
-                    out.used += w.len.min(room_len);
-                    out.overflow |= w.len > room_len;
-                    out.end()?;
+                    s.begin();
+                    let room = s.buf.get_mut(s.used..).unwrap_or(&mut []);
+                    s.used += lx.word(room).map_err(|_| ArgvError::Empty)?;
+                    s.end();
                 }
-                out.finish(false)
+                false
             }
             Command::Inittab { process, login } => {
-                let process = process.get(src);
-                if has_shell_meta(process) {
-                    // `/bin/sh`, or `-/bin/sh` for a login shell.
-                    out.word_of(SHELL.get(usize::from(!login)..).unwrap_or(SHELL))?;
-                    out.word_of(b"-c")?;
-                    out.begin();
-                    out.bytes(EXEC);
-                    for b in logical_bytes(process) {
-                        out.byte(b);
-                    }
-                    out.end()?;
-                    return out.finish(login);
-                }
-                let mut in_word = false;
-                for b in logical_bytes(process) {
-                    if is_split_blank(b) {
-                        if in_word {
-                            out.end()?;
-                            in_word = false;
-                        }
-                        continue;
-                    }
-                    if !in_word {
-                        in_word = true;
-                        out.begin();
-                        if login && out.words.is_empty() {
-                            out.byte(b'-');
-                        }
-                    }
-                    out.byte(b);
-                }
-                if in_word {
-                    out.end()?;
-                }
-                out.finish(login)
+                split_inittab(process.get(src), login, &mut s);
+                login
             }
+        };
+        let (used, n) = (s.used, s.n);
+        if n > MAX_ARGS {
+            return Err(ArgvError::TooManyWords);
         }
+        if used > ARGV_BYTES {
+            return Err(ArgvError::TooLong);
+        }
+        (out.used, out.len) = (used, n);
+        out.finish(login)
     }
 
     /// Same entry, same options, same command (by content, across two sources):
@@ -339,8 +344,8 @@ impl Entry {
 /// unquoted blank ends the word; what follows is ignored).
 pub fn unquote(raw: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut lx = Lexer::new(raw, 0, raw.len());
-    let w = lx.word(out).ok()?;
-    (w.len <= out.len()).then_some(w.len)
+    let len = lx.word(out).ok()?;
+    (len <= out.len()).then_some(len)
 }
 
 #[cfg(test)]

@@ -16,14 +16,6 @@
 //! and reports the full length, so one non-generic function serves counting
 //! (an empty slice), validating and copying.
 
-/// A word's raw extent in the source and its unquoted length.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Word {
-    pub start: usize,
-    pub end: usize,
-    pub len: usize,
-}
-
 /// A quote that is not closed before the end of its line: the quote's offset.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Unterminated {
@@ -38,6 +30,11 @@ pub(crate) struct Lexer<'a> {
     pub src: &'a [u8],
     pub pos: usize,
     pub end: usize,
+    /// The raw extent of the last word [`Lexer::word`] scanned:
+    /// `src[word_at..word_end]`. Kept here rather than returned, so that
+    /// `word`'s result fits in registers.
+    pub word_at: usize,
+    pub word_end: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -46,6 +43,8 @@ impl<'a> Lexer<'a> {
             src,
             pos,
             end: end.min(src.len()),
+            word_at: pos,
+            word_end: pos,
         }
     }
 
@@ -115,12 +114,12 @@ impl<'a> Lexer<'a> {
     }
 
     /// Scans the word at `pos`, writing its unquoted bytes to `out` as far as
-    /// they fit; `Word::len` is the full unquoted length. `Word::end` is
-    /// before a continuation that ends the word, so the raw word (a kind, a
-    /// name, `--`) is what the line says.
-    pub fn word(&mut self, out: &mut [u8]) -> Result<Word, Unterminated> {
-        let start = self.pos;
-        let mut end = start;
+    /// they fit; returns the full unquoted length. The raw word is
+    /// `word_at..word_end`; `word_end` is before a continuation that ends
+    /// the word, so the raw word (a kind, a name, `--`) is what the line says.
+    pub fn word(&mut self, out: &mut [u8]) -> Result<usize, Unterminated> {
+        self.word_at = self.pos;
+        let mut end = self.pos;
         let mut len = 0usize;
         // The open quote (0 outside quotes) and where it opened.
         let (mut quote, mut at) = (0u8, 0usize);
@@ -163,7 +162,8 @@ impl<'a> Lexer<'a> {
             self.pos += step;
             end = self.pos;
         }
-        Ok(Word { start, end, len })
+        self.word_end = end;
+        Ok(len)
     }
 }
 
@@ -239,8 +239,7 @@ mod tests {
         let mut n = 0;
         let mut count = 0;
         while lx.word_start() {
-            let w = lx.word(&mut buf[n..]).map_err(|u| u.at)?;
-            n += w.len;
+            n += lx.word(&mut buf[n..]).map_err(|u| u.at)?;
             buf[n] = b'|';
             n += 1;
             count += 1;

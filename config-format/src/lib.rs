@@ -239,8 +239,10 @@ pub const MIN_READY_FD: u8 = 3;
 /// quoted): pass them through [`unquote`] before use. Every field not set on
 /// the line holds its default, noted per field.
 ///
-/// `repr(C)`, small fields first and the long lists last: the fields code
-/// reads most sit within a one-byte displacement of the entry's address.
+/// `repr(C)`, small fields first, then the spans, the name and the long
+/// lists last: the fields code reads most sit within a one-byte displacement
+/// of the entry's address, also where the init embeds an entry after fields
+/// of its own (the order measured smallest across the binary).
 #[derive(PartialEq, Eq, Debug)]
 #[repr(C)]
 pub struct Entry {
@@ -252,25 +254,24 @@ pub struct Entry {
     pub restart: RestartPolicy,
     /// `stop=`. Default: [`SIGTERM`].
     pub stop_signal: u8,
-    /// 1-based line of the entry's first token.
-    pub line: u32,
-    /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
-    /// always `0 < MIN <= MAX`.
-    pub backoff_min: Millis,
-    pub backoff_max: Millis,
-    /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
-    pub timeout: Millis,
-    /// Native: the name on the line. Inittab: generated, see [`parse`].
-    pub name: Name,
-    /// `umask=` (octal, at most 0777). Default: inherited.
-    pub umask: Option<u16>,
     /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
     pub ready_fd: Option<u8>,
     /// `on-exit=`. Default: none.
     pub on_exit: Option<OnExit>,
+    /// `umask=` (octal, at most 0777). Default: inherited.
+    pub umask: Option<u16>,
+    /// 1-based line of the entry's first token.
+    pub line: u32,
+    /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
+    pub timeout: Millis,
+    /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
+    /// always `0 < MIN <= MAX`.
+    pub backoff_min: Millis,
+    pub backoff_max: Millis,
+    /// `pidfile=` (an absolute path). Default: none.
+    pub pidfile: Option<Span>,
     /// `log=`. Default: [`Log::Console`].
     pub log: Log,
-    pub command: Command,
     /// `tty=` (native) or the inittab id (`None` for an empty id: the
     /// console). Either a path under `/dev/` or a name there: the init
     /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
@@ -281,8 +282,9 @@ pub struct Entry {
     pub group: Option<Span>,
     /// `dir=`: the working directory. Default: foster's.
     pub dir: Option<Span>,
-    /// `pidfile=` (an absolute path). Default: none.
-    pub pidfile: Option<Span>,
+    pub command: Command,
+    /// Native: the name on the line. Inittab: generated, see [`parse`].
+    pub name: Name,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.
     pub env: List<Span, MAX_ENV>,
     /// `after=NAME`, in order; every name is a once/service/askfirst/sysinit/wait

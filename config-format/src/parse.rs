@@ -464,10 +464,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         self.native(&mut lx)
     }
 
-    /// The word at `lx.pos`; on an unterminated quote, reports it and moves
-    /// to the newline.
+    /// The unquoted length of the word at `lx.pos` (its raw extent is left
+    /// in `lx`); on an unterminated quote, reports it and moves to the
+    /// newline.
     #[inline(never)]
-    fn word(&mut self, lx: &mut Lexer<'_>) -> Option<crate::lex::Word> {
+    fn word(&mut self, lx: &mut Lexer<'_>) -> Option<usize> {
         let w = lx.word(&mut []);
         if let Err(u) = w {
             self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1), 0);
@@ -480,10 +481,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     fn native(&mut self, lx: &mut Lexer<'_>) -> usize {
         let src = self.src;
         let kind_at = lx.pos;
-        let Some(kw) = self.word(lx) else {
+        if self.word(lx).is_none() {
             return lx.pos;
-        };
-        let kind_span = span(kw.start, kw.end);
+        }
+        let kind_span = span(lx.word_at, lx.word_end);
         let Some(kind) = lookup(KIND_WORDS.as_bytes(), &KINDS, kind_span.get(src)) else {
             self.err(kind_at, Message::UnknownKind, kind_span, 0);
             lx.skip_line();
@@ -494,10 +495,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return lx.pos;
         }
         let name_at = lx.pos;
-        let Some(nw) = self.word(lx) else {
+        if self.word(lx).is_none() {
             return lx.pos;
-        };
-        let name_span = span(nw.start, nw.end);
+        }
+        let name_span = span(lx.word_at, lx.word_end);
         let name = name_span.get(src);
         if !Name::valid(name) {
             self.bad_name(name_at, name_span);
@@ -518,7 +519,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
 
         // Options.
         let mut has_command = false;
-        let mut last_end = nw.end;
+        let mut last_end = lx.word_end;
         // One buffer for every value: each read sets `len`, and nothing past
         // it is looked at.
         let mut val = Val {
@@ -527,11 +528,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         while lx.word_start() {
             let at = lx.pos;
-            let Some(w) = self.word(lx) else {
+            if self.word(lx).is_none() {
                 return self.failed_line(name_span, lx.pos);
-            };
-            last_end = w.end;
-            let raw = src.get(w.start..w.end).unwrap_or(&[]);
+            }
+            let (start, end) = (lx.word_at, lx.word_end);
+            last_end = end;
+            let raw = src.get(start..end).unwrap_or(&[]);
             if raw == b"--" {
                 has_command = lx.word_start();
                 break;
@@ -541,11 +543,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 has_command = true;
                 break;
             };
-            let key = span(w.start, w.start + eq);
-            let value_at = w.start + eq + 1;
-            let value = span(value_at, w.end);
-            let mut vlx = Lexer::new(src, value_at, w.end);
-            val.len = vlx.word(&mut val.buf).map_or(0, |w| w.len);
+            let key = span(start, start + eq);
+            let value_at = start + eq + 1;
+            let value = span(value_at, end);
+            let mut vlx = Lexer::new(src, value_at, end);
+            val.len = vlx.word(&mut val.buf).unwrap_or(0);
             let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
                 None => Err(Message::UnknownOption),
                 Some(opt) if opt.single() && seen & (1 << opt as u16) != 0 => {
@@ -573,16 +575,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut words = 0usize;
         let mut bytes = 0usize;
         while lx.word_start() {
-            let Some(w) = self.word(lx) else {
+            let Some(len) = self.word(lx) else {
                 return self.failed_line(name_span, lx.pos);
             };
             words += 1;
             if words == MAX_ARGS + 1 {
-                self.too_many(w.start, Message::TooManyWords);
+                self.too_many(lx.word_at, Message::TooManyWords);
                 ok = false;
             }
-            bytes += w.len + 1;
-            cmd_end = w.end;
+            bytes += len + 1;
+            cmd_end = lx.word_end;
         }
         if bytes > argv::ARGV_BYTES {
             self.too_many(cmd_start, Message::CommandTooLong);
@@ -669,19 +671,21 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             process += 1;
         }
         let process = span(process, content_end);
-        let (words, bytes, first_extra) = argv::inittab_size(process.get(src), login);
-        if words == 0 {
+        // Split as `Entry::argv` will, counting only.
+        let mut size = argv::Split::new(&mut [], &mut []);
+        argv::split_inittab(process.get(src), login, &mut size);
+        if size.n == 0 {
             self.err(c3 + 1, Message::EmptyCommand, Span::default(), 0);
             return end;
         }
-        if words > MAX_ARGS {
+        if size.n > MAX_ARGS {
             self.too_many(
-                first_extra.map_or(c3 + 1, |i| process.start as usize + i),
+                size.extra.map_or(c3 + 1, |i| process.start as usize + i),
                 Message::TooManyWords,
             );
             return end;
         }
-        if bytes > argv::ARGV_BYTES {
+        if size.used > argv::ARGV_BYTES {
             self.too_many(c3 + 1, Message::CommandTooLong);
             return end;
         }
@@ -939,13 +943,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         let mut lx = Lexer::new(src, start, src.len());
         while lx.word_start() {
-            let Ok(w) = lx.word(&mut []) else { break };
+            if lx.word(&mut []).is_err() {
+                break;
+            }
+            let (start, end) = (lx.word_at, lx.word_end);
             if src
-                .get(w.start..w.end)
+                .get(start..end)
                 .is_some_and(|raw| raw.starts_with(prefix))
             {
                 if nth == 0 {
-                    return span(w.start + prefix.len(), w.end);
+                    return span(start + prefix.len(), end);
                 }
                 nth -= 1;
             }

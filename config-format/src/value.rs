@@ -120,8 +120,13 @@ pub(crate) fn backoff(s: &[u8]) -> Option<(Millis, Millis)> {
 
 /// `fd:N`, `MIN_READY_FD <= N <= 255`.
 pub(crate) fn ready(s: &[u8]) -> Option<u8> {
-    let n = decimal(strip(s, b"fd:")?)?;
-    u8::try_from(n).ok().filter(|&n| n >= MIN_READY_FD)
+    byte_after(s, b"fd:").filter(|&n| n >= MIN_READY_FD)
+}
+
+/// `PREFIXN` to N, a decimal 0..=255. Not inlined: two options read one.
+#[inline(never)]
+fn byte_after(s: &[u8], prefix: &[u8]) -> Option<u8> {
+    u8::try_from(decimal(strip(s, prefix)?)?).ok()
 }
 
 /// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
@@ -134,10 +139,8 @@ pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
         OnExit::Halt,
         OnExit::ExitStatus,
     ];
-    lookup(b"poweroff reboot halt exit", &NAMED, s).or_else(|| {
-        let code = decimal(strip(s, b"exit:")?)?;
-        u8::try_from(code).ok().map(OnExit::Exit)
-    })
+    lookup(b"poweroff reboot halt exit", &NAMED, s)
+        .or_else(|| byte_after(s, b"exit:").map(OnExit::Exit))
 }
 
 /// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.

@@ -1317,8 +1317,8 @@ unsafe impl<T, const N: usize> ZeroValid for heapless::Deque<T, N> {}
 // SAFETY: a table is one `heapless::Vec` (see above).
 unsafe impl<const N: usize> ZeroValid for config_format::TableN<N> {}
 
-// SAFETY: an argv buffer is byte arrays, integers, a bool and a heapless Vec:
-// all zero is the empty argv.
+// SAFETY: an argv buffer is integers and arrays of integers and bytes: all
+// zero is the empty argv.
 unsafe impl ZeroValid for config_format::Argv {}
 // SAFETY: an environment block is bytes, integers and raw pointers (null).
 unsafe impl ZeroValid for crate::spawn::Env {}
