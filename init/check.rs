@@ -8,7 +8,7 @@
 //! any length come out whole and no allocation is needed.
 
 use crate::bytes::nth_piece;
-use crate::sys::{self, RawFd};
+use crate::sys::{self, Errno, RawFd};
 use config_format::{
     parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink, Span, Table,
     MAX_TABLE_BYTES,
@@ -52,6 +52,11 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
         plan(file, &table, &mut w);
     }
     w.flush();
+    // A plan that did not reach its reader is no success.
+    if let (0, Some(e)) = (errors, w.failed) {
+        crate::log::unable("write the plan", b"", "", e);
+        return 1;
+    }
     i32::from(errors > 0)
 }
 
@@ -276,6 +281,8 @@ struct FdWriter<'a> {
     src: &'a [u8],
     buf: [u8; 2048],
     len: usize,
+    /// The first write that failed (a full disk, a closed pipe).
+    failed: Option<Errno>,
 }
 
 impl<'a> FdWriter<'a> {
@@ -285,11 +292,14 @@ impl<'a> FdWriter<'a> {
             src,
             buf: [0; 2048],
             len: 0,
+            failed: None,
         }
     }
 
     fn flush(&mut self) {
-        crate::out::put(self.fd, self.buf.get(..self.len).unwrap_or(&[]));
+        if let Err(e) = sys::write_all(self.fd, self.buf.get(..self.len).unwrap_or(&[])) {
+            self.failed = self.failed.or(Some(e));
+        }
         self.len = 0;
     }
 

@@ -165,3 +165,19 @@ fn check_takes_exactly_one_table() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_plan_that_cannot_be_written_fails() {
+    let out = Command::new(env!("CARGO_BIN_EXE_foster"))
+        .arg("check")
+        .arg(example("native.tab"))
+        .stdout(std::fs::File::create("/dev/full").expect("open /dev/full"))
+        .output()
+        .expect("run foster");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "foster: unable to write the plan: No space left on device\n"
+    );
+}
