@@ -48,10 +48,14 @@ pub fn main(args: StartArgs) -> i32 {
         }
         _ => {}
     }
-    if sys::is_pid1() && pid1::wants_supervisor(&args) {
+    // Looked up once for both questions: `-f`/`-S` is a sub-init, or as
+    // PID 1 the supervisor.
+    let first = mode_word(&args);
+    let sub = matches!(arg(first), Some(b"-f" | b"-S"));
+    if sys::is_pid1() && (sub || pid1::wants_supervisor(&args, first)) {
         pid1::main(args)
     }
-    if matches!(arg(mode_word(&args)), Some(b"-f" | b"-S")) {
+    if sub {
         return subinit::main(args);
     }
     let code = single::main(args);

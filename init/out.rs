@@ -9,9 +9,13 @@ use crate::sys::{self, Errno, RawFd};
 pub const LINE_MAX: usize = 512;
 
 /// A line being built; `Line::flush` writes it at once.
+///
+/// `len` first: its offset is then 0, so every access to it is a short
+/// instruction rather than one with a 512-byte displacement.
+#[repr(C)]
 pub struct Line {
-    buf: [u8; LINE_MAX],
     len: usize,
+    buf: [u8; LINE_MAX],
 }
 
 impl Default for Line {
@@ -26,8 +30,8 @@ impl Line {
     #[inline(never)]
     pub const fn new() -> Line {
         Line {
-            buf: [0; LINE_MAX],
             len: 0,
+            buf: [0; LINE_MAX],
         }
     }
     #[inline(never)]

@@ -68,8 +68,10 @@ fn mount_field(record: usize, field: usize) -> &'static CStr {
 }
 
 /// Whether the kernel command line args ask for PID 1 supervisor mode: none,
-/// `-f TABLE`, or words the kernel passes on (`single`, runlevels).
-pub fn wants_supervisor(args: &StartArgs) -> bool {
+/// or words the kernel passes on (`single`, runlevels). `first` is
+/// [`crate::mode_word`]; the caller has checked it for `-f`/`-S` (always the
+/// supervisor) already.
+pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
     // A container runs `foster [--] CMD` (or `foster -g ... CMD`): single-command
     // mode. But a kernel passes the command-line words it does not know
     // (`single`, `splash`, runlevels, sysvinit's `-s` and `-b`) on to init: as
@@ -77,16 +79,20 @@ pub fn wants_supervisor(args: &StartArgs) -> bool {
     // names a program mean the supervisor, and the words are ignored.
     // `-v` and `-p SIG` are both modes' (`foster -v -f TABLE`, tini's
     // `foster -v CMD`): the word after them decides.
-    let first = crate::mode_word(args);
-    match args.arg(first).map(CStr::to_bytes) {
+    match args.arg(first) {
         // No words, or a lone `-v`; `-p SIG` alone is single-command
         // mode's, missing its command.
         None => first <= 2,
-        Some(b"-f") | Some(b"-S") => true,
         Some(_) => {
             let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
-            !(first..args.argc()).any(|i| args.arg(i).is_some_and(|w| is_program(w, path)))
-                && booted_by_kernel()
+            let mut i = first;
+            while let Some(word) = args.arg(i) {
+                if is_program(word, path) {
+                    return false;
+                }
+                i += 1;
+            }
+            booted_by_kernel()
         }
     }
 }
@@ -301,14 +307,23 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
                     });
             }
         }
-        SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
-            Some(id) => rt.supervisor_mut().shutdown(Outcome::ExecRestart(id), now),
-            None => rt.log().info("SIGQUIT: no restart entry"),
-        },
-        SIGUSR1 => rt.supervisor_mut().shutdown(Outcome::Halt, now),
-        SIGUSR2 | SIGPWR => rt.supervisor_mut().shutdown(Outcome::Poweroff, now),
-        SIGTERM => rt.supervisor_mut().shutdown(Outcome::Reboot, now),
-        _ => {}
+        _ => {
+            // One shutdown call for the four orders.
+            let outcome = match sig {
+                SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
+                    Some(id) => Outcome::ExecRestart(id),
+                    None => {
+                        rt.log().info("SIGQUIT: no restart entry");
+                        return;
+                    }
+                },
+                SIGUSR1 => Outcome::Halt,
+                SIGUSR2 | SIGPWR => Outcome::Poweroff,
+                SIGTERM => Outcome::Reboot,
+                _ => return,
+            };
+            rt.supervisor_mut().shutdown(outcome, now);
+        }
     }
 }
 

@@ -66,7 +66,9 @@ fn set_dispositions(first: u8, ignore: SigSet) {
     }
 }
 
-/// Blocks every catchable signal; returns the caller's mask.
+/// Blocks every catchable signal; returns the caller's mask. Inlined: a
+/// `Result<SigSet>` would come back through memory.
+#[inline(always)]
 pub fn block_all() -> Result<SigSet, Errno> {
     sys::sigprocmask(sys::SIG_BLOCK, catchable())
 }

@@ -66,18 +66,21 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 
 /// Forks and execs; returns the child's pid.
 pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
-    match sys::fork()? {
-        0 => child(setup, None),
-        pid => Ok(pid),
-    }
+    fork_child(setup, None)
 }
 
 /// Like `spawn`, but execs `prog` with `words` as its whole argument vector
 /// (NULL-terminated, e.g. the tail of foster's own argv; `setup.argv` is not
 /// used), so a command line has no word or byte limit but the kernel's.
 pub fn spawn_words(setup: &ChildSetup, prog: &CStr, words: &[*const u8]) -> Result<Pid, Errno> {
+    fork_child(setup, Some((prog, words)))
+}
+
+/// The fork of [`spawn`] and [`spawn_words`], in one place.
+#[inline(never)]
+fn fork_child(setup: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> Result<Pid, Errno> {
     match sys::fork()? {
-        0 => child(setup, Some((prog, words))),
+        0 => child(setup, words),
         pid => Ok(pid),
     }
 }
@@ -374,7 +377,7 @@ impl Env {
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        (0..self.count).find_map(|i| self.var(i)?.strip_prefix(key)?.strip_prefix(b"="))
+        (0..self.count).find_map(|i| crate::bytes::value_of(self.var(i)?, key))
     }
 
     /// The NULL-terminated pointer array for execve.

@@ -111,6 +111,25 @@ impl Errno {
     }
 }
 
+/// [`check`] for the calls that make an fd: one copy of the conversion.
+#[inline(never)]
+fn new_fd(ret: isize) -> Result<Fd> {
+    check(ret).map(|fd| Fd(fd as i32))
+}
+
+/// [`check`] for the calls that answer a pid: one copy of the conversion.
+#[inline(never)]
+fn pid_of(ret: isize) -> Result<Pid> {
+    check(ret).map(|p| p as Pid)
+}
+
+/// [`check`] for the calls whose value is not used: one copy of the
+/// conversion for them all.
+#[inline(never)]
+fn done(ret: isize) -> Result<()> {
+    check(ret).map(drop)
+}
+
 #[inline(always)]
 fn check(ret: isize) -> Result<usize> {
     if (-4095..0).contains(&ret) {
@@ -220,7 +239,7 @@ impl Drop for Fd {
 }
 
 pub fn close(fd: RawFd) -> Result<()> {
-    sys!(__NR_close, fd).map(drop)
+    done(raw!(__NR_close, fd))
 }
 
 // ---------------------------------------------------------------- files
@@ -239,7 +258,9 @@ pub const O_DIRECTORY: u32 = g::O_DIRECTORY;
 pub const O_NOFOLLOW: u32 = g::O_NOFOLLOW;
 
 pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
-    retry(|| sys!(__NR_openat, g::AT_FDCWD, path.as_ptr(), flags, mode)).map(|fd| Fd(fd as i32))
+    new_fd(retry_raw(|| {
+        raw!(__NR_openat, g::AT_FDCWD, path.as_ptr(), flags, mode)
+    }))
 }
 
 #[inline(always)]
@@ -339,14 +360,27 @@ fn read_file_raw(path: &CStr, buf: &mut [u8], flags: u32) -> isize {
 }
 
 pub fn dup3(old: RawFd, new: RawFd, flags: u32) -> Result<()> {
-    retry(|| sys!(__NR_dup3, old, new, flags)).map(drop)
+    done(retry_raw(|| raw!(__NR_dup3, old, new, flags)))
 }
 
 /// A pipe, both ends close-on-exec: (read end, write end).
+#[inline(always)]
 pub fn pipe(flags: u32) -> Result<(Fd, Fd)> {
+    // Unpacked where it is inlined: the `Result` would come back through
+    // memory, the packed value comes back in a register.
+    let ends = check(pipe_raw(flags))?;
+    Ok((Fd(ends as u32 as i32), Fd((ends >> 32) as i32)))
+}
+
+/// [`pipe`]'s call: `-errno`, or the read end with the write end above it
+/// (an `isize` holds both: foster's targets are all 64-bit, see `arch`).
+#[inline(never)]
+fn pipe_raw(flags: u32) -> isize {
     let mut fds = [0i32; 2];
-    sys!(__NR_pipe2, fds.as_mut_ptr(), flags | O_CLOEXEC)?;
-    Ok((Fd(fds[0]), Fd(fds[1])))
+    match raw!(__NR_pipe2, fds.as_mut_ptr(), flags | O_CLOEXEC) {
+        0 => fds[0] as u32 as isize | (fds[1] as isize) << 32,
+        e => e,
+    }
 }
 
 pub const F_GETFD: u32 = g::F_GETFD;
@@ -387,23 +421,23 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
     } else {
         flags & !(FD_CLOEXEC as usize)
     };
-    fcntl(fd, F_SETFD, new).map(drop)
+    done(fcntl_raw(fd, F_SETFD, new))
 }
 
 pub fn mkdir(path: &CStr, mode: u32) -> Result<()> {
-    sys!(__NR_mkdirat, g::AT_FDCWD, path.as_ptr(), mode).map(drop)
+    done(raw!(__NR_mkdirat, g::AT_FDCWD, path.as_ptr(), mode))
 }
 
 pub fn unlink(path: &CStr) -> Result<()> {
-    sys!(__NR_unlinkat, g::AT_FDCWD, path.as_ptr(), 0).map(drop)
+    done(raw!(__NR_unlinkat, g::AT_FDCWD, path.as_ptr(), 0))
 }
 
 pub fn chdir(path: &CStr) -> Result<()> {
-    sys!(__NR_chdir, path.as_ptr()).map(drop)
+    done(raw!(__NR_chdir, path.as_ptr()))
 }
 
 pub fn chroot(path: &CStr) -> Result<()> {
-    sys!(__NR_chroot, path.as_ptr()).map(drop)
+    done(raw!(__NR_chroot, path.as_ptr()))
 }
 
 pub fn umask(mask: u32) -> u32 {
@@ -414,7 +448,7 @@ pub fn mknod(path: &CStr, mode: u32, major: u32, minor: u32) -> Result<()> {
     let dev = ((major as usize & 0xfff) << 8)
         | (minor as usize & 0xff)
         | ((minor as usize & !0xff) << 12);
-    sys!(__NR_mknodat, g::AT_FDCWD, path.as_ptr(), mode, dev).map(drop)
+    done(raw!(__NR_mknodat, g::AT_FDCWD, path.as_ptr(), mode, dev))
 }
 
 pub const S_IFMT: u32 = g::S_IFMT;
@@ -424,8 +458,7 @@ pub const S_IFCHR: u32 = g::S_IFCHR;
 pub const S_IFIFO: u32 = g::S_IFIFO;
 pub const S_IFSOCK: u32 = g::S_IFSOCK;
 
-/// The few stat fields foster uses: small enough that a `Result<Stat>`
-/// comes back in registers.
+/// The few stat fields foster uses.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stat {
     pub mode: u32,
@@ -435,24 +468,38 @@ pub struct Stat {
 }
 
 /// `statx` is the one stat call with the same layout on every architecture.
+#[inline(always)]
 pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
+    // Unpacked where it is inlined: a `Result<Stat>` would come back
+    // through memory, the packed value comes back in a register.
+    check(stat_raw(path, follow)).map(|v| Stat {
+        mode: v as u16 as u32,
+        dev: (v >> 16) as u32,
+    })
+}
+
+/// [`stat`]'s call: `-errno`, or the 16-bit mode with the device above it
+/// (an `isize` holds both: foster's targets are all 64-bit, see `arch`).
+#[inline(never)]
+fn stat_raw(path: &CStr, follow: bool) -> isize {
     // Not zeroed first: statx(2) writes the whole struct when it succeeds.
     let mut buf = core::mem::MaybeUninit::<g::statx>::uninit();
     let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
-    sys!(
+    let r = raw!(
         __NR_statx,
         g::AT_FDCWD,
         path.as_ptr(),
         flags,
         g::STATX_BASIC_STATS,
         buf.as_mut_ptr()
-    )?;
+    );
+    if r < 0 {
+        return r;
+    }
     // SAFETY: the call succeeded, so the kernel filled in every byte.
     let buf = unsafe { buf.assume_init() };
-    Ok(Stat {
-        mode: buf.stx_mode as u32,
-        dev: (buf.stx_dev_major << 20) | buf.stx_dev_minor,
-    })
+    let dev = (buf.stx_dev_major << 20) | buf.stx_dev_minor;
+    buf.stx_mode as isize | (dev as isize) << 16
 }
 
 /// One directory entry from `getdents64`: inode, type and name bytes.
@@ -513,7 +560,7 @@ pub fn is_pid1() -> bool {
 
 /// `fork()`: `Ok(0)` in the child, the child's pid in the parent.
 pub fn fork() -> Result<Pid> {
-    sys!(__NR_clone, g::SIGCHLD, 0, 0, 0, 0).map(|p| p as Pid)
+    pid_of(raw!(__NR_clone, g::SIGCHLD, 0, 0, 0, 0))
 }
 
 /// `execve`; returns only on failure.
@@ -597,24 +644,24 @@ pub fn kill(pid: Pid, sig: u8) -> Result<()> {
         // Would hit foster's own process group: never meant.
         return Err(Errno::EINVAL);
     }
-    sys!(__NR_kill, pid, sig as u32).map(drop)
+    done(raw!(__NR_kill, pid, sig as u32))
 }
 
 pub fn setsid() -> Result<Pid> {
-    sys!(__NR_setsid).map(|p| p as Pid)
+    pid_of(raw!(__NR_setsid))
 }
 pub fn setpgid(pid: Pid, pgid: Pid) -> Result<()> {
-    sys!(__NR_setpgid, pid, pgid).map(drop)
+    done(raw!(__NR_setpgid, pid, pgid))
 }
 pub fn getpgid(pid: Pid) -> Result<Pid> {
-    sys!(__NR_getpgid, pid).map(|p| p as Pid)
+    pid_of(raw!(__NR_getpgid, pid))
 }
 /// This process's own group (`getpgid(0)`, which cannot fail).
 pub fn getpgrp() -> Pid {
     raw!(__NR_getpgid, 0) as Pid
 }
 pub fn getsid(pid: Pid) -> Result<Pid> {
-    sys!(__NR_getsid, pid).map(|p| p as Pid)
+    pid_of(raw!(__NR_getsid, pid))
 }
 /// Whether this process leads its session (`getsid(0) == getpid()`).
 pub fn is_session_leader() -> bool {
@@ -632,21 +679,24 @@ fn prctl_raw(option: u32, arg: usize) -> isize {
 }
 
 pub fn set_child_subreaper() -> Result<()> {
-    prctl(linux_raw_sys::prctl::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+    done(prctl_raw(linux_raw_sys::prctl::PR_SET_CHILD_SUBREAPER, 1))
 }
 
 pub fn set_parent_death_signal(sig: u8) -> Result<()> {
-    prctl(linux_raw_sys::prctl::PR_SET_PDEATHSIG, sig as usize).map(drop)
+    done(prctl_raw(
+        linux_raw_sys::prctl::PR_SET_PDEATHSIG,
+        sig as usize,
+    ))
 }
 
 pub fn setgroups(groups: &[u32]) -> Result<()> {
-    sys!(__NR_setgroups, groups.len(), groups.as_ptr()).map(drop)
+    done(raw!(__NR_setgroups, groups.len(), groups.as_ptr()))
 }
 pub fn setresgid(gid: u32) -> Result<()> {
-    sys!(__NR_setresgid, gid, gid, gid).map(drop)
+    done(raw!(__NR_setresgid, gid, gid, gid))
 }
 pub fn setresuid(uid: u32) -> Result<()> {
-    sys!(__NR_setresuid, uid, uid, uid).map(drop)
+    done(raw!(__NR_setresuid, uid, uid, uid))
 }
 
 // ---------------------------------------------------------------- terminals
@@ -661,6 +711,8 @@ fn ioctl_raw(fd: RawFd, req: u32, arg: usize) -> isize {
     raw!(__NR_ioctl, fd, req, arg)
 }
 
+// Not inlined: the termios buffer stays out of the caller's frame.
+#[inline(never)]
 pub fn isatty(fd: RawFd) -> bool {
     // Only written, never read: no need to zero it first.
     let mut termios = core::mem::MaybeUninit::<[u8; 64]>::uninit();
@@ -684,16 +736,19 @@ pub fn is_vt(fd: RawFd) -> bool {
 
 /// Make `fd` (a tty) the controlling terminal of this session; `steal` as root.
 pub fn set_controlling_tty(fd: RawFd, steal: bool) -> Result<()> {
-    ioctl(fd, linux_raw_sys::ioctl::TIOCSCTTY, steal as usize).map(drop)
+    done(ioctl_raw(
+        fd,
+        linux_raw_sys::ioctl::TIOCSCTTY,
+        steal as usize,
+    ))
 }
 
 pub fn tcsetpgrp(fd: RawFd, pgid: Pid) -> Result<()> {
-    ioctl(
+    done(ioctl_raw(
         fd,
         linux_raw_sys::ioctl::TIOCSPGRP,
         &pgid as *const Pid as usize,
-    )
-    .map(drop)
+    ))
 }
 
 pub fn tcgetpgrp(fd: RawFd) -> Result<Pid> {
@@ -823,29 +878,43 @@ fn sigaction(sig: u8, handler: usize, install: bool) -> (isize, usize) {
 pub struct SigInfo {
     pub signo: u8,
     pub pid: Pid,
-    pub uid: u32,
 }
 
 pub fn signalfd(mask: SigSet) -> Result<Fd> {
-    sys!(
+    new_fd(raw!(
         __NR_signalfd4,
         -1i32,
         &mask.0 as *const u64,
         8,
         O_CLOEXEC | O_NONBLOCK
-    )
-    .map(|fd| Fd(fd as i32))
+    ))
 }
 
 /// One pending signal from a non-blocking signalfd, or `None` when drained.
+#[inline(always)]
 pub fn read_signal(fd: &Fd) -> Result<Option<SigInfo>> {
-    // struct signalfd_siginfo is 128 bytes: signo@0, pid@12, uid@16.
+    // Unpacked where it is inlined: the `Result` would come back through
+    // memory, the packed value comes back in a register.
+    match read_signal_raw(fd) {
+        0 => Ok(None),
+        v if v > 0 => Ok(Some(SigInfo {
+            signo: (v >> 32) as u8,
+            pid: v as u32 as Pid,
+        })),
+        e => Err(Errno(-e as u16)),
+    }
+}
+
+/// [`read_signal`]'s read: `-errno`, 0 when drained, or the sender's pid
+/// with the signal number (never 0) above it, in bits 32-39 (an `isize`
+/// holds both: foster's targets are all 64-bit, see `arch`).
+#[inline(never)]
+fn read_signal_raw(fd: &Fd) -> isize {
+    // struct signalfd_siginfo is 128 bytes: signo@0, pid@12.
     // Not zeroed first: only a complete read of all 128 bytes is looked at.
     let mut buf = core::mem::MaybeUninit::<[u8; 128]>::uninit();
-    match check(retry_raw(|| {
-        raw!(__NR_read, fd.raw(), buf.as_mut_ptr(), 128)
-    })) {
-        Ok(128) => {
+    match retry_raw(|| raw!(__NR_read, fd.raw(), buf.as_mut_ptr(), 128)) {
+        128 => {
             // SAFETY: the kernel wrote all 128 bytes.
             let buf = unsafe { buf.assume_init() };
             let word = |o: usize| {
@@ -853,15 +922,11 @@ pub fn read_signal(fd: &Fd) -> Result<Option<SigInfo>> {
                 w.copy_from_slice(buf.get(o..o + 4).unwrap_or(&[0; 4]));
                 u32::from_ne_bytes(w)
             };
-            Ok(Some(SigInfo {
-                signo: word(0) as u8,
-                pid: word(12) as Pid,
-                uid: word(16),
-            }))
+            (word(0) as u8 as isize) << 32 | word(12) as isize
         }
-        Ok(_) => Err(Errno::EIO),
-        Err(Errno::EAGAIN) => Ok(None),
-        Err(e) => Err(e),
+        r if r == Errno::EAGAIN.raw() => 0,
+        r if r < 0 => r,
+        _ => Errno::EIO.raw(),
     }
 }
 
@@ -876,7 +941,7 @@ pub const EPOLLRDHUP: u32 = g::EPOLLRDHUP;
 pub type EpollEvent = g::epoll_event;
 
 pub fn epoll_create() -> Result<Fd> {
-    sys!(__NR_epoll_create1, g::EPOLL_CLOEXEC).map(|fd| Fd(fd as i32))
+    new_fd(raw!(__NR_epoll_create1, g::EPOLL_CLOEXEC))
 }
 
 pub fn epoll_add(ep: &Fd, fd: RawFd, events: u32, data: u64) -> Result<()> {
@@ -890,14 +955,13 @@ pub fn epoll_del(ep: &Fd, fd: RawFd) -> Result<()> {
 #[inline(never)]
 fn epoll_ctl(ep: &Fd, op: u32, fd: RawFd, events: u32, data: u64) -> Result<()> {
     let ev = g::epoll_event { events, data };
-    sys!(
+    done(raw!(
         __NR_epoll_ctl,
         ep.raw(),
         op,
         fd,
         &ev as *const g::epoll_event
-    )
-    .map(drop)
+    ))
 }
 
 /// Wait for events; `timeout_ms < 0` sleeps until one comes. Returns how many
@@ -1002,38 +1066,46 @@ pub fn mount(
     data: Option<&CStr>,
 ) -> Result<()> {
     let data = data.map_or(core::ptr::null(), |d| d.as_ptr());
-    sys!(
+    done(raw!(
         __NR_mount,
         src.as_ptr(),
         target.as_ptr(),
         fstype.as_ptr(),
         flags,
         data
-    )
-    .map(drop)
+    ))
 }
 
 /// Remount read-only: PID 1 only, never the host's filesystems from a sub-init.
 pub fn remount_ro(target: &CStr) -> Result<()> {
-    if !is_pid1() {
-        return Err(Errno::EPERM);
-    }
-    sys!(
-        __NR_mount,
-        c"".as_ptr(),
-        target.as_ptr(),
-        c"".as_ptr(),
-        MS_REMOUNT | MS_RDONLY,
-        0
+    pid1_only(
+        g::__NR_mount as usize,
+        c"".as_ptr() as usize,
+        target.as_ptr() as usize,
+        c"".as_ptr() as usize,
+        (MS_REMOUNT | MS_RDONLY) as usize,
     )
-    .map(drop)
 }
 
 pub fn umount(target: &CStr, flags: u32) -> Result<()> {
+    pid1_only(
+        g::__NR_umount2 as usize,
+        target.as_ptr() as usize,
+        flags as usize,
+        0,
+        0,
+    )
+}
+
+/// The calls only PID 1 may make (remount, unmount, reboot): four
+/// arguments, and a fifth of 0 (mount's data: none; the others take fewer).
+/// `EPERM` for any other process. One copy of the guard for them all.
+#[inline(never)]
+fn pid1_only(nr: usize, a: usize, b: usize, c: usize, d: usize) -> Result<()> {
     if !is_pid1() {
         return Err(Errno::EPERM);
     }
-    sys!(__NR_umount2, target.as_ptr(), flags).map(drop)
+    done(raw!(@n nr; a, b, c, d, 0))
 }
 
 pub fn sync() {
@@ -1047,17 +1119,13 @@ pub const REBOOT_CMD_CAD_OFF: u32 = g::LINUX_REBOOT_CMD_CAD_OFF;
 
 /// `reboot(2)`: PID 1 only.
 pub fn reboot(cmd: u32) -> Result<()> {
-    if !is_pid1() {
-        return Err(Errno::EPERM);
-    }
-    sys!(
-        __NR_reboot,
-        g::LINUX_REBOOT_MAGIC1,
-        g::LINUX_REBOOT_MAGIC2,
-        cmd,
-        0
+    pid1_only(
+        g::__NR_reboot as usize,
+        g::LINUX_REBOOT_MAGIC1 as usize,
+        g::LINUX_REBOOT_MAGIC2 as usize,
+        cmd as usize,
+        0,
     )
-    .map(drop)
 }
 
 // ---------------------------------------------------------------- layouts
@@ -1123,27 +1191,27 @@ fn sockaddr(path: &[u8], sa: &mut core::mem::MaybeUninit<SockAddrUn>) -> Result<
 
 pub fn unix_socket(nonblock: bool) -> Result<Fd> {
     let flags = SOCK_STREAM | O_CLOEXEC | if nonblock { O_NONBLOCK } else { 0 };
-    sys!(__NR_socket, AF_UNIX, flags, 0).map(|fd| Fd(fd as i32))
+    new_fd(raw!(__NR_socket, AF_UNIX, flags, 0))
 }
 
 pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
     let mut sa = core::mem::MaybeUninit::uninit();
     let len = sockaddr(path, &mut sa)?;
-    sys!(__NR_bind, fd.raw(), sa.as_ptr(), len).map(drop)
+    done(raw!(__NR_bind, fd.raw(), sa.as_ptr(), len))
 }
 
 pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
     let mut sa = core::mem::MaybeUninit::uninit();
     let len = sockaddr(path, &mut sa)?;
-    retry(|| sys!(__NR_connect, fd.raw(), sa.as_ptr(), len)).map(drop)
+    done(retry_raw(|| raw!(__NR_connect, fd.raw(), sa.as_ptr(), len)))
 }
 
 pub fn listen(fd: &Fd, backlog: u32) -> Result<()> {
-    sys!(__NR_listen, fd.raw(), backlog).map(drop)
+    done(raw!(__NR_listen, fd.raw(), backlog))
 }
 
 pub fn accept(fd: &Fd) -> Result<Fd> {
-    sys!(__NR_accept4, fd.raw(), 0, 0, O_CLOEXEC | O_NONBLOCK).map(|fd| Fd(fd as i32))
+    new_fd(raw!(__NR_accept4, fd.raw(), 0, 0, O_CLOEXEC | O_NONBLOCK))
 }
 
 /// The peer's (pid, uid, gid) of a connected Unix socket.
@@ -1162,7 +1230,7 @@ pub fn peer_cred(fd: &Fd) -> Result<(Pid, u32, u32)> {
 }
 
 pub fn shutdown_write(fd: &Fd) -> Result<()> {
-    sys!(__NR_shutdown, fd.raw(), 1).map(drop)
+    done(raw!(__NR_shutdown, fd.raw(), 1))
 }
 
 /// `buf` as a C string when its only NUL is its last byte: the check of
@@ -1250,13 +1318,10 @@ impl StartArgs {
 
     /// The value of environment variable `key`.
     pub fn env(&self, key: &[u8]) -> Option<&'static [u8]> {
-        self.envp.iter().filter(|p| !p.is_null()).find_map(|&p| {
-            let kv = Self::cstr(p).to_bytes();
-            match kv.strip_prefix(key)?.split_first() {
-                Some((b'=', value)) => Some(value),
-                _ => None,
-            }
-        })
+        self.envp
+            .iter()
+            .filter(|p| !p.is_null())
+            .find_map(|&p| crate::bytes::value_of(Self::cstr(p).to_bytes(), key))
     }
 
     /// The NULL-terminated envp array, to pass on to children.
@@ -1277,27 +1342,35 @@ impl StartArgs {
 /// A zero-filled anonymous mapping that lives for the rest of the process.
 /// foster reserves its few big buffers (table sources) this way once at
 /// start: the pages cost nothing until touched, unlike a zeroed array.
+#[inline(always)]
 pub fn reserve(len: usize) -> Result<&'static mut [u8]> {
-    let prot = g::PROT_READ | g::PROT_WRITE;
-    let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS;
-    let addr = sys!(__NR_mmap, 0, len, prot, flags, -1i32, 0)?;
+    // Made where it is inlined: the `Result` would come back through
+    // memory, the address comes back in a register.
+    let addr = check(mmap_raw(len))?;
     // SAFETY: the kernel returned a fresh private mapping of `len` bytes,
     // zero-filled, never unmapped, and referenced nowhere else.
     Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) })
+}
+
+/// [`reserve`]'s call: `-errno`, or the address of the new mapping.
+#[inline(never)]
+fn mmap_raw(len: usize) -> isize {
+    let prot = g::PROT_READ | g::PROT_WRITE;
+    let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS;
+    raw!(__NR_mmap, 0, len, prot, flags, -1i32, 0)
 }
 
 /// `reboot(2)` for the `poweroff -f` / `reboot -f` / `halt -f` applets only:
 /// an explicit order from the user (CAP_SYS_BOOT still applies), never used
 /// by the supervisor, which goes through the PID-1-guarded [`reboot`].
 pub fn reboot_forced(cmd: u32) -> Result<()> {
-    sys!(
+    done(raw!(
         __NR_reboot,
         g::LINUX_REBOOT_MAGIC1,
         g::LINUX_REBOOT_MAGIC2,
         cmd,
         0
-    )
-    .map(drop)
+    ))
 }
 
 /// Types whose all-zero bit pattern is a valid value, so they can live in
