@@ -33,16 +33,6 @@ pub const TAG_CLIENT: u64 = 4 << 32;
 pub const MAX_LOG_PIPES: usize = 16;
 const LOG_LINE: usize = 240;
 
-/// `PATH=` with the default search path, for children of an environment
-/// without one.
-const PATH_VAR: [u8; 5 + spawn::DEFAULT_PATH.len()] = {
-    let mut var = [0; 5 + spawn::DEFAULT_PATH.len()];
-    let (head, tail) = var.split_at_mut(5);
-    head.copy_from_slice(b"PATH=");
-    tail.copy_from_slice(spawn::DEFAULT_PATH);
-    var
-};
-
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
 const PID1_ENV: &[u8] = b"HOME=/\0SHELL=/bin/sh\0USER=root\0TERM=linux";
 
@@ -229,6 +219,8 @@ impl<'a> Runtime<'a> {
         Err(failed)
     }
 
+    // Not inlined (measured: its callers are smaller for it).
+    #[inline(never)]
     pub fn mode(&self) -> Mode {
         self.cfg.mode
     }
@@ -265,6 +257,8 @@ impl<'a> Runtime<'a> {
     /// Returns the error count (errors are reported as they are found, to
     /// `report` too when given, then counted; `reload`: the reports say the
     /// running table is kept). A read failure is reported too.
+    // Cold: runs at the start and at each reload only (measured: smaller).
+    #[cold]
     fn load(&mut self, report: Option<Report<'_>>, reload: bool) -> Result<u32, Errno> {
         let spare = self.src.spare();
         let Some(buf) = self.src.bufs.get_mut(spare) else {
@@ -614,24 +608,17 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    #[inline(never)]
+    #[inline]
     fn drain_actions(&mut self) {
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Spawn { slot } => self.spawn(slot),
-                Action::Signal { pid, sig } => {
+                Action::Signal { pid, sig, hangup } => {
                     signal_service(pid, sig);
+                    if hangup {
+                        signal_service(pid, SIGHUP);
+                    }
                     if sig != SIGKILL && sig != SIGCONT {
-                        // Interactive shells ignore SIGTERM: a console
-                        // session ends as a hangup ends it, or every poweroff
-                        // from a console shell waits out its timeout.
-                        let slots = self.sup.slots();
-                        if slots
-                            .iter()
-                            .any(|s| s.pid() == Some(pid) && console_session(&s.entry))
-                        {
-                            signal_service(pid, SIGHUP);
-                        }
                         signal_service(pid, SIGCONT);
                     }
                 }
@@ -659,82 +646,41 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    /// Renders a note: `[PRE][NAME]TEXT[NUMBER][DETAIL]`, the text read
+    /// from [`NOTE_TEXTS`] by the note's kind, the rest from its fields.
     #[inline(never)]
     fn note(&self, note: &Note) {
         let sup = &self.sup;
         let name = |id: SlotId| slot_name(sup, id);
         let verbose = self.cfg.verbose;
+        let mut kind = note_kind(note);
+        let mut error = ERROR_NOTES & (1 << kind) != 0;
         let mut l = Line::new();
-        // Most notes read `NAME[text][NUMBER]`, some with a detail after; a
-        // few start with text before the name.
-        let (slot, text, num, error) = match *note {
-            Note::Started { slot, pid } => (Some(slot), ": started, pid ", Some(pid), false),
-            Note::SpawnFailed { slot, .. } => {
+        match *note {
+            Note::SpawnFailed { .. } => {
                 l.s("unable to start ");
-                (Some(slot), ": ", None, true)
             }
-            Note::Exited {
-                slot,
-                status,
-                quiet,
-                ..
-            } => {
+            Note::Exited { status, quiet, .. } => {
                 if quiet && !verbose {
                     return;
                 }
-                (Some(slot), "", None, !status.success())
+                error = !status.success();
             }
-            Note::Adopted { slot, pid } => (Some(slot), ": daemon pid ", Some(pid), false),
-            Note::PidfileMissing { slot } => (
-                Some(slot),
-                ": no live child pid in its pidfile after the launcher exited",
-                None,
-                true,
-            ),
-            Note::Ready { slot } => (Some(slot), ": ready", None, false),
-            Note::Killed { slot, pid } => (
-                Some(slot),
-                ": did not stop in time; sending SIGKILL to pid ",
-                Some(pid),
-                true,
-            ),
-            Note::Blocked { slot, .. } => (Some(slot), ": not started: `after=", None, true),
-            Note::OrphanReaped { pid, .. } => {
-                if !verbose {
-                    return;
-                }
-                (None, "reaped orphan ", Some(pid), false)
-            }
+            Note::OrphanReaped { .. } if !verbose => return,
             // The result line the QEMU runner reads from the console.
-            Note::ExitStatus { slot, code } => {
+            Note::ExitStatus { .. } => {
                 // Written as it would be to /dev/kmsg: no second line buffer.
                 l.s("<6>foster: exit-status ");
-                (Some(slot), " ", Some(code as Pid), false)
             }
-            Note::ShutdownBegins { outcome } => {
-                let text = match outcome {
-                    Outcome::Exit(_) => "stopping",
-                    Outcome::Poweroff => "powering off",
-                    Outcome::Reboot => "rebooting",
-                    Outcome::Halt => "halting",
-                    Outcome::ExecRestart(_) => "restarting init",
-                };
-                (None, text, None, false)
-            }
-            Note::StragglersKilled => (
-                None,
-                "processes left after SIGTERM; sending SIGKILL",
-                None,
-                false,
-            ),
-            Note::NothingLeft => (None, "nothing left to run; reaping orphans", None, false),
-        };
-        if let Some(id) = slot {
+            Note::ShutdownBegins { outcome } => kind = SHUTDOWN_TEXTS + outcome_index(outcome),
+            _ => {}
+        }
+        if let Some(id) = note_slot(note) {
             l.bytes(name(id));
         }
-        l.s(text);
-        if let Some(n) = num {
-            l.i(n as i64);
+        l.bytes(crate::bytes::nth_piece(NOTE_TEXTS, b'|', kind).unwrap_or(&[]));
+        if let Some(n) = note_number(note) {
+            l.i(n);
         }
         match *note {
             Note::SpawnFailed { errno, .. } => {
@@ -746,7 +692,7 @@ impl<'a> Runtime<'a> {
                 describe_exit(&mut l, status);
                 if let Some(ms) = restart_in {
                     l.s("; restarting in ");
-                    duration(&mut l, ms);
+                    duration(&mut l, ms.get());
                 }
             }
             Note::Adopted { .. } => {
@@ -769,6 +715,8 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    // Cold: only `pidfile=` entries read one (measured: smaller).
+    #[cold]
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
         let entry = self.sup.slot(slot).map(|s| (s.entry.pidfile, s.removed));
@@ -792,7 +740,8 @@ impl<'a> Runtime<'a> {
         self.sup.pidfile_read(slot, read.0, now);
     }
 
-    #[inline(never)]
+    // Inlined into its one caller (measured: smaller).
+    #[inline]
     fn log_pipe_for(&mut self, slot: SlotId, log: config_format::Log) -> Option<sys::RawFd> {
         // The sink is opened at every start, so a path changed by a reload
         // (or a log file rotated away) takes effect with the next start.
@@ -912,7 +861,10 @@ impl<'a> Runtime<'a> {
         for kv in self.cfg.args.env_entries() {
             env.set(kv.to_bytes());
         }
-        env.set_missing(&PATH_VAR);
+        if env.get(b"PATH").is_none() {
+            // Built here: the default path's bytes are spawn's, not a copy.
+            env.set(Line::new().s("PATH=").bytes(spawn::DEFAULT_PATH).as_bytes());
+        }
         if self.cfg.mode == Mode::Pid1 {
             // BusyBox init's console_init: a console that is no Linux VT (a
             // serial port, hvc, a pty) gets vt102 for no TERM or the
@@ -986,64 +938,71 @@ impl<'a> Runtime<'a> {
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
         let (user_buf, group_buf) = rest.split_at_mut(V);
-        let tty = match entry.tty {
-            Some(span) => tty_path(span.get(src), tty_buf),
-            // /dev/console cannot be a controlling terminal: a console shell
-            // gets the real device behind it, so job control works. Not in
-            // a container: sysfs names the host's console there.
-            None if on_terminal(entry)
-                && self.cfg.mode == Mode::Pid1
-                && !crate::pid1::in_container() =>
-            {
-                active_console(tty_buf)
-            }
-            None => None,
-        };
-        let dir = unquoted_cstr(entry.dir, src, dir_buf);
-        let user = unquoted(entry.user, src, user_buf);
-        let group = unquoted(entry.group, src, group_buf);
         let stdin_null = entry.log == config_format::Log::Null;
+        // Owned here until the fork: /dev/null for `log=null`, the write end
+        // of the readiness pipe.
         let mut null = None;
-        let output = match entry.log {
-            config_format::Log::Kmsg | config_format::Log::File(_) => {
-                self.log_pipe_for(slot, entry.log)
-            }
-            config_format::Log::Console | config_format::Log::Null => {
-                self.drop_log(slot);
-                if stdin_null {
-                    null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
-                }
-                null.as_ref().map(Fd::raw)
-            }
-        };
-        let output = output.map_or(Output::Inherit, Output::Fd);
-        // Readiness: a fresh pipe per start; the child gets the write end as fd N.
-        // Without one the service could never be ready: the start fails.
-        self.close_ready(slot as usize);
         let mut notify_write = None;
-        if let Some(n) = entry.ready_fd {
-            let (r, w) = reader_pipe(&self.ep, TAG_READY | slot as u64)?;
-            if let Some(cell) = self.ready.get_mut(slot as usize) {
-                // Closed by `close_ready`.
-                *cell = ReadyPipe {
-                    open: true,
-                    fd: r.into_raw(),
-                };
-            }
-            notify_write = Some((w, n as sys::RawFd));
-        }
-        let env: &Env = env;
+        // Built in place, not from locals (measured: smaller). Fields are
+        // evaluated in the order written: the paths, the log pipe, then the
+        // readiness pipe.
         let service = Service {
-            tty,
+            tty: match entry.tty {
+                Some(span) => tty_path(span.get(src), tty_buf),
+                // /dev/console cannot be a controlling terminal: a console shell
+                // gets the real device behind it, so job control works. Not in
+                // a container: sysfs names the host's console there.
+                None if crate::supervisor::on_terminal(entry)
+                    && self.cfg.mode == Mode::Pid1
+                    && !crate::pid1::in_container() =>
+                {
+                    active_console(tty_buf)
+                }
+                None => None,
+            },
+            dir: unquoted_cstr(entry.dir, src, dir_buf),
+            user: unquoted(entry.user, src, user_buf),
+            group: unquoted(entry.group, src, group_buf),
             stdin_null,
-            output,
-            pass_fd: notify_write.as_ref().map(|(w, n)| (w.raw(), *n)),
-            dir,
+            output: match entry.log {
+                config_format::Log::Kmsg | config_format::Log::File(_) => {
+                    self.log_pipe_for(slot, entry.log)
+                }
+                config_format::Log::Console | config_format::Log::Null => {
+                    self.drop_log(slot);
+                    if stdin_null {
+                        null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
+                    }
+                    null.as_ref().map(Fd::raw)
+                }
+            }
+            .map_or(Output::Inherit, Output::Fd),
+            // Readiness: a fresh pipe per start; the child gets the write end
+            // as fd N. Without one the service could never be ready: the
+            // start fails.
+            pass_fd: {
+                self.close_ready(slot as usize);
+                match entry.ready_fd {
+                    Some(n) => {
+                        let (r, w) = reader_pipe(&self.ep, TAG_READY | slot as u64)?;
+                        if let Some(cell) = self.ready.get_mut(slot as usize) {
+                            // Closed by `close_ready`.
+                            *cell = ReadyPipe {
+                                open: true,
+                                fd: r.into_raw(),
+                            };
+                        }
+                        let raw = w.raw();
+                        notify_write = Some(w);
+                        Some((raw, n as sys::RawFd))
+                    }
+                    None => None,
+                }
+            },
             umask: entry.umask.map(u32::from),
-            user,
-            group,
             ask_first: entry.kind == Kind::Askfirst,
         };
+        let env: &Env = env;
         let setup = ChildSetup {
             name: entry.name.as_bytes(),
             argv,
@@ -1054,30 +1013,10 @@ impl<'a> Runtime<'a> {
             mask: SigSet::EMPTY,
             service: Some(&service),
         };
-        spawn::spawn(&setup)
+        let result = spawn::spawn(&setup);
+        drop(notify_write);
+        result
     }
-}
-
-/// A terminal session: a `tty=` (inittab id) entry, an `askfirst` entry or
-/// a login shell (`-/bin/sh`).
-fn on_terminal(entry: &Entry) -> bool {
-    entry.tty.is_some()
-        || entry.kind == Kind::Askfirst
-        || matches!(
-            entry.command,
-            config_format::Command::Inittab { login: true, .. }
-        )
-}
-
-/// A console session as BusyBox tables have them: an `askfirst` entry, a
-/// login shell, or an inittab line on a tty (a getty), with `stop=` left at
-/// TERM. Its stop sends SIGHUP too. Not a native `tty=` service: its own
-/// TERM handler must run, not die of the HUP that comes first.
-fn console_session(entry: &Entry) -> bool {
-    let getty =
-        entry.tty.is_some() && matches!(entry.command, config_format::Command::Inittab { .. });
-    let shell = on_terminal(entry) && (entry.tty.is_none() || entry.kind == Kind::Askfirst);
-    entry.stop_signal == SIGTERM && (shell || getty)
 }
 
 /// Takes an fd foster owns out of `ep`, then closes it (epoll forgets an fd
@@ -1167,6 +1106,80 @@ fn signal_all(sig: u8, mode: Mode) {
                 }
             });
         }
+    }
+}
+
+/// The text of each kind of [`Note`], in the order of its variants (the
+/// name goes before, a number after); then, from [`SHUTDOWN_TEXTS`], the
+/// shutdown's word for each [`Outcome`], in the order of its variants.
+const NOTE_TEXTS: &[u8] = b": started, pid |: ||: daemon pid \
+    |: no live child pid in its pidfile after the launcher exited|: ready\
+    |: did not stop in time; sending SIGKILL to pid |: not started: `after=|reaped orphan \
+    | ||processes left after SIGTERM; sending SIGKILL|nothing left to run; reaping orphans\
+    |stopping|powering off|rebooting|halting|restarting init";
+const SHUTDOWN_TEXTS: usize = 13;
+/// The kinds of [`Note`] logged as errors (an exit: when it failed).
+const ERROR_NOTES: u32 = 1 << 1 | 1 << 4 | 1 << 6 | 1 << 7;
+
+/// The note's variant, numbered in declaration order.
+#[inline(never)]
+fn note_kind(note: &Note) -> usize {
+    match note {
+        Note::Started { .. } => 0,
+        Note::SpawnFailed { .. } => 1,
+        Note::Exited { .. } => 2,
+        Note::Adopted { .. } => 3,
+        Note::PidfileMissing { .. } => 4,
+        Note::Ready { .. } => 5,
+        Note::Killed { .. } => 6,
+        Note::Blocked { .. } => 7,
+        Note::OrphanReaped { .. } => 8,
+        Note::ExitStatus { .. } => 9,
+        Note::ShutdownBegins { .. } => 10,
+        Note::StragglersKilled => 11,
+        Note::NothingLeft => 12,
+    }
+}
+
+fn outcome_index(outcome: Outcome) -> usize {
+    match outcome {
+        Outcome::Exit(_) => 0,
+        Outcome::Poweroff => 1,
+        Outcome::Reboot => 2,
+        Outcome::Halt => 3,
+        Outcome::ExecRestart(_) => 4,
+    }
+}
+
+/// The slot whose name a note starts with.
+fn note_slot(note: &Note) -> Option<SlotId> {
+    match *note {
+        Note::Started { slot, .. }
+        | Note::SpawnFailed { slot, .. }
+        | Note::Exited { slot, .. }
+        | Note::Adopted { slot, .. }
+        | Note::PidfileMissing { slot }
+        | Note::Ready { slot }
+        | Note::Killed { slot, .. }
+        | Note::Blocked { slot, .. }
+        | Note::ExitStatus { slot, .. } => Some(slot),
+        Note::OrphanReaped { .. }
+        | Note::ShutdownBegins { .. }
+        | Note::StragglersKilled
+        | Note::NothingLeft => None,
+    }
+}
+
+/// The number that follows a note's text.
+#[inline(never)]
+fn note_number(note: &Note) -> Option<i64> {
+    match *note {
+        Note::Started { pid, .. }
+        | Note::Adopted { pid, .. }
+        | Note::Killed { pid, .. }
+        | Note::OrphanReaped { pid, .. } => Some(pid.into()),
+        Note::ExitStatus { code, .. } => Some(code.into()),
+        _ => None,
     }
 }
 
@@ -1275,6 +1288,72 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed note texts follow the order of `Note`'s and `Outcome`'s
+    /// variants.
+    #[test]
+    fn note_texts_match_their_kinds() {
+        let text = |i| crate::bytes::nth_piece(NOTE_TEXTS, b'|', i).map(|t| t.to_vec());
+        let kinds: [(Note, &[u8]); 13] = [
+            (Note::Started { slot: 0, pid: 1 }, b": started, pid "),
+            (Note::SpawnFailed { slot: 0, errno: 2 }, b": "),
+            (
+                Note::Exited {
+                    slot: 0,
+                    status: ExitStatus::Code(0),
+                    quiet: false,
+                    restart_in: None,
+                },
+                b"",
+            ),
+            (Note::Adopted { slot: 0, pid: 1 }, b": daemon pid "),
+            (
+                Note::PidfileMissing { slot: 0 },
+                b": no live child pid in its pidfile after the launcher exited",
+            ),
+            (Note::Ready { slot: 0 }, b": ready"),
+            (
+                Note::Killed { slot: 0, pid: 1 },
+                b": did not stop in time; sending SIGKILL to pid ",
+            ),
+            (Note::Blocked { slot: 0, on: 1 }, b": not started: `after="),
+            (
+                Note::OrphanReaped {
+                    pid: 1,
+                    status: ExitStatus::Code(0),
+                },
+                b"reaped orphan ",
+            ),
+            (Note::ExitStatus { slot: 0, code: 1 }, b" "),
+            (
+                Note::ShutdownBegins {
+                    outcome: Outcome::Halt,
+                },
+                b"",
+            ),
+            (
+                Note::StragglersKilled,
+                b"processes left after SIGTERM; sending SIGKILL",
+            ),
+            (Note::NothingLeft, b"nothing left to run; reaping orphans"),
+        ];
+        for (i, (note, expected)) in kinds.iter().enumerate() {
+            assert_eq!(note_kind(note), i);
+            assert_eq!(text(i).as_deref(), Some(*expected));
+        }
+        let outcomes: [(Outcome, &[u8]); 5] = [
+            (Outcome::Exit(3), b"stopping"),
+            (Outcome::Poweroff, b"powering off"),
+            (Outcome::Reboot, b"rebooting"),
+            (Outcome::Halt, b"halting"),
+            (Outcome::ExecRestart(0), b"restarting init"),
+        ];
+        for (outcome, expected) in outcomes {
+            let i = SHUTDOWN_TEXTS + outcome_index(outcome);
+            assert_eq!(text(i).as_deref(), Some(expected));
+        }
+        assert_eq!(text(SHUTDOWN_TEXTS + 5), None);
+    }
 
     #[test]
     fn tty_paths_get_dev_prepended_once() {

@@ -109,6 +109,13 @@ fn slots() -> &'static mut Slots {
     Box::leak(Box::new(Slots::new()))
 }
 
+/// Whether `log` holds signal `sig` to `pid`, with or without a hangup
+/// (for checks that no such signal went).
+fn signalled(log: &[Action], pid: Pid, sig: u8) -> bool {
+    log.iter()
+        .any(|a| matches!(*a, Action::Signal { pid: p, sig: s, .. } if p == pid && s == sig))
+}
+
 fn actions() -> &'static mut Actions {
     Box::leak(Box::new(Actions::new()))
 }
@@ -288,30 +295,27 @@ fn shutdown_stops_newest_first_with_timeouts_then_everything() {
     s.sup.shutdown(Outcome::Poweroff, s.now);
     s.pump();
     let log = s.take_log();
-    assert!(log.contains(&Action::Signal { pid: b, sig: 2 }));
-    assert!(
-        !log.contains(&Action::Signal {
-            pid: a,
-            sig: SIGTERM
-        }),
-        "one at a time, newest first"
-    );
+    assert!(log.contains(&Action::Signal {
+        pid: b,
+        sig: 2,
+        hangup: false,
+    }));
+    assert!(!signalled(&log, a, SIGTERM), "one at a time, newest first");
     // b ignores SIGINT: SIGKILL at 3 s.
     s.run_until(2_999);
-    assert!(!s.take_log().contains(&Action::Signal {
-        pid: b,
-        sig: SIGKILL
-    }));
+    assert!(!signalled(&s.take_log(), b, SIGKILL));
     s.advance_to(3_000);
     assert!(s.take_log().contains(&Action::Signal {
         pid: b,
-        sig: SIGKILL
+        sig: SIGKILL,
+        hangup: false,
     }));
     s.sup.child_exited(b, ExitStatus::Signal(9), s.now);
     s.pump();
     assert!(s.take_log().contains(&Action::Signal {
         pid: a,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
     s.sup.child_exited(a, OK, s.now);
     s.pump();
@@ -509,16 +513,15 @@ fn reload_keeps_unchanged_restarts_changed_stops_removed_starts_new() {
     let log = s.take_log();
     assert!(log.contains(&Action::Signal {
         pid: change,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
     assert!(log.contains(&Action::Signal {
         pid: gone,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
-    assert!(!log.contains(&Action::Signal {
-        pid: keep,
-        sig: SIGTERM
-    }));
+    assert!(!signalled(&log, keep, SIGTERM));
     assert!(s.pid("new").is_some());
     assert!(s.sup.find(b"gone").is_none());
     s.sup.child_exited(change, ExitStatus::Signal(15), s.now);
@@ -770,7 +773,8 @@ fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
     s.pump();
     assert!(s.take_log().contains(&Action::Signal {
         pid: 4242,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
     s.sup.child_exited(4242, ExitStatus::Signal(15), s.now);
     s.pump();
@@ -789,7 +793,8 @@ fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
     s.pump();
     assert!(s.take_log().contains(&Action::Signal {
         pid: 5151,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
     s.sup.child_exited(5151, ExitStatus::Signal(15), s.now);
     s.pump();
@@ -950,10 +955,7 @@ fn ctl_restart_during_shutdown_is_refused() {
     s.take_log();
     assert!(!s.sup.restart(s.id("a"), s.now));
     s.pump();
-    assert!(!s.take_log().contains(&Action::Signal {
-        pid: a,
-        sig: SIGTERM
-    }));
+    assert!(!signalled(&s.take_log(), a, SIGTERM));
     assert!(matches!(s.state("a"), State::Running { .. }));
 }
 
@@ -1094,7 +1096,8 @@ fn a_reload_that_changes_a_kind_replaces_the_entry() {
     reload(&mut s, "shutdown a -- /a\nshutdown z -- /z\n");
     assert!(s.take_log().contains(&Action::Signal {
         pid: z,
-        sig: SIGTERM
+        sig: SIGTERM,
+        hangup: false,
     }));
     s.sup.child_exited(z, ExitStatus::Signal(15), s.now);
     s.pump();
@@ -1288,5 +1291,36 @@ fn random_reloads_leave_no_deadline_in_the_past() {
             s.pump();
         }
         assert!(finished, "round {round}: the stop never finished");
+    }
+}
+
+/// A console session (an askfirst shell, a getty) is hung up along with
+/// its SIGTERM; a native service, on a `tty=` or not, is not.
+#[test]
+fn console_sessions_are_hung_up_when_stopped() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "::askfirst:-/bin/sh\nttyS0::respawn:/sbin/getty ttyS0\n\
+         service t tty=tty2 -- /t\nservice u -- /u\n",
+    );
+    let cases = [
+        ("console.askfirst", true),
+        ("ttyS0.respawn", true),
+        ("t", false),
+        ("u", false),
+    ];
+    for (name, hangup) in cases {
+        let pid = s.pid(name).unwrap();
+        s.take_log();
+        assert!(s.sup.stop(s.id(name), s.now));
+        s.pump();
+        assert!(
+            s.take_log().contains(&Action::Signal {
+                pid,
+                sig: SIGTERM,
+                hangup,
+            }),
+            "{name}"
+        );
     }
 }
