@@ -814,6 +814,7 @@ impl<'a> Runtime<'a> {
 
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
     /// stays 1). Returns only if the exec failed.
+    #[inline(never)]
     pub fn exec_in_place(&mut self, slot: SlotId) {
         // The reserved scratch buffers: no 8 KB of argv and environment on
         // PID 1's stack at the very end (not put back: nothing spawns after).
@@ -828,13 +829,22 @@ impl<'a> Runtime<'a> {
             return;
         }
         self.base_env(env);
-        // As BusyBox: the entry's terminal is its stdio (a failure is only
-        // reported: the exec still beats a dead PID 1).
+        let src = self.src.current();
+        // As BusyBox: the entry's terminal is its stdio. With the entry's
+        // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
+        // reported: the exec still beats a dead PID 1.
         let mut buf = [0u8; TTY_BUF];
-        if let Some(tty) = entry
-            .tty
-            .and_then(|t| tty_path(t.get(self.src.current()), &mut buf))
-        {
+        set_entry_env(entry, src, env, &mut buf);
+        if let Some(dir) = unquoted_cstr(entry.dir, src, &mut buf) {
+            if let Err(e) = sys::chdir(dir) {
+                self.log
+                    .unable("change directory to ", dir.to_bytes(), "", e);
+            }
+        }
+        if let Some(mask) = entry.umask {
+            sys::umask(u32::from(mask));
+        }
+        if let Some(tty) = entry.tty.and_then(|t| tty_path(t.get(src), &mut buf)) {
             if let Err(e) = spawn::stdio_on_tty(tty) {
                 self.log
                     .error_errno(&[b"unable to open ", tty.to_bytes()], e, "");
@@ -930,11 +940,7 @@ impl<'a> Runtime<'a> {
         // allows (and a NUL; the tty also for `/dev/`).
         const V: usize = config_format::MAX_VALUE + 1;
         let mut buf = [0u8; TTY_BUF + 3 * V];
-        for span in &entry.env {
-            if let Some(kv) = unquoted(Some(*span), src, &mut buf) {
-                env.set(kv);
-            }
-        }
+        set_entry_env(entry, src, env, &mut buf);
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
         let (user_buf, group_buf) = rest.split_at_mut(V);
@@ -1209,6 +1215,15 @@ fn duration(l: &mut Line, ms: u64) {
 fn unquoted<'b>(span: Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let n = config_format::unquote(span?.get(src), buf)?;
     buf.get(..n)
+}
+
+/// The entry's `env=` values over `env` (`buf` holds each one unquoted).
+fn set_entry_env(entry: &Entry, src: &[u8], env: &mut Env, buf: &mut [u8]) {
+    for span in &entry.env {
+        if let Some(kv) = unquoted(Some(*span), src, buf) {
+            env.set(kv);
+        }
+    }
 }
 
 /// Like [`unquoted`], NUL-terminated.

@@ -1292,6 +1292,25 @@ fn the_restart_entry_runs_on_its_tty() {
 }
 
 #[test]
+fn the_restart_entry_gets_its_env_dir_and_umask() {
+    let table = "once hi -- /bin/echo table-up\n\
+                 restart re env=R=1 env='S=a b' dir=/etc umask=027 -- \
+                 /bin/sh -c 'echo \"restarted R=$R S=$S in $(pwd) umask $(umask)\"; exec sleep 100'\n";
+    let ns = Ns::start(
+        "restart-env",
+        &[("etc/foster.tab", table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("table-up", WAIT);
+    ns.signal(libc::SIGQUIT);
+    let out = ns.expect("restarted R=", WAIT);
+    assert!(
+        out.contains("restarted R=1 S=a b in /etc umask 0027\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_restart_entry_whose_tty_fails_to_open_runs_anyway() {
     let table = "once hi -- /bin/echo table-up\n\
                  restart re tty=/dev/no-such-tty -- /bin/sh -c 'echo restarted-$$; exec sleep 100'\n";
