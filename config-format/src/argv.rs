@@ -215,22 +215,20 @@ fn is_split_blank(b: u8) -> bool {
 
 /// Splits an inittab process (BusyBox rules, see above) into `out`.
 pub(crate) fn split_inittab(process: &[u8], login: bool, out: &mut Split<'_>) {
-    if has_shell_meta(process) {
+    // Through the shell, the whole process is one word after `exec `: the
+    // same loop, with no blank splitting and that word already begun.
+    let shell = has_shell_meta(process);
+    if shell {
         // `/bin/sh`, or `-/bin/sh` for a login shell.
         out.word(SHELL.get(usize::from(!login)..).unwrap_or(SHELL));
         out.word(b"-c");
         out.begin();
         out.bytes(EXEC);
-        for b in logical_bytes(process) {
-            out.byte(b);
-        }
-        out.end();
-        return;
     }
-    let mut in_word = false;
+    let mut in_word = shell;
     let mut bytes_of = logical_bytes(process);
     while let Some(b) = bytes_of.next() {
-        if is_split_blank(b) {
+        if !shell && is_split_blank(b) {
             if in_word {
                 out.end();
                 in_word = false;

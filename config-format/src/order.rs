@@ -3,15 +3,13 @@
 //! is acyclic; the sort still terminates (falling back to file order) if a
 //! caller built a table by hand that is not.
 
-use crate::{Kind, Table, MAX_AFTER, MAX_ENTRIES};
+use crate::{Kind, Table, MAX_ENTRIES};
 
+/// The phase of each kind, in [`Kind`] order: sysinit, wait, then
+/// once/service/askfirst, then shutdown/ctrlaltdel/restart.
 fn phase(kind: Kind) -> u8 {
-    match kind {
-        Kind::Sysinit => 0,
-        Kind::Wait => 1,
-        Kind::Once | Kind::Service | Kind::Askfirst => 2,
-        Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart => 3,
-    }
+    const PHASES: [u8; 8] = [0, 1, 2, 2, 2, 3, 3, 3];
+    PHASES.get(kind as usize).copied().unwrap_or(3)
 }
 
 impl Table {
@@ -22,45 +20,42 @@ impl Table {
     /// file order.
     pub fn start_order(&self) -> heapless::Vec<u8, MAX_ENTRIES> {
         let mut order = heapless::Vec::new();
-        let mut placed = [false; MAX_ENTRIES];
-        // Resolved `after=` targets within phase 2 (others are always met).
-        let mut deps = [[u8::MAX; MAX_AFTER]; MAX_ENTRIES];
+        // Sets of entries as bits: a table holds at most 64 (`MAX_ENTRIES`),
+        // so every index shifts by less than 64.
+        const { assert!(MAX_ENTRIES <= 64) };
+        let mut placed = 0u64;
+        // Per entry, its resolved `after=` targets within phase 2 (others
+        // are always met).
+        let mut deps = [0u64; MAX_ENTRIES];
         for (e, d) in self.entries.iter().zip(deps.iter_mut()) {
-            for (name, t) in e.after.iter().zip(d.iter_mut()) {
+            for name in &e.after {
                 if let Some((j, dep)) = self.get(name.as_bytes()) {
                     if phase(dep.kind) == 2 {
-                        *t = j as u8;
+                        *d |= 1 << j;
                     }
                 }
             }
         }
-        for p in 0..4 {
-            // Phase by phase, the earliest entry not yet placed whose
-            // `after=` are (only phase 2 has any); failing that (a cycle, only
-            // in hand-built tables), the earliest not yet placed.
-            loop {
-                let mut next = None;
-                for (i, e) in self.entries.iter().enumerate() {
-                    if phase(e.kind) != p || placed.get(i) != Some(&false) {
-                        continue;
-                    }
-                    let ready = p != 2
-                        || deps.get(i).is_some_and(|d| {
-                            d.iter()
-                                .all(|&j| j == u8::MAX || placed.get(usize::from(j)) == Some(&true))
-                        });
-                    if ready {
-                        next = Some(i);
-                        break;
-                    }
-                    next = next.or(Some(i));
+        // One pick per entry: the not yet placed entry with the lowest phase,
+        // within it the earliest whose `after=` are placed (only phase 2
+        // has any); failing that (a cycle, only in hand-built tables), the
+        // earliest not yet placed. Ranked as `2 * phase + not ready`, the
+        // first of the lowest rank wins.
+        for _ in 0..self.entries.len() {
+            let mut best = (u8::MAX, 0);
+            for (i, (e, &d)) in self.entries.iter().zip(&deps).enumerate() {
+                if placed >> i & 1 != 0 {
+                    continue;
                 }
-                let Some(i) = next else { break };
-                if let Some(p) = placed.get_mut(i) {
-                    *p = true;
+                let p = phase(e.kind);
+                let ready = p != 2 || d & !placed == 0;
+                let rank = 2 * p + u8::from(!ready);
+                if rank < best.0 {
+                    best = (rank, i);
                 }
-                let _ = order.push(i as u8);
             }
+            placed |= 1 << best.1;
+            let _ = order.push(best.1 as u8);
         }
         order
     }

@@ -186,26 +186,42 @@ pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<
 }
 
 /// The position of `key` among blank-separated `words` (the init's word
-/// lists use it too).
+/// lists use it too). Word by word through [`word_bounds`], which
+/// [`nth_word`] shares: the lists are a few dozen short words.
 #[inline(never)]
 pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
-    words.split(|&b| b == b' ').position(|w| w == key)
+    let mut i = 0;
+    loop {
+        let (start, end) = word_bounds(words, i);
+        if words.get(start..end)? == key {
+            return Some(i);
+        }
+        i += 1;
+    }
 }
 
 /// Word `i` of blank-separated `words` (the reverse of [`word_index`]).
+pub(crate) fn nth_word(words: &'static str, i: usize) -> Option<&'static str> {
+    let (start, end) = word_bounds(words.as_bytes(), i);
+    words.get(start..end)
+}
+
+/// Where word `i` of blank-separated `words` starts and ends; past the last
+/// word, a range past the end (which `get` refuses). Two offsets rather
+/// than an `Option`: they come back in registers.
 #[inline(never)]
-pub(crate) fn nth_word(words: &'static str, mut i: usize) -> Option<&'static str> {
+fn word_bounds(words: &[u8], mut i: usize) -> (usize, usize) {
     let mut start = 0;
     for end in 0..=words.len() {
-        if words.as_bytes().get(end).is_none_or(|&b| b == b' ') {
+        if words.get(end).is_none_or(|&b| b == b' ') {
             if i == 0 {
-                return words.get(start..end);
+                return (start, end);
             }
             i -= 1;
             start = end + 1;
         }
     }
-    None
+    (start, start)
 }
 
 /// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
@@ -355,21 +371,6 @@ fn position(src: &[u8], mut line: u32, start: usize, off: usize) -> (u32, u32) {
 }
 
 impl<const N: usize> Parser<'_, '_, '_, '_, N> {
-    /// A capacity ran out at `off`.
-    #[cold]
-    #[inline(never)]
-    fn too_many(&mut self, off: usize, what: Message) {
-        let at_most = match what {
-            Message::TooManyEntries => N,
-            Message::TooManyEnv => MAX_ENV,
-            Message::TooManyAfter => MAX_AFTER,
-            Message::TooManyWords => MAX_ARGS,
-            Message::CommandTooLong => argv::ARGV_BYTES,
-            _ => MAX_VALUE,
-        };
-        self.err(off, what, Span::default(), at_most as u32);
-    }
-
     /// Reports the option word whose key is `key` (it starts the word) and
     /// value `value` with message `msg`, on a line of kind `kind`: at the
     /// word, or at the value when the value is what is wrong.
@@ -380,38 +381,50 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         match msg {
             Message::UnknownOption | Message::DuplicateOption => self.err(at, msg, key, 0),
             Message::EmptyValue => self.err(value_at, msg, key, 0),
-            Message::BadName => self.bad_name(value_at, value),
-            Message::AfterIgnored => {
-                let kind = ErrorKind::Message {
-                    msg,
-                    text: Span::default(),
-                    n: 0,
-                    kind: Some(kind),
-                };
-                self.error(at, kind);
-            }
+            Message::AfterIgnored => self.report(at, msg, Span::default(), 0, Some(kind)),
             Message::TooManyEnv | Message::TooManyAfter | Message::ValueTooLong => {
-                self.too_many(at, msg)
+                self.plain(at, msg)
             }
-            // The values that do not read.
+            // The values that do not read, and a bad `after=` name.
             _ => self.err(value_at, msg, value, 0),
         }
     }
 
-    /// A name (or an `after=` value) at `off` that is no name.
-    fn bad_name(&mut self, off: usize, name: Span) {
-        self.err(off, Message::BadName, name, MAX_NAME as u32);
+    /// An error at `off` whose message quotes no text (most show no number
+    /// either, or one [`Parser::err`] knows).
+    #[inline(never)]
+    fn plain(&mut self, off: usize, msg: Message) {
+        self.err(off, msg, Span::default(), 0);
     }
 
-    /// An error at `off` whose message quotes `text` and shows `n`.
+    /// An error at `off` whose message quotes `text` and shows `n`; the
+    /// "too many" messages show their capacity and [`Message::BadName`] the
+    /// longest name instead, so their callers need not pass them.
     #[inline(never)]
     fn err(&mut self, off: usize, msg: Message, text: Span, n: u32) {
-        let kind = ErrorKind::Message {
-            msg,
-            text,
-            n,
-            kind: None,
+        self.report(off, msg, text, n, None);
+    }
+
+    /// [`Parser::err`], with the kind the message names.
+    #[inline(never)]
+    fn report(&mut self, off: usize, msg: Message, text: Span, n: u32, kind: Option<Kind>) {
+        // In `Message` order from `TooManyEnv` (a constant table).
+        const LIMITS: [u16; 5] = [
+            MAX_ENV as u16,
+            MAX_AFTER as u16,
+            MAX_ARGS as u16,
+            argv::ARGV_BYTES as u16,
+            MAX_VALUE as u16,
+        ];
+        let n = match msg {
+            Message::BadName => MAX_NAME as u32,
+            Message::TooManyEntries => N as u32,
+            _ => (msg as usize)
+                .checked_sub(Message::TooManyEnv as usize)
+                .and_then(|i| LIMITS.get(i))
+                .map_or(n, |&l| u32::from(l)),
         };
+        let kind = ErrorKind::Message { msg, text, n, kind };
         self.error(off, kind);
     }
 
@@ -428,11 +441,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         while pos < src.len() {
             self.line_pos = pos;
             let end = self.line(pos);
-            let newlines = src
-                .get(pos..end)
-                .map_or(0, |l| l.iter().filter(|&&b| b == b'\n').count());
-            self.line_no = self.line_no.saturating_add(newlines as u32 + 1);
+            // The next line's number: `end` is a newline (or the source
+            // ends there, and so does the loop).
             pos = end + 1;
+            (self.line_no, _) = position(src, self.line_no, self.line_pos, pos);
         }
     }
 
@@ -451,7 +463,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             .get(first..end)
             .and_then(|l| l.iter().position(|&b| b == 0))
         {
-            self.err(first + nul, Message::NulByte, Span::default(), 0);
+            self.plain(first + nul, Message::NulByte);
             return end;
         }
         // An inittab line: its first word (up to a blank) holds a `:`.
@@ -501,7 +513,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let name_span = span(lx.word_at, lx.word_end);
         let name = name_span.get(src);
         if !Name::valid(name) {
-            self.bad_name(name_at, name_span);
+            self.err(name_at, Message::BadName, name_span, 0);
             lx.skip_line();
             return lx.pos;
         }
@@ -567,7 +579,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Command.
         if !has_command {
             // Right after the last word: where the command should have been.
-            self.err(last_end, Message::EmptyCommand, Span::default(), 0);
+            self.plain(last_end, Message::EmptyCommand);
             return self.failed_line(name_span, lx.pos);
         }
         let cmd_start = lx.pos;
@@ -580,14 +592,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             };
             words += 1;
             if words == MAX_ARGS + 1 {
-                self.too_many(lx.word_at, Message::TooManyWords);
+                self.plain(lx.word_at, Message::TooManyWords);
                 ok = false;
             }
             bytes += len + 1;
             cmd_end = lx.word_end;
         }
         if bytes > argv::ARGV_BYTES {
-            self.too_many(cmd_start, Message::CommandTooLong);
+            self.plain(cmd_start, Message::CommandTooLong);
             ok = false;
         }
         e.command = Command::Words(span(cmd_start, cmd_end));
@@ -617,7 +629,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Checked first: `push` hands a rejected entry back, and testing
         // that result costs more code than this.
         if self.table.entries.is_full() {
-            self.too_many(line_at, Message::TooManyEntries);
+            self.plain(line_at, Message::TooManyEntries);
             return false;
         }
         let _ = self.table.entries.push(e.clone());
@@ -652,7 +664,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         let [c1, c2, c3] = colons;
         if found < 3 {
-            self.err(first, Message::InittabFields, Span::default(), 0);
+            self.plain(first, Message::InittabFields);
             return end;
         }
         let action = span(c2 + 1, c3);
@@ -675,25 +687,25 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut size = argv::Split::new(&mut [], &mut []);
         argv::split_inittab(process.get(src), login, &mut size);
         if size.n == 0 {
-            self.err(c3 + 1, Message::EmptyCommand, Span::default(), 0);
+            self.plain(c3 + 1, Message::EmptyCommand);
             return end;
         }
         if size.n > MAX_ARGS {
-            self.too_many(
+            self.plain(
                 size.extra.map_or(c3 + 1, |i| process.start as usize + i),
                 Message::TooManyWords,
             );
             return end;
         }
         if size.used > argv::ARGV_BYTES {
-            self.too_many(c3 + 1, Message::CommandTooLong);
+            self.plain(c3 + 1, Message::CommandTooLong);
             return end;
         }
         let id = span(first, c1);
         let (line, _) = position(src, self.line_no, self.line_pos, first);
         let mut e = default_entry(kind, Syntax::Inittab, line);
         if !self.inittab_name(&mut e.name, id.get(src), action.get(src)) {
-            self.too_many(first, Message::TooManyEntries);
+            self.plain(first, Message::TooManyEntries);
             return end;
         }
         e.tty = (id.len > 0).then_some(id);
@@ -768,25 +780,25 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 };
                 let name = name.as_bytes();
                 let found = self.index.find(self.table, name);
-                let not_started = match found.and_then(|j| self.table.entries.get(j)) {
-                    Some(d) => match d.kind {
-                        kind @ (Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => Some(kind),
-                        _ => {
-                            set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as Ix));
-                            continue;
-                        }
-                    },
-                    None => None,
-                };
-                let at = self.after_span(i, k);
-                let msg = match not_started {
-                    Some(_) => Message::AfterNotStarted,
+                let kind = found
+                    .and_then(|j| self.table.entries.get(j))
+                    .map(|d| d.kind);
+                let msg = match kind {
+                    Some(Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => {
+                        Message::AfterNotStarted
+                    }
+                    Some(_) => {
+                        set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as Ix));
+                        continue;
+                    }
                     None if self.failed.iter().any(|s| s.get(self.src) == name) => {
                         Message::AfterBroken
                     }
                     None => Message::AfterUnknown,
                 };
-                self.err_after(at, msg, not_started);
+                let at = self.after_span(i, k);
+                // The kind only for a never started entry (the others have none).
+                self.err_after(at, msg, kind);
                 g.mark(i, DROPPED);
             }
         }
@@ -887,18 +899,20 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// naming the cycle from itself.
     #[inline(never)]
     fn report_cycle(&mut self, g: &mut Graph<N>, from: usize, len: usize) {
-        let on_cycle = |g: &Graph<N>, r: usize| usize::from(get(&g.stack, from + r % len));
+        // `len` is at least 1; `checked_rem` keeps a bad call from panicking.
+        let on_cycle = |g: &Graph<N>, r: usize| {
+            usize::from(get(&g.stack, from + r.checked_rem(len).unwrap_or(0)))
+        };
         for r in 0..len {
             let me = on_cycle(g, r);
             if g.bits(me) & IN_CYCLE != 0 {
                 continue;
             }
             g.mark(me, IN_CYCLE);
-            let mut c = Cycle {
-                names: [Span::default(); Cycle::SHOWN],
-                len: 0,
-                more: len > Cycle::SHOWN,
-            };
+            // From a constant, filled in place (a literal array is built
+            // apart and copied).
+            let mut c = NO_CYCLE;
+            c.more = len > Cycle::SHOWN;
             for (slot, k) in c.names.iter_mut().zip(0..len) {
                 // The name is the line's second word.
                 *slot = self.line_word(on_cycle(g, r + k), 1, b"");
@@ -962,13 +976,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
 
     /// An error at the `after=` whose value is `value`.
     fn err_after(&mut self, value: Span, msg: Message, kind: Option<Kind>) {
-        let kind = ErrorKind::Message {
-            msg,
-            text: value,
-            n: 0,
-            kind,
-        };
-        self.error(after_key(value), kind);
+        self.report(after_key(value), msg, value, 0, kind);
     }
 }
 
@@ -987,6 +995,13 @@ fn set<T, const K: usize>(a: &mut [[T; K]], i: usize, k: usize, v: T) {
         *slot = v;
     }
 }
+
+/// A cycle with no names yet.
+const NO_CYCLE: Cycle = Cycle {
+    names: [Span { start: 0, len: 0 }; Cycle::SHOWN],
+    len: 0,
+    more: false,
+};
 
 /// An entry index in the `after=` graph and the name index: tables hold
 /// fewer than [`NONE`] entries (checked at compile time in [`parse_into`]).
