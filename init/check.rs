@@ -76,7 +76,7 @@ fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
     }
     // The header, laid out as `row` lays out an entry.
     w.s("    #  kind        name");
-    w.blanks(name_width.saturating_sub(3));
+    w.pad(3, name_width);
     w.s(" options / argv\n");
     let mut argv = Argv::new();
     for (k, &i) in order.iter().enumerate() {
@@ -107,8 +107,7 @@ fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
                 }
             }
             Err(err) => {
-                let name = nth_piece(ARGV_ERRORS, b' ', err as usize);
-                w.s("(unusable: ").put(name.unwrap_or(&[]));
+                w.s("(unusable: ").word(ARGV_ERRORS, err as usize);
                 w.put_byte(b')');
             }
         }
@@ -124,28 +123,49 @@ fn row(w: &mut FdWriter, number: u64, e: &Entry, name_width: usize) {
     let num = crate::out::decimal(number, &mut digits);
     let kind = e.kind.as_str().as_bytes();
     let name = e.name.as_bytes();
-    w.blanks(5usize.saturating_sub(num.len()));
+    w.pad(num.len(), 5);
     w.put(num);
     w.s("  ").put(kind);
     // Kind names are at most 10 bytes: padded to 10, then two blanks.
-    w.blanks(12usize.saturating_sub(kind.len()));
+    w.pad(kind.len(), 12);
     w.put(name);
-    w.blanks(name_width.saturating_sub(name.len()) + 1);
+    w.pad(name.len(), name_width + 1);
 }
+
+/// The option keys `options` prints, in the order it prints them (the
+/// constants below index them, pinned by a test): one word list and one
+/// call per key instead of a ` key=` string at every place.
+const KEYS: &[u8] =
+    b"tty user group dir env umask log restart backoff after ready pidfile stop timeout on-exit";
+const TTY: usize = 0;
+const USER: usize = 1;
+const GROUP: usize = 2;
+const DIR: usize = 3;
+const ENV: usize = 4;
+const UMASK: usize = 5;
+const LOG: usize = 6;
+const RESTART: usize = 7;
+const BACKOFF: usize = 8;
+const AFTER: usize = 9;
+const READY: usize = 10;
+const PIDFILE: usize = 11;
+const STOP: usize = 12;
+const TIMEOUT: usize = 13;
+const ON_EXIT: usize = 14;
 
 /// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
 fn options(e: &Entry, w: &mut FdWriter) {
-    text(" tty=", &e.tty, w);
-    text(" user=", &e.user, w);
-    text(" group=", &e.group, w);
-    text(" dir=", &e.dir, w);
+    text(TTY, &e.tty, w);
+    text(USER, &e.user, w);
+    text(GROUP, &e.group, w);
+    text(DIR, &e.dir, w);
     for env in &e.env {
-        value(" env=", *env, w);
+        value(ENV, *env, w);
     }
     if let Some(m) = e.umask {
         // At most 0o777: three octal digits, the highest first.
-        w.s(" umask=");
+        w.key(UMASK);
         let mut shift = 9;
         while shift > 0 {
             shift -= 3;
@@ -154,13 +174,11 @@ fn options(e: &Entry, w: &mut FdWriter) {
     }
     match e.log {
         Log::Console => {}
-        Log::Null => {
-            w.s(" log=null");
+        Log::File(s) => value(LOG, s, w),
+        Log::Null | Log::Kmsg => {
+            w.key(LOG)
+                .s(if e.log == Log::Null { "null" } else { "kmsg" });
         }
-        Log::Kmsg => {
-            w.s(" log=kmsg");
-        }
-        Log::File(s) => value(" log=", s, w),
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -168,8 +186,7 @@ fn options(e: &Entry, w: &mut FdWriter) {
         RestartPolicy::Never
     };
     if e.restart != default_restart {
-        let name = nth_piece(RESTART_POLICIES, b' ', e.restart as usize);
-        w.s(" restart=").put(name.unwrap_or(&[]));
+        w.key(RESTART).word(RESTART_POLICIES, e.restart as usize);
     }
     if (e.backoff_min, e.backoff_max)
         != (
@@ -177,31 +194,31 @@ fn options(e: &Entry, w: &mut FdWriter) {
             config_format::DEFAULT_BACKOFF_MAX,
         )
     {
-        w.s(" backoff=");
+        w.key(BACKOFF);
         duration(e.backoff_min, w);
         w.s("..");
         duration(e.backoff_max, w);
     }
     for a in &e.after {
-        w.s(" after=").put(a.as_bytes());
+        w.key(AFTER).put(a.as_bytes());
     }
     if let Some(fd) = e.ready_fd {
-        w.s(" ready=fd:").u(u64::from(fd));
+        w.key(READY).s("fd:").u(u64::from(fd));
     }
-    text(" pidfile=", &e.pidfile, w);
+    text(PIDFILE, &e.pidfile, w);
     if e.stop_signal != config_format::SIGTERM {
-        w.s(" stop=");
+        w.key(STOP);
         match config_format::signal_name(e.stop_signal) {
             Some(name) => w.s(name),
             None => w.u(u64::from(e.stop_signal)),
         };
     }
     if e.timeout != config_format::DEFAULT_STOP_TIMEOUT {
-        w.s(" timeout=");
+        w.key(TIMEOUT);
         duration(e.timeout, w);
     }
     if let Some(on_exit) = e.on_exit {
-        w.s(" on-exit=");
+        w.key(ON_EXIT);
         match on_exit {
             OnExit::Poweroff => w.s("poweroff"),
             OnExit::Reboot => w.s("reboot"),
@@ -215,16 +232,16 @@ fn options(e: &Entry, w: &mut FdWriter) {
 /// ` KEY=VALUE` for an option that is set. By reference: an `Option<Span>`
 /// passed by value goes through memory at every call.
 #[inline(never)]
-fn text(key: &str, s: &Option<Span>, w: &mut FdWriter) {
+fn text(k: usize, s: &Option<Span>, w: &mut FdWriter) {
     if let Some(s) = *s {
-        value(key, s, w);
+        value(k, s, w);
     }
 }
 
 /// ` KEY=VALUE`, the value unquoted when it fits the scratch buffer.
 #[inline(never)]
-fn value(key: &str, s: Span, w: &mut FdWriter) {
-    w.s(key);
+fn value(k: usize, s: Span, w: &mut FdWriter) {
+    w.key(k);
     let raw = s.get(w.src);
     let mut buf = [0u8; 256];
     match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
@@ -250,8 +267,7 @@ fn duration(ms: Millis, w: &mut FdWriter) {
     }
     // A word list, not a `match` to `&str`: that is a 16-byte table entry
     // per unit.
-    let name = nth_piece(b"ms s m h", b' ', unit);
-    w.u(n).put(name.unwrap_or(&[]));
+    w.u(n).word(b"ms s m h", unit);
 }
 
 /// Bytes with non-printables escaped (CR as `\x0d`); in `quoted` text,
@@ -332,8 +348,21 @@ impl<'a> FdWriter<'a> {
         self.put(crate::out::decimal(n, &mut digits))
     }
 
-    fn blanks(&mut self, n: usize) {
-        for _ in 0..n {
+    /// ` KEY=` for key number `k` of [`KEYS`].
+    #[inline(never)]
+    fn key(&mut self, k: usize) -> &mut Self {
+        self.put_byte(b' ').word(KEYS, k).put_byte(b'=')
+    }
+
+    /// Word `i` of the blank-separated `list`.
+    #[inline(never)]
+    fn word(&mut self, list: &[u8], i: usize) -> &mut Self {
+        self.put(nth_piece(list, b' ', i).unwrap_or(&[]))
+    }
+
+    /// Blanks that take text `used` bytes wide to `width` (none if wider).
+    fn pad(&mut self, used: usize, width: usize) {
+        for _ in used..width {
             self.put_byte(b' ');
         }
     }
@@ -349,6 +378,30 @@ impl Sink for FdWriter<'_> {
 mod tests {
     use super::*;
     use config_format::ArgvError;
+
+    #[test]
+    fn key_numbers_name_their_keys() {
+        let keys = [
+            (TTY, "tty"),
+            (USER, "user"),
+            (GROUP, "group"),
+            (DIR, "dir"),
+            (ENV, "env"),
+            (UMASK, "umask"),
+            (LOG, "log"),
+            (RESTART, "restart"),
+            (BACKOFF, "backoff"),
+            (AFTER, "after"),
+            (READY, "ready"),
+            (PIDFILE, "pidfile"),
+            (STOP, "stop"),
+            (TIMEOUT, "timeout"),
+            (ON_EXIT, "on-exit"),
+        ];
+        for (k, name) in keys {
+            assert_eq!(nth_piece(KEYS, b' ', k), Some(name.as_bytes()), "{name}");
+        }
+    }
 
     #[test]
     fn word_lists_follow_the_declaration_order() {

@@ -108,8 +108,7 @@ pub fn main(args: StartArgs) -> i32 {
         l.flush(STDERR);
     }
     if status == 2 {
-        l.s("foster: no answer from ").bytes(socket.to_bytes());
-        l.flush(STDERR);
+        crate::single::say("no answer from @", socket.to_bytes(), 0, 0);
     }
     if status == 0 && cmd == b"status" {
         let headers = cells(HEADERS);
@@ -217,11 +216,8 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
         // The key is the column's header in lower case, `_` for `-`.
         l.s(if i == 0 { "  {\"" } else { ", \"" });
         for &b in header.iter() {
-            l.byte(if b == b'-' {
-                b'_'
-            } else {
-                b.to_ascii_lowercase()
-            });
+            // Headers are capitals and `-`: the lower-case bit suffices.
+            l.byte(if b == b'-' { b'_' } else { b | 0x20 });
         }
         l.s("\": ");
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT

@@ -302,10 +302,10 @@ fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
 }
 
 /// Writes one of foster's own lines to stderr (the `-v` and `-w` reports,
-/// usage errors, PID 1's exit status): `foster: ` and `text`, with each `@`
-/// in it replaced by `raw` as it is, each `#` by the next of `a` and `b` in
-/// decimal, each `$` by the name of that signal. One small builder instead
-/// of a line buffer in each.
+/// usage errors, PID 1's exit status, `ctl`'s no answer): `foster: ` and
+/// `text`, with each `@` in it replaced by `raw` as it is, each `#` by the
+/// next of `a` and `b` in decimal, each `$` by the name of that signal. One
+/// small builder instead of a line buffer in each.
 #[cold]
 #[inline(never)]
 pub(crate) fn say(text: &str, raw: &[u8], mut a: i64, b: i64) {
