@@ -90,7 +90,8 @@ impl Line {
     /// Right-pads the text written since `start` with blanks to `width` columns.
     #[inline(never)]
     pub fn pad_from(&mut self, start: usize, width: usize) -> &mut Line {
-        while self.len < start + width {
+        // Never past a full line: `byte` no longer grows it there.
+        while self.len < (start + width).min(LINE_MAX) {
             self.byte(b' ');
         }
         self

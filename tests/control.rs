@@ -849,6 +849,29 @@ fn no_daemon_is_exit_2() {
     assert!(t.elapsed() < Duration::from_secs(20));
 }
 
+#[test]
+fn an_overlong_status_row_from_the_socket_does_not_hang_ctl() {
+    // Whatever answers on the socket (here not foster): a cell longer than
+    // the output line is cut, and ctl ends.
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("longrow");
+    let sock = dir.path("long.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut request = String::new();
+        BufReader::new(&conn).read_line(&mut request).unwrap();
+        let name = "n".repeat(700);
+        let reply = format!("entry\t{name}\tservice\trunning\t42\t0\t-\t5\nok\n");
+        (&conn).write_all(reply.as_bytes()).unwrap();
+        request
+    });
+    let out = ctl(&sock, &["status"]);
+    assert_eq!(server.join().unwrap(), "status\n");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&"n".repeat(400)), "{out:?}");
+}
+
 // ------------------------------------------------------------------ security
 
 #[test]
