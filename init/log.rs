@@ -142,7 +142,6 @@ impl Log {
     /// The error `unable to WHAT OBJ TAIL: ERRNO` (WHAT, OBJ and TAIL written
     /// as given, without blanks added): the shape of most failure reports,
     /// built in one place.
-    #[cold]
     #[inline(never)]
     pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
         let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
@@ -156,7 +155,6 @@ impl Log {
     }
 
     /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given.
-    #[cold]
     #[inline(never)]
     pub fn error_with(&self, parts: &[&[u8]], errno: Option<&(Errno, &str)>) {
         self.emit(ERROR, parts, errno);

@@ -407,7 +407,7 @@ impl<'a> Runtime<'a> {
             }
             let now = sys::now_ms();
             let control = self.control.next_deadline();
-            let deadline = self.sup.next_deadline().unwrap_or(u64::MAX).min(control);
+            let deadline = self.sup.next_deadline().min(control);
             let timeout = match deadline {
                 u64::MAX => -1,
                 t => t.saturating_sub(now).min(i32::MAX as u64) as i32,
@@ -776,18 +776,17 @@ impl<'a> Runtime<'a> {
             self.log.error("too many log pipes; logging to the console");
             return None;
         };
-        let (read, write) = match reader_pipe(&self.ep, TAG_LOG | slot as u64) {
-            Ok(ends) => ends,
+        let p = self.logs.get_mut(free)?;
+        let write = match reader_pipe(&self.ep, TAG_LOG | slot as u64, &mut p.read) {
+            Ok(w) => w,
             Err(e) => {
                 self.log_failed(slot, b"create its log pipe", b"", e);
                 return None;
             }
         };
-        let p = self.logs.get_mut(free)?;
         p.open = true;
         p.slot = slot;
         p.kmsg = kmsg;
-        p.read = read.into_raw();
         p.write = write.into_raw();
         p.sink = sink.into_raw();
         p.len = 0;
@@ -814,7 +813,7 @@ impl<'a> Runtime<'a> {
 
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
     /// stays 1). Returns only if the exec failed.
-    #[inline(never)]
+    #[inline]
     pub fn exec_in_place(&mut self, slot: SlotId) {
         // The reserved scratch buffers: no 8 KB of argv and environment on
         // PID 1's stack at the very end (not put back: nothing spawns after).
@@ -825,16 +824,14 @@ impl<'a> Runtime<'a> {
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
             return;
         };
-        if entry.argv(self.src.current(), argv).is_err() {
+        if self.command(entry, argv, env).is_err() {
             return;
         }
-        self.base_env(env);
         let src = self.src.current();
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
         // reported: the exec still beats a dead PID 1.
         let mut buf = [0u8; TTY_BUF];
-        set_entry_env(entry, src, env, &mut buf);
         if let Some(dir) = unquoted_cstr(entry.dir, src, &mut buf) {
             if let Err(e) = sys::chdir(dir) {
                 self.log
@@ -865,15 +862,13 @@ impl<'a> Runtime<'a> {
     /// `env` set to foster's own environment, with what is missing of the
     /// defaults (PID 1's are BusyBox init's: console shells and scripts
     /// expect them; a kernel's or caller's value stays).
-    #[inline(never)]
     fn base_env(&self, env: &mut Env) {
         env.clear();
         for kv in self.cfg.args.env_entries() {
             env.set(kv.to_bytes());
         }
         if env.get(b"PATH").is_none() {
-            // Built here: the default path's bytes are spawn's, not a copy.
-            env.set(Line::new().s("PATH=").bytes(spawn::DEFAULT_PATH).as_bytes());
+            env.set(spawn::PATH_VAR);
         }
         if self.cfg.mode == Mode::Pid1 {
             // BusyBox init's console_init: a console that is no Linux VT (a
@@ -888,6 +883,36 @@ impl<'a> Runtime<'a> {
                 env.set_missing(kv);
             }
         }
+    }
+
+    /// The entry's command into `argv`, and into `env` its environment:
+    /// [`Runtime::base_env`], `FOSTER_SHUTDOWN` for a shutdown entry, then
+    /// the entry's `env=` values. One copy for a start and for PID 1's
+    /// restart entry.
+    #[inline(never)]
+    fn command(&self, entry: &Entry, argv: &mut Argv, env: &mut Env) -> Result<(), Errno> {
+        let src = self.src.current();
+        if entry.argv(src, argv).is_err() {
+            return Err(Errno::E2BIG);
+        }
+        self.base_env(env);
+        if entry.kind == Kind::Shutdown {
+            if let Some(o) = self.sup.shutdown_outcome() {
+                env.set(match o {
+                    Outcome::Reboot | Outcome::ExecRestart(_) => b"FOSTER_SHUTDOWN=reboot",
+                    Outcome::Halt => b"FOSTER_SHUTDOWN=halt",
+                    Outcome::Poweroff | Outcome::Exit(_) => b"FOSTER_SHUTDOWN=poweroff",
+                });
+            }
+        }
+        // Each value unquoted (at most the longest value the table allows).
+        let mut buf = [0u8; config_format::MAX_VALUE];
+        for span in &entry.env {
+            if let Some(kv) = unquoted(Some(*span), src, &mut buf) {
+                env.set(kv);
+            }
+        }
+        Ok(())
     }
 
     #[inline(never)]
@@ -914,6 +939,8 @@ impl<'a> Runtime<'a> {
         result
     }
 
+    // Not inlined (measured: smaller).
+    #[inline(never)]
     fn spawn_with(
         &mut self,
         slot: SlotId,
@@ -921,26 +948,13 @@ impl<'a> Runtime<'a> {
         argv: &mut Argv,
         env: &mut Env,
     ) -> Result<Pid, Errno> {
-        if entry.argv(self.src.current(), argv).is_err() {
-            return Err(Errno::E2BIG);
-        }
-        self.base_env(env);
-        if entry.kind == Kind::Shutdown {
-            if let Some(o) = self.sup.shutdown_outcome() {
-                env.set(match o {
-                    Outcome::Reboot | Outcome::ExecRestart(_) => b"FOSTER_SHUTDOWN=reboot",
-                    Outcome::Halt => b"FOSTER_SHUTDOWN=halt",
-                    Outcome::Poweroff | Outcome::Exit(_) => b"FOSTER_SHUTDOWN=poweroff",
-                });
-            }
-        }
+        self.command(entry, argv, env)?;
         let src = self.src.current();
-        // One buffer: first for each `env=` value, then split for the paths
-        // and names below, each with room for the longest value the table
-        // allows (and a NUL; the tty also for `/dev/`).
+        // One buffer split for the paths and names below, each with room
+        // for the longest value the table allows (and a NUL; the tty also
+        // for `/dev/`).
         const V: usize = config_format::MAX_VALUE + 1;
         let mut buf = [0u8; TTY_BUF + 3 * V];
-        set_entry_env(entry, src, env, &mut buf);
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
         let (user_buf, group_buf) = rest.split_at_mut(V);
@@ -990,14 +1004,10 @@ impl<'a> Runtime<'a> {
                 self.close_ready(slot as usize);
                 match entry.ready_fd {
                     Some(n) => {
-                        let (r, w) = reader_pipe(&self.ep, TAG_READY | slot as u64)?;
-                        if let Some(cell) = self.ready.get_mut(slot as usize) {
-                            // Closed by `close_ready`.
-                            *cell = ReadyPipe {
-                                open: true,
-                                fd: r.into_raw(),
-                            };
-                        }
+                        // Closed by `close_ready`.
+                        let cell = self.ready.get_mut(slot as usize).ok_or(Errno::EINVAL)?;
+                        let w = reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd)?;
+                        cell.open = true;
                         let raw = w.raw();
                         notify_write = Some(w);
                         Some((raw, n as sys::RawFd))
@@ -1048,13 +1058,15 @@ fn log_of(logs: &mut [LogPipe], slot: SlotId) -> Option<&mut LogPipe> {
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
 /// child's stdout or readiness fd) blocks: O_NONBLOCK lives in the shared
 /// open file description, and a child whose stdout says EAGAIN fails.
-/// The read end is watched in `ep` under `data`.
+/// The read end is watched in `ep` under `data` and owned by the caller from
+/// `*read` (an out-parameter: the pair would come back through memory).
 #[inline(never)]
-fn reader_pipe(ep: &Fd, data: u64) -> Result<(Fd, Fd), Errno> {
-    let (read, write) = sys::pipe(0)?;
-    sys::fcntl(read.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
-    sys::epoll_add(ep, read.raw(), sys::EPOLLIN, data)?;
-    Ok((read, write))
+fn reader_pipe(ep: &Fd, data: u64, read: &mut sys::RawFd) -> Result<Fd, Errno> {
+    let (r, write) = sys::pipe(0)?;
+    sys::fcntl(r.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
+    sys::epoll_add(ep, r.raw(), sys::EPOLLIN, data)?;
+    *read = r.into_raw();
+    Ok(write)
 }
 
 #[inline(never)]
@@ -1215,15 +1227,6 @@ fn duration(l: &mut Line, ms: u64) {
 fn unquoted<'b>(span: Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let n = config_format::unquote(span?.get(src), buf)?;
     buf.get(..n)
-}
-
-/// The entry's `env=` values over `env` (`buf` holds each one unquoted).
-fn set_entry_env(entry: &Entry, src: &[u8], env: &mut Env, buf: &mut [u8]) {
-    for span in &entry.env {
-        if let Some(kv) = unquoted(Some(*span), src, buf) {
-            env.set(kv);
-        }
-    }
 }
 
 /// Like [`unquoted`], NUL-terminated.

@@ -45,7 +45,7 @@ pub fn catchable() -> SigSet {
 /// Blocked, each would queue, to be read out of the signalfd in turn: after
 /// a storm of them foster read for minutes (the kernel scans the queue at
 /// each read) and served nothing else. Standard signals do not queue.
-#[inline(never)]
+#[inline]
 pub fn ignore_real_time() {
     set_dispositions(32, SigSet(!0));
     let _ = sys::sigprocmask(sys::SIG_UNBLOCK, SigSet(!0 << 31));

@@ -62,7 +62,11 @@ pub struct Service<'a> {
     pub ask_first: bool,
 }
 
-pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The search path when the environment has no `PATH` (BusyBox init's).
+pub const DEFAULT_PATH: &[u8] = PATH_VAR.split_at(b"PATH=".len()).1;
+
+/// [`DEFAULT_PATH`] as an environment entry (one copy of its bytes).
+pub const PATH_VAR: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Forks and execs; returns the child's pid.
 pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {

@@ -54,7 +54,6 @@ pub fn parse(
     Ok(())
 }
 
-#[inline(never)]
 pub fn main(args: StartArgs) -> i32 {
     // First: signals wait in the signalfd from here on.
     if let Err(e) = signals::block_all() {

@@ -77,9 +77,15 @@ impl Sim {
         self.pump();
     }
 
+    /// The supervisor's next deadline, `None` for nothing due.
+    fn deadline(&self) -> Option<u64> {
+        let d = self.sup.next_deadline();
+        (d != u64::MAX).then_some(d)
+    }
+
     /// Jumps from deadline to deadline up to `t`.
     fn run_until(&mut self, t: u64) {
-        while let Some(d) = self.sup.next_deadline() {
+        while let Some(d) = self.deadline() {
             if d > t {
                 break;
             }
@@ -226,7 +232,7 @@ fn pidfile_daemon_is_adopted_supervised_and_restarted() {
     // Not written yet: foster polls again shortly.
     s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
     s.pump();
-    assert_eq!(s.sup.next_deadline(), Some(PIDFILE_POLL));
+    assert_eq!(s.deadline(), Some(PIDFILE_POLL));
     s.advance_to(PIDFILE_POLL);
     assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
     s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
@@ -277,7 +283,7 @@ fn pidfile_that_never_names_a_child_fails_after_the_wait() {
         }
         s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
         s.pump();
-        let next = s.sup.next_deadline().unwrap_or(s.now);
+        let next = s.deadline().unwrap_or(s.now);
         s.advance_to(next);
     }
     assert_eq!(s.state("d"), State::Failed { status: None });
@@ -679,7 +685,7 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
                     continue;
                 }
             }
-            match s.sup.next_deadline() {
+            match s.deadline() {
                 Some(d) => s.advance_to(d.max(s.now)),
                 None => {
                     s.sup.no_children_left(s.now);
@@ -813,7 +819,7 @@ fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
         }
         s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
         s.pump();
-        let next = s.sup.next_deadline().unwrap_or(s.now);
+        let next = s.deadline().unwrap_or(s.now);
         s.advance_to(next);
     }
     assert_eq!(s.state("d"), State::Stopped);
@@ -1106,7 +1112,7 @@ fn a_reload_that_changes_a_kind_replaces_the_entry() {
     s.pump();
     assert_eq!(s.spawned_names(), ["a"]);
     s.advance_to(10_001);
-    assert!(s.sup.next_deadline().is_none_or(|d| d > s.now));
+    assert!(s.deadline().is_none_or(|d| d > s.now));
 
     let mut s = Sim::new(
         Mode::SubInit,
@@ -1259,7 +1265,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
                     .count();
                 assert!(running <= 1, "round {round} step {step}: {running} at once");
             }
-            let due = s.sup.next_deadline();
+            let due = s.deadline();
             assert!(
                 due.is_none_or(|d| d > s.now),
                 "round {round} step {step}: deadline {due:?} not after {}",
@@ -1281,7 +1287,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
                 }
             }
             let live = s.sup.slots().iter().find_map(|sl| sl.pid());
-            match (live, s.sup.next_deadline()) {
+            match (live, s.deadline()) {
                 (Some(pid), _) if rnd(2) == 0 => {
                     s.sup.child_exited(pid, ExitStatus::Signal(15), s.now);
                 }
