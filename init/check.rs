@@ -405,30 +405,24 @@ mod tests {
 
     #[test]
     fn word_lists_follow_the_declaration_order() {
-        let name = |list, i| nth_piece(list, b' ', i);
-        assert_eq!(
-            name(RESTART_POLICIES, RestartPolicy::Always as usize),
-            Some(&b"always"[..])
-        );
-        assert_eq!(
-            name(RESTART_POLICIES, RestartPolicy::OnFailure as usize),
-            Some(&b"on-failure"[..])
-        );
-        assert_eq!(
-            name(RESTART_POLICIES, RestartPolicy::Never as usize),
-            Some(&b"never"[..])
-        );
-        assert_eq!(
-            name(ARGV_ERRORS, ArgvError::Empty as usize),
-            Some(&b"Empty"[..])
-        );
-        assert_eq!(
-            name(ARGV_ERRORS, ArgvError::TooManyWords as usize),
-            Some(&b"TooManyWords"[..])
-        );
-        assert_eq!(
-            name(ARGV_ERRORS, ArgvError::TooLong as usize),
-            Some(&b"TooLong"[..])
-        );
+        let cases = [
+            (RESTART_POLICIES, RestartPolicy::Always as usize, "always"),
+            (
+                RESTART_POLICIES,
+                RestartPolicy::OnFailure as usize,
+                "on-failure",
+            ),
+            (RESTART_POLICIES, RestartPolicy::Never as usize, "never"),
+            (ARGV_ERRORS, ArgvError::Empty as usize, "Empty"),
+            (
+                ARGV_ERRORS,
+                ArgvError::TooManyWords as usize,
+                "TooManyWords",
+            ),
+            (ARGV_ERRORS, ArgvError::TooLong as usize, "TooLong"),
+        ];
+        for (list, i, name) in cases {
+            assert_eq!(nth_piece(list, b' ', i), Some(name.as_bytes()), "{name}");
+        }
     }
 }

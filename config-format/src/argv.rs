@@ -90,24 +90,6 @@ impl Argv {
         self.buf.get(s as usize..s as usize + l as usize + 1)
     }
 
-    /// Appends one word (for commands that come as words, not table text);
-    /// the first word is also the program. A word that does not fit leaves
-    /// the argv as it was.
-    pub fn push(&mut self, word: &[u8]) -> Result<(), ArgvError> {
-        let mut s = Split::new(&mut self.buf, &mut self.words);
-        (s.used, s.n) = (self.used, self.len);
-        s.word(word);
-        let (used, n) = (s.used, s.n);
-        if used > ARGV_BYTES {
-            return Err(ArgvError::TooLong);
-        }
-        if n > MAX_ARGS {
-            return Err(ArgvError::TooManyWords);
-        }
-        (self.used, self.len) = (used, n);
-        self.finish(false)
-    }
-
     /// Sets the program from word 0, without its first byte if `dash`.
     fn finish(&mut self, dash: bool) -> Result<(), ArgvError> {
         let &(s, l) = self.words().first().ok_or(ArgvError::Empty)?;
