@@ -312,9 +312,12 @@ fn sizes(ctx: &Ctx) -> Res<String> {
         }
     }
 
-    // cargo bloat rebuilds with symbols: .text per crate and per module.
+    // cargo bloat rebuilds with symbols: .text per crate and per module. In a
+    // target dir of its own, or target/release/foster is left unstripped.
+    let bloat_dir = ctx.root.join("target/bloat");
     let crates = Command::new("cargo")
         .current_dir(&ctx.root)
+        .env("CARGO_TARGET_DIR", &bloat_dir)
         .args([
             "bloat",
             "--release",
@@ -328,6 +331,7 @@ fn sizes(ctx: &Ctx) -> Res<String> {
         .output();
     let json = Command::new("cargo")
         .current_dir(&ctx.root)
+        .env("CARGO_TARGET_DIR", &bloat_dir)
         .args([
             "bloat",
             "--release",
