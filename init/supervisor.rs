@@ -103,7 +103,7 @@ pub enum Outcome {
 /// A step of the orderly stop.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Stage {
-    /// Stopping services one at a time, newest first.
+    /// Stopping services newest first, dependents before what they run after.
     StopServices,
     /// Running `shutdown` entries in order, each waited.
     ShutdownEntries,
@@ -1401,26 +1401,37 @@ impl Supervisor {
     fn step_stopping(&mut self, stage: Stage, now: u64) -> bool {
         match stage {
             Stage::StopServices => {
-                // Newest first, one at a time (none while one stops). One
-                // plain loop: smaller than `any` plus `max_by_key`.
+                // Newest first and together, but an entry that others run
+                // `after=` waits until they are gone: the stop takes the
+                // longest chain of `timeout=`s, not their sum (as dinit and
+                // s6-rc stop). `after=` names only entries of the table in
+                // force, which has no cycle: a held entry always has a
+                // dependent that stops first. One stop per pass of `advance`.
                 let mut victim: Option<(SlotId, u32)> = None;
+                let mut waiting = false;
                 for (i, s) in self.slots.iter().enumerate() {
                     match s.state {
-                        State::Stopping { .. } => return false,
+                        State::Stopping { .. } => waiting = true,
                         State::Running { .. } | State::Launching { .. }
-                            if s.entry.kind != Kind::Shutdown
-                                && victim.is_none_or(|(_, seq)| s.start_seq >= seq) =>
+                            if s.entry.kind != Kind::Shutdown =>
                         {
-                            victim = Some((i as SlotId, s.start_seq));
+                            if self.is_held(s.name()) {
+                                waiting = true;
+                            } else if victim.is_none_or(|(_, seq)| s.start_seq >= seq) {
+                                victim = Some((i as SlotId, s.start_seq));
+                            }
                         }
                         _ => {}
                     }
                 }
                 match victim {
-                    Some((id, _)) => {
-                        self.request_stop(id, AfterStop::Stay, now);
+                    // Each stop queues one signal: the rest once there is room.
+                    Some(_) if self.actions.is_full() => {
+                        self.dropped_actions += 1;
                         false
                     }
+                    Some((id, _)) => self.request_stop(id, AfterStop::Stay, now),
+                    None if waiting => false,
                     None => {
                         self.phase = Phase::Stopping(Stage::ShutdownEntries);
                         true
@@ -1467,6 +1478,14 @@ impl Supervisor {
             }
             Stage::Finished => false,
         }
+    }
+
+    /// Whether an entry with a process names `name` in `after=`.
+    #[inline(never)]
+    fn is_held(&self, name: &Name) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.pid().is_some() && s.entry.after.iter().any(|dep| dep == name))
     }
 
     fn finish(&mut self) {

@@ -290,40 +290,43 @@ fn pidfile_that_never_names_a_child_fails_after_the_wait() {
     assert!(s.now >= PIDFILE_WAIT && s.now < PIDFILE_WAIT + 2 * PIDFILE_POLL);
 }
 
+/// Services stop together, signalled newest first, each bounded by its own
+/// `timeout=`: two that ignore their stop signal cost the longer timeout,
+/// not the sum.
 #[test]
 fn shutdown_stops_newest_first_with_timeouts_then_everything() {
     let mut s = Sim::new(
         Mode::Pid1,
-        "service a -- /a\nservice b stop=INT timeout=3s -- /b\nshutdown s -- /save\n",
+        "service a timeout=2s -- /a\nservice b stop=INT timeout=3s -- /b\nshutdown s -- /save\n",
     );
     let (a, b) = (s.pid("a").unwrap(), s.pid("b").unwrap());
     s.take_log();
     s.sup.shutdown(Outcome::Poweroff, s.now);
     s.pump();
     let log = s.take_log();
-    assert!(log.contains(&Action::Signal {
-        pid: b,
-        sig: 2,
-        hangup: false,
-    }));
-    assert!(!signalled(&log, a, SIGTERM), "one at a time, newest first");
-    // b ignores SIGINT: SIGKILL at 3 s.
+    let at = |pid, sig| {
+        log.iter().position(|x| {
+            *x == Action::Signal {
+                pid,
+                sig,
+                hangup: false,
+            }
+        })
+    };
+    let (sig_b, sig_a) = (at(b, 2).unwrap(), at(a, SIGTERM).unwrap());
+    assert!(sig_b < sig_a, "newest first: {log:?}");
+    // Neither stops: a gets SIGKILL at 2 s, b at 3 s.
+    s.run_until(1_999);
+    assert!(!signalled(&s.take_log(), a, SIGKILL));
+    s.advance_to(2_000);
+    assert!(signalled(&s.take_log(), a, SIGKILL));
+    s.sup.child_exited(a, ExitStatus::Signal(9), s.now);
+    s.pump();
     s.run_until(2_999);
     assert!(!signalled(&s.take_log(), b, SIGKILL));
     s.advance_to(3_000);
-    assert!(s.take_log().contains(&Action::Signal {
-        pid: b,
-        sig: SIGKILL,
-        hangup: false,
-    }));
+    assert!(signalled(&s.take_log(), b, SIGKILL));
     s.sup.child_exited(b, ExitStatus::Signal(9), s.now);
-    s.pump();
-    assert!(s.take_log().contains(&Action::Signal {
-        pid: a,
-        sig: SIGTERM,
-        hangup: false,
-    }));
-    s.sup.child_exited(a, OK, s.now);
     s.pump();
     // Then the shutdown entry, waited.
     assert!(matches!(s.state("s"), State::Running { .. }));
@@ -693,7 +696,16 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
                 }
             }
         }
-        assert!(finished, "round {round}: the stop never finished");
+        assert!(
+            finished,
+            "round {round}: the stop never finished: {:?} {:?}",
+            s.sup
+                .slots()
+                .iter()
+                .map(|sl| (sl.name().as_str(), sl.state))
+                .collect::<std::vec::Vec<_>>(),
+            s.deadline()
+        );
     }
 }
 
@@ -950,11 +962,75 @@ fn repeated_spawn_failures_back_off_doubling() {
     assert_eq!(delays, [100, 200, 400, 800, 1000]);
 }
 
+/// An entry others run `after=` stops only once they are gone: web (after
+/// db) and cache stop at once, db when web has ended, even if that takes
+/// web's whole timeout and a SIGKILL.
+#[test]
+fn a_service_stops_after_the_services_that_run_after_it() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db\nservice web after=db timeout=3s -- /web\nservice cache -- /cache\n",
+    );
+    let (db, web, cache) = (
+        s.pid("db").unwrap(),
+        s.pid("web").unwrap(),
+        s.pid("cache").unwrap(),
+    );
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(
+        signalled(&log, web, SIGTERM) && signalled(&log, cache, SIGTERM),
+        "{log:?}"
+    );
+    assert!(
+        !signalled(&log, db, SIGTERM),
+        "db stopped before web: {log:?}"
+    );
+    s.exit("cache", ExitStatus::Signal(15));
+    s.run_until(2_999);
+    assert!(!signalled(&s.take_log(), db, SIGTERM));
+    s.advance_to(3_000);
+    let log = s.take_log();
+    assert!(signalled(&log, web, SIGKILL) && !signalled(&log, db, SIGTERM));
+    s.sup.child_exited(web, ExitStatus::Signal(9), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db, SIGTERM));
+}
+
+/// Sixteen services that all ignore SIGTERM: the services' part of the stop
+/// takes one `timeout=` (5 s), not sixteen.
+#[test]
+fn services_that_ignore_their_stop_signal_cost_one_timeout_not_one_each() {
+    let table: String = (0..16)
+        .map(|i| format!("service s{i} -- /s{i}\n"))
+        .collect();
+    let mut s = Sim::new(Mode::SubInit, &table);
+    let pids: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|x| x.pid()).collect();
+    assert_eq!(pids.len(), 16);
+    s.take_log();
+    let t0 = s.now;
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(pids.iter().all(|&p| signalled(&log, p, SIGTERM)), "{log:?}");
+    s.run_until(t0 + 5_000);
+    let log = s.take_log();
+    assert!(pids.iter().all(|&p| signalled(&log, p, SIGKILL)), "{log:?}");
+    for p in pids {
+        s.sup.child_exited(p, ExitStatus::Signal(9), s.now);
+    }
+    s.pump();
+    assert!(s.take_log().contains(&Action::SignalAll { sig: SIGTERM }));
+    assert_eq!(s.now, t0 + 5_000);
+}
+
 /// `ctl restart` while foster shuts down can restart nothing: refused (it
-/// said ok), and the entry is not stopped out of the reverse start order.
+/// said ok), and an entry still needed by another is not stopped before it.
 #[test]
 fn ctl_restart_during_shutdown_is_refused() {
-    let mut s = Sim::new(Mode::SubInit, "service a -- /a\nservice b -- /b\n");
+    let mut s = Sim::new(Mode::SubInit, "service a -- /a\nservice b after=a -- /b\n");
     let a = s.pid("a").unwrap();
     s.sup.shutdown(Outcome::Exit(0), s.now);
     s.pump();
@@ -971,11 +1047,12 @@ fn ctl_restart_during_shutdown_is_refused() {
 fn an_on_exit_entry_ending_during_the_stop_sets_the_exit_status() {
     let mut s = Sim::new(
         Mode::SubInit,
-        "once t on-exit=exit -- /t\nservice slow -- /slow\n",
+        "once t on-exit=exit -- /t\nservice slow after=t -- /slow\n",
     );
     s.sup.shutdown(Outcome::Exit(0), s.now);
     s.pump();
     assert!(matches!(s.state("slow"), State::Stopping { .. }));
+    assert!(matches!(s.state("t"), State::Running { .. }));
     s.exit("t", ExitStatus::Code(3));
     s.exit("slow", ExitStatus::Signal(15));
     s.sup.no_children_left(s.now);
@@ -1296,7 +1373,16 @@ fn random_reloads_leave_no_deadline_in_the_past() {
             }
             s.pump();
         }
-        assert!(finished, "round {round}: the stop never finished");
+        assert!(
+            finished,
+            "round {round}: the stop never finished: {:?} {:?}",
+            s.sup
+                .slots()
+                .iter()
+                .map(|sl| (sl.name().as_str(), sl.state))
+                .collect::<std::vec::Vec<_>>(),
+            s.deadline()
+        );
     }
 }
 

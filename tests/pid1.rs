@@ -593,14 +593,15 @@ service storm -- /bin/sh -c 'while :; do (true &); (true &); sleep 0.05; done'
     ns.expect_end_by(SIGHUP, WAIT);
 }
 
-/// USR2 / TERM / USR1 / PWR: services stop newest first, the shutdown entry
-/// sees FOSTER_SHUTDOWN, the namespace ends by the matching signal.
+/// USR2 / TERM / USR1 / PWR: services stop dependents first (c runs after
+/// b, b after a), the shutdown entry sees FOSTER_SHUTDOWN, the namespace
+/// ends by the matching signal.
 fn shutdown_by(sig: i32, word: &str, ends_by: i32) {
     let table = format!(
         "{}{}{}{SHUTDOWN_ENTRY}",
         svc("a", ""),
-        svc("b", ""),
-        svc("c", "")
+        svc("b", "after=a"),
+        svc("c", "after=b")
     );
     let mut ns = Ns::start(
         word,
@@ -770,8 +771,8 @@ fn sighup_reloads_the_table() {
     );
     ns.expect("up-a", WAIT);
     ns.expect("up-b", WAIT);
-    // a unchanged, b removed, c new.
-    let new = format!("{}{}", svc("a", ""), svc("c", ""));
+    // a unchanged, b removed, c new (after a: it stops first).
+    let new = format!("{}{}", svc("a", ""), svc("c", "after=a"));
     std::fs::write(ns.root_path("/etc/foster.tab"), new).unwrap();
     ns.signal(libc::SIGHUP);
     ns.expect("up-c", WAIT);

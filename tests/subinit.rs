@@ -813,6 +813,50 @@ fn graceful_stop_kills_after_timeout() {
     );
 }
 
+/// Services stop together: four that ignore SIGTERM (timeout=2s each) cost
+/// one timeout, not four (8 s, as when they were stopped one at a time),
+/// while `after=` still orders the stop: `web` (after `db`) ends before db
+/// is signalled.
+#[test]
+fn stubborn_services_stop_together_and_dependents_first() {
+    let dir = TempDir::new("together");
+    let order = dir.p("order");
+    let mut table = String::new();
+    for i in 0..4 {
+        table += &format!(
+            "service s{i} timeout=2s -- sh -c 'trap \"\" TERM; touch {up}; exec sleep 1000'\n",
+            up = dir.p(&format!("up{i}"))
+        );
+    }
+    table += &format!(
+        "service db -- sh -c 'trap \"echo db >> {order}; exit 0\" TERM; touch {up}; while :; do sleep 0.05; done'\n\
+         service web after=db -- sh -c 'trap \"sleep 0.3; echo web >> {order}; exit 0\" TERM; touch {up2}; while :; do sleep 0.05; done'\n",
+        up = dir.p("up-db"),
+        up2 = dir.p("up-web"),
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let names = ["up0", "up1", "up2", "up3", "up-db", "up-web"];
+    assert!(
+        wait_until(T, || names.iter().all(|n| dir.path(n).exists())),
+        "{}",
+        foster.log()
+    );
+    let start = Instant::now();
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(Duration::from_secs(20));
+    let took = start.elapsed();
+    eprintln!("stop of 4 stubborn services (timeout=2s) took {took:?}");
+    let log = foster.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_eq!(log.matches("did not stop in time").count(), 4, "{log}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(6000),
+        "stop took {took:?}\n{log}"
+    );
+    let stopped = fs::read_to_string(&order).unwrap_or_default();
+    assert_eq!(stopped, "web\ndb\n", "{log}");
+}
+
 /// on-exit=exit:CODE ends foster with CODE when that entry ends.
 #[test]
 fn on_exit_sets_the_exit_status() {
@@ -1143,9 +1187,9 @@ fn idle_foster_makes_no_syscalls() {
 }
 
 /// `-p SIG`: when foster's parent dies, foster gets SIG and, for TERM, stops
-/// its services newest first and exits.
+/// its services, each before what it runs after, and exits.
 #[test]
-fn parent_death_signal_stops_newest_first() {
+fn parent_death_signal_stops_dependents_first() {
     let dir = TempDir::new("pdeath");
     let order = dir.p("order");
     let svc = |n: &str| {
@@ -1194,7 +1238,10 @@ fn parent_death_signal_stops_newest_first() {
         .lines()
         .map(str::to_string)
         .collect();
-    assert_eq!(stopped, ["a", "b", "c"], "stopped newest first");
+    // c runs after nothing: it stops at once, beside a. b waits for a.
+    let at = |n: &str| stopped.iter().position(|s| s == n);
+    assert_eq!(stopped.len(), 3, "{stopped:?}");
+    assert!(at("a") < at("b") && at("c").is_some(), "{stopped:?}");
 }
 
 /// A foster that is not our child (its parent was a shell that exited):
