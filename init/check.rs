@@ -218,14 +218,17 @@ fn options(e: &Entry, w: &mut FdWriter) {
         duration(e.timeout, w);
     }
     if let Some(on_exit) = e.on_exit {
-        w.key(ON_EXIT);
-        match on_exit {
-            OnExit::Poweroff => w.s("poweroff"),
-            OnExit::Reboot => w.s("reboot"),
-            OnExit::Halt => w.s("halt"),
-            OnExit::Exit(code) => w.s("exit:").u(u64::from(code)),
-            OnExit::ExitStatus => w.s("exit"),
+        // The action's word, then `:CODE` for a fixed status.
+        let i = match on_exit {
+            OnExit::Poweroff => 0,
+            OnExit::Reboot => 1,
+            OnExit::Halt => 2,
+            OnExit::Exit(_) | OnExit::ExitStatus => 3,
         };
+        w.key(ON_EXIT).word(b"poweroff reboot halt exit", i);
+        if let OnExit::Exit(code) = on_exit {
+            w.put_byte(b':').u(u64::from(code));
+        }
     }
 }
 
@@ -244,11 +247,11 @@ fn value(k: usize, s: Span, w: &mut FdWriter) {
     w.key(k);
     let raw = s.get(w.src);
     let mut buf = [0u8; 256];
-    match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
-        Some(v) if !v.iter().any(|&b| b == b' ' || b == b'"') => bytes(v, false, w),
-        Some(v) => quoted(v, w),
-        None => bytes(raw, false, w),
-    }
+    let (v, quote) = match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
+        Some(v) => (v, v.iter().any(|&b| b == b' ' || b == b'"')),
+        None => (raw, false),
+    };
+    bytes(v, quote, w);
 }
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
@@ -270,23 +273,27 @@ fn duration(ms: Millis, w: &mut FdWriter) {
     w.u(n).word(b"ms s m h", unit);
 }
 
-/// Bytes with non-printables escaped (CR as `\x0d`); in `quoted` text,
-/// `"` and `\` too.
+/// Bytes with non-printables escaped (CR as `\x0d`); `quoted`: in double
+/// quotes, with `"` and `\` escaped too.
 #[inline(never)]
 fn bytes(b: &[u8], quoted: bool, w: &mut FdWriter) {
+    if quoted {
+        w.put_byte(b'"');
+    }
     for &c in b {
         if quoted && (c == b'"' || c == b'\\') {
             w.put_byte(b'\\');
         }
         w.put(config_format::escape(c, false, &mut [0; 4]));
     }
+    if quoted {
+        w.put_byte(b'"');
+    }
 }
 
 /// `"word"`, with `"` and `\` escaped too.
 fn quoted(b: &[u8], w: &mut FdWriter) {
-    w.put_byte(b'"');
     bytes(b, true, w);
-    w.put_byte(b'"');
 }
 
 /// Text to an fd through a fixed buffer, written out when full. It also
@@ -314,7 +321,7 @@ impl<'a> FdWriter<'a> {
 
     fn flush(&mut self) {
         if let Err(e) = sys::write_all(self.fd, self.buf.get(..self.len).unwrap_or(&[])) {
-            self.failed = self.failed.or(Some(e));
+            self.failed.get_or_insert(e);
         }
         self.len = 0;
     }

@@ -27,7 +27,12 @@ const WIDTH_MAX: u8 = 40;
 pub fn main(args: StartArgs) -> i32 {
     let mut socket = PID1_SOCKET;
     let mut json = false;
-    let mut words: heapless::Vec<&[u8], 2> = heapless::Vec::new();
+    // One line buffer: the request (`CMD [NAME]`) first, built as the
+    // words come, then every line printed.
+    let mut l = Line::new();
+    // The command is `status`: the reply has a table to show.
+    let mut table = false;
+    let mut words = 0;
     let mut i = 2;
     while let Some(a) = args.arg(i) {
         let w = a.to_bytes();
@@ -42,20 +47,20 @@ pub fn main(args: StartArgs) -> i32 {
             },
             Some(_) => json = true,
             None => {
-                if words.push(w).is_err() {
-                    return crate::usage_error("ctl: too many arguments");
+                match words {
+                    0 => table = w == b"status",
+                    1 => {
+                        l.byte(b' ');
+                    }
+                    _ => return crate::usage_error("ctl: too many arguments"),
                 }
+                l.bytes(w);
+                words += 1;
             }
         }
     }
-    let Some(&cmd) = words.first() else {
+    if words == 0 {
         return crate::usage_error("ctl needs a command");
-    };
-    // One line buffer: the request first, then every line printed.
-    let mut l = Line::new();
-    l.bytes(cmd);
-    if let Some(name) = words.get(1) {
-        l.byte(b' ').bytes(name);
     }
     l.byte(b'\n');
 
@@ -78,65 +83,69 @@ pub fn main(args: StartArgs) -> i32 {
     };
     l.clear();
     let mut status = 2;
-    // First pass: the messages, the outcome, and the column widths; the
-    // rows are printed in a second pass, once the widths are known.
+    // Two passes over the same lines: the first prints the messages and
+    // finds the outcome and the column widths, the second prints the rows
+    // (at most `limit`: as many as the first pass measured).
     let mut widths = HEADER_WIDTHS;
-    let mut rows = 0;
-    let mut lines = Some(text);
-    while let Some(line) = next_piece(&mut lines, b'\n') {
-        if let Some(rest) = after(line, b"entry\t") {
-            if rows < ROWS_MAX {
-                rows += 1;
-                for (w, cell) in widths.iter_mut().zip(cells(rest)) {
-                    *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
+    let headers = cells(HEADERS);
+    let mut limit = ROWS_MAX;
+    let mut print = false;
+    loop {
+        let mut n = 0;
+        let mut lines = Some(text);
+        while let Some(line) = next_piece(&mut lines, b'\n') {
+            if let Some(rest) = after(line, b"entry\t") {
+                if n < limit {
+                    n += 1;
+                    let row = cells(rest);
+                    if !print {
+                        for (w, cell) in widths.iter_mut().zip(&row) {
+                            *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
+                        }
+                    } else if json {
+                        json_row(&mut l, &headers, &row, n == limit);
+                    } else {
+                        table_row(&mut l, &row, &widths, true);
+                    }
                 }
+                continue;
             }
-            continue;
+            if print {
+                continue;
+            }
+            let (prefix, msg) = if line == b"ok" {
+                status = 0;
+                continue;
+            } else if let Some(msg) = after(line, b"error: ") {
+                status = 1;
+                ("foster: ", msg)
+            } else if let Some(msg) = after(line, b"table: ") {
+                ("", msg)
+            } else {
+                continue;
+            };
+            l.s(prefix).bytes(msg);
+            l.flush(STDERR);
         }
-        let (prefix, msg) = if line == b"ok" {
-            status = 0;
-            continue;
-        } else if let Some(msg) = after(line, b"error: ") {
-            status = 1;
-            ("foster: ", msg)
-        } else if let Some(msg) = after(line, b"table: ") {
-            ("", msg)
-        } else {
-            continue;
-        };
-        l.s(prefix).bytes(msg);
-        l.flush(STDERR);
-    }
-    if status == 2 {
-        crate::single::say("no answer from @", socket.to_bytes(), 0, 0);
-    }
-    if status == 0 && cmd == b"status" {
-        let headers = cells(HEADERS);
+        if print {
+            break;
+        }
+        if status == 2 {
+            crate::single::say("no answer from @", socket.to_bytes(), 0, 0);
+        }
+        if status != 0 || !table {
+            return status;
+        }
+        limit = n;
+        print = true;
         if json {
             l.byte(b'[').flush(STDOUT);
         } else {
             table_row(&mut l, &headers, &widths, false);
         }
-        let mut n = 0;
-        let mut lines = Some(text);
-        while let Some(line) = next_piece(&mut lines, b'\n') {
-            let Some(rest) = after(line, b"entry\t") else {
-                continue;
-            };
-            if n == rows {
-                break;
-            }
-            n += 1;
-            let row = cells(rest);
-            if json {
-                json_row(&mut l, &headers, &row, n == rows);
-            } else {
-                table_row(&mut l, &row, &widths, true);
-            }
-        }
-        if json {
-            l.byte(b']').flush(STDOUT);
-        }
+    }
+    if json {
+        l.byte(b']').flush(STDOUT);
     }
     status
 }
@@ -170,8 +179,8 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
         if room.is_empty() || now >= deadline {
             break;
         }
-        let wait = (deadline - now).min(i32::MAX as u64) as i32;
-        if !sys::poll_in(fd.raw(), wait) {
+        // At most REPLY_DEADLINE_MS (the clock is monotonic): fits an i32.
+        if !sys::poll_in(fd.raw(), (deadline - now) as i32) {
             continue;
         }
         match sys::read(fd.raw(), room) {
@@ -223,10 +232,9 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
         // is a number or a signal name.
         let digits = cell.iter().all(u8::is_ascii_digit);
-        if *cell == b"-" {
-            l.s("null");
-        } else if digits && i >= 3 && (i == 5 || !cell.is_empty()) {
-            l.bytes(cell);
+        let null = *cell == b"-";
+        if null || (digits && i >= 3 && (i == 5 || !cell.is_empty())) {
+            l.bytes(if null { b"null" } else { cell });
         } else {
             l.byte(b'"');
             for &b in cell.iter() {
@@ -249,11 +257,6 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
 /// (unless `-n`) and call reboot(2) at once. `which` is the applet's name,
 /// `applet` its index in `poweroff reboot halt`.
 pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
-    let (sig, cmd) = match applet {
-        0 => (SIGUSR2, sys::REBOOT_CMD_POWER_OFF),
-        1 => (SIGTERM, sys::REBOOT_CMD_RESTART),
-        _ => (SIGUSR1, sys::REBOOT_CMD_HALT),
-    };
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
     let usage = "usage: poweroff|reboot|halt [-f] [-d SECS] [-n]";
     let mut i = 1;
@@ -293,8 +296,15 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
         if !no_sync {
             sys::sync();
         }
+        // Each looked up by `applet` where it is needed: smaller than one
+        // `match` on it up front whose pair lives on the stack.
+        let cmd = [sys::REBOOT_CMD_POWER_OFF, sys::REBOOT_CMD_RESTART]
+            .get(applet)
+            .copied()
+            .unwrap_or(sys::REBOOT_CMD_HALT);
         (sys::reboot_forced(cmd), "", which)
     } else {
+        let sig = [SIGUSR2, SIGTERM].get(applet).copied().unwrap_or(SIGUSR1);
         (sys::kill(1, sig), "signal init", &b""[..])
     };
     match done {

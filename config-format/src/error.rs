@@ -180,10 +180,10 @@ impl Error {
             .get(..(self.col as usize).saturating_sub(1))
             .unwrap_or(text);
         for caret in [false, true] {
+            m.s(b"  ");
             if caret {
-                m.pad(digits(self.line) + 2);
+                m.pad(digits(self.line));
             } else {
-                m.pad(2);
                 m.n(self.line);
             }
             m.s(b" | ");
