@@ -873,12 +873,12 @@ impl Supervisor {
                 self.note(Note::ShutdownBegins { outcome });
                 self.outcome = outcome;
                 self.phase = Phase::Stopping(Stage::StopServices);
-                // Nothing pending may start any more.
+                // Nothing pending may start any more. A daemon still looked
+                // for (bounded) is stopped in its turn once found, not left
+                // running untracked.
                 for s in self.slots.iter_mut() {
-                    if matches!(
-                        s.state,
-                        State::Pending | State::Backoff { .. } | State::FindingPid { .. }
-                    ) && s.entry.kind != Kind::Shutdown
+                    if matches!(s.state, State::Pending | State::Backoff { .. })
+                        && s.entry.kind != Kind::Shutdown
                     {
                         s.state = State::Stopped;
                     }
@@ -1411,7 +1411,7 @@ impl Supervisor {
                 let mut waiting = false;
                 for (i, s) in self.slots.iter().enumerate() {
                     match s.state {
-                        State::Stopping { .. } => waiting = true,
+                        State::Stopping { .. } | State::FindingPid { .. } => waiting = true,
                         State::Running { .. } | State::Launching { .. }
                             if s.entry.kind != Kind::Shutdown =>
                         {
@@ -1480,12 +1480,14 @@ impl Supervisor {
         }
     }
 
-    /// Whether an entry with a process names `name` in `after=`.
+    /// Whether an entry with a process (or a daemon still looked for)
+    /// names `name` in `after=`.
     #[inline(never)]
     fn is_held(&self, name: &Name) -> bool {
-        self.slots
-            .iter()
-            .any(|s| s.pid().is_some() && s.entry.after.iter().any(|dep| dep == name))
+        self.slots.iter().any(|s| {
+            (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
+                && s.entry.after.iter().any(|dep| dep == name)
+        })
     }
 
     fn finish(&mut self) {

@@ -680,6 +680,16 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
                 finished = true;
                 break;
             }
+            // The runtime answers a pidfile read at once: nothing written.
+            let asked = s.sup.slots().iter().position(
+                |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
+            );
+            if let Some(id) = asked {
+                s.sup
+                    .pidfile_read(id as SlotId, PidfileRead::Missing, s.now);
+                s.pump();
+                continue;
+            }
             let live: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
             if let Some(&pid) = live.first() {
                 if rnd(2) == 0 {
@@ -1414,5 +1424,218 @@ fn console_sessions_are_hung_up_when_stopped() {
             }),
             "{name}"
         );
+    }
+}
+
+/// A `pidfile=` entry stopped while its launcher still runs is still
+/// stopping while foster looks for the daemon the launcher left: what it
+/// runs `after=` waits for that daemon too (it was signalled as soon as the
+/// launcher died, the daemon after it).
+#[test]
+fn a_launching_pidfile_entry_holds_its_after_until_its_daemon_is_gone() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db\nservice web after=db pidfile=/run/web.pid -- /launcher\n",
+    );
+    let (db, launcher) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    assert!(matches!(s.state("web"), State::Launching { .. }));
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(signalled(&log, launcher, SIGTERM) && !signalled(&log, db, SIGTERM));
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    s.sup.pidfile_read(1, PidfileRead::Missing, s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(
+        !signalled(&log, db, SIGTERM),
+        "db before web's daemon: {log:?}"
+    );
+    s.advance_to(PIDFILE_POLL);
+    s.sup.pidfile_read(1, PidfileRead::Child(5151), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(signalled(&log, 5151, SIGTERM) && !signalled(&log, db, SIGTERM));
+    s.sup.child_exited(5151, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db, SIGTERM));
+}
+
+/// A daemon still looked for when the stop begins (its launcher has just
+/// exited) is stopped in its turn once found: it was left running
+/// untracked until the final SIGTERM to all, without its `stop=` and
+/// `timeout=`, and what it runs `after=` was stopped before it. As the
+/// target of an `after=`, it still waits for its dependents.
+#[test]
+fn a_daemon_looked_for_when_the_stop_begins_is_stopped_in_its_turn() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db\nservice web after=db stop=INT pidfile=/run/web.pid -- /launcher\n",
+    );
+    let (db, launcher) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(1, PidfileRead::Missing, s.now);
+    s.pump();
+    assert!(matches!(s.state("web"), State::FindingPid { .. }));
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(!signalled(&s.take_log(), db, SIGTERM), "db before web");
+    s.advance_to(PIDFILE_POLL);
+    s.sup.pidfile_read(1, PidfileRead::Child(5151), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(
+        signalled(&log, 5151, 2) && !signalled(&log, db, SIGTERM),
+        "{log:?}"
+    );
+    s.sup.child_exited(5151, ExitStatus::Signal(2), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db, SIGTERM));
+
+    // The daemon looked for is db's (launched again after a crash, web ran
+    // on): found, it still waits for web.
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db pidfile=/run/db.pid -- /launcher\nservice web after=db -- /web\n",
+    );
+    let launcher = s.pid("db").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    let web = s.pid("web").unwrap();
+    s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
+    s.pump();
+    s.run_until(s.deadline().unwrap());
+    let launcher = s.pid("db").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+    s.pump();
+    assert!(matches!(s.state("db"), State::FindingPid { .. }));
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), web, SIGTERM));
+    s.advance_to(s.now + PIDFILE_POLL);
+    s.sup.pidfile_read(0, PidfileRead::Child(5151), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(
+        !signalled(&log, 5151, SIGTERM),
+        "db's daemon before web: {log:?}"
+    );
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 5151, SIGTERM));
+}
+
+/// Random tables (`after=` graphs, `pidfile=`, `ready=`, `once`), random
+/// events, then a stop: no entry gets its stop signal while an entry that
+/// runs `after=` it still has a process or a daemon looked for, and the
+/// stop always finishes.
+#[test]
+fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    for round in 0..2000 {
+        let n = 2 + rnd(10);
+        let mut text = String::new();
+        for i in 0..n {
+            let mut opts = String::new();
+            for _ in 0..rnd(3) {
+                let after = format!("after=e{} ", rnd(i));
+                if i > 0 && !opts.contains(&after) {
+                    opts += &after;
+                }
+            }
+            if rnd(3) == 0 {
+                opts += &format!("pidfile=/p{i} ");
+            }
+            if rnd(4) == 0 {
+                opts += "ready=fd:3 ";
+            }
+            let kind = if rnd(5) == 0 { "once" } else { "service" };
+            text += &format!("{kind} e{i} {opts}timeout={}ms -- /x\n", 100 + rnd(3000));
+        }
+        let mut s = Sim::new(Mode::SubInit, &text);
+        let mut daemon = 70_000;
+        let mut step = |s: &mut Sim, rnd: &mut dyn FnMut(u64) -> u64, stopping: bool| {
+            // The runtime answers a pidfile read at once.
+            let asked = s.sup.slots().iter().position(
+                |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
+            );
+            if let Some(id) = asked {
+                daemon += 1;
+                let read = match rnd(2) {
+                    0 => PidfileRead::Child(daemon),
+                    _ => PidfileRead::Missing,
+                };
+                s.sup.pidfile_read(id as SlotId, read, s.now);
+            } else {
+                let live: std::vec::Vec<Pid> =
+                    s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
+                match rnd(5) {
+                    0 if !live.is_empty() => {
+                        let pid = live[rnd(live.len() as u64) as usize];
+                        let st = [OK, ExitStatus::Signal(9)][rnd(2) as usize];
+                        s.sup.child_exited(pid, st, s.now);
+                    }
+                    1 => s.sup.ready(rnd(n) as SlotId, s.now),
+                    2 if !stopping => s.advance_to(s.now + rnd(500)),
+                    _ => match s.deadline() {
+                        Some(d) => s.advance_to(d.max(s.now)),
+                        None => s.sup.no_children_left(s.now),
+                    },
+                }
+            }
+            s.pump();
+        };
+        for _ in 0..rnd(60) {
+            step(&mut s, &mut rnd, false);
+        }
+        // A sub-init with nothing left may have ended on its own.
+        if s.take_log().iter().any(|a| matches!(a, Action::Finish(_))) {
+            continue;
+        }
+        s.sup.shutdown(Outcome::Exit(0), s.now);
+        s.pump();
+        let mut finished = false;
+        for _ in 0..5000 {
+            for a in s.take_log() {
+                finished |= matches!(a, Action::Finish(_));
+                let Action::Signal { pid, sig: 15, .. } = a else {
+                    continue;
+                };
+                let slots = s.sup.slots();
+                let Some(me) = slots.iter().find(|sl| sl.pid() == Some(pid)) else {
+                    continue;
+                };
+                let waits = slots.iter().find(|o| {
+                    (o.pid().is_some() || matches!(o.state, State::FindingPid { .. }))
+                        && o.entry.after.iter().any(|d| d == me.name())
+                });
+                assert!(
+                    waits.is_none(),
+                    "round {round}: {} stopped before {:?}\n{text}",
+                    me.name().as_str(),
+                    waits.map(|o| (o.name().as_str(), o.state)),
+                );
+            }
+            if finished {
+                break;
+            }
+            step(&mut s, &mut rnd, true);
+        }
+        assert!(finished, "round {round}: the stop never finished\n{text}");
     }
 }

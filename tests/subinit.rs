@@ -857,6 +857,42 @@ fn stubborn_services_stop_together_and_dependents_first() {
     assert_eq!(stopped, "web\ndb\n", "{log}");
 }
 
+/// A `pidfile=` entry whose launcher still runs when the stop comes (it
+/// waits for its daemon, as `pg_ctl -w` does) is stopped through the daemon
+/// the launcher leaves, and what it runs `after=` waits for that daemon:
+/// `db` was signalled as soon as the launcher died, while `web`'s daemon
+/// was still being looked for and ran on.
+#[test]
+fn a_pidfile_daemon_found_during_the_stop_still_stops_before_its_after() {
+    let dir = TempDir::new("stop-pidfile-after");
+    let (order, pidfile) = (dir.p("order"), dir.p("web.pid"));
+    let daemon = dir.write(
+        "daemon.sh",
+        &format!(
+            "trap 'sleep 0.3; echo web >> {order}; exit 0' TERM\n\
+             echo $$ > {pidfile}\nwhile :; do sleep 0.05; done\n"
+        ),
+    );
+    let table = format!(
+        "service db -- sh -c 'trap \"echo db >> {order}; exit 0\" TERM; while :; do sleep 0.05; done'\n\
+         service web after=db pidfile={pidfile} -- sh -c 'setsid sh {d} & exec sleep 1000'\n",
+        d = daemon.display()
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(T, || dir.path("web.pid").exists()),
+        "{}",
+        foster.log()
+    );
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(Duration::from_secs(10));
+    let log = foster.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("adopted from its pidfile"), "{log}");
+    let stopped = fs::read_to_string(dir.path("order")).unwrap_or_default();
+    assert_eq!(stopped, "web\ndb\n", "{log}");
+}
+
 /// on-exit=exit:CODE ends foster with CODE when that entry ends.
 #[test]
 fn on_exit_sets_the_exit_status() {
