@@ -12,6 +12,7 @@ use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Config, Runtime};
 use crate::signals::{self, SIGHUP, SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
 use config_format::Kind;
@@ -84,7 +85,7 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
         // mode's, missing its command.
         None => first <= 2,
         Some(_) => {
-            let path = args.env(b"PATH").unwrap_or(crate::spawn::DEFAULT_PATH);
+            let path = crate::spawn::path_of(args);
             let mut i = first;
             while let Some(word) = args.arg(i) {
                 if is_program(word, path) {
@@ -197,22 +198,8 @@ pub fn fill_closed_stdio(console: bool, null: bool) {
         if sys::fcntl(target, sys::F_GETFD, 0) != Err(Errno::EBADF) {
             continue;
         }
-        let flags = sys::O_RDWR | sys::O_NOCTTY;
-        let mut opened = Err(Errno::ENOENT);
-        if console {
-            opened = sys::open(c"/dev/console", flags, 0);
-        }
-        if null && opened.is_err() {
-            opened = sys::open(c"/dev/null", flags, 0);
-        }
-        // The lowest free fd: `target` itself, unless a lower one is still closed.
-        if let Ok(fd) = opened {
-            if fd.raw() == target {
-                let _ = fd.into_raw();
-            } else {
-                let _ = sys::dup3(fd.raw(), target, 0);
-            }
-        }
+        let _ = (console && open_as(c"/dev/console", target).is_ok())
+            || (null && open_as(c"/dev/null", target).is_ok());
     }
 }
 

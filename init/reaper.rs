@@ -1,9 +1,10 @@
 //! Reaping: one drain of every exited child, the main ones and adopted
 //! orphans alike. Called on every SIGCHLD (and whenever foster wonders), it
 //! loops `wait4(-1, WNOHANG)` until nothing is left, so no zombie survives a
-//! burst of exits that the kernel coalesced into one SIGCHLD.
+//! burst of exits that the kernel coalesced into one SIGCHLD (with
+//! `WUNTRACED` too when the caller wants to hear of stopped children).
 
-use crate::sys::{self, Errno, ExitStatus, Pid};
+use crate::sys::{self, Errno, Pid};
 
 /// What a drain found after it stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -14,17 +15,24 @@ pub enum Drained {
     NoChildren,
 }
 
-/// Reaps every exited child, calling `on_exit` for each.
-pub fn drain(mut on_exit: impl FnMut(Pid, ExitStatus)) -> Drained {
-    drain_with(&mut on_exit)
+/// Reaps every exited child, calling `on_wait` with its pid and wait status
+/// for each; with `stopped`, also with each child that stopped (reported
+/// once by the kernel, and not reaped).
+pub fn drain(stopped: bool, mut on_wait: impl FnMut(Pid, i32)) -> Drained {
+    let options = if stopped {
+        sys::WNOHANG | sys::WUNTRACED
+    } else {
+        sys::WNOHANG
+    };
+    drain_with(options, &mut on_wait)
 }
 
 /// [`drain`]'s body, compiled once whatever the closure.
 #[inline(never)]
-fn drain_with(on_exit: &mut dyn FnMut(Pid, ExitStatus)) -> Drained {
+fn drain_with(options: u32, on_wait: &mut dyn FnMut(Pid, i32)) -> Drained {
     loop {
-        match sys::wait4(-1, sys::WNOHANG) {
-            Ok(Some((pid, status))) => on_exit(pid, ExitStatus::from_wait(status)),
+        match sys::wait4(-1, options) {
+            Ok(Some((pid, status))) => on_wait(pid, status),
             Ok(None) => return Drained::ChildrenLeft,
             Err(Errno::ECHILD) => return Drained::NoChildren,
             // Nothing else is documented for wait4 with valid arguments.

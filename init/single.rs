@@ -16,6 +16,7 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, 
 use crate::spawn::{self, ChildSetup, Session};
 use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
 use config_format::Argv;
+use core::ffi::CStr;
 
 /// What the command line asked for.
 struct Opts {
@@ -27,7 +28,7 @@ struct Opts {
     grace_ms: u64,
     /// Index of CMD in argv.
     cmd: usize,
-    /// Set once CMD runs: whether stdin is a terminal, the child's pid, and
+    /// Set as CMD starts: whether stdin is a terminal, the child's pid, and
     /// foster's own process group.
     tty: bool,
     child: Pid,
@@ -64,6 +65,9 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     if let Err(code) = parse(&args, &mut opts) {
         return code;
     }
+    let Some(cmd) = args.arg(opts.cmd) else {
+        return crate::usage_error("no command given");
+    };
     if let Some(sig) = opts.pdeath {
         if let Err(e) = sys::set_parent_death_signal(sig) {
             return fatal("set the parent-death signal", e);
@@ -80,29 +84,25 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
         Err(e) => return fatal("open a signalfd", e),
     };
 
-    let own_pgrp = sys::getpgrp();
-    let tty = sys::isatty(STDIN);
+    opts.pgrp = sys::getpgrp();
+    opts.tty = sys::isatty(STDIN);
     // The child takes the terminal only from foster, never from another job.
-    let fg = tty && sys::is_foreground(STDIN, own_pgrp);
-    let child = match start(&args, &opts, fg, mask, ignored) {
+    let fg = opts.tty && sys::is_foreground(STDIN, opts.pgrp);
+    opts.child = match start(&args, &opts, cmd, fg, mask, ignored) {
         Ok(pid) => pid,
         Err(code) => return code,
     };
-    opts.tty = tty;
-    opts.child = child;
-    opts.pgrp = own_pgrp;
     if opts.has(VERBOSE) {
-        let cmd = args.arg(opts.cmd).map_or(&b""[..], |c| c.to_bytes());
-        say("spawned # (@)", cmd, child.into(), 0);
+        say("spawned # (@)", cmd.to_bytes(), opts.child.into(), 0);
     }
 
-    let mut status: Option<ExitStatus> = None;
-    let mut deadline: Option<u64> = None;
+    // The child's exit status, in the shell's convention, once it ended.
+    let mut status: Option<u8> = None;
+    // When the grace time ends; u64::MAX (never) until the child has ended.
+    let mut deadline = u64::MAX;
     // Set when the grace time is over: from then on every turn sends SIGKILL
     // to whatever is left before it reaps.
     let mut kill = false;
-    // A session leader (docker -it) has nobody to resume it: it never stops.
-    let may_stop = tty && !sys::is_session_leader();
     loop {
         // Each death can hand foster the dead one's children (never signaled
         // yet): every SIGCHLD brings another sweep before the next reap.
@@ -113,12 +113,25 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             let _ = sys::write_all(STDERR, msg);
             break;
         }
-        let left = reaper::drain(|pid, st| {
+        // With a terminal, the child's stops come here too.
+        let left = reaper::drain(opts.tty, |pid, raw| {
             // Once the child is reaped it is no longer looked for (0: no
             // pid), so a leftover that got its pid back is told as an orphan.
-            let me = if kill { 0 } else { child };
+            let me = if kill { 0 } else { opts.child };
+            if sys::wait_stopped(raw) {
+                // Ctrl-Z: the job stops as a whole, foster with its child;
+                // SIGCONT (fg/bg) wakes foster, which wakes the child. A
+                // session leader (docker -it) has nobody to resume it: it
+                // never stops.
+                if pid == me && status.is_none() && !sys::is_session_leader() {
+                    pass_terminal(me, opts.pgrp);
+                    let _ = sys::kill(sys::getpid(), SIGSTOP);
+                }
+                return;
+            }
+            let st = ExitStatus::from_wait(raw);
             if pid == me {
-                status = Some(st);
+                status = Some(st.shell_code());
             }
             tell_reaped(&opts, pid, me, st);
         });
@@ -126,14 +139,14 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             if left == Drained::NoChildren {
                 break;
             }
-            if deadline.is_none() {
+            if deadline == u64::MAX {
                 let _ = sweep(&opts, SIGTERM);
-                deadline = Some(sys::now_ms().saturating_add(opts.grace_ms));
+                deadline = sys::now_ms().saturating_add(opts.grace_ms);
             }
         }
         let mut timeout = -1;
-        if let (Some(at), false) = (deadline, kill) {
-            match at.saturating_sub(sys::now_ms()) {
+        if deadline != u64::MAX && !kill {
+            match deadline.saturating_sub(sys::now_ms()) {
                 0 => {
                     kill = true;
                     continue;
@@ -143,39 +156,20 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
         }
         // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
         sys::poll_in(sfd.raw(), timeout);
-        let mut chld = false;
         while let Ok(Some(info)) = sys::read_signal(&sfd) {
             let sig = info.signo;
-            if sig == SIGCHLD {
-                chld = true;
-            } else if status.is_none() && info.pid != sys::getpid() {
+            // A SIGCHLD only wakes the loop: the next turn reaps.
+            if sig != SIGCHLD && status.is_none() && info.pid != sys::getpid() {
                 // Not one foster raised itself (SIGPIPE for its own line on
                 // a closed stderr): it is not the child's, and with -v each
                 // "forwarded" line would raise the next.
                 forward(&opts, sig, info.pid == 0);
             }
         }
-        if chld && status.is_none() && tty {
-            match sys::wait4(child, sys::WNOHANG | sys::WUNTRACED) {
-                // Ctrl-Z: the job stops as a whole, foster with its child;
-                // SIGCONT (fg/bg) wakes foster, which wakes the child.
-                Ok(Some((_, st))) if sys::wait_stopped(st) && may_stop => {
-                    pass_terminal(child, own_pgrp);
-                    let _ = sys::kill(sys::getpid(), SIGSTOP);
-                }
-                Ok(Some((_, st))) if sys::wait_stopped(st) => {}
-                Ok(Some((_, st))) => {
-                    let st = ExitStatus::from_wait(st);
-                    status = Some(st);
-                    tell_reaped(&opts, child, child, st);
-                }
-                _ => {}
-            }
-        }
     }
     // A shell without job control (a script) reads from the terminal next.
-    pass_terminal(child, own_pgrp);
-    let code = status.map_or(1, ExitStatus::shell_code);
+    pass_terminal(opts.child, opts.pgrp);
+    let code = status.unwrap_or(1);
     if bit(&opts.remap, code) {
         0
     } else {
@@ -189,13 +183,11 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
 fn start(
     args: &crate::StartArgs,
     opts: &Opts,
+    cmd: &CStr,
     tty: bool,
     mask: SigSet,
     ignored: SigSet,
 ) -> Result<Pid, i32> {
-    let Some(cmd) = args.arg(opts.cmd) else {
-        return Err(2);
-    };
     // The child's words come straight from foster's argv: its table argv
     // stays empty, in untouched reserved memory (no 4 KB on the stack). The
     // program name has the limit a table command has too (its words' buffer).
@@ -209,7 +201,7 @@ fn start(
         name: b"",
         argv,
         envp: args.envp(),
-        path: args.env(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
+        path: spawn::path_of(args),
         session: Session::Group { foreground: tty },
         keep_ignored: ignored,
         mask,
@@ -353,11 +345,18 @@ fn bit(set: &[u64; 4], n: u8) -> bool {
         .is_some_and(|w| w & (1 << (n % 64)) != 0)
 }
 
-/// Parses options up to CMD into `o`; `Err(code)` when foster should exit at
-/// once.
+/// Parses options up to CMD (if any) into `o`; `Err(code)` when foster
+/// should exit at once.
 fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     while let Some(arg) = args.arg(o.cmd) {
         let arg = arg.to_bytes();
+        // CMD is the first word that is no option (a lone `-` is one).
+        let [b'-', flags @ ..] = arg else {
+            break;
+        };
+        if flags.is_empty() {
+            break;
+        }
         o.cmd += 1;
         match crate::word_index(b"-- -h --help", arg) {
             Some(0) => break,
@@ -367,62 +366,52 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             }
             None => {}
         }
-        match arg {
-            [b'-', flags @ ..] if !flags.is_empty() => {
-                // getopt style: `-vw`, `-e143`, `-e 143`.
-                let mut i = 0;
-                'letters: while let Some(f) = flags.get(i..=i) {
-                    i += 1;
-                    // The failures below name the letter `f`: one exit for all.
-                    let msg: &str = 'bad: {
-                        let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
-                            // `--version` is one unknown word, not a `-` flag.
-                            let word = if f == b"-" { flags } else { f };
-                            return Err(usage("unknown option -@", word));
-                        };
-                        if k < SWITCHES {
-                            o.switches |= 1 << k;
-                            continue 'letters;
-                        }
-                        let value = match flags.get(i..) {
-                            Some(rest) if !rest.is_empty() => rest,
-                            _ => {
-                                o.cmd += 1;
-                                match args.arg(o.cmd - 1) {
-                                    Some(v) => v.to_bytes(),
-                                    None => break 'bad "missing value for -@",
-                                }
-                            }
-                        };
-                        i = flags.len();
-                        let n = crate::bytes::parse_small(value);
-                        match (f, n) {
-                            (b"e", Some(n)) if n < 256 => {
-                                if let Some(w) = o.remap.get_mut(n as usize / 64) {
-                                    *w |= 1 << (n % 64);
-                                }
-                            }
-                            (b"t", Some(n)) => o.grace_ms = n.saturating_mul(1000),
-                            // A name or any number 1..=64.
-                            (b"p", _) => match config_format::signal_by_name(value) {
-                                Some(sig) => o.pdeath = Some(sig),
-                                None => break 'bad "bad signal for -@",
-                            },
-                            _ => break 'bad "bad number for -@",
-                        }
-                        continue 'letters;
-                    };
-                    return Err(usage(msg, f));
+        // getopt style: `-vw`, `-e143`, `-e 143`.
+        let mut i = 0;
+        'letters: while let Some(f) = flags.get(i..=i) {
+            i += 1;
+            // The failures below name the letter `f` (or the word):
+            // one exit for all.
+            let (msg, word): (&str, &[u8]) = 'bad: {
+                let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
+                    // `--version` is one unknown word, not a `-` flag.
+                    let word = if f == b"-" { flags } else { f };
+                    break 'bad ("unknown option -@", word);
+                };
+                if k < SWITCHES {
+                    o.switches |= 1 << k;
+                    continue 'letters;
                 }
-            }
-            _ => {
-                o.cmd -= 1;
-                break;
-            }
+                let value = match flags.get(i..) {
+                    Some(rest) if !rest.is_empty() => rest,
+                    _ => {
+                        o.cmd += 1;
+                        match args.arg(o.cmd - 1) {
+                            Some(v) => v.to_bytes(),
+                            None => break 'bad ("missing value for -@", f),
+                        }
+                    }
+                };
+                i = flags.len();
+                let n = crate::bytes::parse_small(value);
+                match (f, n) {
+                    (b"e", Some(n)) if n < 256 => {
+                        if let Some(w) = o.remap.get_mut(n as usize / 64) {
+                            *w |= 1 << (n % 64);
+                        }
+                    }
+                    (b"t", Some(n)) => o.grace_ms = n.saturating_mul(1000),
+                    // A name or any number 1..=64.
+                    (b"p", _) => match config_format::signal_by_name(value) {
+                        Some(sig) => o.pdeath = Some(sig),
+                        None => break 'bad ("bad signal for -@", f),
+                    },
+                    _ => break 'bad ("bad number for -@", f),
+                }
+                continue 'letters;
+            };
+            return Err(usage(msg, word));
         }
-    }
-    if args.arg(o.cmd).is_none() {
-        return Err(crate::usage_error("no command given"));
     }
     Ok(())
 }

@@ -65,6 +65,12 @@ pub struct Service<'a> {
 /// The search path when the environment has no `PATH` (BusyBox init's).
 pub const DEFAULT_PATH: &[u8] = PATH_VAR.split_at(b"PATH=".len()).1;
 
+/// The search path of foster's own environment, or [`DEFAULT_PATH`].
+#[inline(never)]
+pub fn path_of(args: &crate::StartArgs) -> &[u8] {
+    args.env(b"PATH").unwrap_or(DEFAULT_PATH)
+}
+
 /// [`DEFAULT_PATH`] as an environment entry (one copy of its bytes).
 pub const PATH_VAR: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -92,9 +98,29 @@ fn fork_child(setup: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> Resul
 /// `tty` as this process's controlling terminal and fds 0-2: a service's
 /// `tty=`, and the restart entry's terminal before its exec (as BusyBox).
 pub fn stdio_on_tty(tty: &CStr) -> Result<(), Errno> {
-    let fd = sys::open(tty, sys::O_RDWR | sys::O_NOCTTY, 0)?;
-    let _ = sys::set_controlling_tty(fd.raw(), true);
-    for target in 0..3 {
+    open_as(tty, sys::STDIN)?;
+    let _ = sys::set_controlling_tty(sys::STDIN, true);
+    output_to(sys::STDIN);
+    Ok(())
+}
+
+/// Stdout and stderr onto `fd`.
+#[inline(never)]
+fn output_to(fd: RawFd) {
+    let _ = sys::dup3(fd, sys::STDOUT, 0);
+    let _ = sys::dup3(fd, sys::STDERR, 0);
+}
+
+/// Opens `path` read-write (never as a controlling terminal) as fd
+/// `target`. One open-and-move for a child's stdin, a terminal as stdio,
+/// and PID 1's closed stdio.
+#[inline(never)]
+pub fn open_as(path: &CStr, target: RawFd) -> Result<(), Errno> {
+    let fd = sys::open(path, sys::O_RDWR | sys::O_NOCTTY, 0)?;
+    // The lowest free fd may be `target` itself: then it stays open as is.
+    if fd.raw() == target {
+        let _ = fd.into_raw();
+    } else {
         let _ = sys::dup3(fd.raw(), target, 0);
     }
     Ok(())
@@ -134,34 +160,26 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
                 if let Err(e) = stdio_on_tty(tty) {
-                    break 'failed ("unable to open ", tty.to_bytes(), Some(e), 126);
+                    break 'failed ("open ", tty.to_bytes(), Some(e), 126);
                 }
             }
             if v.stdin_null {
-                if let Ok(null) = sys::open(c"/dev/null", sys::O_RDWR, 0) {
-                    let _ = sys::dup3(null.raw(), sys::STDIN, 0);
-                }
+                let _ = open_as(c"/dev/null", sys::STDIN);
             }
             if let Output::Fd(fd) = v.output {
-                let _ = sys::dup3(fd, sys::STDOUT, 0);
-                let _ = sys::dup3(fd, sys::STDERR, 0);
+                output_to(fd);
             }
             if let Some((fd, target)) = v.pass_fd {
                 if fd == target {
                     // Close-on-exec is the only fd flag: clear it without reading.
                     let _ = sys::fcntl(fd, sys::F_SETFD, 0);
                 } else if let Err(e) = sys::dup3(fd, target, 0) {
-                    break 'failed ("unable to pass the readiness fd", &[], Some(e), 126);
+                    break 'failed ("pass the readiness fd", &[], Some(e), 126);
                 }
             }
             if let Some(dir) = v.dir {
                 if let Err(e) = sys::chdir(dir) {
-                    break 'failed (
-                        "unable to change directory to ",
-                        dir.to_bytes(),
-                        Some(e),
-                        126,
-                    );
+                    break 'failed ("change directory to ", dir.to_bytes(), Some(e), 126);
                 }
             }
             if let Some(mask) = v.umask {
@@ -172,9 +190,9 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                     let user = v.user.unwrap_or(b"?");
                     // An if-chain: smaller than the jump table a `match` becomes.
                     break 'failed if let users::LookupError::Switch(e) = e {
-                        ("unable to switch to user ", user, Some(e), 126)
+                        ("switch to user ", user, Some(e), 126)
                     } else if let users::LookupError::Io(e) = e {
-                        ("unable to read ", b"/etc/passwd", Some(e), 126)
+                        ("read ", b"/etc/passwd", Some(e), 126)
                     } else if e == users::LookupError::UnknownGroup {
                         ("unknown group ", v.group.unwrap_or(b"?"), None, 126)
                     } else {
@@ -205,7 +223,7 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                 s.argv.word(0).unwrap_or(b"?"),
             ),
         };
-        ("unable to exec ", prog, Some(e), exec_failure_code(e))
+        ("exec ", prog, Some(e), exec_failure_code(e))
     };
     to.report(what, obj, e, code)
 }
@@ -218,12 +236,15 @@ struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    /// Reports a failed step and exits with `code`: `foster: NAME: WHAT OBJ:
-    /// reason`, or with an empty NAME (single-command mode, where only the
-    /// exec can fail) tini's short `foster: OBJ: reason`.
+    /// Reports a failed step and exits with `code`: `foster: NAME: unable to
+    /// WHAT OBJ: reason` (a step failed by the kernel, with its errno `e`)
+    /// or `foster: NAME: WHAT OBJ` (an unknown name), or with an empty NAME
+    /// (single-command mode, where only the exec can fail) tini's short
+    /// `foster: OBJ: reason`. The shared `unable to ` is added here, once.
     #[inline(never)]
     fn report(&self, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
-        let parts = [self.name, b": ", what.as_bytes(), obj];
+        let sep: &[u8] = if e.is_some() { b": unable to " } else { b": " };
+        let parts = [self.name, sep, what.as_bytes(), obj];
         let short = if self.name.is_empty() { 3 } else { 0 };
         let errno = e.map(|e| (e, ""));
         let log = Log::fd(self.fd);

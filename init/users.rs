@@ -95,13 +95,15 @@ pub fn resolve_in(
                 member |= m == name;
             }
             if let (true, Some(gid)) = (member, id_field(Some(line), 2)) {
-                // A plain loop: `contains` unrolls into far more code.
-                let mut known = false;
-                for &g in creds.groups.get(..creds.ngroups).unwrap_or(&[]) {
-                    known |= g == gid;
+                // A plain loop: `contains` unrolls into far more code. It
+                // stops at `gid` if known, else at `ngroups`.
+                let mut n = 0;
+                while creds.groups.get(n).is_some_and(|&g| g != gid) && n < creds.ngroups {
+                    n += 1;
                 }
-                if !known {
-                    if let Some(slot) = creds.groups.get_mut(creds.ngroups) {
+                // Not known yet: added, if it fits.
+                if n == creds.ngroups {
+                    if let Some(slot) = creds.groups.get_mut(n) {
                         *slot = gid;
                         creds.ngroups += 1;
                     }
@@ -182,6 +184,21 @@ mod tests {
         let mut c = Creds::root();
         resolve_in(&mut c, PW, gr, Some(b"web"), None).unwrap();
         assert_eq!(&c.groups[..c.ngroups], &[1001, 0]);
+    }
+
+    #[test]
+    fn groups_are_listed_once_and_capped() {
+        // The primary group listing the user too, and a group named twice.
+        let gr = b"www:x:1001:web\nlog:x:4:web\nlog2:x:4:web\n";
+        let mut c = Creds::root();
+        resolve_in(&mut c, PW, gr, Some(b"web"), None).unwrap();
+        assert_eq!(&c.groups[..c.ngroups], &[1001, 4]);
+        // More groups than fit: the first 16 (primary included) are kept.
+        let gr: String = (1..40).map(|g| format!("g{g}:x:{g}:web\n")).collect();
+        let mut c = Creds::root();
+        resolve_in(&mut c, PW, gr.as_bytes(), Some(b"web"), None).unwrap();
+        let want: Vec<u32> = [1001].into_iter().chain(1..16).collect();
+        assert_eq!(&c.groups[..c.ngroups], &want[..]);
     }
 
     #[test]
