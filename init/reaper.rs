@@ -3,7 +3,10 @@
 //! loops `wait4(-1, WNOHANG)` until nothing is left, so no zombie survives a
 //! burst of exits that the kernel coalesced into one SIGCHLD (with
 //! `WUNTRACED` too when the caller wants to hear of stopped children).
+//! Also the one sweep that signals what is left to reap: every process, or
+//! foster's descendants found in /proc ([`signal_all`]).
 
+use crate::signals::SIGCONT;
 use crate::sys::{self, Errno, Pid};
 
 /// What a drain found after it stopped.
@@ -41,21 +44,29 @@ fn drain_with(options: u32, on_wait: &mut dyn FnMut(Pid, i32)) -> Drained {
     }
 }
 
-/// Calls `f` with the pid of every live descendant of foster (adopted
-/// orphans, and theirs before they come to foster in their turn), read from
-/// /proc. Returns how many it found, or `None` without a usable /proc: none
-/// mounted, or one of another PID namespace, whose pids are not foster's to
-/// signal (an `Option<u32>` fits a register, where a `Result` would not).
-pub fn for_each_descendant(mut f: impl FnMut(Pid)) -> Option<u32> {
-    descendants(&mut f)
-}
-
-/// [`for_each_descendant`]'s body, compiled once whatever the closure.
+/// Sends `sig` to the processes foster may signal: with `everyone` (PID 1)
+/// all of them, in one `kill(-1)`; else every live descendant of foster
+/// (adopted orphans, and theirs before they come to foster in their turn),
+/// read from /proc, and with `groups` the group each leads too (so
+/// grandchildren that still have a parent go). With `cont`, SIGCONT follows
+/// in the same sweep (a stopped process must wake up to act on the signal).
+/// Returns how many descendants it found (0 for `everyone`), or `None`
+/// without a usable /proc: none mounted, or one of another PID namespace,
+/// whose pids are not foster's to signal (an `Option<u32>` fits a register,
+/// where a `Result` would not).
+///
 /// A descendant starts after foster: a process (or an ancestor) that
 /// started before it ends the walk at once, so on a busy host most
 /// processes cost one read of their stat, not one per ancestor.
 #[inline(never)]
-fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
+pub fn signal_all(sig: u8, everyone: bool, groups: bool, cont: bool) -> Option<u32> {
+    if everyone {
+        let _ = sys::kill(-1, sig);
+        if cont {
+            let _ = sys::kill(-1, SIGCONT);
+        }
+        return Some(0);
+    }
     let me = sys::getpid();
     // This /proc shows foster's parent as foster sees it: same namespace.
     let (parent, born) = stat_of(b"self")?;
@@ -80,7 +91,13 @@ fn descendants(f: &mut dyn FnMut(Pid)) -> Option<u32> {
                 Some((_, started)) if started < born => return,
                 Some((p, _)) if p == me => {
                     count += 1;
-                    f(pid);
+                    let _ = sys::kill(pid, sig);
+                    if groups {
+                        let _ = sys::kill(-pid, sig);
+                    }
+                    if cont {
+                        let _ = sys::kill(pid, SIGCONT);
+                    }
                     return;
                 }
                 Some((p, _)) if p > 1 => up = parent_of(p),

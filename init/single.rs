@@ -13,9 +13,8 @@
 use crate::out::Line;
 use crate::reaper::{self, Drained};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP};
-use crate::spawn::{self, ChildSetup, Session};
+use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
-use config_format::Argv;
 use core::ffi::CStr;
 
 /// What the command line asked for.
@@ -188,18 +187,15 @@ fn start(
     mask: SigSet,
     ignored: SigSet,
 ) -> Result<Pid, i32> {
-    // The child's words come straight from foster's argv: its table argv
-    // stays empty, in untouched reserved memory (no 4 KB on the stack). The
-    // program name has the limit a table command has too (its words' buffer).
-    let argv = if cmd.to_bytes().len() < config_format::ARGV_BYTES {
-        sys::reserve_zeroed()
-    } else {
-        Err(sys::Errno::E2BIG)
-    };
-    let argv: &Argv = argv.map_err(|e| fatal("exec the command", e))?;
+    // The child's words come straight from foster's argv: no table argv.
+    // The program name has the limit a table command has too (its words'
+    // buffer).
+    if cmd.to_bytes().len() >= config_format::ARGV_BYTES {
+        return Err(fatal("exec the command", sys::Errno::E2BIG));
+    }
     let setup = ChildSetup {
         name: b"",
-        argv,
+        exec: Exec::Words(cmd, args.argv_from(opts.cmd)),
         envp: args.envp(),
         path: spawn::path_of(args),
         session: Session::Group { foreground: tty },
@@ -209,8 +205,7 @@ fn start(
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
     let (r, w) = sys::pipe(0).map_err(|e| fatal("create a pipe", e))?;
-    let pid =
-        spawn::spawn_words(&setup, cmd, args.argv_from(opts.cmd)).map_err(|e| fatal("fork", e))?;
+    let pid = spawn::spawn(&setup).map_err(|e| fatal("fork", e))?;
     // Also here, so a `-g` signal finds the group even before the child runs.
     let _ = sys::setpgid(pid, pid);
     drop(w);
@@ -252,14 +247,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 /// else foster's descendants (adopted orphans and theirs), and with `-g` its
 /// group.
 fn sweep(opts: &Opts, sig: u8) -> bool {
-    let mut n = Some(0);
-    if sys::is_pid1() {
-        let _ = sys::kill(-1, sig);
-    } else {
-        n = reaper::for_each_descendant(|pid| {
-            let _ = sys::kill(pid, sig);
-        });
-    }
+    let n = reaper::signal_all(sig, sys::is_pid1(), false, false);
     if opts.has(GROUP) {
         let _ = sys::kill(-opts.child, sig);
     }

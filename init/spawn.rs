@@ -35,7 +35,7 @@ pub enum Output {
 pub struct ChildSetup<'a> {
     /// Used in error messages.
     pub name: &'a [u8],
-    pub argv: &'a Argv,
+    pub exec: Exec<'a>,
     /// NULL-terminated environment.
     pub envp: &'a [*const u8],
     /// The PATH used to find a program without `/`.
@@ -45,6 +45,17 @@ pub struct ChildSetup<'a> {
     pub mask: SigSet,
     /// A table entry's settings (none in single-command mode).
     pub service: Option<&'a Service<'a>>,
+}
+
+/// What the child execs.
+#[derive(Clone, Copy)]
+pub enum Exec<'a> {
+    /// A table entry's command.
+    Table(&'a Argv),
+    /// `prog` with `words` as its whole argument vector (NULL-terminated,
+    /// e.g. the tail of foster's own argv), so a command line has no word
+    /// or byte limit but the kernel's.
+    Words(&'a CStr, &'a [*const u8]),
 }
 
 /// What a table entry adds to a child's setup.
@@ -76,21 +87,8 @@ pub const PATH_VAR: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 
 /// Forks and execs; returns the child's pid.
 pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
-    fork_child(setup, None)
-}
-
-/// Like `spawn`, but execs `prog` with `words` as its whole argument vector
-/// (NULL-terminated, e.g. the tail of foster's own argv; `setup.argv` is not
-/// used), so a command line has no word or byte limit but the kernel's.
-pub fn spawn_words(setup: &ChildSetup, prog: &CStr, words: &[*const u8]) -> Result<Pid, Errno> {
-    fork_child(setup, Some((prog, words)))
-}
-
-/// The fork of [`spawn`] and [`spawn_words`], in one place.
-#[inline(never)]
-fn fork_child(setup: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> Result<Pid, Errno> {
     match sys::fork()? {
-        0 => child(setup, words),
+        0 => child(setup),
         pid => Ok(pid),
     }
 }
@@ -134,7 +132,7 @@ fn exec_failure_code(e: Errno) -> i32 {
     }
 }
 
-fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
+fn child(s: &ChildSetup) -> ! {
     // foster's stderr, kept (close-on-exec) for reporting after stdio moved.
     let to = Reporter {
         name: s.name,
@@ -216,12 +214,9 @@ fn child(s: &ChildSetup, words: Option<(&CStr, &[*const u8])>) -> ! {
                 }
             }
         }
-        let (e, prog) = match words {
-            Some((prog, words)) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
-            None => (
-                execvp(s.argv, s.envp, s.path),
-                s.argv.word(0).unwrap_or(b"?"),
-            ),
+        let (e, prog) = match s.exec {
+            Exec::Words(prog, words) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
+            Exec::Table(argv) => (execvp(argv, s.envp, s.path), argv.word(0).unwrap_or(b"?")),
         };
         ("exec ", prog, Some(e), exec_failure_code(e))
     };
