@@ -4,13 +4,15 @@
 //! entry in start order with its kind, name, the options that differ from the
 //! defaults, and the argv foster would exec (exit 0).
 //!
-//! Output goes through a fixed buffer flushed to the fd when full, so rows of
-//! any length come out whole and no allocation is needed.
+//! Output goes through one spilling `out::Line`, written to the fd whenever
+//! it is full, so rows of any length come out whole and no allocation is
+//! needed.
 
 use crate::bytes::nth_piece;
-use crate::sys::{self, Errno, RawFd};
+use crate::out::Line;
+use crate::sys;
 use config_format::{
-    parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Sink, Span, Table,
+    parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table,
     MAX_TABLE_BYTES,
 };
 
@@ -34,26 +36,26 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     };
     let src = buf.get(..len).unwrap_or(&[]);
     // One writer: the errors to stderr, else the plan to stdout.
-    let mut w = FdWriter::new(sys::STDERR, src);
+    let mut w = Line::new();
+    w.spill_to(sys::STDERR);
     let mut errors = 0u32;
     // Parsed in place: `parse` would return the table by value, a copy of
     // its 23 KB.
     let mut table = Table::new();
     parse_into(src, &mut table, &mut |e: &Error| {
         errors += 1;
-        e.report(file, w.src, &mut w);
+        e.report(file, src, &mut w);
     });
     if errors > 0 {
-        w.s("foster: ").put(file).s(": ").u(u64::from(errors));
+        w.s("foster: ").bytes(file).s(": ").u(u64::from(errors));
         w.s(if errors == 1 { " error\n" } else { " errors\n" });
     } else {
-        // Nothing written yet: the buffer is empty.
-        w.fd = sys::STDOUT;
-        plan(file, &table, &mut w);
+        // Nothing written yet: the line is empty.
+        w.spill_to(sys::STDOUT);
+        plan(file, src, &table, &mut w);
     }
-    w.flush();
     // A plan that did not reach its reader is no success.
-    if let (0, Some(e)) = (errors, w.failed) {
+    if let (0, Some(e)) = (errors, w.spill()) {
         crate::log::unable("write the plan", b"", "", e);
         return 1;
     }
@@ -62,10 +64,10 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
 
 /// Rows like
 /// `    3  service     web        user=www after=db  argv: ["/usr/bin/httpd", "-f"]`.
-fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
+fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
     let order = table.start_order();
     let n = table.entries.len();
-    w.put(file);
+    w.bytes(file);
     w.s(": ok, ").u(n as u64);
     w.s(if n == 1 { " entry" } else { " entries" });
     w.s(" in start order\n");
@@ -78,24 +80,26 @@ fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
     w.s("    #  kind        name");
     w.pad(3, name_width);
     w.s(" options / argv\n");
-    let mut argv = Argv::new();
+    // Evaluated at compile time: an all-zero constant is one memset, where
+    // `Argv::new()` at run time fills its word array in a loop and copies it.
+    let mut argv = const { Argv::new() };
     for (k, &i) in order.iter().enumerate() {
         let Some(e) = table.entries.get(usize::from(i)) else {
             continue;
         };
         row(w, k as u64 + 1, e, name_width);
-        options(e, w);
+        options(e, src, w);
         w.s("  argv: ");
-        match e.argv(w.src, &mut argv) {
+        match e.argv(src, &mut argv) {
             Ok(()) => {
-                w.put_byte(b'[');
+                w.byte(b'[');
                 for k in 0..argv.len() {
                     if k > 0 {
                         w.s(", ");
                     }
-                    quoted(argv.word(k).unwrap_or(&[]), w);
+                    bytes(argv.word(k).unwrap_or(&[]), true, w);
                 }
-                w.put_byte(b']');
+                w.byte(b']');
                 let word0 = argv.word(0).unwrap_or(&[]);
                 let program = argv
                     .program_with_nul()
@@ -103,32 +107,32 @@ fn plan(file: &[u8], table: &Table, w: &mut FdWriter) {
                     .map_or(&[][..], |p| p.to_bytes());
                 if program != word0 {
                     w.s(" program: ");
-                    quoted(program, w);
+                    bytes(program, true, w);
                 }
             }
             Err(err) => {
-                w.s("(unusable: ").word(ARGV_ERRORS, err as usize);
-                w.put_byte(b')');
+                word(w.s("(unusable: "), ARGV_ERRORS, err as usize);
+                w.byte(b')');
             }
         }
-        w.put_byte(b'\n');
+        w.byte(b'\n');
     }
 }
 
 /// The row number right-aligned in 5 columns, then kind and name
 /// left-aligned, kind followed by two blanks and name by one (each option
 /// then starts with its own).
-fn row(w: &mut FdWriter, number: u64, e: &Entry, name_width: usize) {
+fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
     let mut digits = [0u8; 20];
     let num = crate::out::decimal(number, &mut digits);
     let kind = e.kind.as_str().as_bytes();
     let name = e.name.as_bytes();
     w.pad(num.len(), 5);
-    w.put(num);
-    w.s("  ").put(kind);
+    w.bytes(num);
+    w.s("  ").bytes(kind);
     // Kind names are at most 10 bytes: padded to 10, then two blanks.
     w.pad(kind.len(), 12);
-    w.put(name);
+    w.bytes(name);
     w.pad(name.len(), name_width + 1);
 }
 
@@ -155,29 +159,28 @@ const ON_EXIT: usize = 14;
 
 /// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
-fn options(e: &Entry, w: &mut FdWriter) {
-    text(TTY, &e.tty, w);
-    text(USER, &e.user, w);
-    text(GROUP, &e.group, w);
-    text(DIR, &e.dir, w);
+fn options(e: &Entry, src: &[u8], w: &mut Line) {
+    text(TTY, &e.tty, src, w);
+    text(USER, &e.user, src, w);
+    text(GROUP, &e.group, src, w);
+    text(DIR, &e.dir, src, w);
     for env in &e.env {
-        value(ENV, *env, w);
+        value(ENV, *env, src, w);
     }
     if let Some(m) = e.umask {
         // At most 0o777: three octal digits, the highest first.
-        w.key(UMASK);
+        key(w, UMASK);
         let mut shift = 9;
         while shift > 0 {
             shift -= 3;
-            w.put_byte(b'0' + ((m >> shift) & 7) as u8);
+            w.byte(b'0' + ((m >> shift) & 7) as u8);
         }
     }
     match e.log {
         Log::Console => {}
-        Log::File(s) => value(LOG, s, w),
+        Log::File(s) => value(LOG, s, src, w),
         Log::Null | Log::Kmsg => {
-            w.key(LOG)
-                .s(if e.log == Log::Null { "null" } else { "kmsg" });
+            key(w, LOG).s(if e.log == Log::Null { "null" } else { "kmsg" });
         }
     }
     let default_restart = if e.kind.respawns() {
@@ -186,7 +189,7 @@ fn options(e: &Entry, w: &mut FdWriter) {
         RestartPolicy::Never
     };
     if e.restart != default_restart {
-        w.key(RESTART).word(RESTART_POLICIES, e.restart as usize);
+        word(key(w, RESTART), RESTART_POLICIES, e.restart as usize);
     }
     if (e.backoff_min, e.backoff_max)
         != (
@@ -194,27 +197,27 @@ fn options(e: &Entry, w: &mut FdWriter) {
             config_format::DEFAULT_BACKOFF_MAX,
         )
     {
-        w.key(BACKOFF);
+        key(w, BACKOFF);
         duration(e.backoff_min, w);
         w.s("..");
         duration(e.backoff_max, w);
     }
     for a in &e.after {
-        w.key(AFTER).put(a.as_bytes());
+        key(w, AFTER).bytes(a.as_bytes());
     }
     if let Some(fd) = e.ready_fd {
-        w.key(READY).s("fd:").u(u64::from(fd));
+        key(w, READY).s("fd:").u(u64::from(fd));
     }
-    text(PIDFILE, &e.pidfile, w);
+    text(PIDFILE, &e.pidfile, src, w);
     if e.stop_signal != config_format::SIGTERM {
-        w.key(STOP);
+        key(w, STOP);
         match config_format::signal_name(e.stop_signal) {
             Some(name) => w.s(name),
             None => w.u(u64::from(e.stop_signal)),
         };
     }
     if e.timeout != config_format::DEFAULT_STOP_TIMEOUT {
-        w.key(TIMEOUT);
+        key(w, TIMEOUT);
         duration(e.timeout, w);
     }
     if let Some(on_exit) = e.on_exit {
@@ -225,9 +228,9 @@ fn options(e: &Entry, w: &mut FdWriter) {
             OnExit::Halt => 2,
             OnExit::Exit(_) | OnExit::ExitStatus => 3,
         };
-        w.key(ON_EXIT).word(b"poweroff reboot halt exit", i);
+        word(key(w, ON_EXIT), b"poweroff reboot halt exit", i);
         if let OnExit::Exit(code) = on_exit {
-            w.put_byte(b':').u(u64::from(code));
+            w.byte(b':').u(u64::from(code));
         }
     }
 }
@@ -235,17 +238,17 @@ fn options(e: &Entry, w: &mut FdWriter) {
 /// ` KEY=VALUE` for an option that is set. By reference: an `Option<Span>`
 /// passed by value goes through memory at every call.
 #[inline(never)]
-fn text(k: usize, s: &Option<Span>, w: &mut FdWriter) {
+fn text(k: usize, s: &Option<Span>, src: &[u8], w: &mut Line) {
     if let Some(s) = *s {
-        value(k, s, w);
+        value(k, s, src, w);
     }
 }
 
 /// ` KEY=VALUE`, the value unquoted when it fits the scratch buffer.
 #[inline(never)]
-fn value(k: usize, s: Span, w: &mut FdWriter) {
-    w.key(k);
-    let raw = s.get(w.src);
+fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
+    key(w, k);
+    let raw = s.get(src);
     let mut buf = [0u8; 256];
     let (v, quote) = match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
         Some(v) => (v, v.iter().any(|&b| b == b' ' || b == b'"')),
@@ -255,7 +258,7 @@ fn value(k: usize, s: Span, w: &mut FdWriter) {
 }
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
-fn duration(ms: Millis, w: &mut FdWriter) {
+fn duration(ms: Millis, w: &mut Line) {
     // Up from milliseconds while the count stays whole (zero shows in
     // seconds). A counter rather than a table of (scale, unit) pairs:
     // smaller code.
@@ -270,115 +273,37 @@ fn duration(ms: Millis, w: &mut FdWriter) {
     }
     // A word list, not a `match` to `&str`: that is a 16-byte table entry
     // per unit.
-    w.u(n).word(b"ms s m h", unit);
+    word(w.u(n), b"ms s m h", unit);
 }
 
 /// Bytes with non-printables escaped (CR as `\x0d`); `quoted`: in double
 /// quotes, with `"` and `\` escaped too.
 #[inline(never)]
-fn bytes(b: &[u8], quoted: bool, w: &mut FdWriter) {
+fn bytes(b: &[u8], quoted: bool, w: &mut Line) {
     if quoted {
-        w.put_byte(b'"');
+        w.byte(b'"');
     }
     for &c in b {
         if quoted && (c == b'"' || c == b'\\') {
-            w.put_byte(b'\\');
+            w.byte(b'\\');
         }
-        w.put(config_format::escape(c, false, &mut [0; 4]));
+        w.bytes(config_format::escape(c, false, &mut [0; 4]));
     }
     if quoted {
-        w.put_byte(b'"');
+        w.byte(b'"');
     }
 }
 
-/// `"word"`, with `"` and `\` escaped too.
-fn quoted(b: &[u8], w: &mut FdWriter) {
-    bytes(b, true, w);
+/// ` KEY=` for key number `k` of [`KEYS`].
+#[inline(never)]
+fn key(w: &mut Line, k: usize) -> &mut Line {
+    word(w.byte(b' '), KEYS, k).byte(b'=')
 }
 
-/// Text to an fd through a fixed buffer, written out when full. It also
-/// carries the table's text, which the option values point into: one
-/// argument less for every function that prints one.
-struct FdWriter<'a> {
-    fd: RawFd,
-    src: &'a [u8],
-    buf: [u8; 2048],
-    len: usize,
-    /// The first write that failed (a full disk, a closed pipe).
-    failed: Option<Errno>,
-}
-
-impl<'a> FdWriter<'a> {
-    fn new(fd: RawFd, src: &'a [u8]) -> FdWriter<'a> {
-        FdWriter {
-            fd,
-            src,
-            buf: [0; 2048],
-            len: 0,
-            failed: None,
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Err(e) = sys::write_all(self.fd, self.buf.get(..self.len).unwrap_or(&[])) {
-            self.failed.get_or_insert(e);
-        }
-        self.len = 0;
-    }
-
-    #[inline(never)]
-    fn put_byte(&mut self, b: u8) -> &mut Self {
-        if self.len == self.buf.len() {
-            self.flush();
-        }
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-        self
-    }
-
-    #[inline(never)]
-    fn put(&mut self, bytes: &[u8]) -> &mut Self {
-        for &b in bytes {
-            self.put_byte(b);
-        }
-        self
-    }
-
-    fn s(&mut self, s: &str) -> &mut Self {
-        self.put(s.as_bytes())
-    }
-
-    fn u(&mut self, n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        self.put(crate::out::decimal(n, &mut digits))
-    }
-
-    /// ` KEY=` for key number `k` of [`KEYS`].
-    #[inline(never)]
-    fn key(&mut self, k: usize) -> &mut Self {
-        self.put_byte(b' ').word(KEYS, k).put_byte(b'=')
-    }
-
-    /// Word `i` of the blank-separated `list`.
-    #[inline(never)]
-    fn word(&mut self, list: &[u8], i: usize) -> &mut Self {
-        self.put(nth_piece(list, b' ', i).unwrap_or(&[]))
-    }
-
-    /// Blanks that take text `used` bytes wide to `width` (none if wider).
-    fn pad(&mut self, used: usize, width: usize) {
-        for _ in used..width {
-            self.put_byte(b' ');
-        }
-    }
-}
-
-impl Sink for FdWriter<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        FdWriter::put(self, bytes);
-    }
+/// Word `i` of the blank-separated `list`.
+#[inline(never)]
+fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
+    w.bytes(nth_piece(list, b' ', i).unwrap_or(&[]))
 }
 
 #[cfg(test)]

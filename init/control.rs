@@ -322,12 +322,6 @@ fn accept_failed(log: &Log, e: Errno) {
     log.error_errno(&[what], e, "; retrying in 1 s");
 }
 
-fn reply(fd: sys::RawFd, l: &mut Line) {
-    l.byte(b'\n');
-    let _ = sys::write_all(fd, l.as_bytes());
-    l.clear();
-}
-
 /// Answers one request line on `fd`: data lines, then the status line.
 pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
     let mut l = Line::new();
@@ -347,7 +341,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
                 .filter(|s| !s.removed || s.is_active())
             {
                 status_row(&mut l, s, now);
-                reply(fd, &mut l);
+                l.flush(fd);
             }
             l.s("ok");
         }
@@ -355,7 +349,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
             let sup = rt.supervisor_mut();
             let Some(id) = sup.find(name) else {
                 l.s("error: no entry named ").bytes(name);
-                return reply(fd, &mut l);
+                return l.flush(fd);
             };
             let done = match req {
                 Request::Start(_) => sup.start_slot(id, now),
@@ -381,7 +375,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
                 while let Some(row) = crate::bytes::next_piece(&mut rest, b'\n') {
                     if !row.is_empty() {
                         l.s("table: ").bytes(row);
-                        reply(fd, &mut l);
+                        l.flush(fd);
                     }
                 }
             };
@@ -408,7 +402,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
     if shutdown.is_some() {
         l.s("ok");
     }
-    reply(fd, &mut l);
+    l.flush(fd);
     if let Some(outcome) = shutdown {
         rt.supervisor_mut().shutdown(outcome, now);
     }
@@ -417,35 +411,42 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
 /// time left in a backoff.
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
-    // One match over both (smaller than one for `None`, then one per state).
     let i = match slot.map(|s| (s, s.state)) {
         None => 0,
-        Some((_, State::Pending)) => 1,
-        // Removed: it only waits for a daemon to stop (a row since reloads
-        // show removed entries still at work).
-        Some((s, State::FindingPid { .. })) if s.removed => 5,
-        Some((_, State::Launching { .. } | State::FindingPid { .. })) => 2,
-        Some((s, State::Running { .. })) if s.entry.ready_fd.is_some() => {
-            if s.ready {
-                3
-            } else {
-                2
-            }
-        }
-        Some((_, State::Running { .. })) => 4,
         Some((_, State::Backoff { until })) => {
             l.s("backoff ")
                 .u(until.saturating_sub(now).div_ceil(1000))
                 .byte(b's');
             return;
         }
-        Some((_, State::Stopping { .. })) => 5,
-        Some((_, State::Stopped)) => 6,
-        Some((_, State::Done { .. })) => 7,
-        Some((_, State::Failed { .. })) => 8,
+        // Removed: it only waits for a daemon to stop (a row since reloads
+        // show removed entries still at work).
+        Some((s, State::FindingPid { .. })) if s.removed => 5,
+        // `starting` until it reports ready, then `ready`.
+        Some((s, State::Running { .. })) if s.entry.ready_fd.is_some() => 2 + usize::from(s.ready),
+        Some((_, state)) => {
+            // The states in declaration order: this numbering is the enum's
+            // own tag, so it costs no compares, and a table gives the word.
+            let n = match state {
+                State::Pending => 0,
+                State::Launching { .. } => 1,
+                State::FindingPid { .. } => 2,
+                State::Running { .. } => 3,
+                State::Backoff { .. } => 4,
+                State::Stopping { .. } => 5,
+                State::Stopped => 6,
+                State::Done { .. } => 7,
+                State::Failed { .. } => 8,
+            };
+            usize::from(STATE_WORD_OF.get(n).copied().unwrap_or(0))
+        }
     };
     l.bytes(crate::bytes::nth_piece(STATE_WORDS, b' ', i).unwrap_or(&[]));
 }
+
+/// The word of [`STATE_WORDS`] for each state, in declaration order (with
+/// no other condition: `Backoff` never gets here).
+const STATE_WORD_OF: [u8; 9] = [1, 2, 2, 4, 0, 5, 6, 7, 8];
 
 /// The words of [`state_word`], by its index.
 const STATE_WORDS: &[u8] = b"gone waiting starting ready running stopping stopped done failed";

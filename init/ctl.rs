@@ -203,12 +203,13 @@ const HEADER_WIDTHS: [u8; 7] = [4, 4, 5, 3, 8, 9, 6];
 /// (uptime in seconds reads better with a unit).
 fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7], unit: bool) {
     for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
-        let start = l.len();
         l.bytes(cell);
+        let mut used = cell.len();
         if unit && i == 6 && cell != b"-" {
             l.byte(b's');
+            used += 1;
         }
-        l.pad_from(start, usize::from(*w) + 2);
+        l.pad(used, usize::from(*w) + 2);
     }
     let keep = l
         .as_bytes()

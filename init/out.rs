@@ -3,6 +3,8 @@
 //!
 //! Lines longer than the buffer are cut, never split across writes, so log
 //! lines from foster stay whole even when several processes share a console.
+//! Only a line told to spill (bulk output like `check`'s, whose rows may be
+//! longer) is written out and emptied whenever it is full instead.
 
 use crate::sys::{self, Errno, RawFd};
 
@@ -15,6 +17,10 @@ pub const LINE_MAX: usize = 512;
 #[repr(C)]
 pub struct Line {
     len: usize,
+    /// Where a full line goes (see [`Line::spill_to`]); `None`: it is cut.
+    spill_fd: Option<RawFd>,
+    /// The first write to `spill_fd` that failed (a full disk, a closed pipe).
+    failed: Option<Errno>,
     buf: [u8; LINE_MAX],
 }
 
@@ -31,6 +37,8 @@ impl Line {
     pub const fn new() -> Line {
         Line {
             len: 0,
+            spill_fd: None,
+            failed: None,
             buf: [0; LINE_MAX],
         }
     }
@@ -52,14 +60,11 @@ impl Line {
     }
     #[inline(never)]
     pub fn bytes(&mut self, b: &[u8]) -> &mut Line {
-        // A byte at a time: a line is short, and this loop is smaller than
-        // a bounds-checked copy.
+        // A byte at a time through `byte`, which also deals with a full
+        // line: a line is short, and this loop is smaller than a
+        // bounds-checked copy.
         for &c in b {
-            let Some(slot) = self.buf.get_mut(self.len) else {
-                break;
-            };
-            *slot = c;
-            self.len += 1;
+            self.byte(c);
         }
         self
     }
@@ -69,10 +74,16 @@ impl Line {
     }
     #[inline(never)]
     pub fn byte(&mut self, b: u8) -> &mut Line {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
+        let Some(slot) = self.buf.get_mut(self.len) else {
+            // Full: cut, or written out and started over.
+            if self.spill_fd.is_some() {
+                self.spill();
+                return self.byte(b);
+            }
+            return self;
+        };
+        *slot = b;
+        self.len += 1;
         self
     }
     #[inline(never)]
@@ -87,10 +98,11 @@ impl Line {
         }
         self.u(n.unsigned_abs())
     }
-    /// Right-pads the text written since `start` with blanks to `width` columns.
-    pub fn pad_from(&mut self, start: usize, width: usize) -> &mut Line {
-        // Never past a full line: `byte` no longer grows it there.
-        while self.len < (start + width).min(LINE_MAX) {
+    /// Blanks that take text `used` bytes wide to `width` columns (none if
+    /// wider).
+    #[inline(never)]
+    pub fn pad(&mut self, used: usize, width: usize) -> &mut Line {
+        for _ in used..width {
             self.byte(b' ');
         }
         self
@@ -109,21 +121,32 @@ impl Line {
     pub fn colon_errno(&mut self, e: Errno) -> &mut Line {
         self.s(": ").errno(e)
     }
+    /// From now on a full line is written to `fd` as it is (no newline
+    /// added) and emptied, not cut: for output of any length.
+    pub fn spill_to(&mut self, fd: RawFd) {
+        self.spill_fd = Some(fd);
+    }
+    /// With [`Line::spill_to`] set, writes the text so far and empties the
+    /// line. Returns the first of these writes that failed.
+    #[inline(never)]
+    pub fn spill(&mut self) -> Option<Errno> {
+        if let Some(fd) = self.spill_fd {
+            if let Err(e) = sys::write_all(fd, self.as_bytes()) {
+                self.failed.get_or_insert(e);
+            }
+            self.len = 0;
+        }
+        self.failed
+    }
     /// Writes the line plus a newline to `fd` and clears it.
     #[inline(never)]
     pub fn flush(&mut self, fd: RawFd) {
-        self.flush_waiting(fd, 0);
-    }
-    /// [`Line::flush`], retrying a full fd as [`sys::write_all_waiting`] does.
-    #[inline(never)]
-    pub fn flush_waiting(&mut self, fd: RawFd, tries: u32) {
         if self.as_bytes().last() != Some(&b'\n') {
-            if self.len == LINE_MAX {
-                self.len -= 1;
-            }
+            // A full line loses its last byte to the newline.
+            self.truncate(LINE_MAX - 1);
             self.byte(b'\n');
         }
-        let _ = sys::write_all_waiting(fd, self.as_bytes(), tries);
+        let _ = sys::write_all(fd, self.as_bytes());
         self.len = 0;
     }
 }
@@ -138,7 +161,7 @@ impl config_format::Sink for Line {
 /// `n` in decimal, written at the end of a 20-byte buffer (the parser's copy).
 pub use config_format::decimal;
 
-/// Writes raw bytes to an fd, ignoring errors (used for bulk output like `check`).
+/// Writes raw bytes to an fd, ignoring errors (used for the usage text).
 // Not inlined: one call instead of a `write_all` at each use (measured: smaller).
 #[inline(never)]
 pub fn put(fd: RawFd, b: &[u8]) {
@@ -174,5 +197,34 @@ mod tests {
             l.s("0123456789");
         }
         assert_eq!(l.len(), LINE_MAX);
+    }
+
+    #[test]
+    fn a_spilling_line_writes_out_when_full() {
+        // A pipe: what the line wrote comes back whole and in order.
+        let (r, w) = sys::pipe(0).unwrap();
+        let mut l = Line::new();
+        l.spill_to(w.raw());
+        for i in 0..100u64 {
+            l.u(i % 10).s("123456789");
+        }
+        assert!(l.len() < LINE_MAX);
+        assert_eq!(l.spill(), None);
+        assert!(l.is_empty());
+        let mut got = [0u8; 1100];
+        let mut n = 0;
+        while n < 1000 {
+            n += sys::read(r.raw(), &mut got[n..]).unwrap();
+        }
+        assert_eq!(n, 1000);
+        for (i, piece) in got[..n].chunks(10).enumerate() {
+            assert_eq!(piece[0], b'0' + (i % 10) as u8);
+            assert_eq!(&piece[1..], b"123456789");
+        }
+        // A failed write is kept and reported (the test harness ignores
+        // SIGPIPE, as Rust programs do).
+        drop(r);
+        l.s("x");
+        assert_eq!(l.spill(), Some(Errno::EPIPE));
     }
 }
