@@ -794,6 +794,51 @@ fn the_terminal_comes_back_when_the_child_ends() {
     assert_eq!(st.code(), Some(0));
 }
 
+/// Ctrl-Z on a terminal where foster is a job, not the session leader: the
+/// child stops, and so does foster, giving the terminal back to its own
+/// group; SIGCONT (a shell's `fg`) resumes both, the child in the
+/// foreground again, and its status still comes through.
+#[test]
+fn ctrl_z_stops_foster_with_its_child_and_sigcont_resumes_both() {
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#""$0" -- sh -c 'read x; exit 7'; echo "rc=$?""#,
+        FOSTER,
+    ]);
+    let (mut shell, master) = on_pty_as(c);
+    let sh = shell.id() as i32;
+    // A failing wait leaves no stopped processes behind.
+    let until = |what: &str, cond: &mut dyn FnMut() -> bool| {
+        if !common::wait_until(WAIT, cond) {
+            common::kill_tree(sh);
+            panic!("timed out waiting for {what}");
+        }
+    };
+    let mut foster = 0;
+    until("foster's child in the foreground", &mut || {
+        foster = children_of(sh).first().copied().unwrap_or(0);
+        let fg = foreground_of(&master);
+        foster > 0 && fg > 0 && fg != sh && children_of(foster).contains(&fg)
+    });
+    let mut m = std::fs::File::from(master.try_clone().unwrap());
+    m.write_all(b"\x1a").unwrap();
+    until("foster stopped with the terminal back", &mut || {
+        common::state(foster) == Some('T') && foreground_of(&master) == sh
+    });
+    kill(foster as u32, libc::SIGCONT);
+    until("the child in the foreground again", &mut || {
+        foreground_of(&master) != sh && common::state(foster) != Some('T')
+    });
+    m.write_all(b"x\n").unwrap();
+    let st = wait_timeout(&mut shell, WAIT);
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut m, &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("rc=7"), "{out:?}");
+    assert_eq!(st.code(), Some(0));
+}
+
 /// Without a usable /proc (none here: unmounted in a private mount
 /// namespace) leftovers cannot be found: once the grace time is over foster
 /// says so and exits with the child's status, instead of waiting for ever
