@@ -251,7 +251,8 @@ fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
     let raw = s.get(src);
     let mut buf = [0u8; 256];
     let (v, quote) = match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
-        Some(v) => (v, v.iter().any(|&b| b == b' ' || b == b'"')),
+        // Quoted whenever the bare value would read back otherwise.
+        Some(v) => (v, v.iter().any(|b| b" \"'\\".contains(b))),
         None => (raw, false),
     };
     bytes(v, quote, w);

@@ -181,3 +181,34 @@ fn a_plan_that_cannot_be_written_fails() {
         "foster: unable to write the plan: No space left on device\n"
     );
 }
+
+/// The options of a plan row read back as the same options: a value with a
+/// blank, a quote or a backslash is shown quoted (`env=Q=it's` bare would
+/// open a quote that never ends).
+#[test]
+fn plan_options_read_back_as_the_same_options() {
+    let dir = std::env::temp_dir().join(format!("foster-check-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let options_of = |table: &str| -> String {
+        let path = dir.join("t.tab");
+        std::fs::write(&path, table).unwrap();
+        let out = foster_check(&path);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+        let row = stdout.lines().last().unwrap();
+        // `    1  service     s     OPTIONS  argv: [...]`
+        let after_name = row.split_once(" s ").unwrap().1.trim_start();
+        after_name.split_once("  argv:").unwrap().0.to_owned()
+    };
+    let first = options_of(
+        "service s dir=\"/a\\\\b c\" env=\"Q=it's\" env=K=v\\\\w user=\"o'k\" \
+         group='g\"x' -- /bin/true\n",
+    );
+    assert_eq!(
+        first,
+        r#"user="o'k" group="g\"x" dir="/a\\b c" env="Q=it's" env="K=v\\w""#
+    );
+    let again = options_of(&format!("service s {first} -- /bin/true\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(again, first);
+}
