@@ -245,9 +245,10 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 
 /// Signals every process the child left: all of the namespace as its PID 1,
 /// else foster's descendants (adopted orphans and theirs), and with `-g` its
-/// group.
+/// group. SIGCONT follows a SIGTERM: a stopped leftover must wake up to act
+/// on it (to run its handler before the grace time is over).
 fn sweep(opts: &Opts, sig: u8) -> bool {
-    let n = reaper::signal_all(sig, sys::is_pid1(), false, false);
+    let n = reaper::signal_all(sig, sys::is_pid1(), false, sig != SIGKILL);
     if opts.has(GROUP) {
         let _ = sys::kill(-opts.child, sig);
     }

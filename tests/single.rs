@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{children_of, cmdline, descendants, processes, wait_bounded, wait_for, FOSTER};
+use common::{children_of, cmdline, descendants, processes, state, wait_bounded, wait_for, FOSTER};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -486,6 +486,43 @@ read go; exit 3"#;
     assert!(rest.contains(&"B got TERM".to_string()), "{rest:?}");
     assert_eq!(st.code(), Some(3));
     // B, if not sent SIGTERM, ends by SIGKILL at 10 s.
+    assert!(
+        took < Duration::from_secs(9),
+        "waited for the grace time: {took:?}"
+    );
+}
+
+/// A stopped leftover that handles SIGTERM can only act on it once woken:
+/// the sweep's SIGTERM is followed by SIGCONT (as a sub-init's and PID 1's
+/// are), not left pending until SIGKILL at the end of the grace time.
+#[test]
+fn stopped_leftovers_are_woken_to_act_on_sigterm() {
+    let script = r#"sh -c 'trap "echo L got TERM; exit 0" TERM; echo ready; kill -STOP $$; sleep 100' &
+read go; exit 3"#;
+    let (mut child, out) = start_ready_with(
+        &["-t", "10", "--", "sh", "-c", script],
+        Stdio::piped(),
+        Stdio::inherit(),
+    );
+    let foster_pid = child.id() as i32;
+    wait_for(WAIT, "L stopped", || {
+        descendants(foster_pid)
+            .into_iter()
+            .any(|p| cmdline(p).starts_with("sh -c trap") && state(p) == Some('T'))
+    });
+    let start = Instant::now();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .unwrap();
+    let st = wait_timeout(&mut child, WAIT);
+    let took = start.elapsed();
+    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
+    assert!(rest.contains(&"L got TERM".to_string()), "{rest:?}");
+    assert_eq!(st.code(), Some(3));
+    // L, if left stopped, ends by SIGKILL at 10 s.
     assert!(
         took < Duration::from_secs(9),
         "waited for the grace time: {took:?}"
