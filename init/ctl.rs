@@ -76,10 +76,12 @@ pub fn main(args: StartArgs) -> i32 {
             }
         };
         tries += 1;
-        if text != BUSY || tries == BUSY_RETRIES {
-            break text;
+        // `==`, not `!=`: the binary has that comparison already.
+        if text == BUSY && tries < BUSY_RETRIES {
+            sys::sleep_ms(100);
+            continue;
         }
-        sys::sleep_ms(100);
+        break text;
     };
     l.clear();
     let mut status = 2;
@@ -291,7 +293,8 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
         }
     }
     if delay > 0 {
-        sys::sleep_ms(delay.saturating_mul(1000));
+        // At most 9 digits of seconds (`parse_small`): no overflow.
+        sys::sleep_ms(delay * 1000);
     }
     let (done, what, obj) = if force {
         if !no_sync {

@@ -140,7 +140,8 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
             }
             if deadline == u64::MAX {
                 let _ = sweep(&opts, SIGTERM);
-                deadline = sys::now_ms().saturating_add(opts.grace_ms);
+                // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
+                deadline = sys::now_ms() + opts.grace_ms;
             }
         }
         let mut timeout = -1;
@@ -389,7 +390,8 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                             *w |= 1 << (n % 64);
                         }
                     }
-                    (b"t", Some(n)) => o.grace_ms = n.saturating_mul(1000),
+                    // At most 9 digits (`parse_small`): no overflow.
+                    (b"t", Some(n)) => o.grace_ms = n * 1000,
                     // A name or any number 1..=64.
                     (b"p", _) => match config_format::signal_by_name(value) {
                         Some(sig) => o.pdeath = Some(sig),

@@ -289,7 +289,10 @@ fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
         text = text.get(line_end(text)? + 1..)?;
     }
     let text = text.get(..line_end(text).unwrap_or(text.len()))?;
-    Some(text.strip_suffix(b"\r").unwrap_or(text))
+    Some(match text.split_last() {
+        Some((b'\r', rest)) => rest,
+        _ => text,
+    })
 }
 
 /// `n` in decimal, written at the end of `buf` (the init's formatter uses it

@@ -178,9 +178,12 @@ pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
             return src.len();
         };
         let nl = pos + nl;
-        let before = src.get(..nl).unwrap_or(&[]);
-        let before = before.strip_suffix(b"\r").unwrap_or(before);
-        if before.last() != Some(&b'\\') {
+        // The byte before the newline, or before its CR.
+        let mut k = nl.wrapping_sub(1);
+        if src.get(k) == Some(&b'\r') {
+            k = k.wrapping_sub(1);
+        }
+        if src.get(k) != Some(&b'\\') {
             return nl;
         }
         pos = nl + 1;

@@ -349,10 +349,13 @@ struct Parser<'a, 'e, 't, 'i, const N: usize> {
     index: &'i mut NameIndex<N>,
 }
 
+/// The span `start..end`. Every caller has `start <= end` (a word's or a
+/// field's bounds, in order), so a plain difference; were one ever reversed,
+/// the span would reach past the source, and [`Span::get`] gives no bytes.
 fn span(start: usize, end: usize) -> Span {
     Span {
         start: start as u32,
-        len: end.saturating_sub(start) as u32,
+        len: end.wrapping_sub(start) as u32,
     }
 }
 
@@ -722,10 +725,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let id = value::strip(id, b"/dev/").unwrap_or(id);
         let id: &[u8] = if id.is_empty() { b"console" } else { id };
         let room = MAX_NAME - 1 - action.len() - SUFFIX;
-        // Every byte pushed is in the name alphabet (an action is a kind
-        // word), so the result is a valid name.
-        for &b in id.iter().take(room) {
-            name.push(&[if crate::is_name_byte(b) { b } else { b'_' }]);
+        // The id's bytes outside the name alphabet become `_` (changed in
+        // place, after one push); an action is a kind word: the result is a
+        // valid name.
+        name.push(id.get(..room).unwrap_or(id));
+        for b in name.bytes.iter_mut().take(usize::from(name.len)) {
+            if !crate::is_name_byte(*b) {
+                *b = b'_';
+            }
         }
         name.push(b".");
         name.push(action);
@@ -756,7 +763,6 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
 
     /// Resolves every `after=`, reports unknown names and cycles, and drops the
     /// entries concerned and, transitively, the entries that depend on them.
-    #[inline(never)]
     fn check_after(&mut self) {
         // Every line is read by now: errors are positioned from the source's
         // start.
@@ -961,9 +967,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 break;
             }
             let (start, end) = (lx.word_at, lx.word_end);
+            // `strip_prefix`, not `starts_with`: the binary has it already.
             if src
                 .get(start..end)
-                .is_some_and(|raw| raw.starts_with(prefix))
+                .and_then(|raw| raw.strip_prefix(prefix))
+                .is_some()
             {
                 if nth == 0 {
                     return span(start + prefix.len(), end);

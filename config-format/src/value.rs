@@ -143,7 +143,9 @@ pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
         .or_else(|| byte_after(s, b"exit:").map(OnExit::Exit))
 }
 
-/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`. Not inlined:
+/// smaller as a call.
+#[inline(never)]
 pub(crate) fn is_env_key(k: &[u8]) -> bool {
     match k.split_first() {
         Some((first, rest)) => {
