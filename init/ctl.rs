@@ -236,7 +236,7 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
         // is a number or a signal name.
         let digits = cell.iter().all(u8::is_ascii_digit);
         let null = *cell == b"-";
-        if null || (digits && i >= 3 && (i == 5 || !cell.is_empty())) {
+        if null || (digits && i >= 3 && !cell.is_empty()) {
             l.bytes(if null { b"null" } else { cell });
         } else {
             l.byte(b'"');

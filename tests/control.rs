@@ -872,6 +872,40 @@ fn an_overlong_status_row_from_the_socket_does_not_hang_ctl() {
     assert!(out.stdout.contains(&"n".repeat(400)), "{out:?}");
 }
 
+/// `status --json` stays valid JSON whatever the socket answers: an empty
+/// number cell (LAST-EXIT, PID, ...) from a foreign or broken server is an
+/// empty string, never a bare `"last_exit": ,`.
+#[test]
+fn json_status_with_empty_cells_is_valid_json() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("emptycells");
+    let sock = dir.path("empty.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut request = String::new();
+        BufReader::new(&conn).read_line(&mut request).unwrap();
+        let reply = "entry\ta\tservice\trunning\t\t\t\t\nentry\tb\tonce\tdone\t-\t0\t7\t-\nok\n";
+        (&conn).write_all(reply.as_bytes()).unwrap();
+    });
+    let out = ctl(&sock, &["--json", "status"]);
+    server.join().unwrap();
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = parse_json(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let Json::Arr(rows) = json else {
+        panic!("not an array: {}", out.stdout)
+    };
+    assert_eq!(rows.len(), 2, "{}", out.stdout);
+    let field = |row: &Json, key: &str| match row {
+        Json::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    assert_eq!(field(&rows[0], "last_exit"), Some(Json::Str(String::new())));
+    assert_eq!(field(&rows[0], "pid"), Some(Json::Str(String::new())));
+    assert_eq!(field(&rows[1], "last_exit"), Some(Json::Num(7.0)));
+    assert_eq!(field(&rows[1], "pid"), Some(Json::Null));
+}
+
 // ------------------------------------------------------------------ security
 
 #[test]
