@@ -17,7 +17,7 @@
 use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
-use crate::supervisor::{Mode, Outcome, Slot, State};
+use crate::supervisor::{Mode, Outcome, Slot, SlotId, State, Supervisor};
 use crate::sys::{self, Errno, ExitStatus, Fd};
 use core::ffi::CStr;
 
@@ -245,17 +245,13 @@ impl Server {
         }
     }
 
-    /// Reads what client `index` sent. When its request line is complete it
-    /// is copied to `line`: returns the client's fd and the line's length.
-    /// A client that hung up, failed or sent too much is closed.
+    /// Reads what client `index` sent. When its request line is complete,
+    /// returns the client's fd and the line's length ([`Server::request`]
+    /// gives the line). A client that hung up, failed or sent too much is
+    /// closed.
     // Inlined into the event loop (measured: smaller).
     #[inline]
-    pub fn read_client(
-        &mut self,
-        ep: &Fd,
-        index: usize,
-        line: &mut [u8; REQUEST_MAX + 2],
-    ) -> Option<(sys::RawFd, usize)> {
+    pub fn read_client(&mut self, ep: &Fd, index: usize) -> Option<(sys::RawFd, usize)> {
         let c = self.clients.get_mut(index).filter(|c| c.open)?;
         loop {
             let Some(room) = c.buf.get_mut(c.len..).filter(|r| !r.is_empty()) else {
@@ -275,7 +271,6 @@ impl Server {
                     c.len += n;
                     let got = c.buf.get(..c.len).unwrap_or(&[]);
                     if let Some(end) = got.iter().position(|&x| x == b'\n') {
-                        *line = c.buf;
                         return Some((c.fd, end));
                     }
                 }
@@ -285,6 +280,15 @@ impl Server {
         }
         self.close_client(ep, index);
         None
+    }
+
+    /// The first `len` bytes client `index` sent: its request line, once
+    /// [`Server::read_client`] found it complete.
+    pub fn request(&self, index: usize, len: usize) -> &[u8] {
+        self.clients
+            .get(index)
+            .and_then(|c| c.buf.get(..len))
+            .unwrap_or(&[])
     }
 
     /// Cut off clients past their deadline; resume accepting after a pause.
@@ -322,8 +326,10 @@ fn accept_failed(log: &Log, e: Errno) {
     log.error_errno(&[what], e, "; retrying in 1 s");
 }
 
-/// Answers one request line on `fd`: data lines, then the status line.
-pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
+/// Answers the request line client `index` sent (`len` bytes, read in
+/// place) on `fd`: data lines, then the status line.
+pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u64) {
+    let line = rt.control().request(index, len);
     let mut l = Line::new();
     let pid1 = rt.mode() == Mode::Pid1;
     // Set for a request that ends foster: answered before the stop begins.
@@ -346,23 +352,29 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, line: &[u8], now: u64) {
             l.s("ok");
         }
         Ok(req @ (Request::Start(name) | Request::Stop(name) | Request::Restart(name))) => {
-            let sup = rt.supervisor_mut();
-            let Some(id) = sup.find(name) else {
+            let Some(id) = rt.supervisor().find(name) else {
                 l.s("error: no entry named ").bytes(name);
                 return l.flush(fd);
             };
-            let done = match req {
-                Request::Start(_) => sup.start_slot(id, now),
-                Request::Stop(_) => sup.stop(id, now),
-                _ => sup.restart(id, now),
+            // The line (in the client's buffer, in `rt`) is not read below.
+            let order: fn(&mut Supervisor, SlotId, u64) -> bool = match req {
+                Request::Start(_) => Supervisor::start_slot,
+                Request::Stop(_) => Supervisor::stop,
+                _ => Supervisor::restart,
             };
+            let sup = rt.supervisor_mut();
+            let done = order(sup, id, now);
+            let slot = sup.slot(id);
             if done {
                 l.s("ok");
             } else if sup.is_stopping() {
                 l.s("error: foster is shutting down");
             } else {
-                l.s("error: ").bytes(name).s(" is ");
-                state_word(&mut l, sup.slot(id), now);
+                // The name found: the request's.
+                l.s("error: ")
+                    .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
+                    .s(" is ");
+                state_word(&mut l, slot, now);
             }
         }
         Ok(Request::Reload) if rt.supervisor().is_stopping() => {

@@ -686,6 +686,8 @@ impl Supervisor {
     }
 
     /// A service wrote its readiness newline.
+    // Inlined into the runtime's one call (measured: smaller).
+    #[inline]
     pub fn ready(&mut self, id: SlotId, now: u64) {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
@@ -704,6 +706,8 @@ impl Supervisor {
     }
 
     /// Answer to [`Action::ReadPidfile`].
+    // Cold: only `pidfile=` entries read one (measured: smaller).
+    #[cold]
     #[inline(never)]
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
         // A stale pidfile may name a pid reused by another entry's process:
@@ -1145,6 +1149,8 @@ impl Supervisor {
 
     /// A new slot for `entry`, at `order` in the start order, in place of a
     /// removed one that is done, else at the end; `None` when all are taken.
+    // Cold: runs at the start and at each reload only (measured: smaller).
+    #[cold]
     #[inline(never)]
     fn add_slot(&mut self, entry: &Entry, order: u8) -> Option<&mut Slot> {
         let end = self.slots.len();
@@ -1482,7 +1488,6 @@ impl Supervisor {
 
     /// Whether an entry with a process (or a daemon still looked for)
     /// names `name` in `after=`.
-    #[inline(never)]
     fn is_held(&self, name: &Name) -> bool {
         self.slots.iter().any(|s| {
             (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
