@@ -149,6 +149,11 @@ pub fn main(args: StartArgs) -> i32 {
     if json {
         l.byte(b']').flush(STDOUT);
     }
+    // A status that did not reach its reader is no success (as `check`).
+    if let Some(e) = l.failed() {
+        crate::log::unable("write the status", b"", "", e);
+        return 1;
+    }
     status
 }
 

@@ -19,7 +19,7 @@ pub struct Line {
     len: usize,
     /// Where a full line goes (see [`Line::spill_to`]); `None`: it is cut.
     spill_fd: Option<RawFd>,
-    /// The first write to `spill_fd` that failed (a full disk, a closed pipe).
+    /// The first write that failed (a full disk, a closed pipe).
     failed: Option<Errno>,
     buf: [u8; LINE_MAX],
 }
@@ -146,8 +146,14 @@ impl Line {
             self.truncate(LINE_MAX - 1);
             self.byte(b'\n');
         }
-        let _ = sys::write_all(fd, self.as_bytes());
+        if let Err(e) = sys::write_all(fd, self.as_bytes()) {
+            self.failed.get_or_insert(e);
+        }
         self.len = 0;
+    }
+    /// The first write of this line's text that failed, spilled or flushed.
+    pub fn failed(&self) -> Option<Errno> {
+        self.failed
     }
 }
 

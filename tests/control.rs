@@ -906,6 +906,44 @@ fn json_status_with_empty_cells_is_valid_json() {
     assert_eq!(field(&rows[1], "pid"), Some(Json::Null));
 }
 
+/// A status that cannot be written (stdout on /dev/full) is an error, as
+/// `foster check`'s plan is: exit 1 and why, not a silent 0.
+#[test]
+fn a_status_that_cannot_be_written_fails() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("fullout");
+    let sock = dir.path("full.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (conn, _) = listener.accept().unwrap();
+            let mut request = String::new();
+            BufReader::new(&conn).read_line(&mut request).unwrap();
+            let reply = "entry\tweb\tservice\trunning\t42\t0\t-\t5\nok\n";
+            (&conn).write_all(reply.as_bytes()).unwrap();
+        }
+    });
+    for json in [false, true] {
+        let mut args = vec!["ctl", "-S", sock.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        args.push("status");
+        let out = Command::new(FOSTER)
+            .args(&args)
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "json {json}: {stderr}");
+        assert_eq!(
+            stderr,
+            "foster: unable to write the status: No space left on device\n"
+        );
+    }
+    server.join().unwrap();
+}
+
 // ------------------------------------------------------------------ security
 
 #[test]
