@@ -48,6 +48,51 @@ impl Sim {
         self.sup.slot(self.id(name)).unwrap().state
     }
 
+    /// Drives a stop to its end: a pidfile read is answered at once with
+    /// "nothing written" (as the runtime answers it), a live process exits
+    /// when `rnd` says so, else time jumps to the next deadline. Whether
+    /// the stop finished, within a bound.
+    fn finish_stop(&mut self, rnd: &mut dyn FnMut(u64) -> u64) -> bool {
+        for _ in 0..10_000 {
+            if self
+                .take_log()
+                .iter()
+                .any(|a| matches!(a, Action::Finish(_)))
+            {
+                return true;
+            }
+            let slots = self.sup.slots();
+            let asked = slots.iter().position(
+                |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
+            );
+            let live = slots.iter().find_map(|sl| sl.pid());
+            match (asked, live, self.deadline()) {
+                (Some(id), _, _) => {
+                    self.sup
+                        .pidfile_read(id as SlotId, PidfileRead::Missing, self.now)
+                }
+                (None, Some(pid), _) if rnd(2) == 0 => {
+                    self.sup.child_exited(pid, ExitStatus::Signal(15), self.now);
+                }
+                (None, _, Some(d)) => self.advance_to(d.max(self.now)),
+                (None, _, None) => self.sup.no_children_left(self.now),
+            }
+            self.pump();
+        }
+        false
+    }
+
+    /// Every slot's name and state, for a failure message.
+    fn states(&self) -> String {
+        let states: std::vec::Vec<_> = self
+            .sup
+            .slots()
+            .iter()
+            .map(|sl| (sl.name().as_str(), sl.state))
+            .collect();
+        format!("{states:?}, next deadline {:?}", self.deadline())
+    }
+
     /// Applies actions like the runtime would: spawns succeed with new pids.
     fn pump(&mut self) {
         for _ in 0..1000 {
@@ -673,48 +718,13 @@ fn random_event_storm_keeps_invariants_and_always_stops() {
         s.take_log();
         s.sup.shutdown(Outcome::Exit(0), s.now);
         s.pump();
-        // Nothing ever exits on its own now: the bounds alone must finish.
-        let mut finished = false;
-        for _ in 0..10_000 {
-            if s.log.iter().any(|a| matches!(a, Action::Finish(_))) {
-                finished = true;
-                break;
-            }
-            // The runtime answers a pidfile read at once: nothing written.
-            let asked = s.sup.slots().iter().position(
-                |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
-            );
-            if let Some(id) = asked {
-                s.sup
-                    .pidfile_read(id as SlotId, PidfileRead::Missing, s.now);
-                s.pump();
-                continue;
-            }
-            let live: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
-            if let Some(&pid) = live.first() {
-                if rnd(2) == 0 {
-                    s.sup.child_exited(pid, ExitStatus::Signal(15), s.now);
-                    s.pump();
-                    continue;
-                }
-            }
-            match s.deadline() {
-                Some(d) => s.advance_to(d.max(s.now)),
-                None => {
-                    s.sup.no_children_left(s.now);
-                    s.pump();
-                }
-            }
-        }
+        // Nothing exits on its own now but what `rnd` picks: the bounds
+        // alone must finish.
+        let finished = s.finish_stop(&mut rnd);
         assert!(
             finished,
-            "round {round}: the stop never finished: {:?} {:?}",
-            s.sup
-                .slots()
-                .iter()
-                .map(|sl| (sl.name().as_str(), sl.state))
-                .collect::<std::vec::Vec<_>>(),
-            s.deadline()
+            "round {round}: the stop never finished: {}",
+            s.states()
         );
     }
 }
@@ -1362,36 +1372,12 @@ fn random_reloads_leave_no_deadline_in_the_past() {
         if !finished {
             s.sup.shutdown(Outcome::Exit(0), s.now);
             s.pump();
-        }
-        for _ in 0..10_000 {
-            if finished {
-                break;
-            }
-            for a in s.take_log() {
-                finished |= matches!(a, Action::Finish(_));
-                if let Action::ReadPidfile { slot } = a {
-                    s.sup.pidfile_read(slot, PidfileRead::Missing, s.now);
-                }
-            }
-            let live = s.sup.slots().iter().find_map(|sl| sl.pid());
-            match (live, s.deadline()) {
-                (Some(pid), _) if rnd(2) == 0 => {
-                    s.sup.child_exited(pid, ExitStatus::Signal(15), s.now);
-                }
-                (_, Some(d)) => s.advance_to(d.max(s.now)),
-                (_, None) => s.sup.no_children_left(s.now),
-            }
-            s.pump();
+            finished = s.finish_stop(&mut rnd);
         }
         assert!(
             finished,
-            "round {round}: the stop never finished: {:?} {:?}",
-            s.sup
-                .slots()
-                .iter()
-                .map(|sl| (sl.name().as_str(), sl.state))
-                .collect::<std::vec::Vec<_>>(),
-            s.deadline()
+            "round {round}: the stop never finished: {}",
+            s.states()
         );
     }
 }
