@@ -167,6 +167,16 @@ fn signalled(log: &[Action], pid: Pid, sig: u8) -> bool {
         .any(|a| matches!(*a, Action::Signal { pid: p, sig: s, .. } if p == pid && s == sig))
 }
 
+/// A deterministic random source: `rnd(n)` is in `0..n` (0 for n = 0).
+fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    }
+}
+
 fn actions() -> &'static mut Actions {
     Box::leak(Box::new(Actions::new()))
 }
@@ -651,13 +661,7 @@ fn spawn_failure_is_an_exit_with_backoff() {
 /// forever, keeps pids unique, and a stop always finishes.
 #[test]
 fn random_event_storm_keeps_invariants_and_always_stops() {
-    let mut seed: u64 = 0x5eed_f057_e12a_0001;
-    let mut rnd = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n.max(1)
-    };
+    let mut rnd = xorshift(0x5eed_f057_e12a_0001);
     for round in 0..200 {
         let text = "sysinit s -- /s\nservice a after=b -- /a\nservice b ready=fd:3 -- /b\n\
                     service c restart=on-failure timeout=500ms -- /c\nonce d -- /d\n\
@@ -1266,13 +1270,7 @@ fn ctl_stop_does_not_disable_shutdown_and_trigger_entries() {
 /// shutdown entry at a time; and every stop finishes.
 #[test]
 fn random_reloads_leave_no_deadline_in_the_past() {
-    let mut seed: u64 = 0x1234_5678_9abc_def1;
-    let mut rnd = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n.max(1)
-    };
+    let mut rnd = xorshift(0x1234_5678_9abc_def1);
     let tables: [&str; 3] = [
         "sysinit s -- /s\nservice a after=b -- /a\nservice b ready=fd:3 -- /b\n\
          service c restart=on-failure timeout=500ms -- /c\nonce d -- /d\n\
@@ -1526,13 +1524,7 @@ fn a_daemon_looked_for_when_the_stop_begins_is_stopped_in_its_turn() {
 /// stop always finishes.
 #[test]
 fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
-    let mut seed: u64 = 0x1234_5678_9abc_def1;
-    let mut rnd = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n.max(1)
-    };
+    let mut rnd = xorshift(0x1234_5678_9abc_def1);
     for round in 0..2000 {
         let n = 2 + rnd(10);
         let mut text = String::new();

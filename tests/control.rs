@@ -849,25 +849,35 @@ fn no_daemon_is_exit_2() {
     assert!(t.elapsed() < Duration::from_secs(20));
 }
 
+/// Something that is not foster listening on `sock`: it answers each of
+/// `clients` connections with `reply`, and gives back the request lines read.
+fn fake_server(sock: &Path, reply: String, clients: usize) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::{BufRead, BufReader};
+    let listener = std::os::unix::net::UnixListener::bind(sock).unwrap();
+    std::thread::spawn(move || {
+        (0..clients)
+            .map(|_| {
+                let (conn, _) = listener.accept().unwrap();
+                let mut request = String::new();
+                BufReader::new(&conn).read_line(&mut request).unwrap();
+                (&conn).write_all(reply.as_bytes()).unwrap();
+                request
+            })
+            .collect()
+    })
+}
+
 #[test]
 fn an_overlong_status_row_from_the_socket_does_not_hang_ctl() {
     // Whatever answers on the socket (here not foster): a cell longer than
     // the output line is cut, and ctl ends.
-    use std::io::{BufRead, BufReader, Write};
     let dir = TempDir::new("longrow");
     let sock = dir.path("long.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let server = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut request = String::new();
-        BufReader::new(&conn).read_line(&mut request).unwrap();
-        let name = "n".repeat(700);
-        let reply = format!("entry\t{name}\tservice\trunning\t42\t0\t-\t5\nok\n");
-        (&conn).write_all(reply.as_bytes()).unwrap();
-        request
-    });
+    let name = "n".repeat(700);
+    let reply = format!("entry\t{name}\tservice\trunning\t42\t0\t-\t5\nok\n");
+    let server = fake_server(&sock, reply, 1);
     let out = ctl(&sock, &["status"]);
-    assert_eq!(server.join().unwrap(), "status\n");
+    assert_eq!(server.join().unwrap(), ["status\n"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains(&"n".repeat(400)), "{out:?}");
 }
@@ -877,17 +887,10 @@ fn an_overlong_status_row_from_the_socket_does_not_hang_ctl() {
 /// empty string, never a bare `"last_exit": ,`.
 #[test]
 fn json_status_with_empty_cells_is_valid_json() {
-    use std::io::{BufRead, BufReader, Write};
     let dir = TempDir::new("emptycells");
     let sock = dir.path("empty.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let server = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut request = String::new();
-        BufReader::new(&conn).read_line(&mut request).unwrap();
-        let reply = "entry\ta\tservice\trunning\t\t\t\t\nentry\tb\tonce\tdone\t-\t0\t7\t-\nok\n";
-        (&conn).write_all(reply.as_bytes()).unwrap();
-    });
+    let reply = "entry\ta\tservice\trunning\t\t\t\t\nentry\tb\tonce\tdone\t-\t0\t7\t-\nok\n";
+    let server = fake_server(&sock, reply.to_string(), 1);
     let out = ctl(&sock, &["--json", "status"]);
     server.join().unwrap();
     assert_eq!(out.code, 0, "{out:?}");
@@ -910,19 +913,10 @@ fn json_status_with_empty_cells_is_valid_json() {
 /// `foster check`'s plan is: exit 1 and why, not a silent 0.
 #[test]
 fn a_status_that_cannot_be_written_fails() {
-    use std::io::{BufRead, BufReader, Write};
     let dir = TempDir::new("fullout");
     let sock = dir.path("full.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let server = std::thread::spawn(move || {
-        for _ in 0..2 {
-            let (conn, _) = listener.accept().unwrap();
-            let mut request = String::new();
-            BufReader::new(&conn).read_line(&mut request).unwrap();
-            let reply = "entry\tweb\tservice\trunning\t42\t0\t-\t5\nok\n";
-            (&conn).write_all(reply.as_bytes()).unwrap();
-        }
-    });
+    let reply = "entry\tweb\tservice\trunning\t42\t0\t-\t5\nok\n";
+    let server = fake_server(&sock, reply.to_string(), 2);
     for json in [false, true] {
         let mut args = vec!["ctl", "-S", sock.to_str().unwrap()];
         if json {

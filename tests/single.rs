@@ -450,6 +450,28 @@ sleep 0.2; exit 4"#
     assert_eq!(left, Vec::<u32>::new(), "left running");
 }
 
+/// Tells the child (a script waiting on `read go`) to exit 3; the leftover
+/// it leaves must print `line` from its TERM handler well before the 10 s
+/// grace time (`-t 10`) would end it by SIGKILL.
+fn child_exits_and_leftover_acts(child: &mut Child, out: BufReader<ChildStdout>, line: &str) {
+    let start = Instant::now();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .unwrap();
+    let st = wait_timeout(child, WAIT);
+    let took = start.elapsed();
+    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
+    assert!(rest.iter().any(|l| l == line), "{rest:?}");
+    assert_eq!(st.code(), Some(3));
+    assert!(
+        took < Duration::from_secs(9),
+        "waited for the grace time: {took:?}"
+    );
+}
+
 /// A leftover that handles SIGTERM only once its own child is done: the
 /// child (a descendant left behind that foster has not adopted yet) must get
 /// SIGTERM too, not only SIGKILL when the grace time is over.
@@ -473,23 +495,8 @@ read go; exit 3"#;
             .any(|p| cmdline(p) == "sleep 100")
     });
     // The child exits; B, A's child, is left behind.
-    let start = Instant::now();
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"go\n")
-        .unwrap();
-    let st = wait_timeout(&mut child, WAIT);
-    let took = start.elapsed();
-    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
-    assert!(rest.contains(&"B got TERM".to_string()), "{rest:?}");
-    assert_eq!(st.code(), Some(3));
     // B, if not sent SIGTERM, ends by SIGKILL at 10 s.
-    assert!(
-        took < Duration::from_secs(9),
-        "waited for the grace time: {took:?}"
-    );
+    child_exits_and_leftover_acts(&mut child, out, "B got TERM");
 }
 
 /// A stopped leftover that handles SIGTERM can only act on it once woken:
@@ -510,23 +517,8 @@ read go; exit 3"#;
             .into_iter()
             .any(|p| cmdline(p).starts_with("sh -c trap") && state(p) == Some('T'))
     });
-    let start = Instant::now();
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"go\n")
-        .unwrap();
-    let st = wait_timeout(&mut child, WAIT);
-    let took = start.elapsed();
-    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
-    assert!(rest.contains(&"L got TERM".to_string()), "{rest:?}");
-    assert_eq!(st.code(), Some(3));
     // L, if left stopped, ends by SIGKILL at 10 s.
-    assert!(
-        took < Duration::from_secs(9),
-        "waited for the grace time: {took:?}"
-    );
+    child_exits_and_leftover_acts(&mut child, out, "L got TERM");
 }
 
 #[test]
