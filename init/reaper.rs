@@ -126,8 +126,8 @@ fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
     // "/proc/" + at most 10 digits + "/stat" + NUL.
     let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
     let end = 6 + pid.len();
-    path.get_mut(6..end)?.copy_from_slice(pid);
-    path.get_mut(end..end + 6)?.copy_from_slice(b"/stat\0");
+    crate::bytes::copy(path.get_mut(6..end)?, pid);
+    crate::bytes::copy(path.get_mut(end..end + 6)?, b"/stat\0");
     let cpath = sys::cstr(path.get(..end + 6)?)?;
     let mut buf = [0u8; 512];
     let stat = sys::read_head(cpath, &mut buf)?;

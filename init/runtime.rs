@@ -288,7 +288,7 @@ impl<'a> Runtime<'a> {
                     let d = config_format::BUSYBOX_DEFAULT_TABLE;
                     let n = d.len().min(buf.len());
                     if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
-                        dst.copy_from_slice(s);
+                        crate::bytes::copy(dst, s);
                     }
                     n
                 }
@@ -1245,7 +1245,7 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let start = match buf.get(DEV) {
         Some(b'/') => DEV,
         _ => {
-            buf.get_mut(..DEV)?.copy_from_slice(b"/dev/");
+            crate::bytes::copy(buf.get_mut(..DEV)?, b"/dev/");
             0
         }
     };

@@ -294,10 +294,10 @@ pub fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a C
     let name = name.to_bytes_with_nul();
     let full = buf.get_mut(..dir.len() + 1 + name.len())?;
     let (head, tail) = full.split_at_mut(dir.len());
-    head.copy_from_slice(dir);
+    crate::bytes::copy(head, dir);
     let (slash, tail) = tail.split_at_mut(1);
     slash.fill(b'/');
-    tail.copy_from_slice(name);
+    crate::bytes::copy(tail, name);
     sys::cstr(full)
 }
 
@@ -362,7 +362,7 @@ impl Env {
         };
         let var = dst.as_ptr();
         let (text, nul) = dst.split_at_mut(kv.len());
-        text.copy_from_slice(kv);
+        crate::bytes::copy(text, kv);
         nul.fill(0);
         self.used = end;
         if let Some(p) = self.ptrs.get_mut(kept) {

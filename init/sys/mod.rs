@@ -919,7 +919,7 @@ fn read_signal_raw(fd: &Fd) -> isize {
             let buf = unsafe { buf.assume_init() };
             let word = |o: usize| {
                 let mut w = [0u8; 4];
-                w.copy_from_slice(buf.get(o..o + 4).unwrap_or(&[0; 4]));
+                crate::bytes::copy(&mut w, buf.get(o..o + 4).unwrap_or(&[0; 4]));
                 u32::from_ne_bytes(w)
             };
             (word(0) as u8 as isize) << 32 | word(12) as isize
@@ -1182,10 +1182,8 @@ fn sockaddr(path: &[u8], sa: &mut core::mem::MaybeUninit<SockAddrUn>) -> Result<
     if path.is_empty() || path.len() >= sa.path.len() {
         return Err(Errno::ENAMETOOLONG);
     }
-    sa.path
-        .get_mut(..path.len())
-        .ok_or(Errno::ENAMETOOLONG)?
-        .copy_from_slice(path);
+    let dst = sa.path.get_mut(..path.len()).ok_or(Errno::ENAMETOOLONG)?;
+    crate::bytes::copy(dst, path);
     Ok(2 + path.len() as u32 + 1)
 }
 
