@@ -14,7 +14,7 @@ use crate::spawn::{self, ChildSetup, Env, Exec, Output, Service, Session};
 use crate::supervisor::{
     Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
 };
-use crate::sys::{self, Errno, ExitStatus, Fd, Pid, SigSet, StartArgs};
+use crate::sys::{self, Errno, ExitStatus, Fd, Paged, Pid, SigSet, StartArgs};
 use config_format::{Argv, Entry, Kind, Span, Table, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
@@ -95,14 +95,11 @@ pub struct Reserved {
     clients: crate::control::Clients,
     logs: [LogPipe; MAX_LOG_PIPES],
     slots: Paged<Slots>,
-    /// The last parsed table (parsed in place).
+    /// The last parsed table (parsed in place; its pages are given back
+    /// once the supervisor has taken its entries).
     table: Paged<Table>,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
 }
-
-/// Starts its contents on a page of their own.
-#[repr(C, align(4096))]
-struct Paged<T>(T);
 
 /// Where a child's argv and environment are built: a mapping of its own,
 /// given back to the kernel after each start, so an idle foster keeps none
@@ -140,8 +137,9 @@ pub struct Runtime<'a> {
     sigfd: Fd,
     ready: &'static mut [ReadyPipe; MAX_SLOTS],
     logs: &'static mut [LogPipe; MAX_LOG_PIPES],
-    /// The last parsed table (reserved once; parsed in place).
-    table: &'static mut Table,
+    /// The last parsed table (reserved once; parsed in place). Only a load
+    /// and what follows it read it: its pages are released after each.
+    table: &'static mut Paged<Table>,
     src: Sources,
     /// The control socket, when one was asked for.
     control: crate::control::Server,
@@ -190,7 +188,7 @@ impl<'a> Runtime<'a> {
                 logs,
                 ready,
                 clients,
-                table: Paged(table),
+                table,
             } = reserved;
             let scratch = match sys::Pages::reserve() {
                 Ok(s) => s,
@@ -314,7 +312,7 @@ impl<'a> Runtime<'a> {
             let log = &self.log;
             let mut errors = 0;
             let mut report = report;
-            config_format::parse_into(src, self.table, &mut |e| {
+            config_format::parse_into(src, &mut self.table.0, &mut |e| {
                 errors += 1;
                 let mut line = Line::new();
                 e.report(file, src, &mut line);
@@ -357,11 +355,14 @@ impl<'a> Runtime<'a> {
     pub fn start(&mut self) -> Result<(), Errno> {
         self.load(None, false)?;
         self.swap_sources();
-        if self.table.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
+        if self.table.0.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
             self.log.error("no entry can run; reaping orphans only");
         }
         let now = sys::now_ms();
-        self.sup.start(self.table, now);
+        self.sup.start(&self.table.0, now);
+        // The slots hold copies of the entries: until the next load, the
+        // parsed table would only keep its pages resident.
+        self.table.release();
         let _ = self.reap(now);
         Ok(())
     }
@@ -378,10 +379,13 @@ impl<'a> Runtime<'a> {
         // The spare buffer, about to be overwritten, holds the spans of the
         // entries an earlier reload removed: those still stopping lose them.
         self.sup.forget_removed_spans();
-        match self.load(report, true) {
-            Ok(0) => {}
-            Ok(errors) => return errors as usize,
-            Err(_) => return 1,
+        let errors = match self.load(report, true) {
+            Ok(n) => n as usize,
+            Err(_) => 1,
+        };
+        if errors > 0 {
+            self.table.release();
+            return errors;
         }
         let old_src = self.src.current();
         let new_src = self.src.get(self.src.spare());
@@ -398,7 +402,8 @@ impl<'a> Runtime<'a> {
             ];
             log.error_with(&parts, None);
         };
-        self.sup.reload(self.table, &same, &no_room, now);
+        self.sup.reload(&self.table.0, &same, &no_room, now);
+        self.table.release();
         self.swap_sources();
         0
     }

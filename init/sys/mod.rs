@@ -1400,6 +1400,34 @@ unsafe impl ZeroValid for crate::runtime::Reserved {}
 // SAFETY: an argv buffer and an environment block (see above).
 unsafe impl ZeroValid for crate::runtime::Scratch {}
 
+/// A `T` that starts on a page of its own and fills its last page alone
+/// (`align` rounds the size up to whole pages), inside a reserved mapping.
+#[repr(C, align(4096))]
+pub struct Paged<T>(pub T);
+
+// SAFETY: the padding after a `T` is never read as part of it.
+unsafe impl<T: ZeroValid> ZeroValid for Paged<T> {}
+
+impl<T: ZeroValid> Paged<T> {
+    /// `MADV_DONTNEED` on its pages: they take no memory until written
+    /// again, and read as zero, a valid `T`. A failure only leaves them
+    /// resident.
+    pub fn release(&mut self) {
+        let addr = self as *mut Self as usize;
+        // Page-aligned and a whole number of pages, all of them this
+        // `Paged`'s own, which `&mut self` makes ours alone: no other value
+        // shares them. foster has no writable file-backed memory (no data
+        // segment), so they are private anonymous pages (a reserved mapping
+        // or the stack), which read as zero once released.
+        let _ = sys!(
+            __NR_madvise,
+            addr,
+            core::mem::size_of::<Self>(),
+            g::MADV_DONTNEED
+        );
+    }
+}
+
 /// A `T` alone in a reserved mapping of its own, whose pages can be given
 /// back to the kernel when the `T` is not in use.
 pub struct Pages<T: 'static>(&'static mut T);
@@ -1501,5 +1529,25 @@ mod tests {
         p.release();
         assert_eq!(resident(addr, pages), 0);
         assert!(bytes.iter().all(|&b| b == 0));
+    }
+
+    /// The runtime releases its parsed table this way after each load: the
+    /// pages go, the table reads as empty, and the next parse fills it again.
+    #[test]
+    fn a_released_paged_table_is_empty_and_not_resident() {
+        let table = reserve_zeroed::<Paged<config_format::Table>>().unwrap();
+        let src = b"service a -- sleep 1\nservice b after=a -- sleep 2\n";
+        config_format::parse_into(src, &mut table.0, &mut |_| panic!("bad table"));
+        assert_eq!(table.0.entries.len(), 2);
+        let addr = table as *mut Paged<config_format::Table> as usize;
+        assert_eq!(addr % 4096, 0);
+        let pages = core::mem::size_of::<Paged<config_format::Table>>() / 4096;
+        assert!(resident(addr, pages) > 0);
+        table.release();
+        assert_eq!(resident(addr, pages), 0);
+        assert!(table.0.entries.is_empty());
+        config_format::parse_into(src, &mut table.0, &mut |_| panic!("bad table"));
+        assert_eq!(table.0.entries.len(), 2);
+        assert_eq!(table.0.entries[1].after.len(), 1);
     }
 }
