@@ -244,6 +244,9 @@ pub struct Slot {
     pub restarts: u32,
     /// Order of first start, for stopping newest first.
     start_seq: u32,
+    /// The reload that removed the entry (`u32::MAX`: in the table): its
+    /// `after=` names the entries of that name not removed before it.
+    removed_at: u32,
     pub last_exit: Option<ExitStatus>,
     /// Readiness reported (entries without `ready=` are ready when running).
     pub ready: bool,
@@ -276,6 +279,7 @@ impl Slot {
             since: 0,
             delay,
             start_seq: 0,
+            removed_at: u32::MAX,
             order,
             removed: false,
             blocked_noted: false,
@@ -421,6 +425,8 @@ pub struct Supervisor {
     /// at once, must not lose a SIGKILL).
     pub dropped_actions: u32,
     next_seq: u32,
+    /// Reloads applied, to tell apart entries removed by different ones.
+    reloads: u32,
     mode: Mode,
     /// foster has no children at all (the reaper said ECHILD).
     no_children: bool,
@@ -448,6 +454,7 @@ impl Supervisor {
             outcome: Outcome::Exit(0),
             mode,
             next_seq: 1,
+            reloads: 0,
             no_children: false,
             exit_code: 0,
             nothing_left_noted: false,
@@ -743,8 +750,11 @@ impl Supervisor {
             slot.state = State::Running { pid };
             slot.stop_daemon = None;
             slot.ready |= slot.entry.ready_fd.is_none();
+            // Removed, it stops in its turn (`stop_next`), not before the
+            // removed entries that run `after=` it.
+            let removed = slot.removed;
             self.note(Note::Adopted { slot: id, pid });
-            if let Some(then) = stop {
+            if let Some(then) = stop.filter(|_| !removed) {
                 self.request_stop(id, then, now);
             }
         } else if died.is_some() || now >= until {
@@ -1033,10 +1043,9 @@ impl Supervisor {
             State::Stopping {
                 then: ref mut old, ..
             } => {
-                // Removing beats restarting beats staying.
-                if *old != AfterStop::Remove {
-                    *old = then;
-                }
+                // The last request wins: a removed entry is dropped
+                // whatever it says (`stopped`).
+                *old = then;
                 true
             }
             // `ctl stop` keeps a service from starting, but must not take
@@ -1080,21 +1089,26 @@ impl Supervisor {
         if self.is_stopping() {
             return;
         }
+        self.reloads += 1;
         // Mark everything that is not in the new table. An entry of another
         // kind is another entry: kept, a service would run on as a shutdown
         // entry, a pending shutdown entry wait forever as a sysinit.
         for i in 0..self.slots.len() {
-            let gone = self.slots.get(i).is_some_and(|s| {
+            let Some(s) = self.slots.get_mut(i).filter(|s| {
                 !s.removed
                     && table
                         .get(s.name().as_bytes())
                         .is_none_or(|(_, e)| e.kind != s.entry.kind)
-            });
-            if gone {
+            }) else {
+                continue;
+            };
+            s.removed = true;
+            s.removed_at = self.reloads;
+            // What runs stops in its turn, as in the orderly stop: after the
+            // removed entries that run `after=` it (`stop_next`; a daemon
+            // looked for, once found).
+            if !matches!(s.state, State::Running { .. } | State::Launching { .. }) {
                 self.request_stop(i as SlotId, AfterStop::Remove, now);
-                if let Some(s) = self.slots.get_mut(i) {
-                    s.removed = true;
-                }
             }
         }
         for (order, &idx) in table.start_order().iter().enumerate() {
@@ -1176,27 +1190,20 @@ impl Supervisor {
 
     /// A slot's process is gone after a stop request.
     fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64) {
+        let stopping = self.is_stopping();
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
         slot.stop_daemon = None;
         slot.ready = false;
-        match then {
-            AfterStop::Stay => slot.state = State::Stopped,
-            AfterStop::Restart => {
-                slot.state = State::Pending;
-                slot.since = now;
-            }
-            AfterStop::Remove => {
-                slot.state = State::Stopped;
-                slot.removed = true;
-                self.push(Action::Forget { slot: id });
-            }
-        }
-        if self.is_stopping() && then == AfterStop::Restart {
-            if let Some(slot) = self.slots.get_mut(id as usize) {
-                slot.state = State::Stopped;
-            }
+        slot.state = State::Stopped;
+        // A removed entry is dropped, whoever stopped it (the orderly stop
+        // too); nothing restarts while foster stops.
+        if slot.removed {
+            self.push(Action::Forget { slot: id });
+        } else if then == AfterStop::Restart && !stopping {
+            slot.state = State::Pending;
+            slot.since = now;
         }
     }
 
@@ -1208,11 +1215,16 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
+        // Removed, it was only waiting for its turn to stop: no restart, no
+        // `on-exit=`, dropped as if stopped.
+        if slot.removed {
+            return self.stopped(id, AfterStop::Remove, now);
+        }
         slot.ready = false;
         slot.last_exit = status.or(slot.last_exit);
         // A start that failed counts as status 255.
         let st = status.unwrap_or(ExitStatus::Code(255));
-        let restart = !stopping && !slot.removed && slot.restarts_by_policy(st);
+        let restart = !stopping && slot.restarts_by_policy(st);
         let uptime = now.saturating_sub(slot.since);
         let mut restart_in = None;
         if restart {
@@ -1305,11 +1317,15 @@ impl Supervisor {
 
     /// One pass; true if anything changed.
     fn step(&mut self, now: u64) -> bool {
-        match self.phase {
-            Phase::Boot => self.step_boot(),
-            Phase::Running => self.step_running(now),
-            Phase::Stopping(stage) => self.step_stopping(stage, now),
+        if let Phase::Stopping(stage) = self.phase {
+            return self.step_stopping(stage, now);
         }
+        // Entries a reload removed stop as the orderly stop stops all.
+        self.stop_next(now) == Some(true)
+            || match self.phase {
+                Phase::Boot => self.step_boot(),
+                Phase::Running | Phase::Stopping(_) => self.step_running(now),
+            }
     }
 
     fn step_boot(&mut self) -> bool {
@@ -1406,44 +1422,13 @@ impl Supervisor {
     #[inline(never)]
     fn step_stopping(&mut self, stage: Stage, now: u64) -> bool {
         match stage {
-            Stage::StopServices => {
-                // Newest first and together, but an entry that others run
-                // `after=` waits until they are gone: the stop takes the
-                // longest chain of `timeout=`s, not their sum (as dinit and
-                // s6-rc stop). `after=` names only entries of the table in
-                // force, which has no cycle: a held entry always has a
-                // dependent that stops first. One stop per pass of `advance`.
-                let mut victim: Option<(SlotId, u32)> = None;
-                let mut waiting = false;
-                for (i, s) in self.slots.iter().enumerate() {
-                    match s.state {
-                        State::Stopping { .. } | State::FindingPid { .. } => waiting = true,
-                        State::Running { .. } | State::Launching { .. }
-                            if s.entry.kind != Kind::Shutdown =>
-                        {
-                            if self.is_held(s.name()) {
-                                waiting = true;
-                            } else if victim.is_none_or(|(_, seq)| s.start_seq >= seq) {
-                                victim = Some((i as SlotId, s.start_seq));
-                            }
-                        }
-                        _ => {}
-                    }
+            Stage::StopServices => match self.stop_next(now) {
+                Some(changed) => changed,
+                None => {
+                    self.phase = Phase::Stopping(Stage::ShutdownEntries);
+                    true
                 }
-                match victim {
-                    // Each stop queues one signal: the rest once there is room.
-                    Some(_) if self.actions.is_full() => {
-                        self.dropped_actions += 1;
-                        false
-                    }
-                    Some((id, _)) => self.request_stop(id, AfterStop::Stay, now),
-                    None if waiting => false,
-                    None => {
-                        self.phase = Phase::Stopping(Stage::ShutdownEntries);
-                        true
-                    }
-                }
-            }
+            },
             Stage::ShutdownEntries => {
                 // One at a time, in table order (no reload while stopping):
                 // the first one still active runs or starts next.
@@ -1486,12 +1471,53 @@ impl Supervisor {
         }
     }
 
-    /// Whether an entry with a process (or a daemon still looked for)
-    /// names `name` in `after=`.
-    fn is_held(&self, name: &Name) -> bool {
+    /// Stops the next service: while foster stops, every one; else those
+    /// a reload removed. Newest first and together, but an entry that others
+    /// run `after=` waits until they are gone: the stop takes the longest
+    /// chain of `timeout=`s, not their sum (as dinit and s6-rc stop). One
+    /// stop per pass of `advance`. `Some(whether one was signalled)` while
+    /// there is one to wait for, `None` when all are gone.
+    fn stop_next(&mut self, now: u64) -> Option<bool> {
+        let stopping = self.is_stopping();
+        let mut victim: Option<(SlotId, u32)> = None;
+        let mut waiting = false;
+        for (i, s) in self.slots.iter().enumerate() {
+            match s.state {
+                State::Stopping { .. } | State::FindingPid { .. } => waiting = true,
+                State::Running { .. } | State::Launching { .. }
+                    if s.entry.kind != Kind::Shutdown && (stopping || s.removed) =>
+                {
+                    if self.is_held(s) {
+                        waiting = true;
+                    } else if victim.is_none_or(|(_, seq)| s.start_seq >= seq) {
+                        victim = Some((i as SlotId, s.start_seq));
+                    }
+                }
+                _ => {}
+            }
+        }
+        match victim {
+            // Each stop queues one signal: the rest once there is room.
+            Some(_) if self.actions.is_full() => {
+                self.dropped_actions += 1;
+                Some(false)
+            }
+            Some((id, _)) => Some(self.request_stop(id, AfterStop::Stay, now)),
+            None => waiting.then_some(false),
+        }
+    }
+
+    /// Whether an entry with a process (or a daemon still looked for) runs
+    /// `after=` slot `x`. The entries of one table have no cycle; one that
+    /// a reload removed names those of the table it was removed from: an
+    /// entry removed later (or still in the table) does not hold an earlier
+    /// one of the same name, so entries removed by different reloads never
+    /// wait for each other in a circle.
+    fn is_held(&self, x: &Slot) -> bool {
         self.slots.iter().any(|s| {
             (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
-                && s.entry.after.iter().any(|dep| dep == name)
+                && s.removed_at <= x.removed_at
+                && s.entry.after.iter().any(|dep| dep == x.name())
         })
     }
 

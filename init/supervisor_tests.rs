@@ -1023,6 +1023,215 @@ fn a_service_stops_after_the_services_that_run_after_it() {
     assert!(signalled(&s.take_log(), db, SIGTERM));
 }
 
+/// A reload that removes `web` (after `db`) and `db` stops them as the
+/// orderly stop does: web first, db once web is gone, here after web's
+/// whole `timeout=` and a SIGKILL (both were signalled at the same moment,
+/// db gone while web still ran). An entry that stays is left alone.
+#[test]
+fn a_reload_stops_a_removed_entry_after_the_removed_ones_that_run_after_it() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db\nservice web after=db timeout=3s -- /web\nservice keep -- /k\n",
+    );
+    let (db, web, keep) = (
+        s.pid("db").unwrap(),
+        s.pid("web").unwrap(),
+        s.pid("keep").unwrap(),
+    );
+    s.take_log();
+    reload(&mut s, "service keep -- /k\n");
+    let log = s.take_log();
+    assert!(
+        signalled(&log, web, SIGTERM) && !signalled(&log, db, SIGTERM),
+        "{log:?}"
+    );
+    s.run_until(2_999);
+    assert!(!signalled(&s.take_log(), db, SIGTERM));
+    s.advance_to(3_000);
+    let log = s.take_log();
+    assert!(signalled(&log, web, SIGKILL) && !signalled(&log, db, SIGTERM));
+    s.sup.child_exited(web, ExitStatus::Signal(9), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db, SIGTERM));
+    s.sup.child_exited(db, ExitStatus::Signal(15), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(log.contains(&Action::Forget { slot: 0 }), "{log:?}");
+    assert!(!log.iter().any(|a| matches!(a, Action::Spawn { .. })));
+    assert_eq!(s.pid("keep"), Some(keep));
+    assert!(s.sup.slots().iter().all(|sl| sl.removed != sl.is_active()));
+}
+
+/// What a held entry becomes: one that ends on its own is forgotten (no
+/// restart, no `on-exit=`); a reload while it waits leaves it waiting and
+/// can bring its name back as a new entry; a shutdown stops it in its turn.
+#[test]
+fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
+    let table = "service db on-exit=poweroff -- /db\nservice web after=db -- /web\n";
+    let mut s = Sim::new(Mode::Pid1, table);
+    let (db, web) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    reload(&mut s, "");
+    s.take_log();
+    s.sup.child_exited(db, FAIL, s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(log.contains(&Action::Forget { slot: 0 }), "{log:?}");
+    assert!(s.sup.shutdown_outcome().is_none(), "{log:?}");
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(
+        s.sup.slots().iter().all(|sl| !sl.is_active()),
+        "{}",
+        s.states()
+    );
+
+    let mut s = Sim::new(Mode::Pid1, table);
+    let (db, web) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    reload(&mut s, "");
+    reload(&mut s, table);
+    let (db2, web2) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    assert!(db2 != db && web2 != web);
+    s.take_log();
+    s.sup.shutdown(Outcome::Reboot, s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(signalled(&log, web2, SIGTERM), "{log:?}");
+    assert!(!signalled(&log, db, SIGTERM) && !signalled(&log, db2, SIGTERM));
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(signalled(&log, db, SIGTERM), "{log:?}");
+    assert!(!signalled(&log, db2, SIGTERM), "db before the web after it");
+    s.sup.child_exited(web2, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db2, SIGTERM));
+    assert!(s.finish_stop(&mut xorshift(7)), "{}", s.states());
+}
+
+/// A removed `pidfile=` daemon still looked for when the reload comes is
+/// stopped once found, but not before the removed entry that runs after it.
+#[test]
+fn a_removed_daemon_found_after_the_reload_still_waits_for_its_dependents() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db pidfile=/run/db.pid -- /launcher\nservice web after=db -- /web\n",
+    );
+    let launcher = s.pid("db").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    let web = s.pid("web").unwrap();
+    s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
+    s.pump();
+    s.run_until(s.deadline().unwrap());
+    let launcher = s.pid("db").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+    s.pump();
+    assert!(matches!(s.state("db"), State::FindingPid { .. }));
+    reload(&mut s, "");
+    assert!(signalled(&s.take_log(), web, SIGTERM));
+    s.advance_to(s.now + PIDFILE_POLL);
+    s.sup.pidfile_read(0, PidfileRead::Child(5151), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(!signalled(&log, 5151, SIGTERM), "db before web: {log:?}");
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 5151, SIGTERM));
+
+    // None shows up: the entry is dropped without a word.
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db pidfile=/run/db.pid -- /launcher
+",
+    );
+    s.exit("db", OK);
+    reload(&mut s, "");
+    let mut log = vec![];
+    while s.now <= PIDFILE_WAIT && s.sup.slot(0).unwrap().is_active() {
+        log.extend(s.take_log());
+        s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+        s.advance_to(s.now + PIDFILE_POLL);
+    }
+    log.extend(s.take_log());
+    assert!(log.contains(&Action::Forget { slot: 0 }), "{log:?}");
+    assert!(!log.contains(&Action::Note(Note::PidfileMissing { slot: 0 })));
+}
+
+/// A removed entry is never held by one that stays (`after=` names only
+/// entries of the new table): a service `db` replaced by a `once db` stops
+/// at once, though the unchanged `web` runs `after=` a `db`.
+#[test]
+fn an_entry_replaced_by_one_of_another_kind_stops_at_once() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db
+service web after=db -- /web
+",
+    );
+    let (db, web) = (s.pid("db").unwrap(), s.pid("web").unwrap());
+    s.take_log();
+    reload(
+        &mut s,
+        "once db -- /db
+service web after=db -- /web
+",
+    );
+    let log = s.take_log();
+    assert!(signalled(&log, db, SIGTERM), "{log:?}");
+    assert!(!signalled(&log, web, SIGTERM) && s.pid("web") == Some(web));
+}
+
+/// Entries removed by different reloads may name each other by the same
+/// names (`a` ran after `b`, a later `b` after a later `a`): what one of
+/// them runs `after=` is what had that name when it was removed, so they
+/// never wait for each other in a circle (a stop that never ended).
+#[test]
+fn entries_removed_by_successive_reloads_never_wait_in_a_circle() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service b -- /b\nservice a after=b -- /a\nservice c after=a timeout=2s -- /c\n\
+         service k -- /k\n",
+    );
+    let c = s.pid("c").unwrap();
+    reload(&mut s, "service k -- /k\n");
+    reload(
+        &mut s,
+        "service k -- /k\nservice a -- /a\nservice b after=a -- /b\n",
+    );
+    reload(&mut s, "service k -- /k\n");
+    s.take_log();
+    s.run_until(2_000);
+    s.sup.child_exited(c, ExitStatus::Signal(9), s.now);
+    s.pump();
+    // Each one signalled ends: the next in line is signalled in turn.
+    for _ in 0..10 {
+        let stopping: std::vec::Vec<Pid> = s
+            .sup
+            .slots()
+            .iter()
+            .filter(|sl| matches!(sl.state, State::Stopping { .. }))
+            .filter_map(|sl| sl.pid())
+            .collect();
+        for p in stopping {
+            s.sup.child_exited(p, ExitStatus::Signal(15), s.now);
+        }
+        s.pump();
+    }
+    assert!(
+        s.sup
+            .slots()
+            .iter()
+            .all(|sl| !sl.removed || !sl.is_active()),
+        "{}",
+        s.states()
+    );
+    assert_eq!(s.sup.slots().iter().filter(|sl| sl.is_active()).count(), 1);
+}
+
 /// Sixteen services that all ignore SIGTERM: the services' part of the stop
 /// takes one `timeout=` (5 s), not sixteen.
 #[test]
@@ -1518,34 +1727,77 @@ fn a_daemon_looked_for_when_the_stop_begins_is_stopped_in_its_turn() {
     assert!(signalled(&s.take_log(), 5151, SIGTERM));
 }
 
-/// Random tables (`after=` graphs, `pidfile=`, `ready=`, `once`), random
-/// events, then a stop: no entry gets its stop signal while an entry that
-/// runs `after=` it still has a process or a daemon looked for, and the
-/// stop always finishes.
+/// A random table of `service`/`once` entries e0, e1, ... with `after=`
+/// graphs, `pidfile=`, `ready=` and timeouts.
+fn random_table(rnd: &mut dyn FnMut(u64) -> u64) -> String {
+    let n = 2 + rnd(10);
+    let mut text = String::new();
+    for i in 0..n {
+        let mut opts = String::new();
+        for _ in 0..rnd(3) {
+            let after = format!("after=e{} ", rnd(i));
+            if i > 0 && !opts.contains(&after) {
+                opts += &after;
+            }
+        }
+        if rnd(3) == 0 {
+            opts += &format!("pidfile=/p{i} ");
+        }
+        if rnd(4) == 0 {
+            opts += "ready=fd:3 ";
+        }
+        let kind = if rnd(5) == 0 { "once" } else { "service" };
+        text += &format!("{kind} e{i} {opts}timeout={}ms -- /x\n", 100 + rnd(3000));
+    }
+    text
+}
+
+/// What a slot held before a reload, to tell whether a new entry took it.
+type SlotWas = (bool, Name, Kind);
+
+fn slots_were(s: &Sim) -> std::vec::Vec<SlotWas> {
+    let slots = s.sup.slots().iter();
+    slots
+        .map(|sl| (sl.removed, sl.entry.name, sl.entry.kind))
+        .collect()
+}
+
+/// Which slot runs `after=` which: for an entry of the table in force, the
+/// entries its `after=` names now; for one a reload removed, those it named
+/// then (kept from before that reload). Called after each load with what
+/// the slots held before it: one a new entry took is another entry (a
+/// removed one's room, or one removed by this reload and taken at once,
+/// then by an entry of another kind).
+fn update_after_pairs(s: &Sim, pairs: &mut std::vec::Vec<(usize, usize)>, was: &[SlotWas]) {
+    let slots = s.sup.slots();
+    let fresh = |i: usize| {
+        let sl = &slots[i];
+        !sl.removed
+            && was
+                .get(i)
+                .is_none_or(|w| w.0 || w.1 != sl.entry.name || w.2 != sl.entry.kind)
+    };
+    pairs.retain(|&(h, x)| slots[h].removed && !fresh(x));
+    for (h, sl) in slots.iter().enumerate().filter(|(_, sl)| !sl.removed) {
+        for dep in sl.entry.after.iter() {
+            pairs.push((h, s.sup.find(dep.as_bytes()).unwrap() as usize));
+        }
+    }
+}
+
+/// Random tables, random events and reloads to other random tables (whose
+/// entries share names: kept, changed, of another kind, removed), then a
+/// stop: no entry gets its stop signal, from the stop or from a reload that
+/// removed it, while an entry that runs `after=` it still has a process or
+/// a daemon looked for, and the stop always finishes.
 #[test]
 fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
     let mut rnd = xorshift(0x1234_5678_9abc_def1);
     for round in 0..2000 {
-        let n = 2 + rnd(10);
-        let mut text = String::new();
-        for i in 0..n {
-            let mut opts = String::new();
-            for _ in 0..rnd(3) {
-                let after = format!("after=e{} ", rnd(i));
-                if i > 0 && !opts.contains(&after) {
-                    opts += &after;
-                }
-            }
-            if rnd(3) == 0 {
-                opts += &format!("pidfile=/p{i} ");
-            }
-            if rnd(4) == 0 {
-                opts += "ready=fd:3 ";
-            }
-            let kind = if rnd(5) == 0 { "once" } else { "service" };
-            text += &format!("{kind} e{i} {opts}timeout={}ms -- /x\n", 100 + rnd(3000));
-        }
+        let mut text = random_table(&mut rnd);
         let mut s = Sim::new(Mode::SubInit, &text);
+        let mut pairs = vec![];
+        update_after_pairs(&s, &mut pairs, &[]);
         let mut daemon = 70_000;
         let mut step = |s: &mut Sim, rnd: &mut dyn FnMut(u64) -> u64, stopping: bool| {
             // The runtime answers a pidfile read at once.
@@ -1568,7 +1820,9 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
                         let st = [OK, ExitStatus::Signal(9)][rnd(2) as usize];
                         s.sup.child_exited(pid, st, s.now);
                     }
-                    1 => s.sup.ready(rnd(n) as SlotId, s.now),
+                    1 => s
+                        .sup
+                        .ready(rnd(s.sup.slots().len() as u64) as SlotId, s.now),
                     2 if !stopping => s.advance_to(s.now + rnd(500)),
                     _ => match s.deadline() {
                         Some(d) => s.advance_to(d.max(s.now)),
@@ -1578,37 +1832,75 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
             }
             s.pump();
         };
-        for _ in 0..rnd(60) {
-            step(&mut s, &mut rnd, false);
-        }
-        // A sub-init with nothing left may have ended on its own.
-        if s.take_log().iter().any(|a| matches!(a, Action::Finish(_))) {
-            continue;
-        }
-        s.sup.shutdown(Outcome::Exit(0), s.now);
-        s.pump();
-        let mut finished = false;
-        for _ in 0..5000 {
+        // Whether the log ends the stop; fails on a stop signal to an entry
+        // (one a reload removed, or any while stopping) still waited for.
+        let check = |s: &mut Sim, pairs: &[(usize, usize)], text: &str| {
+            let mut finished = false;
             for a in s.take_log() {
                 finished |= matches!(a, Action::Finish(_));
                 let Action::Signal { pid, sig: 15, .. } = a else {
                     continue;
                 };
                 let slots = s.sup.slots();
-                let Some(me) = slots.iter().find(|sl| sl.pid() == Some(pid)) else {
+                let Some(me) = slots.iter().position(|sl| sl.pid() == Some(pid)) else {
                     continue;
                 };
-                let waits = slots.iter().find(|o| {
-                    (o.pid().is_some() || matches!(o.state, State::FindingPid { .. }))
-                        && o.entry.after.iter().any(|d| d == me.name())
-                });
+                // A changed entry restarts at once (its daemon once found).
+                if matches!(
+                    slots[me].state,
+                    State::Stopping {
+                        then: AfterStop::Restart,
+                        ..
+                    }
+                ) {
+                    continue;
+                }
+                let waits =
+                    pairs
+                        .iter()
+                        .map(|&(h, _)| &slots[h])
+                        .zip(pairs)
+                        .find(|(o, &(_, x))| {
+                            x == me
+                                && (o.pid().is_some()
+                                    || matches!(o.state, State::FindingPid { .. }))
+                        });
                 assert!(
                     waits.is_none(),
-                    "round {round}: {} stopped before {:?}\n{text}",
-                    me.name().as_str(),
-                    waits.map(|o| (o.name().as_str(), o.state)),
+                    "round {round}: {} stopped before {:?}\n{text}\n{pairs:?} {} {}",
+                    slots[me].name().as_str(),
+                    waits.map(|(o, _)| (o.name().as_str(), o.state)),
+                    me,
+                    s.states()
                 );
             }
+            finished
+        };
+        let mut ended = false;
+        for _ in 0..rnd(60) {
+            if rnd(10) == 0 {
+                let was = slots_were(&s);
+                let new = random_table(&mut rnd);
+                reload(&mut s, &new);
+                text = format!("{text}-- reload --\n{new}");
+                update_after_pairs(&s, &mut pairs, &was);
+            } else {
+                step(&mut s, &mut rnd, false);
+            }
+            // A sub-init with nothing left may have ended on its own.
+            ended = check(&mut s, &pairs, &text);
+            if ended {
+                break;
+            }
+        }
+        if ended {
+            continue;
+        }
+        s.sup.shutdown(Outcome::Exit(0), s.now);
+        s.pump();
+        let mut finished = false;
+        for _ in 0..5000 {
+            finished = check(&mut s, &pairs, &text);
             if finished {
                 break;
             }

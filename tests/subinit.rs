@@ -1325,6 +1325,67 @@ fn reload_removing_many_services_stops_them_all() {
     assert!(foster.zombies().is_empty());
 }
 
+/// A reload that removes `web` (after `db`) and `db` stops them as the
+/// orderly stop does: `web`, which ignores SIGTERM, is killed at its
+/// `timeout=`, and only then is `db` signalled (both were signalled at the
+/// same moment: db's stop found web still running). `keep` stays.
+#[test]
+fn reload_removing_dependents_stops_them_before_what_they_run_after() {
+    let dir = TempDir::new("reload-after");
+    let order = dir.p("order");
+    let web = dir.write(
+        "web.sh",
+        &format!(
+            "trap 'echo web >> {order}' TERM\necho $$ > {pid}\nwhile :; do sleep 0.05; done\n",
+            pid = dir.p("web.pid")
+        ),
+    );
+    let db = dir.write(
+        "db.sh",
+        &format!(
+            "trap 'if kill -0 $(cat {pid}) 2>/dev/null; then echo db-while-web; else echo db; fi >> {order}; exit 0' TERM\n\
+             touch {up}\nwhile :; do sleep 0.05; done\n",
+            pid = dir.p("web.pid"),
+            up = dir.p("up-db"),
+        ),
+    );
+    let table = format!(
+        "service db -- sh {db}\nservice web after=db timeout=1s -- sh {web}\nservice keep -- sleep 1000\n",
+        db = db.display(),
+        web = web.display(),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(T, || dir.path("up-db").exists()
+            && fs::read_to_string(dir.path("web.pid"))
+                .is_ok_and(|p| p.ends_with('\n'))),
+        "{}",
+        foster.log()
+    );
+    let keep = foster.wait_started("keep", 1, T);
+    fs::write(&foster.table, "service keep -- sleep 1000\n").unwrap();
+    let start = Instant::now();
+    foster.signal(libc::SIGHUP);
+    let done = || {
+        fs::read_to_string(&order)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 2
+    };
+    assert!(wait_until(T, done), "{}", foster.log());
+    let took = start.elapsed();
+    let log = foster.log();
+    assert_eq!(fs::read_to_string(&order).unwrap(), "web\ndb\n", "{log}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "db stopped after {took:?}"
+    );
+    assert!(log.contains("web: did not stop in time"), "{log}");
+    assert!(wait_until(T, || foster.children() == [keep]), "{log}");
+    assert_eq!(foster.started_pid("keep"), Some(keep));
+}
+
 /// A `pidfile=` entry removed by a reload while its launcher still runs: the
 /// daemon the launcher leaves is found through the pidfile path of the table
 /// it came from (not read against the new table's text) and stopped.
