@@ -1106,8 +1106,10 @@ impl Supervisor {
             s.removed_at = self.reloads;
             // What runs stops in its turn, as in the orderly stop: after the
             // removed entries that run `after=` it (`stop_next`; a daemon
-            // looked for, once found).
-            if !matches!(s.state, State::Running { .. } | State::Launching { .. }) {
+            // looked for, once found). A launcher stops at once: held, it
+            // could outlive the text of its pidfile path (the next reload
+            // overwrites it) and leave a daemon nobody looks for.
+            if !matches!(s.state, State::Running { .. }) {
                 self.request_stop(i as SlotId, AfterStop::Remove, now);
             }
         }

@@ -1161,6 +1161,41 @@ fn a_removed_daemon_found_after_the_reload_still_waits_for_its_dependents() {
     assert!(!log.contains(&Action::Note(Note::PidfileMissing { slot: 0 })));
 }
 
+/// A removed `pidfile=` entry whose launcher still runs (launched again
+/// after a crash, `web` ran on) stops its launcher at once: held for `web`,
+/// it could outlive the text of its pidfile path (the next reload
+/// overwrites it) and leave a daemon nobody looks for. The daemon it may
+/// have left still waits for `web`.
+#[test]
+fn a_removed_launcher_stops_at_once_and_its_daemon_in_its_turn() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db pidfile=/run/db.pid -- /launcher\nservice web after=db -- /web\n",
+    );
+    s.exit("db", OK);
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    let web = s.pid("web").unwrap();
+    s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
+    s.pump();
+    s.run_until(s.deadline().unwrap());
+    let launcher = s.pid("db").unwrap();
+    assert!(matches!(s.state("db"), State::Launching { .. }));
+    s.take_log();
+    reload(&mut s, "");
+    let log = s.take_log();
+    assert!(signalled(&log, launcher, SIGTERM), "{log:?}");
+    assert!(signalled(&log, web, SIGTERM));
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Child(5151), s.now);
+    s.pump();
+    assert!(!signalled(&s.take_log(), 5151, SIGTERM), "db before web");
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 5151, SIGTERM));
+}
+
 /// A removed entry is never held by one that stays (`after=` names only
 /// entries of the new table): a service `db` replaced by a `once db` stops
 /// at once, though the unchanged `web` runs `after=` a `db`.
@@ -1845,11 +1880,13 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
                 let Some(me) = slots.iter().position(|sl| sl.pid() == Some(pid)) else {
                     continue;
                 };
-                // A changed entry restarts at once (its daemon once found).
+                // A changed entry restarts at once (its daemon once found),
+                // a removed launcher stops at once (its daemon, once found,
+                // waits its turn).
                 if matches!(
                     slots[me].state,
                     State::Stopping {
-                        then: AfterStop::Restart,
+                        then: AfterStop::Restart | AfterStop::Remove,
                         ..
                     }
                 ) {
@@ -1907,5 +1944,87 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
             step(&mut s, &mut rnd, true);
         }
         assert!(finished, "round {round}: the stop never finished\n{text}");
+    }
+}
+
+/// Random tables, reloads, `ctl` requests (to entries of the table in
+/// force: the only ones `ctl` finds) and exits: an entry a reload removed
+/// never starts again, never sets an `on-exit=` outcome, and never waits
+/// for its turn to stop unless a removed entry that runs `after=` it still
+/// has a process.
+#[test]
+fn random_removed_entries_never_restart_and_never_stall() {
+    let mut rnd = xorshift(0xdead_beef_1234_5678);
+    for round in 0..1000 {
+        let table = |rnd: &mut dyn FnMut(u64) -> u64| {
+            let t = random_table(rnd);
+            t.replace("once e1 ", "once e1 on-exit=exit:3 ")
+        };
+        let mut text = table(&mut rnd);
+        let mut s = Sim::new(Mode::SubInit, &text);
+        let mut daemon = 70_000;
+        for step in 0..80 {
+            let n = s.sup.slots().len() as u64;
+            let live: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
+            let id = rnd(n) as SlotId;
+            match rnd(9) {
+                0 => {
+                    let new = table(&mut rnd);
+                    reload(&mut s, &new);
+                    text = format!("{text}-- reload --\n{new}");
+                }
+                1 if !live.is_empty() => {
+                    let pid = live[rnd(live.len() as u64) as usize];
+                    let st = [OK, FAIL, ExitStatus::Signal(9)][rnd(3) as usize];
+                    s.sup.child_exited(pid, st, s.now);
+                }
+                2 if !s.sup.slots()[id as usize].removed => {
+                    match rnd(3) {
+                        0 => s.sup.stop(id, s.now),
+                        1 => s.sup.start_slot(id, s.now),
+                        _ => s.sup.restart(id, s.now),
+                    };
+                }
+                3 => s.sup.ready(id, s.now),
+                4 => {
+                    let asked = s.sup.slots().iter().position(
+                        |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
+                    );
+                    if let Some(id) = asked {
+                        daemon += 1;
+                        let read = [PidfileRead::Child(daemon), PidfileRead::Missing];
+                        s.sup
+                            .pidfile_read(id as SlotId, read[rnd(2) as usize], s.now);
+                    }
+                }
+                _ => s.advance_to(s.now + rnd(1500)),
+            }
+            s.pump();
+            let log = s.take_log();
+            let slots = s.sup.slots();
+            for a in log {
+                if let Action::Note(Note::ExitStatus { slot, .. }) = a {
+                    assert!(
+                        !slots[slot as usize].removed,
+                        "round {round} step {step}: on-exit of a removed entry\n{text}"
+                    );
+                }
+            }
+            if s.sup.is_stopping() {
+                break;
+            }
+            for sl in slots.iter().filter(|sl| sl.removed) {
+                let restarts = matches!(sl.state, State::Pending | State::Backoff { .. });
+                let stalls = matches!(sl.state, State::Running { .. } | State::Launching { .. })
+                    && !s.sup.is_held(sl);
+                assert!(
+                    !restarts && !stalls,
+                    "round {round} step {step}: removed {} {:?}\n{text}\n{}",
+                    sl.name().as_str(),
+                    sl.state,
+                    s.states()
+                );
+            }
+        }
     }
 }

@@ -794,6 +794,38 @@ fn sighup_reloads_the_table() {
     in_order(&ns.output(), &["reload rejected", "stop-c", "stop-a"]);
 }
 
+/// A poweroff while a reload's removed entries still stop, `db` held for
+/// `web` (after it, slow to stop until /tmp/go): the orderly stop takes
+/// them over, `web` before `db`, then the shutdown entry, and PID 1 ends.
+#[test]
+fn a_poweroff_while_removed_entries_still_stop_keeps_their_order() {
+    let web = "service web after=db timeout=20s -- /bin/sh -c 'trap \"while [ ! -e /tmp/go ]; \
+               do sleep 0.05; done; echo stop-web; exit 0\" TERM; echo up-web; \
+               while :; do sleep 1 & wait; done'\n";
+    let table = format!("{}{web}{}{SHUTDOWN_ENTRY}", svc("db", ""), svc("keep", ""));
+    let mut ns = Ns::start(
+        "reload-held",
+        &[("etc/foster.tab", &table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("up-web", WAIT);
+    ns.expect("up-keep", WAIT);
+    let new = format!("{}{SHUTDOWN_ENTRY}", svc("keep", ""));
+    std::fs::write(ns.root_path("/etc/foster.tab"), new).unwrap();
+    ns.signal(libc::SIGHUP);
+    ns.expect("table reloaded", WAIT);
+    ns.signal(libc::SIGUSR2);
+    ns.expect("powering off", WAIT);
+    std::fs::write(ns.root_path("/tmp/go"), "").unwrap();
+    ns.expect_end_by(SIGINT, WAIT);
+    let out = ns.output();
+    in_order(
+        &out,
+        &["stop-keep", "stop-web", "stop-db", "shutdown-entry"],
+    );
+    assert_eq!(out.matches("stop-db").count(), 1, "{out}");
+}
+
 #[test]
 fn sighup_looks_for_etc_inittab_again() {
     // Booted with no /etc/inittab: BusyBox's default table. One written

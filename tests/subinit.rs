@@ -1417,6 +1417,63 @@ fn reload_stops_the_daemon_of_a_removed_entry_still_launching() {
         .contains(&format!("d: daemon pid {daemon} adopted")));
 }
 
+/// A `pidfile=` entry launching again (its daemon crashed, `web` after it ran
+/// on) when a reload removes both, then a second reload before its launcher
+/// is done (it waits for `go`): the second reload overwrites the text of the pidfile path. The
+/// launcher, held for `web`, went on and left a daemon nobody looked for,
+/// running untracked until foster's own end; it stops at once, as before the
+/// removed entries stopped dependents first (its daemon, once found, still
+/// waits for them).
+#[test]
+fn a_removed_entry_launching_again_leaves_no_daemon_behind_after_two_reloads() {
+    let dir = TempDir::new("reload-relaunch");
+    let pidfile = dir.path("d.pid");
+    let table = format!(
+        "service d pidfile={pf} -- sh -c 'if [ -e {first} ]; then touch {again}; \
+         until [ -e {go} ]; do sleep 0.05; done; fi; \
+         touch {first}; setsid sh -c \"exec sleep 1000\" </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n\
+         service web after=d timeout=3s -- sh -c 'trap \"\" TERM; while :; do sleep 0.05; done'\n\
+         service keep -- sleep 1000\n",
+        pf = pidfile.display(),
+        first = dir.p("first"),
+        again = dir.p("again"),
+        go = dir.p("go"),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_started("web", 1, T);
+    let keep = foster.wait_started("keep", 1, T);
+    let daemon = read_pidfile(&pidfile).unwrap();
+    fs::remove_file(&pidfile).unwrap();
+    unsafe { libc::kill(daemon, libc::SIGKILL) };
+    assert!(
+        wait_until(T, || dir.path("again").exists()),
+        "{}",
+        foster.log()
+    );
+    for n in 1..=2 {
+        fs::write(&foster.table, format!("service keep -- sleep 1000 # {n}\n")).unwrap();
+        foster.signal(libc::SIGHUP);
+        let reloaded = || foster.log().matches("table reloaded").count() == n;
+        assert!(wait_until(T, reloaded), "{}", foster.log());
+    }
+    fs::write(dir.path("go"), "").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(8), || foster.children() == [keep]),
+        "left: {:?}\n{}",
+        foster
+            .children()
+            .iter()
+            .map(|&p| cmdline(p))
+            .collect::<Vec<_>>(),
+        foster.log()
+    );
+    assert!(
+        !foster.log().contains("no live child pid"),
+        "{}",
+        foster.log()
+    );
+}
+
 /// A reload that swaps a full table of services that ignore SIGTERM for a
 /// full table of new ones: the burst overflows the supervisor's action
 /// queue, yet every new entry starts at once (well before the old ones'
