@@ -27,9 +27,10 @@ pub(crate) fn is_blank(b: u8) -> bool {
 }
 
 pub(crate) struct Lexer<'a> {
-    pub src: &'a [u8],
+    /// The source up to the end given to [`Lexer::new`]: bytes past it are
+    /// out of reach.
+    src: &'a [u8],
     pub pos: usize,
-    pub end: usize,
     /// The raw extent of the last word [`Lexer::word`] scanned:
     /// `src[word_at..word_end]`. Kept here rather than returned, so that
     /// `word`'s result fits in registers.
@@ -40,9 +41,8 @@ pub(crate) struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a [u8], pos: usize, end: usize) -> Lexer<'a> {
         Lexer {
-            src,
+            src: src.get(..end).unwrap_or(src),
             pos,
-            end: end.min(src.len()),
             word_at: pos,
             word_end: pos,
         }
@@ -50,11 +50,7 @@ impl<'a> Lexer<'a> {
 
     #[inline(always)]
     fn byte(&self, i: usize) -> Option<u8> {
-        if i < self.end {
-            self.src.get(i).copied()
-        } else {
-            None
-        }
+        self.src.get(i).copied()
     }
 
     /// Length of a continuation at `i` (`\` + LF, `\` + CRLF, `\` at the end), or 0.
@@ -76,12 +72,13 @@ impl<'a> Lexer<'a> {
     /// the end).
     pub fn word_start(&mut self) -> bool {
         loop {
+            let c = self.continuation(self.pos);
+            if c > 0 {
+                self.pos += c;
+                continue;
+            }
             match self.byte(self.pos) {
                 Some(b) if is_blank(b) => self.pos += 1,
-                Some(b'\\') => match self.continuation(self.pos) {
-                    0 => return true,
-                    n => self.pos += n,
-                },
                 Some(b'#') => {
                     self.skip_to_newline();
                     return false;
@@ -105,12 +102,9 @@ impl<'a> Lexer<'a> {
     /// Skips the rest of a line after an error. An unterminated quote ends its
     /// physical line, so the skip never swallows the next line.
     pub fn skip_line(&mut self) {
-        while self.word_start() {
-            if self.word(&mut []).is_err() {
-                self.skip_to_newline();
-                return;
-            }
-        }
+        while self.word_start() && self.word(&mut []).is_ok() {}
+        // At the newline already, unless a quote stopped the loop.
+        self.skip_to_newline();
     }
 
     /// Scans the word at `pos`, writing its unquoted bytes to `out` as far as
@@ -118,75 +112,67 @@ impl<'a> Lexer<'a> {
     /// `word_at..word_end`; `word_end` is before a continuation that ends
     /// the word, so the raw word (a kind, a name, `--`) is what the line says.
     pub fn word(&mut self, out: &mut [u8]) -> Result<usize, Unterminated> {
-        self.word_at = self.pos;
-        let mut end = self.pos;
+        let mut pos = self.pos;
+        self.word_at = pos;
+        let mut end = pos;
         let mut len = 0usize;
         // The open quote (0 outside quotes) and where it opened.
         let (mut quote, mut at) = (0u8, 0usize);
-        loop {
-            let b = self.byte(self.pos);
-            if b == Some(b'\\') {
-                let c = self.continuation(self.pos);
-                if c > 0 {
-                    self.pos += c;
-                    continue;
-                }
+        let result = loop {
+            let c = self.continuation(pos);
+            if c > 0 {
+                pos += c;
+                continue;
             }
-            let next = self.byte(self.pos + 1);
+            // The end of the input reads as a newline: it ends a word, and
+            // leaves a quote open, just as one does.
+            let b = self.byte(pos).unwrap_or(b'\n');
+            let next = self.byte(pos + 1).unwrap_or(b'\n');
             // The byte to emit, if any, and how far to step.
-            let (emit, step) = match (quote, b) {
-                (0, None | Some(b' ' | b'\t' | b'\r' | b'\n')) => break,
-                (0, Some(b'\\')) => (next, 2),
-                (0, Some(q @ (b'\'' | b'"'))) => {
-                    (quote, at) = (q, self.pos);
-                    (None, 1)
+            let (mut emit, mut step) = (Some(b), 1);
+            if quote == 0 {
+                match b {
+                    b' ' | b'\t' | b'\r' | b'\n' => break Ok(len),
+                    b'\\' => (emit, step) = (Some(next), 2),
+                    b'\'' | b'"' => (quote, at, emit) = (b, pos, None),
+                    _ => {}
                 }
-                (_, None | Some(b'\n')) => return Err(Unterminated { at }),
-                (_, Some(b'\r')) if next == Some(b'\n') => return Err(Unterminated { at }),
-                (q, Some(x)) if x == q => {
-                    quote = 0;
-                    (None, 1)
-                }
-                (b'"', Some(b'\\')) => match next {
-                    Some(x @ (b'"' | b'\\' | b'$' | b'`')) => (Some(x), 2),
-                    _ => (Some(b'\\'), 1),
-                },
-                (_, x) => (x, 1),
-            };
+            } else if b == b'\n' || (b == b'\r' && next == b'\n') {
+                break Err(Unterminated { at });
+            } else if b == quote {
+                (quote, emit) = (0, None);
+            } else if quote == b'"' && b == b'\\' && matches!(next, b'"' | b'\\' | b'$' | b'`') {
+                (emit, step) = (Some(next), 2);
+            }
             if let Some(x) = emit {
                 if let Some(slot) = out.get_mut(len) {
                     *slot = x;
                 }
                 len += 1;
             }
-            self.pos += step;
-            end = self.pos;
-        }
+            pos += step;
+            end = pos;
+        };
+        self.pos = pos;
         self.word_end = end;
-        Ok(len)
+        result
     }
 }
 
-/// The end of the logical line starting at `pos`: the first newline not
-/// preceded by a `\` (BusyBox's continuation rule, used for inittab lines).
+/// The end of the logical line from `pos` (a word's first byte): the first
+/// newline not preceded by a `\` (BusyBox's continuation rule, used for
+/// inittab lines), found as the first newline that is no part of a
+/// [`Lexer::continuation`].
 pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
+    let lx = Lexer::new(src, 0, src.len());
     loop {
-        let Some(nl) = src
-            .get(pos..)
-            .and_then(|r| r.iter().position(|&b| b == b'\n'))
-        else {
-            return src.len();
-        };
-        let nl = pos + nl;
-        // The byte before the newline, or before its CR.
-        let mut k = nl.wrapping_sub(1);
-        if src.get(k) == Some(&b'\r') {
-            k = k.wrapping_sub(1);
+        match lx.continuation(pos) {
+            0 => match lx.byte(pos) {
+                Some(b'\n') | None => return pos,
+                Some(_) => pos += 1,
+            },
+            c => pos += c,
         }
-        if src.get(k) != Some(&b'\\') {
-            return nl;
-        }
-        pos = nl + 1;
     }
 }
 
@@ -215,12 +201,9 @@ impl Iterator for Logical<'_> {
 
     #[inline(never)]
     fn next(&mut self) -> Option<u8> {
+        let lx = Lexer::new(self.src, 0, self.src.len());
         loop {
-            let b = self.src.get(self.i).copied()?;
-            let c = match b {
-                b'\\' => Lexer::new(self.src, 0, self.src.len()).continuation(self.i),
-                _ => 0,
-            };
+            let c = lx.continuation(self.i);
             if c == 0 {
                 break;
             }

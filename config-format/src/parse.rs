@@ -98,13 +98,20 @@ pub fn parse_into<const N: usize>(
     const { assert!(N < NONE as usize) };
     table.entries.clear();
     // Built here, not in the struct literal: that would build it once more
-    // and copy it. From a constant: a plain zero-fill.
-    let mut index = NameIndex::EMPTY;
+    // and copy it. From a constant: a plain zero-fill. Not at all for
+    // foster's table, which is scanned.
+    let mut storage;
+    let index = if NameIndex::<N>::SCAN {
+        None
+    } else {
+        storage = NameIndex::EMPTY;
+        Some(&mut storage)
+    };
     let mut p = Parser::<N> {
         src,
         on_error,
         table,
-        index: &mut index,
+        index,
         failed: heapless::Vec::new(),
         line_no: 1,
         line_pos: 0,
@@ -133,6 +140,16 @@ const KINDS: [Kind; 9] = [
     Kind::Service,
 ];
 
+/// The kind `word` names; an inittab action (`inittab`) is any kind word
+/// but `service` (the word of `Kind::Service`; `respawn` is another word),
+/// as in BusyBox. Not inlined: both kinds of line look one up.
+#[inline(never)]
+fn kind_word(word: &[u8], inittab: bool) -> Option<Kind> {
+    word_index(KIND_WORDS.as_bytes(), word)
+        .filter(|&i| !(inittab && i == Kind::Service as usize))
+        .and_then(|i| KINDS.get(i).copied())
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Opt {
     Tty,
@@ -153,9 +170,11 @@ enum Opt {
 }
 
 impl Opt {
-    /// Given at most once per line.
-    fn single(self) -> bool {
-        !matches!(self, Opt::Env | Opt::After)
+    /// The option's bit in a set of options given, or 0 for those that
+    /// repeat (`env=`, `after=`): the others are given at most once per line.
+    fn mark(self) -> u16 {
+        const REPEAT: u16 = (1 << Opt::Env as u16) | (1 << Opt::After as u16);
+        (1 << self as u16) & !REPEAT
     }
 }
 
@@ -246,9 +265,7 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), Message
             &mut e.pidfile
         }
         Opt::Env => {
-            let eq = v.iter().position(|&b| b == b'=');
-            let key_ok = eq.and_then(|i| v.get(..i)).is_some_and(value::is_env_key);
-            if !key_ok {
+            if value::key_end(v, true).is_none() {
                 return Err(Message::BadEnv);
             }
             return e.env.push(value).map_err(|_| Message::TooManyEnv);
@@ -314,7 +331,8 @@ fn read_value(e: &mut Entry, opt: Opt, v: &[u8], value: Span) -> Option<()> {
     Some(())
 }
 
-/// An unquoted option value: the first `CAP` bytes and the full length.
+/// An unquoted option value: its bytes and length, or a length past `CAP`
+/// when it does not fit.
 struct Val {
     buf: [u8; Val::CAP],
     len: usize,
@@ -340,13 +358,14 @@ struct Parser<'a, 'e, 't, 'i, const N: usize> {
     /// The line being read: its 1-based number and where it starts.
     line_no: u32,
     line_pos: usize,
+    /// `None` for tables small enough to scan ([`NameIndex::SCAN`]).
+    index: Option<&'i mut NameIndex<N>>,
     /// Generated-name bases seen lately (by hash) and the next suffix to try,
     /// so many repeats of one inittab line stay linear. Only a hint: every
-    /// candidate is still checked against the index.
+    /// candidate is still looked up ([`Parser::find`]).
     suffixes: [(u32, u32); 16],
     /// Names of native lines dropped for errors, so `after=` can say so.
     failed: heapless::Vec<Span, MAX_ENTRIES>,
-    index: &'i mut NameIndex<N>,
 }
 
 /// The span `start..end`. Every caller has `start <= end` (a word's or a
@@ -500,7 +519,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return lx.pos;
         }
         let kind_span = span(lx.word_at, lx.word_end);
-        let Some(kind) = lookup(KIND_WORDS.as_bytes(), &KINDS, kind_span.get(src)) else {
+        let Some(kind) = kind_word(kind_span.get(src), false) else {
             self.err(kind_at, Message::UnknownKind, kind_span, 0);
             lx.skip_line();
             return lx.pos;
@@ -521,14 +540,13 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return lx.pos;
         }
         let mut ok = true;
-        if let Some(first) = self.index.find(self.table, name) {
+        if let Some(first) = self.find(name) {
             let first_line = self.table.entries.get(first).map_or(0, |e| e.line);
             self.err(name_at, Message::DuplicateName, name_span, first_line);
             ok = false;
         }
-        let (line, _) = position(src, self.line_no, self.line_pos, kind_at);
         // The name goes into its place, not through a `Name` moved there.
-        let mut e = default_entry(kind, Syntax::Native, line);
+        let mut e = self.default_entry(kind, Syntax::Native, kind_at);
         e.name.push(name);
         let mut seen = 0u16;
 
@@ -553,7 +571,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 has_command = lx.word_start();
                 break;
             }
-            let Some(eq) = option_key(raw) else {
+            let Some(eq) = value::key_end(raw, false) else {
                 lx.pos = at;
                 has_command = true;
                 break;
@@ -561,15 +579,15 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             let key = span(start, start + eq);
             let value_at = start + eq + 1;
             let value = span(value_at, end);
-            let mut vlx = Lexer::new(src, value_at, end);
-            val.len = vlx.word(&mut val.buf).unwrap_or(0);
+            // The value lexes as the word's rest did; too long for the
+            // buffer, it gets a length no buffer has.
+            val.len = crate::unquote(value.get(src), &mut val.buf).unwrap_or(usize::MAX);
             let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
                 None => Err(Message::UnknownOption),
-                Some(opt) if opt.single() && seen & (1 << opt as u16) != 0 => {
-                    Err(Message::DuplicateOption)
-                }
+                // Only the options given at most once leave a mark.
+                Some(opt) if seen & opt.mark() != 0 => Err(Message::DuplicateOption),
                 Some(opt) => {
-                    seen |= 1 << opt as u16;
+                    seen |= opt.mark();
                     option(&mut e, opt, value, &val)
                 }
             };
@@ -624,6 +642,47 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         end
     }
 
+    /// An entry with every default and an empty name (filled in place
+    /// after), on the line of offset `at`. Not inlined: both kinds of line
+    /// build one, straight into the caller's entry.
+    #[inline(never)]
+    fn default_entry(&self, kind: Kind, syntax: Syntax, at: usize) -> Entry {
+        let (line, _) = position(self.src, self.line_no, self.line_pos, at);
+        Entry {
+            kind,
+            name: Name::EMPTY,
+            syntax,
+            line,
+            tty: None,
+            user: None,
+            group: None,
+            dir: None,
+            env: NO_ENV,
+            umask: None,
+            log: Log::Console,
+            restart: default_restart(kind),
+            backoff_min: DEFAULT_BACKOFF_MIN,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+            after: NO_AFTER,
+            ready_fd: None,
+            pidfile: None,
+            stop_signal: SIGTERM,
+            timeout: DEFAULT_STOP_TIMEOUT,
+            on_exit: None,
+            command: Command::Words(Span::default()),
+        }
+    }
+
+    /// The index of the entry named `name`. (`index` is `None` exactly when
+    /// `SCAN`; testing the constant too leaves the index's code out of
+    /// the binaries that never build one.)
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(index) if !NameIndex::<N>::SCAN => index.find(self.table, name),
+            _ => self.table.get(name).map(|(i, _)| i),
+        }
+    }
+
     /// Adds a clean entry; false (and an error at `line_at`) when the table is full.
     /// By reference: an `Entry` passed by value is copied once more first.
     fn push(&mut self, e: &Entry, line_at: usize) -> bool {
@@ -636,7 +695,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return false;
         }
         let _ = self.table.entries.push(e.clone());
-        self.index.insert(hash, i);
+        // The constant too, as in `find`.
+        if let Some(index) = self.index.as_mut().filter(|_| !NameIndex::<N>::SCAN) {
+            index.insert(hash, i);
+        }
         true
     }
 
@@ -671,12 +733,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return end;
         }
         let action = span(c2 + 1, c3);
-        // BusyBox's actions are the native kinds but `service` (the word
-        // of `Kind::Service`; `respawn` is another word).
-        let Some(kind) = word_index(KIND_WORDS.as_bytes(), action.get(src))
-            .filter(|&i| i != Kind::Service as usize)
-            .and_then(|i| KINDS.get(i).copied())
-        else {
+        let Some(kind) = kind_word(action.get(src), true) else {
             self.err(c2 + 1, Message::UnknownAction, action, 0);
             return end;
         };
@@ -705,8 +762,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return end;
         }
         let id = span(first, c1);
-        let (line, _) = position(src, self.line_no, self.line_pos, first);
-        let mut e = default_entry(kind, Syntax::Inittab, line);
+        let mut e = self.default_entry(kind, Syntax::Inittab, first);
         if !self.inittab_name(&mut e.name, id.get(src), action.get(src)) {
             self.plain(first, Message::TooManyEntries);
             return end;
@@ -751,7 +807,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 name.push(b".");
                 name.push(crate::error::decimal(u64::from(k), &mut [0; 20]));
             }
-            if self.index.find(self.table, name.as_bytes()).is_none() {
+            if self.find(name.as_bytes()).is_none() {
                 if let Some(slot) = self.suffixes.get_mut(cache) {
                     *slot = (hash, k + 1);
                 }
@@ -770,43 +826,39 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         self.line_pos = 0;
         let n = self.table.entries.len();
         let mut g = Graph::<N> {
-            deps: [[0; MAX_AFTER]; N],
             state: [0; N],
-            tried: [0; N],
             stack: [0; N],
+            tried: [0; N],
+            deps: [[0; MAX_AFTER]; N],
         };
         // Filled afterwards: an all-zero literal is cleared in place, while
         // `[[NONE; MAX_AFTER]; N]` in it was built apart and then copied.
         g.deps.as_flattened_mut().fill(NONE);
         // 1. Names that resolve to nothing usable.
-        for i in 0..n {
-            for k in 0..MAX_AFTER {
-                let Some(name) = self.table.entries.get(i).and_then(|e| e.after.get(k)) else {
-                    break;
-                };
-                let name = name.as_bytes();
-                let found = self.index.find(self.table, name);
-                let kind = found
-                    .and_then(|j| self.table.entries.get(j))
-                    .map(|d| d.kind);
-                let msg = match kind {
-                    Some(Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => {
-                        Message::AfterNotStarted
+        // One loop over every (entry, `after=`) pair, in order.
+        for ik in 0..n * MAX_AFTER {
+            let (i, k) = (ik / MAX_AFTER, ik % MAX_AFTER);
+            let Some(name) = self.table.entries.get(i).and_then(|e| e.after.get(k)) else {
+                continue;
+            };
+            let name = name.as_bytes();
+            let found = self.find(name);
+            let kind = found
+                .and_then(|j| self.table.entries.get(j))
+                .map(|d| d.kind);
+            let msg = match kind {
+                Some(Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => Message::AfterNotStarted,
+                Some(_) => {
+                    if let Some(d) = g.deps.as_flattened_mut().get_mut(ik) {
+                        *d = found.map_or(NONE, |j| j as Ix);
                     }
-                    Some(_) => {
-                        set(&mut g.deps[..], i, k, found.map_or(NONE, |j| j as Ix));
-                        continue;
-                    }
-                    None if self.failed.iter().any(|s| s.get(self.src) == name) => {
-                        Message::AfterBroken
-                    }
-                    None => Message::AfterUnknown,
-                };
-                let at = self.after_span(i, k);
-                // The kind only for a never started entry (the others have none).
-                self.err_after(at, msg, kind);
-                g.mark(i, DROPPED);
-            }
+                    continue;
+                }
+                None if self.failed.iter().any(|s| s.get(self.src) == name) => Message::AfterBroken,
+                None => Message::AfterUnknown,
+            };
+            // The kind only for a never started entry (the others have none).
+            self.drop_after(&mut g, i, k, msg, kind);
         }
         // 2. Cycles, by depth-first search over the entries not yet dropped.
         for root in 0..n {
@@ -814,28 +866,22 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 self.search(&mut g, root);
             }
         }
-        // 3. Entries that depend on dropped ones (cycles included), until
-        // nothing changes.
-        for s in g.state.iter_mut() {
-            if *s & IN_CYCLE != 0 {
-                *s |= DROPPED;
-            }
-        }
+        // 3. Entries that depend on dropped ones (cycles included: `GONE`),
+        // until nothing changes.
+        const GONE: u8 = DROPPED | IN_CYCLE;
         let mut changed = true;
         while changed {
             changed = false;
             for i in 0..n {
-                if g.bits(i) & DROPPED != 0 {
+                if g.bits(i) & GONE != 0 {
                     continue;
                 }
                 let hit = g.deps.get(i).and_then(|d| {
                     d.iter()
-                        .position(|&j| j != NONE && g.bits(usize::from(j)) & DROPPED != 0)
+                        .position(|&j| j != NONE && g.bits(usize::from(j)) & GONE != 0)
                 });
                 if let Some(k) = hit {
-                    let at = self.after_span(i, k);
-                    self.err_after(at, Message::AfterBroken, None);
-                    g.mark(i, DROPPED);
+                    self.drop_after(&mut g, i, k, Message::AfterBroken, None);
                     changed = true;
                 }
             }
@@ -846,7 +892,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let entries = &mut self.table.entries;
         let mut kept = 0;
         for i in 0..n {
-            if g.bits(i) & DROPPED == 0 {
+            if g.bits(i) & GONE == 0 {
                 if let Some([first, .., last]) = entries.get_mut(kept..=i) {
                     core::mem::swap(first, last);
                 }
@@ -924,12 +970,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 *slot = self.line_word(on_cycle(g, r + k), 1, b"");
                 c.len += 1;
             }
-            // The first `after=` that points at the next entry on the cycle.
-            let next = on_cycle(g, r + 1) as Ix;
-            let k = get(&g.deps, me)
-                .iter()
-                .position(|&j| j == next)
-                .unwrap_or(0);
+            // The `after=` the search follows from `me`: the one that
+            // points at the next entry on the cycle (the first such: the
+            // search follows each entry's in order).
+            let k = usize::from(get(&g.tried, me)).saturating_sub(1);
             let at = self.after_span(me, k);
             self.error(after_key(at), ErrorKind::AfterCycle(c));
         }
@@ -982,9 +1026,20 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         Span::default()
     }
 
-    /// An error at the `after=` whose value is `value`.
-    fn err_after(&mut self, value: Span, msg: Message, kind: Option<Kind>) {
+    /// Reports entry `i`'s `k`th `after=` (at it, quoting its value) and
+    /// drops the entry.
+    #[inline(never)]
+    fn drop_after(
+        &mut self,
+        g: &mut Graph<N>,
+        i: usize,
+        k: usize,
+        msg: Message,
+        kind: Option<Kind>,
+    ) {
+        let value = self.after_span(i, k);
         self.report(after_key(value), msg, value, 0, kind);
+        g.mark(i, DROPPED);
     }
 }
 
@@ -995,13 +1050,6 @@ fn after_key(value: Span) -> usize {
 
 fn get<T: Copy + Default>(a: &[T], i: usize) -> T {
     a.get(i).copied().unwrap_or_default()
-}
-
-/// Sets `a[i][k]`, if in range.
-fn set<T, const K: usize>(a: &mut [[T; K]], i: usize, k: usize, v: T) {
-    if let Some(slot) = a.get_mut(i).and_then(|r| r.get_mut(k)) {
-        *slot = v;
-    }
 }
 
 /// A cycle with no names yet.
@@ -1024,15 +1072,18 @@ const IN_CYCLE: u8 = 2;
 const SEEN: u8 = 4;
 const ON_PATH: u8 = 8;
 
-/// The `after=` graph while it is checked.
+/// The `after=` graph while it is checked. `repr(C)`, the most used arrays
+/// first: for `N` = [`MAX_ENTRIES`], `state` and `stack` start within a
+/// one-byte displacement of the graph's address.
+#[repr(C)]
 struct Graph<const N: usize> {
-    /// Per entry: the entry each `after=` names, or [`NONE`].
-    deps: [[Ix; MAX_AFTER]; N],
     state: [u8; N],
-    /// Per entry: how many of its `after=` the search has followed.
-    tried: [u8; N],
     /// The search's path from its root.
     stack: [Ix; N],
+    /// Per entry: how many of its `after=` the search has followed.
+    tried: [u8; N],
+    /// Per entry: the entry each `after=` names, or [`NONE`].
+    deps: [[Ix; MAX_AFTER]; N],
 }
 
 impl<const N: usize> Graph<N> {
@@ -1057,15 +1108,6 @@ impl<const N: usize> Graph<N> {
     }
 }
 
-/// `Some(index of '=')` if `raw` starts with `[a-z][a-z-]*=`.
-fn option_key(raw: &[u8]) -> Option<usize> {
-    let eq = raw
-        .iter()
-        .position(|&b| !(b.is_ascii_lowercase() || b == b'-'))?;
-    (eq > 0 && raw.get(eq) == Some(&b'=') && raw.first().is_some_and(u8::is_ascii_lowercase))
-        .then_some(eq)
-}
-
 fn default_restart(kind: Kind) -> RestartPolicy {
     if kind.respawns() {
         RestartPolicy::Always
@@ -1079,50 +1121,24 @@ fn default_restart(kind: Kind) -> RestartPolicy {
 const NO_ENV: crate::List<Span, MAX_ENV> = crate::List::new(Span { start: 0, len: 0 });
 const NO_AFTER: crate::List<Name, MAX_AFTER> = crate::List::new(Name::EMPTY);
 
-/// An entry with every default and an empty name (filled in place after).
-/// Not inlined: both kinds of line build one, straight into the caller's
-/// entry.
-#[inline(never)]
-fn default_entry(kind: Kind, syntax: Syntax, line: u32) -> Entry {
-    Entry {
-        kind,
-        name: Name::EMPTY,
-        syntax,
-        line,
-        tty: None,
-        user: None,
-        group: None,
-        dir: None,
-        env: NO_ENV,
-        umask: None,
-        log: Log::Console,
-        restart: default_restart(kind),
-        backoff_min: DEFAULT_BACKOFF_MIN,
-        backoff_max: DEFAULT_BACKOFF_MAX,
-        after: NO_AFTER,
-        ready_fd: None,
-        pidfile: None,
-        stop_signal: SIGTERM,
-        timeout: DEFAULT_STOP_TIMEOUT,
-        on_exit: None,
-        command: Command::Words(Span::default()),
-    }
-}
-
 /// Entry names to indices: open addressing over four slots per entry of
 /// capacity (load at most 1/4), so duplicate checks stay linear in the table
-/// size (1,000-line benchmark tables too) while foster's 64-entry table costs
-/// 512 bytes of stack. Past half the slots probed it degrades to a scan, never to
-/// a wrong answer.
+/// size for tables larger than foster's (1,000-line benchmark tables). Past
+/// half the slots probed it degrades to a scan, never to a wrong answer.
+/// Foster's own [`MAX_ENTRIES`] table is scanned instead, with no index
+/// (see [`NameIndex::SCAN`]).
+#[repr(C)]
 struct NameIndex<const N: usize> {
-    slots: [[Ix; 4]; N],
+    /// Set when an insert found no free slot: lookups then scan the table.
+    /// First, as every lookup reads it: a one-byte displacement.
     full: bool,
+    slots: [[Ix; 4]; N],
 }
 
 impl<const N: usize> NameIndex<N> {
     const EMPTY: NameIndex<N> = NameIndex {
-        slots: [[0; 4]; N],
         full: false,
+        slots: [[0; 4]; N],
     };
 
     fn hash(s: &[u8]) -> usize {
@@ -1131,6 +1147,11 @@ impl<const N: usize> NameIndex<N> {
         });
         h as usize
     }
+
+    /// Tables of foster's size are scanned: at most [`MAX_ENTRIES`] names
+    /// per lookup cost less code than the index, and no stack (a constant
+    /// per `N`, so the index is left out of foster's binary).
+    const SCAN: bool = N <= MAX_ENTRIES;
 
     fn insert(&mut self, hash: usize, index: usize) {
         let slots = self.slots.as_flattened_mut();
@@ -1168,5 +1189,56 @@ impl<const N: usize> NameIndex<N> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::{format, string::String, vec::Vec};
+
+    /// The entries and errors of `src` in a table of capacity `N`.
+    fn run<const N: usize>(src: &str) -> (Vec<Entry>, Vec<Error>) {
+        let mut errors = Vec::new();
+        let t = parse_n::<N>(src.as_bytes(), &mut |e| errors.push(*e));
+        (t.entries.iter().cloned().collect(), errors)
+    }
+
+    /// Foster's tables (`MAX_ENTRIES`) scan for names; larger ones use the
+    /// name index: both read every table the same.
+    #[test]
+    fn name_index_and_scan_agree() {
+        let mut many = String::new();
+        many += "once e0 x\n";
+        for i in 1..30 {
+            many += &format!("once e{i} after=e{} x\ntty{}::respawn:x\n", i / 2, i % 3);
+        }
+        for src in [
+            "once a x\nonce a y\nservice b after=a x\nservice c after=nope x\n",
+            "::sysinit:x\n::sysinit:y\nonce console.sysinit.2 x\n::sysinit:z\n",
+            "once a after=b x\nonce b after=c x\nonce c after=a x\nonce d after=c x\n",
+            "once a after=b x\nonce b bogus=1 x\nonce c after=a x\n",
+            &many,
+        ] {
+            assert_eq!(run::<MAX_ENTRIES>(src), run::<256>(src), "{src}");
+        }
+    }
+
+    #[test]
+    fn name_index_past_foster_capacity() {
+        let mut src = String::from("once e0 x\n::once:x\n");
+        for i in 1..150 {
+            src += &format!("once e{i} after=e{} x\n::once:x\n", i / 2);
+        }
+        src += "once e100 x\n";
+        let (entries, errors) = run::<512>(&src);
+        assert_eq!(entries.len(), 300);
+        assert_eq!(entries[299].name.as_str(), "console.once.150");
+        assert_eq!(errors.len(), 1);
+        let ErrorKind::Message { msg, n, .. } = errors[0].kind else {
+            panic!("{errors:?}");
+        };
+        assert_eq!((msg, n, errors[0].line), (Message::DuplicateName, 201, 301));
     }
 }

@@ -1,6 +1,8 @@
-//! Option values: durations, signals, umasks, and the small enumerations.
-//! Every reader takes unquoted bytes and returns `None` for anything it does
-//! not accept exactly; it never allocates and never panics on overflow.
+//! Option values: durations, signals, umasks, and the small enumerations;
+//! and the keys before a `=` (option keys, `env=` names). Every reader takes
+//! unquoted bytes (an option word is read raw) and returns `None` for
+//! anything it does not accept exactly; it never allocates and never panics
+//! on overflow.
 
 use crate::parse::{lookup, nth_word, word_index};
 use crate::{Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
@@ -57,10 +59,25 @@ pub(crate) fn strip<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
 /// An unsigned decimal of 1..=19 digits, no sign, no blanks (the init's
 /// number parsing goes through it too).
 pub fn decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+    number(s, 10, 19)
+}
+
+/// 1 to `max_len` digits of base `radix` (at most 10), no sign, no blanks:
+/// one loop for decimals and umasks. `max_len` keeps the value in range.
+#[inline(never)]
+fn number(s: &[u8], radix: u8, max_len: usize) -> Option<u64> {
+    if s.is_empty() || s.len() > max_len {
         return None;
     }
-    Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+    let mut n = 0u64;
+    for &b in s {
+        let d = b.wrapping_sub(b'0');
+        if d >= radix {
+            return None;
+        }
+        n = n * u64::from(radix) + u64::from(d);
+    }
+    Some(n)
 }
 
 /// The longest duration: far past any real use (146 million years), and
@@ -72,25 +89,20 @@ const MAX_DURATION: Millis = 1 << 62;
 pub fn parse_duration(s: &[u8]) -> Option<Millis> {
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
-    let scale: u64 = match unit {
-        b"ms" => 1,
-        b"" | b"s" => 1_000,
-        b"m" => 60_000,
-        b"h" => 3_600_000,
-        _ => return None,
+    // The units' scales, in the order of their word list.
+    const SCALES: [u32; 4] = [1, 1_000, 60_000, 3_600_000];
+    let scale = match unit {
+        b"" => 1_000,
+        _ => lookup(b"ms s m h", &SCALES, unit)?,
     };
     decimal(num)?
-        .checked_mul(scale)
+        .checked_mul(u64::from(scale))
         .filter(|&ms| ms <= MAX_DURATION)
 }
 
 /// `022`, `0022`, `7`: octal, at most `0777`.
 pub(crate) fn umask(s: &[u8]) -> Option<u16> {
-    if s.is_empty() || s.len() > 4 || !s.iter().all(|b| matches!(b, b'0'..=b'7')) {
-        return None;
-    }
-    let n = s.iter().fold(0u16, |n, &d| n * 8 + u16::from(d - b'0'));
-    (n <= 0o777).then_some(n)
+    u16::try_from(number(s, 8, 4)?).ok().filter(|&n| n <= 0o777)
 }
 
 pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
@@ -103,11 +115,12 @@ pub(crate) fn log(s: &[u8], span: crate::Span) -> Option<Log> {
     if s.first() == Some(&b'/') {
         return Some(Log::File(span));
     }
-    lookup(
-        b"console null kmsg",
-        &[Log::Console, Log::Null, Log::Kmsg],
-        s,
-    )
+    // A match, not a table: a `Log` is 12 bytes.
+    Some(match word_index(b"console null kmsg", s)? {
+        0 => Log::Console,
+        1 => Log::Null,
+        _ => Log::Kmsg,
+    })
 }
 
 /// `MIN..MAX`, both durations, `0 < MIN <= MAX`.
@@ -143,17 +156,19 @@ pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
         .or_else(|| byte_after(s, b"exit:").map(OnExit::Exit))
 }
 
-/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`. Not inlined:
-/// smaller as a call.
+/// `Some(index of the first '=')` if `raw` starts with a key and `=`: an
+/// option key `[a-z][a-z-]*`, or with `env` an environment variable name
+/// `[A-Za-z_][A-Za-z0-9_]*`. One function for both: either key is a run of
+/// its bytes that does not start with `-` or a digit.
 #[inline(never)]
-pub(crate) fn is_env_key(k: &[u8]) -> bool {
-    match k.split_first() {
-        Some((first, rest)) => {
-            (first.is_ascii_alphabetic() || *first == b'_')
-                && rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        }
-        None => false,
-    }
+pub(crate) fn key_end(raw: &[u8], env: bool) -> Option<usize> {
+    let in_key = |b: u8| match env {
+        true => b.is_ascii_alphanumeric() || b == b'_',
+        false => b.is_ascii_lowercase() || b == b'-',
+    };
+    let eq = raw.iter().position(|&b| !in_key(b))?;
+    let first = *raw.first()?;
+    (eq > 0 && first != b'-' && !first.is_ascii_digit() && raw.get(eq) == Some(&b'=')).then_some(eq)
 }
 
 #[cfg(test)]
@@ -253,9 +268,14 @@ mod tests {
         assert_eq!(on_exit(b"exit:256"), None);
         assert_eq!(on_exit(b"exit:"), None);
         assert_eq!(on_exit(b"poweroff"), Some(OnExit::Poweroff));
-        assert!(is_env_key(b"_A1"));
-        assert!(!is_env_key(b"1A"));
-        assert!(!is_env_key(b""));
-        assert!(!is_env_key(b"A-B"));
+        assert_eq!(key_end(b"_A1=x", true), Some(3));
+        assert_eq!(key_end(b"A==", true), Some(1));
+        for bad in [&b"1A=x"[..], b"=x", b"", b"A-B=x", b"A", b"a b=x"] {
+            assert_eq!(key_end(bad, true), None, "{:?}", bad);
+        }
+        assert_eq!(key_end(b"on-exit=x", false), Some(7));
+        for bad in [&b"-a=x"[..], b"=x", b"A=x", b"a_b=x", b"a", b"1=x"] {
+            assert_eq!(key_end(bad, false), None, "{:?}", bad);
+        }
     }
 }
