@@ -119,14 +119,18 @@ impl<'a> Lexer<'a> {
         // The open quote (0 outside quotes) and where it opened.
         let (mut quote, mut at) = (0u8, 0usize);
         let result = loop {
-            let c = self.continuation(pos);
-            if c > 0 {
-                pos += c;
-                continue;
-            }
             // The end of the input reads as a newline: it ends a word, and
             // leaves a quote open, just as one does.
             let b = self.byte(pos).unwrap_or(b'\n');
+            // Looked for only at a `\`: the call per byte was most of the
+            // parse time.
+            if b == b'\\' {
+                let c = self.continuation(pos);
+                if c > 0 {
+                    pos += c;
+                    continue;
+                }
+            }
             let next = self.byte(pos + 1).unwrap_or(b'\n');
             // The byte to emit, if any, and how far to step.
             let (mut emit, mut step) = (Some(b), 1);
@@ -166,12 +170,10 @@ impl<'a> Lexer<'a> {
 pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
     let lx = Lexer::new(src, 0, src.len());
     loop {
-        match lx.continuation(pos) {
-            0 => match lx.byte(pos) {
-                Some(b'\n') | None => return pos,
-                Some(_) => pos += 1,
-            },
-            c => pos += c,
+        match lx.byte(pos) {
+            Some(b'\n') | None => return pos,
+            Some(b'\\') => pos += lx.continuation(pos).max(1),
+            Some(_) => pos += 1,
         }
     }
 }

@@ -209,14 +209,7 @@ pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<
 /// [`nth_word`] shares: the lists are a few dozen short words.
 #[inline(never)]
 pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    loop {
-        let (start, end) = word_bounds(words, i);
-        if words.get(start..end)? == key {
-            return Some(i);
-        }
-        i += 1;
-    }
+    words.split(|&b| b == b' ').position(|w| w == key)
 }
 
 /// Word `i` of blank-separated `words` (the reverse of [`word_index`]).
