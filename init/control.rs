@@ -189,15 +189,6 @@ impl Server {
         self.path = Some(path);
     }
 
-    /// The earliest client deadline, or the end of a pause (`u64::MAX`: none).
-    pub fn next_deadline(&self) -> u64 {
-        let mut next = self.paused_until.unwrap_or(u64::MAX);
-        for c in self.clients.iter().filter(|c| c.open) {
-            next = next.min(c.deadline);
-        }
-        next
-    }
-
     /// Removes the socket file (on exit).
     pub fn remove(&mut self) {
         if let Some(path) = self.path.take() {
@@ -206,6 +197,8 @@ impl Server {
     }
 
     /// New connections: accept them all, checking each peer.
+    // Inlined into the event loop (measured: smaller).
+    #[inline]
     pub fn on_listener(&mut self, ep: &Fd, log: &Log, now: u64) {
         let Some(listener) = &self.listener else {
             return;
@@ -292,23 +285,30 @@ impl Server {
     }
 
     /// Cut off clients past their deadline; resume accepting after a pause.
+    /// Returns the earliest deadline left, a client's or the end of a pause
+    /// (`u64::MAX`: none); only new events can change it (a connection, a
+    /// request).
     // Inlined into the event loop (measured: smaller).
     #[inline]
-    pub fn on_tick(&mut self, ep: &Fd, now: u64) {
+    pub fn on_tick(&mut self, ep: &Fd, now: u64) -> u64 {
         if self.paused_until.is_some_and(|t| now >= t) {
             self.paused_until = None;
             if let Some(l) = &self.listener {
                 let _ = sys::epoll_add(ep, l.raw(), sys::EPOLLIN, crate::runtime::TAG_CONTROL);
             }
         }
+        let mut next = self.paused_until.unwrap_or(u64::MAX);
         for i in 0..MAX_CLIENTS {
             if let Some(c) = self.clients.get(i).filter(|c| c.open) {
                 if now >= c.deadline {
                     let _ = sys::write_all(c.fd, b"error: timed out waiting for a request\n");
                     self.close_client(ep, i);
+                } else {
+                    next = next.min(c.deadline);
                 }
             }
         }
+        next
     }
 
     #[inline(never)]
@@ -422,6 +422,8 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
 
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
 /// time left in a backoff.
+// Cold: `ctl` requests only (measured: smaller).
+#[cold]
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     let i = match slot.map(|s| (s, s.state)) {
         None => 0,

@@ -175,7 +175,6 @@ impl Log {
 
 /// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for
 /// the modes without a log of their own.
-#[cold]
 #[inline(never)]
 pub fn unable(what: &str, obj: &[u8], tail: &str, e: Errno) {
     STDERR.unable(what, obj, tail, e);

@@ -135,11 +135,16 @@ pub struct Runtime<'a> {
     ep: Fd,
     log: Log,
     sigfd: Fd,
-    ready: &'static mut [ReadyPipe; MAX_SLOTS],
     logs: &'static mut [LogPipe; MAX_LOG_PIPES],
+    ready: &'static mut [ReadyPipe; MAX_SLOTS],
     /// The last parsed table (reserved once; parsed in place). Only a load
     /// and what follows it read it: its pages are released after each.
     table: &'static mut Paged<Table>,
+    /// Set by [`Action::Finish`]: the loop ends with it.
+    finished: Option<Outcome>,
+    /// The supervisor's count of actions its full queue dropped, as of the
+    /// last [`Runtime::apply_actions`].
+    dropped_seen: u32,
     src: Sources,
     /// The control socket, when one was asked for.
     control: crate::control::Server,
@@ -147,11 +152,6 @@ pub struct Runtime<'a> {
     sup: Supervisor,
     /// A child's argv and environment are built here (taken while in use).
     scratch: Option<sys::Pages<Scratch>>,
-    /// Set by [`Action::Finish`]: the loop ends with it.
-    finished: Option<Outcome>,
-    /// The supervisor's count of actions its full queue dropped, as of the
-    /// last [`Runtime::apply_actions`].
-    dropped_seen: u32,
 }
 
 /// Reads a table file into `buf`; returns its length.
@@ -235,6 +235,8 @@ impl<'a> Runtime<'a> {
     /// Removes the control socket file (sub-init exit) and closes the log
     /// files: one open for writing keeps its filesystem from going
     /// read-only at shutdown (EBUSY), and the disk would be left unclean.
+    // Cold: runs once, at the end (measured: smaller).
+    #[cold]
     pub fn close_at_exit(&mut self) {
         self.control.remove();
         for p in self.logs.iter_mut().filter(|p| p.open) {
@@ -352,6 +354,8 @@ impl<'a> Runtime<'a> {
     }
 
     /// Loads the table and starts the boot sequence.
+    // Cold: runs once (measured: smaller).
+    #[cold]
     pub fn start(&mut self) -> Result<(), Errno> {
         self.load(None, false)?;
         self.swap_sources();
@@ -383,41 +387,43 @@ impl<'a> Runtime<'a> {
             Ok(n) => n as usize,
             Err(_) => 1,
         };
-        if errors > 0 {
-            self.table.release();
-            return errors;
+        if errors == 0 {
+            let old_src = self.src.current();
+            let new_src = self.src.get(self.src.spare());
+            let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
+            let now = sys::now_ms();
+            // Logged first: the reload itself reports entries that found no room.
+            self.log.info("table reloaded");
+            let log = &self.log;
+            let no_room = |name: &config_format::Name| {
+                let parts = [
+                    b"reload: no room for ",
+                    name.as_bytes(),
+                    b" while old entries stop",
+                ];
+                log.error_with(&parts, None);
+            };
+            self.sup.reload(&self.table.0, &same, &no_room, now);
+            self.swap_sources();
         }
-        let old_src = self.src.current();
-        let new_src = self.src.get(self.src.spare());
-        let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
-        let now = sys::now_ms();
-        // Logged first: the reload itself reports entries that found no room.
-        self.log.info("table reloaded");
-        let log = &self.log;
-        let no_room = |name: &config_format::Name| {
-            let parts = [
-                b"reload: no room for ",
-                name.as_bytes(),
-                b" while old entries stop",
-            ];
-            log.error_with(&parts, None);
-        };
-        self.sup.reload(&self.table.0, &same, &no_room, now);
+        // Applied or rejected, the parsed table is done with (the slots hold
+        // copies of the entries).
         self.table.release();
-        self.swap_sources();
-        0
+        errors
     }
 
     /// The loop. Returns only for sub-init's exit, with its status.
     pub fn run(&mut self) -> Outcome {
         let mut events = [sys::EMPTY_EVENT; 8];
+        // The control server's next deadline, as its last tick left it (no
+        // client yet at the start; only events change the clients).
+        let mut control = u64::MAX;
         loop {
             self.apply_actions();
             if let Some(outcome) = self.finished.take() {
                 return outcome;
             }
             let now = sys::now_ms();
-            let control = self.control.next_deadline();
             let deadline = self.sup.next_deadline().min(control);
             let timeout = match deadline {
                 u64::MAX => -1,
@@ -439,7 +445,7 @@ impl<'a> Runtime<'a> {
                 }
             }
             let now = sys::now_ms();
-            self.control.on_tick(&self.ep, now);
+            control = self.control.on_tick(&self.ep, now);
             self.sup.tick(now);
         }
     }
@@ -527,7 +533,9 @@ impl<'a> Runtime<'a> {
         let Some(&ReadyPipe { open: true, fd }) = self.ready.get(slot) else {
             return;
         };
-        let mut buf = [0u8; 64];
+        // Only a newline counts, not what comes before it: a small buffer
+        // (less to zero) read until one comes or the pipe is empty.
+        let mut buf = [0u8; 16];
         // A newline says ready; end of file or an error ends the pipe too.
         let ready = loop {
             match sys::read(fd, &mut buf) {
@@ -543,17 +551,9 @@ impl<'a> Runtime<'a> {
                 Ok(_) | Err(_) => break false,
             }
         };
-        self.close_ready(slot);
+        close_ready(&self.ep, self.ready, slot);
         if ready {
             self.sup.ready(slot as SlotId, sys::now_ms());
-        }
-    }
-
-    #[inline(never)]
-    fn close_ready(&mut self, slot: usize) {
-        if let Some(p) = self.ready.get_mut(slot).filter(|p| p.open) {
-            p.open = false;
-            unwatch(&self.ep, p.fd);
         }
     }
 
@@ -632,10 +632,10 @@ impl<'a> Runtime<'a> {
                     }
                 }
                 Action::ReadPidfile { slot } => self.read_pidfile(slot),
-                Action::Release { slot } => self.close_ready(slot as usize),
+                Action::Release { slot } => close_ready(&self.ep, self.ready, slot as usize),
                 Action::Forget { slot } => {
-                    self.close_ready(slot as usize);
-                    self.drop_log(slot);
+                    close_ready(&self.ep, self.ready, slot as usize);
+                    drop_log(&self.ep, self.logs, slot);
                 }
                 Action::SignalAll { sig } => {
                     // A sub-init with no children has no descendants
@@ -751,77 +751,6 @@ impl<'a> Runtime<'a> {
         self.sup.pidfile_read(slot, read.0, now);
     }
 
-    // Inlined into its one caller (measured: smaller).
-    #[inline]
-    fn log_pipe_for(&mut self, slot: SlotId, log: config_format::Log) -> Option<sys::RawFd> {
-        // The sink is opened at every start, so a path changed by a reload
-        // (or a log file rotated away) takes effect with the next start.
-        let mut path = [0u8; config_format::MAX_VALUE + 1];
-        let (target, kmsg) = match log {
-            config_format::Log::Console | config_format::Log::Null => return None,
-            config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
-            config_format::Log::File(span) => (
-                unquoted_cstr(&Some(span), self.src.current(), &mut path),
-                false,
-            ),
-        };
-        let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
-        let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
-        let sink = match opened {
-            Ok(fd) => fd,
-            Err(e) => {
-                let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
-                self.log_failed(slot, b"open ", target, e);
-                self.drop_log(slot);
-                return None;
-            }
-        };
-        if let Some(p) = log_of(self.logs, slot) {
-            // The previous start's sink is closed.
-            drop(Fd::from_raw(p.sink));
-            p.sink = sink.into_raw();
-            p.kmsg = kmsg;
-            return Some(p.write);
-        }
-        let Some(free) = self.logs.iter().position(|p| !p.open) else {
-            self.log.error("too many log pipes; logging to the console");
-            return None;
-        };
-        let p = self.logs.get_mut(free)?;
-        let write = match reader_pipe(&self.ep, TAG_LOG | slot as u64, &mut p.read) {
-            Ok(w) => w,
-            Err(e) => {
-                self.log_failed(slot, b"create its log pipe", b"", e);
-                return None;
-            }
-        };
-        p.open = true;
-        p.slot = slot;
-        p.kmsg = kmsg;
-        p.write = write.into_raw();
-        p.sink = sink.into_raw();
-        p.len = 0;
-        p.failing = false;
-        Some(p.write)
-    }
-
-    /// `NAME: unable to WHAT: ERRNO; logging to the console`.
-    fn log_failed(&self, slot: SlotId, what: &[u8], target: &[u8], e: Errno) {
-        let parts = [slot_name(&self.sup, slot), b": unable to ", what, target];
-        self.log.error_errno(&parts, e, "; logging to the console");
-    }
-
-    #[inline(never)]
-    fn drop_log(&mut self, slot: SlotId) {
-        if let Some(p) = log_of(self.logs, slot) {
-            p.open = false;
-            unwatch(&self.ep, p.read);
-            for fd in [p.write, p.sink] {
-                drop(Fd::from_raw(fd));
-            }
-        }
-    }
-
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
     /// stays 1). Returns only if the exec failed.
     #[inline]
@@ -929,21 +858,18 @@ impl<'a> Runtime<'a> {
         if !self.sup.should_spawn(slot) {
             return;
         }
-        let Some(entry) = self.sup.slot(slot).map(|s| s.entry.clone()) else {
-            return;
-        };
-        let result = self.spawn_entry(slot, &entry);
+        let result = self.spawn_entry(slot);
         self.sup.spawned(slot, result.map_err(|e| e.0), now);
     }
 
     // Not inlined (measured: smaller; its caller is inlined instead).
     #[inline(never)]
-    fn spawn_entry(&mut self, slot: SlotId, entry: &Entry) -> Result<Pid, Errno> {
+    fn spawn_entry(&mut self, slot: SlotId) -> Result<Pid, Errno> {
         let Some(mut scratch) = self.scratch.take() else {
             return Err(Errno::EBUSY);
         };
         let Scratch { argv, env } = scratch.get();
-        let result = self.spawn_with(slot, entry, argv, env);
+        let result = self.spawn_with(slot, argv, env);
         scratch.release();
         self.scratch = Some(scratch);
         result
@@ -951,13 +877,10 @@ impl<'a> Runtime<'a> {
 
     // Not inlined (measured: smaller).
     #[inline(never)]
-    fn spawn_with(
-        &mut self,
-        slot: SlotId,
-        entry: &Entry,
-        argv: &mut Argv,
-        env: &mut Env,
-    ) -> Result<Pid, Errno> {
+    fn spawn_with(&mut self, slot: SlotId, argv: &mut Argv, env: &mut Env) -> Result<Pid, Errno> {
+        // The entry in place in its slot, not a copy: only the pipes' cells
+        // are changed below, the supervisor is only read.
+        let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
         self.command(entry, argv, env)?;
         let src = self.src.current();
         // One buffer split for the paths and names below, each with room
@@ -996,10 +919,10 @@ impl<'a> Runtime<'a> {
             stdin_null,
             output: match entry.log {
                 config_format::Log::Kmsg | config_format::Log::File(_) => {
-                    self.log_pipe_for(slot, entry.log)
+                    log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry)
                 }
                 config_format::Log::Console | config_format::Log::Null => {
-                    self.drop_log(slot);
+                    drop_log(&self.ep, self.logs, slot);
                     if stdin_null {
                         null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
                     }
@@ -1011,7 +934,7 @@ impl<'a> Runtime<'a> {
             // as fd N. Without one the service could never be ready: the
             // start fails.
             pass_fd: {
-                self.close_ready(slot as usize);
+                close_ready(&self.ep, self.ready, slot as usize);
                 match entry.ready_fd {
                     Some(n) => {
                         // Closed by `close_ready`.
@@ -1042,6 +965,96 @@ impl<'a> Runtime<'a> {
         let result = spawn::spawn(&setup);
         drop(notify_write);
         result
+    }
+}
+
+/// The write end of the log pipe of `slot` for its `entry` (`log=kmsg` or
+/// `log=PATH`, a span of `src`), opened or reused; `None`: the console.
+/// Given the runtime's parts, not the runtime: the entry is borrowed from
+/// its slot while the pipe cells change.
+// Inlined into its one caller (measured: smaller).
+#[inline]
+fn log_pipe_for(
+    ep: &Fd,
+    logs: &mut [LogPipe],
+    log: &Log,
+    src: &[u8],
+    slot: SlotId,
+    entry: &Entry,
+) -> Option<sys::RawFd> {
+    let name = &entry.name;
+    // The sink is opened at every start, so a path changed by a reload
+    // (or a log file rotated away) takes effect with the next start.
+    let mut path = [0u8; config_format::MAX_VALUE + 1];
+    let (target, kmsg) = match entry.log {
+        config_format::Log::Console | config_format::Log::Null => return None,
+        config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
+        config_format::Log::File(span) => (unquoted_cstr(&Some(span), src, &mut path), false),
+    };
+    let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
+    let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
+    let sink = match opened {
+        Ok(fd) => fd,
+        Err(e) => {
+            let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
+            log_failed(log, name, b"open ", target, e);
+            drop_log(ep, logs, slot);
+            return None;
+        }
+    };
+    if let Some(p) = log_of(logs, slot) {
+        // The previous start's sink is closed.
+        drop(Fd::from_raw(p.sink));
+        p.sink = sink.into_raw();
+        p.kmsg = kmsg;
+        return Some(p.write);
+    }
+    let Some(free) = logs.iter().position(|p| !p.open) else {
+        log.error("too many log pipes; logging to the console");
+        return None;
+    };
+    let p = logs.get_mut(free)?;
+    let write = match reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read) {
+        Ok(w) => w,
+        Err(e) => {
+            log_failed(log, name, b"create its log pipe", b"", e);
+            return None;
+        }
+    };
+    p.open = true;
+    p.slot = slot;
+    p.kmsg = kmsg;
+    p.write = write.into_raw();
+    p.sink = sink.into_raw();
+    p.len = 0;
+    p.failing = false;
+    Some(p.write)
+}
+
+/// `NAME: unable to WHAT: ERRNO; logging to the console`.
+fn log_failed(log: &Log, name: &config_format::Name, what: &[u8], target: &[u8], e: Errno) {
+    let parts = [name.as_bytes(), b": unable to ", what, target];
+    log.error_errno(&parts, e, "; logging to the console");
+}
+
+/// Closes the log pipe of `slot` and its sink, if it has one.
+#[inline(never)]
+fn drop_log(ep: &Fd, logs: &mut [LogPipe], slot: SlotId) {
+    if let Some(p) = log_of(logs, slot) {
+        p.open = false;
+        unwatch(ep, p.read);
+        for fd in [p.write, p.sink] {
+            drop(Fd::from_raw(fd));
+        }
+    }
+}
+
+/// Closes the readiness pipe of `slot`, if open.
+#[inline(never)]
+fn close_ready(ep: &Fd, ready: &mut [ReadyPipe], slot: usize) {
+    if let Some(p) = ready.get_mut(slot).filter(|p| p.open) {
+        p.open = false;
+        unwatch(ep, p.fd);
     }
 }
 
@@ -1115,6 +1128,8 @@ fn signal_service(pid: Pid, sig: u8) {
 /// of an adopted orphan too, before they come to foster in their turn).
 /// SIGCONT follows in the same sweep (one walk of /proc, not two): a
 /// stopped process must wake up to act on the signal.
+// Cold: shutdown only (measured: smaller).
+#[cold]
 fn signal_all(sig: u8, mode: Mode) {
     // Their groups too, so grandchildren that still have a parent go.
     let _ = reaper::signal_all(sig, mode == Mode::Pid1, true, sig != SIGKILL);
