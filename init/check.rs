@@ -6,7 +6,8 @@
 //!
 //! Output goes through one spilling `out::Line`, written to the fd whenever
 //! it is full, so rows of any length come out whole and no allocation is
-//! needed.
+//! needed. The closing error count is one of foster's own lines
+//! (`single::say`), cut at a line's length as they all are.
 
 use crate::bytes::nth_piece;
 use crate::out::Line;
@@ -47,19 +48,24 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
         e.report(file, src, &mut w);
     });
     if errors > 0 {
-        w.s("foster: ").bytes(file).s(": ").u(u64::from(errors));
-        w.s(if errors == 1 { " error\n" } else { " errors\n" });
-    } else {
-        // Nothing written yet: the line is empty.
-        w.spill_to(sys::STDOUT);
-        plan(file, src, &table, &mut w);
-    }
-    // A plan that did not reach its reader is no success.
-    if let (0, Some(e)) = (errors, w.spill()) {
-        crate::log::unable("write the plan", b"", "", e);
+        // The reports, then the count: one of foster's own lines.
+        let _ = w.spill();
+        let count = if errors == 1 {
+            "@: # error"
+        } else {
+            "@: # errors"
+        };
+        crate::single::say(count, file, errors.into(), 0);
         return 1;
     }
-    i32::from(errors > 0)
+    // Nothing written yet: the line is empty.
+    w.spill_to(sys::STDOUT);
+    plan(file, src, &table, &mut w);
+    // A plan that did not reach its reader is no success.
+    match w.spill() {
+        Some(e) => crate::failed("write the plan", e),
+        None => 0,
+    }
 }
 
 /// Rows like
@@ -123,12 +129,12 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
 /// left-aligned, kind followed by two blanks and name by one (each option
 /// then starts with its own).
 fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
-    let mut digits = [0u8; 20];
-    let num = crate::out::decimal(number, &mut digits);
     let kind = e.kind.as_str().as_bytes();
     let name = e.name.as_bytes();
-    w.pad(num.len(), 5);
-    w.bytes(num);
+    // At most MAX_ENTRIES (64) rows: one or two digits.
+    const _: () = assert!(config_format::MAX_ENTRIES < 100);
+    w.pad(1 + usize::from(number >= 10), 5);
+    w.u(number);
     w.s("  ").bytes(kind);
     // Kind names are at most 10 bytes: padded to 10, then two blanks.
     w.pad(kind.len(), 12);
@@ -252,7 +258,10 @@ fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
     let mut buf = [0u8; 256];
     let (v, quote) = match unquote(raw, &mut buf).and_then(|n| buf.get(..n)) {
         // Quoted whenever the bare value would read back otherwise.
-        Some(v) => (v, v.iter().any(|b| b" \"'\\".contains(b))),
+        Some(v) => (
+            v,
+            v.iter().any(|&b| matches!(b, b' ' | b'"' | b'\'' | b'\\')),
+        ),
         None => (raw, false),
     };
     bytes(v, quote, w);

@@ -150,11 +150,10 @@ pub fn main(args: StartArgs) -> i32 {
         l.byte(b']').flush(STDOUT);
     }
     // A status that did not reach its reader is no success (as `check`).
-    if let Some(e) = l.failed() {
-        crate::log::unable("write the status", b"", "", e);
-        return 1;
+    match l.failed() {
+        Some(e) => crate::failed("write the status", e),
+        None => status,
     }
-    status
 }
 
 /// `line` after `head`, if it starts with it: with the head's length not
@@ -256,23 +255,36 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
             l.byte(b'"');
         }
     }
-    l.s(if last { "}" } else { "}," });
+    l.byte(b'}');
+    if !last {
+        l.byte(b',');
+    }
     l.flush(STDOUT);
 }
+
+/// The applets' line of [`crate::USAGE`] (its last) without the indent:
+/// their own usage message shows it, the same bytes rather than a copy.
+const APPLETS_USAGE: &str = {
+    let line = "poweroff|reboot|halt [-f] [-d SECS] [-n]\n";
+    let (_, last) = crate::USAGE.split_at(crate::USAGE.len() - line.len());
+    last.split_at(last.len() - 1).0
+};
 
 /// `poweroff`, `reboot`, `halt` [-f] [-d SECS] [-n], as BusyBox's: without
 /// `-f`, ask PID 1 (foster or BusyBox init) with its signal; with `-f`, sync
 /// (unless `-n`) and call reboot(2) at once. `which` is the applet's name,
-/// `applet` its index in `poweroff reboot halt`.
+/// `applet` its index in `poweroff reboot halt`. Cold (run once, to shut
+/// down): measured smaller so.
+#[cold]
 pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
-    let usage = "usage: poweroff|reboot|halt [-f] [-d SECS] [-n]";
+    let usage = || crate::usage_error_with("usage: @", APPLETS_USAGE.as_bytes());
     let mut i = 1;
     // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {
         i += 1;
         let Some((b'-', mut flags)) = a.to_bytes().split_first() else {
-            return crate::usage_error(usage);
+            return usage();
         };
         while let Some((&flag, rest)) = flags.split_first() {
             flags = rest;
@@ -293,7 +305,7 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
                         None => return crate::usage_error("-d needs a number of seconds"),
                     }
                 }
-                _ => return crate::usage_error(usage),
+                _ => return usage(),
             }
         }
     }
@@ -328,6 +340,12 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn applets_usage_is_the_last_usage_line() {
+        assert_eq!(APPLETS_USAGE, "poweroff|reboot|halt [-f] [-d SECS] [-n]");
+        assert!(crate::USAGE.ends_with(&format!("       {APPLETS_USAGE}\n")));
+    }
 
     #[test]
     fn header_widths_are_the_header_lengths() {

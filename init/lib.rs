@@ -41,8 +41,8 @@ pub fn main(args: StartArgs) -> i32 {
         Some(0) => return ctl::main(args),
         Some(1) => {
             // Exactly one table: with more, the rest would go unchecked.
-            return match (args.arg(2), args.arg(3)) {
-                (Some(path), None) => check::run(path),
+            return match args.arg(2) {
+                Some(path) if args.argc() == 3 => check::run(path),
                 _ => usage_error("check needs one TABLE"),
             };
         }
@@ -52,13 +52,18 @@ pub fn main(args: StartArgs) -> i32 {
     // PID 1 the supervisor.
     let first = mode_word(&args);
     let sub = matches!(arg(first), Some(b"-f" | b"-S"));
+    // First for the three modes that supervise (one call for all): from
+    // here on a signal waits for foster instead of killing it.
+    let mask = signals::block_all();
     if sys::is_pid1() && (sub || pid1::wants_supervisor(&args, first)) {
+        // PID 1 goes on even without the block: it must not exit.
         pid1::main(args)
     }
-    if sub {
-        return subinit::main(args);
-    }
-    let code = single::main(args);
+    let code = match mask {
+        Ok(_) if sub => return subinit::main(args),
+        Ok(mask) => single::main(args, mask),
+        Err(e) => failed("block signals", e),
+    };
     if sys::is_pid1() {
         return pid1::single_ended(code);
     }
@@ -83,9 +88,31 @@ pub fn mode_word(args: &StartArgs) -> usize {
 /// chain of byte compares for every string of a `match`.
 pub use config_format::word_index;
 
+/// Reports `foster: unable to WHAT: reason` on stderr; returns 1 (foster's
+/// own failure, in the modes without a log of their own).
+pub(crate) fn failed(what: &str, e: sys::Errno) -> i32 {
+    log::unable(what, b"", "", e);
+    1
+}
+
+/// Reports `foster: unable to WHAT: reason POST` on stderr, for a failure
+/// foster goes on after (POST says how).
+#[cold]
+#[inline(never)]
+pub(crate) fn unable_then(what: &[u8], e: sys::Errno, post: &str) {
+    log::STDERR.error_errno(&[b"unable to ", what], e, post);
+}
+
 /// Prints `foster: MSG` and the usage, returns 2 (bad usage).
 pub fn usage_error(msg: &str) -> i32 {
-    log::Log::stderr().error(msg);
+    usage_error_with(msg, b"")
+}
+
+/// [`usage_error`] with each `@` of MSG replaced by `raw` (the option
+/// given): one function for every mode's usage errors.
+#[inline(never)]
+pub(crate) fn usage_error_with(msg: &str, raw: &[u8]) -> i32 {
+    single::say(msg, raw, 0, 0);
     out::put(sys::STDERR, USAGE.as_bytes());
     2
 }

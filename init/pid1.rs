@@ -11,7 +11,7 @@ use crate::fatal;
 use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Config, Runtime};
-use crate::signals::{self, SIGHUP, SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+use crate::signals::{SIGHUP, SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
@@ -132,7 +132,8 @@ pub fn single_ended(code: i32) -> i32 {
 }
 
 /// Whether `word` names an executable file, directly or through `path`.
-#[inline(never)]
+/// Cold (only PID 1 given words asks): measured smaller so.
+#[cold]
 fn is_program(word: &CStr, path: &[u8]) -> bool {
     if config_format::has_byte(word.to_bytes(), b'/') {
         return executable(word);
@@ -203,9 +204,9 @@ pub fn fill_closed_stdio(console: bool, null: bool) {
     }
 }
 
+/// PID 1's supervisor mode; the caller has tried to block the signals.
 #[inline(never)]
 pub fn main(args: StartArgs) -> ! {
-    let _ = signals::block_all();
     // The console only for the kernel's own init: a container's
     // /dev/console may be the host's.
     fill_closed_stdio(booted_by_kernel(), false);
@@ -236,11 +237,10 @@ pub fn main(args: StartArgs) -> ! {
     } else {
         Log::pid1()
     };
-    log.info(if container {
-        "starting as PID 1 of a container"
-    } else {
-        "starting as PID 1"
-    });
+    // The container's line goes on from the plain one: one copy of the bytes.
+    const CONTAINER: &str = "starting as PID 1 of a container";
+    const PLAIN: &str = CONTAINER.split_at("starting as PID 1".len()).0;
+    log.info(if container { CONTAINER } else { PLAIN });
     // A bad option line (`-f` without a TABLE) counts as none at all.
     let mut opts = crate::subinit::Opts::default();
     if crate::subinit::parse(&args, 1, true, &mut opts).is_err() {
@@ -257,8 +257,7 @@ pub fn main(args: StartArgs) -> ! {
     let rt = match &mut new {
         Ok(rt) => rt,
         Err((what, e)) => {
-            let what = [&b"unable to "[..], what.as_bytes()];
-            crate::log::STDERR.error_errno(&what, *e, "; reaping orphans only");
+            crate::unable_then(what.as_bytes(), *e, "; reaping orphans only");
             fatal::reap_forever()
         }
     };
@@ -379,6 +378,8 @@ fn unescape_mount_path(raw: &[u8], out: &mut Line) {
     }
 }
 
+/// Cold (once, at shutdown): measured smaller so.
+#[cold]
 fn remount_all_ro(log: &Log) {
     // Room for thousands of mounts: the newest, at the end, matter most. Taken
     // only now, at shutdown; a small stack buffer if even that fails.

@@ -34,18 +34,11 @@ struct Opts {
     pgrp: Pid,
 }
 
-pub fn main(args: crate::StartArgs) -> i32 {
-    // First: from here on a signal waits for the child instead of killing us.
-    match signals::block_all() {
-        Ok(mask) => run(args, mask),
-        Err(e) => fatal("block signals", e),
-    }
-}
-
-/// Everything after the block, in its own frame: `main`'s stays small, so no
-/// stack pages are touched (probed) before the signals are blocked.
+/// Runs single-command mode; the caller has blocked the signals already
+/// (`mask`: its mask before). In its own frame: the caller's stays small, so
+/// no stack pages are touched (probed) before the signals are blocked.
 #[inline(never)]
-fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
+pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     let ignored = signals::ignored();
     let mut opts = Opts {
         switches: if args.env(b"TINI_KILL_PROCESS_GROUP").is_some() {
@@ -69,18 +62,18 @@ fn run(args: crate::StartArgs, mask: SigSet) -> i32 {
     };
     if let Some(sig) = opts.pdeath {
         if let Err(e) = sys::set_parent_death_signal(sig) {
-            return fatal("set the parent-death signal", e);
+            return crate::failed("set the parent-death signal", e);
         }
     }
     // A subreaper whenever not PID 1 (`-s`, TINI_SUBREAPER: accepted, implied).
     if !sys::is_pid1() {
         if let Err(e) = sys::set_child_subreaper() {
-            warn_errno("become a subreaper", e);
+            crate::log::unable("become a subreaper", b"", "", e);
         }
     }
     let sfd = match signals::open_fd() {
         Ok(fd) => fd,
-        Err(e) => return fatal("open a signalfd", e),
+        Err(e) => return crate::failed("open a signalfd", e),
     };
 
     opts.pgrp = sys::getpgrp();
@@ -192,7 +185,7 @@ fn start(
     // The program name has the limit a table command has too (its words'
     // buffer).
     if cmd.to_bytes().len() >= config_format::ARGV_BYTES {
-        return Err(fatal("exec the command", sys::Errno::E2BIG));
+        return Err(crate::failed("exec the command", sys::Errno::E2BIG));
     }
     let setup = ChildSetup {
         name: b"",
@@ -205,8 +198,8 @@ fn start(
         service: None,
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
-    let (r, w) = sys::pipe(0).map_err(|e| fatal("create a pipe", e))?;
-    let pid = spawn::spawn(&setup).map_err(|e| fatal("fork", e))?;
+    let (r, w) = sys::pipe(0).map_err(|e| crate::failed("create a pipe", e))?;
+    let pid = spawn::spawn(&setup).map_err(|e| crate::failed("fork", e))?;
     // Also here, so a `-g` signal finds the group even before the child runs.
     let _ = sys::setpgid(pid, pid);
     drop(w);
@@ -284,10 +277,10 @@ fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
 }
 
 /// Writes one of foster's own lines to stderr (the `-v` and `-w` reports,
-/// usage errors, PID 1's exit status, `ctl`'s no answer): `foster: ` and
-/// `text`, with each `@` in it replaced by `raw` as it is, each `#` by the
-/// next of `a` and `b` in decimal, each `$` by the name of that signal. One
-/// small builder instead of a line buffer in each.
+/// usage errors, PID 1's exit status, `ctl`'s no answer, `check`'s count):
+/// `foster: ` and `text`, with each `@` in it replaced by `raw` as it is,
+/// each `#` by the next of `a` and `b` in decimal, each `$` by the name of
+/// that signal. One small builder instead of a line buffer in each.
 #[cold]
 #[inline(never)]
 pub(crate) fn say(text: &str, raw: &[u8], mut a: i64, b: i64) {
@@ -401,25 +394,8 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                 }
                 continue 'letters;
             };
-            return Err(usage(msg, word));
+            return Err(crate::usage_error_with(msg, word));
         }
     }
     Ok(())
-}
-
-/// `foster: MSG` (its `@` the option given) and the usage; returns 2.
-fn usage(msg: &str, flag: &[u8]) -> i32 {
-    say(msg, flag, 0, 0);
-    crate::out::put(STDERR, crate::USAGE.as_bytes());
-    2
-}
-
-fn warn_errno(what: &str, e: sys::Errno) {
-    crate::log::unable(what, b"", "", e);
-}
-
-/// Reports `foster: unable to WHAT: reason`; returns 1 (foster's own failure).
-fn fatal(what: &str, e: sys::Errno) -> i32 {
-    warn_errno(what, e);
-    1
 }

@@ -4,7 +4,6 @@
 
 use crate::log::Log;
 use crate::runtime::{Config, Runtime};
-use crate::signals;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, StartArgs};
 use core::ffi::CStr;
@@ -54,16 +53,13 @@ pub fn parse(
     Ok(())
 }
 
+/// Runs a sub-init; the caller has blocked the signals already (they wait
+/// in the signalfd).
 pub fn main(args: StartArgs) -> i32 {
-    // First: signals wait in the signalfd from here on.
-    if let Err(e) = signals::block_all() {
-        return fail("block signals", e);
-    }
     crate::pid1::fill_closed_stdio(false, true);
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
-        let what = [&b"unable to become a subreaper"[..]];
-        crate::log::STDERR.error_errno(&what, e, "; continuing");
+        crate::unable_then(b"become a subreaper", e, "; continuing");
     }
     let mut opts = Opts::default();
     if let Err(msg) = parse(&args, 1, false, &mut opts) {
@@ -75,7 +71,7 @@ pub fn main(args: StartArgs) -> i32 {
     if let Some(sig) = opts.pdeath {
         let parent = sys::getppid();
         if let Err(e) = sys::set_parent_death_signal(sig) {
-            return fail("set the parent-death signal", e);
+            return crate::failed("set the parent-death signal", e);
         }
         // The parent may have died before prctl took effect: act as if the signal came.
         if sys::getppid() != parent {
@@ -93,7 +89,7 @@ pub fn main(args: StartArgs) -> i32 {
     let mut new = core::mem::ManuallyDrop::new(Runtime::new(cfg, Log::own_stderr()));
     let rt = match &mut *new {
         Ok(rt) => rt,
-        Err((what, e)) => return fail(what, *e),
+        Err((what, e)) => return crate::failed(what, *e),
     };
     if let Some(path) = opts.socket {
         rt.listen(path);
@@ -102,15 +98,10 @@ pub fn main(args: StartArgs) -> i32 {
         1
     } else {
         match rt.run() {
-            Outcome::Exit(code) => code as i32,
+            Outcome::Exit(code) => code.into(),
             Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
         }
     };
     rt.close_at_exit();
     code
-}
-
-fn fail(what: &str, e: sys::Errno) -> i32 {
-    crate::log::unable(what, b"", "", e);
-    1
 }
