@@ -433,9 +433,10 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
                 .byte(b's');
             return;
         }
-        // Removed: it only waits for a daemon to stop (a row since reloads
-        // show removed entries still at work).
-        Some((s, State::FindingPid { .. })) if s.removed => 5,
+        // Removed: on its way out, whether it waits for its daemon or for
+        // its turn to stop (a row since reloads show removed entries still
+        // at work).
+        Some((s, State::FindingPid { .. } | State::Running { .. })) if s.removed => 5,
         // `starting` until it reports ready, then `ready`.
         Some((s, State::Running { .. })) if s.entry.ready_fd.is_some() => 2 + usize::from(s.ready),
         Some((_, state)) => {

@@ -780,6 +780,8 @@ fn reload_during_a_stop_is_refused() {
     assert_eq!(f.wait_exit(T).code(), Some(0), "{}", f.log());
 }
 
+/// Entries a reload removed show as `stopping` until they are gone, also
+/// one not signalled yet because a removed entry runs `after=` it.
 #[test]
 fn a_removed_entry_still_stopping_shows_in_status() {
     let dir = TempDir::new("removed");
@@ -787,27 +789,37 @@ fn a_removed_entry_still_stopping_shows_in_status() {
     // loaded machine; then foster's SIGKILL ends it.
     let table = format!(
         "service keep -- sleep 1000\n\
-         service slow timeout=4s -- sh -c 'trap \"\" TERM; touch {}; exec sleep 1000'\n",
+         service base -- sleep 1000\n\
+         service slow after=base timeout=4s -- sh -c 'trap \"\" TERM; touch {}; exec sleep 1000'\n",
         dir.p("up")
     );
     let f = Foster::start(&dir, &table);
     assert!(wait_until(T, || dir.path("up").exists()), "{}", f.log());
     let slow = f.row("slow").pid.unwrap();
-    let slow_proc = Proc::of(slow);
+    let base = f.row("base").pid.unwrap();
+    let (slow_proc, base_proc) = (Proc::of(slow), Proc::of(base));
     fs::write(&f.table, "service keep -- sleep 1000\n").unwrap();
     assert_eq!(f.ctl(&["reload"]).code, 0);
-    let row = f.status().remove("slow");
-    assert!(slow_proc.alive());
+    let mut rows = f.status();
+    assert!(slow_proc.alive() && base_proc.alive());
+    let mut state = |name: &str| rows.remove(name).map(|r| (r.state, r.pid));
+    let status = f.ctl(&["status"]).stdout;
     assert_eq!(
-        row.map(|r| (r.state, r.pid)),
+        state("slow"),
         Some(("stopping".to_string(), Some(slow))),
-        "{}",
-        f.ctl(&["status"]).stdout
+        "{status}"
     );
-    assert!(wait_until(T + Duration::from_secs(4), || !f
-        .status()
-        .contains_key("slow")));
-    assert!(!slow_proc.alive());
+    // Held until `slow` is gone: not signalled yet, but on its way out.
+    assert_eq!(
+        state("base"),
+        Some(("stopping".to_string(), Some(base))),
+        "{status}"
+    );
+    assert!(wait_until(T + Duration::from_secs(4), || {
+        let rows = f.status();
+        !rows.contains_key("slow") && !rows.contains_key("base")
+    }));
+    assert!(!slow_proc.alive() && !base_proc.alive());
 }
 
 /// `ctl reload` of a table that cannot be read says why, not only that it
