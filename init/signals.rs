@@ -74,6 +74,8 @@ pub fn block_all() -> Result<SigSet, Errno> {
 }
 
 /// A non-blocking signalfd for every catchable signal.
+// Cold: once at start (measured: smaller).
+#[cold]
 pub fn open_fd() -> Result<Fd, Errno> {
     // SIGCHLD left ignored by the caller would make the kernel reap foster's
     // children itself and send no SIGCHLD: foster would never see one end.

@@ -394,7 +394,6 @@ pub fn fcntl(fd: RawFd, cmd: u32, arg: usize) -> Result<usize> {
     check(fcntl_raw(fd, cmd, arg))
 }
 
-#[inline(never)]
 fn fcntl_raw(fd: RawFd, cmd: u32, arg: usize) -> isize {
     raw!(__NR_fcntl, fd, cmd, arg)
 }
@@ -689,6 +688,8 @@ pub fn set_parent_death_signal(sig: u8) -> Result<()> {
     ))
 }
 
+// Cold: a child switching users only (measured: smaller).
+#[cold]
 pub fn setgroups(groups: &[u32]) -> Result<()> {
     done(raw!(__NR_setgroups, groups.len(), groups.as_ptr()))
 }
@@ -711,8 +712,9 @@ fn ioctl_raw(fd: RawFd, req: u32, arg: usize) -> isize {
     raw!(__NR_ioctl, fd, req, arg)
 }
 
-// Not inlined: the termios buffer stays out of the caller's frame.
-#[inline(never)]
+// Cold: once at start; out of line, the termios buffer stays out of the
+// caller's frame (measured: smaller than `inline(never)` alone).
+#[cold]
 pub fn isatty(fd: RawFd) -> bool {
     // Only written, never read: no need to zero it first.
     let mut termios = core::mem::MaybeUninit::<[u8; 64]>::uninit();
@@ -855,6 +857,8 @@ pub fn disposition(sig: u8) -> Result<usize> {
 
 /// `rt_sigaction`, installing `handler` if `install`: (raw result, old
 /// handler). The struct is built here, not at each caller.
+// Cold: at start and in a fresh child only (measured: smaller).
+#[cold]
 #[inline(never)]
 fn sigaction(sig: u8, handler: usize, install: bool) -> (isize, usize) {
     let new = KSigaction {
@@ -910,24 +914,31 @@ pub fn read_signal(fd: &Fd) -> Result<Option<SigInfo>> {
 /// holds both: foster's targets are all 64-bit, see `arch`).
 #[inline(never)]
 fn read_signal_raw(fd: &Fd) -> isize {
-    // struct signalfd_siginfo is 128 bytes: signo@0, pid@12.
     // Not zeroed first: only a complete read of all 128 bytes is looked at.
-    let mut buf = core::mem::MaybeUninit::<[u8; 128]>::uninit();
-    match retry_raw(|| raw!(__NR_read, fd.raw(), buf.as_mut_ptr(), 128)) {
+    let mut info = core::mem::MaybeUninit::<SignalfdSiginfo>::uninit();
+    let len = size_of::<SignalfdSiginfo>();
+    match retry_raw(|| raw!(__NR_read, fd.raw(), info.as_mut_ptr(), len)) {
         128 => {
-            // SAFETY: the kernel wrote all 128 bytes.
-            let buf = unsafe { buf.assume_init() };
-            let word = |o: usize| {
-                let mut w = [0u8; 4];
-                crate::bytes::copy(&mut w, buf.get(o..o + 4).unwrap_or(&[0; 4]));
-                u32::from_ne_bytes(w)
-            };
-            (word(0) as u8 as isize) << 32 | word(12) as isize
+            // SAFETY: the kernel wrote all 128 bytes, and any bytes are a
+            // valid `SignalfdSiginfo` (plain integers).
+            let info = unsafe { info.assume_init() };
+            (info.signo as u8 as isize) << 32 | info.pid as isize
         }
         r if r == Errno::EAGAIN.raw() => 0,
         r if r < 0 => r,
         _ => Errno::EIO.raw(),
     }
+}
+
+/// The kernel's `struct signalfd_siginfo` (not in linux-raw-sys), as far as
+/// foster reads it: the same on every architecture, 128 bytes.
+#[repr(C)]
+struct SignalfdSiginfo {
+    signo: u32,
+    errno: i32,
+    code: i32,
+    pid: u32,
+    rest: [u8; 112],
 }
 
 // ---------------------------------------------------------------- polling and time
@@ -1035,6 +1046,8 @@ pub fn now_ms() -> u64 {
     (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
 }
 
+// Cold: for pauses only, never in a hot path (measured: smaller).
+#[cold]
 pub fn sleep_ms(ms: u64) {
     let ts = g::__kernel_timespec {
         tv_sec: (ms / 1000) as i64,
@@ -1077,6 +1090,8 @@ pub fn mount(
 }
 
 /// Remount read-only: PID 1 only, never the host's filesystems from a sub-init.
+// Cold: at the very end only (measured: smaller).
+#[cold]
 pub fn remount_ro(target: &CStr) -> Result<()> {
     pid1_only(
         g::__NR_mount as usize,
@@ -1118,6 +1133,8 @@ pub const REBOOT_CMD_HALT: u32 = g::LINUX_REBOOT_CMD_HALT;
 pub const REBOOT_CMD_CAD_OFF: u32 = g::LINUX_REBOOT_CMD_CAD_OFF;
 
 /// `reboot(2)`: PID 1 only.
+// Cold: at the very end only (measured: smaller).
+#[cold]
 pub fn reboot(cmd: u32) -> Result<()> {
     pid1_only(
         g::__NR_reboot as usize,
@@ -1134,8 +1151,9 @@ pub fn reboot(cmd: u32) -> Result<()> {
 /// for each target against linux-raw-sys's definitions of that target.
 const _: () = {
     use core::mem::{offset_of, size_of};
-    // (`read_signal`'s signalfd_siginfo is not in linux-raw-sys; its layout
-    // is the same on every architecture: 128 bytes, signo@0, pid@12, uid@16.)
+    // `read_signal`: signalfd_siginfo is 128 bytes, signo@0, pid@12.
+    assert!(size_of::<SignalfdSiginfo>() == 128);
+    assert!(offset_of!(SignalfdSiginfo, pid) == 12);
     // `for_each_dirent`: reclen@16, type@18, name@19.
     assert!(offset_of!(g::linux_dirent64, d_reclen) == 16);
     assert!(offset_of!(g::linux_dirent64, d_type) == 18);
@@ -1187,6 +1205,8 @@ fn sockaddr(path: &[u8], sa: &mut core::mem::MaybeUninit<SockAddrUn>) -> Result<
     Ok(2 + path.len() as u32 + 1)
 }
 
+// Cold: once per start or `ctl` call (measured: smaller).
+#[cold]
 pub fn unix_socket(nonblock: bool) -> Result<Fd> {
     let flags = SOCK_STREAM | O_CLOEXEC | if nonblock { O_NONBLOCK } else { 0 };
     new_fd(raw!(__NR_socket, AF_UNIX, flags, 0))
@@ -1204,6 +1224,8 @@ pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
     done(retry_raw(|| raw!(__NR_connect, fd.raw(), sa.as_ptr(), len)))
 }
 
+// Cold: once at start (measured: smaller).
+#[cold]
 pub fn listen(fd: &Fd, backlog: u32) -> Result<()> {
     done(raw!(__NR_listen, fd.raw(), backlog))
 }
