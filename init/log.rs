@@ -71,7 +71,7 @@ impl Log {
             0,
         )
         .ok();
-        let mut buf = [0u8; 64];
+        let mut buf = [core::mem::MaybeUninit::uninit(); 64];
         // The first of the four numbers in "7\t4\t1\t7\n"; 0 (every line
         // goes to the console too) if unreadable.
         let level = sys::read_head(c"/proc/sys/kernel/printk", &mut buf)

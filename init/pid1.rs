@@ -158,7 +158,7 @@ fn executable(path: &CStr) -> bool {
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
 pub fn in_container() -> bool {
     // Only the start matters, and 16 bytes hold it: "2 (kthreadd) S 0 ...".
-    let mut buf = [0u8; 16];
+    let mut buf = [core::mem::MaybeUninit::uninit(); 16];
     let Some(stat) = sys::read_head(c"/proc/2/stat", &mut buf) else {
         return true;
     };

@@ -129,7 +129,7 @@ fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
     crate::bytes::copy(path.get_mut(6..end)?, pid);
     crate::bytes::copy(path.get_mut(end..end + 6)?, b"/stat\0");
     let cpath = sys::cstr(path.get(..end + 6)?)?;
-    let mut buf = [0u8; 512];
+    let mut buf = [core::mem::MaybeUninit::uninit(); 512];
     let stat = sys::read_head(cpath, &mut buf)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
     // After the `)`: ` S PPID ...`, so field N of proc(5) is piece N - 2:

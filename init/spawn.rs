@@ -291,11 +291,13 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
 pub fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr> {
     let name = name.to_bytes_with_nul();
     let full = buf.get_mut(..dir.len() + 1 + name.len())?;
-    let (head, tail) = full.split_at_mut(dir.len());
-    crate::bytes::copy(head, dir);
-    let (slash, tail) = tail.split_at_mut(1);
-    slash.fill(b'/');
-    crate::bytes::copy(tail, name);
+    // Checked splits only (`copy` stops at the shorter slice): a panicking
+    // split here was the binary's last panic path, which alone brought in
+    // the panic formatting code.
+    crate::bytes::copy(full, dir);
+    let (_, tail) = full.split_at_mut_checked(dir.len())?;
+    *tail.first_mut()? = b'/';
+    crate::bytes::copy(tail.get_mut(1..)?, name);
     sys::cstr(full)
 }
 
@@ -420,6 +422,15 @@ mod tests {
         assert_eq!(env.get(b"HOME"), Some(&b"/"[..]));
         assert_eq!(env.envp().len(), 3);
         assert!(env.envp().last().unwrap().is_null());
+    }
+
+    #[test]
+    fn join_path_fits_or_is_none() {
+        let mut buf = [0u8; 9];
+        assert_eq!(join_path(&mut buf, b"/bin", c"sh"), Some(c"/bin/sh"));
+        assert_eq!(join_path(&mut buf, b"/bin", c"true"), None);
+        assert_eq!(join_path(&mut buf, b"", c"x"), Some(c"/x"));
+        assert_eq!(join_path(&mut [], b"", c""), None);
     }
 
     #[test]

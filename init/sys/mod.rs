@@ -8,6 +8,7 @@
 mod arch;
 
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
 use linux_raw_sys::general as g;
 
 pub use arch::syscall6;
@@ -265,11 +266,20 @@ pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
 
 #[inline(always)]
 pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
-    check(read_raw(fd, buf))
+    check(read_raw(fd, as_uninit(buf)))
+}
+
+/// `buf` as memory the kernel may fill: the callers that only need what was
+/// read pass uninitialised buffers, and skip zeroing them.
+#[inline(always)]
+fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: same layout; the kernel, the only writer, writes bytes only,
+    // never uninitialised memory, so `buf` stays initialised.
+    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
 #[inline(never)]
-fn read_raw(fd: RawFd, buf: &mut [u8]) -> isize {
+fn read_raw(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> isize {
     retry_raw(|| raw!(__NR_read, fd, buf.as_mut_ptr(), buf.len()))
 }
 
@@ -313,29 +323,34 @@ pub fn write_all_waiting(fd: RawFd, mut buf: &[u8], mut tries: u32) -> Result<()
 /// as what it holds now, it is not waited on for a writer.
 #[inline(always)]
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    check(read_file_raw(path, buf, O_NONBLOCK))
+    check(read_file_raw(path, as_uninit(buf), O_NONBLOCK))
 }
 
 /// The start of a file, as much of it as fits in `buf` (a longer file is
 /// cut, not an error: for the /proc lines whose head is all that matters);
-/// `None` when it cannot be read.
+/// `None` when it cannot be read. `buf` need not be initialised (no
+/// zeroing): only the part the kernel filled is returned.
 #[inline(never)]
-pub fn read_head<'a>(path: &CStr, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+pub fn read_head<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Option<&'a [u8]> {
     let n = match check(read_file_raw(path, buf, O_NONBLOCK)) {
         Ok(n) => n,
         Err(Errno::EFBIG) => buf.len(),
         Err(_) => return None,
     };
-    buf.get(..n)
+    let filled = buf.get(..n)?;
+    // SAFETY: `read_file_raw` wrote the first `n` bytes (the length it
+    // returned; with EFBIG, the whole buffer), so each is initialised; a
+    // `MaybeUninit<u8>` has the layout of a `u8`.
+    Some(unsafe { &*(filled as *const [MaybeUninit<u8>] as *const [u8]) })
 }
 
 /// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
 pub fn read_file_blocking(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    check(read_file_raw(path, buf, 0))
+    check(read_file_raw(path, as_uninit(buf), 0))
 }
 
 #[inline(never)]
-fn read_file_raw(path: &CStr, buf: &mut [u8], flags: u32) -> isize {
+fn read_file_raw(path: &CStr, buf: &mut [MaybeUninit<u8>], flags: u32) -> isize {
     let fd = match open(path, O_RDONLY | O_CLOEXEC | flags, 0) {
         Ok(fd) => fd,
         Err(e) => return e.raw(),
@@ -344,7 +359,7 @@ fn read_file_raw(path: &CStr, buf: &mut [u8], flags: u32) -> isize {
     loop {
         let rest = buf.get_mut(len..).unwrap_or(&mut []);
         if rest.is_empty() {
-            let mut probe = [0u8; 1];
+            let mut probe = [MaybeUninit::uninit(); 1];
             return match read_raw(fd.raw(), &mut probe) {
                 0 => len as isize,
                 r if r < 0 => r,
