@@ -13,14 +13,16 @@ use crate::bytes::nth_piece;
 use crate::out::Line;
 use crate::sys;
 use config_format::{
-    parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table,
+    parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table, Text,
     MAX_TABLE_BYTES,
 };
 
-/// The names of `RestartPolicy` and `ArgvError` values, in declaration order
-/// (the enums' discriminants index them): word lists, not `match`es to
-/// `&str`, which are a 16-byte table entry per value.
+/// The names of `RestartPolicy`, `Log` and `ArgvError` values, in
+/// declaration order (the enums' discriminants index them; `Log::File`
+/// shows its path instead): word lists, not `match`es to `&str`, which are
+/// a 16-byte table entry per value.
 const RESTART_POLICIES: &[u8] = b"always on-failure never";
+const LOGS: &[u8] = b"console null kmsg";
 const ARGV_ERRORS: &[u8] = b"Empty TooManyWords TooLong";
 
 /// Checks the table at `path`; returns the exit status.
@@ -147,10 +149,8 @@ fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
 /// call per key instead of a ` key=` string at every place.
 const KEYS: &[u8] =
     b"tty user group dir env umask log restart backoff after ready pidfile stop timeout on-exit";
-const TTY: usize = 0;
-const USER: usize = 1;
-const GROUP: usize = 2;
-const DIR: usize = 3;
+/// `tty=` to `dir=` come first, in [`Text`] order: one loop prints them.
+const DIR: usize = Text::Dir as usize;
 const ENV: usize = 4;
 const UMASK: usize = 5;
 const LOG: usize = 6;
@@ -166,10 +166,9 @@ const ON_EXIT: usize = 14;
 /// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
 fn options(e: &Entry, src: &[u8], w: &mut Line) {
-    text(TTY, &e.tty, src, w);
-    text(USER, &e.user, src, w);
-    text(GROUP, &e.group, src, w);
-    text(DIR, &e.dir, src, w);
+    for (k, &s) in e.texts.iter().enumerate().take(DIR + 1) {
+        value(k, s, src, w);
+    }
     for env in &e.env {
         value(ENV, *env, src, w);
     }
@@ -182,12 +181,11 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
             w.byte(b'0' + ((m >> shift) & 7) as u8);
         }
     }
-    match e.log {
-        Log::Console => {}
-        Log::File(s) => value(LOG, s, src, w),
-        Log::Null | Log::Kmsg => {
-            key(w, LOG).s(if e.log == Log::Null { "null" } else { "kmsg" });
-        }
+    // A file's path (set only for `Log::File`), or the word of the others
+    // but the default.
+    value(LOG, e.text(Text::Log), src, w);
+    if matches!(e.log, Log::Null | Log::Kmsg) {
+        word(key(w, LOG), LOGS, e.log as usize);
     }
     let default_restart = if e.kind.respawns() {
         RestartPolicy::Always
@@ -214,7 +212,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     if let Some(fd) = e.ready_fd {
         key(w, READY).s("fd:").u(u64::from(fd));
     }
-    text(PIDFILE, &e.pidfile, src, w);
+    value(PIDFILE, e.text(Text::Pidfile), src, w);
     if e.stop_signal != config_format::SIGTERM {
         key(w, STOP);
         match config_format::signal_name(e.stop_signal) {
@@ -241,18 +239,13 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
 }
 
-/// ` KEY=VALUE` for an option that is set. By reference: an `Option<Span>`
-/// passed by value goes through memory at every call.
-#[inline(never)]
-fn text(k: usize, s: &Option<Span>, src: &[u8], w: &mut Line) {
-    if let Some(s) = *s {
-        value(k, s, src, w);
-    }
-}
-
-/// ` KEY=VALUE`, the value unquoted when it fits the scratch buffer.
+/// ` KEY=VALUE` for an option that is set (a raw token is never empty),
+/// the value unquoted when it fits the scratch buffer.
 #[inline(never)]
 fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
+    if s.len == 0 {
+        return;
+    }
     key(w, k);
     let raw = s.get(src);
     let mut buf = [0u8; 256];
@@ -324,9 +317,9 @@ mod tests {
     #[test]
     fn key_numbers_name_their_keys() {
         let keys = [
-            (TTY, "tty"),
-            (USER, "user"),
-            (GROUP, "group"),
+            (Text::Tty as usize, "tty"),
+            (Text::User as usize, "user"),
+            (Text::Group as usize, "group"),
             (DIR, "dir"),
             (ENV, "env"),
             (UMASK, "umask"),
@@ -355,6 +348,8 @@ mod tests {
                 "on-failure",
             ),
             (RESTART_POLICIES, RestartPolicy::Never as usize, "never"),
+            (LOGS, Log::Null as usize, "null"),
+            (LOGS, Log::Kmsg as usize, "kmsg"),
             (ARGV_ERRORS, ArgvError::Empty as usize, "Empty"),
             (
                 ARGV_ERRORS,

@@ -15,7 +15,7 @@ use crate::supervisor::{
     Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
 };
 use crate::sys::{self, Errno, ExitStatus, Fd, Paged, Pid, SigSet, StartArgs};
-use config_format::{Argv, Entry, Kind, Span, Table, MAX_TABLE_BYTES};
+use config_format::{Argv, Entry, Kind, Span, Table, Text, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
 /// PID 1's table when no `-f` names one.
@@ -729,8 +729,8 @@ impl<'a> Runtime<'a> {
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
         let (span, removed) = match self.sup.slot(slot) {
-            Some(s) => (&s.entry.pidfile, s.removed),
-            None => (&None, false),
+            Some(s) => (s.entry.text(Text::Pidfile), s.removed),
+            None => (Span::default(), false),
         };
         // A removed entry's spans are in the table before the last reload:
         // the spare buffer now (see `Runtime::reload`).
@@ -772,7 +772,7 @@ impl<'a> Runtime<'a> {
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
         // reported: the exec still beats a dead PID 1.
         let mut buf = [0u8; TTY_BUF];
-        if let Some(dir) = unquoted_cstr(&entry.dir, src, &mut buf) {
+        if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, &mut buf) {
             if let Err(e) = sys::chdir(dir) {
                 self.log
                     .unable("change directory to ", dir.to_bytes(), "", e);
@@ -781,7 +781,7 @@ impl<'a> Runtime<'a> {
         if let Some(mask) = entry.umask {
             sys::umask(u32::from(mask));
         }
-        if let Some(tty) = entry.tty.and_then(|t| tty_path(t.get(src), &mut buf)) {
+        if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), &mut buf) {
             if let Err(e) = spawn::stdio_on_tty(tty) {
                 self.log.unable("open ", tty.to_bytes(), "", e);
             }
@@ -846,7 +846,7 @@ impl<'a> Runtime<'a> {
         // Each value unquoted (at most the longest value the table allows).
         let mut buf = [0u8; config_format::MAX_VALUE];
         for span in &entry.env {
-            if let Some(kv) = unquoted(&Some(*span), src, &mut buf) {
+            if let Some(kv) = unquoted(*span, src, &mut buf) {
                 env.set(kv);
             }
         }
@@ -900,25 +900,25 @@ impl<'a> Runtime<'a> {
         // evaluated in the order written: the paths, the log pipe, then the
         // readiness pipe.
         let service = Service {
-            tty: match entry.tty {
-                Some(span) => tty_path(span.get(src), tty_buf),
+            tty: match entry.text(Text::Tty) {
+                span if span.len > 0 => tty_path(span.get(src), tty_buf),
                 // /dev/console cannot be a controlling terminal: a console shell
                 // gets the real device behind it, so job control works. Not in
                 // a container: sysfs names the host's console there.
-                None if crate::supervisor::on_terminal(entry)
+                _ if crate::supervisor::on_terminal(entry)
                     && self.cfg.mode == Mode::Pid1
                     && !crate::pid1::in_container() =>
                 {
                     active_console(tty_buf)
                 }
-                None => None,
+                _ => None,
             },
-            dir: unquoted_cstr(&entry.dir, src, dir_buf),
-            user: unquoted(&entry.user, src, user_buf),
-            group: unquoted(&entry.group, src, group_buf),
+            dir: unquoted_cstr(entry.text(Text::Dir), src, dir_buf),
+            user: unquoted(entry.text(Text::User), src, user_buf),
+            group: unquoted(entry.text(Text::Group), src, group_buf),
             stdin_null,
             output: match entry.log {
-                config_format::Log::Kmsg | config_format::Log::File(_) => {
+                config_format::Log::Kmsg | config_format::Log::File => {
                     log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry)
                 }
                 config_format::Log::Console | config_format::Log::Null => {
@@ -989,7 +989,7 @@ fn log_pipe_for(
     let (target, kmsg) = match entry.log {
         config_format::Log::Console | config_format::Log::Null => return None,
         config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
-        config_format::Log::File(span) => (unquoted_cstr(&Some(span), src, &mut path), false),
+        config_format::Log::File => (unquoted_cstr(entry.text(Text::Log), src, &mut path), false),
     };
     let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
     let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
@@ -1231,17 +1231,18 @@ fn duration(l: &mut Line, ms: u64) {
 
 /// An option's value (a span of the table source `src`) unquoted into
 /// `buf`; `None` when the option is absent or its value does not fit.
-/// The option by reference: an entry's own field is passed, not a copy
-/// (measured: smaller).
 #[inline(never)]
-fn unquoted<'b>(span: &Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    let n = config_format::unquote((*span)?.get(src), buf)?;
+fn unquoted<'b>(span: Span, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    if span.len == 0 {
+        return None;
+    }
+    let n = config_format::unquote(span.get(src), buf)?;
     buf.get(..n)
 }
 
 /// Like [`unquoted`], NUL-terminated.
 #[inline(never)]
-fn unquoted_cstr<'b>(span: &Option<Span>, src: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+fn unquoted_cstr<'b>(span: Span, src: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let cap = buf.len().checked_sub(1)?;
     let n = unquoted(span, src, buf.get_mut(..cap)?)?.len();
     *buf.get_mut(n)? = 0;

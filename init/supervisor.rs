@@ -12,7 +12,7 @@
 //! queued in a fixed ring and the runtime drains them after every event.
 
 use crate::sys::{ExitStatus, Pid};
-use config_format::{Entry, Kind, Millis, Name, OnExit, RestartPolicy, Table};
+use config_format::{Entry, Kind, Millis, Name, OnExit, RestartPolicy, Table, Text};
 use core::num::NonZeroU64;
 use heapless::{Deque, Vec};
 
@@ -349,12 +349,7 @@ impl Slot {
 /// A terminal session: a `tty=` (inittab id) entry, an `askfirst` entry or
 /// a login shell (`-/bin/sh`).
 pub fn on_terminal(entry: &Entry) -> bool {
-    entry.tty.is_some()
-        || entry.kind == Kind::Askfirst
-        || matches!(
-            entry.command,
-            config_format::Command::Inittab { login: true, .. }
-        )
+    entry.has(Text::Tty) || entry.kind == Kind::Askfirst || entry.login
 }
 
 /// A console session as BusyBox tables have them: an `askfirst` entry, a
@@ -364,10 +359,8 @@ pub fn on_terminal(entry: &Entry) -> bool {
 #[inline(never)]
 pub fn console_session(entry: &Entry) -> bool {
     // An inittab line is a login shell with its `-`, a getty with a tty.
-    let inittab = match entry.command {
-        config_format::Command::Inittab { login, .. } => login || entry.tty.is_some(),
-        config_format::Command::Words(_) => false,
-    };
+    let inittab =
+        entry.syntax == config_format::Syntax::Inittab && (entry.login || entry.has(Text::Tty));
     entry.stop_signal == crate::signals::SIGTERM && (entry.kind == Kind::Askfirst || inittab)
 }
 
@@ -492,7 +485,7 @@ impl Supervisor {
     /// removal): their table text is about to be overwritten.
     pub fn forget_removed_spans(&mut self) {
         for s in self.slots.iter_mut().filter(|s| s.removed) {
-            s.entry.pidfile = None;
+            s.entry.unset(Text::Pidfile);
         }
     }
 
@@ -604,8 +597,8 @@ impl Supervisor {
         match result {
             Ok(pid) => {
                 slot.since = now;
-                slot.ready = slot.entry.ready_fd.is_none() && slot.entry.pidfile.is_none();
-                slot.state = if slot.entry.pidfile.is_some() {
+                slot.ready = slot.entry.ready_fd.is_none() && !slot.entry.has(Text::Pidfile);
+                slot.state = if slot.entry.has(Text::Pidfile) {
                     State::Launching { pid }
                 } else {
                     State::Running { pid }

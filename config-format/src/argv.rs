@@ -8,7 +8,7 @@
 //! that dash. Continuations (`\`-newline) are removed first in both cases.
 
 use crate::lex::{logical_bytes, Lexer};
-use crate::{Command, Entry, Log, Name, MAX_AFTER, MAX_ARGS, MAX_ENV};
+use crate::{Entry, Name, Syntax, Text, MAX_AFTER, MAX_ARGS, MAX_ENV, TEXTS};
 
 /// Bytes for a command's argv: every word NUL-terminated.
 pub const ARGV_BYTES: usize = 4096;
@@ -239,23 +239,20 @@ impl Entry {
     pub fn argv(&self, src: &[u8], out: &mut Argv) -> Result<(), ArgvError> {
         out.len = 0;
         let mut s = Split::new(&mut out.buf, &mut out.words);
-        let login = match self.command {
-            Command::Words(span) => {
-                let start = span.start as usize;
-                let mut lx = Lexer::new(src, start, start + span.len as usize);
+        let command = self.text(Text::Command);
+        match self.syntax {
+            Syntax::Native => {
+                let start = command.start as usize;
+                let mut lx = Lexer::new(src, start, start + command.len as usize);
                 while lx.word_start() {
                     s.begin();
                     let room = s.buf.get_mut(s.used..).unwrap_or(&mut []);
                     s.used += lx.word(room).map_err(|_| ArgvError::Empty)?;
                     s.end();
                 }
-                false
             }
-            Command::Inittab { process, login } => {
-                split_inittab(process.get(src), login, &mut s);
-                login
-            }
-        };
+            Syntax::Inittab => split_inittab(command.get(src), self.login, &mut s),
+        }
         let (used, n) = (s.used, s.n);
         if n > MAX_ARGS {
             return Err(ArgvError::TooManyWords);
@@ -264,7 +261,7 @@ impl Entry {
             return Err(ArgvError::TooLong);
         }
         (out.used, out.len) = (used, n);
-        out.finish(login)
+        out.finish(self.login)
     }
 
     /// Same entry, same options, same command (by content, across two sources):
@@ -274,8 +271,6 @@ impl Entry {
     /// compared as a list (much less code than field by field).
     #[inline(never)]
     pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
-        use core::mem::discriminant;
-        let login = |e: &Entry| matches!(e.command, Command::Inittab { login: true, .. });
         // The four one-byte fields that come first, as one number: one
         // compare instead of four.
         let head = |e: &Entry| {
@@ -288,37 +283,26 @@ impl Entry {
             && self.umask == other.umask
             && self.ready_fd == other.ready_fd
             && self.on_exit == other.on_exit
-            && discriminant(&self.log) == discriminant(&other.log)
-            && discriminant(&self.command) == discriminant(&other.command)
-            && login(self) == login(other)
-            && (0..Entry::TEXTS).all(|i| self.text(src, i) == other.text(other_src, i))
+            && self.log == other.log
+            && self.login == other.login
+            && (0..Entry::PIECES).all(|i| self.piece(src, i) == other.piece(other_src, i))
     }
 
-    /// Text `i` of [`Entry::TEXTS`], in field order; `None` for an option
-    /// not set (and for the unused `env=` and `after=` slots).
-    fn text<'a>(&'a self, src: &'a [u8], i: usize) -> Option<&'a [u8]> {
+    /// Piece of text `i` of [`Entry::PIECES`]: the [`Text`]s, the name, the
+    /// `env=` and `after=` slots; `None` for an unused slot. An option not
+    /// set is empty, as no set one is.
+    fn piece<'a>(&'a self, src: &'a [u8], i: usize) -> Option<&'a [u8]> {
         let span = match i {
-            0 => self.tty,
-            1 => self.user,
-            2 => self.group,
-            3 => self.dir,
-            4 => self.pidfile,
-            5 => match self.log {
-                Log::File(s) => Some(s),
-                _ => None,
-            },
-            6 => match self.command {
-                Command::Words(s) | Command::Inittab { process: s, .. } => Some(s),
-            },
-            7 => return Some(self.name.as_bytes()),
-            _ if i < 8 + MAX_ENV => self.env.get(i - 8).copied(),
-            _ => return self.after.get(i - 8 - MAX_ENV).map(Name::as_bytes),
+            _ if i < TEXTS => self.texts.get(i).copied(),
+            TEXTS => return Some(self.name.as_bytes()),
+            _ if i <= TEXTS + MAX_ENV => self.env.get(i - TEXTS - 1).copied(),
+            _ => return self.after.get(i - TEXTS - 1 - MAX_ENV).map(Name::as_bytes),
         };
         span.map(|s| s.get(src))
     }
 
-    /// How many texts [`Entry::text`] numbers.
-    const TEXTS: usize = 8 + MAX_ENV + MAX_AFTER;
+    /// How many pieces [`Entry::piece`] numbers.
+    const PIECES: usize = TEXTS + 1 + MAX_ENV + MAX_AFTER;
 }
 
 /// Remove one level of `'..'`, `".."` and `\` quoting from a raw token into

@@ -187,9 +187,40 @@ pub enum Log {
     Null,
     /// Lines to /dev/kmsg, prefixed with the entry name.
     Kmsg,
-    /// Lines appended to a file (raw token; unquote before use).
-    File(Span),
+    /// Lines appended to a file: the path is the entry's [`Text::Log`].
+    File,
 }
+
+/// The string-valued options of an [`Entry`] and its command, each a raw
+/// token in [`Entry::texts`] (read them with [`Entry::text`]). One array
+/// rather than a field each: the parser, reload's comparison and `foster
+/// check` walk them in loops.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Text {
+    /// `tty=` (native) or the inittab id (not set for an empty id: the
+    /// console). Either a path under `/dev/` or a name there: the init
+    /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
+    Tty,
+    /// `user=`: a name or a numeric uid. Default: foster's own.
+    User,
+    /// `group=`: a name or a numeric gid. Default: the user's, or foster's.
+    Group,
+    /// `dir=`: the working directory. Default: foster's.
+    Dir,
+    /// `pidfile=` (an absolute path). Default: none.
+    Pidfile,
+    /// The path of `log=PATH` (set exactly when the log is [`Log::File`]).
+    Log,
+    /// The command, always set. Native syntax: the raw command text
+    /// (blank-separated words with `'..'`, `".."` and `\` quoting; already
+    /// checked to be well-formed). BusyBox syntax: the process field without
+    /// a leading `-` (see [`Entry::login`]), run as `/bin/sh -c "exec ..."`
+    /// if it holds shell metacharacters, else split on blanks.
+    Command,
+}
+
+/// How many [`Text`]s an entry has.
+pub const TEXTS: usize = Text::Command as usize + 1;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OnExit {
@@ -207,18 +238,6 @@ pub enum OnExit {
 pub enum Syntax {
     Native,
     Inittab,
-}
-
-/// The command of an entry, as written.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Command {
-    /// Native syntax: the raw command text (blank-separated words with `'..'`,
-    /// `".."` and `\` quoting; already checked to be well-formed).
-    Words(Span),
-    /// BusyBox syntax: the process field without a leading `-`; `login` when it
-    /// had one. Run as `/bin/sh -c "exec ..."` if it holds shell metacharacters,
-    /// else split on blanks.
-    Inittab { process: Span, login: bool },
 }
 
 /// Milliseconds.
@@ -260,6 +279,11 @@ pub struct Entry {
     pub on_exit: Option<OnExit>,
     /// `umask=` (octal, at most 0777). Default: inherited.
     pub umask: Option<u16>,
+    /// `log=`. Default: [`Log::Console`].
+    pub log: Log,
+    /// BusyBox syntax: the process had a leading `-` (a login shell).
+    /// Always false for native lines.
+    pub login: bool,
     /// 1-based line of the entry's first token.
     pub line: u32,
     /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
@@ -268,21 +292,10 @@ pub struct Entry {
     /// always `0 < MIN <= MAX`.
     pub backoff_min: Millis,
     pub backoff_max: Millis,
-    /// `pidfile=` (an absolute path). Default: none.
-    pub pidfile: Option<Span>,
-    /// `log=`. Default: [`Log::Console`].
-    pub log: Log,
-    /// `tty=` (native) or the inittab id (`None` for an empty id: the
-    /// console). Either a path under `/dev/` or a name there: the init
-    /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
-    pub tty: Option<Span>,
-    /// `user=`: a name or a numeric uid. Default: foster's own.
-    pub user: Option<Span>,
-    /// `group=`: a name or a numeric gid. Default: the user's, or foster's.
-    pub group: Option<Span>,
-    /// `dir=`: the working directory. Default: foster's.
-    pub dir: Option<Span>,
-    pub command: Command,
+    /// The string-valued options and the command, indexed by [`Text`]; an
+    /// empty span is an option not set (a set one is never empty: its raw
+    /// token has at least one byte). Default: none set.
+    pub texts: [Span; TEXTS],
     /// Native: the name on the line. Inittab: generated, see [`parse`].
     pub name: Name,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.
@@ -290,6 +303,23 @@ pub struct Entry {
     /// `after=NAME`, in order; every name is a once/service/askfirst/sysinit/wait
     /// entry of the same table (checked by [`parse`]).
     pub after: List<Name, MAX_AFTER>,
+}
+
+impl Entry {
+    /// The raw token of text option `t`; empty when it is not set.
+    pub fn text(&self, t: Text) -> Span {
+        self.texts.get(t as usize).copied().unwrap_or_default()
+    }
+    /// Whether text option `t` is set.
+    pub fn has(&self, t: Text) -> bool {
+        self.text(t).len > 0
+    }
+    /// Clears text option `t`.
+    pub fn unset(&mut self, t: Text) {
+        if let Some(s) = self.texts.get_mut(t as usize) {
+            *s = Span::default();
+        }
+    }
 }
 
 /// Every field is `Copy`: a clone is a plain copy of the bytes, not a

@@ -5,9 +5,9 @@
 use crate::error::{Cycle, Error, ErrorKind, Message};
 use crate::lex::{is_blank, logical_end, Lexer};
 use crate::{
-    argv, value, Command, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN,
+    argv, value, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN, Text,
     DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, MAX_AFTER, MAX_ARGS,
-    MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE, SIGTERM,
+    MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE, SIGTERM, TEXTS,
 };
 
 /// Parse a whole table. Every error goes to `on_error` (bad lines are skipped,
@@ -51,7 +51,7 @@ use crate::{
 /// three colons (the process keeps any later ones); `#` anywhere starts a
 /// comment; a `\` before the newline continues the line; leading blanks are
 /// skipped and trailing blanks dropped. Runlevels are ignored. An empty id is
-/// the console (`tty` is `None`), any other id is kept raw (the init prepends
+/// the console (no [`Text::Tty`]), any other id is kept raw (the init prepends
 /// `/dev/` unless it starts with `/dev/`). A leading `-` on the process makes a
 /// login shell. Such entries get generated names: the id without `/dev/`
 /// (bytes outside the name alphabet become `_`, `console` if empty), a dot, and
@@ -115,14 +115,10 @@ pub fn parse_into<const N: usize>(
         failed: heapless::Vec::new(),
         line_no: 1,
         line_pos: 0,
-        suffixes: NO_SUFFIXES,
     };
     p.lines();
     p.check_after();
 }
-
-/// [`Parser::suffixes`] before any: a constant, so the parser is built in place.
-const NO_SUFFIXES: [(u32, u32); 16] = [(0, 0); 16];
 
 /// Kind keywords, and the kind each one means: each kind's own name in
 /// [`Kind`] order ([`Kind::as_str`] reads them), then the alias `respawn`.
@@ -150,24 +146,30 @@ fn kind_word(word: &[u8], inittab: bool) -> Option<Kind> {
         .and_then(|i| KINDS.get(i).copied())
 }
 
+/// The options, the text ones first in [`Text`] order: an option up to
+/// `log=` is stored at its own index of [`Entry::texts`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Opt {
     Tty,
     User,
     Group,
     Dir,
+    Pidfile,
+    Log,
     Env,
     Umask,
-    Log,
     Restart,
     Backoff,
     After,
     Ready,
-    Pidfile,
     Stop,
     Timeout,
     OnExit,
 }
+
+const _: () = assert!(Opt::Pidfile as usize == Text::Pidfile as usize);
+const _: () = assert!(Opt::Log as usize == Text::Log as usize);
+const _: () = assert!(Opt::Env as usize == Text::Log as usize + 1);
 
 impl Opt {
     /// The option's bit in a set of options given, or 0 for those that
@@ -180,20 +182,20 @@ impl Opt {
 
 /// Option keys, in [`Opt`] order.
 const OPTIONS: &[u8] =
-    b"tty user group dir env umask log restart backoff after ready pidfile stop timeout on-exit";
+    b"tty user group dir pidfile log env umask restart backoff after ready stop timeout on-exit";
 const OPTS: [Opt; 15] = [
     Opt::Tty,
     Opt::User,
     Opt::Group,
     Opt::Dir,
+    Opt::Pidfile,
+    Opt::Log,
     Opt::Env,
     Opt::Umask,
-    Opt::Log,
     Opt::Restart,
     Opt::Backoff,
     Opt::After,
     Opt::Ready,
-    Opt::Pidfile,
     Opt::Stop,
     Opt::Timeout,
     Opt::OnExit,
@@ -246,16 +248,16 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), Message
     let Some(v) = val.bytes() else {
         return Err(Message::ValueTooLong);
     };
-    let slot = match opt {
-        Opt::Tty => &mut e.tty,
-        Opt::User => &mut e.user,
-        Opt::Group => &mut e.group,
-        Opt::Dir => &mut e.dir,
-        Opt::Pidfile => {
-            if val.len > 0 && val.buf.first() != Some(&b'/') {
-                return Err(Message::BadPidfile);
+    match opt {
+        Opt::Pidfile if val.len > 0 && val.buf.first() != Some(&b'/') => {
+            return Err(Message::BadPidfile);
+        }
+        // Only a path is kept as text.
+        Opt::Log => {
+            e.log = value::log(v).ok_or(Message::BadLog)?;
+            if e.log != Log::File {
+                return Ok(());
             }
-            &mut e.pidfile
         }
         Opt::Env => {
             if value::key_end(v, true).is_none() {
@@ -275,15 +277,19 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), Message
             slot.push(v);
             return Ok(());
         }
-        _ => {
+        _ if opt as usize > Opt::Log as usize => {
             let what = VALUES.get(opt as usize).copied().unwrap_or(Message::BadEnv);
-            return read_value(e, opt, v, value).ok_or(what);
+            return read_value(e, opt, v).ok_or(what);
         }
-    };
+        _ => {}
+    }
+    // A text option: the raw token, never empty once set.
     if val.len == 0 {
         return Err(Message::EmptyValue);
     }
-    *slot = Some(value);
+    if let Some(slot) = e.texts.get_mut(opt as usize) {
+        *slot = value;
+    }
     Ok(())
 }
 
@@ -296,23 +302,22 @@ const VALUES: [Message; 15] = [
     Message::BadEnv,
     Message::BadEnv,
     Message::BadEnv,
+    Message::BadEnv,
+    Message::BadEnv,
     Message::BadUmask,
-    Message::BadLog,
     Message::BadRestart,
     Message::BadBackoff,
     Message::BadEnv,
     Message::BadReady,
-    Message::BadEnv,
     Message::BadSignal,
     Message::BadDuration,
     Message::BadOnExit,
 ];
 
 /// Reads a value option into `e`; `None` if `v` is not a valid value.
-fn read_value(e: &mut Entry, opt: Opt, v: &[u8], value: Span) -> Option<()> {
+fn read_value(e: &mut Entry, opt: Opt, v: &[u8]) -> Option<()> {
     match opt {
         Opt::Umask => e.umask = Some(value::umask(v)?),
-        Opt::Log => e.log = value::log(v, value)?,
         Opt::Restart => e.restart = value::restart(v)?,
         Opt::Backoff => (e.backoff_min, e.backoff_max) = value::backoff(v)?,
         Opt::Ready => e.ready_fd = Some(value::ready(v)?),
@@ -353,10 +358,6 @@ struct Parser<'a, 'e, 't, 'i, const N: usize> {
     line_pos: usize,
     /// `None` for tables small enough to scan ([`NameIndex::SCAN`]).
     index: Option<&'i mut NameIndex<N>>,
-    /// Generated-name bases seen lately (by hash) and the next suffix to try,
-    /// so many repeats of one inittab line stay linear. Only a hint: every
-    /// candidate is still looked up ([`Parser::find`]).
-    suffixes: [(u32, u32); 16],
     /// Names of native lines dropped for errors, so `after=` can say so.
     failed: heapless::Vec<Span, MAX_ENTRIES>,
 }
@@ -616,7 +617,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             self.plain(cmd_start, Message::CommandTooLong);
             ok = false;
         }
-        e.command = Command::Words(span(cmd_start, cmd_end));
+        if let Some(command) = e.texts.get_mut(Text::Command as usize) {
+            *command = span(cmd_start, cmd_end);
+        }
         let end = lx.pos;
         if !ok {
             return self.failed_line(name_span, end);
@@ -646,10 +649,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             name: Name::EMPTY,
             syntax,
             line,
-            tty: None,
-            user: None,
-            group: None,
-            dir: None,
+            texts: NO_TEXTS,
             env: NO_ENV,
             umask: None,
             log: Log::Console,
@@ -658,11 +658,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             backoff_max: DEFAULT_BACKOFF_MAX,
             after: NO_AFTER,
             ready_fd: None,
-            pidfile: None,
             stop_signal: SIGTERM,
             timeout: DEFAULT_STOP_TIMEOUT,
             on_exit: None,
-            command: Command::Words(Span::default()),
+            login: false,
         }
     }
 
@@ -760,8 +759,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             self.plain(first, Message::TooManyEntries);
             return end;
         }
-        e.tty = (id.len > 0).then_some(id);
-        e.command = Command::Inittab { process, login };
+        // An empty id stays unset: the console.
+        if let Some(tty) = e.texts.get_mut(Text::Tty as usize) {
+            *tty = id;
+        }
+        if let Some(command) = e.texts.get_mut(Text::Command as usize) {
+            *command = process;
+        }
+        e.login = login;
         self.push(&e, first);
         end
     }
@@ -786,11 +791,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         name.push(b".");
         name.push(action);
         let base = name.len;
-        let hash = NameIndex::<N>::hash(name.as_bytes()) as u32;
-        let cache = (hash as usize) % self.suffixes.len();
-        let first = match self.suffixes.get(cache) {
-            Some(&(h, k)) if h == hash && k > 1 => k,
-            _ => 1,
+        // Where the index's suffix hint says to start (as in `find`, the
+        // constant leaves it out of the binaries that have no index).
+        let (hash, first) = match &self.index {
+            Some(index) if !NameIndex::<N>::SCAN => {
+                let hash = NameIndex::<N>::hash(name.as_bytes()) as u32;
+                (hash, index.first_suffix(hash))
+            }
+            _ => (0, 1),
         };
         // Each suffix tried is at least as long as the one before, so the
         // bytes past `len` stay zero, as `Name`'s derived `==` needs.
@@ -801,8 +809,8 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 name.push(crate::error::decimal(u64::from(k), &mut [0; 20]));
             }
             if self.find(name.as_bytes()).is_none() {
-                if let Some(slot) = self.suffixes.get_mut(cache) {
-                    *slot = (hash, k + 1);
+                if let Some(index) = self.index.as_mut().filter(|_| !NameIndex::<N>::SCAN) {
+                    index.taken_suffix(hash, k);
                 }
                 return true;
             }
@@ -1111,6 +1119,7 @@ fn default_restart(kind: Kind) -> RestartPolicy {
 
 /// Empty lists as constants: built at compile time, not filled slot by slot
 /// at every line.
+const NO_TEXTS: [Span; TEXTS] = [Span { start: 0, len: 0 }; TEXTS];
 const NO_ENV: crate::List<Span, MAX_ENV> = crate::List::new(Span { start: 0, len: 0 });
 const NO_AFTER: crate::List<Name, MAX_AFTER> = crate::List::new(Name::EMPTY);
 
@@ -1125,14 +1134,37 @@ struct NameIndex<const N: usize> {
     /// Set when an insert found no free slot: lookups then scan the table.
     /// First, as every lookup reads it: a one-byte displacement.
     full: bool,
+    /// Generated-name bases seen lately (by hash) and the next suffix to
+    /// try, so many repeats of one inittab line stay linear. Only a hint:
+    /// every candidate is still looked up ([`Parser::find`]). In foster's
+    /// scanned table a repeated line tries at most [`MAX_ENTRIES`] + 1
+    /// suffixes, each a scan of at most as many names.
+    suffixes: [(u32, u32); 16],
     slots: [[Ix; 4]; N],
 }
 
 impl<const N: usize> NameIndex<N> {
     const EMPTY: NameIndex<N> = NameIndex {
         full: false,
+        suffixes: [(0, 0); 16],
         slots: [[0; 4]; N],
     };
+
+    /// The first suffix worth trying for the generated-name base of hash `hash`.
+    fn first_suffix(&self, hash: u32) -> u32 {
+        match self.suffixes.get(hash as usize % self.suffixes.len()) {
+            Some(&(h, k)) if h == hash && k > 1 => k,
+            _ => 1,
+        }
+    }
+
+    /// Notes that suffix `k` of the base of hash `hash` is now taken.
+    fn taken_suffix(&mut self, hash: u32, k: u32) {
+        let len = self.suffixes.len();
+        if let Some(slot) = self.suffixes.get_mut(hash as usize % len) {
+            *slot = (hash, k + 1);
+        }
+    }
 
     fn hash(s: &[u8]) -> usize {
         let h = s.iter().fold(0x811c_9dc5u32, |h, &b| {

@@ -110,12 +110,12 @@ pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
     lookup(b"always on-failure never", &[Always, OnFailure, Never], s)
 }
 
-/// `console`, `null`, `kmsg`, or an absolute path (kept as the raw `span`).
-pub(crate) fn log(s: &[u8], span: crate::Span) -> Option<Log> {
+/// `console`, `null`, `kmsg`, or an absolute path (the caller keeps its
+/// raw token).
+pub(crate) fn log(s: &[u8]) -> Option<Log> {
     if s.first() == Some(&b'/') {
-        return Some(Log::File(span));
+        return Some(Log::File);
     }
-    // A match, not a table: a `Log` is 12 bytes.
     Some(match word_index(b"console null kmsg", s)? {
         0 => Log::Console,
         1 => Log::Null,

@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use config_format::{Argv, ArgvError, Command, Entry, Span};
+use config_format::{Argv, ArgvError, Entry, Span, Text};
 
 fn busybox(process: &str) -> (Vec<String>, String) {
     let src = format!("::once:{process}\n");
@@ -107,10 +107,10 @@ fn argv_capacity_errors_on_hand_built_entries() {
     let base = clean("service a x\n").entries[0].clone();
     let with = |src: &str| {
         let mut e: Entry = base.clone();
-        e.command = Command::Words(Span {
+        e.texts[Text::Command as usize] = Span {
             start: 0,
             len: src.len() as u32,
-        });
+        };
         let mut a = Argv::new();
         e.argv(src.as_bytes(), &mut a)
     };
@@ -122,6 +122,6 @@ fn argv_capacity_errors_on_hand_built_entries() {
     assert_eq!(with("'open"), Err(ArgvError::Empty));
     // Spans out of range read as empty, never panic.
     let mut e = base.clone();
-    e.command = Command::Words(Span { start: 100, len: 5 });
+    e.texts[Text::Command as usize] = Span { start: 100, len: 5 };
     assert_eq!(e.argv(b"short", &mut Argv::new()), Err(ArgvError::Empty));
 }

@@ -3,9 +3,17 @@
 mod common;
 use common::*;
 use config_format::{
-    parse, Command, Kind, Log, OnExit, RestartPolicy, Syntax, DEFAULT_BACKOFF_MAX,
+    parse, Entry, Kind, Log, OnExit, RestartPolicy, Span, Syntax, DEFAULT_BACKOFF_MAX,
     DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, MAX_ENTRIES, SIGTERM,
 };
+
+// `Text` is the tests' sink.
+use config_format::Text as Opt;
+
+/// Text option `t` of `e`, `None` when not set.
+fn opt(e: &Entry, t: Opt) -> Option<Span> {
+    e.has(t).then(|| e.text(t))
+}
 
 fn text(src: &str, s: config_format::Span) -> &str {
     std::str::from_utf8(s.get(src.as_bytes())).unwrap()
@@ -42,7 +50,7 @@ fn defaults() {
     assert_eq!(web.stop_signal, SIGTERM);
     assert_eq!(web.timeout, DEFAULT_STOP_TIMEOUT);
     assert_eq!(web.log, Log::Console);
-    assert_eq!(web.tty, None);
+    assert_eq!(opt(web, Opt::Tty), None);
     assert_eq!(web.umask, None);
     assert_eq!(web.on_exit, None);
     assert!(web.env.is_empty() && web.after.is_empty());
@@ -71,7 +79,7 @@ fn tabs_are_blanks_and_crlf_is_tolerated() {
     let src = "service\ta\tuser=x\t--\techo\thi\r\nonce b echo\r\n";
     let t = clean(src);
     assert_eq!(argv(&t.entries[0], src), ["echo", "hi"]);
-    assert_eq!(text(src, t.entries[0].user.unwrap()), "x");
+    assert_eq!(text(src, opt(&t.entries[0], Opt::User).unwrap()), "x");
     assert_eq!(argv(&t.entries[1], src), ["echo"]);
 }
 
@@ -103,7 +111,7 @@ fn continuation_right_after_a_word_ends_it() {
     let t = clean(src);
     let e = &t.entries[0];
     assert_eq!(e.name.as_str(), "web");
-    assert_eq!(text(src, e.user.unwrap()), "x");
+    assert_eq!(text(src, opt(e, Opt::User).unwrap()), "x");
     assert_eq!(argv(e, src), ["/bin/httpd", "-f"]);
     // An error still points right after the last word.
     assert_eq!(one_error("service web\\\n"), "1:12: empty command");
@@ -147,10 +155,10 @@ fn every_option() {
                once db x\n";
     let t = clean(src);
     let e = &t.entries[0];
-    assert_eq!(text(src, e.tty.unwrap()), "ttyS0");
-    assert_eq!(text(src, e.user.unwrap()), "www");
-    assert_eq!(text(src, e.group.unwrap()), "web");
-    assert_eq!(text(src, e.dir.unwrap()), "/srv");
+    assert_eq!(text(src, opt(e, Opt::Tty).unwrap()), "ttyS0");
+    assert_eq!(text(src, opt(e, Opt::User).unwrap()), "www");
+    assert_eq!(text(src, opt(e, Opt::Group).unwrap()), "web");
+    assert_eq!(text(src, opt(e, Opt::Dir).unwrap()), "/srv");
     assert_eq!(text(src, e.env[0]), "A=1");
     assert_eq!(text(src, e.env[1]), "B=\"x y\"");
     assert_eq!(e.umask, Some(0o27));
@@ -159,7 +167,7 @@ fn every_option() {
     assert_eq!((e.backoff_min, e.backoff_max), (1_000, 60_000));
     assert_eq!(e.after[0].as_str(), "db");
     assert_eq!(e.ready_fd, Some(4));
-    assert_eq!(text(src, e.pidfile.unwrap()), "/run/web.pid");
+    assert_eq!(text(src, opt(e, Opt::Pidfile).unwrap()), "/run/web.pid");
     assert_eq!(e.stop_signal, 1);
     assert_eq!(e.timeout, 500);
     assert_eq!(e.on_exit, Some(OnExit::Exit(3)));
@@ -174,8 +182,15 @@ fn option_values() {
     };
     assert_eq!(log("console"), Log::Console);
     assert_eq!(log("null"), Log::Null);
-    assert!(matches!(log("/var/log/a"), Log::File(_)));
-    assert!(matches!(log("'/var/log/a b'"), Log::File(_)));
+    assert_eq!(log("/var/log/a"), Log::File);
+    assert_eq!(log("'/var/log/a b'"), Log::File);
+    // The path is kept raw, and only for a file.
+    let src = "service a log='/var/log/a b' x";
+    assert_eq!(
+        text(src, clean(src).entries[0].text(Opt::Log)),
+        "'/var/log/a b'"
+    );
+    assert!(!clean("service a log=null x").entries[0].has(Opt::Log));
     let on_exit = |v: &str| clean(&format!("once a on-exit={v} x")).entries[0].on_exit;
     assert_eq!(on_exit("poweroff"), Some(OnExit::Poweroff));
     assert_eq!(on_exit("reboot"), Some(OnExit::Reboot));
@@ -222,7 +237,7 @@ fn options_end_at_dashdash_or_the_first_non_option_word() {
     let src = "service a cmd user=x\n";
     let t = clean(src);
     assert_eq!(argv(&t.entries[0], src), ["cmd", "user=x"]);
-    assert_eq!(t.entries[0].user, None);
+    assert_eq!(opt(&t.entries[0], Opt::User), None);
 }
 
 // ---- quoting -----------------------------------------------------------------
@@ -589,11 +604,11 @@ fn inittab_fields() {
     assert_eq!(e.kind, Kind::Service);
     assert_eq!(e.restart, RestartPolicy::Always);
     assert_eq!(e.name.as_str(), "tty1.respawn");
-    assert_eq!(text(src, e.tty.unwrap()), "tty1");
+    assert_eq!(text(src, opt(e, Opt::Tty).unwrap()), "tty1");
     assert_eq!(argv(e, src), ["/sbin/getty", "38400", "tty1"]);
     let e = &t.entries[1];
     assert_eq!(e.kind, Kind::Sysinit);
-    assert_eq!(e.tty, None);
+    assert_eq!(opt(e, Opt::Tty), None);
     assert_eq!(e.name.as_str(), "console.sysinit");
     assert_eq!(e.line, 2);
 }
@@ -644,6 +659,15 @@ fn inittab_process_keeps_colons_and_blanks() {
     let src = "::once:/bin/echo a:b   c\t d  \n";
     let t = clean(src);
     assert_eq!(argv(&t.entries[0], src), ["/bin/echo", "a:b", "c", "d"]);
+    // Kept raw, without trailing blanks, and without a login shell's `-`.
+    let e = &t.entries[0];
+    assert_eq!(e.syntax, Syntax::Inittab);
+    assert_eq!(text(src, e.text(Opt::Command)), "/bin/echo a:b   c\t d");
+    assert!(!e.login);
+    let src = "::once:-/bin/sh -l\n";
+    let e = &clean(src).entries[0];
+    assert_eq!(text(src, e.text(Opt::Command)), "/bin/sh -l");
+    assert!(e.login);
 }
 
 #[test]
@@ -711,7 +735,7 @@ fn busybox_default_table() {
             (
                 e.kind,
                 e.name.as_str(),
-                e.tty.map(|s| text(src, s)),
+                opt(e, Opt::Tty).map(|s| text(src, s)),
                 argv(e, src),
                 program(e, src),
             )
@@ -896,8 +920,8 @@ fn every_line_is_checked_and_all_errors_reported() {
 fn commands_are_kept_raw() {
     let src = "service a -- echo 'a b'   c # d\n";
     let t = clean(src);
-    let Command::Words(s) = t.entries[0].command else {
-        panic!()
-    };
-    assert_eq!(text(src, s), "echo 'a b'   c");
+    let e = &t.entries[0];
+    assert_eq!(e.syntax, Syntax::Native);
+    assert!(!e.login);
+    assert_eq!(text(src, e.text(Opt::Command)), "echo 'a b'   c");
 }
