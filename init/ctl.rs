@@ -1,5 +1,5 @@
 //! The client side: `foster ctl ...` (talks to the control socket) and the
-//! BusyBox-compatible `poweroff` / `reboot` / `halt` applets (argv[0]).
+//! BusyBox-compatible `poweroff` / `reboot` / `halt` applets (by `argv[0]`).
 //!
 //! Exit codes of `ctl`: 0 done, 1 foster answered with an error, 2 bad usage
 //! or no foster reachable.

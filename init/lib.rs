@@ -29,7 +29,7 @@ pub mod sys;
 
 pub use sys::StartArgs;
 
-/// Picks the mode from argv[0] and the arguments; returns the exit status.
+/// Picks the mode from `argv[0]` and the arguments; returns the exit status.
 pub fn main(args: StartArgs) -> i32 {
     let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
     let argv0 = arg(0).unwrap_or(b"");

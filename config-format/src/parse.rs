@@ -207,8 +207,8 @@ pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<
 }
 
 /// The position of `key` among blank-separated `words` (the init's word
-/// lists use it too). Word by word through [`word_bounds`], which
-/// [`nth_word`] shares: the lists are a few dozen short words.
+/// lists use it too). One pass over the list: every option of every line
+/// is looked up here, so a rescan per word showed in the parse time.
 #[inline(never)]
 pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == key)

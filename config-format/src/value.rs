@@ -85,7 +85,7 @@ fn number(s: &[u8], radix: u8, max_len: usize) -> Option<u64> {
 const MAX_DURATION: Millis = 1 << 62;
 
 /// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds. `None` past
-/// [`MAX_DURATION`].
+/// 2^62 ms (`MAX_DURATION`).
 pub fn parse_duration(s: &[u8]) -> Option<Millis> {
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
