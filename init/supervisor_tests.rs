@@ -1108,10 +1108,10 @@ fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
     assert!(s.finish_stop(&mut xorshift(7)), "{}", s.states());
 }
 
-/// A removed `pidfile=` daemon still looked for when the reload comes is
-/// stopped once found, but not before the removed entry that runs after it.
-#[test]
-fn a_removed_daemon_found_after_the_reload_still_waits_for_its_dependents() {
+/// `db`, a `pidfile=` daemon, died and was launched again while `web`
+/// (`after=db`) ran on: the new launcher has exited and its daemon is still
+/// looked for. The simulation, and web's pid.
+fn daemon_looked_for_again_while_web_runs() -> (Sim, Pid) {
     let mut s = Sim::new(
         Mode::SubInit,
         "service db pidfile=/run/db.pid -- /launcher\nservice web after=db -- /web\n",
@@ -1131,6 +1131,14 @@ fn a_removed_daemon_found_after_the_reload_still_waits_for_its_dependents() {
     s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
     s.pump();
     assert!(matches!(s.state("db"), State::FindingPid { .. }));
+    (s, web)
+}
+
+/// A removed `pidfile=` daemon still looked for when the reload comes is
+/// stopped once found, but not before the removed entry that runs after it.
+#[test]
+fn a_removed_daemon_found_after_the_reload_still_waits_for_its_dependents() {
+    let (mut s, web) = daemon_looked_for_again_while_web_runs();
     reload(&mut s, "");
     assert!(signalled(&s.take_log(), web, SIGTERM));
     s.advance_to(s.now + PIDFILE_POLL);
@@ -1726,25 +1734,7 @@ fn a_daemon_looked_for_when_the_stop_begins_is_stopped_in_its_turn() {
 
     // The daemon looked for is db's (launched again after a crash, web ran
     // on): found, it still waits for web.
-    let mut s = Sim::new(
-        Mode::SubInit,
-        "service db pidfile=/run/db.pid -- /launcher\nservice web after=db -- /web\n",
-    );
-    let launcher = s.pid("db").unwrap();
-    s.sup.child_exited(launcher, OK, s.now);
-    s.pump();
-    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
-    s.pump();
-    let web = s.pid("web").unwrap();
-    s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
-    s.pump();
-    s.run_until(s.deadline().unwrap());
-    let launcher = s.pid("db").unwrap();
-    s.sup.child_exited(launcher, OK, s.now);
-    s.pump();
-    s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
-    s.pump();
-    assert!(matches!(s.state("db"), State::FindingPid { .. }));
+    let (mut s, web) = daemon_looked_for_again_while_web_runs();
     s.take_log();
     s.sup.shutdown(Outcome::Exit(0), s.now);
     s.pump();
