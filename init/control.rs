@@ -344,7 +344,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 .supervisor()
                 .slots()
                 .iter()
-                .filter(|s| !s.removed || s.is_active())
+                .filter(|s| !s.removed() || s.is_active())
             {
                 status_row(&mut l, s, now);
                 l.flush(fd);
@@ -436,7 +436,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         // Removed: on its way out, whether it waits for its daemon or for
         // its turn to stop (a row since reloads show removed entries still
         // at work).
-        Some((s, State::FindingPid { .. } | State::Running { .. })) if s.removed => 5,
+        Some((s, State::FindingPid { .. } | State::Running { .. })) if s.removed() => 5,
         // `starting` until it reports ready, then `ready`.
         Some((s, State::Running { .. })) if s.entry.ready_fd.is_some() => 2 + usize::from(s.ready),
         Some((_, state)) => {

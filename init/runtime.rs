@@ -729,7 +729,7 @@ impl<'a> Runtime<'a> {
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
         let (span, removed) = match self.sup.slot(slot) {
-            Some(s) => (s.entry.text(Text::Pidfile), s.removed),
+            Some(s) => (s.entry.text(Text::Pidfile), s.removed()),
             None => (Span::default(), false),
         };
         // A removed entry's spans are in the table before the last reload:

@@ -244,14 +244,13 @@ pub struct Slot {
     pub restarts: u32,
     /// Order of first start, for stopping newest first.
     start_seq: u32,
-    /// The reload that removed the entry (`u32::MAX`: in the table): its
-    /// `after=` names the entries of that name not removed before it.
+    /// The reload that removed the entry ([`IN_TABLE`]: none, it is in the
+    /// table in force; else its spans are stale): its `after=` names the
+    /// entries of that name not removed before it.
     removed_at: u32,
     pub last_exit: Option<ExitStatus>,
     /// Readiness reported (entries without `ready=` are ready when running).
     pub ready: bool,
-    /// The table entry was removed on reload; its spans are stale.
-    pub removed: bool,
     /// Blocked note already given.
     blocked_noted: bool,
     /// An [`Action::Spawn`] for this slot is in the queue (cleared as it
@@ -266,7 +265,15 @@ pub struct Slot {
     pub entry: Entry,
 }
 
+/// [`Slot::removed_at`] of an entry no reload removed.
+const IN_TABLE: u32 = u32::MAX;
+
 impl Slot {
+    /// A reload removed the entry; its spans are stale.
+    pub fn removed(&self) -> bool {
+        self.removed_at != IN_TABLE
+    }
+
     #[inline(never)]
     fn new(entry: Entry, order: u8) -> Slot {
         let delay = entry.backoff_min;
@@ -279,9 +286,8 @@ impl Slot {
             since: 0,
             delay,
             start_seq: 0,
-            removed_at: u32::MAX,
+            removed_at: IN_TABLE,
             order,
-            removed: false,
             blocked_noted: false,
             spawn_queued: false,
             stop_daemon: None,
@@ -484,7 +490,7 @@ impl Supervisor {
     /// Removed entries keep no spans (only a pidfile path is read after a
     /// removal): their table text is about to be overwritten.
     pub fn forget_removed_spans(&mut self) {
-        for s in self.slots.iter_mut().filter(|s| s.removed) {
+        for s in self.slots.iter_mut().filter(|s| s.removed()) {
             s.entry.unset(Text::Pidfile);
         }
     }
@@ -496,7 +502,7 @@ impl Supervisor {
     pub fn find(&self, name: &[u8]) -> Option<SlotId> {
         self.slots
             .iter()
-            .position(|s| !s.removed && s.name().as_bytes() == name)
+            .position(|s| !s.removed() && s.name().as_bytes() == name)
             .map(|i| i as SlotId)
     }
 
@@ -750,7 +756,7 @@ impl Supervisor {
             slot.ready |= slot.entry.ready_fd.is_none();
             // Removed, it stops in its turn (`stop_next`), not before the
             // removed entries that run `after=` it.
-            let removed = slot.removed;
+            let removed = slot.removed();
             self.note(Note::Adopted { slot: id, pid });
             if let Some(then) = stop.filter(|_| !removed) {
                 self.request_stop(id, then, now);
@@ -911,7 +917,7 @@ impl Supervisor {
             let Some(slot) = self.slots.get_mut(i) else {
                 continue;
             };
-            if slot.entry.kind != kind || slot.removed {
+            if slot.entry.kind != kind || slot.removed() {
                 continue;
             }
             // A run `ctl stop` cut short (Stopped) is not a moment taken
@@ -942,7 +948,7 @@ impl Supervisor {
         let mut first: Option<(SlotId, u8)> = None;
         for (i, s) in self.slots.iter().enumerate() {
             if s.entry.kind == kind
-                && !s.removed
+                && !s.removed()
                 && (!active || s.is_active())
                 && first.is_none_or(|(_, o)| s.order < o)
             {
@@ -1093,14 +1099,13 @@ impl Supervisor {
         // entry, a pending shutdown entry wait forever as a sysinit.
         for i in 0..self.slots.len() {
             let Some(s) = self.slots.get_mut(i).filter(|s| {
-                !s.removed
+                !s.removed()
                     && table
                         .get(s.name().as_bytes())
                         .is_none_or(|(_, e)| e.kind != s.entry.kind)
             }) else {
                 continue;
             };
-            s.removed = true;
             s.removed_at = self.reloads;
             // What runs stops in its turn, as in the orderly stop: after the
             // removed entries that run `after=` it (`stop_next`; a daemon
@@ -1168,7 +1173,10 @@ impl Supervisor {
     #[inline(never)]
     fn add_slot(&mut self, entry: &Entry, order: u8) -> Option<&mut Slot> {
         let end = self.slots.len();
-        let tomb = self.slots.iter().position(|s| s.removed && !s.is_active());
+        let tomb = self
+            .slots
+            .iter()
+            .position(|s| s.removed() && !s.is_active());
         let i = tomb.unwrap_or(end);
         // Built once for both places (smaller than a copy per branch).
         let slot = Slot::new(entry.clone(), order);
@@ -1199,7 +1207,7 @@ impl Supervisor {
         slot.state = State::Stopped;
         // A removed entry is dropped, whoever stopped it (the orderly stop
         // too); nothing restarts while foster stops.
-        if slot.removed {
+        if slot.removed() {
             self.push(Action::Forget { slot: id });
         } else if then == AfterStop::Restart && !stopping {
             slot.state = State::Pending;
@@ -1217,7 +1225,7 @@ impl Supervisor {
         };
         // Removed, it was only waiting for its turn to stop: no restart, no
         // `on-exit=`, dropped as if stopped.
-        if slot.removed {
+        if slot.removed() {
             return self.stopped(id, AfterStop::Remove, now);
         }
         slot.ready = false;
@@ -1283,7 +1291,8 @@ impl Supervisor {
         let Some(slot) = self.slots.get(i) else {
             return Gate::Idle;
         };
-        if !matches!(slot.state, State::Pending) || slot.removed || !is_run_kind(slot.entry.kind) {
+        if !matches!(slot.state, State::Pending) || slot.removed() || !is_run_kind(slot.entry.kind)
+        {
             return Gate::Idle;
         }
         let mut gate = Gate::Start;
@@ -1409,7 +1418,7 @@ impl Supervisor {
             }
             // An entry stopped on request may be started again over the
             // control socket: it keeps a sub-init alive.
-            State::Stopped => !s.removed && is_run_kind(s.entry.kind),
+            State::Stopped => !s.removed() && is_run_kind(s.entry.kind),
             State::Done { .. } | State::Failed { .. } => false,
             State::Launching { .. }
             | State::FindingPid { .. }
@@ -1485,7 +1494,7 @@ impl Supervisor {
             match s.state {
                 State::Stopping { .. } | State::FindingPid { .. } => waiting = true,
                 State::Running { .. } | State::Launching { .. }
-                    if s.entry.kind != Kind::Shutdown && (stopping || s.removed) =>
+                    if s.entry.kind != Kind::Shutdown && (stopping || s.removed()) =>
                 {
                     if self.is_held(s) {
                         waiting = true;
