@@ -1013,6 +1013,12 @@ fn a_service_stops_after_the_services_that_run_after_it() {
         "db stopped before web: {log:?}"
     );
     s.exit("cache", ExitStatus::Signal(15));
+    db_waits_out_webs_timeout(&mut s, web, db);
+}
+
+/// `web` (`timeout=3s`, signalled at 0) ignores its stop: `db`, which web
+/// runs `after=`, is not signalled until web is killed at 3 s and gone.
+fn db_waits_out_webs_timeout(s: &mut Sim, web: Pid, db: Pid) {
     s.run_until(2_999);
     assert!(!signalled(&s.take_log(), db, SIGTERM));
     s.advance_to(3_000);
@@ -1045,21 +1051,18 @@ fn a_reload_stops_a_removed_entry_after_the_removed_ones_that_run_after_it() {
         signalled(&log, web, SIGTERM) && !signalled(&log, db, SIGTERM),
         "{log:?}"
     );
-    s.run_until(2_999);
-    assert!(!signalled(&s.take_log(), db, SIGTERM));
-    s.advance_to(3_000);
-    let log = s.take_log();
-    assert!(signalled(&log, web, SIGKILL) && !signalled(&log, db, SIGTERM));
-    s.sup.child_exited(web, ExitStatus::Signal(9), s.now);
-    s.pump();
-    assert!(signalled(&s.take_log(), db, SIGTERM));
+    db_waits_out_webs_timeout(&mut s, web, db);
     s.sup.child_exited(db, ExitStatus::Signal(15), s.now);
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Forget { slot: 0 }), "{log:?}");
     assert!(!log.iter().any(|a| matches!(a, Action::Spawn { .. })));
     assert_eq!(s.pid("keep"), Some(keep));
-    assert!(s.sup.slots().iter().all(|sl| sl.removed != sl.is_active()));
+    assert!(s
+        .sup
+        .slots()
+        .iter()
+        .all(|sl| sl.removed() != sl.is_active()));
 }
 
 /// What a held entry becomes: one that ends on its own is forgotten (no
@@ -1268,7 +1271,7 @@ fn entries_removed_by_successive_reloads_never_wait_in_a_circle() {
         s.sup
             .slots()
             .iter()
-            .all(|sl| !sl.removed || !sl.is_active()),
+            .all(|sl| !sl.removed() || !sl.is_active()),
         "{}",
         s.states()
     );
@@ -1400,7 +1403,7 @@ fn a_reload_during_a_stop_changes_nothing() {
     );
     assert!(s.sup.find(b"c").is_none() && s.sup.find(b"y").is_none());
     assert_eq!(s.state("z"), State::Pending);
-    assert!(s.sup.slots().iter().all(|x| !x.removed));
+    assert!(s.sup.slots().iter().all(|x| !x.removed()));
     s.exit("a", ExitStatus::Signal(15));
     assert_eq!(s.spawned_names(), ["z"]);
 }
@@ -1416,7 +1419,7 @@ fn a_reload_during_a_stop_keeps_the_restart_entry() {
     reload(&mut s, "restart x -- /other\nservice a -- /a\n");
     let slot = s.sup.slot(r).unwrap();
     assert_eq!(slot.name().as_str(), "r");
-    assert!(!slot.removed);
+    assert!(!slot.removed());
 }
 
 /// A reload that would remove the running shutdown entry does not let the
@@ -1600,7 +1603,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
                 assert!(!s.sup.may_start(i), "round {round} step {step}: start lost");
                 let waits = sl.state == State::Pending && is_boot_kind(sl.entry.kind);
                 assert!(
-                    s.sup.phase != Phase::Running || sl.removed || !waits,
+                    s.sup.phase != Phase::Running || sl.removed() || !waits,
                     "round {round} step {step}: {} waits forever",
                     sl.name().as_str()
                 );
@@ -1783,7 +1786,7 @@ type SlotWas = (bool, Name, Kind);
 fn slots_were(s: &Sim) -> std::vec::Vec<SlotWas> {
     let slots = s.sup.slots().iter();
     slots
-        .map(|sl| (sl.removed, sl.entry.name, sl.entry.kind))
+        .map(|sl| (sl.removed(), sl.entry.name, sl.entry.kind))
         .collect()
 }
 
@@ -1797,13 +1800,13 @@ fn update_after_pairs(s: &Sim, pairs: &mut std::vec::Vec<(usize, usize)>, was: &
     let slots = s.sup.slots();
     let fresh = |i: usize| {
         let sl = &slots[i];
-        !sl.removed
+        !sl.removed()
             && was
                 .get(i)
                 .is_none_or(|w| w.0 || w.1 != sl.entry.name || w.2 != sl.entry.kind)
     };
-    pairs.retain(|&(h, x)| slots[h].removed && !fresh(x));
-    for (h, sl) in slots.iter().enumerate().filter(|(_, sl)| !sl.removed) {
+    pairs.retain(|&(h, x)| slots[h].removed() && !fresh(x));
+    for (h, sl) in slots.iter().enumerate().filter(|(_, sl)| !sl.removed()) {
         for dep in sl.entry.after.iter() {
             pairs.push((h, s.sup.find(dep.as_bytes()).unwrap() as usize));
         }
@@ -1968,7 +1971,7 @@ fn random_removed_entries_never_restart_and_never_stall() {
                     let st = [OK, FAIL, ExitStatus::Signal(9)][rnd(3) as usize];
                     s.sup.child_exited(pid, st, s.now);
                 }
-                2 if !s.sup.slots()[id as usize].removed => {
+                2 if !s.sup.slots()[id as usize].removed() => {
                     match rnd(3) {
                         0 => s.sup.stop(id, s.now),
                         1 => s.sup.start_slot(id, s.now),
@@ -1995,7 +1998,7 @@ fn random_removed_entries_never_restart_and_never_stall() {
             for a in log {
                 if let Action::Note(Note::ExitStatus { slot, .. }) = a {
                     assert!(
-                        !slots[slot as usize].removed,
+                        !slots[slot as usize].removed(),
                         "round {round} step {step}: on-exit of a removed entry\n{text}"
                     );
                 }
@@ -2003,7 +2006,7 @@ fn random_removed_entries_never_restart_and_never_stall() {
             if s.sup.is_stopping() {
                 break;
             }
-            for sl in slots.iter().filter(|sl| sl.removed) {
+            for sl in slots.iter().filter(|sl| sl.removed()) {
                 let restarts = matches!(sl.state, State::Pending | State::Backoff { .. });
                 let stalls = matches!(sl.state, State::Running { .. } | State::Launching { .. })
                     && !s.sup.is_held(sl);

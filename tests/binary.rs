@@ -135,6 +135,11 @@ fn no_allocator_or_libc_symbols() {
         .expect("nm (binutils) is needed");
     assert!(out.status.success());
     let syms = String::from_utf8_lossy(&out.stdout);
+    // Each symbol's name, the last word of its `nm` line.
+    let names: Vec<&str> = syms
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
     assert!(
         syms.contains(" T _start") || syms.contains(" T __libc_start_main"),
         "no entry point?"
@@ -147,27 +152,26 @@ fn no_allocator_or_libc_symbols() {
         "__libc_malloc",
         "printf",
     ] {
-        let hit = syms
-            .lines()
-            .filter_map(|l| l.split_whitespace().last())
-            .find(|name| *name == bad || name.starts_with(&format!("{bad}@")));
+        let hit = names
+            .iter()
+            .find(|name| **name == bad || name.starts_with(&format!("{bad}@")));
         assert!(hit.is_none(), "symbol {bad} is linked in");
     }
     // core::fmt costs kilobytes (and pulls in panic messages): none of it may
     // be linked. Mangled `core::fmt::..` paths hold `4core3fmt`, trait impls
     // such as `<T as core::fmt::Debug>` hold `core..fmt`.
-    let fmt: Vec<&str> = syms
-        .lines()
-        .filter_map(|l| l.split_whitespace().last())
+    let fmt: Vec<&str> = names
+        .iter()
+        .copied()
         .filter(|name| name.contains("4core3fmt") || name.contains("core..fmt"))
         .collect();
     assert!(fmt.is_empty(), "core::fmt is linked in: {fmt:?}");
     // No code path can panic at all (no unchecked index, slice or split
     // survives the optimiser): `core::panicking` and the panic handler are
     // not linked. One such path alone costs about 150 B of panic plumbing.
-    let panics: Vec<&str> = syms
-        .lines()
-        .filter_map(|l| l.split_whitespace().last())
+    let panics: Vec<&str> = names
+        .iter()
+        .copied()
         .filter(|name| name.contains("9panicking") || name.contains("panicked"))
         .collect();
     assert!(panics.is_empty(), "a panic path is linked in: {panics:?}");

@@ -167,9 +167,17 @@ enum Opt {
     OnExit,
 }
 
-const _: () = assert!(Opt::Pidfile as usize == Text::Pidfile as usize);
-const _: () = assert!(Opt::Log as usize == Text::Log as usize);
-const _: () = assert!(Opt::Env as usize == Text::Log as usize + 1);
+// The text options sit at their own `Text` index, each one, and nothing
+// else shares those indices.
+const _: () = {
+    assert!(Opt::Tty as usize == Text::Tty as usize);
+    assert!(Opt::User as usize == Text::User as usize);
+    assert!(Opt::Group as usize == Text::Group as usize);
+    assert!(Opt::Dir as usize == Text::Dir as usize);
+    assert!(Opt::Pidfile as usize == Text::Pidfile as usize);
+    assert!(Opt::Log as usize == Text::Log as usize);
+    assert!(Opt::Env as usize == Text::Log as usize + 1);
+};
 
 impl Opt {
     /// The option's bit in a set of options given, or 0 for those that
