@@ -182,7 +182,7 @@ impl Error {
         for caret in [false, true] {
             m.s(b"  ");
             if caret {
-                m.pad(digits(self.line));
+                m.pad(decimal(u64::from(self.line), &mut [0; 20]).len());
             } else {
                 m.n(self.line);
             }
@@ -269,26 +269,27 @@ unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restar
 `after=$` names an entry with errors
 `after=$` names a % entry, which never starts";
 
-fn digits(mut n: u32) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
+/// Where physical line `line` (1-based) of `src` starts; `None` for line 0
+/// and past the last line. Not inlined: the parser finds lines with it too.
+#[inline(never)]
+pub(crate) fn line_start(src: &[u8], line: u32) -> Option<usize> {
+    let (mut start, mut at) = (0, 1);
+    for (i, &b) in src.iter().enumerate() {
+        if at >= line {
+            break;
+        }
+        if b == b'\n' {
+            at += 1;
+            start = i + 1;
+        }
     }
-    d
+    (at == line).then_some(start)
 }
 
 /// Physical line `line` (1-based) without its LF or CRLF.
 fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
-    let line_end = |s: &[u8]| s.iter().position(|&b| b == b'\n');
-    if line == 0 {
-        return None;
-    }
-    let mut text = src;
-    for _ in 1..line {
-        text = text.get(line_end(text)? + 1..)?;
-    }
-    let text = text.get(..line_end(text).unwrap_or(text.len()))?;
+    let text = src.get(line_start(src, line)?..)?;
+    let text = text.split(|&b| b == b'\n').next()?;
     Some(match text.split_last() {
         Some((b'\r', rest)) => rest,
         _ => text,

@@ -420,10 +420,12 @@ impl<const N: usize> TableN<N> {
 
     /// The entry named `name`, with its index.
     pub fn get(&self, name: &[u8]) -> Option<(usize, &Entry)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.name.as_bytes() == name)
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.name.as_bytes() == name {
+                return Some((i, e));
+            }
+        }
+        None
     }
 }
 

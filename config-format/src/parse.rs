@@ -1003,17 +1003,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let src = self.src;
         let line = self.table.entries.get(i).map_or(1, |e| e.line);
         // The entry's first word is the first on its physical line.
-        let mut start = 0;
-        let mut at_line = 1;
-        for (j, &b) in src.iter().enumerate() {
-            if at_line >= line {
-                break;
-            }
-            if b == b'\n' {
-                at_line += 1;
-                start = j + 1;
-            }
-        }
+        let start = crate::error::line_start(src, line).unwrap_or(0);
         let mut lx = Lexer::new(src, start, src.len());
         while lx.word_start() {
             if lx.word(&mut []).is_err() {
