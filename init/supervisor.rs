@@ -350,6 +350,30 @@ impl Slot {
             State::Stopped | State::Done { .. } | State::Failed { .. }
         )
     }
+
+    /// Still runs, waits, or will start (`blocked`: its `after=` entries
+    /// ended and will not come up).
+    fn keeps_going(&self, blocked: bool) -> bool {
+        match self.state {
+            // A trigger or shutdown entry waits for its moment, not for
+            // foster; an entry blocked by its `after=` waits forever.
+            State::Pending => {
+                !matches!(
+                    self.entry.kind,
+                    Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
+                ) && !blocked
+            }
+            // An entry stopped on request may be started again over the
+            // control socket: it keeps a sub-init alive.
+            State::Stopped => !self.removed() && is_run_kind(self.entry.kind),
+            State::Done { .. } | State::Failed { .. } => false,
+            State::Launching { .. }
+            | State::FindingPid { .. }
+            | State::Running { .. }
+            | State::Backoff { .. }
+            | State::Stopping { .. } => true,
+        }
+    }
 }
 
 /// A terminal session: a `tty=` (inittab id) entry, an `askfirst` entry or
@@ -362,7 +386,6 @@ pub fn on_terminal(entry: &Entry) -> bool {
 /// login shell, or an inittab line on a tty (a getty), with `stop=` left at
 /// TERM. Its stop sends SIGHUP too. Not a native `tty=` service: its own
 /// TERM handler must run, not die of the HUP that comes first.
-#[inline(never)]
 pub fn console_session(entry: &Entry) -> bool {
     // An inittab line is a login shell with its `-`, a getty with a tty.
     let inittab =
@@ -845,32 +868,37 @@ impl Supervisor {
             }
         }
         if let Phase::Stopping(stage) = self.phase {
-            match stage {
+            // Whether a SIGKILL round goes out now.
+            let kill = match stage {
                 Stage::TermAll { until } if now >= until => {
-                    if !self.no_children {
-                        self.note(Note::StragglersKilled);
-                        self.push(Action::SignalAll {
-                            sig: crate::signals::SIGKILL,
-                        });
-                    }
                     self.phase = Phase::Stopping(Stage::KillAll {
                         until: now + KILL_GRACE,
                     });
+                    if !self.no_children {
+                        self.note(Note::StragglersKilled);
+                    }
+                    !self.no_children
                 }
-                Stage::KillAll { until } if now >= until => self.finish(),
+                Stage::KillAll { until } if now >= until => {
+                    self.finish();
+                    false
+                }
                 // A sub-init signals its children only: grandchildren in
                 // sessions of their own come back level by level.
                 Stage::KillAll { .. } if self.rekill => {
                     self.rekill = false;
-                    self.push(Action::SignalAll {
-                        sig: crate::signals::SIGKILL,
-                    });
+                    true
                 }
                 Stage::StopServices
                 | Stage::ShutdownEntries
                 | Stage::TermAll { .. }
                 | Stage::KillAll { .. }
-                | Stage::Finished => {}
+                | Stage::Finished => false,
+            };
+            if kill {
+                self.push(Action::SignalAll {
+                    sig: crate::signals::SIGKILL,
+                });
             }
         }
         self.advance(now);
@@ -962,18 +990,8 @@ impl Supervisor {
     /// start again by itself (stopped, or a run that ended for good) is done
     /// already, as for `s6-svc -d` or `systemctl stop`, and stays as it is; a
     /// `shutdown` or trigger entry waiting for its moment is refused.
-    // Not inlined (measured: smaller).
-    #[inline(never)]
     pub fn stop(&mut self, id: SlotId, now: u64) -> bool {
         self.request_stop(id, AfterStop::Stay, now)
-            || self.slot(id).is_some_and(|s| {
-                !s.is_active()
-                    && (s.state == State::Stopped
-                        || !matches!(
-                            s.entry.kind,
-                            Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
-                        ))
-            })
     }
 
     /// `ctl restart NAME`: what is down (a backoff included) starts now,
@@ -1012,6 +1030,9 @@ impl Supervisor {
         true
     }
 
+    /// Stops slot `id`, then `then`. Whether it is stopping now (its stop
+    /// signalled, or its daemon to be stopped once found) or, for `Stay`,
+    /// down already: [`Supervisor::stop`]'s answer.
     fn request_stop(&mut self, id: SlotId, then: AfterStop, now: u64) -> bool {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return false;
@@ -1063,13 +1084,19 @@ impl Supervisor {
             }
             State::Pending | State::Backoff { .. } => {
                 self.stopped(id, then, now);
-                false
+                // Down now, as `ctl stop` asks.
+                then == AfterStop::Stay
             }
             State::Stopped | State::Done { .. } | State::Failed { .. } => {
+                // For `ctl stop`, down already, unless it is a trigger or
+                // `shutdown` entry's run that waits for its next moment.
+                let down = then == AfterStop::Stay
+                    && (slot.state == State::Stopped
+                        || !matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart));
                 if then == AfterStop::Remove {
                     self.stopped(id, then, now);
                 }
-                false
+                down
             }
         }
     }
@@ -1287,6 +1314,8 @@ impl Supervisor {
 
     /// Where a slot stands with its `after=` entries: one pass over them
     /// answers both "may it start" and "does it wait forever".
+    // Not inlined (measured: smaller).
+    #[inline(never)]
     fn gate(&self, i: usize) -> Gate {
         let Some(slot) = self.slots.get(i) else {
             return Gate::Idle;
@@ -1360,25 +1389,31 @@ impl Supervisor {
     #[inline(never)]
     fn step_running(&mut self, now: u64) -> bool {
         let mut changed = false;
+        // Something still runs, waits, or will start (found in the same
+        // pass: what is queued or noted here changes no state).
+        let mut left = false;
         for i in 0..self.slots.len() {
-            match self.gate(i) {
+            let gate = self.gate(i);
+            let Some(slot) = self.slots.get_mut(i) else {
+                continue;
+            };
+            left |= slot.keeps_going(matches!(gate, Gate::Blocked(_)));
+            match gate {
                 Gate::Start => self.queue_spawn(i as SlotId),
                 Gate::Blocked(blocker) => {
-                    if let Some(slot) = self.slots.get_mut(i) {
-                        if !slot.blocked_noted {
-                            slot.blocked_noted = true;
-                            self.note(Note::Blocked {
-                                slot: i as SlotId,
-                                on: blocker,
-                            });
-                            changed = true;
-                        }
+                    if !slot.blocked_noted {
+                        slot.blocked_noted = true;
+                        self.note(Note::Blocked {
+                            slot: i as SlotId,
+                            on: blocker,
+                        });
+                        changed = true;
                     }
                 }
                 Gate::Idle => {}
             }
         }
-        if !self.anything_left() {
+        if !left {
             match self.mode {
                 Mode::SubInit if self.no_children => {
                     self.shutdown(Outcome::Exit(self.exit_code), now);
@@ -1403,29 +1438,6 @@ impl Supervisor {
                 s.spawn_queued = true;
             }
         }
-    }
-
-    /// Something still runs, waits, or will start.
-    fn anything_left(&self) -> bool {
-        self.slots.iter().enumerate().any(|(i, s)| match s.state {
-            // A trigger or shutdown entry waits for its moment, not for
-            // foster; an entry blocked by its `after=` waits forever.
-            State::Pending => {
-                !matches!(
-                    s.entry.kind,
-                    Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart
-                ) && !matches!(self.gate(i), Gate::Blocked(_))
-            }
-            // An entry stopped on request may be started again over the
-            // control socket: it keeps a sub-init alive.
-            State::Stopped => !s.removed() && is_run_kind(s.entry.kind),
-            State::Done { .. } | State::Failed { .. } => false,
-            State::Launching { .. }
-            | State::FindingPid { .. }
-            | State::Running { .. }
-            | State::Backoff { .. }
-            | State::Stopping { .. } => true,
-        })
     }
 
     #[inline(never)]
