@@ -52,11 +52,8 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     if errors > 0 {
         // The reports, then the count: one of foster's own lines.
         let _ = w.spill();
-        let count = if errors == 1 {
-            "@: # error"
-        } else {
-            "@: # errors"
-        };
+        // The plural's `s` cut off for one: one string for both.
+        let count = "@: # errors".split_at(10 + usize::from(errors != 1)).0;
         crate::single::say(count, file, errors.into(), 0);
         return 1;
     }
@@ -144,21 +141,23 @@ fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
     w.pad(name.len(), name_width + 1);
 }
 
-/// The option keys `options` prints, in the order it prints them (the
-/// constants below index them, pinned by a test): one word list and one
-/// call per key instead of a ` key=` string at every place.
+/// The option keys `options` prints (the constants below index them, pinned
+/// by a test): one word list and one call per key instead of a ` key=`
+/// string at every place. The very bytes of the table parser's key list, in
+/// its order (not the order they are printed in): the binary holds one copy.
 const KEYS: &[u8] =
-    b"tty user group dir env umask log restart backoff after ready pidfile stop timeout on-exit";
-/// `tty=` to `dir=` come first, in [`Text`] order: one loop prints them.
+    b"tty user group dir pidfile log env umask restart backoff after ready stop timeout on-exit";
+/// `tty=` to `log=` come first, in [`Text`] order: one loop prints `tty=`
+/// to `dir=`.
 const DIR: usize = Text::Dir as usize;
-const ENV: usize = 4;
-const UMASK: usize = 5;
-const LOG: usize = 6;
-const RESTART: usize = 7;
-const BACKOFF: usize = 8;
-const AFTER: usize = 9;
-const READY: usize = 10;
-const PIDFILE: usize = 11;
+const PIDFILE: usize = Text::Pidfile as usize;
+const LOG: usize = Text::Log as usize;
+const ENV: usize = 6;
+const UMASK: usize = 7;
+const RESTART: usize = 8;
+const BACKOFF: usize = 9;
+const AFTER: usize = 10;
+const READY: usize = 11;
 const STOP: usize = 12;
 const TIMEOUT: usize = 13;
 const ON_EXIT: usize = 14;
@@ -232,7 +231,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
             OnExit::Halt => 2,
             OnExit::Exit(_) | OnExit::ExitStatus => 3,
         };
-        word(key(w, ON_EXIT), b"poweroff reboot halt exit", i);
+        word(key(w, ON_EXIT), crate::SHUTDOWNS, i);
         if let OnExit::Exit(code) = on_exit {
             w.byte(b':').u(u64::from(code));
         }

@@ -34,7 +34,7 @@ pub fn main(args: StartArgs) -> i32 {
     let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
     let argv0 = arg(0).unwrap_or(b"");
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
-    if let Some(applet) = word_index(b"poweroff reboot halt", base) {
+    if let Some(applet) = word_index(APPLETS, base) {
         return ctl::power(args, base, applet);
     }
     match word_index(b"ctl check", arg(1).unwrap_or(b"")) {
@@ -51,7 +51,7 @@ pub fn main(args: StartArgs) -> i32 {
     // Looked up once for both questions: `-f`/`-S` is a sub-init, or as
     // PID 1 the supervisor.
     let first = mode_word(&args);
-    let sub = matches!(arg(first), Some(b"-f" | b"-S"));
+    let sub = word_index(b"-f -S", arg(first).unwrap_or(b"")).is_some();
     // First for the three modes that supervise (one call for all): from
     // here on a signal waits for foster instead of killing it.
     let mask = signals::block_all();
@@ -69,6 +69,11 @@ pub fn main(args: StartArgs) -> i32 {
     }
     code
 }
+
+/// The `on-exit=` actions `check` shows; the first three are the power
+/// applets' names ([`APPLETS`]): one copy of the bytes for both.
+pub(crate) const SHUTDOWNS: &[u8] = b"poweroff reboot halt exit";
+const APPLETS: &[u8] = SHUTDOWNS.split_at(b"poweroff reboot halt".len()).0;
 
 /// The index of the first word after the options both modes take (`-v`,
 /// `-p SIG`, in any order): `-f` or `-S` there is the sub-init's

@@ -68,7 +68,8 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     // A subreaper whenever not PID 1 (`-s`, TINI_SUBREAPER: accepted, implied).
     if !sys::is_pid1() {
         if let Err(e) = sys::set_child_subreaper() {
-            crate::log::unable("become a subreaper", b"", "", e);
+            // Reported, not fatal: foster goes on.
+            let _ = crate::failed("become a subreaper", e);
         }
     }
     let sfd = match signals::open_fd() {
@@ -172,7 +173,6 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
 
 /// Spawns CMD and waits until it has exec'd (or failed to): a signal already
 /// pending for foster then reaches the program, not a half-made child.
-#[inline(never)]
 fn start(
     args: &crate::StartArgs,
     opts: &Opts,
@@ -221,7 +221,6 @@ fn pass_terminal(from: Pid, to: Pid) {
 /// the child; the job-wide signals (SIGCONT, and Ctrl-C, Ctrl-\, Ctrl-Z
 /// from the terminal itself, `from_kernel`) go to the child's whole group,
 /// as the terminal would have sent them.
-#[inline(never)]
 fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     let child = opts.child;
     let mut to = if opts.has(GROUP) { -child } else { child };
@@ -341,14 +340,6 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             break;
         }
         o.cmd += 1;
-        match crate::word_index(b"-- -h --help", arg) {
-            Some(0) => break,
-            Some(_) => {
-                crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());
-                return Err(0);
-            }
-            None => {}
-        }
         // getopt style: `-vw`, `-e143`, `-e 143`.
         let mut i = 0;
         'letters: while let Some(f) = flags.get(i..=i) {
@@ -357,6 +348,17 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             // one exit for all.
             let (msg, word): (&str, &[u8]) = 'bad: {
                 let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
+                    // The words `--` (the options end), `-h` and `--help`
+                    // start with a letter that is no option: looked for
+                    // only here, at that first letter.
+                    match crate::word_index(b"- h -help", flags) {
+                        Some(0) => return Ok(()),
+                        Some(_) => {
+                            crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());
+                            return Err(0);
+                        }
+                        None => {}
+                    }
                     // `--version` is one unknown word, not a `-` flag.
                     let word = if f == b"-" { flags } else { f };
                     break 'bad ("unknown option -@", word);

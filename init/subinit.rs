@@ -29,25 +29,32 @@ pub fn parse(
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
-        // `-p`'s word, a signal name checked below.
-        let mut sig = None;
-        let (needs, value) = match crate::word_index(b"-f -S -p -v", a.to_bytes()) {
-            Some(0) => ("-f needs a TABLE", &mut o.table),
-            Some(1) => ("-S needs a socket PATH", &mut o.socket),
-            Some(2) => ("-p needs a SIGNAL", &mut sig),
-            Some(_) => {
+        // `k`: the option's place in the list; all but `-v` take the next
+        // word, stored by `k` once it is there.
+        let k = match crate::word_index(b"-f -S -p -v", a.to_bytes()) {
+            Some(3) => {
                 o.verbose = true;
                 continue;
             }
+            Some(k) => k,
             None if lenient => continue,
             None => return Err("unknown option for sub-init mode"),
         };
-        let word = args.arg(i).ok_or(needs)?;
+        let Some(word) = args.arg(i) else {
+            return Err(match k {
+                0 => "-f needs a TABLE",
+                1 => "-S needs a socket PATH",
+                _ => "-p needs a SIGNAL",
+            });
+        };
         i += 1;
-        *value = Some(word);
-        if let Some(name) = sig {
-            o.pdeath =
-                Some(config_format::signal_by_name(name.to_bytes()).ok_or("-p: unknown signal")?);
+        match k {
+            0 => o.table = Some(word),
+            1 => o.socket = Some(word),
+            _ => {
+                let sig = config_format::signal_by_name(word.to_bytes());
+                o.pdeath = Some(sig.ok_or("-p: unknown signal")?);
+            }
         }
     }
     Ok(())
