@@ -30,10 +30,11 @@ pub const ACCEPT_PAUSE_MS: u64 = 1_000;
 pub const PID1_SOCKET: &CStr = c"/run/foster.sock";
 
 /// What [`Server::bind`] was unable to do, by the index its failures give.
-const BIND_FAILURES: &[u8] = b"create a socket|remove the stale control socket\
-    |take the control socket (another foster answers there)|check the control socket\
-    |use a non-socket file as the control socket|check the control socket path\
-    |bind the control socket|listen on the control socket";
+/// Each ends with the blank before the path.
+const BIND_FAILURES: &[u8] = b"create a socket |remove the stale control socket \
+    |take the control socket (another foster answers there) |check the control socket \
+    |use a non-socket file as the control socket |check the control socket path \
+    |bind the control socket |listen on the control socket ";
 const SOCKET: usize = 0;
 const REMOVE_STALE: usize = 1;
 const TAKE: usize = 2;
@@ -167,7 +168,7 @@ impl Server {
             return Some(fd);
         };
         let what = crate::bytes::nth_piece(BIND_FAILURES, b'|', what).unwrap_or(&[]);
-        log.error_errno(&[b"unable to ", what, b" ", path.to_bytes()], e, "");
+        log.error_errno(&[b"unable to ", what, path.to_bytes()], e, "");
         None
     }
 
@@ -422,8 +423,6 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
 
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
 /// time left in a backoff.
-// Cold: `ctl` requests only (measured: smaller).
-#[cold]
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     let i = match slot.map(|s| (s, s.state)) {
         None => 0,
@@ -559,9 +558,10 @@ mod tests {
             (LISTEN, "listen on the control socket"),
         ];
         for (i, text) in texts {
+            // With the blank before the path.
             assert_eq!(
                 crate::bytes::nth_piece(BIND_FAILURES, b'|', i),
-                Some(text.as_bytes())
+                Some(format!("{text} ").as_bytes())
             );
         }
         assert_eq!(crate::bytes::nth_piece(BIND_FAILURES, b'|', 8), None);

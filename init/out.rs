@@ -131,10 +131,7 @@ impl Line {
     #[inline(never)]
     pub fn spill(&mut self) -> Option<Errno> {
         if let Some(fd) = self.spill_fd {
-            if let Err(e) = sys::write_all(fd, self.as_bytes()) {
-                self.failed.get_or_insert(e);
-            }
-            self.len = 0;
+            self.write_out(fd);
         }
         self.failed
     }
@@ -146,6 +143,12 @@ impl Line {
             self.truncate(LINE_MAX - 1);
             self.byte(b'\n');
         }
+        self.write_out(fd);
+    }
+    /// Writes the text so far to `fd` and empties the line, keeping the
+    /// first failure: one copy for [`Line::spill`] and [`Line::flush`].
+    #[inline(never)]
+    fn write_out(&mut self, fd: RawFd) {
         if let Err(e) = sys::write_all(fd, self.as_bytes()) {
             self.failed.get_or_insert(e);
         }

@@ -87,7 +87,8 @@ struct ReadyPipe {
 /// `repr(C)` in this order, the big parts page-aligned, so that few pages are
 /// resident when idle: the small per-event state shares the first pages, the
 /// slots, the table and its text fill theirs from the start, and the child's
-/// argv and environment come last.
+/// argv and environment come last (their pages are given back after each
+/// start).
 #[repr(C)]
 pub struct Reserved {
     ready: [ReadyPipe; MAX_SLOTS],
@@ -99,11 +100,12 @@ pub struct Reserved {
     /// once the supervisor has taken its entries).
     table: Paged<Table>,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
+    scratch: Paged<Scratch>,
 }
 
-/// Where a child's argv and environment are built: a mapping of its own,
+/// Where a child's argv and environment are built: pages of their own,
 /// given back to the kernel after each start, so an idle foster keeps none
-/// of its pages.
+/// of them.
 pub struct Scratch {
     argv: Argv,
     env: Env,
@@ -151,7 +153,7 @@ pub struct Runtime<'a> {
     cfg: Config<'a>,
     sup: Supervisor,
     /// A child's argv and environment are built here (taken while in use).
-    scratch: Option<sys::Pages<Scratch>>,
+    scratch: Option<&'static mut Paged<Scratch>>,
 }
 
 /// Reads a table file into `buf`; returns its length.
@@ -189,11 +191,8 @@ impl<'a> Runtime<'a> {
                 ready,
                 clients,
                 table,
+                scratch,
             } = reserved;
-            let scratch = match sys::Pages::reserve() {
-                Ok(s) => s,
-                Err(e) => break 'failed ("reserve memory", e),
-            };
             return Ok(Runtime {
                 scratch: Some(scratch),
                 sup: Supervisor::new(cfg.mode, slots, actions),
@@ -274,10 +273,10 @@ impl<'a> Runtime<'a> {
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
         // A failure is logged as `[PRE]TEXT[POST]`, PRE and POST saying
-        // whether the running table is kept (a reload) or not.
+        // whether the running table is kept (a reload) or not, TEXT built
+        // in `why`.
         let mut why = Line::new();
-        let mut n = [0; 20];
-        let (result, pre, text, post): (_, &[u8], &[u8], &[u8]) = 'failed: {
+        let (result, pre, post): (_, &[u8], &[u8]) = 'failed: {
             let len = match read_table(path, buf) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
@@ -296,15 +295,13 @@ impl<'a> Runtime<'a> {
                     // A `ctl reload` is told why, not only that it failed:
                     // the same text as the log's.
                     why.s("unable to read ").bytes(file).colon_errno(e);
-                    let text = why.as_bytes();
                     if let Some(r) = report {
-                        r(text);
+                        r(why.as_bytes());
                     }
-                    let (pre, post): (&[u8], &[u8]) = match reload {
-                        true => (b"reload: ", b"; keeping the running table"),
-                        false => (b"", b""),
+                    break 'failed match reload {
+                        true => (Err(e), b"reload: ", b"; keeping the running table"),
+                        false => (Err(e), b"", b""),
                     };
-                    break 'failed (Err(e), pre, text, post);
                 }
             };
             if let Some(l) = self.src.lens.get_mut(spare) {
@@ -329,23 +326,17 @@ impl<'a> Runtime<'a> {
             if errors == 0 {
                 return Ok(0);
             }
-            let count = crate::out::decimal(errors as u64, &mut n);
+            why.u(u64::from(errors));
             match reload {
                 true => (
                     Ok(errors),
                     b"reload rejected: ",
-                    count,
                     b" error(s); keeping the running table",
                 ),
-                false => (
-                    Ok(errors),
-                    b"",
-                    count,
-                    b" bad line(s) skipped; running the rest",
-                ),
+                false => (Ok(errors), b"", b" bad line(s) skipped; running the rest"),
             }
         };
-        self.log.error_with(&[pre, text, post], None);
+        self.log.error_with(&[pre, why.as_bytes(), post], None);
         result
     }
 
@@ -734,10 +725,10 @@ impl<'a> Runtime<'a> {
         };
         // A removed entry's spans are in the table before the last reload:
         // the spare buffer now (see `Runtime::reload`).
-        let src = match removed {
-            true => self.src.get(self.src.spare()),
-            false => self.src.current(),
-        };
+        let src = self.src.get(match removed {
+            true => self.src.spare(),
+            false => self.src.current,
+        });
         let mut path = [0u8; config_format::MAX_VALUE + 1];
         let read = match unquoted_cstr(span, src, &mut path) {
             Some(p) => pidfile_pid(p),
@@ -757,10 +748,9 @@ impl<'a> Runtime<'a> {
     pub fn exec_in_place(&mut self, slot: SlotId) {
         // The reserved scratch buffers: no 8 KB of argv and environment on
         // PID 1's stack at the very end (not put back: nothing spawns after).
-        let Some(mut scratch) = self.scratch.take() else {
+        let Some(Paged(Scratch { argv, env })) = self.scratch.take() else {
             return;
         };
-        let Scratch { argv, env } = scratch.get();
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
             return;
         };
@@ -865,10 +855,10 @@ impl<'a> Runtime<'a> {
     // Not inlined (measured: smaller; its caller is inlined instead).
     #[inline(never)]
     fn spawn_entry(&mut self, slot: SlotId) -> Result<Pid, Errno> {
-        let Some(mut scratch) = self.scratch.take() else {
+        let Some(scratch) = self.scratch.take() else {
             return Err(Errno::EBUSY);
         };
-        let Scratch { argv, env } = scratch.get();
+        let Scratch { argv, env } = &mut scratch.0;
         let result = self.spawn_with(slot, argv, env);
         scratch.release();
         self.scratch = Some(scratch);
@@ -883,74 +873,75 @@ impl<'a> Runtime<'a> {
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
         self.command(entry, argv, env)?;
         let src = self.src.current();
-        // One buffer split for the paths and names below, each with room
-        // for the longest value the table allows (and a NUL; the tty also
-        // for `/dev/`).
+        // One buffer split for the paths and names below (the log file's
+        // too), each with room for the longest value the table allows (and
+        // a NUL; the tty also for `/dev/`).
         const V: usize = config_format::MAX_VALUE + 1;
-        let mut buf = [0u8; TTY_BUF + 3 * V];
+        let mut buf = [0u8; TTY_BUF + 4 * V];
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
-        let (user_buf, group_buf) = rest.split_at_mut(V);
+        let (user_buf, rest) = rest.split_at_mut(V);
+        let (group_buf, log_buf) = rest.split_at_mut(V);
         let stdin_null = entry.log == config_format::Log::Null;
         // Owned here until the fork: /dev/null for `log=null`, the write end
         // of the readiness pipe.
         let mut null = None;
         let mut notify_write = None;
-        // Built in place, not from locals (measured: smaller). Fields are
-        // evaluated in the order written: the paths, the log pipe, then the
-        // readiness pipe.
-        let service = Service {
-            tty: match entry.text(Text::Tty) {
-                span if span.len > 0 => tty_path(span.get(src), tty_buf),
-                // /dev/console cannot be a controlling terminal: a console shell
-                // gets the real device behind it, so job control works. Not in
-                // a container: sysfs names the host's console there.
-                _ if crate::supervisor::on_terminal(entry)
-                    && self.cfg.mode == Mode::Pid1
-                    && !crate::pid1::in_container() =>
-                {
-                    active_console(tty_buf)
-                }
-                _ => None,
-            },
-            dir: unquoted_cstr(entry.text(Text::Dir), src, dir_buf),
-            user: unquoted(entry.text(Text::User), src, user_buf),
-            group: unquoted(entry.text(Text::Group), src, group_buf),
+        // Each field stored in place as it is found (measured: smaller than
+        // a struct built from locals or from a literal with calls in it),
+        // in this order: the paths, the log pipe, then the readiness pipe.
+        let mut service = Service {
+            tty: None,
             stdin_null,
-            output: match entry.log {
-                config_format::Log::Kmsg | config_format::Log::File => {
-                    log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry)
-                }
-                config_format::Log::Console | config_format::Log::Null => {
-                    drop_log(&self.ep, self.logs, slot);
-                    if stdin_null {
-                        null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
-                    }
-                    null.as_ref().map(Fd::raw)
-                }
-            }
-            .map_or(Output::Inherit, Output::Fd),
-            // Readiness: a fresh pipe per start; the child gets the write end
-            // as fd N. Without one the service could never be ready: the
-            // start fails.
-            pass_fd: {
-                close_ready(&self.ep, self.ready, slot as usize);
-                match entry.ready_fd {
-                    Some(n) => {
-                        // Closed by `close_ready`.
-                        let cell = self.ready.get_mut(slot as usize).ok_or(Errno::EINVAL)?;
-                        let w = reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd)?;
-                        cell.open = true;
-                        let raw = w.raw();
-                        notify_write = Some(w);
-                        Some((raw, n as sys::RawFd))
-                    }
-                    None => None,
-                }
-            },
+            output: Output::Inherit,
+            pass_fd: None,
+            dir: None,
             umask: entry.umask.map(u32::from),
+            user: None,
+            group: None,
             ask_first: entry.kind == Kind::Askfirst,
         };
+        service.tty = match entry.text(Text::Tty) {
+            span if span.len > 0 => tty_path(span.get(src), tty_buf),
+            // /dev/console cannot be a controlling terminal: a console shell
+            // gets the real device behind it, so job control works. Not in
+            // a container: sysfs names the host's console there.
+            _ if crate::supervisor::on_terminal(entry)
+                && self.cfg.mode == Mode::Pid1
+                && !crate::pid1::in_container() =>
+            {
+                active_console(tty_buf)
+            }
+            _ => None,
+        };
+        service.dir = unquoted_cstr(entry.text(Text::Dir), src, dir_buf);
+        service.user = unquoted(entry.text(Text::User), src, user_buf);
+        service.group = unquoted(entry.text(Text::Group), src, group_buf);
+        service.output = match entry.log {
+            config_format::Log::Kmsg | config_format::Log::File => {
+                log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry, log_buf)
+            }
+            config_format::Log::Console | config_format::Log::Null => {
+                drop_log(&self.ep, self.logs, slot);
+                if stdin_null {
+                    null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
+                }
+                null.as_ref().map(Fd::raw)
+            }
+        }
+        .map_or(Output::Inherit, Output::Fd);
+        // Readiness: a fresh pipe per start; the child gets the write end
+        // as fd N. Without one the service could never be ready: the
+        // start fails.
+        close_ready(&self.ep, self.ready, slot as usize);
+        if let Some(n) = entry.ready_fd {
+            // Closed by `close_ready`.
+            let cell = self.ready.get_mut(slot as usize).ok_or(Errno::EINVAL)?;
+            let w = reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd)?;
+            cell.open = true;
+            service.pass_fd = Some((w.raw(), n as sys::RawFd));
+            notify_write = Some(w);
+        }
         let env: &Env = env;
         let setup = ChildSetup {
             name: entry.name.as_bytes(),
@@ -969,7 +960,8 @@ impl<'a> Runtime<'a> {
 }
 
 /// The write end of the log pipe of `slot` for its `entry` (`log=kmsg` or
-/// `log=PATH`, a span of `src`), opened or reused; `None`: the console.
+/// `log=PATH`, a span of `src`, unquoted into `path`), opened or reused;
+/// `None`: the console.
 /// Given the runtime's parts, not the runtime: the entry is borrowed from
 /// its slot while the pipe cells change.
 // Inlined into its one caller (measured: smaller).
@@ -981,15 +973,15 @@ fn log_pipe_for(
     src: &[u8],
     slot: SlotId,
     entry: &Entry,
+    path: &mut [u8],
 ) -> Option<sys::RawFd> {
     let name = &entry.name;
     // The sink is opened at every start, so a path changed by a reload
     // (or a log file rotated away) takes effect with the next start.
-    let mut path = [0u8; config_format::MAX_VALUE + 1];
     let (target, kmsg) = match entry.log {
         config_format::Log::Console | config_format::Log::Null => return None,
         config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
-        config_format::Log::File => (unquoted_cstr(entry.text(Text::Log), src, &mut path), false),
+        config_format::Log::File => (unquoted_cstr(entry.text(Text::Log), src, path), false),
     };
     let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
     let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
@@ -1002,32 +994,34 @@ fn log_pipe_for(
             return None;
         }
     };
-    if let Some(p) = log_of(logs, slot) {
-        // The previous start's sink is closed.
-        drop(Fd::from_raw(p.sink));
-        p.sink = sink.into_raw();
-        p.kmsg = kmsg;
-        return Some(p.write);
-    }
-    let Some(free) = logs.iter().position(|p| !p.open) else {
+    // The slot's pipe from its previous start, else a free cell.
+    let cell = match log_of(logs, slot) {
+        Some(p) => Some(p),
+        None => logs.iter_mut().find(|p| !p.open),
+    };
+    let Some(p) = cell else {
         log.error("too many log pipes; logging to the console");
         return None;
     };
-    let p = logs.get_mut(free)?;
-    let write = match reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read) {
-        Ok(w) => w,
-        Err(e) => {
-            log_failed(log, name, b"create its log pipe", b"", e);
-            return None;
-        }
-    };
-    p.open = true;
-    p.slot = slot;
-    p.kmsg = kmsg;
-    p.write = write.into_raw();
+    if p.open {
+        // The previous start's sink is closed.
+        drop(Fd::from_raw(p.sink));
+    } else {
+        let write = match reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read) {
+            Ok(w) => w,
+            Err(e) => {
+                log_failed(log, name, b"create its log pipe", b"", e);
+                return None;
+            }
+        };
+        p.open = true;
+        p.slot = slot;
+        p.write = write.into_raw();
+        p.len = 0;
+        p.failing = false;
+    }
     p.sink = sink.into_raw();
-    p.len = 0;
-    p.failing = false;
+    p.kmsg = kmsg;
     Some(p.write)
 }
 
@@ -1296,15 +1290,22 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
         Err(_) => return (PidfileRead::Missing, None),
     };
     let text = buf.get(..n).unwrap_or(&[]).trim_ascii_start();
-    let mut pid: u32 = 0;
+    let mut pid: Pid = 0;
     for &d in text.iter().take_while(|b| b.is_ascii_digit()) {
-        pid = pid.saturating_mul(10).saturating_add(u32::from(d - b'0'));
+        // Past the largest pid: no pid (checked at each digit, so that
+        // it never overflows).
+        match pid
+            .checked_mul(10)
+            .and_then(|p| p.checked_add(Pid::from(d - b'0')))
+        {
+            Some(p) => pid = p,
+            None => return (PidfileRead::Missing, None),
+        }
     }
     // No digits leave 0.
-    if pid <= 1 || pid > i32::MAX as u32 {
+    if pid <= 1 {
         return (PidfileRead::Missing, None);
     }
-    let pid = pid as Pid;
     // wait4 on one pid with WNOHANG: 0 means a live child of ours.
     match sys::wait4(pid, sys::WNOHANG) {
         Ok(None) => (PidfileRead::Child(pid), None),

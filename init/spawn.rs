@@ -340,12 +340,30 @@ impl Env {
 
     /// Adds or replaces `KEY=VALUE`; false when full.
     pub fn set(&mut self, kv: &[u8]) -> bool {
+        self.put(kv, true)
+    }
+
+    /// Adds `KEY=VALUE` unless KEY is set.
+    pub fn set_missing(&mut self, kv: &[u8]) {
+        self.put(kv, false);
+    }
+
+    /// Adds `KEY=VALUE`; an earlier value of KEY is dropped if `replace`,
+    /// else kept (and `kv` not added). False when full.
+    #[inline(never)]
+    fn put(&mut self, kv: &[u8], replace: bool) -> bool {
         let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
         let key = kv.get(..=key_len).unwrap_or(kv);
         // Drop an earlier value of the same key (its bytes stay, unreferenced).
         let mut kept = 0;
         for i in 0..self.count {
-            if !self.var(i).is_some_and(|v| v.starts_with(key)) {
+            let same = self.var(i).is_some_and(|v| v.starts_with(key));
+            if same && !replace {
+                // A key is set once at most (each `put` drops or keeps the
+                // earlier value), so nothing was dropped before it.
+                return true;
+            }
+            if !same {
                 let p = self.ptrs.get(i).copied().unwrap_or(core::ptr::null());
                 if let Some(slot) = self.ptrs.get_mut(kept) {
                     *slot = p;
@@ -368,17 +386,9 @@ impl Env {
         if let Some(p) = self.ptrs.get_mut(kept) {
             *p = var;
         }
-        self.count += 1;
+        self.count = kept + 1;
         self.terminate();
         true
-    }
-
-    /// Adds `KEY=VALUE` unless KEY is set.
-    pub fn set_missing(&mut self, kv: &[u8]) {
-        let key = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
-        if self.get(kv.get(..key).unwrap_or(kv)).is_none() {
-            self.set(kv);
-        }
     }
 
     /// Ends the pointer array with its NULL.
@@ -421,6 +431,13 @@ mod tests {
         assert_eq!(env.get(b"PATH"), Some(&b"/sbin"[..]));
         assert_eq!(env.get(b"HOME"), Some(&b"/"[..]));
         assert_eq!(env.envp().len(), 3);
+        assert!(env.envp().last().unwrap().is_null());
+        // A value already set stays; a missing one is added.
+        env.set_missing(b"HOME=/root");
+        env.set_missing(b"TERM=linux");
+        assert_eq!(env.get(b"HOME"), Some(&b"/"[..]));
+        assert_eq!(env.get(b"TERM"), Some(&b"linux"[..]));
+        assert_eq!(env.envp().len(), 4);
         assert!(env.envp().last().unwrap().is_null());
     }
 

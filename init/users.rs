@@ -43,11 +43,29 @@ fn field(line: &[u8], i: usize) -> Option<&[u8]> {
 }
 
 /// The first line of `db` whose field `key` is `value`.
+#[inline(always)]
 fn find_line<'a>(db: &'a [u8], key: usize, value: &[u8]) -> Option<&'a [u8]> {
-    let mut lines = Some(db);
-    while let Some(line) = next_piece(&mut lines, b'\n') {
-        if field(line, key) == Some(value) {
-            return Some(line);
+    // A field holds no `:`: as a list split at `:`, its one item is the
+    // whole field, so this is an equality test.
+    next_line_listing(&mut Some(db), key, b':', value)
+}
+
+/// The next line of `lines` (then moved past it) whose field `key`, a list
+/// split at `sep`, has `value` as one of its items: one scan for the
+/// look-ups by name or number and for the member lists of /etc/group.
+#[inline(never)]
+fn next_line_listing<'a>(
+    lines: &mut Option<&'a [u8]>,
+    key: usize,
+    sep: u8,
+    value: &[u8],
+) -> Option<&'a [u8]> {
+    while let Some(line) = next_piece(lines, b'\n') {
+        let mut items = field(line, key);
+        while let Some(item) = next_piece(&mut items, sep) {
+            if item == value {
+                return Some(line);
+            }
         }
     }
     None
@@ -90,13 +108,8 @@ pub fn resolve_in(
     }
     if let (Some(name), None) = (user_name, group) {
         let mut lines = Some(groupdb);
-        while let Some(line) = next_piece(&mut lines, b'\n') {
-            let mut members = field(line, 3);
-            let mut member = false;
-            while let Some(m) = next_piece(&mut members, b',') {
-                member |= m == name;
-            }
-            if let (true, Some(gid)) = (member, id_field(Some(line), 2)) {
+        while let Some(line) = next_line_listing(&mut lines, 3, b',', name) {
+            if let Some(gid) = id_field(Some(line), 2) {
                 // A plain loop: `contains` unrolls into far more code. It
                 // stops at `gid` if known, else at `ngroups`.
                 let mut n = 0;
@@ -119,18 +132,6 @@ pub fn resolve_in(
 /// Bytes of /etc/passwd and of /etc/group that a lookup reads.
 const DB_MAX: usize = 64 * 1024;
 
-/// Reads a user database into `buf` (a missing file is empty, a longer one
-/// is cut after the last whole line that fits: a cut line could read as
-/// another uid, gid or member); returns the part read.
-fn load<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], Errno> {
-    let n = match sys::read_file(path, buf) {
-        Err(Errno::EFBIG) => buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
-        Err(Errno::ENOENT) => 0,
-        r => r?,
-    };
-    Ok(buf.get(..n).unwrap_or(&[]))
-}
-
 /// Switches this process (a child before its exec) to `user` and `group`
 /// (names resolved against the real /etc/passwd and /etc/group, read only if
 /// a name needs them), with the supplementary groups of a named user.
@@ -138,22 +139,23 @@ fn load<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], Errno
 pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupError> {
     // In the child only, so foster's own memory never holds these: room for
     // a system with a thousand or so accounts, not just the first few.
-    // One buffer for both (one zero-fill): passwd, then group.
-    let mut db = [0u8; 2 * DB_MAX];
+    // One buffer for both, passwd then group, not zeroed: only the part
+    // the kernel filled is used.
+    let mut db = [core::mem::MaybeUninit::uninit(); 2 * DB_MAX];
     let (pw_buf, gr_buf) = db.split_at_mut(DB_MAX);
     let needs_files = user.is_some() || group.is_some_and(|g| parse_u32(g).is_none());
     let (mut pw, mut gr): (&[u8], &[u8]) = (&[], &[]);
     if needs_files {
-        pw = load(c"/etc/passwd", pw_buf).map_err(LookupError::Io)?;
-        gr = load(c"/etc/group", gr_buf).map_err(LookupError::Io)?;
+        // A missing file is empty; a longer one is cut after the last
+        // whole line that fits (a cut line could read as another uid, gid
+        // or member).
+        pw = sys::read_lines(c"/etc/passwd", pw_buf).map_err(LookupError::Io)?;
+        gr = sys::read_lines(c"/etc/group", gr_buf).map_err(LookupError::Io)?;
     }
     let mut creds = Creds::root();
     resolve_in(&mut creds, pw, gr, user, group)?;
     let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
-    sys::setgroups(groups)
-        .and_then(|_| sys::setresgid(creds.gid))
-        .and_then(|_| sys::setresuid(creds.uid))
-        .map_err(LookupError::Switch)
+    sys::switch_ids(groups, creds.gid, creds.uid).map_err(LookupError::Switch)
 }
 
 #[cfg(test)]
@@ -228,8 +230,8 @@ mod tests {
         let path = std::env::temp_dir().join(format!("foster-users-{}", std::process::id()));
         std::fs::write(&path, &text).unwrap();
         let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        let mut buf = vec![0u8; DB_MAX];
-        let read = load(&c, &mut buf);
+        let mut buf = vec![core::mem::MaybeUninit::uninit(); DB_MAX];
+        let read = sys::read_lines(&c, &mut buf);
         let _ = std::fs::remove_file(&path);
         let mut creds = Creds::root();
         let r = resolve_in(&mut creds, read.unwrap(), b"", Some(b"web"), None);

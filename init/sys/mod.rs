@@ -344,6 +344,29 @@ pub fn read_head<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Option<&'a 
     Some(unsafe { &*(filled as *const [MaybeUninit<u8>] as *const [u8]) })
 }
 
+/// The whole lines at the start of a text file, as many as fit in `buf`:
+/// a longer file is cut after the last whole line that fits (a cut line
+/// could read as another value), a missing file is empty. `buf` need not be
+/// initialised (no zeroing): only the part the kernel filled is returned.
+pub fn read_lines<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Result<&'a [u8]> {
+    let (n, cut) = match check(read_file_raw(path, buf, O_NONBLOCK)) {
+        Ok(n) => (n, false),
+        Err(Errno::EFBIG) => (buf.len(), true),
+        Err(Errno::ENOENT) => (0, false),
+        Err(e) => return Err(e),
+    };
+    let filled = buf.get(..n).unwrap_or(&[]);
+    // SAFETY: `read_file_raw` wrote the first `n` bytes (the length it
+    // returned; with EFBIG, the whole buffer), so each is initialised; a
+    // `MaybeUninit<u8>` has the layout of a `u8`.
+    let text = unsafe { &*(filled as *const [MaybeUninit<u8>] as *const [u8]) };
+    if !cut {
+        return Ok(text);
+    }
+    let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    Ok(text.get(..whole).unwrap_or(&[]))
+}
+
 /// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
 pub fn read_file_blocking(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     check(read_file_raw(path, as_uninit(buf), 0))
@@ -703,16 +726,21 @@ pub fn set_parent_death_signal(sig: u8) -> Result<()> {
     ))
 }
 
+/// Switches this process to `uid`, `gid` and the supplementary `groups`
+/// (in the order that keeps the right to do the rest: groups and gid while
+/// still root). Stops at the first call that fails.
 // Cold: a child switching users only (measured: smaller).
 #[cold]
-pub fn setgroups(groups: &[u32]) -> Result<()> {
-    done(raw!(__NR_setgroups, groups.len(), groups.as_ptr()))
-}
-pub fn setresgid(gid: u32) -> Result<()> {
-    done(raw!(__NR_setresgid, gid, gid, gid))
-}
-pub fn setresuid(uid: u32) -> Result<()> {
-    done(raw!(__NR_setresuid, uid, uid, uid))
+pub fn switch_ids(groups: &[u32], gid: u32, uid: u32) -> Result<()> {
+    // The raw results, 0 on success: one check for the three calls.
+    let mut r = raw!(__NR_setgroups, groups.len(), groups.as_ptr());
+    if r == 0 {
+        r = raw!(__NR_setresgid, gid, gid, gid);
+    }
+    if r == 0 {
+        r = raw!(__NR_setresuid, uid, uid, uid);
+    }
+    done(r)
 }
 
 // ---------------------------------------------------------------- terminals
@@ -997,7 +1025,6 @@ pub fn epoll_wait(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> Result
     check(epoll_wait_raw(ep, events, timeout_ms))
 }
 
-#[inline(never)]
 fn epoll_wait_raw(ep: &Fd, events: &mut [EpollEvent], timeout_ms: i32) -> isize {
     match raw!(
         __NR_epoll_pwait,
@@ -1033,18 +1060,27 @@ pub fn poll_in(fd: RawFd, timeout_ms: i32) -> bool {
         events: g::POLLIN as i16,
         revents: 0,
     };
-    let ms = timeout_ms as u64;
+    let limit = u64::try_from(timeout_ms).ok();
+    ppoll(core::slice::from_mut(&mut pfd), limit) > 0
+}
+
+/// `ppoll` on `fds` for at most `ms` (`None`: no limit); the raw result.
+/// With no fds, a plain sleep: one timed wait for both.
+#[inline(never)]
+fn ppoll(fds: &mut [g::pollfd], ms: Option<u64>) -> isize {
+    let limited = ms.is_some();
+    let ms = ms.unwrap_or(0);
     // Mutable: ppoll writes the time left back into it.
     let mut ts = g::__kernel_timespec {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: ((ms % 1000) * 1_000_000) as i64,
     };
-    let ts_ptr: *mut g::__kernel_timespec = if timeout_ms < 0 {
-        core::ptr::null_mut()
-    } else {
+    let ts_ptr: *mut g::__kernel_timespec = if limited {
         &mut ts
+    } else {
+        core::ptr::null_mut()
     };
-    raw!(__NR_ppoll, &mut pfd as *mut g::pollfd, 1, ts_ptr, 0, 8) > 0
+    raw!(__NR_ppoll, fds.as_mut_ptr(), fds.len(), ts_ptr, 0, 8)
 }
 
 /// Milliseconds on the monotonic clock.
@@ -1061,20 +1097,10 @@ pub fn now_ms() -> u64 {
     (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
 }
 
-// Cold: for pauses only, never in a hot path (measured: smaller).
-#[cold]
+/// Sleeps `ms` milliseconds (a signal handler would cut it short, and
+/// foster installs none).
 pub fn sleep_ms(ms: u64) {
-    let ts = g::__kernel_timespec {
-        tv_sec: (ms / 1000) as i64,
-        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
-    };
-    let _ = sys!(
-        __NR_clock_nanosleep,
-        g::CLOCK_MONOTONIC,
-        0,
-        &ts as *const g::__kernel_timespec,
-        0
-    );
+    ppoll(&mut [], Some(ms));
 }
 
 // ---------------------------------------------------------------- mounts and power
@@ -1206,20 +1232,6 @@ impl SockAddrUn {
     };
 }
 
-/// Writes the address of `path` into `sa` (zeroed here, not at each
-/// caller); returns its length.
-#[inline(never)]
-fn sockaddr(path: &[u8], sa: &mut core::mem::MaybeUninit<SockAddrUn>) -> Result<u32> {
-    let sa = sa.write(SockAddrUn::EMPTY);
-    sa.family = AF_UNIX as u16;
-    if path.is_empty() || path.len() >= sa.path.len() {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    let dst = sa.path.get_mut(..path.len()).ok_or(Errno::ENAMETOOLONG)?;
-    crate::bytes::copy(dst, path);
-    Ok(2 + path.len() as u32 + 1)
-}
-
 // Cold: once per start or `ctl` call (measured: smaller).
 #[cold]
 pub fn unix_socket(nonblock: bool) -> Result<Fd> {
@@ -1228,15 +1240,28 @@ pub fn unix_socket(nonblock: bool) -> Result<Fd> {
 }
 
 pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let mut sa = core::mem::MaybeUninit::uninit();
-    let len = sockaddr(path, &mut sa)?;
-    done(raw!(__NR_bind, fd.raw(), sa.as_ptr(), len))
+    at_unix_addr(g::__NR_bind as usize, fd, path)
 }
 
 pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    let mut sa = core::mem::MaybeUninit::uninit();
-    let len = sockaddr(path, &mut sa)?;
-    done(retry_raw(|| raw!(__NR_connect, fd.raw(), sa.as_ptr(), len)))
+    at_unix_addr(g::__NR_connect as usize, fd, path)
+}
+
+/// `bind` or `connect` (syscall `nr`) of `fd` to the address of `path`:
+/// one copy of the address building for both. Both are retried on EINTR
+/// (an interrupted bind made no socket file yet).
+#[inline(never)]
+fn at_unix_addr(nr: usize, fd: &Fd, path: &[u8]) -> Result<()> {
+    let mut sa = SockAddrUn::EMPTY;
+    sa.family = AF_UNIX as u16;
+    if path.is_empty() || path.len() >= sa.path.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let dst = sa.path.get_mut(..path.len()).ok_or(Errno::ENAMETOOLONG)?;
+    crate::bytes::copy(dst, path);
+    let len = 2 + path.len() + 1;
+    let sa = &sa as *const SockAddrUn;
+    done(retry_raw(|| raw!(@n nr; fd.raw(), sa, len)))
 }
 
 // Cold: once at start (measured: smaller).
@@ -1432,7 +1457,7 @@ unsafe impl ZeroValid for config_format::Argv {}
 unsafe impl ZeroValid for crate::spawn::Env {}
 // SAFETY: the runtime's state is byte arrays, integers, bools (all zero:
 // no log pipe, readiness pipe or control connection open) and the types
-// above.
+// above, the child's scratch argv and environment included.
 unsafe impl ZeroValid for crate::runtime::Reserved {}
 // SAFETY: an argv buffer and an environment block (see above).
 unsafe impl ZeroValid for crate::runtime::Scratch {}
@@ -1460,36 +1485,6 @@ impl<T: ZeroValid> Paged<T> {
             __NR_madvise,
             addr,
             core::mem::size_of::<Self>(),
-            g::MADV_DONTNEED
-        );
-    }
-}
-
-/// A `T` alone in a reserved mapping of its own, whose pages can be given
-/// back to the kernel when the `T` is not in use.
-pub struct Pages<T: 'static>(&'static mut T);
-
-impl<T: ZeroValid> Pages<T> {
-    pub fn reserve() -> Result<Pages<T>> {
-        reserve_zeroed().map(Pages)
-    }
-
-    pub fn get(&mut self) -> &mut T {
-        self.0
-    }
-
-    /// `MADV_DONTNEED` on the whole mapping: its pages take no memory until
-    /// written again and read as zero, a valid `T`. A failure only leaves
-    /// them resident.
-    pub fn release(&mut self) {
-        let addr = &mut *self.0 as *mut T as usize;
-        // The mapping holds nothing but this `T`, which `&mut self` makes
-        // ours alone; the kernel rounds the length up to its page size, still
-        // within the mapping.
-        let _ = sys!(
-            __NR_madvise,
-            addr,
-            core::mem::size_of::<T>(),
             g::MADV_DONTNEED
         );
     }
@@ -1554,10 +1549,10 @@ mod tests {
 
     #[test]
     fn released_pages_read_zero_and_are_not_resident() {
-        let mut p = Pages::<crate::runtime::Scratch>::reserve().unwrap();
+        let p = reserve_zeroed::<Paged<crate::runtime::Scratch>>().unwrap();
         let len = core::mem::size_of::<crate::runtime::Scratch>();
         assert!(len > 2 * 4096 && len <= 8 * 4096);
-        let addr = p.get() as *mut _ as usize;
+        let addr = p as *mut Paged<_> as usize;
         let pages = len.div_ceil(4096);
         // SAFETY: `len` bytes of the test's own mapping.
         let bytes = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) };
