@@ -72,30 +72,32 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
     if words.next().is_some() {
         return Err("too many words");
     }
-    // The words, in the order of the match below (`exit` is `stop-all`).
+    // The words, in the order of the match below (`exit` is `stop-all`);
+    // those from `start` on take an entry name, the others none.
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
     let i = crate::word_index(WORDS, cmd).ok_or("unknown command")?;
-    if i < 7 {
-        if name.is_some() {
-            return Err("this command takes no argument");
+    let name = match name {
+        Some(_) if i < 7 => return Err("this command takes no argument"),
+        None if i < 7 => &[][..],
+        None => return Err("this command needs an entry NAME"),
+        Some(n)
+            if n.len() > config_format::MAX_NAME
+                || !n.iter().all(|&b| config_format::is_name_byte(b)) =>
+        {
+            return Err("bad entry name")
         }
-        return Ok(match i {
-            0 => Request::Status,
-            1 => Request::Reload,
-            2 => Request::Poweroff,
-            3 => Request::Reboot,
-            4 => Request::Halt,
-            _ => Request::StopAll,
-        });
-    }
-    let n = name.ok_or("this command needs an entry NAME")?;
-    if n.len() > config_format::MAX_NAME || !n.iter().all(|&b| config_format::is_name_byte(b)) {
-        return Err("bad entry name");
-    }
+        Some(n) => n,
+    };
     Ok(match i {
-        7 => Request::Start(n),
-        8 => Request::Stop(n),
-        _ => Request::Restart(n),
+        0 => Request::Status,
+        1 => Request::Reload,
+        2 => Request::Poweroff,
+        3 => Request::Reboot,
+        4 => Request::Halt,
+        7 => Request::Start(name),
+        8 => Request::Stop(name),
+        9 => Request::Restart(name),
+        _ => Request::StopAll,
     })
 }
 
@@ -168,7 +170,7 @@ impl Server {
             return Some(fd);
         };
         let what = crate::bytes::nth_piece(BIND_FAILURES, b'|', what).unwrap_or(&[]);
-        log.error_errno(&[b"unable to ", what, path.to_bytes()], e, "");
+        log.unable_raw(what, path.to_bytes(), e);
         None
     }
 

@@ -142,10 +142,21 @@ impl Log {
     /// The error `unable to WHAT OBJ TAIL: ERRNO` (WHAT, OBJ and TAIL written
     /// as given, without blanks added): the shape of most failure reports,
     /// built in one place.
-    #[inline(never)]
+    #[inline]
     pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
-        let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
-        self.error_errno(&parts, e, "");
+        // Nearly every caller has no TAIL: its call passes all in registers.
+        if tail.is_empty() {
+            self.unable_raw(what.as_bytes(), obj, e);
+        } else {
+            let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
+            self.error_errno(&parts, e, "");
+        }
+    }
+
+    /// `unable to WHAT OBJ: ERRNO`, WHAT as bytes (a piece of a packed list).
+    #[inline(never)]
+    pub fn unable_raw(&self, what: &[u8], obj: &[u8], e: Errno) {
+        self.error_errno(&[b"unable to ", what, obj], e, "");
     }
 
     /// Logs the error `PARTS...: ERRNO-TEXT POST`.
@@ -175,7 +186,7 @@ impl Log {
 
 /// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for
 /// the modes without a log of their own.
-#[inline(never)]
+#[inline]
 pub fn unable(what: &str, obj: &[u8], tail: &str, e: Errno) {
     STDERR.unable(what, obj, tail, e);
 }

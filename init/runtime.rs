@@ -795,9 +795,7 @@ impl<'a> Runtime<'a> {
         for kv in self.cfg.args.env_entries() {
             env.set(kv.to_bytes());
         }
-        if env.get(b"PATH").is_none() {
-            env.set(spawn::PATH_VAR);
-        }
+        env.set_missing(spawn::PATH_VAR);
         if self.cfg.mode == Mode::Pid1 {
             // BusyBox init's console_init: a console that is no Linux VT (a
             // serial port, hvc, a pty) gets vt102 for no TERM or the
