@@ -1251,8 +1251,16 @@ impl Supervisor {
             return;
         };
         // Removed, it was only waiting for its turn to stop: no restart, no
-        // `on-exit=`, dropped as if stopped.
+        // `on-exit=`, dropped as if stopped, but its end is logged.
         if slot.removed() {
+            if let Some(status) = status {
+                self.note(Note::Exited {
+                    slot: id,
+                    status,
+                    quiet: false,
+                    restart_in: None,
+                });
+            }
             return self.stopped(id, AfterStop::Remove, now);
         }
         slot.ready = false;

@@ -1066,7 +1066,7 @@ fn a_reload_stops_a_removed_entry_after_the_removed_ones_that_run_after_it() {
 }
 
 /// What a held entry becomes: one that ends on its own is forgotten (no
-/// restart, no `on-exit=`); a reload while it waits leaves it waiting and
+/// restart, no `on-exit=`), its end logged as any other; a reload while it waits leaves it waiting and
 /// can bring its name back as a new entry; a shutdown stops it in its turn.
 #[test]
 fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
@@ -1079,6 +1079,13 @@ fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Forget { slot: 0 }), "{log:?}");
+    let logged = Action::Note(Note::Exited {
+        slot: 0,
+        status: FAIL,
+        quiet: false,
+        restart_in: None,
+    });
+    assert!(log.contains(&logged), "{log:?}");
     assert!(s.sup.shutdown_outcome().is_none(), "{log:?}");
     s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
     s.pump();

@@ -1386,6 +1386,61 @@ fn reload_removing_dependents_stops_them_before_what_they_run_after() {
     assert_eq!(foster.started_pid("keep"), Some(keep));
 }
 
+/// A removed entry that ends on its own while it waits for its turn to stop
+/// (a removed dependent still stopping) is dropped, not restarted, and its
+/// end is logged like any other.
+#[test]
+fn a_removed_entry_that_ends_while_held_is_logged_and_not_restarted() {
+    let dir = TempDir::new("reload-held-crash");
+    let web = dir.write("web.sh", "trap '' TERM\nwhile :; do sleep 0.05; done\n");
+    let db = dir.write(
+        "db.sh",
+        &format!(
+            "touch {up}\nwhile [ ! -e {crash} ]; do sleep 0.05; done\nexit 3\n",
+            up = dir.p("up-db"),
+            crash = dir.p("crash"),
+        ),
+    );
+    let table = format!(
+        "service db -- sh {db}\nservice web after=db timeout=3s -- sh {web}\nservice keep -- sleep 1000\n",
+        db = db.display(),
+        web = web.display(),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    let keep = foster.wait_started("keep", 1, T);
+    let web_pid = foster.wait_started("web", 1, T);
+    assert!(
+        wait_until(T, || dir.path("up-db").exists()),
+        "{}",
+        foster.log()
+    );
+    fs::write(&foster.table, "service keep -- sleep 1000\n").unwrap();
+    foster.signal(libc::SIGHUP);
+    assert!(
+        wait_until(T, || foster.log().contains("table reloaded")),
+        "{}",
+        foster.log()
+    );
+    fs::write(dir.path("crash"), "").unwrap();
+    assert!(
+        wait_until(T, || foster.log().contains("db: exited with status 3")),
+        "{}",
+        foster.log()
+    );
+    assert!(foster.children().contains(&web_pid), "{}", foster.log());
+    assert!(
+        wait_until(T, || foster.children() == [keep]),
+        "{}",
+        foster.log()
+    );
+    assert_eq!(
+        foster.log().matches("db: started").count(),
+        1,
+        "{}",
+        foster.log()
+    );
+}
+
 /// A `pidfile=` entry removed by a reload while its launcher still runs: the
 /// daemon the launcher leaves is found through the pidfile path of the table
 /// it came from (not read against the new table's text) and stopped.
