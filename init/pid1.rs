@@ -88,7 +88,7 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
             let path = crate::spawn::path_of(args);
             let mut i = first;
             while let Some(word) = args.arg(i) {
-                if is_program(word, path) {
+                if crate::spawn::is_program(word, path) {
                     return false;
                 }
                 i += 1;
@@ -129,30 +129,6 @@ pub fn single_ended(code: i32) -> i32 {
     let _ = sys::remount_ro(c"/");
     let _ = sys::reboot(sys::REBOOT_CMD_POWER_OFF);
     fatal::reap_forever()
-}
-
-/// Whether `word` names an executable file, directly or through `path`.
-/// Cold (only PID 1 given words asks): measured smaller so.
-#[cold]
-fn is_program(word: &CStr, path: &[u8]) -> bool {
-    if config_format::has_byte(word.to_bytes(), b'/') {
-        return executable(word);
-    }
-    let mut dirs = Some(path);
-    // A path longer than a log line is not looked at.
-    let mut buf = [0u8; crate::out::LINE_MAX];
-    while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
-        if !dir.is_empty() && crate::spawn::join_path(&mut buf, dir, word).is_some_and(executable) {
-            return true;
-        }
-    }
-    false
-}
-
-/// Whether `path` is an executable file.
-fn executable(path: &CStr) -> bool {
-    sys::stat(path, true)
-        .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
 }
 
 /// PID 1 of a child PID namespace (no `kthreadd` as PID 2).

@@ -1,5 +1,7 @@
 //! Starting a child: fork, then in the child set up session, terminal, stdio,
-//! directory, credentials, signals, and exec. Shared by every mode.
+//! directory, credentials, signals, and exec. Shared by every mode. The
+//! exec's PATH search also answers PID 1's question whether a word the
+//! kernel passed names a program ([`is_program`]).
 //!
 //! The child reports its own setup or exec failure as one line on foster's
 //! stderr (`foster: NAME: unable to exec PROG: reason`; with an empty NAME, as
@@ -213,7 +215,9 @@ fn child(s: &ChildSetup) -> ! {
             }
         }
         let (e, prog) = match s.exec {
-            Exec::Words(prog, words) => (exec_search(prog, words, s.envp, s.path), prog.to_bytes()),
+            Exec::Words(prog, words) => {
+                (search(prog, s.path, Some((words, s.envp))), prog.to_bytes())
+            }
             Exec::Table(argv) => (execvp(argv, s.envp, s.path), argv.word(0).unwrap_or(b"?")),
         };
         ("exec ", prog, Some(e), exec_failure_code(e))
@@ -258,25 +262,53 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
     let Some(prog) = argv.program_with_nul().and_then(sys::cstr) else {
         return Errno::ENOENT;
     };
-    exec_search(prog, argv_ptrs, envp, path)
+    search(prog, path, Some((argv_ptrs, envp)))
 }
 
-/// Execs `prog` with a NULL-terminated `argv_ptrs`, searching `path` when
-/// `prog` has no `/`. An empty `prog` is not searched: the kernel's ENOENT.
-pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], path: &[u8]) -> Errno {
+/// Whether `word` names an executable file, directly or through `path`
+/// (PID 1's look at the words the kernel passed). Unlike an exec, an empty
+/// entry of `path` is not looked at, nor a path longer than a log line.
+pub fn is_program(word: &CStr, path: &[u8]) -> bool {
+    search(word, path, None) == Errno::EEXIST
+}
+
+/// The one search for a program, as `execvp` does it: `prog` itself when
+/// it has a `/` (or is empty: the kernel's ENOENT), else each entry of
+/// `path` in turn. With `exec` (argv and envp) each candidate is exec'd:
+/// returns only on failure, with the most telling error (EACCES beats
+/// ENOENT, as in every shell). Without, each is looked at: EEXIST for the
+/// first executable file, else ENOENT.
+#[inline(never)]
+fn search(prog: &CStr, path: &[u8], exec: Option<(&[*const u8], &[*const u8])>) -> Errno {
+    let try_one = |full: &CStr| match exec {
+        Some((argv_ptrs, envp)) => sys::execve(full, argv_ptrs, envp),
+        None if executable(full) => Errno::EEXIST,
+        None => Errno::ENOENT,
+    };
     if prog.is_empty() || config_format::has_byte(prog.to_bytes(), b'/') {
-        return sys::execve(prog, argv_ptrs, envp);
+        return try_one(prog);
     }
     let mut best = Errno::ENOENT;
     let mut dirs = Some(path);
-    // As long a path as the kernel takes (PATH_MAX), not a log line's.
+    // As long a path as the kernel takes (PATH_MAX) for an exec.
     let mut buf = [0u8; 4096];
+    let len = if exec.is_some() {
+        buf.len()
+    } else {
+        crate::out::LINE_MAX
+    };
+    let buf = buf.get_mut(..len).unwrap_or(&mut []);
     while let Some(dir) = crate::bytes::next_piece(&mut dirs, b':') {
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let Some(full) = join_path(&mut buf, dir, prog) else {
+        // An exec takes an empty entry for the current directory.
+        let dir: &[u8] = match dir {
+            [] if exec.is_none() => continue,
+            [] => b".",
+            _ => dir,
+        };
+        let Some(full) = join_path(buf, dir, prog) else {
             continue;
         };
-        match sys::execve(full, argv_ptrs, envp) {
+        match try_one(full) {
             Errno::ENOENT | Errno::ENOTDIR => {}
             Errno::EACCES => best = Errno::EACCES,
             e => return e,
@@ -285,10 +317,16 @@ pub fn exec_search(prog: &CStr, argv_ptrs: &[*const u8], envp: &[*const u8], pat
     best
 }
 
-/// `dir/name` built in `buf`, or `None` when it does not fit: one copy of
-/// the path join for every PATH search.
+/// Whether `path` is an executable file.
+fn executable(path: &CStr) -> bool {
+    sys::stat(path, true)
+        .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
+}
+
+/// `dir/name` built in `buf`, or `None` when it does not fit.
+// Not inlined (measured: smaller).
 #[inline(never)]
-pub fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr> {
+fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr> {
     let name = name.to_bytes_with_nul();
     let full = buf.get_mut(..dir.len() + 1 + name.len())?;
     // Checked splits only (`copy` stops at the shorter slice): a panicking
@@ -448,6 +486,29 @@ mod tests {
         assert_eq!(join_path(&mut buf, b"/bin", c"true"), None);
         assert_eq!(join_path(&mut buf, b"", c"x"), Some(c"/x"));
         assert_eq!(join_path(&mut [], b"", c""), None);
+    }
+
+    #[test]
+    fn is_program_looks_for_executable_files() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("foster-is-program-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, mode) in [("prog", 0o755), ("plain", 0o644)] {
+            let file = dir.join(name);
+            std::fs::write(&file, b"").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let path = dir.as_os_str().as_bytes();
+        let full = std::ffi::CString::new(dir.join("prog").as_os_str().as_bytes()).unwrap();
+        assert!(is_program(c"prog", path));
+        assert!(is_program(&full, b""));
+        assert!(!is_program(c"plain", path));
+        assert!(!is_program(c"missing", path));
+        assert!(!is_program(c"", path));
+        // Unlike an exec's, an empty entry is not the current directory here.
+        assert!(!is_program(c"prog", b""));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
