@@ -251,7 +251,7 @@ pub struct Slot {
     pub last_exit: Option<ExitStatus>,
     /// Readiness reported (entries without `ready=` are ready when running).
     pub ready: bool,
-    /// Blocked note already given.
+    /// Blocked by its `after=` at the last look (and so noted already).
     blocked_noted: bool,
     /// An [`Action::Spawn`] for this slot is in the queue (cleared as it
     /// is polled): `advance` does not queue a second one.
@@ -1341,7 +1341,9 @@ impl Supervisor {
             let Some(s) = self.slot(j) else {
                 continue;
             };
-            if s.is_terminal() {
+            // Down for good, or waiting for one that is (as found at its
+            // own last look: `blocked_noted`).
+            if s.is_terminal() || (s.blocked_noted && matches!(s.state, State::Pending)) {
                 return Gate::Blocked(j);
             }
             if !s.satisfies_after() {
@@ -1405,12 +1407,15 @@ impl Supervisor {
             let Some(slot) = self.slots.get_mut(i) else {
                 continue;
             };
-            left |= slot.keeps_going(matches!(gate, Gate::Blocked(_)));
+            let blocked = matches!(gate, Gate::Blocked(_));
+            left |= slot.keeps_going(blocked);
+            // Kept up to date (what runs `after=` it reads it), noted once
+            // each time it becomes blocked.
+            let noted = core::mem::replace(&mut slot.blocked_noted, blocked);
             match gate {
                 Gate::Start => self.queue_spawn(i as SlotId),
                 Gate::Blocked(blocker) => {
-                    if !slot.blocked_noted {
-                        slot.blocked_noted = true;
+                    if !noted {
                         self.note(Note::Blocked {
                             slot: i as SlotId,
                             on: blocker,

@@ -275,6 +275,68 @@ fn after_an_entry_that_fails_for_good_is_reported_once() {
 }
 
 #[test]
+fn after_an_entry_that_will_never_start_is_blocked_too() {
+    // web waits for app, which waits for db, which failed for good: web
+    // will not come up either, and a sub-init has nothing left.
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db restart=never ready=fd:3 -- /db\nservice app after=db -- /app\n\
+         service web after=app -- /web\n",
+    );
+    s.take_log();
+    s.exit("db", FAIL);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    let log = s.take_log();
+    let blocked: std::vec::Vec<_> = log
+        .iter()
+        .filter_map(|a| match a {
+            Action::Note(Note::Blocked { slot, on }) => Some((*slot, *on)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [(s.id("app"), s.id("db")), (s.id("web"), s.id("app"))]
+    );
+    assert!(log.contains(&Action::Finish(Outcome::Exit(0))), "{log:?}");
+}
+
+#[test]
+fn an_entry_blocked_once_does_not_block_what_runs_after_it_later() {
+    let mut s = Sim::new(
+        Mode::Pid1,
+        "service db restart=never ready=fd:3 -- /db\nservice app after=db -- /app\n\
+         service web after=app -- /web\n",
+    );
+    s.exit("db", FAIL);
+    // db started again by hand: the chain comes up.
+    assert!(s.sup.start_slot(s.id("db"), s.now));
+    s.pump();
+    s.sup.ready(s.id("db"), s.now);
+    s.pump();
+    assert!(matches!(s.state("web"), State::Running { .. }));
+    // web stopped and started again while app backs off: it waits for
+    // app, which is not blocked any more.
+    assert!(s.sup.stop(s.id("web"), s.now));
+    s.exit("web", ExitStatus::Signal(15));
+    s.exit("app", FAIL);
+    assert!(s.sup.start_slot(s.id("web"), s.now));
+    s.take_log();
+    let State::Backoff { until } = s.state("app") else {
+        panic!("{:?}", s.state("app"))
+    };
+    s.advance_to(until);
+    let log = s.take_log();
+    assert!(
+        !log.iter()
+            .any(|a| matches!(a, Action::Note(Note::Blocked { .. }))),
+        "{log:?}"
+    );
+    assert!(matches!(s.state("app"), State::Running { .. }));
+}
+
+#[test]
 fn pidfile_daemon_is_adopted_supervised_and_restarted() {
     let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
     let launcher = s.pid("d").unwrap();
