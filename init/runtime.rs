@@ -754,9 +754,10 @@ impl<'a> Runtime<'a> {
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
             return;
         };
-        if self.command(entry, argv, env).is_err() {
-            return;
-        }
+        // An `env=` value that does not fit is only left out here: the
+        // exec still beats a dead PID 1 (a command too long never gets
+        // past the table's checks).
+        let _ = self.command(entry, argv, env);
         let src = self.src.current();
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
@@ -814,7 +815,8 @@ impl<'a> Runtime<'a> {
     /// The entry's command into `argv`, and into `env` its environment:
     /// [`Runtime::base_env`], `FOSTER_SHUTDOWN` for a shutdown entry, then
     /// the entry's `env=` values. One copy for a start and for PID 1's
-    /// restart entry.
+    /// restart entry. E2BIG also for an `env=` value that does not fit
+    /// (foster's own environment took the room).
     #[inline(never)]
     fn command(&self, entry: &Entry, argv: &mut Argv, env: &mut Env) -> Result<(), Errno> {
         let src = self.src.current();
@@ -834,8 +836,8 @@ impl<'a> Runtime<'a> {
         // Each value unquoted (at most the longest value the table allows).
         let mut buf = [0u8; config_format::MAX_VALUE];
         for span in &entry.env {
-            if let Some(kv) = unquoted(*span, src, &mut buf) {
-                env.set(kv);
+            if unquoted(*span, src, &mut buf).is_some_and(|kv| !env.set(kv)) {
+                return Err(Errno::E2BIG);
             }
         }
         Ok(())
@@ -869,6 +871,8 @@ impl<'a> Runtime<'a> {
         // The entry in place in its slot, not a copy: only the pipes' cells
         // are changed below, the supervisor is only read.
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
+        // An `env=` value that does not fit fails the start, as a command
+        // too long does: the entry never runs without it.
         self.command(entry, argv, env)?;
         let src = self.src.current();
         // One buffer split for the paths and names below (the log file's

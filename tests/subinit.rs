@@ -441,6 +441,43 @@ fn spawn_options_reach_the_child() {
     }
 }
 
+/// A container's environment of 80 variables (Kubernetes adds several per
+/// service) reaches a child whole, with its `env=`; an `env=` value that no
+/// longer fits (foster's own took every place) is a clear error, as a
+/// command too long is: the entry never runs without it.
+#[test]
+fn a_big_environment_reaches_the_child_and_an_env_value_that_does_not_fit_fails_clearly() {
+    for (n, fits) in [(80, true), (300, false)] {
+        let dir = TempDir::new("envfull");
+        let table = dir.write(
+            "table.tab",
+            &format!(
+                "once e env=NEW=1 -- sh -c 'echo \"$NEW $V0 $V{last}\" > {}'\n",
+                dir.p("out"),
+                last = n - 1
+            ),
+        );
+        let vars: Vec<String> = (0..n).map(|i| format!("V{i}=x{i}")).collect();
+        let wrap: Vec<&str> = ["env"]
+            .into_iter()
+            .chain(vars.iter().map(String::as_str))
+            .collect();
+        let mut foster = Foster::launch(&wrap, &table, None, &[], &dir.path("foster.log"));
+        foster.wait_exit(T);
+        let log = foster.log();
+        let out = fs::read_to_string(dir.path("out")).ok();
+        if fits {
+            assert_eq!(out, Some(format!("1 x0 x{}\n", n - 1)), "{log}");
+        } else {
+            assert_eq!(out, None, "{log}");
+            assert!(
+                log.contains("unable to start e: Argument list too long"),
+                "{log}"
+            );
+        }
+    }
+}
+
 /// Option values of the longest length the table allows reach the child
 /// whole; none is dropped for not fitting a buffer (a dropped `user=` would
 /// run the service as foster's own user, root for PID 1).
