@@ -86,9 +86,11 @@ struct ReadyPipe {
 /// stack pages stay resident once touched, reserved ones only where used.
 /// `repr(C)` in this order, the big parts page-aligned, so that few pages are
 /// resident when idle: the small per-event state shares the first pages, the
-/// slots, the table and its text fill theirs from the start, and the child's
-/// argv and environment come last (their pages are given back after each
-/// start).
+/// slots and the table's text fill theirs from the start, and what is given
+/// back to the kernel comes last: the parsed table (after each load), then
+/// the child's argv and environment (after each start). Last, because on a
+/// kernel with pages bigger than 4 KiB a release can reach past its own
+/// part: only into the scratch, never live state (checked below).
 #[repr(C)]
 pub struct Reserved {
     ready: [ReadyPipe; MAX_SLOTS],
@@ -96,12 +98,20 @@ pub struct Reserved {
     clients: crate::control::Clients,
     logs: [LogPipe; MAX_LOG_PIPES],
     slots: Paged<Slots>,
+    sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
     /// The last parsed table (parsed in place; its pages are given back
     /// once the supervisor has taken its entries).
     table: Paged<Table>,
-    sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
     scratch: Paged<Scratch>,
 }
+
+// The released parts last, the scratch at the very end (see above).
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    assert!(offset_of!(Reserved, sources) < offset_of!(Reserved, table));
+    assert!(offset_of!(Reserved, table) < offset_of!(Reserved, scratch));
+    assert!(offset_of!(Reserved, scratch) + size_of::<Paged<Scratch>>() == size_of::<Reserved>());
+};
 
 /// Where a child's argv and environment are built: pages of their own,
 /// given back to the kernel after each start, so an idle foster keeps none

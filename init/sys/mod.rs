@@ -1476,11 +1476,14 @@ impl<T: ZeroValid> Paged<T> {
     /// resident.
     pub fn release(&mut self) {
         let addr = self as *mut Self as usize;
-        // Page-aligned and a whole number of pages, all of them this
+        // Page-aligned and a whole number of 4 KiB pages, all of them this
         // `Paged`'s own, which `&mut self` makes ours alone: no other value
-        // shares them. foster has no writable file-backed memory (no data
-        // segment), so they are private anonymous pages (a reserved mapping
-        // or the stack), which read as zero once released.
+        // shares them. (A kernel with bigger pages refuses a start that is
+        // not aligned to them, or rounds the length up into what follows:
+        // the runtime keeps only memory it rebuilds after each `Paged`.)
+        // foster has no writable file-backed memory (no data segment), so
+        // they are private anonymous pages (a reserved mapping or the
+        // stack), which read as zero once released.
         let _ = sys!(
             __NR_madvise,
             addr,
