@@ -23,6 +23,9 @@ use core::ffi::CStr;
 
 pub const REQUEST_MAX: usize = 256;
 pub const MAX_CLIENTS: usize = 4;
+/// Errors of a rejected table a `reload` reply shows (each at most a
+/// line buffer: message, source line, caret).
+const REPORTS_MAX: u32 = 10;
 /// A client must send its request within this time.
 pub const CLIENT_DEADLINE_MS: u64 = 2_000;
 /// How long the listener rests after accept failed for want of resources.
@@ -361,7 +364,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
             };
             // The line (in the client's buffer, in `rt`) is not read below.
             let order: fn(&mut Supervisor, SlotId, u64) -> bool = match req {
-                Request::Start(_) => Supervisor::start_slot,
+                Request::Start(_) => Supervisor::start_named,
                 Request::Stop(_) => Supervisor::stop,
                 _ => Supervisor::restart,
             };
@@ -385,7 +388,15 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
         }
         Ok(Request::Reload) => {
             // Through `l`, empty until the outcome below: no second buffer.
+            // The first errors only (`foster check` lists them all): a
+            // reply the socket takes without waiting for its reader, and
+            // `ctl` keeps whole, verdict last.
+            let mut shown = 0;
             let mut report = |text: &[u8]| {
+                shown += 1;
+                if shown > REPORTS_MAX {
+                    return;
+                }
                 let mut rest = Some(text);
                 while let Some(row) = crate::bytes::next_piece(&mut rest, b'\n') {
                     if !row.is_empty() {

@@ -1001,7 +1001,32 @@ impl Supervisor {
             && (self.start_slot(id, now) || self.request_stop(id, AfterStop::Restart, now))
     }
 
-    /// `ctl start NAME`: start a stopped, failed, done or backing-off entry now.
+    /// `ctl start NAME`: what is down starts now; what runs, or starts as
+    /// soon as its `after=` allows, is fine as it is; one still stopping
+    /// (`ctl stop` answers before the end) comes back once down. As
+    /// `s6-svc -u`, `sv up` and `systemctl start` have it.
+    pub fn start_named(&mut self, id: SlotId, now: u64) -> bool {
+        if self.start_slot(id, now) {
+            return true;
+        }
+        let Some(slot) = self.slot(id) else {
+            return false;
+        };
+        if self.is_stopping() || !is_run_kind(slot.entry.kind) {
+            return false;
+        }
+        match slot.state {
+            State::Stopping { .. } => self.request_stop(id, AfterStop::Restart, now),
+            State::Pending
+            | State::Launching { .. }
+            | State::FindingPid { .. }
+            | State::Running { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Start a stopped, failed, done or backing-off entry now (`ctl start`
+    /// and `ctl restart`).
     pub fn start_slot(&mut self, id: SlotId, now: u64) -> bool {
         if self.is_stopping() {
             return false;

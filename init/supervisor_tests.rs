@@ -834,6 +834,43 @@ fn pidfile_naming_another_entrys_process_is_not_adopted() {
     assert_eq!(s.state("a"), State::Running { pid: a });
 }
 
+/// `ctl start` of what runs, or waits for its `after=`, is done already and
+/// changes nothing; of one still stopping, it comes back once down; of a
+/// running boot entry, or while foster stops, it is refused.
+#[test]
+fn ctl_start_of_what_runs_is_done_and_of_what_stops_brings_it_back() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "sysinit s -- /s\nservice db ready=fd:3 -- /db\nservice web after=db -- /web\n",
+    );
+    assert!(!s.sup.start_named(s.id("s"), s.now), "a running boot entry");
+    s.exit("s", OK);
+    let db = s.pid("db").unwrap();
+    assert_eq!(s.state("web"), State::Pending);
+    s.take_log();
+    assert!(s.sup.start_named(s.id("db"), s.now));
+    assert!(s.sup.start_named(s.id("web"), s.now));
+    s.pump();
+    assert!(!s
+        .take_log()
+        .iter()
+        .any(|a| matches!(a, Action::Spawn { .. })));
+    assert_eq!((s.pid("db"), s.state("web")), (Some(db), State::Pending));
+
+    assert!(s.sup.stop(s.id("db"), s.now));
+    s.pump();
+    assert!(matches!(s.state("db"), State::Stopping { .. }));
+    assert!(s.sup.start_named(s.id("db"), s.now));
+    s.sup.child_exited(db, ExitStatus::Signal(15), s.now);
+    s.pump();
+    let db2 = s.pid("db");
+    assert!(db2.is_some_and(|p| p != db), "{}", s.states());
+
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(!s.sup.start_named(s.id("web"), s.now));
+}
+
 /// `ctl start` of a boot entry after boot would leave it waiting forever
 /// (only the boot sequence starts those), and a sub-init would never exit.
 #[test]

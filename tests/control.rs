@@ -563,10 +563,12 @@ fn start_stop_restart() {
     assert_ne!(web2, web);
     let web2_proc = Proc::of(web2);
     assert!(web2_proc.alive());
-    // Starting what runs is an error that says so.
+    // Starting what runs is fine and leaves it be (as `s6-svc -u`, `sv up`
+    // and `systemctl start`).
     let out = f.ctl(&["start", "web"]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("web is running"), "{out:?}");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.row("web").pid, Some(web2));
+    assert!(web2_proc.alive());
 
     // restart: a new pid, the old one gone.
     let out = f.ctl(&["restart", "web"]);
@@ -1659,4 +1661,68 @@ fn a_removed_entry_still_looking_for_its_daemon_shows_stopping() {
         "{}",
         f.ctl(&["status"]).stdout
     );
+}
+
+/// A reload of a table with a great many errors (a wrong file put in the
+/// table's place) still ends its reply with the verdict: `ctl` says the
+/// table was rejected (exit 1, not "no answer", exit 2), and so does a
+/// client that reads its reply late, after foster wrote it all.
+#[test]
+fn a_reload_with_many_errors_still_gets_its_verdict() {
+    let dir = TempDir::new("reloadmany");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid.unwrap();
+    fs::write(
+        &f.table,
+        "service web -- sleep 1000\n".to_string() + &"x\n".repeat(1500),
+    )
+    .unwrap();
+
+    let out = f.ctl(&["reload"]);
+    let tail = &out.stderr[out.stderr.len().saturating_sub(300)..];
+    assert_eq!(out.code, 1, "stderr ending {tail:?}");
+    assert!(tail.contains("table rejected (1500 error(s))"), "{tail:?}");
+    // The first errors come along, with their place.
+    assert!(
+        out.stderr.contains("table.tab:2:1: unknown kind `x`"),
+        "{tail:?}"
+    );
+
+    let mut s = UnixStream::connect(f.sock()).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(b"reload\n").unwrap();
+    // Foster answers at once, without waiting for this reader.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(
+        reply.ends_with("error: table rejected (1500 error(s)); the running table is kept\n"),
+        "{} bytes, ending {:?}",
+        reply.len(),
+        &reply[reply.len().saturating_sub(200)..]
+    );
+    assert_eq!(f.row("web").pid, Some(web));
+}
+
+/// `ctl stop` answers once the stop signal is sent; a `ctl start` right
+/// after it, while the service still cleans up, brings it back once it is
+/// down (`s6-svc -d; s6-svc -u` and `sv down; sv up` do), rather than
+/// failing with "is stopping" and leaving it down.
+#[test]
+fn start_right_after_stop_brings_it_back() {
+    let dir = TempDir::new("stopstart");
+    let f = Foster::start(
+        &dir,
+        "service web -- sh -c 'trap \"sleep 0.3; exit 0\" TERM; while :; do sleep 0.05; done'\n",
+    );
+    let web = Proc::of(f.row("web").pid.unwrap());
+    assert_eq!(f.ctl(&["stop", "web"]).code, 0);
+    let out = f.ctl(&["start", "web"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(
+        wait_until(T, || !web.alive() && f.row("web").state == "running"),
+        "{}",
+        f.ctl(&["status"]).stdout
+    );
+    assert_ne!(f.row("web").pid, Some(web.pid));
 }
