@@ -29,8 +29,9 @@ const TAG_LOG: u64 = 2 << 32;
 pub const TAG_CONTROL: u64 = 3 << 32;
 pub const TAG_CLIENT: u64 = 4 << 32;
 
-/// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`).
-pub const MAX_LOG_PIPES: usize = 16;
+/// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`):
+/// one for every entry a table can hold.
+pub const MAX_LOG_PIPES: usize = config_format::MAX_ENTRIES;
 const LOG_LINE: usize = 240;
 
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
@@ -535,22 +536,23 @@ impl<'a> Runtime<'a> {
             return;
         };
         // Only a newline counts, not what comes before it: a small buffer
-        // (less to zero) read until one comes or the pipe is empty.
+        // (less to zero), one read per wakeup (epoll is level-triggered:
+        // what is left wakes it again), so a service flooding its fd
+        // cannot keep foster from the rest. A newline says ready; end of
+        // file or an error ends the pipe too.
         let mut buf = [0u8; 16];
-        // A newline says ready; end of file or an error ends the pipe too.
-        let ready = loop {
-            match sys::read(fd, &mut buf) {
-                Err(Errno::EAGAIN) => return,
-                Ok(n) if n > 0 => {
-                    if buf
-                        .get(..n)
-                        .is_some_and(|b| config_format::has_byte(b, b'\n'))
-                    {
-                        break true;
-                    }
+        let ready = match sys::read(fd, &mut buf) {
+            Err(Errno::EAGAIN) => return,
+            Ok(n) if n > 0 => {
+                if !buf
+                    .get(..n)
+                    .is_some_and(|b| config_format::has_byte(b, b'\n'))
+                {
+                    return;
                 }
-                Ok(_) | Err(_) => break false,
+                true
             }
+            Ok(_) | Err(_) => false,
         };
         close_ready(&self.ep, self.ready, slot);
         if ready {

@@ -138,7 +138,19 @@ fn child(s: &ChildSetup) -> ! {
     // foster's stderr, kept (close-on-exec) for reporting after stdio moved.
     let to = Reporter {
         name: s.name,
-        fd: sys::dup_above_stdio(sys::STDERR),
+        fd: match sys::dup_above_stdio(sys::STDERR) {
+            // Under an fd limit of 256 or less it is the lowest free fd,
+            // which `ready=fd:N` may name: a report there would go to the
+            // readiness pipe (and say "ready"). Another copy, above it.
+            fd if s
+                .service
+                .and_then(|v| v.pass_fd)
+                .is_some_and(|(_, n)| n == fd) =>
+            {
+                sys::dup_above_stdio(fd)
+            }
+            fd => fd,
+        },
     };
     // Every failed step ends here, so one report call serves them all.
     let (what, obj, e, code) = 'failed: {

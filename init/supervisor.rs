@@ -759,11 +759,16 @@ impl Supervisor {
             other => other,
         };
         let died = match read {
+            // Taken, not just read: a stale pidfile that still names it
+            // while the next run's daemon starts must not end that run too.
             PidfileRead::NotAChild(pid) => self
                 .recent_orphans
-                .iter()
+                .iter_mut()
                 .find(|(p, _)| *p == pid && pid > 0)
-                .map(|&(_, st)| st),
+                .map(|r| {
+                    r.0 = 0;
+                    r.1
+                }),
             PidfileRead::Child(_) | PidfileRead::Missing => None,
         };
         let Some(slot) = self.slots.get_mut(id as usize) else {

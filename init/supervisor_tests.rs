@@ -385,6 +385,46 @@ fn pidfile_naming_a_daemon_that_already_died_counts_as_its_exit() {
     );
 }
 
+/// A daemon found dead through its pidfile ends that run only: the next
+/// launcher's daemon may write the pidfile late, and until it does the file
+/// still names the dead one, which must not end the new run too (a spurious
+/// exit with the old status, and a restart next to the new daemon).
+#[test]
+fn a_dead_daemon_in_a_stale_pidfile_ends_one_run_only() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service d backoff=1s..1s pidfile=/run/d.pid -- /launcher\n",
+    );
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.sup.child_exited(777, ExitStatus::Code(3), s.now); // the daemon, as an orphan
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(777), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Backoff { until: 1000 });
+    s.advance_to(1000);
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.take_log();
+    // The new daemon has not written its pid yet.
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(777), s.now);
+    s.pump();
+    assert!(
+        matches!(s.state("d"), State::FindingPid { .. }),
+        "{}",
+        s.states()
+    );
+    assert!(!s
+        .take_log()
+        .iter()
+        .any(|a| matches!(a, Action::Note(Note::Exited { .. }))));
+    s.advance_to(s.now + PIDFILE_POLL);
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4242 });
+}
+
 #[test]
 fn pidfile_that_never_names_a_child_fails_after_the_wait() {
     let mut s = Sim::new(

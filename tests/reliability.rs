@@ -429,6 +429,35 @@ fn no_fd_for_the_readiness_pipe_is_a_failed_start() {
     assert_eq!(f.state("steady"), "running");
 }
 
+/// Under an RLIMIT_NOFILE of 256 or less a child's copy of foster's stderr
+/// (where it reports a failed setup) cannot go above 255, so it takes the
+/// lowest free fd, which `ready=fd:N` may name: the report must still reach
+/// foster's stderr, never the readiness pipe, where its newline would say
+/// "ready" for a service that never ran.
+#[test]
+fn a_setup_failure_is_never_readiness_under_a_low_fd_limit() {
+    // One foster per N: the child's lowest free fd is whatever foster's own
+    // fds and the readiness pipe leave, so every N it can be is tried.
+    for n in 3..=16 {
+        let dir = TempDir::new("lowfdready");
+        let table = format!(
+            "once s ready=fd:{n} dir=/nonexistent -- true\n\
+             service steady -- sleep 100000\n"
+        );
+        let f = Foster::start(&dir, &table, &["prlimit", "--nofile=200:"]);
+        wait_for(Duration::from_secs(5), "the start to fail", || {
+            f.state("s") == "failed"
+        });
+        assert_eq!(f.count("s: ready"), 0, "ready=fd:{n}: {}", f.log());
+        assert_eq!(
+            f.count("s: unable to change directory to /nonexistent"),
+            1,
+            "ready=fd:{n}: {}",
+            f.log()
+        );
+    }
+}
+
 #[test]
 fn pid_exhaustion_is_survived() {
     if !is_root() {
@@ -652,6 +681,22 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
         "foster busy for {} ms",
         spent / 1_000_000
     );
+}
+
+/// A service that floods its readiness fd without a newline (a log pointed
+/// at the wrong fd) costs foster reads, not supervision: the other services
+/// are restarted at their pace (20 starts in about 3 s here; 3 before this
+/// was fixed, foster reading the flood 16 bytes at a time until it paused).
+#[test]
+fn a_flood_on_a_readiness_fd_does_not_stop_supervision() {
+    let dir = TempDir::new("readyflood");
+    let table = "service flood ready=fd:3 -- sh -c 'exec cat /dev/zero >&3'\n\
+                 service hb backoff=50ms..50ms -- sh -c 'sleep 0.1; exit 1'\n";
+    let f = Foster::start(&dir, table, &[]);
+    wait_for(Duration::from_secs(5), "10 starts of hb", || {
+        f.count("hb: started") >= 10
+    });
+    assert_eq!(f.state("flood"), "starting");
 }
 
 #[test]

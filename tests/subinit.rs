@@ -630,6 +630,40 @@ fn log_to_file_under_load_and_null() {
     assert!(foster.running());
 }
 
+/// Every entry of a table may have its own log=PATH: 20 services logging at
+/// once (and 4 `once` entries that logged and ended before them) each get
+/// their own file, none falls back to the console.
+#[test]
+fn log_to_file_for_many_entries_at_once() {
+    let dir = TempDir::new("logmany");
+    let mut table = String::new();
+    for i in 0..4 {
+        table += &format!("once done{i} log={} -- echo early\n", dir.p("early.log"));
+    }
+    for i in 0..20 {
+        table += &format!(
+            "service s{i} after=done3 log={} -- sh -c 'echo hello {i}; exec sleep 1000'\n",
+            dir.p(&format!("s{i}.log"))
+        );
+    }
+    let foster = Foster::start(&dir, &table, &[]);
+    let missing = || {
+        (0..20)
+            .filter(|i| {
+                !fs::read_to_string(dir.path(&format!("s{i}.log")))
+                    .is_ok_and(|t| t == format!("s{i}: hello {i}\n"))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(T, || missing().is_empty()),
+        "no line in the log of {:?}:\n{}",
+        missing(),
+        foster.log()
+    );
+    assert!(!foster.log().contains("hello"), "{}", foster.log());
+}
+
 /// log=kmsg: lines reach the kernel log with the entry name (only where
 /// /dev/kmsg is writable and readable).
 #[test]
@@ -1809,6 +1843,26 @@ fn log_keeps_the_last_line_of_a_pidfile_launcher() {
     assert!(foster.wait_exit(T).success(), "{}", foster.log());
     let text = fs::read_to_string(&sink).unwrap_or_default();
     assert_eq!(text, "d: no config\n", "{}", foster.log());
+}
+
+/// A daemon that wrote its pidfile and died before it was adopted ends its
+/// run once. The next run's daemon writes the pidfile late: until then the
+/// file names the dead one, which must not end that run too (a second exit
+/// with the old status, a restart, two daemons).
+#[test]
+fn a_stale_pidfile_naming_a_dead_daemon_ends_one_run_only() {
+    let dir = TempDir::new("pidfile-stale-dead");
+    let (pid, runs) = (dir.p("d.pid"), dir.p("runs"));
+    let table = format!(
+        "service d backoff=300ms..300ms pidfile={pid} -- sh -c '\
+         echo run >> {runs}; \
+         if [ $(wc -l < {runs}) = 1 ]; then (sh -c \"echo \\$\\$ > {pid}; exit 3\" &); sleep 0.2; \
+         else (sh -c \"sleep 0.5; echo \\$\\$ > {pid}; exec sleep 1000\" &); fi'\n"
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    let log = foster.wait_log("adopted from its pidfile", T);
+    assert_eq!(log.matches("d: exited").count(), 1, "{log}");
+    assert_eq!(started_pids(&log, "d").len(), 2, "{log}");
 }
 
 /// A native `tty=` service gets its `stop=` signal alone: its TERM handler
