@@ -392,6 +392,14 @@ impl<'a> Runtime<'a> {
         if errors == 0 {
             let old_src = self.src.current();
             let new_src = self.src.get(self.src.spare());
+            // BusyBox keeps a reloaded inittab line by process and tty.
+            let slots = self.sup.slots();
+            self.table.0.keep_names(&|e: &Entry| {
+                let s = slots
+                    .iter()
+                    .find(|s| !s.removed() && s.entry.same_line(old_src, e, new_src));
+                s.map(|s| &s.entry.name)
+            });
             let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
             let now = sys::now_ms();
             // Logged first: the reload itself reports entries that found no room.

@@ -256,6 +256,8 @@ pub struct Slot {
     /// An [`Action::Spawn`] for this slot is in the queue (cleared as it
     /// is polled): `advance` does not queue a second one.
     spawn_queued: bool,
+    /// A `ctrlaltdel` entry triggered and waiting for its turn.
+    cad_queued: bool,
     /// A stop came before the `pidfile=` daemon was adopted: stop the daemon
     /// as soon as it is found (or end the stop when none shows up).
     stop_daemon: Option<AfterStop>,
@@ -290,6 +292,7 @@ impl Slot {
             order,
             blocked_noted: false,
             spawn_queued: false,
+            cad_queued: false,
             stop_daemon: None,
         }
     }
@@ -959,8 +962,9 @@ impl Supervisor {
                 slot.state,
                 State::Pending | State::Stopped | State::Done { .. } | State::Failed { .. }
             ) {
+                // Started one at a time, in table order (`step_running`).
                 slot.state = State::Pending;
-                self.queue_spawn(i as SlotId);
+                slot.cad_queued = true;
                 n += 1;
             }
         }
@@ -1428,6 +1432,7 @@ impl Supervisor {
 
     #[inline(never)]
     fn step_running(&mut self, now: u64) -> bool {
+        self.start_next_ctrlaltdel();
         let mut changed = false;
         // Something still runs, waits, or will start (found in the same
         // pass: what is queued or noted here changes no state).
@@ -1480,6 +1485,30 @@ impl Supervisor {
             if let Some(s) = self.slots.get_mut(id as usize) {
                 s.spawn_queued = true;
             }
+        }
+    }
+
+    /// Triggered `ctrlaltdel` entries run one at a time in table order,
+    /// each waited, as BusyBox runs them (`umount -a -r` before `reboot`):
+    /// the first one queued starts once none runs.
+    #[inline(never)]
+    fn start_next_ctrlaltdel(&mut self) {
+        let mut next: Option<(usize, u8)> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.entry.kind == Kind::CtrlAltDel {
+                if s.spawn_queued || (s.is_active() && !matches!(s.state, State::Pending)) {
+                    return;
+                }
+                if s.cad_queued && !s.removed() && next.is_none_or(|(_, o)| s.order < o) {
+                    next = Some((i, s.order));
+                }
+            }
+        }
+        if let Some((i, _)) = next {
+            if let Some(s) = self.slots.get_mut(i) {
+                s.cad_queued = false;
+            }
+            self.queue_spawn(i as SlotId);
         }
     }
 

@@ -1614,3 +1614,83 @@ fn shutdown_terms_processes_that_are_not_pid_1s_descendants() {
         ns.output()
     );
 }
+
+/// A BusyBox `respawn` line running `name` (as [`svc`]: says when it is up
+/// and when SIGTERM stops it).
+fn bb_svc(name: &str) -> String {
+    format!(
+        "::respawn:/bin/sh -c 'trap \"echo stop-{name}; exit 0\" TERM; echo up-{name}; \
+         while :; do sleep 1 & wait; done'\n"
+    )
+}
+
+#[test]
+fn a_busybox_reload_keeps_lines_by_command_and_tty_not_by_position() {
+    // BusyBox init matches the lines of a reloaded inittab by command and
+    // tty (new_init_action: "prevents losing running RESPAWNs"): a line
+    // added above the others starts, the others keep running, and a `once`
+    // line already run does not run again.
+    let v1 = format!("::once:/bin/echo once-a\n{}", bb_svc("r1"));
+    let mut ns = Ns::start("bb-reload-insert", &[("etc/inittab", &v1)], &[]);
+    ns.expect("up-r1", WAIT);
+    ns.expect("once-a", WAIT);
+    let v2 = format!(
+        "::once:/bin/echo once-b\n::once:/bin/echo once-a\n{}{}",
+        bb_svc("r0"),
+        bb_svc("r1")
+    );
+    std::fs::write(ns.root_path("/etc/inittab"), v2).unwrap();
+    ns.signal(libc::SIGHUP);
+    // A restart of r1 would stop it before r0 starts in r1's old place.
+    let out = ns.expect("up-r0", WAIT);
+    assert!(!out.contains("stop-r1"), "r1 was restarted\n{out}");
+    assert_eq!(out.matches("up-r1").count(), 1, "{out}");
+    assert_eq!(out.matches("once-a").count(), 1, "once-a ran again\n{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
+#[test]
+fn busybox_ctrlaltdel_lines_run_in_order_each_waited() {
+    // BusyBox runs ctrlaltdel lines as it runs sysinit ones: in order, each
+    // waited for (`::ctrlaltdel:/bin/umount -a -r` then `::ctrlaltdel:/sbin/reboot`).
+    let inittab = format!(
+        "{}::ctrlaltdel:/bin/sh -c 'sleep 0.3; : >/tmp/cad1-done'\n\
+         ::ctrlaltdel:/bin/sh -c 'if [ -e /tmp/cad1-done ]; then echo cad2-after-cad1; \
+         else echo cad2-too-early; fi'\n",
+        bb_svc("a")
+    );
+    let mut ns = Ns::start("bb-cad-order", &[("etc/inittab", &inittab)], &[]);
+    ns.expect("up-a", WAIT);
+    ns.signal(libc::SIGINT);
+    let out = ns.expect("cad2-", WAIT);
+    assert!(out.contains("cad2-after-cad1"), "{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
+#[test]
+fn a_crash_looping_busybox_line_restarts_at_busybox_pace() {
+    // BusyBox init restarts a `respawn` line at most once a second, however
+    // often it failed (a getty on a console whose user keeps failing to log
+    // in comes back within a second), where a native service's backoff
+    // doubles up to 30 s. Times are the namespace's /proc/uptime.
+    let inittab = "::respawn:/bin/sh -c 'read up _ </proc/uptime; echo start-at $up; exit 1'\n";
+    let mut ns = Ns::start("bb-respawn-pace", &[("etc/inittab", inittab)], &[]);
+    let starts = |out: &str| -> Vec<f64> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("start-at ")?.trim().parse().ok())
+            .collect()
+    };
+    // Seven starts: the backoff has reached its cap by the last gap.
+    common::wait_for(WAIT, "seven starts", || starts(&ns.output()).len() >= 7);
+    let t = starts(&ns.output());
+    let gap = t[6] - t[5];
+    assert!(
+        gap < 2.0,
+        "{gap} s between the 6th and 7th start\n{}",
+        ns.output()
+    );
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+}

@@ -288,6 +288,17 @@ impl Entry {
             && (0..Entry::PIECES).all(|i| self.piece(src, i) == other.piece(other_src, i))
     }
 
+    /// The same BusyBox line, whatever its name: kind, tty, process and `-`
+    /// (BusyBox init matches a reloaded line by process and tty).
+    pub fn same_line(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
+        self.syntax == Syntax::Inittab
+            && other.syntax == Syntax::Inittab
+            && self.kind == other.kind
+            && self.login == other.login
+            && self.text(Text::Tty).get(src) == other.text(Text::Tty).get(other_src)
+            && self.text(Text::Command).get(src) == other.text(Text::Command).get(other_src)
+    }
+
     /// Piece of text `i` of [`Entry::PIECES`]: the [`Text`]s, the name, the
     /// `env=` and `after=` slots; `None` for an unused slot. An option not
     /// set is empty, as no set one is.
@@ -329,6 +340,34 @@ mod tests {
     }
 
     const BASE: &str = "once a after=b x y\nonce b z\n";
+
+    #[test]
+    fn a_reloaded_inittab_keeps_names_by_line_not_place() {
+        let old = "::respawn:/b\n::respawn:/x\ntty1::respawn:/b\n";
+        // A native entry, a line added above /b, and a `-` added to tty1's.
+        let new = "service console.respawn.2 -- /n\n::respawn:/c\n::respawn:/x\n\
+                   ::respawn:/b\ntty1::respawn:-/b\n";
+        let (to, mut tn) = (table(old), table(new));
+        let same = |a: usize, b: usize| {
+            to.entries[a].same_line(old.as_bytes(), &tn.entries[b], new.as_bytes())
+        };
+        assert!(same(0, 3) && same(1, 2) && !same(0, 1) && !same(2, 4) && !same(0, 0));
+        tn.keep_names(&|e| {
+            let e = to
+                .entries
+                .iter()
+                .find(|o| o.same_line(old.as_bytes(), e, new.as_bytes()));
+            e.map(|o| &o.name)
+        });
+        let name = |i: usize| tn.entries[i].name.as_bytes();
+        // /b takes its running name back from /c; /x does not take a
+        // native entry's; tty1's line changed.
+        assert_eq!(name(0), b"console.respawn.2");
+        assert_eq!(name(1), b"console.respawn.4");
+        assert_eq!(name(2), b"console.respawn.3");
+        assert_eq!(name(3), b"console.respawn");
+        assert_eq!(name(4), b"tty1.respawn");
+    }
 
     #[test]
     fn same_as_equal_across_formatting() {

@@ -247,6 +247,9 @@ pub type Millis = u64;
 pub const DEFAULT_BACKOFF_MIN: Millis = 100;
 /// ...doubling up to 30 s.
 pub const DEFAULT_BACKOFF_MAX: Millis = 30_000;
+/// A BusyBox line's backoff stops doubling at 1 s: BusyBox init restarts a
+/// `respawn` or `askfirst` line at most once a second, however often it failed.
+pub const INITTAB_BACKOFF_MAX: Millis = 1_000;
 /// `timeout=` default: how long a stopping entry gets before SIGKILL.
 pub const DEFAULT_STOP_TIMEOUT: Millis = 5_000;
 /// `stop=` default.
@@ -426,6 +429,36 @@ impl<const N: usize> TableN<N> {
             }
         }
         None
+    }
+
+    /// Before a reload: BusyBox keeps an inittab line by its process and tty,
+    /// not by its place, so each inittab entry takes the name of the running
+    /// entry `old` finds for it (see [`Entry::same_line`]), and the inittab
+    /// entry that had that name takes its generated one: names stay unique,
+    /// and a line added above others neither restarts them nor runs a
+    /// `once` again.
+    #[inline(never)]
+    pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry) -> Option<&'a Name>) {
+        for i in 0..self.entries.len() {
+            let Some(e) = self.entries.get(i).filter(|e| e.syntax == Syntax::Inittab) else {
+                continue;
+            };
+            let Some(&name) = old(e) else {
+                continue;
+            };
+            let mine = e.name;
+            // Names are unique: at most one entry holds `name` now. A native
+            // entry keeps its own; an inittab one takes `mine` in exchange.
+            if let Some(h) = self.entries.iter_mut().find(|h| h.name == name) {
+                if h.syntax != Syntax::Inittab {
+                    continue;
+                }
+                h.name = mine;
+            }
+            if let Some(e) = self.entries.get_mut(i) {
+                e.name = name;
+            }
+        }
     }
 }
 
