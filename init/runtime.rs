@@ -323,7 +323,17 @@ impl<'a> Runtime<'a> {
             let mut errors = 0;
             let mut report = report;
             config_format::parse_into(src, &mut self.table.0, &mut |e| {
-                errors += 1;
+                // A BusyBox line of an action BusyBox does not know (a
+                // sysvinit `initdefault`) is skipped at a reload too, as
+                // BusyBox skips it: reported, but no reason to reject.
+                let skipped = matches!(
+                    e.kind,
+                    config_format::ErrorKind::Message {
+                        msg: config_format::Message::UnknownAction,
+                        ..
+                    }
+                );
+                errors += u32::from(!(reload && skipped));
                 let mut line = Line::new();
                 e.report(file, src, &mut line);
                 // The report is several lines (message, source, caret): log the first.

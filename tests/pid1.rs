@@ -826,6 +826,25 @@ fn a_poweroff_while_removed_entries_still_stop_keeps_their_order() {
     assert_eq!(out.matches("stop-db").count(), 1, "{out}");
 }
 
+/// An inittab line BusyBox skips (an action it does not know, such as a
+/// sysvinit `initdefault`) is reported and skipped at a reload too, as at
+/// boot and as BusyBox does: the rest of the table is applied, not rejected.
+#[test]
+fn sighup_skips_unknown_busybox_actions_and_applies_the_rest() {
+    let table = format!("id:3:initdefault:\n{}", svc("a", ""));
+    let mut ns = Ns::start("reload-initdefault", &[("etc/inittab", &table)], &[]);
+    ns.expect("up-a", WAIT);
+    let new = format!("id:3:initdefault:\n{}{}", svc("a", ""), svc("b", ""));
+    std::fs::write(ns.root_path("/etc/inittab"), new).unwrap();
+    ns.signal(libc::SIGHUP);
+    let out = ns.expect("up-b", WAIT);
+    assert!(out.contains("table reloaded"), "{out}");
+    assert!(!out.contains("reload rejected"), "{out}");
+    assert_eq!(out.matches("up-a").count(), 1, "a was restarted\n{out}");
+    ns.signal(libc::SIGUSR1);
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
 #[test]
 fn sighup_looks_for_etc_inittab_again() {
     // Booted with no /etc/inittab: BusyBox's default table. One written
