@@ -292,13 +292,14 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
 /// The end of a shutdown: sync, unmount or remount read-only, reboot(2).
 fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> ! {
     if let Outcome::ExecRestart(id) = outcome {
-        // Only returns if the exec failed (reported): reboot instead of hanging.
+        // Only returns if the exec failed (reported): halt, as BusyBox
+        // does, rather than hang (or reboot into the same failure).
         rt.exec_in_place(id);
     }
     let cmd = match outcome {
         Outcome::Poweroff | Outcome::Exit(_) => sys::REBOOT_CMD_POWER_OFF,
-        Outcome::Halt => sys::REBOOT_CMD_HALT,
-        Outcome::Reboot | Outcome::ExecRestart(_) => sys::REBOOT_CMD_RESTART,
+        Outcome::Halt | Outcome::ExecRestart(_) => sys::REBOOT_CMD_HALT,
+        Outcome::Reboot => sys::REBOOT_CMD_RESTART,
     };
     if container {
         // No sync: the host's kernel keeps its page cache, and a sync(2)

@@ -815,7 +815,8 @@ impl<'a> Runtime<'a> {
         );
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
         signals::ignore_real_time();
-        self.log.unable("exec the restart entry", b"", "", e);
+        let prog = argv.word(0).unwrap_or(b"?");
+        self.log.unable("exec the restart entry ", prog, "", e);
     }
 
     /// `env` set to foster's own environment, with what is missing of the

@@ -1362,6 +1362,23 @@ fn the_restart_entry_gets_its_env_dir_and_umask() {
     );
 }
 
+/// A restart entry whose exec fails: the failure names the program, and
+/// PID 1 halts, as BusyBox init does (not a reboot that could loop).
+#[test]
+fn a_restart_entry_that_fails_to_exec_is_named_and_halts() {
+    let table = "once hi -- /bin/echo table-up\nrestart re -- /no/such-init\n";
+    let mut ns = Ns::start(
+        "restart-exec-fails",
+        &[("etc/foster.tab", table)],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("table-up", WAIT);
+    ns.signal(libc::SIGQUIT);
+    let out = ns.expect("unable to exec the restart entry /no/such-init", WAIT);
+    assert!(out.contains("No such file or directory"), "{out}");
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
 #[test]
 fn a_restart_entry_whose_tty_fails_to_open_runs_anyway() {
     let table = "once hi -- /bin/echo table-up\n\
