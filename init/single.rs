@@ -14,7 +14,8 @@ use crate::out::Line;
 use crate::reaper::{self, Drained};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP};
 use crate::spawn::{self, ChildSetup, Exec, Session};
-use crate::sys::{self, ExitStatus, Pid, SigSet, STDERR, STDIN};
+use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
+use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
 use core::ffi::CStr;
 
 /// What the command line asked for.
@@ -27,8 +28,9 @@ struct Opts {
     grace_ms: u64,
     /// Index of CMD in argv.
     cmd: usize,
-    /// Set as CMD starts: whether stdin is a terminal, the child's pid, and
-    /// foster's own process group.
+    /// Set as CMD starts: the terminal (fd) and whether it is one, the
+    /// child's pid, and foster's own process group.
+    term: RawFd,
     tty: bool,
     child: Pid,
     pgrp: Pid,
@@ -50,6 +52,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         pdeath: None,
         grace_ms: 1000,
         cmd: 1,
+        term: STDIN,
         tty: false,
         child: 0,
         pgrp: 0,
@@ -78,9 +81,14 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     };
 
     opts.pgrp = sys::getpgrp();
-    opts.tty = sys::isatty(STDIN);
+    // The controlling terminal wherever stdio points (`foster CMD </dev/null`
+    // in a shell): a child left in its background stops (SIGTTOU) at its
+    // first touch of it. Stdin where there is no /dev/tty node.
+    let ctty = sys::open(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
+    opts.term = ctty.as_ref().map_or(STDIN, sys::Fd::raw);
+    opts.tty = sys::isatty(opts.term);
     // The child takes the terminal only from foster, never from another job.
-    let fg = opts.tty && sys::is_foreground(STDIN, opts.pgrp);
+    let fg = opts.tty && sys::is_foreground(opts.term, opts.pgrp);
     opts.child = match start(&args, &opts, cmd, fg, mask, ignored) {
         Ok(pid) => pid,
         Err(code) => return code,
@@ -117,7 +125,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // session leader (docker -it) has nobody to resume it: it
                 // never stops.
                 if pid == me && status.is_none() && !sys::is_session_leader() {
-                    pass_terminal(me, opts.pgrp);
+                    pass_terminal(opts.term, me, opts.pgrp);
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
                 return;
@@ -162,7 +170,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         }
     }
     // A shell without job control (a script) reads from the terminal next.
-    pass_terminal(opts.child, opts.pgrp);
+    pass_terminal(opts.term, opts.child, opts.pgrp);
     let code = status.unwrap_or(1);
     if bit(&opts.remap, code) {
         0
@@ -177,22 +185,20 @@ fn start(
     args: &crate::StartArgs,
     opts: &Opts,
     cmd: &CStr,
-    tty: bool,
+    fg: bool,
     mask: SigSet,
     ignored: SigSet,
 ) -> Result<Pid, i32> {
-    // The child's words come straight from foster's argv: no table argv.
-    // The program name has the limit a table command has too (its words'
-    // buffer).
-    if cmd.to_bytes().len() >= config_format::ARGV_BYTES {
-        return Err(crate::failed("exec the command", sys::Errno::E2BIG));
-    }
+    // The child's words come straight from foster's argv: no table argv,
+    // no limit but the kernel's (a failed exec's 126 or 127).
     let setup = ChildSetup {
         name: b"",
         exec: Exec::Words(cmd, args.argv_from(opts.cmd)),
         envp: args.envp(),
         path: spawn::path_of(args),
-        session: Session::Group { foreground: tty },
+        session: Session::Group {
+            terminal: if fg { opts.term } else { -1 },
+        },
         keep_ignored: ignored,
         mask,
         service: None,
@@ -208,11 +214,11 @@ fn start(
     Ok(pid)
 }
 
-/// Gives the terminal's foreground to group `to` if group `from` has it.
+/// Gives the foreground of terminal `fd` to group `to` if group `from` has it.
 #[inline(never)]
-fn pass_terminal(from: Pid, to: Pid) {
-    if sys::is_foreground(STDIN, from) {
-        let _ = sys::tcsetpgrp(STDIN, to);
+fn pass_terminal(fd: RawFd, from: Pid, to: Pid) {
+    if sys::is_foreground(fd, from) {
+        let _ = sys::tcsetpgrp(fd, to);
     }
 }
 
@@ -225,7 +231,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     let child = opts.child;
     let mut to = if opts.has(GROUP) { -child } else { child };
     if opts.tty {
-        pass_terminal(opts.pgrp, child);
+        pass_terminal(opts.term, opts.pgrp, child);
         if sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP)) {
             to = -child;
         }

@@ -21,8 +21,9 @@ use core::ffi::CStr;
 pub enum Session {
     /// `setsid()`: a service, detached from foster's terminal.
     New,
-    /// Its own process group; `foreground` gives it the terminal on stdin.
-    Group { foreground: bool },
+    /// Its own process group; the foreground of `terminal` (an fd; -1:
+    /// none) too.
+    Group { terminal: RawFd },
 }
 
 /// Where the child's stdout and stderr go.
@@ -158,12 +159,11 @@ fn child(s: &ChildSetup) -> ! {
             Session::New => {
                 let _ = sys::setsid();
             }
-            Session::Group { foreground } => {
+            Session::Group { terminal } => {
                 let _ = sys::setpgid(0, 0);
                 // Signals are still blocked here, so SIGTTOU cannot stop us.
-                if foreground {
-                    let _ = sys::tcsetpgrp(sys::STDIN, sys::getpid());
-                }
+                // An fd of -1 only fails (EBADF): one ioctl for nothing.
+                let _ = sys::tcsetpgrp(terminal, sys::getpid());
             }
         }
         // Before the setup, not just before the exec: an `askfirst` entry

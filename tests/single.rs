@@ -161,6 +161,21 @@ fn exec_failures() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A program path longer than the kernel takes (PATH_MAX) is an exec
+/// failure like any other (126, the kernel's ENAMETOOLONG; the line is cut
+/// at a log line's length), not foster's own failure (1) with "Argument
+/// list too long"; a name searched in PATH that long is not found (127).
+#[test]
+fn a_too_long_program_name_is_an_exec_failure() {
+    let long = format!("{}bin/true", "/".repeat(4100));
+    let out = run(&[&long]);
+    assert_eq!(code(&out), 126, "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("foster: ///"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    let out = run(&[&"x".repeat(4100)]);
+    assert_eq!(code(&out), 127, "{}", stderr(&out));
+}
+
 /// PATH directories are as long as the kernel takes (PATH_MAX), not cut at a
 /// log line's length: a program there is found, as by every shell and tini.
 #[test]
@@ -893,4 +908,34 @@ fn without_proc_leftovers_are_left_not_waited_for() {
     let status = status.unwrap_or_else(|| panic!("foster did not exit within {WAIT:?}"));
     assert_eq!(status.code(), Some(3), "{err}");
     assert!(err.contains("no usable /proc"), "{err}");
+}
+
+/// A terminal that is not on stdin (`foster CMD </dev/null` typed in a
+/// shell, `sudo` asking on /dev/tty) is still foster's controlling
+/// terminal: the child must get its foreground, or its first touch of that
+/// terminal (here `stty` on /dev/tty) stops it with SIGTTOU, for ever.
+#[test]
+fn the_child_gets_the_terminal_when_stdin_is_not_on_it() {
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#"exec "$0" -- sh -c 'stty -echo </dev/tty && echo done' </dev/null"#,
+        FOSTER,
+    ]);
+    let (mut child, master) = on_pty_as(c);
+    let pid = child.id() as i32;
+    let mut st = None;
+    if !common::wait_until(WAIT, || {
+        st = child.try_wait().expect("wait for foster");
+        st.is_some()
+    }) {
+        common::kill_tree(pid);
+        let _ = child.wait();
+        panic!("foster's child stopped on the terminal");
+    }
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(master), &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("done"), "{out:?}");
+    assert_eq!(st.and_then(|s| s.code()), Some(0));
 }
