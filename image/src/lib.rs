@@ -388,16 +388,23 @@ impl Image {
         gz.finish().map_err(io_err)
     }
 
-    /// Writes the image to a host file (atomically: a temporary file renamed over).
+    /// Writes the image to a host file (atomically: a temporary file renamed
+    /// over), or straight into an existing non-regular file (`/dev/stdout`, a
+    /// FIFO, a link to a device), which a rename would replace.
     pub fn write_to_file(&self, out: &Path, gzip: bool) -> Result<()> {
         let bytes = self.to_bytes(gzip)?;
-        let mut tmp = PathBuf::from(out);
-        tmp.as_mut_os_string()
-            .push(format!(".tmp{}", std::process::id()));
-        let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, out));
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let res = if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+            std::fs::write(out, &bytes)
+        } else {
+            let mut tmp = PathBuf::from(out);
+            tmp.as_mut_os_string()
+                .push(format!(".tmp{}", std::process::id()));
+            let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, out));
+            if res.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            res
+        };
         res.map_err(|err| Error::Io {
             what: format!("write {}", out.display()),
             err,
@@ -571,6 +578,24 @@ mod tests {
         let raw = img.to_bytes(false).unwrap();
         assert!(raw.ends_with(&[0; 0]));
         assert_eq!(raw.len() % 4, 0);
+    }
+
+    #[test]
+    fn output_that_is_not_a_regular_file_is_written_through() {
+        // `-o /dev/stdout`, a FIFO, or a link to /dev/null: renaming a
+        // temporary file over it would replace the device or link.
+        let dir = std::env::temp_dir().join(format!("image-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        std::os::unix::fs::symlink("/dev/null", &out).unwrap();
+        let mut img = Image::new();
+        img.add_bytes("/hello", "hi\n", 0o644).unwrap();
+        img.write_to_file(&out, false).unwrap();
+        let kind = std::fs::symlink_metadata(&out).unwrap().file_type();
+        let left = std::fs::read_dir(&dir).unwrap().count();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(kind.is_symlink(), "the link to /dev/null was replaced");
+        assert_eq!(left, 1, "a temporary file was left behind");
     }
 
     #[test]

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: image [OPTIONS] -o OUT
 
-Builds a reproducible initramfs (newc cpio, gzip with -z). Applied in order:
-default /dev/console and /dev/null, manifests, then the flags below.
+Builds a reproducible initramfs (newc cpio, gzip with -z). On top of the
+default /dev/console and /dev/null, manifests and the flags below apply in
+command-line order: a later entry for a path replaces an earlier one.
 
   -o, --output FILE      where to write the image (required unless --list)
   -m, --manifest FILE    apply a manifest (repeatable; relative host paths are

@@ -543,7 +543,7 @@ impl Outcome {
                     .as_ref()
                     .map(|(n, c)| format!(" (guest {n} exited {c} but the guest did not stop)"))
                     .unwrap_or_default();
-                format!("qemu: timeout after {} s{m}", after.as_secs())
+                format!("qemu: timeout after {} s{m}", after.as_secs_f64())
             }
         }
     }
@@ -875,5 +875,11 @@ mod tests {
         };
         assert_eq!(o.verdict(), "qemu: timeout after 60 s");
         assert_eq!(o.exit_code(), EXIT_TIMEOUT);
+        // `--timeout` takes fractions of a second.
+        let o = Outcome::Timeout {
+            after: Duration::from_millis(2500),
+            marker: None,
+        };
+        assert_eq!(o.verdict(), "qemu: timeout after 2.5 s");
     }
 }
