@@ -13,8 +13,6 @@ pub struct Log {
     /// inherited, blocking stdio: this is a separate open file description.
     _console: Option<Fd>,
     kmsg: Option<Fd>,
-    /// The kernel's console_loglevel (lines below it reach the console).
-    console_level: u8,
 }
 
 /// stderr only, for the modes without a log of their own: one shared value
@@ -36,7 +34,6 @@ impl Log {
             console: fd,
             _console: None,
             kmsg: None,
-            console_level: 0,
         }
     }
 
@@ -59,7 +56,6 @@ impl Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,
             kmsg: None,
-            console_level: 0,
         }
     }
 
@@ -71,14 +67,6 @@ impl Log {
             0,
         )
         .ok();
-        let mut buf = [core::mem::MaybeUninit::uninit(); 64];
-        // The first of the four numbers in "7\t4\t1\t7\n"; 0 (every line
-        // goes to the console too) if unreadable.
-        let level = sys::read_head(c"/proc/sys/kernel/printk", &mut buf)
-            .and_then(|t| crate::bytes::nth_piece(t, b'\t', 0))
-            .and_then(crate::bytes::parse_u32)
-            .and_then(|l| u8::try_from(l).ok())
-            .unwrap_or(0);
         let own = sys::open(
             c"/dev/console",
             sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC,
@@ -89,7 +77,6 @@ impl Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,
             kmsg,
-            console_level: level,
         }
     }
 
@@ -114,7 +101,7 @@ impl Log {
             }
             l.flush(fd);
             // The console copy, unless the kernel echoes the kmsg line there.
-            if fd == self.console || level < self.console_level {
+            if fd == self.console || echoed(level) {
                 return;
             }
             fd = self.console;
@@ -178,10 +165,25 @@ impl Log {
     pub fn kmsg_marker(&self, line: &[u8]) {
         let text = line.get(3..).unwrap_or(&[]);
         let _ = sys::write_all_waiting(self.console, text, 100);
-        if let Some(k) = self.kmsg.as_ref().filter(|_| INFO >= self.console_level) {
+        if let Some(k) = self.kmsg.as_ref().filter(|_| !echoed(INFO)) {
             let _ = sys::write_all(k.raw(), line);
         }
     }
+}
+
+/// Whether the kernel echoes a /dev/kmsg line of `level` on the console:
+/// below its console_loglevel, the first of the four numbers in
+/// "7\t4\t1\t7\n". Asked at each line, not once at boot: `dmesg -n 1` in a
+/// boot script (or a sysctl, or klogd) changes it, and a level read at boot
+/// lost every line after that, or showed each twice after `dmesg -n 8`.
+/// Unreadable: not echoed, foster writes its own copy.
+#[inline(never)]
+fn echoed(level: u8) -> bool {
+    let mut buf = [core::mem::MaybeUninit::uninit(); 64];
+    sys::read_head(c"/proc/sys/kernel/printk", &mut buf)
+        .and_then(|t| crate::bytes::nth_piece(t, b'\t', 0))
+        .and_then(crate::bytes::parse_u32)
+        .is_some_and(|l| u32::from(level) < l)
 }
 
 /// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for

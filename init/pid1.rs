@@ -355,7 +355,8 @@ fn unescape_mount_path(raw: &[u8], out: &mut Line) {
     }
 }
 
-/// Cold (once, at shutdown): measured smaller so.
+/// Unmounts, or else remounts read-only, every filesystem but the virtual
+/// ones, newest mount first. Cold (once, at shutdown): measured smaller so.
 #[cold]
 fn remount_all_ro(log: &Log) {
     // Room for thousands of mounts: the newest, at the end, matter most. Taken
@@ -390,10 +391,16 @@ fn remount_all_ro(log: &Log) {
         let Some(c) = sys::cstr(p.as_bytes()) else {
             continue;
         };
-        // EBUSY too: a file still open for writing (everything else is
-        // gone by now) leaves that filesystem unclean.
-        if let Err(e) = sys::remount_ro(c) {
-            log.unable("remount ", target, " read-only", e);
+        // Unmounted where it can be, as sysvinit's `umount -r` does: a
+        // loop-mounted image's loop device holds its file open for
+        // writing until that filesystem goes, and only then can the one
+        // holding the file go read-only. Else (`/`, one still in use)
+        // remounted read-only; EBUSY there too: a file still open for
+        // writing leaves that filesystem unclean.
+        if sys::umount(c, 0).is_err() {
+            if let Err(e) = sys::remount_ro(c) {
+                log.unable("remount ", target, " read-only", e);
+            }
         }
     }
 }

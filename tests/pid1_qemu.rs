@@ -4,8 +4,10 @@
 //! (QEMU runs with `-no-reboot`, so a reboot ends it too), and no boot ever
 //! shows "Attempted to kill init!", and children on the serial console get
 //! `TERM=vt102`. Also: a console shell ends at once on
-//! poweroff, a single-command init powers off when its command ends, and a
-//! `log=` file on an ext4 disk does not keep it from being left clean.
+//! poweroff, a single-command init powers off when its command ends, a
+//! `log=` file or a loop-mounted image on an ext4 disk does not keep it from
+//! being left clean, and foster's lines show once whatever the console log
+//! level becomes after boot.
 //!
 //! The `image` and `qemu` tools are built once, statically for
 //! `x86_64-unknown-linux-musl`, by a nested `cargo build` into this build's
@@ -87,14 +89,16 @@ fn once_after_boot(cmd: &str) -> String {
 /// Builds an image (foster as /init, BusyBox, `table` as /etc/inittab plus
 /// `files`) and boots it with `append` on the kernel command line.
 fn boot(name: &str, table: &str, files: &[(&str, &str)], append: &[&str]) -> Run {
-    boot_disk(name, table, files, append, None)
+    boot_disk(name, table, files, &[], append, None)
 }
 
-/// [`boot`] with `disk` attached as NVMe (`/dev/nvme0n1`).
+/// [`boot`] with `disk` attached as NVMe (`/dev/nvme0n1`) and the host
+/// files `host` (image path, host path) copied in.
 fn boot_disk(
     name: &str,
     table: &str,
     files: &[(&str, &str)],
+    host: &[(&str, &Path)],
     append: &[&str],
     disk: Option<&Path>,
 ) -> Run {
@@ -113,6 +117,9 @@ fn boot_disk(
             "0644"
         };
         manifest.push_str(&format!("file {path} {} {mode}\n", host.display()));
+    }
+    for (path, src) in host {
+        manifest.push_str(&format!("file {path} {} 0644\n", src.display()));
     }
     let m = dir.join("image.txt");
     std::fs::write(&m, manifest).unwrap();
@@ -306,15 +313,7 @@ fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
     require("mkfs.ext4", "e2fsprogs");
     let disk = scratch("log-disk.img");
     std::fs::create_dir_all(disk.parent().unwrap()).unwrap();
-    std::fs::File::create(&disk)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    let mkfs = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .arg(&disk)
-        .status();
-    assert!(mkfs.unwrap().success());
+    ext4_image(&disk, 16 << 20, None);
     let r = boot_disk(
         "log-disk",
         "::sysinit:/bin/sh -c 'mkdir /mnt && mount -t ext4 /dev/nvme0n1 /mnt'\n\
@@ -322,21 +321,129 @@ fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
          ::once:/bin/sh -c 'until grep -q app-up /mnt/app.log; do sleep 0.1; done; poweroff'\n",
         &[],
         &[],
+        &[],
         Some(&disk),
     );
     r.no_panic();
     r.in_order(&["foster: powering off", "reboot: Power down"]);
     assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
-    let fsck = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&disk)
-        .output()
-        .unwrap();
+    let report = unclean(&disk);
     let _ = std::fs::remove_file(&disk);
-    let report = String::from_utf8_lossy(&fsck.stdout) + String::from_utf8_lossy(&fsck.stderr);
-    assert!(
-        fsck.status.success() && !report.contains("journal recovery") && !report.contains("Fix?"),
-        "the disk was not left clean:\n{report}\n{}",
+    if let Some(report) = report {
+        panic!("the disk was not left clean:\n{report}\n{}", r.dump());
+    }
+}
+
+#[test]
+fn foster_lines_follow_the_console_log_level_set_after_boot() {
+    // Boot scripts change the console log level (`dmesg -n 1` to quiet the
+    // console, `dmesg -n 8` or a sysctl to debug): each foster line must
+    // still reach the console exactly once, by the kernel's echo of
+    // /dev/kmsg or by foster's own copy, as the level stands when it is
+    // written, not as it stood at boot (`quiet`: 4).
+    let r = boot(
+        "loglevel",
+        "::sysinit:/bin/dmesg -n 1\n\
+         ::sysinit:/bin/sh -c 'exit 3'\n\
+         ::sysinit:/bin/dmesg -n 8\n\
+         ::once:/bin/poweroff\n",
+        &[],
+        &[],
+    );
+    r.no_panic();
+    // An error line (level 3) the kernel no longer echoes at level 1.
+    r.pos("console.sysinit.2: exited with status 3");
+    // An info line (level 6) the kernel echoes at level 8.
+    assert_eq!(
+        r.stdout.matches("foster: powering off").count(),
+        1,
+        "{}",
         r.dump()
     );
+    r.pos("reboot: Power down");
+}
+
+/// The host's `loop.ko` for the kernel the runner boots (`FOSTER_KERNEL`,
+/// else the newest /boot/vmlinuz-*): the cloud kernel builds loop as a module.
+fn loop_module() -> PathBuf {
+    let kernel = std::env::var_os("FOSTER_KERNEL")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let boot = std::fs::read_dir("/boot").ok()?;
+            boot.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().contains("/vmlinuz-"))
+                .max()
+        })
+        .expect("no kernel in /boot");
+    let name = kernel.file_name().unwrap().to_string_lossy().into_owned();
+    let version = name.strip_prefix("vmlinuz-").unwrap_or(&name);
+    let module = Path::new("/lib/modules")
+        .join(version)
+        .join("kernel/drivers/block/loop.ko");
+    assert!(
+        module.is_file(),
+        "no {}: the kernel's modules are not installed",
+        module.display()
+    );
+    module
+}
+
+/// An ext4 image of `size` bytes holding the files of `dir` (if any).
+fn ext4_image(path: &Path, size: u64, dir: Option<&Path>) {
+    std::fs::File::create(path).unwrap().set_len(size).unwrap();
+    let mut mkfs = Command::new("mkfs.ext4");
+    mkfs.args(["-q", "-F"]);
+    if let Some(dir) = dir {
+        mkfs.arg("-d").arg(dir);
+    }
+    assert!(mkfs.arg(path).status().unwrap().success());
+}
+
+/// `e2fsck -fn` of `image`: its report when the filesystem was not left clean.
+fn unclean(image: &Path) -> Option<String> {
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(image)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&fsck.stdout) + String::from_utf8_lossy(&fsck.stderr);
+    let clean =
+        fsck.status.success() && !report.contains("journal recovery") && !report.contains("Fix?");
+    (!clean).then(|| report.into_owned())
+}
+
+#[test]
+fn a_loop_mounted_image_does_not_keep_its_disk_from_going_read_only() {
+    // A filesystem image on the disk, loop-mounted (`mount -o loop`): its
+    // loop device holds the image file open for writing until that
+    // filesystem is unmounted, so remounting it read-only is not enough
+    // (the disk's remount fails, EBUSY, and the disk needs journal
+    // recovery): it must be unmounted, as sysvinit's `umount -r` does.
+    require("mkfs.ext4", "e2fsprogs");
+    let dir = scratch("loop-disk");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    ext4_image(&dir.join("files/inner.img"), 4 << 20, None);
+    let disk = dir.join("disk.img");
+    ext4_image(&disk, 32 << 20, Some(&dir.join("files")));
+    let module = loop_module();
+    let r = boot_disk(
+        "loop-disk-boot",
+        "::sysinit:/bin/sh -c 'insmod /loop.ko && mkdir /mnt /inner && \
+         mount -t ext4 /dev/nvme0n1 /mnt && mount -o loop /mnt/inner.img /inner'\n\
+         ::once:/bin/sh -c 'echo inner > /inner/data; echo outer > /mnt/data; poweroff'\n",
+        &[],
+        &[("/loop.ko", &module)],
+        &[],
+        Some(&disk),
+    );
+    r.no_panic();
+    r.in_order(&["foster: powering off", "reboot: Power down"]);
+    assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
+    let report = unclean(&disk);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(report) = report {
+        panic!("the disk was not left clean:\n{report}\n{}", r.dump());
+    }
 }
