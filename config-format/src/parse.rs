@@ -536,14 +536,27 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         let name_span = span(lx.word_at, lx.word_end);
         let name = name_span.get(src);
-        if !Name::valid(name) {
-            self.err(name_at, Message::BadName, name_span, 0);
+        // `service -- cmd` is a name forgotten, not one spelt `--`.
+        let bad = match name {
+            b"--" => Some((Message::MissingName, kind_span)),
+            _ if !Name::valid(name) => Some((Message::BadName, name_span)),
+            _ => None,
+        };
+        if let Some((msg, text)) = bad {
+            self.err(name_at, msg, text, 0);
             lx.skip_line();
             return lx.pos;
         }
+        // Taken by an entry, or by a line dropped for its errors (else the
+        // duplicate would show only once that line is fixed).
+        let first_line = match self.find(name) {
+            Some(first) => self.table.entries.get(first).map(|e| e.line),
+            None => self
+                .failed(name)
+                .map(|at| position(src, 1, 0, at as usize).0),
+        };
         let mut ok = true;
-        if let Some(first) = self.find(name) {
-            let first_line = self.table.entries.get(first).map_or(0, |e| e.line);
+        if let Some(first_line) = first_line {
             self.err(name_at, Message::DuplicateName, name_span, first_line);
             ok = false;
         }
@@ -636,6 +649,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             return self.failed_line(name_span, end);
         }
         end
+    }
+
+    /// Where a native line dropped for its errors has the name `name`.
+    #[inline(never)]
+    fn failed(&self, name: &[u8]) -> Option<u32> {
+        let src = self.src;
+        self.failed
+            .iter()
+            .find(|s| s.get(src) == name)
+            .map(|s| s.start)
     }
 
     /// Notes a native line's name as dropped; returns `end`. Not inlined:
@@ -864,7 +887,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                     }
                     continue;
                 }
-                None if self.failed.iter().any(|s| s.get(self.src) == name) => Message::AfterBroken,
+                None if self.failed(name).is_some() => Message::AfterBroken,
                 None => Message::AfterUnknown,
             };
             // The kind only for a never started entry (the others have none).
@@ -1264,5 +1287,44 @@ mod tests {
             panic!("{errors:?}");
         };
         assert_eq!((msg, n, errors[0].line), (Message::DuplicateName, 201, 301));
+    }
+
+    /// The message, line, column and number of each error of `src`.
+    fn messages(src: &str) -> Vec<(Message, u32, u32, u32)> {
+        let (_, errors) = run::<MAX_ENTRIES>(src);
+        let pick = |e: &Error| match e.kind {
+            ErrorKind::Message { msg, n, .. } => (msg, e.line, e.col, n),
+            ErrorKind::AfterCycle(_) => panic!("{e:?}"),
+        };
+        errors.iter().map(pick).collect()
+    }
+
+    /// A name taken by a line with errors is still taken: the second line
+    /// is a duplicate now, not once the first is fixed (and meanwhile it
+    /// must not run in the first one's place, `after=` it met by it).
+    #[test]
+    fn a_name_reused_after_a_broken_line_is_a_duplicate() {
+        let (entries, _) = run::<MAX_ENTRIES>("service web user= x\nservice web y\n");
+        assert!(entries.is_empty());
+        assert_eq!(
+            messages("service web user= x\n\nservice web y\nonce z after=web x\n"),
+            [
+                (Message::EmptyValue, 1, 18, 0),
+                (Message::DuplicateName, 3, 9, 1),
+                (Message::AfterBroken, 4, 8, 0),
+            ]
+        );
+    }
+
+    /// `service -- cmd` forgot its name: `--` is no name (it would run, named
+    /// `--`, without a word said).
+    #[test]
+    fn a_missing_name_is_not_taken_from_the_double_dash() {
+        let (entries, _) = run::<MAX_ENTRIES>("service -- /bin/web\n");
+        assert!(entries.is_empty());
+        assert_eq!(
+            messages("service -- /bin/web\n"),
+            [(Message::MissingName, 1, 9, 0)]
+        );
     }
 }
