@@ -561,16 +561,10 @@ impl<'a> Runtime<'a> {
         let mut buf = [0u8; 16];
         let ready = match sys::read(fd, &mut buf) {
             Err(Errno::EAGAIN) => return,
-            Ok(n) if n > 0 => {
-                if !buf
-                    .get(..n)
-                    .is_some_and(|b| config_format::has_byte(b, b'\n'))
-                {
-                    return;
-                }
-                true
-            }
-            Ok(_) | Err(_) => false,
+            Ok(0) | Err(_) => false,
+            // Only what was read can hold a newline: the rest is zeros.
+            Ok(_) if config_format::has_byte(&buf, b'\n') => true,
+            Ok(_) => return,
         };
         close_ready(&self.ep, self.ready, slot);
         if ready {

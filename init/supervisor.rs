@@ -949,10 +949,7 @@ impl Supervisor {
             return 0;
         }
         let mut n = 0;
-        for i in 0..self.slots.len() {
-            let Some(slot) = self.slots.get_mut(i) else {
-                continue;
-            };
+        for slot in self.slots.iter_mut() {
             if slot.entry.kind != kind || slot.removed() {
                 continue;
             }
@@ -982,17 +979,18 @@ impl Supervisor {
     /// only if `active`.
     #[inline(never)]
     fn first_in_order(&self, kind: Kind, active: bool) -> Option<SlotId> {
-        let mut first: Option<(SlotId, u8)> = None;
+        // (order, slot), as in `start_next_ctrlaltdel`.
+        let mut first = (u8::MAX, 0);
         for (i, s) in self.slots.iter().enumerate() {
             if s.entry.kind == kind
                 && !s.removed()
                 && (!active || s.is_active())
-                && first.is_none_or(|(_, o)| s.order < o)
+                && s.order < first.0
             {
-                first = Some((i as SlotId, s.order));
+                first = (s.order, i as SlotId);
             }
         }
-        first.map(|(i, _)| i)
+        (first.0 < u8::MAX).then_some(first.1)
     }
 
     /// `ctl stop NAME`: stop and keep stopped. What is down and will not
@@ -1006,8 +1004,7 @@ impl Supervisor {
     /// `ctl restart NAME`: what is down (a backoff included) starts now,
     /// what runs stops first. Refused while shutting down (nothing restarts).
     pub fn restart(&mut self, id: SlotId, now: u64) -> bool {
-        !self.is_stopping()
-            && (self.start_slot(id, now) || self.request_stop(id, AfterStop::Restart, now))
+        self.bring_up(id, now, true)
     }
 
     /// `ctl start NAME`: what is down starts now; what runs, or starts as
@@ -1015,23 +1012,26 @@ impl Supervisor {
     /// (`ctl stop` answers before the end) comes back once down. As
     /// `s6-svc -u`, `sv up` and `systemctl start` have it.
     pub fn start_named(&mut self, id: SlotId, now: u64) -> bool {
+        self.bring_up(id, now, false)
+    }
+
+    /// [`Supervisor::restart`] if `restart`, else [`Supervisor::start_named`]:
+    /// both start what is down; what is up, a restart stops first.
+    #[inline(never)]
+    fn bring_up(&mut self, id: SlotId, now: u64, restart: bool) -> bool {
         if self.start_slot(id, now) {
             return true;
         }
         let Some(slot) = self.slot(id) else {
             return false;
         };
-        if self.is_stopping() || !is_run_kind(slot.entry.kind) {
-            return false;
-        }
-        match slot.state {
-            State::Stopping { .. } => self.request_stop(id, AfterStop::Restart, now),
-            State::Pending
-            | State::Launching { .. }
-            | State::FindingPid { .. }
-            | State::Running { .. } => true,
-            _ => false,
-        }
+        // Refused by `start_slot` while foster runs on and for a run kind,
+        // it is up already: pending, starting, running or stopping. A
+        // start leaves it so, unless it is stopping.
+        !self.is_stopping()
+            && (restart || is_run_kind(slot.entry.kind))
+            && ((!restart && !matches!(slot.state, State::Stopping { .. }))
+                || self.request_stop(id, AfterStop::Restart, now))
     }
 
     /// Start a stopped, failed, done or backing-off entry now (`ctl start`
@@ -1493,22 +1493,22 @@ impl Supervisor {
     /// the first one queued starts once none runs.
     #[inline(never)]
     fn start_next_ctrlaltdel(&mut self) {
-        let mut next: Option<(usize, u8)> = None;
+        // The queued one first in order: (order, slot); no order reaches
+        // `u8::MAX` (a table holds fewer entries), no slot `usize::MAX`.
+        let mut next = (u8::MAX, usize::MAX);
         for (i, s) in self.slots.iter().enumerate() {
             if s.entry.kind == Kind::CtrlAltDel {
                 if s.spawn_queued || (s.is_active() && !matches!(s.state, State::Pending)) {
                     return;
                 }
-                if s.cad_queued && !s.removed() && next.is_none_or(|(_, o)| s.order < o) {
-                    next = Some((i, s.order));
+                if s.cad_queued && !s.removed() && s.order < next.0 {
+                    next = (s.order, i);
                 }
             }
         }
-        if let Some((i, _)) = next {
-            if let Some(s) = self.slots.get_mut(i) {
-                s.cad_queued = false;
-            }
-            self.queue_spawn(i as SlotId);
+        if let Some(s) = self.slots.get_mut(next.1) {
+            s.cad_queued = false;
+            self.queue_spawn(next.1 as SlotId);
         }
     }
 

@@ -266,11 +266,24 @@ impl Entry {
 
     /// Same entry, same options, same command (by content, across two sources):
     /// on reload such an entry keeps running. The line number is not compared.
+    pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
+        self.same_but_name(src, other, other_src, true)
+    }
+
+    /// The same BusyBox line, whatever its name: kind, tty, process and `-`
+    /// (BusyBox init matches a reloaded line by process and tty). Every
+    /// other field of an inittab entry has its default, so this is
+    /// [`Entry::same_as`] without the name.
+    pub fn same_line(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
+        self.syntax == Syntax::Inittab && self.same_but_name(src, other, other_src, false)
+    }
+
+    /// [`Entry::same_as`], comparing the names only if `names`.
     ///
     /// The fields without text compare directly; every piece of text is
     /// compared as a list (much less code than field by field).
     #[inline(never)]
-    pub fn same_as(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
+    fn same_but_name(&self, src: &[u8], other: &Entry, other_src: &[u8], names: bool) -> bool {
         // The four one-byte fields that come first, as one number: one
         // compare instead of four.
         let head = |e: &Entry| {
@@ -285,18 +298,8 @@ impl Entry {
             && self.on_exit == other.on_exit
             && self.log == other.log
             && self.login == other.login
-            && (0..Entry::PIECES).all(|i| self.piece(src, i) == other.piece(other_src, i))
-    }
-
-    /// The same BusyBox line, whatever its name: kind, tty, process and `-`
-    /// (BusyBox init matches a reloaded line by process and tty).
-    pub fn same_line(&self, src: &[u8], other: &Entry, other_src: &[u8]) -> bool {
-        self.syntax == Syntax::Inittab
-            && other.syntax == Syntax::Inittab
-            && self.kind == other.kind
-            && self.login == other.login
-            && self.text(Text::Tty).get(src) == other.text(Text::Tty).get(other_src)
-            && self.text(Text::Command).get(src) == other.text(Text::Command).get(other_src)
+            && (0..Entry::PIECES)
+                .all(|i| (i == TEXTS && !names) || self.piece(src, i) == other.piece(other_src, i))
     }
 
     /// Piece of text `i` of [`Entry::PIECES`]: the [`Text`]s, the name, the

@@ -433,30 +433,32 @@ impl<const N: usize> TableN<N> {
 
     /// Before a reload: BusyBox keeps an inittab line by its process and tty,
     /// not by its place, so each inittab entry takes the name of the running
-    /// entry `old` finds for it (see [`Entry::same_line`]), and the inittab
-    /// entry that had that name takes its generated one: names stay unique,
-    /// and a line added above others neither restarts them nor runs a
-    /// `once` again.
+    /// entry `old` finds for it by [`Entry::same_line`] (so never for a
+    /// native entry), and the inittab entry that had that name takes its
+    /// generated one: names stay unique, and a line added above others
+    /// neither restarts them nor runs a `once` again.
     #[inline(never)]
     pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry) -> Option<&'a Name>) {
         for i in 0..self.entries.len() {
-            let Some(e) = self.entries.get(i).filter(|e| e.syntax == Syntax::Inittab) else {
+            let Some(e) = self.entries.get(i) else {
                 continue;
             };
-            let Some(&name) = old(e) else {
+            let Some(name) = old(e) else {
                 continue;
             };
             let mine = e.name;
             // Names are unique: at most one entry holds `name` now. A native
             // entry keeps its own; an inittab one takes `mine` in exchange.
-            if let Some(h) = self.entries.iter_mut().find(|h| h.name == name) {
-                if h.syntax != Syntax::Inittab {
+            if let Some((h, held)) = self.get(name.as_bytes()) {
+                if held.syntax != Syntax::Inittab {
                     continue;
                 }
-                h.name = mine;
+                if let Some(h) = self.entries.get_mut(h) {
+                    h.name = mine;
+                }
             }
             if let Some(e) = self.entries.get_mut(i) {
-                e.name = name;
+                e.name = *name;
             }
         }
     }
