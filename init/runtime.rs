@@ -354,7 +354,11 @@ impl<'a> Runtime<'a> {
                     b"reload rejected: ",
                     b" error(s); keeping the running table",
                 ),
-                false => (Ok(errors), b"", b" bad line(s) skipped; running the rest"),
+                false => (
+                    Ok(errors),
+                    b"",
+                    b" error(s); their lines skipped, running the rest",
+                ),
             }
         };
         self.log.error_with(&[pre, why.as_bytes(), post], None);

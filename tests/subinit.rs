@@ -756,6 +756,31 @@ fn exec_failure_is_reported_and_others_run() {
     assert!(foster.running());
 }
 
+/// A table with bad lines at start: each error is reported with its place,
+/// the count says errors (one line can hold several), and the rest runs.
+#[test]
+fn bad_lines_at_start_are_reported_counted_and_skipped() {
+    let dir = TempDir::new("badlines");
+    let table = format!(
+        "service a bogus=1 stop=NOPE -- /bin/true\nservice b after=a -- /bin/true\n\
+         service ok -- sh -c 'touch {}; exec sleep 1000'\n",
+        dir.p("alive")
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    assert!(
+        wait_until(T, || dir.path("alive").exists()),
+        "{}",
+        foster.log()
+    );
+    let log = foster.log();
+    assert!(log.contains("1:11: unknown option `bogus`"), "{log}");
+    assert!(
+        log.contains("foster: 3 error(s); their lines skipped, running the rest"),
+        "{log}"
+    );
+    assert!(foster.running());
+}
+
 /// A service whose exec fails reports it on foster's log, whatever fd its
 /// readiness pipe takes: the failure is neither lost nor read as "ready"
 /// (so what waits for it never starts).
