@@ -1014,7 +1014,14 @@ fn log_pipe_for(
         config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
         config_format::Log::File => (unquoted_cstr(entry.text(Text::Log), src, path), false),
     };
-    let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC | sys::O_NONBLOCK;
+    // Not through a symlink: a service's user could plant one at its log
+    // path and have root append to any file (or open a device).
+    let flags = sys::O_WRONLY
+        | sys::O_CREAT
+        | sys::O_APPEND
+        | sys::O_CLOEXEC
+        | sys::O_NONBLOCK
+        | sys::O_NOFOLLOW;
     let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
     let sink = match opened {
         Ok(fd) => fd,
@@ -1316,7 +1323,7 @@ fn active_console(buf: &mut [u8]) -> Option<&CStr> {
 /// a child that already exited is reaped here and its status returned.
 fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
     let mut buf = [0u8; 32];
-    let n = match sys::read_file(path, &mut buf) {
+    let n = match sys::read_file_nofollow(path, &mut buf) {
         Ok(n) => n,
         Err(_) => return (PidfileRead::Missing, None),
     };
@@ -1339,13 +1346,37 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
     }
     // wait4 on one pid with WNOHANG: 0 means a live child of ours.
     match sys::wait4(pid, sys::WNOHANG) {
-        Ok(None) => (PidfileRead::Child(pid), None),
+        Ok(None) if may_claim(path, pid) => (PidfileRead::Child(pid), None),
+        Ok(None) => (PidfileRead::Missing, None),
         Ok(Some((_, status))) => (
             PidfileRead::NotAChild(pid),
             Some(ExitStatus::from_wait(status)),
         ),
         Err(_) => (PidfileRead::NotAChild(pid), None),
     }
+}
+
+/// Whether a pidfile may hand foster's child `pid` to its entry: one
+/// written by root or foster's uid may, one written by another user only
+/// when that user owns `pid` (as systemd refuses a foreign pid from a
+/// pidfile not owned by root): else a `user=` daemon could have its stop
+/// kill any orphan foster adopted. A process that changed its ids without
+/// an exec, or made itself undumpable, shows as root's in /proc: refused,
+/// the safe side.
+#[cold]
+fn may_claim(pidfile: &CStr, pid: Pid) -> bool {
+    let Ok(owner) = sys::owner(pidfile) else {
+        return false;
+    };
+    // "/proc/" + at most 10 digits + NUL.
+    let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0";
+    let mut digits = [0u8; 20];
+    let pid = crate::out::decimal(pid as u64, &mut digits);
+    crate::bytes::copy(path.get_mut(6..).unwrap_or(&mut []), pid);
+    owner == 0
+        || owner == sys::getuid()
+        || sys::cstr(path.get(..7 + pid.len()).unwrap_or(&[]))
+            .is_some_and(|p| sys::owner(p) == Ok(owner))
 }
 
 #[cfg(test)]

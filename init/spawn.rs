@@ -189,11 +189,6 @@ fn child(s: &ChildSetup) -> ! {
                     break 'failed ("pass the readiness fd", &[], Some(e), 126);
                 }
             }
-            if let Some(dir) = v.dir {
-                if let Err(e) = sys::chdir(dir) {
-                    break 'failed ("change directory to ", dir.to_bytes(), Some(e), 126);
-                }
-            }
             if let Some(mask) = v.umask {
                 sys::umask(mask);
             }
@@ -208,6 +203,13 @@ fn child(s: &ChildSetup) -> ! {
                         }
                         users::LookupError::UnknownUser => ("unknown user ", user, None, 126),
                     };
+                }
+            }
+            // As the user (systemd's WorkingDirectory= too): root's entry
+            // would give the child a directory it may not enter.
+            if let Some(dir) = v.dir {
+                if let Err(e) = sys::chdir(dir) {
+                    break 'failed ("change directory to ", dir.to_bytes(), Some(e), 126);
                 }
             }
             if v.ask_first {

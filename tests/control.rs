@@ -1726,3 +1726,42 @@ fn start_right_after_stop_brings_it_back() {
     );
     assert_ne!(f.row("web").pid, Some(web.pid));
 }
+
+/// A `pidfile=` entry run as nobody writes its own pidfile: naming there a
+/// root process that is also foster's child (an orphan another entry left,
+/// re-parented to the subreaper) must not hand that process to nobody's
+/// entry, whose stop would then kill what nobody itself may not signal
+/// (systemd refuses such a pid from a pidfile not owned by root).
+#[test]
+fn a_pidfile_written_by_its_user_cannot_claim_a_root_process() {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return;
+    }
+    let dir = TempDir::new("pidfile-claim");
+    let own = dir.path("nobody");
+    fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    let (victim, pidfile) = (dir.p("victim.pid"), own.join("evil.pid"));
+    let table = format!(
+        "once bg -- sh -c 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {victim}'\n\
+         service evil user=nobody pidfile={pf} -- sh -c 'while [ ! -s {victim} ]; do sleep 0.05; done; cat {victim} > {pf}'\n",
+        pf = pidfile.display(),
+    );
+    let foster = Foster::start(&dir, &table);
+    // Adopted at once, or refused until the pidfile wait (5 s) runs out.
+    let ok = wait_until(T, || {
+        let log = foster.log();
+        log.contains("evil: daemon pid") || log.contains("evil: no live child pid")
+    });
+    assert!(ok, "{}", foster.log());
+    let pid: i32 = fs::read_to_string(&victim).unwrap().trim().parse().unwrap();
+    assert_eq!(ppid(pid), Some(foster.pid), "the victim is foster's child");
+    let out = foster.ctl(&["stop", "evil"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        !wait_until(Duration::from_millis(500), || !alive(pid)),
+        "nobody's pidfile made foster kill root's pid {pid}:\n{}",
+        foster.log()
+    );
+}

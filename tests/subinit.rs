@@ -2004,3 +2004,125 @@ fn the_descendant_sweep_reads_older_processes_once() {
         "{stats} stat reads in {sweeps} sweep(s):\n{calls}"
     );
 }
+
+/// log=PATH is opened by foster, as root: a symlink the service's user
+/// planted at that path (in a log directory it owns, where the kernel's
+/// protected_symlinks does not apply) must not make foster append the
+/// service's output to a file that user cannot write (/etc/shadow, say).
+#[test]
+fn log_file_is_not_opened_through_a_planted_symlink() {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return;
+    }
+    let dir = TempDir::create("subinit", "logsymlink", 0o755);
+    let logs = dir.path("logs");
+    fs::create_dir(&logs).unwrap();
+    std::os::unix::fs::chown(&logs, Some(65534), Some(65534)).unwrap();
+    let target = dir.write("root-only", "secret\n");
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+    let link = logs.join("web.log");
+    let planted = common::as_user(65534, "ln")
+        .arg("-s")
+        .arg(&target)
+        .arg(&link)
+        .status()
+        .unwrap();
+    assert!(planted.success());
+    let table = format!(
+        "once web user=nobody log={} -- sh -c 'echo INJECTED'\n",
+        link.display()
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    assert!(foster.wait_exit(T).success(), "{}", foster.log());
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        "secret\n",
+        "{}",
+        foster.log()
+    );
+    // Refused as any log file that cannot be opened: said, and the output
+    // goes to the console.
+    let log = foster.log();
+    assert!(
+        log.contains(&format!("foster: web: unable to open {}: ", link.display()))
+            && log.contains("INJECTED"),
+        "{log}"
+    );
+}
+
+/// dir= with user=: the directory is entered as the user, as systemd's
+/// WorkingDirectory= is, not as root before the switch: else a `user=nobody`
+/// child starts inside a directory nobody may not enter, and reads what is
+/// there through its working directory.
+#[test]
+fn dir_is_entered_as_the_user() {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return;
+    }
+    let dir = TempDir::new("dirasuser");
+    let private = dir.path("private");
+    fs::create_dir(&private).unwrap();
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(private.join("secret"), "secret\n").unwrap();
+    fs::set_permissions(private.join("secret"), fs::Permissions::from_mode(0o644)).unwrap();
+    let table = format!(
+        "once peek user=nobody dir={} -- sh -c 'cat secret > {}'\n",
+        private.display(),
+        dir.p("leak"),
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    foster.wait_exit(T);
+    let log = foster.log();
+    assert!(!dir.path("leak").exists(), "{log}");
+    assert!(
+        log.contains(&format!(
+            "foster: peek: unable to change directory to {}: Permission denied",
+            private.display()
+        )),
+        "{log}"
+    );
+}
+
+/// A pidfile is read by foster, as root, from wherever its entry's user may
+/// write: a symlink planted there must not make foster open what it points
+/// to, since opening alone acts on some files (/dev/watchdog arms the
+/// watchdog, a tape rewinds). Seen here as the target's inotify IN_OPEN.
+#[test]
+fn a_pidfile_is_not_opened_through_a_planted_symlink() {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return;
+    }
+    let dir = TempDir::create("subinit", "pidsymlink", 0o755);
+    let own = dir.path("nobody");
+    fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    let target = dir.write("device", "");
+    let link = own.join("d.pid");
+    // SAFETY: plain libc calls on a fd we own and a NUL-terminated path.
+    let ino = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    assert!(ino >= 0);
+    let path = std::ffi::CString::new(target.to_str().unwrap()).unwrap();
+    // SAFETY: as above.
+    assert!(unsafe { libc::inotify_add_watch(ino, path.as_ptr(), libc::IN_OPEN) } >= 0);
+    let table = format!(
+        "service d user=nobody pidfile={pf} -- sh -c 'ln -s {t} {pf}'\n",
+        pf = link.display(),
+        t = target.display(),
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    // The pidfile is polled while the launcher is gone: wait for its verdict.
+    foster.wait_log("d: no live child pid in its pidfile", T);
+    let mut buf = [0u8; 256];
+    // SAFETY: reads into our buffer, at most its length.
+    let n = unsafe { libc::read(ino, buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: closes the fd we opened.
+    unsafe { libc::close(ino) };
+    assert!(
+        n < 0,
+        "foster opened {} through the symlink",
+        target.display()
+    );
+}

@@ -326,6 +326,13 @@ pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     check(read_file_raw(path, as_uninit(buf), O_NONBLOCK))
 }
 
+/// [`read_file`] of the file itself, never of a symlink's target: for a
+/// path another user may write (a pidfile), where a planted symlink would
+/// have root open anything (opening /dev/watchdog arms the watchdog).
+pub fn read_file_nofollow(path: &CStr, buf: &mut [u8]) -> Result<usize> {
+    check(read_file_raw(path, as_uninit(buf), O_NONBLOCK | O_NOFOLLOW))
+}
+
 /// The start of a file, as much of it as fits in `buf` (a longer file is
 /// cut, not an error: for the /proc lines whose head is all that matters);
 /// `None` when it cannot be read. `buf` need not be initialised (no
@@ -537,6 +544,24 @@ fn stat_raw(path: &CStr, follow: bool) -> isize {
     let buf = unsafe { buf.assume_init() };
     let dev = (buf.stx_dev_major << 20) | buf.stx_dev_minor;
     buf.stx_mode as isize | (dev as isize) << 16
+}
+
+/// The owner (uid) of `path` itself, a symlink's and not its target's:
+/// who wrote a pidfile, and so who may name which pid in it.
+// Cold: only `pidfile=` entries ask.
+#[cold]
+pub fn owner(path: &CStr) -> Result<u32> {
+    let mut buf = core::mem::MaybeUninit::<g::statx>::uninit();
+    sys!(
+        __NR_statx,
+        g::AT_FDCWD,
+        path.as_ptr(),
+        g::AT_SYMLINK_NOFOLLOW,
+        g::STATX_UID,
+        buf.as_mut_ptr()
+    )?;
+    // SAFETY: the call succeeded, so the kernel filled in the struct.
+    Ok(unsafe { buf.assume_init() }.stx_uid)
 }
 
 /// One directory entry from `getdents64`: inode, type and name bytes.
