@@ -313,10 +313,13 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
         // At most 9 digits of seconds (`parse_small`): no overflow.
         sys::sleep_ms(delay * 1000);
     }
+    // As BusyBox's applets: sync first unless -n, with -f or not (an early
+    // sync keeps the data should the stop hang; a container's PID 1 never
+    // syncs).
+    if !no_sync {
+        sys::sync();
+    }
     let (done, what, obj) = if force {
-        if !no_sync {
-            sys::sync();
-        }
         // Each looked up by `applet` where it is needed: smaller than one
         // `match` on it up front whose pair lives on the stack.
         let cmd = [sys::REBOOT_CMD_POWER_OFF, sys::REBOOT_CMD_RESTART]

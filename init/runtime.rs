@@ -858,6 +858,8 @@ impl<'a> Runtime<'a> {
                 env.set(match o {
                     Outcome::Reboot | Outcome::ExecRestart(_) => b"FOSTER_SHUTDOWN=reboot",
                     Outcome::Halt => b"FOSTER_SHUTDOWN=halt",
+                    // A sub-init's stop ends foster only, not the machine.
+                    Outcome::Exit(_) if self.cfg.mode == Mode::SubInit => b"FOSTER_SHUTDOWN=exit",
                     Outcome::Poweroff | Outcome::Exit(_) => b"FOSTER_SHUTDOWN=poweroff",
                 });
             }

@@ -2126,3 +2126,22 @@ fn a_pidfile_is_not_opened_through_a_planted_symlink() {
         target.display()
     );
 }
+
+/// A sub-init's stop (SIGTERM, or nothing left) powers nothing off: its
+/// `shutdown` entries must not be told `FOSTER_SHUTDOWN=poweroff` (a script
+/// that saves the clock or says goodbye on poweroff would act on a lie).
+#[test]
+fn a_sub_init_stop_is_no_poweroff_for_its_shutdown_entries() {
+    let dir = TempDir::new("shutdown-env");
+    let table = format!(
+        "service svc -- sleep 1000\n\
+         shutdown bye -- sh -c 'echo \"[$FOSTER_SHUTDOWN]\" > {out}'\n",
+        out = dir.p("out")
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    foster.wait_started("svc", 1, T);
+    foster.signal(libc::SIGTERM);
+    assert_eq!(foster.wait_exit(T).code(), Some(0), "{}", foster.log());
+    let seen = fs::read_to_string(dir.path("out")).unwrap_or_default();
+    assert_eq!(seen.trim(), "[exit]", "{}", foster.log());
+}
