@@ -30,8 +30,9 @@ pub const TAG_CONTROL: u64 = 3 << 32;
 pub const TAG_CLIENT: u64 = 4 << 32;
 
 /// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`):
-/// one for every entry a table can hold.
-pub const MAX_LOG_PIPES: usize = config_format::MAX_ENTRIES;
+/// one for every slot, not every entry: a removed entry keeps its pipe
+/// while it stops, as the entries replacing it start.
+pub const MAX_LOG_PIPES: usize = MAX_SLOTS;
 const LOG_LINE: usize = 240;
 
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
@@ -406,14 +407,19 @@ impl<'a> Runtime<'a> {
         if errors == 0 {
             let old_src = self.src.current();
             let new_src = self.src.get(self.src.spare());
-            // BusyBox keeps a reloaded inittab line by process and tty.
+            // BusyBox keeps a reloaded inittab line by process and tty
+            // (each copy of a repeated line its own running one).
             let slots = self.sup.slots();
-            self.table.0.keep_names(&|e: &Entry| {
-                let s = slots
-                    .iter()
-                    .find(|s| !s.removed() && s.entry.same_line(old_src, e, new_src));
-                s.map(|s| &s.entry.name)
-            });
+            self.table
+                .0
+                .keep_names(&|e: &Entry, taken: config_format::Taken| {
+                    let s = slots.iter().find(|s| {
+                        !s.removed()
+                            && s.entry.same_line(old_src, e, new_src)
+                            && !taken(&s.entry.name)
+                    });
+                    s.map(|s| &s.entry.name)
+                });
             let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
             let now = sys::now_ms();
             // Logged first: the reload itself reports entries that found no room.
@@ -1362,9 +1368,8 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
 /// written by root or foster's uid may, one written by another user only
 /// when that user owns `pid` (as systemd refuses a foreign pid from a
 /// pidfile not owned by root): else a `user=` daemon could have its stop
-/// kill any orphan foster adopted. A process that changed its ids without
-/// an exec, or made itself undumpable, shows as root's in /proc: refused,
-/// the safe side.
+/// kill any orphan foster adopted. /proc/PID's owner is the process's
+/// effective uid (an undumpable process's too).
 #[cold]
 fn may_claim(pidfile: &CStr, pid: Pid) -> bool {
     let Ok(owner) = sys::owner(pidfile) else {

@@ -83,8 +83,14 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     opts.pgrp = sys::getpgrp();
     // The controlling terminal wherever stdio points (`foster CMD </dev/null`
     // in a shell): a child left in its background stops (SIGTTOU) at its
-    // first touch of it. Stdin where there is no /dev/tty node.
-    let ctty = sys::open(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
+    // first touch of it. Only for a job of its own (a job-control shell's):
+    // `foster CMD &` in a script shares the script's group, and must not
+    // take the terminal from it. Else, or without a /dev/tty node, stdin.
+    let ctty = if opts.pgrp == sys::getpid() {
+        sys::open(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0)
+    } else {
+        Err(sys::Errno::ENXIO)
+    };
     opts.term = ctty.as_ref().map_or(STDIN, sys::Fd::raw);
     opts.tty = sys::isatty(opts.term);
     // The child takes the terminal only from foster, never from another job.

@@ -1027,10 +1027,13 @@ impl Supervisor {
         };
         // Refused by `start_slot` while foster runs on and for a run kind,
         // it is up already: pending, starting, running or stopping. A
-        // start leaves it so, unless it is stopping.
+        // start leaves it so, unless it is stopping (or its daemon is to be
+        // stopped once found).
         !self.is_stopping()
             && (restart || is_run_kind(slot.entry.kind))
-            && ((!restart && !matches!(slot.state, State::Stopping { .. }))
+            && ((!restart
+                && slot.stop_daemon.is_none()
+                && !matches!(slot.state, State::Stopping { .. }))
                 || self.request_stop(id, AfterStop::Restart, now))
     }
 

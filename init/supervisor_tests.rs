@@ -2167,3 +2167,26 @@ fn random_removed_entries_never_restart_and_never_stall() {
         }
     }
 }
+
+/// `ctl stop` then `ctl start` while a `pidfile=` entry's daemon is still
+/// looked for: the start must win, as it does for one still stopping (the
+/// stop pending for the daemon used to stop it for good after `ok`).
+#[test]
+fn ctl_start_after_a_stop_pending_for_the_daemon_brings_it_back() {
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    assert!(s.sup.stop(0, s.now));
+    assert!(s.sup.start_named(0, s.now));
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    s.sup.child_exited(4242, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(
+        !matches!(s.state("d"), State::Stopped),
+        "started, yet left stopped: {}",
+        s.states()
+    );
+}

@@ -1730,3 +1730,46 @@ fn a_crash_looping_busybox_line_restarts_at_busybox_pace() {
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, WAIT);
 }
+
+#[test]
+fn a_busybox_reload_keeps_every_copy_of_a_repeated_line() {
+    // Two identical lines (two shells on the console) both run: a line
+    // added above them must restart neither, as BusyBox matches each new
+    // line to an old one not matched yet.
+    let v1 = format!("{}{}", bb_svc("d"), bb_svc("d"));
+    let mut ns = Ns::start("bb-reload-dup", &[("etc/inittab", &v1)], &[]);
+    common::wait_for(WAIT, "two up-d", || {
+        ns.output().matches("up-d").count() >= 2
+    });
+    let v2 = format!("{}{}{}", bb_svc("n"), bb_svc("d"), bb_svc("d"));
+    std::fs::write(ns.root_path("/etc/inittab"), v2).unwrap();
+    ns.signal(libc::SIGHUP);
+    ns.expect("up-n", WAIT);
+    // A replaced copy is stopped before the reload's new entries start.
+    let out = ns.output();
+    assert!(!out.contains("stop-d"), "a copy of d was restarted\n{out}");
+    assert_eq!(out.matches("up-d").count(), 2, "{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
+#[test]
+fn a_busybox_reload_keeps_a_repeated_line_when_a_line_above_goes() {
+    // The generated names shift down when the line above goes: each copy
+    // must still find a running one of its own.
+    let v1 = format!("{}{}{}", bb_svc("x"), bb_svc("d"), bb_svc("d"));
+    let mut ns = Ns::start("bb-reload-dup-del", &[("etc/inittab", &v1)], &[]);
+    ns.expect("up-x", WAIT);
+    common::wait_for(WAIT, "two up-d", || {
+        ns.output().matches("up-d").count() >= 2
+    });
+    let v2 = format!("{}{}", bb_svc("d"), bb_svc("d"));
+    std::fs::write(ns.root_path("/etc/inittab"), v2).unwrap();
+    ns.signal(libc::SIGHUP);
+    let out = ns.expect("stop-x", WAIT);
+    // Any restart of a copy of d is begun by then (removed entries stop at once).
+    assert!(!out.contains("stop-d"), "a copy of d was restarted\n{out}");
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+    assert_eq!(ns.output().matches("up-d").count(), 2, "{}", ns.output());
+}

@@ -939,3 +939,37 @@ fn the_child_gets_the_terminal_when_stdin_is_not_on_it() {
     assert!(out.contains("done"), "{out:?}");
     assert_eq!(st.and_then(|s| s.code()), Some(0));
 }
+
+/// `foster CMD &` in a script (no job control: foster shares the script's
+/// process group, stdin /dev/null) must leave the terminal's foreground to
+/// the script, as tini does: taking it through /dev/tty for a background
+/// job stopped, or failed, the script's next touch of its own terminal.
+#[test]
+fn a_background_job_of_a_script_leaves_the_terminal_alone() {
+    let dir = common::TempDir::create("single", "bg-tty", 0o755);
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#""$0" -- sh -c ': >"$1"; exec sleep 10' sh "$1/up" &
+        while [ ! -e "$1/up" ]; do sleep 0.01; done
+        if stty -echo </dev/tty; then echo kept; else echo lost; fi
+        kill $!; wait"#,
+        FOSTER,
+        &dir.p(""),
+    ]);
+    let (mut child, master) = on_pty_as(c);
+    let pid = child.id() as i32;
+    let mut st = None;
+    if !common::wait_until(WAIT, || {
+        st = child.try_wait().expect("wait for sh");
+        st.is_some()
+    }) {
+        common::kill_tree(pid);
+        let _ = child.wait();
+        panic!("the script stopped on its own terminal");
+    }
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(master), &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("kept"), "{out:?}");
+}

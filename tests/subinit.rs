@@ -2145,3 +2145,41 @@ fn a_sub_init_stop_is_no_poweroff_for_its_shutdown_entries() {
     let seen = fs::read_to_string(dir.path("out")).unwrap_or_default();
     assert_eq!(seen.trim(), "[exit]", "{}", foster.log());
 }
+
+/// A reload that renames log= entries: the new ones start while the removed
+/// ones still stop (and still hold their log pipes), so for a moment there
+/// are more log= slots than a table holds entries. Each new entry must
+/// still log to its file, not to the console.
+#[test]
+fn renamed_log_entries_log_to_their_files_while_the_old_ones_stop() {
+    let dir = TempDir::new("reloadlogs");
+    let n = 40;
+    let mut v1 = String::new();
+    for i in 0..n {
+        v1 += &format!(
+            "service a{i} timeout=2s log={} -- sh -c 'trap \"\" TERM; echo up; while :; do sleep 0.1; done'\n",
+            dir.p(&format!("a{i}.log"))
+        );
+    }
+    let foster = Foster::start(&dir, &v1, &[]);
+    assert!(wait_until(T, || (0..n)
+        .all(
+            |i| fs::read_to_string(dir.path(&format!("a{i}.log"))).is_ok_and(|s| s.contains("up"))
+        )));
+    let mut v2 = String::new();
+    for i in 0..n {
+        v2 += &format!(
+            "service b{i} log={} -- sh -c 'echo hello; exec sleep 1000'\n",
+            dir.p(&format!("b{i}.log"))
+        );
+    }
+    fs::write(&foster.table, v2).unwrap();
+    foster.signal(libc::SIGHUP);
+    foster.wait_log("table reloaded", T);
+    let ok = wait_until(T, || {
+        (0..n).all(|i| {
+            fs::read_to_string(dir.path(&format!("b{i}.log"))).is_ok_and(|s| s.contains("hello"))
+        })
+    });
+    assert!(ok, "{}", foster.log());
+}

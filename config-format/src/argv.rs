@@ -355,11 +355,11 @@ mod tests {
             to.entries[a].same_line(old.as_bytes(), &tn.entries[b], new.as_bytes())
         };
         assert!(same(0, 3) && same(1, 2) && !same(0, 1) && !same(2, 4) && !same(0, 0));
-        tn.keep_names(&|e| {
+        tn.keep_names(&|e, taken| {
             let e = to
                 .entries
                 .iter()
-                .find(|o| o.same_line(old.as_bytes(), e, new.as_bytes()));
+                .find(|o| o.same_line(old.as_bytes(), e, new.as_bytes()) && !taken(&o.name));
             e.map(|o| &o.name)
         });
         let name = |i: usize| tn.entries[i].name.as_bytes();

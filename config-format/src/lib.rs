@@ -414,6 +414,10 @@ pub struct TableN<const N: usize> {
 /// The table foster runs: at most [`MAX_ENTRIES`] entries.
 pub type Table = TableN<MAX_ENTRIES>;
 
+/// For [`TableN::keep_names`]: whether a running entry's name is taken
+/// already by a line kept before.
+pub type Taken<'t> = &'t dyn Fn(&Name) -> bool;
+
 impl<const N: usize> TableN<N> {
     pub const fn new() -> TableN<N> {
         TableN {
@@ -438,12 +442,19 @@ impl<const N: usize> TableN<N> {
     /// generated one: names stay unique, and a line added above others
     /// neither restarts them nor runs a `once` again.
     #[inline(never)]
-    pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry) -> Option<&'a Name>) {
+    pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry, Taken) -> Option<&'a Name>) {
+        // The entries that took a running name: `old` is told it is taken,
+        // so a repeated line's copies each find their own.
+        let mut kept = [false; N];
         for i in 0..self.entries.len() {
             let Some(e) = self.entries.get(i) else {
                 continue;
             };
-            let Some(name) = old(e) else {
+            let taken = |n: &Name| {
+                self.get(n.as_bytes())
+                    .is_some_and(|(h, _)| kept.get(h) == Some(&true))
+            };
+            let Some(name) = old(e, &taken) else {
                 continue;
             };
             let mine = e.name;
@@ -459,6 +470,9 @@ impl<const N: usize> TableN<N> {
             }
             if let Some(e) = self.entries.get_mut(i) {
                 e.name = *name;
+            }
+            if let Some(k) = kept.get_mut(i) {
+                *k = true;
             }
         }
     }
