@@ -8,6 +8,7 @@
 
 use crate::signals::SIGCONT;
 use crate::sys::{self, Errno, Pid};
+use core::ffi::CStr;
 
 /// What a drain found after it stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -119,16 +120,25 @@ pub fn parent_of(pid: Pid) -> Option<(Pid, u64)> {
     stat_of(crate::out::decimal(pid as u64, &mut digits))
 }
 
+/// Room for `/proc/PID/stat` and its NUL (a pid has at most 10 digits).
+pub const PROC_PATH: usize = 24;
+
+/// `/proc/PID` and `tail` (`/stat`, or nothing for the directory) as a C
+/// string in `path`, which must be all zero; `None` if it does not fit.
+pub fn proc_path<'p>(path: &'p mut [u8; PROC_PATH], pid: &[u8], tail: &[u8]) -> Option<&'p CStr> {
+    let end = 6 + pid.len();
+    crate::bytes::copy(path.get_mut(..6)?, b"/proc/");
+    crate::bytes::copy(path.get_mut(6..end)?, pid);
+    crate::bytes::copy(path.get_mut(end..end + tail.len())?, tail);
+    sys::cstr(path.get(..end + tail.len() + 1)?)
+}
+
 /// [`parent_of`] with the pid as its decimal digits (a /proc entry's name).
 /// The stat line is `pid (comm) S ppid ... starttime ...`; comm may hold
 /// blanks and parentheses, so it is parsed from the last `)`.
 fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
-    // "/proc/" + at most 10 digits + "/stat" + NUL.
-    let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-    let end = 6 + pid.len();
-    crate::bytes::copy(path.get_mut(6..end)?, pid);
-    crate::bytes::copy(path.get_mut(end..end + 6)?, b"/stat\0");
-    let cpath = sys::cstr(path.get(..end + 6)?)?;
+    let mut path = [0u8; PROC_PATH];
+    let cpath = proc_path(&mut path, pid, b"/stat")?;
     let mut buf = [core::mem::MaybeUninit::uninit(); 512];
     let stat = sys::read_head(cpath, &mut buf)?;
     let close = stat.iter().rposition(|&b| b == b')')?;

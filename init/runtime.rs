@@ -1375,14 +1375,11 @@ fn may_claim(pidfile: &CStr, pid: Pid) -> bool {
     let Ok(owner) = sys::owner(pidfile) else {
         return false;
     };
-    // "/proc/" + at most 10 digits + NUL.
-    let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0";
     let mut digits = [0u8; 20];
-    let pid = crate::out::decimal(pid as u64, &mut digits);
-    crate::bytes::copy(path.get_mut(6..).unwrap_or(&mut []), pid);
+    let mut path = [0u8; reaper::PROC_PATH];
     owner == 0
         || owner == sys::getuid()
-        || sys::cstr(path.get(..7 + pid.len()).unwrap_or(&[]))
+        || reaper::proc_path(&mut path, crate::out::decimal(pid as u64, &mut digits), b"")
             .is_some_and(|p| sys::owner(p) == Ok(owner))
 }
 

@@ -324,14 +324,7 @@ fn a_log_file_does_not_keep_its_disk_from_going_read_only() {
         &[],
         Some(&disk),
     );
-    r.no_panic();
-    r.in_order(&["foster: powering off", "reboot: Power down"]);
-    assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
-    let report = unclean(&disk);
-    let _ = std::fs::remove_file(&disk);
-    if let Some(report) = report {
-        panic!("the disk was not left clean:\n{report}\n{}", r.dump());
-    }
+    powered_off_clean(&r, &disk, &disk);
 }
 
 #[test]
@@ -400,6 +393,24 @@ fn ext4_image(path: &Path, size: u64, dir: Option<&Path>) {
     assert!(mkfs.arg(path).status().unwrap().success());
 }
 
+/// A boot with `disk` attached powered off without a panic or a failed
+/// remount and left the disk clean; `scratch` (the disk or its directory)
+/// is removed before a failure is reported.
+fn powered_off_clean(r: &Run, disk: &Path, scratch: &Path) {
+    r.no_panic();
+    r.in_order(&["foster: powering off", "reboot: Power down"]);
+    assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
+    let report = unclean(disk);
+    let _ = if scratch.is_dir() {
+        std::fs::remove_dir_all(scratch)
+    } else {
+        std::fs::remove_file(scratch)
+    };
+    if let Some(report) = report {
+        panic!("the disk was not left clean:\n{report}\n{}", r.dump());
+    }
+}
+
 /// `e2fsck -fn` of `image`: its report when the filesystem was not left clean.
 fn unclean(image: &Path) -> Option<String> {
     let fsck = Command::new("e2fsck")
@@ -438,12 +449,5 @@ fn a_loop_mounted_image_does_not_keep_its_disk_from_going_read_only() {
         &[],
         Some(&disk),
     );
-    r.no_panic();
-    r.in_order(&["foster: powering off", "reboot: Power down"]);
-    assert!(!r.stdout.contains("unable to remount"), "{}", r.dump());
-    let report = unclean(&disk);
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Some(report) = report {
-        panic!("the disk was not left clean:\n{report}\n{}", r.dump());
-    }
+    powered_off_clean(&r, &disk, &dir);
 }
