@@ -302,9 +302,9 @@ fn key(w: &mut Line, k: usize) -> &mut Line {
     word(w.byte(b' '), KEYS, k).byte(b'=')
 }
 
-/// Word `i` of the blank-separated `list`.
+/// Word `i` of the blank-separated `list` (`ctl status`'s state words too).
 #[inline(never)]
-fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
+pub(crate) fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
     w.bytes(nth_piece(list, b' ', i).unwrap_or(&[]))
 }
 

@@ -17,7 +17,7 @@
 use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
-use crate::supervisor::{Mode, Outcome, Slot, SlotId, State, Supervisor};
+use crate::supervisor::{Mode, Outcome, Slot, State};
 use crate::sys::{self, Errno, ExitStatus, Fd};
 use core::ffi::CStr;
 
@@ -63,6 +63,36 @@ pub enum Request<'a> {
 
 /// Parses one request line (without its newline). Pure: fuzzed.
 pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
+    let (i, name) = parse(line)?;
+    Ok(match i {
+        STATUS => Request::Status,
+        RELOAD => Request::Reload,
+        POWEROFF => Request::Poweroff,
+        REBOOT => Request::Reboot,
+        HALT => Request::Halt,
+        START => Request::Start(name),
+        STOP => Request::Stop(name),
+        RESTART => Request::Restart(name),
+        _ => Request::StopAll,
+    })
+}
+
+/// The request words, by their index in [`parse`]'s word list (`exit`,
+/// 6, is `stop-all`); those from `start` on take an entry name.
+const STATUS: usize = 0;
+const RELOAD: usize = 1;
+const POWEROFF: usize = 2;
+const REBOOT: usize = 3;
+const HALT: usize = 4;
+const STOP_ALL: usize = 5;
+const START: usize = 7;
+const STOP: usize = 8;
+const RESTART: usize = 9;
+
+/// [`parse_request`]'s work: the command word's index in the list below,
+/// and the entry name (empty for a command without one). [`answer`] acts
+/// on the index itself: no enum to build and match again.
+fn parse(line: &[u8]) -> Result<(usize, &[u8]), &'static str> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > REQUEST_MAX {
         return Err("request too long");
@@ -75,13 +105,11 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
     if words.next().is_some() {
         return Err("too many words");
     }
-    // The words, in the order of the match below (`exit` is `stop-all`);
-    // those from `start` on take an entry name, the others none.
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
     let i = crate::word_index(WORDS, cmd).ok_or("unknown command")?;
     let name = match name {
-        Some(_) if i < 7 => return Err("this command takes no argument"),
-        None if i < 7 => &[][..],
+        Some(_) if i < START => return Err("this command takes no argument"),
+        None if i < START => &[][..],
         None => return Err("this command needs an entry NAME"),
         Some(n)
             if n.len() > config_format::MAX_NAME
@@ -91,17 +119,7 @@ pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
         }
         Some(n) => n,
     };
-    Ok(match i {
-        0 => Request::Status,
-        1 => Request::Reload,
-        2 => Request::Poweroff,
-        3 => Request::Reboot,
-        4 => Request::Halt,
-        7 => Request::Start(name),
-        8 => Request::Stop(name),
-        9 => Request::Restart(name),
-        _ => Request::StopAll,
-    })
+    Ok((i, name))
 }
 
 /// A connection, or a free cell (`open` false; all zero is free).
@@ -333,18 +351,19 @@ fn accept_failed(log: &Log, e: Errno) {
 }
 
 /// Answers the request line client `index` sent (`len` bytes, read in
-/// place) on `fd`: data lines, then the status line.
+/// place) on `fd`: data lines, then the status line. An arm that fails
+/// writes its `error: ` line; one that succeeds writes nothing (data lines
+/// go out as they come), so the one `ok` follows.
 pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u64) {
-    let line = rt.control().request(index, len);
     let mut l = Line::new();
     let pid1 = rt.mode() == Mode::Pid1;
     // Set for a request that ends foster: answered before the stop begins.
     let mut shutdown = None;
-    match parse_request(line) {
+    match parse(rt.control().request(index, len)) {
         Err(msg) => {
-            l.s("error: ").s(msg);
+            error(&mut l, msg);
         }
-        Ok(Request::Status) => {
+        Ok((STATUS, _)) => {
             // An entry a reload removed shows while its process still stops.
             for s in rt
                 .supervisor()
@@ -355,38 +374,36 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 status_row(&mut l, s, now);
                 l.flush(fd);
             }
-            l.s("ok");
         }
-        Ok(req @ (Request::Start(name) | Request::Stop(name) | Request::Restart(name))) => {
-            let Some(id) = rt.supervisor().find(name) else {
-                l.s("error: no entry named ").bytes(name);
-                return l.flush(fd);
-            };
-            // The line (in the client's buffer, in `rt`) is not read below.
-            let order: fn(&mut Supervisor, SlotId, u64) -> bool = match req {
-                Request::Start(_) => Supervisor::start_named,
-                Request::Stop(_) => Supervisor::stop,
-                _ => Supervisor::restart,
-            };
-            let sup = rt.supervisor_mut();
-            let done = order(sup, id, now);
-            let slot = sup.slot(id);
-            if done {
-                l.s("ok");
-            } else if sup.is_stopping() {
-                l.s("error: foster is shutting down");
-            } else {
-                // The name found: the request's.
-                l.s("error: ")
-                    .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
-                    .s(" is ");
-                state_word(&mut l, slot, now);
+        Ok((i, name)) if i >= START => match rt.supervisor().find(name) {
+            None => {
+                error(&mut l, "no entry named ").bytes(name);
             }
+            Some(id) => {
+                // The line (in the client's buffer, in `rt`) is not read
+                // below.
+                let sup = rt.supervisor_mut();
+                let done = match i {
+                    START => sup.start_named(id, now),
+                    STOP => sup.stop(id, now),
+                    _ => sup.restart(id, now),
+                };
+                if !done && sup.is_stopping() {
+                    error(&mut l, SHUTTING_DOWN);
+                } else if !done {
+                    // The name found: the request's.
+                    let slot = sup.slot(id);
+                    error(&mut l, "")
+                        .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
+                        .s(" is ");
+                    state_word(&mut l, slot, now);
+                }
+            }
+        },
+        Ok((RELOAD, _)) if rt.supervisor().is_stopping() => {
+            error(&mut l, SHUTTING_DOWN);
         }
-        Ok(Request::Reload) if rt.supervisor().is_stopping() => {
-            l.s("error: foster is shutting down");
-        }
-        Ok(Request::Reload) => {
+        Ok((RELOAD, _)) => {
             // Through `l`, empty until the outcome below: no second buffer.
             // The first errors only (`foster check` lists them all): a
             // reply the socket takes without waiting for its reader, and
@@ -406,32 +423,47 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 }
             };
             let errors = rt.reload(Some(&mut report));
-            if errors == 0 {
-                l.s("ok");
-            } else {
-                l.s("error: table rejected (")
+            if errors != 0 {
+                error(&mut l, "table rejected (")
                     .u(errors as u64)
                     .s(" error(s)); the running table is kept");
             }
         }
-        Ok(Request::Poweroff | Request::Reboot | Request::Halt) if !pid1 => {
-            l.s("error: not PID 1 (a sub-init ends with stop-all)");
+        // poweroff, reboot, halt: PID 1's; stop-all, exit: a sub-init's.
+        Ok((i, _)) if (i < STOP_ALL) != pid1 => {
+            error(
+                &mut l,
+                if pid1 {
+                    "PID 1 does not exit; use poweroff, reboot or halt"
+                } else {
+                    "not PID 1 (a sub-init ends with stop-all)"
+                },
+            );
         }
-        Ok(Request::StopAll) if pid1 => {
-            l.s("error: PID 1 does not exit; use poweroff, reboot or halt");
+        Ok((i, _)) => {
+            shutdown = Some(match i {
+                POWEROFF => Outcome::Poweroff,
+                REBOOT => Outcome::Reboot,
+                HALT => Outcome::Halt,
+                _ => Outcome::Exit(rt.supervisor().exit_code()),
+            })
         }
-        Ok(Request::Poweroff) => shutdown = Some(Outcome::Poweroff),
-        Ok(Request::Reboot) => shutdown = Some(Outcome::Reboot),
-        Ok(Request::Halt) => shutdown = Some(Outcome::Halt),
-        Ok(Request::StopAll) => shutdown = Some(Outcome::Exit(rt.supervisor().exit_code())),
     }
-    if shutdown.is_some() {
+    if l.is_empty() {
         l.s("ok");
     }
     l.flush(fd);
     if let Some(outcome) = shutdown {
         rt.supervisor_mut().shutdown(outcome, now);
     }
+}
+
+const SHUTTING_DOWN: &str = "foster is shutting down";
+
+/// Starts an `error: MSG` status line.
+#[inline(never)]
+fn error<'a>(l: &'a mut Line, msg: &str) -> &'a mut Line {
+    l.s("error: ").s(msg)
 }
 
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
@@ -468,7 +500,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
             usize::from(STATE_WORD_OF.get(n).copied().unwrap_or(0))
         }
     };
-    l.bytes(crate::bytes::nth_piece(STATE_WORDS, b' ', i).unwrap_or(&[]));
+    crate::check::word(l, STATE_WORDS, i);
 }
 
 /// The word of [`STATE_WORDS`] for each state, in declaration order (with

@@ -29,10 +29,6 @@ const TAG_LOG: u64 = 2 << 32;
 pub const TAG_CONTROL: u64 = 3 << 32;
 pub const TAG_CLIENT: u64 = 4 << 32;
 
-/// Log pipes foster keeps at once (entries with `log=kmsg` or `log=PATH`):
-/// one for every slot, not every entry: a removed entry keeps its pipe
-/// while it stops, as the entries replacing it start.
-pub const MAX_LOG_PIPES: usize = MAX_SLOTS;
 const LOG_LINE: usize = 240;
 
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
@@ -52,12 +48,16 @@ pub struct Config<'a> {
     pub verbose: bool,
 }
 
-/// A log pipe, or a free cell (`open` false; all zero is free): the
-/// service writes lines, foster prefixes and forwards them.
+/// A slot's log pipe (entries with `log=kmsg` or `log=PATH`), when `open`
+/// (all zero: none): the service writes lines, foster prefixes and forwards
+/// them. One cell for every slot, not every entry: a removed entry keeps
+/// its pipe while it stops, as the entries replacing it start.
 /// `repr(C)`: the small fields first, within short reach of the cell's address.
 #[repr(C)]
 struct LogPipe {
     open: bool,
+    /// The cell's own slot (its index), kept for the name its lines get:
+    /// one byte read beside the others, smaller than the index passed along.
     slot: SlotId,
     kmsg: bool,
     /// The last write to `sink` failed (reported once, until one succeeds).
@@ -98,7 +98,7 @@ pub struct Reserved {
     ready: [ReadyPipe; MAX_SLOTS],
     actions: Actions,
     clients: crate::control::Clients,
-    logs: [LogPipe; MAX_LOG_PIPES],
+    logs: [LogPipe; MAX_SLOTS],
     slots: Paged<Slots>,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
     /// The last parsed table (parsed in place; its pages are given back
@@ -149,7 +149,7 @@ pub struct Runtime<'a> {
     ep: Fd,
     log: Log,
     sigfd: Fd,
-    logs: &'static mut [LogPipe; MAX_LOG_PIPES],
+    logs: &'static mut [LogPipe; MAX_SLOTS],
     ready: &'static mut [ReadyPipe; MAX_SLOTS],
     /// The last parsed table (reserved once; parsed in place). Only a load
     /// and what follows it read it: its pages are released after each.
@@ -539,18 +539,19 @@ impl<'a> Runtime<'a> {
             signals::put_name(l.s("got "), sig);
             self.log.info_raw(l.as_bytes());
         }
+        // SIGHUP reloads in both modes (one call for both).
+        if sig == SIGHUP {
+            self.reload(None);
+            return;
+        }
         match self.cfg.mode {
-            Mode::SubInit => match sig {
+            Mode::SubInit => {
                 // Keeps the code of an `on-exit=exit:CODE` entry that ended.
-                SIGTERM | SIGINT => {
+                if sig == SIGTERM || sig == SIGINT {
                     let code = self.sup.exit_code();
                     self.sup.shutdown(Outcome::Exit(code), now)
                 }
-                SIGHUP => {
-                    self.reload(None);
-                }
-                _ => {}
-            },
+            }
             Mode::Pid1 => crate::pid1::on_signal(self, sig, now),
         }
     }
@@ -647,15 +648,7 @@ impl<'a> Runtime<'a> {
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Spawn { slot } => self.spawn(slot),
-                Action::Signal { pid, sig, hangup } => {
-                    signal_service(pid, sig);
-                    if hangup {
-                        signal_service(pid, SIGHUP);
-                    }
-                    if sig != SIGKILL && sig != SIGCONT {
-                        signal_service(pid, SIGCONT);
-                    }
-                }
+                Action::Signal { pid, sig, hangup } => signal_service(pid, sig, hangup),
                 Action::ReadPidfile { slot } => self.read_pidfile(slot),
                 Action::Release { slot } => close_ready(&self.ep, self.ready, slot as usize),
                 Action::Forget { slot } => {
@@ -765,15 +758,10 @@ impl<'a> Runtime<'a> {
         });
         let mut path = [0u8; config_format::MAX_VALUE + 1];
         let read = match unquoted_cstr(span, src, &mut path) {
-            Some(p) => pidfile_pid(p),
-            None => (PidfileRead::Missing, None),
+            Some(p) => pidfile_pid(p, &mut self.sup, now),
+            None => PidfileRead::Missing,
         };
-        // A daemon that died before foster looked was reaped right there: the
-        // supervisor learns its status first, then that it is gone.
-        if let (PidfileRead::NotAChild(pid), Some(status)) = read {
-            self.sup.child_exited(pid, status, now);
-        }
-        self.sup.pidfile_read(slot, read.0, now);
+        self.sup.pidfile_read(slot, read, now);
     }
 
     /// PID 1's `restart` entry: exec its command in place of foster (the pid
@@ -861,13 +849,16 @@ impl<'a> Runtime<'a> {
         self.base_env(env);
         if entry.kind == Kind::Shutdown {
             if let Some(o) = self.sup.shutdown_outcome() {
-                env.set(match o {
-                    Outcome::Reboot | Outcome::ExecRestart(_) => b"FOSTER_SHUTDOWN=reboot",
-                    Outcome::Halt => b"FOSTER_SHUTDOWN=halt",
-                    // A sub-init's stop ends foster only, not the machine.
-                    Outcome::Exit(_) if self.cfg.mode == Mode::SubInit => b"FOSTER_SHUTDOWN=exit",
-                    Outcome::Poweroff | Outcome::Exit(_) => b"FOSTER_SHUTDOWN=poweroff",
-                });
+                // A sub-init's stop ends foster only, not the machine: an
+                // exit is PID 1's poweroff. A restart of init reboots.
+                let o = match o {
+                    Outcome::Exit(_) if self.cfg.mode == Mode::Pid1 => Outcome::Poweroff,
+                    Outcome::ExecRestart(_) => Outcome::Reboot,
+                    o => o,
+                };
+                if let Some(kv) = crate::bytes::nth_piece(SHUTDOWN_ENV, b'|', outcome_index(o)) {
+                    env.set(kv);
+                }
             }
         }
         // Each value unquoted (at most the longest value the table allows).
@@ -1015,12 +1006,13 @@ fn log_pipe_for(
     path: &mut [u8],
 ) -> Option<sys::RawFd> {
     let name = &entry.name;
-    // The sink is opened at every start, so a path changed by a reload
-    // (or a log file rotated away) takes effect with the next start.
-    let (target, kmsg) = match entry.log {
-        config_format::Log::Console | config_format::Log::Null => return None,
-        config_format::Log::Kmsg => (Some(c"/dev/kmsg"), true),
-        config_format::Log::File => (unquoted_cstr(entry.text(Text::Log), src, path), false),
+    // `log=kmsg` or `log=PATH` (the caller's match). The sink is opened at
+    // every start, so a path changed by a reload (or a log file rotated
+    // away) takes effect with the next start.
+    let kmsg = entry.log == config_format::Log::Kmsg;
+    let target = match kmsg {
+        true => Some(c"/dev/kmsg"),
+        false => unquoted_cstr(entry.text(Text::Log), src, path),
     };
     // Not through a symlink: a service's user could plant one at its log
     // path and have root append to any file (or open a device).
@@ -1040,15 +1032,8 @@ fn log_pipe_for(
             return None;
         }
     };
-    // The slot's pipe from its previous start, else a free cell.
-    let cell = match log_of(logs, slot) {
-        Some(p) => Some(p),
-        None => logs.iter_mut().find(|p| !p.open),
-    };
-    let Some(p) = cell else {
-        log.error("too many log pipes; logging to the console");
-        return None;
-    };
+    // The slot's own cell (its pipe from its previous start, if open).
+    let p = logs.get_mut(slot as usize)?;
     if p.open {
         // The previous start's sink is closed.
         drop(Fd::from_raw(p.sink));
@@ -1112,10 +1097,11 @@ fn slot_name(sup: &Supervisor, id: SlotId) -> &[u8] {
     sup.slot(id).map_or(&b"?"[..], |s| s.name().as_bytes())
 }
 
-/// The open log pipe of `slot`, if it has one.
-#[inline(never)]
+/// The open log pipe of `slot`, if it has one (inlined: a bounds check and a
+/// flag, smaller than a call).
+#[inline]
 fn log_of(logs: &mut [LogPipe], slot: SlotId) -> Option<&mut LogPipe> {
-    logs.iter_mut().find(|p| p.open && p.slot == slot)
+    logs.get_mut(slot as usize).filter(|p| p.open)
 }
 
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
@@ -1153,14 +1139,24 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
 }
 
 /// Signals a service: its process group first (it ran `setsid`), so helpers
-/// it started go too; the process alone when it leads no group.
+/// it started go too; the process alone when it leads no group. SIGHUP
+/// follows when `hangup`, then SIGCONT (not after a SIGKILL or a SIGCONT):
+/// a stopped service must wake up to act on the signal. One loop for the
+/// three (a 0 in its list: no signal).
 #[inline(never)]
-fn signal_service(pid: Pid, sig: u8) {
+fn signal_service(pid: Pid, sig: u8, hangup: bool) {
     if pid <= 0 {
         return;
     }
-    if sys::kill(-pid, sig).is_err() {
-        let _ = sys::kill(pid, sig);
+    let cont = if sig == SIGKILL || sig == SIGCONT {
+        0
+    } else {
+        SIGCONT
+    };
+    for s in [sig, if hangup { SIGHUP } else { 0 }, cont] {
+        if s != 0 && sys::kill(-pid, s).is_err() {
+            let _ = sys::kill(pid, s);
+        }
     }
 }
 
@@ -1184,6 +1180,10 @@ const NOTE_TEXTS: &[u8] = b": started, pid |: ||: daemon pid \
     | ||processes left after SIGTERM; sending SIGKILL|nothing left to run; reaping orphans\
     |stopping|powering off|rebooting|halting|restarting init";
 const SHUTDOWN_TEXTS: usize = 13;
+/// `FOSTER_SHUTDOWN` for each [`Outcome`], in the order of its variants
+/// (but the last).
+const SHUTDOWN_ENV: &[u8] = b"FOSTER_SHUTDOWN=exit|FOSTER_SHUTDOWN=poweroff\
+    |FOSTER_SHUTDOWN=reboot|FOSTER_SHUTDOWN=halt";
 /// The kinds of [`Note`] logged as errors (an exit: when it failed).
 const ERROR_NOTES: u32 = 1 << 1 | 1 << 4 | 1 << 6 | 1 << 7;
 
@@ -1327,13 +1327,14 @@ fn active_console(buf: &mut [u8]) -> Option<&CStr> {
     tty_path(name, buf)
 }
 
-/// Reads a pid from a pidfile and checks whether it is foster's live child;
-/// a child that already exited is reaped here and its status returned.
-fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
+/// Reads a pid from a pidfile and checks whether it is foster's live child.
+/// A daemon that died before foster looked is reaped right here: `sup`
+/// learns its status first, then (from the caller) that it is gone.
+fn pidfile_pid(path: &CStr, sup: &mut Supervisor, now: u64) -> PidfileRead {
     let mut buf = [0u8; 32];
     let n = match sys::read_file_nofollow(path, &mut buf) {
         Ok(n) => n,
-        Err(_) => return (PidfileRead::Missing, None),
+        Err(_) => return PidfileRead::Missing,
     };
     let text = buf.get(..n).unwrap_or(&[]).trim_ascii_start();
     let mut pid: Pid = 0;
@@ -1345,22 +1346,22 @@ fn pidfile_pid(path: &CStr) -> (PidfileRead, Option<ExitStatus>) {
             .and_then(|p| p.checked_add(Pid::from(d - b'0')))
         {
             Some(p) => pid = p,
-            None => return (PidfileRead::Missing, None),
+            None => return PidfileRead::Missing,
         }
     }
     // No digits leave 0.
     if pid <= 1 {
-        return (PidfileRead::Missing, None);
+        return PidfileRead::Missing;
     }
     // wait4 on one pid with WNOHANG: 0 means a live child of ours.
     match sys::wait4(pid, sys::WNOHANG) {
-        Ok(None) if may_claim(path, pid) => (PidfileRead::Child(pid), None),
-        Ok(None) => (PidfileRead::Missing, None),
-        Ok(Some((_, status))) => (
-            PidfileRead::NotAChild(pid),
-            Some(ExitStatus::from_wait(status)),
-        ),
-        Err(_) => (PidfileRead::NotAChild(pid), None),
+        Ok(None) if may_claim(path, pid) => PidfileRead::Child(pid),
+        Ok(None) => PidfileRead::Missing,
+        Ok(Some((_, status))) => {
+            sup.child_exited(pid, ExitStatus::from_wait(status), now);
+            PidfileRead::NotAChild(pid)
+        }
+        Err(_) => PidfileRead::NotAChild(pid),
     }
 }
 
@@ -1451,6 +1452,23 @@ mod tests {
             assert_eq!(text(i).as_deref(), Some(expected));
         }
         assert_eq!(text(SHUTDOWN_TEXTS + 5), None);
+    }
+
+    /// `FOSTER_SHUTDOWN`'s values follow the order of `Outcome`'s variants
+    /// (a restart of init reads the reboot's: it has none of its own).
+    #[test]
+    fn shutdown_env_matches_outcomes() {
+        let env = |o| crate::bytes::nth_piece(SHUTDOWN_ENV, b'|', outcome_index(o));
+        let expected: [(Outcome, &[u8]); 4] = [
+            (Outcome::Exit(3), b"FOSTER_SHUTDOWN=exit"),
+            (Outcome::Poweroff, b"FOSTER_SHUTDOWN=poweroff"),
+            (Outcome::Reboot, b"FOSTER_SHUTDOWN=reboot"),
+            (Outcome::Halt, b"FOSTER_SHUTDOWN=halt"),
+        ];
+        for (outcome, kv) in expected {
+            assert_eq!(env(outcome), Some(kv));
+        }
+        assert_eq!(env(Outcome::ExecRestart(0)), None);
     }
 
     #[test]

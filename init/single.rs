@@ -95,93 +95,97 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     opts.tty = sys::isatty(opts.term);
     // The child takes the terminal only from foster, never from another job.
     let fg = opts.tty && sys::is_foreground(opts.term, opts.pgrp);
-    opts.child = match start(&args, &opts, cmd, fg, mask, ignored) {
-        Ok(pid) => pid,
-        Err(code) => return code,
-    };
-    if opts.has(VERBOSE) {
-        say("spawned # (@)", cmd.to_bytes(), opts.child.into(), 0);
-    }
-
-    // The child's exit status, in the shell's convention, once it ended.
-    let mut status: Option<u8> = None;
-    // When the grace time ends; u64::MAX (never) until the child has ended.
-    let mut deadline = u64::MAX;
-    // Set when the grace time is over: from then on every turn sends SIGKILL
-    // to whatever is left before it reaps.
-    let mut kill = false;
-    loop {
-        // Each death can hand foster the dead one's children (never signaled
-        // yet): every SIGCHLD brings another sweep before the next reap.
-        if kill && !sweep(&opts, SIGKILL) {
-            // No usable /proc: what is left cannot be found, so it is left
-            // to the init above instead of being waited for forever.
-            let msg = b"foster: no usable /proc to find the processes left; leaving them\n";
-            let _ = sys::write_all(STDERR, msg);
-            break;
+    // A block that ends with the status: its end and a failed start both
+    // close the terminal and the signalfd in the one place below.
+    'run: {
+        opts.child = match start(&args, &opts, cmd, fg, mask, ignored) {
+            Ok(pid) => pid,
+            Err(code) => break 'run code,
+        };
+        if opts.has(VERBOSE) {
+            say("spawned # (@)", cmd.to_bytes(), opts.child.into(), 0);
         }
-        // With a terminal, the child's stops come here too.
-        let left = reaper::drain(opts.tty, |pid, raw| {
-            // Once the child is reaped it is no longer looked for (0: no
-            // pid), so a leftover that got its pid back is told as an orphan.
-            let me = if kill { 0 } else { opts.child };
-            if sys::wait_stopped(raw) {
-                // Ctrl-Z: the job stops as a whole, foster with its child;
-                // SIGCONT (fg/bg) wakes foster, which wakes the child. A
-                // session leader (docker -it) has nobody to resume it: it
-                // never stops.
-                if pid == me && status.is_none() && !sys::is_session_leader() {
-                    pass_terminal(opts.term, me, opts.pgrp);
-                    let _ = sys::kill(sys::getpid(), SIGSTOP);
-                }
-                return;
-            }
-            let st = ExitStatus::from_wait(raw);
-            if pid == me {
-                status = Some(st.shell_code());
-            }
-            tell_reaped(&opts, pid, me, st);
-        });
-        if status.is_some() {
-            if left == Drained::NoChildren {
+
+        // The child's exit status, in the shell's convention, once it ended.
+        let mut status: Option<u8> = None;
+        // When the grace time ends; u64::MAX (never) until the child has ended.
+        let mut deadline = u64::MAX;
+        // Set when the grace time is over: from then on every turn sends SIGKILL
+        // to whatever is left before it reaps.
+        let mut kill = false;
+        loop {
+            // Each death can hand foster the dead one's children (never signaled
+            // yet): every SIGCHLD brings another sweep before the next reap.
+            if kill && !sweep(&opts, SIGKILL) {
+                // No usable /proc: what is left cannot be found, so it is left
+                // to the init above instead of being waited for forever.
+                let msg = b"foster: no usable /proc to find the processes left; leaving them\n";
+                let _ = sys::write_all(STDERR, msg);
                 break;
             }
-            if deadline == u64::MAX {
-                let _ = sweep(&opts, SIGTERM);
-                // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
-                deadline = sys::now_ms() + opts.grace_ms;
-            }
-        }
-        let mut timeout = -1;
-        if deadline != u64::MAX && !kill {
-            match deadline.saturating_sub(sys::now_ms()) {
-                0 => {
-                    kill = true;
-                    continue;
+            // With a terminal, the child's stops come here too.
+            let left = reaper::drain(opts.tty, |pid, raw| {
+                // Once the child is reaped it is no longer looked for (0: no
+                // pid), so a leftover that got its pid back is told as an orphan.
+                let me = if kill { 0 } else { opts.child };
+                if sys::wait_stopped(raw) {
+                    // Ctrl-Z: the job stops as a whole, foster with its child;
+                    // SIGCONT (fg/bg) wakes foster, which wakes the child. A
+                    // session leader (docker -it) has nobody to resume it: it
+                    // never stops.
+                    if pid == me && status.is_none() && !sys::is_session_leader() {
+                        pass_terminal(opts.term, me, opts.pgrp);
+                        let _ = sys::kill(sys::getpid(), SIGSTOP);
+                    }
+                    return;
                 }
-                ms => timeout = ms.min(i32::MAX as u64) as i32,
+                let st = ExitStatus::from_wait(raw);
+                if pid == me {
+                    status = Some(st.shell_code());
+                }
+                tell_reaped(&opts, pid, me, st);
+            });
+            if status.is_some() {
+                if left == Drained::NoChildren {
+                    break;
+                }
+                if deadline == u64::MAX {
+                    let _ = sweep(&opts, SIGTERM);
+                    // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
+                    deadline = sys::now_ms() + opts.grace_ms;
+                }
+            }
+            let mut timeout = -1;
+            if deadline != u64::MAX && !kill {
+                match deadline.saturating_sub(sys::now_ms()) {
+                    0 => {
+                        kill = true;
+                        continue;
+                    }
+                    ms => timeout = ms.min(i32::MAX as u64) as i32,
+                }
+            }
+            // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
+            sys::poll_in(sfd.raw(), timeout);
+            while let Ok(Some(info)) = sys::read_signal(&sfd) {
+                let sig = info.signo;
+                // A SIGCHLD only wakes the loop: the next turn reaps.
+                if sig != SIGCHLD && status.is_none() && info.pid != sys::getpid() {
+                    // Not one foster raised itself (SIGPIPE for its own line on
+                    // a closed stderr): it is not the child's, and with -v each
+                    // "forwarded" line would raise the next.
+                    forward(&opts, sig, info.pid == 0);
+                }
             }
         }
-        // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
-        sys::poll_in(sfd.raw(), timeout);
-        while let Ok(Some(info)) = sys::read_signal(&sfd) {
-            let sig = info.signo;
-            // A SIGCHLD only wakes the loop: the next turn reaps.
-            if sig != SIGCHLD && status.is_none() && info.pid != sys::getpid() {
-                // Not one foster raised itself (SIGPIPE for its own line on
-                // a closed stderr): it is not the child's, and with -v each
-                // "forwarded" line would raise the next.
-                forward(&opts, sig, info.pid == 0);
-            }
+        // A shell without job control (a script) reads from the terminal next.
+        pass_terminal(opts.term, opts.child, opts.pgrp);
+        let code = status.unwrap_or(1);
+        if bit(&opts.remap, code) {
+            0
+        } else {
+            code as i32
         }
-    }
-    // A shell without job control (a script) reads from the terminal next.
-    pass_terminal(opts.term, opts.child, opts.pgrp);
-    let code = status.unwrap_or(1);
-    if bit(&opts.remap, code) {
-        0
-    } else {
-        code as i32
     }
 }
 
@@ -211,13 +215,17 @@ fn start(
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
     let (r, w) = sys::pipe(0).map_err(|e| crate::failed("create a pipe", e))?;
-    let pid = spawn::spawn(&setup).map_err(|e| crate::failed("fork", e))?;
-    // Also here, so a `-g` signal finds the group even before the child runs.
-    let _ = sys::setpgid(pid, pid);
+    let spawned = spawn::spawn(&setup);
+    // Closed here whether the fork worked or not: one close of each end.
     drop(w);
-    let mut b = [0u8; 1];
-    let _ = sys::read(r.raw(), &mut b);
-    Ok(pid)
+    if let Ok(pid) = spawned {
+        // Also here, so a `-g` signal finds the group even before the
+        // child runs.
+        let _ = sys::setpgid(pid, pid);
+        let mut b = [0u8; 1];
+        let _ = sys::read(r.raw(), &mut b);
+    }
+    spawned.map_err(|e| crate::failed("fork", e))
 }
 
 /// Gives the foreground of terminal `fd` to group `to` if group `from` has it.

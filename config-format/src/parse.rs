@@ -229,9 +229,8 @@ pub(crate) fn nth_word(words: &'static str, i: usize) -> Option<&'static str> {
 }
 
 /// Where word `i` of blank-separated `words` starts and ends; past the last
-/// word, a range past the end (which `get` refuses). Two offsets rather
-/// than an `Option`: they come back in registers.
-#[inline(never)]
+/// word, a range past the end (which `get` refuses). Inlined into its one
+/// caller (measured smaller than a call).
 fn word_bounds(words: &[u8], mut i: usize) -> (usize, usize) {
     let mut start = 0;
     for end in 0..=words.len() {
@@ -383,12 +382,10 @@ fn span(start: usize, end: usize) -> Span {
 /// Line and column of `off`, counting from a known line start.
 fn position(src: &[u8], mut line: u32, start: usize, off: usize) -> (u32, u32) {
     let mut phys = start;
-    if let Some(bytes) = src.get(start..off) {
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' {
-                line += 1;
-                phys = start + i + 1;
-            }
+    for i in start..off {
+        if src.get(i) == Some(&b'\n') {
+            line += 1;
+            phys = i + 1;
         }
     }
     (line, (off.saturating_sub(phys) + 1) as u32)
@@ -398,7 +395,6 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// Reports the option word whose key is `key` (it starts the word) and
     /// value `value` with message `msg`, on a line of kind `kind`: at the
     /// word, or at the value when the value is what is wrong.
-    #[cold]
     #[inline(never)]
     fn option_error(&mut self, msg: Message, key: Span, value: Span, kind: Kind) {
         let (at, value_at) = (key.start as usize, value.start as usize);
@@ -473,7 +469,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     }
 
     /// Reads the line at `start`; returns the offset of its final newline (or
-    /// the end of the source).
+    /// the end of the source). Not inlined (measured smaller): the per-line
+    /// code reaches the parser through a register, and `native`, inlined
+    /// here, has no other caller.
+    #[inline(never)]
     fn line(&mut self, start: usize) -> usize {
         let src = self.src;
         let mut lx = Lexer::new(src, start, src.len());
@@ -483,11 +482,8 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let first = lx.pos;
         // A NUL cannot reach execve, so no word may hold one.
         let end = logical_end(src, first);
-        if let Some(nul) = src
-            .get(first..end)
-            .and_then(|l| l.iter().position(|&b| b == 0))
-        {
-            self.plain(first + nul, Message::NulByte);
+        if let Some(nul) = (first..end).find(|&i| src.get(i) == Some(&0)) {
+            self.plain(nul, Message::NulByte);
             return end;
         }
         // An inittab line: its first word (up to a blank) holds a `:`.
@@ -505,15 +501,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// newline.
     #[inline(never)]
     fn word(&mut self, lx: &mut Lexer<'_>) -> Option<usize> {
-        let w = lx.word(&mut []);
-        if let Err(u) = w {
-            self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1), 0);
-            lx.skip_to_newline();
+        match lx.word(&mut []) {
+            Ok(len) => Some(len),
+            Err(u) => {
+                self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1), 0);
+                lx.skip_to_newline();
+                None
+            }
         }
-        w.ok()
     }
 
-    #[inline(never)]
     fn native(&mut self, lx: &mut Lexer<'_>) -> usize {
         let src = self.src;
         let kind_at = lx.pos;
@@ -565,90 +562,91 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         e.name.push(name);
         let mut seen = 0u16;
 
-        // Options.
-        let mut has_command = false;
-        let mut last_end = lx.word_end;
-        // One buffer for every value: each read sets `len`, and nothing past
-        // it is looked at.
-        let mut val = Val {
-            buf: [0; Val::CAP],
-            len: 0,
-        };
-        while lx.word_start() {
-            let at = lx.pos;
-            if self.word(lx).is_none() {
-                return self.failed_line(name_span, lx.pos);
-            }
-            let (start, end) = (lx.word_at, lx.word_end);
-            last_end = end;
-            let raw = src.get(start..end).unwrap_or(&[]);
-            if raw == b"--" {
-                has_command = lx.word_start();
-                break;
-            }
-            let Some(eq) = value::key_end(raw, false) else {
-                lx.pos = at;
-                has_command = true;
-                break;
+        // The line is clean if it gets through to the table.
+        let clean = 'line: {
+            // Options.
+            let mut has_command = false;
+            let mut last_end = lx.word_end;
+            // One buffer for every value: each read sets `len`, and nothing past
+            // it is looked at.
+            let mut val = Val {
+                buf: [0; Val::CAP],
+                len: 0,
             };
-            let key = span(start, start + eq);
-            let value_at = start + eq + 1;
-            let value = span(value_at, end);
-            // The value lexes as the word's rest did; too long for the
-            // buffer, it gets a length no buffer has.
-            val.len = crate::unquote(value.get(src), &mut val.buf).unwrap_or(usize::MAX);
-            let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
-                None => Err(Message::UnknownOption),
-                // Only the options given at most once leave a mark.
-                Some(opt) if seen & opt.mark() != 0 => Err(Message::DuplicateOption),
-                Some(opt) => {
-                    seen |= opt.mark();
-                    option(&mut e, opt, value, &val)
+            while lx.word_start() {
+                let at = lx.pos;
+                if self.word(lx).is_none() {
+                    break 'line false;
                 }
-            };
-            if let Err(msg) = result {
-                self.option_error(msg, key, value, kind);
-                ok = false;
+                let (start, end) = (lx.word_at, lx.word_end);
+                last_end = end;
+                let raw = src.get(start..end).unwrap_or(&[]);
+                if raw == b"--" {
+                    has_command = lx.word_start();
+                    break;
+                }
+                let Some(eq) = value::key_end(raw, false) else {
+                    lx.pos = at;
+                    has_command = true;
+                    break;
+                };
+                let key = span(start, start + eq);
+                let value_at = start + eq + 1;
+                let value = span(value_at, end);
+                // The value lexes as the word's rest did; too long for the
+                // buffer, it gets a length no buffer has.
+                val.len = crate::unquote(value.get(src), &mut val.buf).unwrap_or(usize::MAX);
+                let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
+                    None => Err(Message::UnknownOption),
+                    // Only the options given at most once leave a mark.
+                    Some(opt) if seen & opt.mark() != 0 => Err(Message::DuplicateOption),
+                    Some(opt) => {
+                        seen |= opt.mark();
+                        option(&mut e, opt, value, &val)
+                    }
+                };
+                if let Err(msg) = result {
+                    self.option_error(msg, key, value, kind);
+                    ok = false;
+                }
             }
-        }
 
-        // Command.
-        if !has_command {
-            // Right after the last word: where the command should have been.
-            self.plain(last_end, Message::EmptyCommand);
-            return self.failed_line(name_span, lx.pos);
-        }
-        let cmd_start = lx.pos;
-        let mut cmd_end = cmd_start;
-        let mut words = 0usize;
-        let mut bytes = 0usize;
-        while lx.word_start() {
-            let Some(len) = self.word(lx) else {
-                return self.failed_line(name_span, lx.pos);
-            };
-            words += 1;
-            if words == MAX_ARGS + 1 {
-                self.plain(lx.word_at, Message::TooManyWords);
+            // Command.
+            if !has_command {
+                // Right after the last word: where the command should have been.
+                self.plain(last_end, Message::EmptyCommand);
+                break 'line false;
+            }
+            let cmd_start = lx.pos;
+            let mut cmd_end = cmd_start;
+            let mut words = 0usize;
+            let mut bytes = 0usize;
+            while lx.word_start() {
+                let Some(len) = self.word(lx) else {
+                    break 'line false;
+                };
+                words += 1;
+                if words == MAX_ARGS + 1 {
+                    self.plain(lx.word_at, Message::TooManyWords);
+                    ok = false;
+                }
+                bytes += len + 1;
+                cmd_end = lx.word_end;
+            }
+            if bytes > argv::ARGV_BYTES {
+                self.plain(cmd_start, Message::CommandTooLong);
                 ok = false;
             }
-            bytes += len + 1;
-            cmd_end = lx.word_end;
+            if let Some(command) = e.texts.get_mut(Text::Command as usize) {
+                *command = span(cmd_start, cmd_end);
+            }
+            ok && self.push(&e, kind_at)
+        };
+        // Every way the line fails ends here: its name is noted as dropped.
+        if !clean {
+            let _ = self.failed.push(name_span);
         }
-        if bytes > argv::ARGV_BYTES {
-            self.plain(cmd_start, Message::CommandTooLong);
-            ok = false;
-        }
-        if let Some(command) = e.texts.get_mut(Text::Command as usize) {
-            *command = span(cmd_start, cmd_end);
-        }
-        let end = lx.pos;
-        if !ok {
-            return self.failed_line(name_span, end);
-        }
-        if !self.push(&e, kind_at) {
-            return self.failed_line(name_span, end);
-        }
-        end
+        lx.pos
     }
 
     /// Where a native line dropped for its errors has the name `name`.
@@ -659,14 +657,6 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             .iter()
             .find(|s| s.get(src) == name)
             .map(|s| s.start)
-    }
-
-    /// Notes a native line's name as dropped; returns `end`. Not inlined:
-    /// every way a native line fails ends here.
-    #[inline(never)]
-    fn failed_line(&mut self, name: Span, end: usize) -> usize {
-        let _ = self.failed.push(name);
-        end
     }
 
     /// An entry with every default and an empty name (filled in place
@@ -852,6 +842,8 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
 
     /// Resolves every `after=`, reports unknown names and cycles, and drops the
     /// entries concerned and, transitively, the entries that depend on them.
+    /// Not inlined (measured smaller): the graph lives in this frame only.
+    #[inline(never)]
     fn check_after(&mut self) {
         // Every line is read by now: errors are positioned from the source's
         // start.
@@ -984,12 +976,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// naming the cycle from itself.
     #[inline(never)]
     fn report_cycle(&mut self, g: &mut Graph<N>, from: usize, len: usize) {
-        // `len` is at least 1; `checked_rem` keeps a bad call from panicking.
-        let on_cycle = |g: &Graph<N>, r: usize| {
-            usize::from(get(&g.stack, from + r.checked_rem(len).unwrap_or(0)))
-        };
+        let on_path = |g: &Graph<N>, r: usize| usize::from(get(&g.stack, from + r));
         for r in 0..len {
-            let me = on_cycle(g, r);
+            let me = on_path(g, r);
             if g.bits(me) & IN_CYCLE != 0 {
                 continue;
             }
@@ -998,10 +987,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             // apart and copied).
             let mut c = NO_CYCLE;
             c.more = len > Cycle::SHOWN;
-            for (slot, k) in c.names.iter_mut().zip(0..len) {
+            // Round the cycle from `me`, back to the path's start past its end.
+            let mut k = r;
+            for slot in c.names.iter_mut().take(len) {
                 // The name is the line's second word.
-                *slot = self.line_word(on_cycle(g, r + k), 1, b"");
+                *slot = self.line_word(on_path(g, k), 1, b"");
                 c.len += 1;
+                k += 1;
+                if k == len {
+                    k = 0;
+                }
             }
             // The `after=` the search follows from `me`: the one that
             // points at the next entry on the cycle (the first such: the

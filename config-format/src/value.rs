@@ -87,7 +87,10 @@ const MAX_DURATION: Millis = 1 << 62;
 /// `500ms`, `2s`, `1m`, `1h`; a bare number is seconds. `None` past
 /// 2^62 ms (`MAX_DURATION`).
 pub fn parse_duration(s: &[u8]) -> Option<Millis> {
-    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = s
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
     // The units' scales, in the order of their word list.
     const SCALES: [u32; 4] = [1, 1_000, 60_000, 3_600_000];
@@ -116,11 +119,11 @@ pub(crate) fn log(s: &[u8]) -> Option<Log> {
     if s.first() == Some(&b'/') {
         return Some(Log::File);
     }
-    Some(match word_index(b"console null kmsg", s)? {
-        0 => Log::Console,
-        1 => Log::Null,
-        _ => Log::Kmsg,
-    })
+    lookup(
+        b"console null kmsg",
+        &[Log::Console, Log::Null, Log::Kmsg],
+        s,
+    )
 }
 
 /// `MIN..MAX`, both durations, `0 < MIN <= MAX`.
