@@ -58,8 +58,9 @@ pub enum State {
     },
     /// Stopped on request; stays down until started.
     Stopped,
-    /// Ended for good.
-    Done { status: ExitStatus },
+    /// Ended for good, with status 0. (Braced though it holds nothing:
+    /// code outside matches it as `Done { .. }`.)
+    Done {},
     /// Could not be started or ended badly and will not restart.
     Failed { status: Option<ExitStatus> },
 }
@@ -326,6 +327,27 @@ impl Slot {
             }
     }
 
+    /// When the slot's timer is due; `u64::MAX` when it has none. While
+    /// `shutdown_entries` run, a running `shutdown` entry is bounded by
+    /// its timeout.
+    fn due(&self, shutdown_entries: bool) -> u64 {
+        match self.state {
+            State::FindingPid { next, .. } => next,
+            State::Backoff { until } | State::Stopping { until, .. } => until,
+            State::Launching { .. } | State::Running { .. }
+                if shutdown_entries && self.entry.kind == Kind::Shutdown =>
+            {
+                self.since.saturating_add(self.entry.timeout)
+            }
+            State::Pending
+            | State::Launching { .. }
+            | State::Running { .. }
+            | State::Stopped
+            | State::Done { .. }
+            | State::Failed { .. } => u64::MAX,
+        }
+    }
+
     /// Whether entries that name this one in `after=` may start.
     fn satisfies_after(&self) -> bool {
         match self.state {
@@ -417,6 +439,16 @@ enum Gate {
     Blocked(SlotId),
 }
 
+/// Which entries [`Supervisor::first_in_order`] looks at.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Want {
+    Any,
+    /// Those with work left ([`Slot::is_active`]).
+    Active,
+    /// Triggered `ctrlaltdel` entries waiting for their turn.
+    Queued,
+}
+
 /// How foster behaves when every entry is finished.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Mode {
@@ -472,8 +504,6 @@ const NO_ORPHANS: [(Pid, ExitStatus); 8] = [(0, ExitStatus::Code(0)); 8];
 
 impl Supervisor {
     /// A supervisor keeping its slots in `slots` (cleared first).
-    // Not inlined (measured: smaller).
-    #[inline(never)]
     pub fn new(mode: Mode, slots: &'static mut Slots, actions: &'static mut Actions) -> Supervisor {
         slots.clear();
         actions.clear();
@@ -549,6 +579,8 @@ impl Supervisor {
         matches!(self.phase, Phase::Stopping(_))
     }
 
+    // Not inlined (measured: smaller).
+    #[inline(never)]
     pub fn poll_action(&mut self) -> Option<Action> {
         let action = self.actions.pop_front();
         if let Some(Action::Spawn { slot }) = action {
@@ -584,23 +616,7 @@ impl Supervisor {
             Phase::Boot | Phase::Running | Phase::Stopping(_) => {}
         }
         for s in self.slots.iter() {
-            let t = match s.state {
-                State::FindingPid { next, .. } => next,
-                State::Backoff { until } => until,
-                State::Stopping { until, .. } => until,
-                State::Launching { .. } | State::Running { .. }
-                    if shutdown_entries && s.entry.kind == Kind::Shutdown =>
-                {
-                    s.since.saturating_add(s.entry.timeout)
-                }
-                State::Pending
-                | State::Launching { .. }
-                | State::Running { .. }
-                | State::Stopped
-                | State::Done { .. }
-                | State::Failed { .. } => continue,
-            };
-            next = next.min(t);
+            next = next.min(s.due(shutdown_entries));
         }
         // u64::MAX: nothing due (a pidfile poll waiting for its answer).
         next
@@ -749,14 +765,10 @@ impl Supervisor {
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
         // A stale pidfile may name a pid reused by another entry's process:
         // never adopt that one, keep looking.
+        // (Slot `id` itself has no pid while it looks for one: any owner
+        // is another entry's.)
         let read = match read {
-            PidfileRead::Child(pid)
-                if self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .any(|(j, s)| j != id as usize && s.pid() == Some(pid)) =>
-            {
+            PidfileRead::Child(pid) if self.slots.iter().any(|s| s.pid() == Some(pid)) => {
                 PidfileRead::Missing
             }
             other => other,
@@ -817,15 +829,23 @@ impl Supervisor {
     /// Time passed: fire every deadline that is due.
     #[inline(never)]
     pub fn tick(&mut self, now: u64) {
+        let shutdown_entries = matches!(self.phase, Phase::Stopping(Stage::ShutdownEntries));
         for i in 0..self.slots.len() {
             let id = i as SlotId;
             let Some(slot) = self.slots.get_mut(i) else {
                 continue;
             };
+            if now < slot.due(shutdown_entries) {
+                continue;
+            }
             match &mut slot.state {
+                // A `shutdown` entry ran out of time.
+                State::Running { .. } | State::Launching { .. } => {
+                    self.request_stop(id, AfterStop::Stay, now);
+                }
                 // Started by `advance` below, like any pending slot.
-                State::Backoff { until } if now >= *until => slot.state = State::Pending,
-                State::FindingPid { next, .. } if now >= *next => {
+                State::Backoff { .. } => slot.state = State::Pending,
+                State::FindingPid { next, .. } => {
                     // Poll again; the answer moves the deadline. Put off
                     // while the queue is full (kept due, so not lost).
                     if self.actions.is_full() {
@@ -840,7 +860,7 @@ impl Supervisor {
                     then,
                     killed,
                     until,
-                } if now >= *until => {
+                } => {
                     // Room for what this step queues (a stop may also queue
                     // a note, a restart and a release), else the next tick.
                     if self.actions.len() + 4 > MAX_ACTIONS {
@@ -864,15 +884,8 @@ impl Supervisor {
                         });
                     }
                 }
-                State::Pending
-                | State::Launching { .. }
-                | State::FindingPid { .. }
-                | State::Running { .. }
-                | State::Backoff { .. }
-                | State::Stopping { .. }
-                | State::Stopped
-                | State::Done { .. }
-                | State::Failed { .. } => {}
+                // Not due (`due` is `u64::MAX`).
+                State::Pending | State::Stopped | State::Done { .. } | State::Failed { .. } => {}
             }
         }
         if let Phase::Stopping(stage) = self.phase {
@@ -944,6 +957,8 @@ impl Supervisor {
 
     /// Run every entry of `kind` now (PID 1: `ctrlaltdel` on SIGINT). Entries
     /// still running from an earlier trigger are left alone.
+    // Not inlined (measured: smaller).
+    #[inline(never)]
     pub fn trigger(&mut self, kind: Kind, now: u64) -> usize {
         if self.is_stopping() {
             return 0;
@@ -972,21 +987,23 @@ impl Supervisor {
     /// The first entry of `kind` (the `restart` entry for SIGQUIT) in the
     /// table's order: a reload keeps slots where they are.
     pub fn first_of(&self, kind: Kind) -> Option<SlotId> {
-        self.first_in_order(kind, false)
+        self.first_in_order(kind, Want::Any)
     }
 
-    /// The first entry of `kind` in the table's order, of the active ones
-    /// only if `active`.
+    /// The first entry of `kind` in the table's order (of those removed by
+    /// no reload) that is as `want` says.
     #[inline(never)]
-    fn first_in_order(&self, kind: Kind, active: bool) -> Option<SlotId> {
-        // (order, slot), as in `start_next_ctrlaltdel`.
+    fn first_in_order(&self, kind: Kind, want: Want) -> Option<SlotId> {
+        // (order, slot): no order reaches `u8::MAX` (a table holds fewer
+        // entries).
         let mut first = (u8::MAX, 0);
         for (i, s) in self.slots.iter().enumerate() {
-            if s.entry.kind == kind
-                && !s.removed()
-                && (!active || s.is_active())
-                && s.order < first.0
-            {
+            let wanted = match want {
+                Want::Any => true,
+                Want::Active => s.is_active(),
+                Want::Queued => s.cad_queued,
+            };
+            if s.entry.kind == kind && !s.removed() && s.order < first.0 && wanted {
                 first = (s.order, i as SlotId);
             }
         }
@@ -1039,6 +1056,8 @@ impl Supervisor {
 
     /// Start a stopped, failed, done or backing-off entry now (`ctl start`
     /// and `ctl restart`).
+    // Inlined into `bring_up` (measured: smaller).
+    #[inline]
     pub fn start_slot(&mut self, id: SlotId, now: u64) -> bool {
         if self.is_stopping() {
             return false;
@@ -1215,9 +1234,7 @@ impl Supervisor {
                     Some(slot) => {
                         // Boot entries of a reloaded table do not run again.
                         if is_boot_kind(new.kind) {
-                            slot.state = State::Done {
-                                status: ExitStatus::Code(0),
-                            }
+                            slot.state = State::Done {}
                         }
                     }
                     None => no_room(&new.name),
@@ -1319,9 +1336,7 @@ impl Supervisor {
         } else if !st.success() {
             slot.state = State::Failed { status };
         } else {
-            slot.state = State::Done {
-                status: ExitStatus::Code(0),
-            };
+            slot.state = State::Done {};
         }
         let on_exit = if restart { None } else { slot.entry.on_exit };
         let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
@@ -1370,7 +1385,8 @@ impl Supervisor {
             return Gate::Idle;
         }
         let mut gate = Gate::Start;
-        for dep in slot.entry.after.iter() {
+        // Every slot: an unused one holds an empty name, which no entry has.
+        for dep in slot.entry.after.padded() {
             // An entry not in the table does not hold anything up.
             let Some(j) = self.find(dep.as_bytes()) else {
                 continue;
@@ -1496,22 +1512,18 @@ impl Supervisor {
     /// the first one queued starts once none runs.
     #[inline(never)]
     fn start_next_ctrlaltdel(&mut self) {
-        // The queued one first in order: (order, slot); no order reaches
-        // `u8::MAX` (a table holds fewer entries), no slot `usize::MAX`.
-        let mut next = (u8::MAX, usize::MAX);
-        for (i, s) in self.slots.iter().enumerate() {
-            if s.entry.kind == Kind::CtrlAltDel {
-                if s.spawn_queued || (s.is_active() && !matches!(s.state, State::Pending)) {
-                    return;
-                }
-                if s.cad_queued && !s.removed() && s.order < next.0 {
-                    next = (s.order, i);
-                }
-            }
+        let busy = self.slots.iter().any(|s| {
+            s.entry.kind == Kind::CtrlAltDel
+                && (s.spawn_queued || (s.is_active() && !matches!(s.state, State::Pending)))
+        });
+        if busy {
+            return;
         }
-        if let Some(s) = self.slots.get_mut(next.1) {
-            s.cad_queued = false;
-            self.queue_spawn(next.1 as SlotId);
+        if let Some(i) = self.first_in_order(Kind::CtrlAltDel, Want::Queued) {
+            if let Some(s) = self.slots.get_mut(i as usize) {
+                s.cad_queued = false;
+            }
+            self.queue_spawn(i);
         }
     }
 
@@ -1528,25 +1540,12 @@ impl Supervisor {
             Stage::ShutdownEntries => {
                 // One at a time, in table order (no reload while stopping):
                 // the first one still active runs or starts next.
-                let first = self.first_in_order(Kind::Shutdown, true);
-                if let Some((i, slot)) = first.and_then(|i| self.slot(i).map(|s| (i, s))) {
-                    match slot.state {
-                        State::Pending => {
-                            self.queue_spawn(i);
-                            return false;
-                        }
-                        State::Running { .. } | State::Launching { .. } => {
-                            // Bound each shutdown entry by its timeout.
-                            if now >= slot.since.saturating_add(slot.entry.timeout) {
-                                self.request_stop(i, AfterStop::Stay, now);
-                            }
-                            return false;
-                        }
-                        State::Stopping { .. }
-                        | State::FindingPid { .. }
-                        | State::Backoff { .. } => return false,
-                        State::Stopped | State::Done { .. } | State::Failed { .. } => {}
+                // (`tick` bounds a running one by its timeout.)
+                if let Some(i) = self.first_in_order(Kind::Shutdown, Want::Active) {
+                    if self.should_spawn(i) {
+                        self.queue_spawn(i);
                     }
+                    return false;
                 }
                 self.push(Action::SignalAll {
                     sig: crate::signals::SIGTERM,
@@ -1575,7 +1574,9 @@ impl Supervisor {
     /// there is one to wait for, `None` when all are gone.
     fn stop_next(&mut self, now: u64) -> Option<bool> {
         let stopping = self.is_stopping();
-        let mut victim: Option<(SlotId, u32)> = None;
+        // (start_seq, slot) of the newest: every slot that ever ran has a
+        // start_seq of 1 or more, so 0 is none.
+        let mut victim: (u32, SlotId) = (0, 0);
         let mut waiting = false;
         for (i, s) in self.slots.iter().enumerate() {
             match s.state {
@@ -1585,21 +1586,21 @@ impl Supervisor {
                 {
                     if self.is_held(s) {
                         waiting = true;
-                    } else if victim.is_none_or(|(_, seq)| s.start_seq >= seq) {
-                        victim = Some((i as SlotId, s.start_seq));
+                    } else if s.start_seq >= victim.0 {
+                        victim = (s.start_seq, i as SlotId);
                     }
                 }
                 _ => {}
             }
         }
         match victim {
+            (0, _) => waiting.then_some(false),
             // Each stop queues one signal: the rest once there is room.
-            Some(_) if self.actions.is_full() => {
+            _ if self.actions.is_full() => {
                 self.dropped_actions += 1;
                 Some(false)
             }
-            Some((id, _)) => Some(self.request_stop(id, AfterStop::Stay, now)),
-            None => waiting.then_some(false),
+            (_, id) => Some(self.request_stop(id, AfterStop::Stay, now)),
         }
     }
 
@@ -1609,8 +1610,8 @@ impl Supervisor {
     /// entry removed later (or still in the table) does not hold an earlier
     /// one of the same name, so entries removed by different reloads never
     /// wait for each other in a circle.
-    // Not inlined (measured: smaller).
-    #[inline(never)]
+    // Inlined into its one caller (measured: smaller).
+    #[inline]
     fn is_held(&self, x: &Slot) -> bool {
         self.slots.iter().any(|s| {
             (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))

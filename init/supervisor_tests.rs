@@ -499,6 +499,28 @@ fn shutdown_stops_newest_first_with_timeouts_then_everything() {
     assert_eq!(s.take_log(), [Action::Finish(Outcome::Poweroff)]);
 }
 
+/// A `shutdown` entry is bounded by its own `timeout=`: stopped when it
+/// runs out (a deadline the runtime wakes up for), then the next one runs.
+#[test]
+fn a_shutdown_entry_that_hangs_is_stopped_at_its_timeout() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "shutdown x timeout=1s -- /x\nshutdown y -- /y\n",
+    );
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    let x = s.pid("x").unwrap();
+    assert_eq!(s.deadline(), Some(1_000));
+    s.run_until(999);
+    assert!(!signalled(&s.take_log(), x, SIGTERM));
+    s.advance_to(1_000);
+    assert!(signalled(&s.take_log(), x, SIGTERM));
+    assert_eq!(s.state("y"), State::Pending);
+    s.sup.child_exited(x, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(matches!(s.state("y"), State::Running { .. }));
+}
+
 #[test]
 fn a_process_that_survives_sigkill_does_not_hang_the_stop() {
     let mut s = Sim::new(Mode::SubInit, "service a timeout=1s -- /a\n");

@@ -167,24 +167,11 @@ impl<'a> Split<'a> {
     }
 }
 
-/// [`SHELL_META`] as a 256-bit set. (Indexing here runs at compile time: an
-/// out-of-range index would fail the build, not panic.)
-#[allow(clippy::indexing_slicing)]
-const META_SET: [u32; 8] = {
-    let mut set = [0u32; 8];
-    let mut i = 0;
-    while i < SHELL_META.len() {
-        let b = SHELL_META[i] as usize;
-        set[b / 32] |= 1 << (b % 32);
-        i += 1;
-    }
-    set
-};
+/// [`SHELL_META`] as a set.
+const META_SET: [u32; 4] = crate::byte_set(SHELL_META);
 
 fn is_meta(b: u8) -> bool {
-    META_SET
-        .get(usize::from(b / 32))
-        .is_some_and(|w| w & (1 << (b % 32)) != 0)
+    crate::in_set(&META_SET, b)
 }
 
 fn has_shell_meta(process: &[u8]) -> bool {
@@ -293,8 +280,10 @@ impl Entry {
             && self.backoff_min == other.backoff_min
             && self.backoff_max == other.backoff_max
             && self.timeout == other.timeout
-            && self.umask == other.umask
-            && self.ready_fd == other.ready_fd
+            // As plain numbers: no set value is 0 (`ready=fd:N` starts at
+            // 3) or `u16::MAX` (`umask=` stops at 0777).
+            && self.umask.unwrap_or(u16::MAX) == other.umask.unwrap_or(u16::MAX)
+            && self.ready_fd.unwrap_or(0) == other.ready_fd.unwrap_or(0)
             && self.on_exit == other.on_exit
             && self.log == other.log
             && self.login == other.login
@@ -302,17 +291,22 @@ impl Entry {
                 .all(|i| (i == TEXTS && !names) || self.piece(src, i) == other.piece(other_src, i))
     }
 
-    /// Piece of text `i` of [`Entry::PIECES`]: the [`Text`]s, the name, the
-    /// `env=` and `after=` slots; `None` for an unused slot. An option not
-    /// set is empty, as no set one is.
-    fn piece<'a>(&'a self, src: &'a [u8], i: usize) -> Option<&'a [u8]> {
+    /// Piece of text `i` of [`Entry::PIECES`]: the [`Text`]s, the name, and
+    /// every slot of the `env=` and `after=` lists, used or not. Empty for
+    /// an option not set and for an unused slot (which holds its list's
+    /// empty fill), as no set one is: the lists compare slot by slot,
+    /// lengths included.
+    fn piece<'a>(&'a self, src: &'a [u8], i: usize) -> &'a [u8] {
         let span = match i {
-            _ if i < TEXTS => self.texts.get(i).copied(),
-            TEXTS => return Some(self.name.as_bytes()),
-            _ if i <= TEXTS + MAX_ENV => self.env.get(i - TEXTS - 1).copied(),
-            _ => return self.after.get(i - TEXTS - 1 - MAX_ENV).map(Name::as_bytes),
+            _ if i < TEXTS => self.texts.get(i),
+            TEXTS => return self.name.as_bytes(),
+            _ if i <= TEXTS + MAX_ENV => self.env.padded().get(i - TEXTS - 1),
+            _ => {
+                let name = self.after.padded().get(i - TEXTS - 1 - MAX_ENV);
+                return name.map_or(&[], Name::as_bytes);
+            }
         };
-        span.map(|s| s.get(src))
+        span.map_or(&[], |s| s.get(src))
     }
 
     /// How many pieces [`Entry::piece`] numbers.

@@ -138,7 +138,32 @@ pub fn has_byte(s: &[u8], b: u8) -> bool {
 }
 
 pub fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'+' | b'-')
+    in_set(&NAME_SET, b)
+}
+
+/// The name alphabet as a set of bytes (see [`byte_set`]).
+const NAME_SET: [u32; 4] =
+    byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@+-");
+
+/// A set of ASCII bytes as 128 bits: one table lookup tests a byte, where
+/// a chain of range and byte compares costs more code. (Indexing here runs
+/// at compile time: an out-of-range index would fail the build, not panic.)
+#[allow(clippy::indexing_slicing)]
+pub(crate) const fn byte_set(bytes: &[u8]) -> [u32; 4] {
+    let mut set = [0u32; 4];
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i] as usize;
+        set[b / 32] |= 1 << (b % 32);
+        i += 1;
+    }
+    set
+}
+
+/// Whether `b` is in `set` (made by [`byte_set`]); never for a byte past ASCII.
+pub(crate) fn in_set(set: &[u32; 4], b: u8) -> bool {
+    set.get(usize::from(b / 32))
+        .is_some_and(|w| w & (1 << (b % 32)) != 0)
 }
 
 /// What kind of entry a line is, and so when foster runs it.
@@ -222,13 +247,15 @@ pub enum Text {
 /// How many [`Text`]s an entry has.
 pub const TEXTS: usize = Text::Command as usize + 1;
 
+/// In the order of the init's own outcomes (exit, poweroff, reboot, halt):
+/// turning one into the other is then mostly a copy.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OnExit {
+    /// End foster (sub-init) with this status.
+    Exit(u8),
     Poweroff,
     Reboot,
     Halt,
-    /// End foster (sub-init) with this status.
-    Exit(u8),
     /// End foster with the entry's own status (`128+N` when killed by
     /// signal N), as tini passes on its child's.
     ExitStatus,
@@ -367,6 +394,14 @@ impl<T: Copy, const N: usize> List<T, N> {
         Some(slot)
     }
 
+    /// The list padded to its capacity with its fill (unused slots hold it
+    /// until a push). An [`Entry`]'s lists are filled with an empty span or
+    /// name, which no item is: a walk over all of them needs no length and
+    /// finds nothing in the padding.
+    pub fn padded(&self) -> &[T; N] {
+        &self.items
+    }
+
     /// Not inlined, like [`Span::get`]: the range check costs more than a call.
     #[inline(never)]
     pub fn as_slice(&self) -> &[T] {
@@ -441,7 +476,8 @@ impl<const N: usize> TableN<N> {
     /// native entry), and the inittab entry that had that name takes its
     /// generated one: names stay unique, and a line added above others
     /// neither restarts them nor runs a `once` again.
-    #[inline(never)]
+    // Inlined into the init's one call (measured: smaller).
+    #[inline]
     pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry, Taken) -> Option<&'a Name>) {
         // The entries that took a running name: `old` is told it is taken,
         // so a repeated line's copies each find their own.

@@ -28,7 +28,8 @@ impl Table {
         // are always met).
         let mut deps = [0u64; MAX_ENTRIES];
         for (e, d) in self.entries.iter().zip(deps.iter_mut()) {
-            for name in &e.after {
+            // Every slot: an unused one holds an empty name, which no entry has.
+            for name in e.after.padded() {
                 if let Some((j, dep)) = self.get(name.as_bytes()) {
                     if phase(dep.kind) == 2 {
                         *d |= 1 << j;
