@@ -54,10 +54,11 @@ pub fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> 
 #[inline(never)]
 pub fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
     let mut rest = Some(s);
+    let mut piece = next_piece(&mut rest, sep);
     for _ in 0..i {
-        next_piece(&mut rest, sep)?;
+        piece = next_piece(&mut rest, sep);
     }
-    next_piece(&mut rest, sep)
+    piece
 }
 
 /// The value in `kv` (`KEY=VALUE`, an environment entry) if its key is

@@ -102,8 +102,6 @@ pub(crate) fn failed(what: &str, e: sys::Errno) -> i32 {
 
 /// Reports `foster: unable to WHAT: reason POST` on stderr, for a failure
 /// foster goes on after (POST says how).
-#[cold]
-#[inline(never)]
 pub(crate) fn unable_then(what: &[u8], e: sys::Errno, post: &str) {
     log::STDERR.error_errno(&[b"unable to ", what], e, post);
 }

@@ -11,7 +11,7 @@ use crate::fatal;
 use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Config, Runtime};
-use crate::signals::{SIGHUP, SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+use crate::signals::{SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
@@ -106,7 +106,7 @@ fn booted_by_kernel() -> bool {
     let mut buf = [0u8; 8];
     match sys::read_file(c"/proc/self/stat", &mut buf) {
         Err(Errno::ENOENT) => true,
-        Ok(_) | Err(Errno::EFBIG) => buf.starts_with(b"1 ") && !in_container(),
+        Ok(_) | Err(Errno::EFBIG) => matches!(buf, [b'1', b' ', ..]) && !in_container(),
         Err(_) => false,
     }
 }
@@ -248,12 +248,9 @@ pub fn main(args: StartArgs) -> ! {
     finish(rt, outcome, container, mounted)
 }
 
-/// BusyBox init's signals.
+/// BusyBox init's signals (SIGHUP, a reload, is the runtime's in both modes).
 pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
     match sig {
-        SIGHUP => {
-            rt.reload(None);
-        }
         SIGINT => {
             let started = rt.supervisor_mut().trigger(Kind::CtrlAltDel, now);
             if started == 0 {

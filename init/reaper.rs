@@ -126,11 +126,14 @@ pub const PROC_PATH: usize = 24;
 /// `/proc/PID` and `tail` (`/stat`, or nothing for the directory) as a C
 /// string in `path`, which must be all zero; `None` if it does not fit.
 pub fn proc_path<'p>(path: &'p mut [u8; PROC_PATH], pid: &[u8], tail: &[u8]) -> Option<&'p CStr> {
-    let end = 6 + pid.len();
-    crate::bytes::copy(path.get_mut(..6)?, b"/proc/");
-    crate::bytes::copy(path.get_mut(6..end)?, pid);
-    crate::bytes::copy(path.get_mut(end..end + tail.len())?, tail);
-    sys::cstr(path.get(..end + tail.len() + 1)?)
+    let mut end = 0;
+    for part in [&b"/proc/"[..], pid, tail] {
+        for &b in part {
+            *path.get_mut(end)? = b;
+            end += 1;
+        }
+    }
+    sys::cstr(path.get(..=end)?)
 }
 
 /// [`parent_of`] with the pid as its decimal digits (a /proc entry's name).

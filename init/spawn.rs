@@ -402,46 +402,39 @@ impl Env {
         self.put(kv, false);
     }
 
-    /// Adds `KEY=VALUE`; an earlier value of KEY is dropped if `replace`,
-    /// else kept (and `kv` not added). False when full.
+    /// Adds `KEY=VALUE`; an earlier value of KEY is replaced (in its place,
+    /// as `setenv` does) if `replace`, else kept (and `kv` not added). False
+    /// when full.
     #[inline(never)]
     fn put(&mut self, kv: &[u8], replace: bool) -> bool {
         let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
         let key = kv.get(..=key_len).unwrap_or(kv);
-        // Drop an earlier value of the same key (its bytes stay, unreferenced).
-        let mut kept = 0;
-        for i in 0..self.count {
-            let same = self.var(i).is_some_and(|v| v.starts_with(key));
-            if same && !replace {
-                // A key is set once at most (each `put` drops or keeps the
-                // earlier value), so nothing was dropped before it.
-                return true;
-            }
-            if !same {
-                let p = self.ptrs.get(i).copied().unwrap_or(core::ptr::null());
-                if let Some(slot) = self.ptrs.get_mut(kept) {
-                    *slot = p;
-                }
-                kept += 1;
-            }
+        // A key is set once at most (each `put` replaces or keeps the
+        // earlier value), so the first match is the only one.
+        let earlier = (0..self.count).find(|&i| self.var(i).is_some_and(|v| v.starts_with(key)));
+        if earlier.is_some() && !replace {
+            return true;
         }
-        self.count = kept;
+        let at = earlier.unwrap_or(self.count);
         let start = self.used;
         let end = start + kv.len() + 1;
-        let (Some(dst), true) = (self.buf.get_mut(start..end), kept < MAX_VARS) else {
-            self.terminate();
+        // The last pointer slot stays for the NULL.
+        let (Some(dst), true) = (self.buf.get_mut(start..end), at < MAX_VARS) else {
             return false;
         };
         let var = dst.as_ptr();
         let (text, nul) = dst.split_at_mut(kv.len());
         crate::bytes::copy(text, kv);
         nul.fill(0);
+        // The earlier value's bytes stay, unreferenced.
         self.used = end;
-        if let Some(p) = self.ptrs.get_mut(kept) {
+        if let Some(p) = self.ptrs.get_mut(at) {
             *p = var;
         }
-        self.count = kept + 1;
-        self.terminate();
+        if earlier.is_none() {
+            self.count += 1;
+            self.terminate();
+        }
         true
     }
 
@@ -452,8 +445,6 @@ impl Env {
         }
     }
 
-    // Cold: a look-up while building an environment (measured: smaller).
-    #[cold]
     fn var(&self, i: usize) -> Option<&[u8]> {
         let p = *self.ptrs.get(i)?;
         let start = (p as usize).checked_sub(self.buf.as_ptr() as usize)?;
