@@ -12,6 +12,7 @@
 use crate::bytes::nth_piece;
 use crate::out::Line;
 use crate::sys;
+use config_format::text;
 use config_format::{
     parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table, Text,
     MAX_TABLE_BYTES,
@@ -33,7 +34,7 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     let len = match sys::read_file_blocking(path, &mut buf) {
         Ok(n) => n,
         Err(e) => {
-            crate::log::unable("read ", file, "", e);
+            crate::log::unable(text!("read "), file, e);
             return 1;
         }
     };
@@ -52,8 +53,10 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     if errors > 0 {
         // The reports, then the count: one of foster's own lines.
         let _ = w.spill();
-        // The plural's `s` cut off for one: one string for both.
-        let count = "@: # errors".split_at(10 + usize::from(errors != 1)).0;
+        let count = match errors {
+            1 => text!("@: # error"),
+            _ => text!("@: # errors"),
+        };
         crate::single::say(count, file, errors.into(), 0);
         return 1;
     }
@@ -62,7 +65,7 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     plan(file, src, &table, &mut w);
     // A plan that did not reach its reader is no success.
     match w.spill() {
-        Some(e) => crate::failed("write the plan", e),
+        Some(e) => crate::failed(text!("write the plan"), e),
         None => 0,
     }
 }
@@ -73,18 +76,18 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
     let order = table.start_order();
     let n = table.entries.len();
     w.bytes(file);
-    w.s(": ok, ").u(n as u64);
+    w.t(text!(": ok, ")).u(n as u64);
     w.s(if n == 1 { " entry" } else { " entries" });
-    w.s(" in start order\n");
+    w.t(text!(" in start order\n"));
     // A plain loop: `max` over the iterator also computes its length.
     let mut name_width = 4;
     for e in &table.entries {
         name_width = name_width.max(e.name.as_bytes().len());
     }
     // The header, laid out as `row` lays out an entry.
-    w.s("    #  kind        name");
+    w.t(text!("    #  kind        name"));
     w.pad(3, name_width);
-    w.s(" options / argv\n");
+    w.t(text!(" options / argv\n"));
     // Evaluated at compile time: an all-zero constant is one memset, where
     // `Argv::new()` at run time fills its word array in a loop and copies it.
     let mut argv = const { Argv::new() };
@@ -94,7 +97,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
         };
         row(w, k as u64 + 1, e, name_width);
         options(e, src, w);
-        w.s("  argv: ");
+        w.t(text!("  argv: "));
         match e.argv(src, &mut argv) {
             Ok(()) => {
                 w.byte(b'[');
@@ -111,12 +114,12 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
                     .and_then(sys::cstr)
                     .map_or(&[][..], |p| p.to_bytes());
                 if program != word0 {
-                    w.s(" program: ");
+                    w.t(text!(" program: "));
                     bytes(program, true, w);
                 }
             }
             Err(err) => {
-                word(w.s("(unusable: "), ARGV_ERRORS, err as usize);
+                word(w.t(text!("(unusable: ")), ARGV_ERRORS, err as usize);
                 w.byte(b')');
             }
         }

@@ -14,11 +14,12 @@
 //! uid); a slow, silent, garbage or oversized client is cut off and never
 //! blocks supervision. The socket is created with mode 0600 from the start.
 
-use crate::log::Log;
+use crate::log::{Log, Part};
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
 use crate::supervisor::{Mode, Outcome, Slot, State};
 use crate::sys::{self, Errno, ExitStatus, Fd};
+use config_format::{text, Packed};
 use core::ffi::CStr;
 
 pub const REQUEST_MAX: usize = 256;
@@ -34,10 +35,12 @@ pub const PID1_SOCKET: &CStr = c"/run/foster.sock";
 
 /// What [`Server::bind`] was unable to do, by the index its failures give.
 /// Each ends with the blank before the path.
-const BIND_FAILURES: &[u8] = b"create a socket |remove the stale control socket \
+const BIND_FAILURES: Packed = text!(
+    "create a socket |remove the stale control socket \
     |take the control socket (another foster answers there) |check the control socket \
     |use a non-socket file as the control socket |check the control socket path \
-    |bind the control socket |listen on the control socket ";
+    |bind the control socket |listen on the control socket "
+);
 const SOCKET: usize = 0;
 const REMOVE_STALE: usize = 1;
 const TAKE: usize = 2;
@@ -62,7 +65,7 @@ pub enum Request<'a> {
 }
 
 /// Parses one request line (without its newline). Pure: fuzzed.
-pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, &'static str> {
+pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, Packed> {
     let (i, name) = parse(line)?;
     Ok(match i {
         STATUS => Request::Status,
@@ -92,30 +95,30 @@ const RESTART: usize = 9;
 /// [`parse_request`]'s work: the command word's index in the list below,
 /// and the entry name (empty for a command without one). [`answer`] acts
 /// on the index itself: no enum to build and match again.
-fn parse(line: &[u8]) -> Result<(usize, &[u8]), &'static str> {
+fn parse(line: &[u8]) -> Result<(usize, &[u8]), Packed> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > REQUEST_MAX {
-        return Err("request too long");
+        return Err(text!("request too long"));
     }
     let mut words = line
         .split(|&b| b == b' ' || b == b'\t')
         .filter(|w| !w.is_empty());
-    let cmd = words.next().ok_or("empty request")?;
+    let cmd = words.next().ok_or(text!("empty request"))?;
     let name = words.next();
     if words.next().is_some() {
-        return Err("too many words");
+        return Err(text!("too many words"));
     }
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
-    let i = crate::word_index(WORDS, cmd).ok_or("unknown command")?;
+    let i = crate::word_index(WORDS, cmd).ok_or(text!("unknown command"))?;
     let name = match name {
-        Some(_) if i < START => return Err("this command takes no argument"),
+        Some(_) if i < START => return Err(text!("this command takes no argument")),
         None if i < START => &[][..],
-        None => return Err("this command needs an entry NAME"),
+        None => return Err(text!("this command needs an entry NAME")),
         Some(n)
             if n.len() > config_format::MAX_NAME
                 || !n.iter().all(|&b| config_format::is_name_byte(b)) =>
         {
-            return Err("bad entry name")
+            return Err(text!("bad entry name"))
         }
         Some(n) => n,
     };
@@ -190,8 +193,7 @@ impl Server {
             }
             return Some(fd);
         };
-        let what = crate::bytes::nth_piece(BIND_FAILURES, b'|', what).unwrap_or(&[]);
-        log.unable_raw(what, path.to_bytes(), e);
+        log.unable_piece(BIND_FAILURES, what, path.to_bytes(), e);
         None
     }
 
@@ -245,7 +247,7 @@ impl Server {
                 Err(_) => false,
             };
             if !allowed {
-                let _ = sys::write_all(fd.raw(), b"error: permission denied\n");
+                crate::out::put_text(fd.raw(), text!("error: permission denied\n"));
                 continue;
             }
             let Some((i, cell)) = self.clients.iter_mut().enumerate().find(|(_, c)| !c.open) else {
@@ -272,7 +274,7 @@ impl Server {
         let c = self.clients.get_mut(index).filter(|c| c.open)?;
         loop {
             let Some(room) = c.buf.get_mut(c.len..).filter(|r| !r.is_empty()) else {
-                let _ = sys::write_all(c.fd, b"error: request too long\n");
+                crate::out::put_text(c.fd, text!("error: request too long\n"));
                 break;
             };
             match sys::read(c.fd, room) {
@@ -280,7 +282,7 @@ impl Server {
                     // A request cut short by end of file may name the wrong
                     // entry (`stop web` of `stop web-2`): refused, not guessed.
                     if c.len > 0 {
-                        let _ = sys::write_all(c.fd, b"error: unterminated request\n");
+                        crate::out::put_text(c.fd, text!("error: unterminated request\n"));
                     }
                     break;
                 }
@@ -325,7 +327,7 @@ impl Server {
         for i in 0..MAX_CLIENTS {
             if let Some(c) = self.clients.get(i).filter(|c| c.open) {
                 if now >= c.deadline {
-                    let _ = sys::write_all(c.fd, b"error: timed out waiting for a request\n");
+                    crate::out::put_text(c.fd, text!("error: timed out waiting for a request\n"));
                     self.close_client(ep, i);
                 } else {
                     next = next.min(c.deadline);
@@ -346,8 +348,8 @@ impl Server {
 }
 
 fn accept_failed(log: &Log, e: Errno) {
-    let what: &[u8] = b"unable to accept a control connection";
-    log.error_errno(&[what], e, "; retrying in 1 s");
+    let what = Part::Text(text!("unable to accept a control connection"));
+    log.error_errno(&[what], e, text!("; retrying in 1 s"));
 }
 
 /// Answers the request line client `index` sent (`len` bytes, read in
@@ -377,7 +379,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
         }
         Ok((i, name)) if i >= START => match rt.supervisor().find(name) {
             None => {
-                error(&mut l, "no entry named ").bytes(name);
+                error(&mut l, text!("no entry named ")).bytes(name);
             }
             Some(id) => {
                 // The line (in the client's buffer, in `rt`) is not read
@@ -393,7 +395,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 } else if !done {
                     // The name found: the request's.
                     let slot = sup.slot(id);
-                    error(&mut l, "")
+                    error(&mut l, text!(""))
                         .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
                         .s(" is ");
                     state_word(&mut l, slot, now);
@@ -417,16 +419,16 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 let mut rest = Some(text);
                 while let Some(row) = crate::bytes::next_piece(&mut rest, b'\n') {
                     if !row.is_empty() {
-                        l.s("table: ").bytes(row);
+                        l.t(text!("table: ")).bytes(row);
                         l.flush(fd);
                     }
                 }
             };
             let errors = rt.reload(Some(&mut report));
             if errors != 0 {
-                error(&mut l, "table rejected (")
+                error(&mut l, text!("table rejected ("))
                     .u(errors as u64)
-                    .s(" error(s)); the running table is kept");
+                    .t(text!(" error(s)); the running table is kept"));
             }
         }
         // poweroff, reboot, halt: PID 1's; stop-all, exit: a sub-init's.
@@ -434,9 +436,9 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
             error(
                 &mut l,
                 if pid1 {
-                    "PID 1 does not exit; use poweroff, reboot or halt"
+                    text!("PID 1 does not exit; use poweroff, reboot or halt")
                 } else {
-                    "not PID 1 (a sub-init ends with stop-all)"
+                    text!("not PID 1 (a sub-init ends with stop-all)")
                 },
             );
         }
@@ -458,12 +460,12 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
     }
 }
 
-const SHUTTING_DOWN: &str = "foster is shutting down";
+const SHUTTING_DOWN: Packed = text!("foster is shutting down");
 
 /// Starts an `error: MSG` status line.
 #[inline(never)]
-fn error<'a>(l: &'a mut Line, msg: &str) -> &'a mut Line {
-    l.s("error: ").s(msg)
+fn error(l: &mut Line, msg: Packed) -> &mut Line {
+    l.t(text!("error: ")).t(msg)
 }
 
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
@@ -472,7 +474,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     let i = match slot.map(|s| (s, s.state)) {
         None => 0,
         Some((_, State::Backoff { until })) => {
-            l.s("backoff ")
+            l.t(text!("backoff "))
                 .u(until.saturating_sub(now).div_ceil(1000))
                 .byte(b's');
             return;
@@ -512,7 +514,7 @@ const STATE_WORDS: &[u8] = b"gone waiting starting ready running stopping stoppe
 
 #[inline(never)]
 fn status_row(l: &mut Line, s: &Slot, now: u64) {
-    l.s("entry\t")
+    l.t(text!("entry\t"))
         .bytes(s.name().as_bytes())
         .byte(b'\t')
         .s(s.entry.kind.as_str())
@@ -563,25 +565,25 @@ mod tests {
         assert_eq!(parse_request(b"reboot"), Ok(Request::Reboot));
         assert_eq!(parse_request(b"halt"), Ok(Request::Halt));
         assert_eq!(parse_request(b"\tstatus\t"), Ok(Request::Status));
-        assert_eq!(parse_request(b""), Err("empty request"));
-        assert_eq!(parse_request(b" \t \r"), Err("empty request"));
+        assert_eq!(parse_request(b""), Err(text!("empty request")));
+        assert_eq!(parse_request(b" \t \r"), Err(text!("empty request")));
         assert_eq!(
             parse_request(b"stop"),
-            Err("this command needs an entry NAME")
+            Err(text!("this command needs an entry NAME"))
         );
-        assert_eq!(parse_request(b"stop a b"), Err("too many words"));
+        assert_eq!(parse_request(b"stop a b"), Err(text!("too many words")));
         assert_eq!(
             parse_request(b"status x"),
-            Err("this command takes no argument")
+            Err(text!("this command takes no argument"))
         );
-        assert_eq!(parse_request(b"stop ../etc"), Err("bad entry name"));
-        assert_eq!(parse_request(b"stop w\0b"), Err("bad entry name"));
-        assert_eq!(parse_request(&[b'a'; 300]), Err("request too long"));
-        assert_eq!(parse_request(b"\xff\xfe"), Err("unknown command"));
-        assert_eq!(parse_request(b"STATUS"), Err("unknown command"));
+        assert_eq!(parse_request(b"stop ../etc"), Err(text!("bad entry name")));
+        assert_eq!(parse_request(b"stop w\0b"), Err(text!("bad entry name")));
+        assert_eq!(parse_request(&[b'a'; 300]), Err(text!("request too long")));
+        assert_eq!(parse_request(b"\xff\xfe"), Err(text!("unknown command")));
+        assert_eq!(parse_request(b"STATUS"), Err(text!("unknown command")));
         // Names: the table's limit, not one byte more.
         let mut long = *b"stop xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
-        assert_eq!(parse_request(&long), Err("bad entry name"));
+        assert_eq!(parse_request(&long), Err(text!("bad entry name")));
         long[5] = b' ';
         assert_eq!(parse_request(&long), Ok(Request::Stop(&long[6..])));
     }
@@ -589,6 +591,8 @@ mod tests {
     /// The failure indices of `Server::bind` name these texts.
     #[test]
     fn bind_failures_in_index_order() {
+        let mut all = Vec::new();
+        BIND_FAILURES.each(&mut |b| all.push(b));
         let texts = [
             (SOCKET, "create a socket"),
             (REMOVE_STALE, "remove the stale control socket"),
@@ -605,11 +609,11 @@ mod tests {
         for (i, text) in texts {
             // With the blank before the path.
             assert_eq!(
-                crate::bytes::nth_piece(BIND_FAILURES, b'|', i),
+                all.split(|&b| b == b'|').nth(i),
                 Some(format!("{text} ").as_bytes())
             );
         }
-        assert_eq!(crate::bytes::nth_piece(BIND_FAILURES, b'|', 8), None);
+        assert_eq!(all.split(|&b| b == b'|').nth(8), None);
     }
 
     /// `state_word`'s indices name these words.

@@ -9,6 +9,7 @@ use crate::control::PID1_SOCKET;
 use crate::out::Line;
 use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
+use config_format::text;
 
 /// Bytes of reply the client keeps to align the status table.
 const REPLY_MAX: usize = 16 * 1024;
@@ -43,7 +44,7 @@ pub fn main(args: StartArgs) -> i32 {
                     socket = p;
                     i += 1;
                 }
-                None => return crate::usage_error("ctl: -S needs a PATH"),
+                None => return crate::usage_error(text!("ctl: -S needs a PATH")),
             },
             Some(_) => json = true,
             None => {
@@ -52,7 +53,7 @@ pub fn main(args: StartArgs) -> i32 {
                     1 => {
                         l.byte(b' ');
                     }
-                    _ => return crate::usage_error("ctl: too many arguments"),
+                    _ => return crate::usage_error(text!("ctl: too many arguments")),
                 }
                 l.bytes(w);
                 words += 1;
@@ -60,7 +61,7 @@ pub fn main(args: StartArgs) -> i32 {
         }
     }
     if words == 0 {
-        return crate::usage_error("ctl needs a command");
+        return crate::usage_error(text!("ctl needs a command"));
     }
     l.byte(b'\n');
 
@@ -71,7 +72,7 @@ pub fn main(args: StartArgs) -> i32 {
         let text = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
             Ok(n) => reply.get(..n).unwrap_or(&[]),
             Err(e) => {
-                crate::log::unable("reach foster at ", socket.to_bytes(), "", e);
+                crate::log::unable(text!("reach foster at "), socket.to_bytes(), e);
                 return 2;
             }
         };
@@ -133,7 +134,7 @@ pub fn main(args: StartArgs) -> i32 {
             break;
         }
         if status == 2 {
-            crate::single::say("no answer from @", socket.to_bytes(), 0, 0);
+            crate::single::say(text!("no answer from @"), socket.to_bytes(), 0, 0);
         }
         if status != 0 || !table {
             return status;
@@ -151,7 +152,7 @@ pub fn main(args: StartArgs) -> i32 {
     }
     // A status that did not reach its reader is no success (as `check`).
     match l.failed() {
-        Some(e) => crate::failed("write the status", e),
+        Some(e) => crate::failed(text!("write the status"), e),
         None => status,
     }
 }
@@ -262,14 +263,6 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
     l.flush(STDOUT);
 }
 
-/// The applets' line of [`crate::USAGE`] (its last) without the indent:
-/// their own usage message shows it, the same bytes rather than a copy.
-const APPLETS_USAGE: &str = {
-    let line = "poweroff|reboot|halt [-f] [-d SECS] [-n]\n";
-    let (_, last) = crate::USAGE.split_at(crate::USAGE.len() - line.len());
-    last.split_at(last.len() - 1).0
-};
-
 /// `poweroff`, `reboot`, `halt` [-f] [-d SECS] [-n], as BusyBox's: without
 /// `-f`, ask PID 1 (foster or BusyBox init) with its signal; with `-f`, sync
 /// (unless `-n`) and call reboot(2) at once. `which` is the applet's name,
@@ -278,7 +271,7 @@ const APPLETS_USAGE: &str = {
 #[cold]
 pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
-    let usage = || crate::usage_error_with("usage: @", APPLETS_USAGE.as_bytes());
+    let usage = || crate::usage_error_with(text!("usage: @"), crate::applets_usage!().as_bytes());
     let mut i = 1;
     // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {
@@ -302,7 +295,7 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
                     };
                     match crate::bytes::parse_small(secs) {
                         Some(s) => delay = s,
-                        None => return crate::usage_error("-d needs a number of seconds"),
+                        None => return crate::usage_error(text!("-d needs a number of seconds")),
                     }
                 }
                 _ => return usage(),
@@ -326,15 +319,15 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
             .get(applet)
             .copied()
             .unwrap_or(sys::REBOOT_CMD_HALT);
-        (sys::reboot_forced(cmd), "", which)
+        (sys::reboot_forced(cmd), text!(""), which)
     } else {
         let sig = [SIGUSR2, SIGTERM].get(applet).copied().unwrap_or(SIGUSR1);
-        (sys::kill(1, sig), "signal init", &b""[..])
+        (sys::kill(1, sig), text!("signal init"), &b""[..])
     };
     match done {
         Ok(()) => 0,
         Err(e) => {
-            crate::log::unable(what, obj, "", e);
+            crate::log::unable(what, obj, e);
             1
         }
     }
@@ -346,8 +339,10 @@ mod tests {
 
     #[test]
     fn applets_usage_is_the_last_usage_line() {
-        assert_eq!(APPLETS_USAGE, "poweroff|reboot|halt [-f] [-d SECS] [-n]");
-        assert!(crate::USAGE.ends_with(&format!("       {APPLETS_USAGE}\n")));
+        let mut usage = Vec::new();
+        crate::USAGE.each(&mut |b| usage.push(b));
+        let line = concat!("       ", crate::applets_usage!(), "\n");
+        assert!(usage.ends_with(line.as_bytes()));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn main(args: StartArgs) -> i32 {
             // Exactly one table: with more, the rest would go unchecked.
             return match args.arg(2) {
                 Some(path) if args.argc() == 3 => check::run(path),
-                _ => usage_error("check needs one TABLE"),
+                _ => usage_error(text!("check needs one TABLE")),
             };
         }
         _ => {}
@@ -62,7 +62,7 @@ pub fn main(args: StartArgs) -> i32 {
     let code = match mask {
         Ok(_) if sub => return subinit::main(args),
         Ok(mask) => single::main(args, mask),
-        Err(e) => failed("block signals", e),
+        Err(e) => failed(text!("block signals"), e),
     };
     if sys::is_pid1() {
         return pid1::single_ended(code);
@@ -92,43 +92,57 @@ pub fn mode_word(args: &StartArgs) -> usize {
 /// The index of a word in a blank-separated list: one loop instead of a
 /// chain of byte compares for every string of a `match`.
 pub use config_format::word_index;
+use config_format::{text, Packed};
 
 /// Reports `foster: unable to WHAT: reason` on stderr; returns 1 (foster's
 /// own failure, in the modes without a log of their own).
-pub(crate) fn failed(what: &str, e: sys::Errno) -> i32 {
-    log::unable(what, b"", "", e);
+pub(crate) fn failed(what: Packed, e: sys::Errno) -> i32 {
+    log::unable(what, b"", e);
     1
 }
 
 /// Reports `foster: unable to WHAT: reason POST` on stderr, for a failure
 /// foster goes on after (POST says how).
-pub(crate) fn unable_then(what: &[u8], e: sys::Errno, post: &str) {
-    log::STDERR.error_errno(&[b"unable to ", what], e, post);
+pub(crate) fn unable_then(what: Packed, e: sys::Errno, post: Packed) {
+    let parts = [log::Part::Text(text!("unable to ")), log::Part::Text(what)];
+    log::STDERR.error_errno(&parts, e, post);
 }
 
 /// Prints `foster: MSG` and the usage, returns 2 (bad usage).
-pub fn usage_error(msg: &str) -> i32 {
+pub fn usage_error(msg: Packed) -> i32 {
     usage_error_with(msg, b"")
 }
 
 /// [`usage_error`] with each `@` of MSG replaced by `raw` (the option
 /// given): one function for every mode's usage errors.
 #[inline(never)]
-pub(crate) fn usage_error_with(msg: &str, raw: &[u8]) -> i32 {
+pub(crate) fn usage_error_with(msg: Packed, raw: &[u8]) -> i32 {
     single::say(msg, raw, 0, 0);
-    out::put(sys::STDERR, USAGE.as_bytes());
+    out::put_text(sys::STDERR, USAGE);
     2
 }
 
-pub const USAGE: &str = "\
+/// The applets' usage line, the last of [`USAGE`]: a literal for `concat!`,
+/// so their own usage message (`ctl`) shows the same text.
+macro_rules! applets_usage {
+    () => {
+        "poweroff|reboot|halt [-f] [-d SECS] [-n]"
+    };
+}
+pub(crate) use applets_usage;
+
+pub const USAGE: Packed = text!(concat!(
+    "\
 usage: foster                                 as PID 1: run /etc/inittab
        foster -f TABLE [-S SOCK] [-p SIG] [-v]  supervise TABLE as a sub-init
        foster [-s] [-g] [-e N]... [-p SIG] [-t SECS] [-v] [-w] [--] CMD [ARG]...
        foster check TABLE
        foster ctl [-S SOCK] [--json] status|start NAME|stop NAME|restart NAME|reload|stop-all
                  |poweroff|reboot|halt
-       poweroff|reboot|halt [-f] [-d SECS] [-n]
-";
+       ",
+    applets_usage!(),
+    "\n"
+));
 pub mod reaper;
 pub mod signals;
 pub mod spawn;

@@ -5,6 +5,7 @@
 
 use crate::out::Line;
 use crate::sys::{self, Errno, Fd, RawFd};
+use config_format::{text, Packed};
 
 pub struct Log {
     console: RawFd,
@@ -18,6 +19,17 @@ pub struct Log {
 /// stderr only, for the modes without a log of their own: one shared value
 /// instead of a `Log` built (and dropped) at every report.
 pub static STDERR: Log = Log::fd(sys::STDERR);
+
+/// A piece of a log line: bytes as they are (a name, a path), a message
+/// text, or piece `.1` of a packed `|` list of texts.
+#[derive(Clone, Copy)]
+pub enum Part<'a> {
+    Raw(&'a [u8]),
+    Text(Packed),
+    Piece(Packed, u8),
+}
+
+const UNABLE_TO: Part = Part::Text(text!("unable to "));
 
 const INFO: u8 = 6;
 const ERROR: u8 = 3;
@@ -83,7 +95,7 @@ impl Log {
     /// Writes one line, `foster: ` then `parts`, then `: ERRNO-TEXT POST`
     /// when given: every line of the log is built here, in one buffer.
     #[inline(never)]
-    fn emit(&self, level: u8, parts: &[&[u8]], errno: Option<&(Errno, &str)>) {
+    fn emit(&self, level: u8, parts: &[Part], errno: Option<&(Errno, Packed)>) {
         let mut l = Line::new();
         let mut fd = self.console;
         if let Some(k) = &self.kmsg {
@@ -92,12 +104,16 @@ impl Log {
             fd = k.raw();
         }
         loop {
-            l.s("foster: ");
+            l.t(text!("foster: "));
             for p in parts {
-                l.bytes(p);
+                match *p {
+                    Part::Raw(b) => l.bytes(b),
+                    Part::Text(t) => l.t(t),
+                    Part::Piece(t, i) => l.piece(t, usize::from(i), b'|'),
+                };
             }
             if let Some(&(e, post)) = errno {
-                l.colon_errno(e).s(post);
+                l.colon_errno(e).t(post);
             }
             l.flush(fd);
             // The console copy, unless the kernel echoes the kmsg line there.
@@ -108,53 +124,63 @@ impl Log {
         }
     }
 
-    pub fn info(&self, msg: &str) {
-        self.info_raw(msg.as_bytes());
-    }
-    pub fn info_raw(&self, msg: &[u8]) {
-        self.line(INFO, msg);
-    }
-    pub fn error(&self, msg: &str) {
-        self.error_raw(msg.as_bytes());
-    }
-    pub fn error_raw(&self, msg: &[u8]) {
-        self.line(ERROR, msg);
-    }
-    /// A line of one part.
-    #[inline(never)]
-    fn line(&self, level: u8, msg: &[u8]) {
-        self.emit(level, &[msg], None);
-    }
-
-    /// The error `unable to WHAT OBJ TAIL: ERRNO` (WHAT, OBJ and TAIL written
-    /// as given, without blanks added): the shape of most failure reports,
-    /// built in one place.
     #[inline]
-    pub fn unable(&self, what: &str, obj: &[u8], tail: &str, e: Errno) {
-        // Nearly every caller has no TAIL: its call passes all in registers.
-        if tail.is_empty() {
-            self.unable_raw(what.as_bytes(), obj, e);
-        } else {
-            let parts = [&b"unable to "[..], what.as_bytes(), obj, tail.as_bytes()];
-            self.error_errno(&parts, e, "");
-        }
+    pub fn info(&self, msg: Packed) {
+        self.text(INFO, msg);
+    }
+    #[inline]
+    pub fn info_raw(&self, msg: &[u8]) {
+        self.raw(INFO, msg);
+    }
+    #[inline]
+    pub fn error(&self, msg: Packed) {
+        self.text(ERROR, msg);
+    }
+    #[inline]
+    pub fn error_raw(&self, msg: &[u8]) {
+        self.raw(ERROR, msg);
+    }
+    /// A line of one text.
+    #[inline(never)]
+    fn text(&self, level: u8, msg: Packed) {
+        self.emit(level, &[Part::Text(msg)], None);
+    }
+    /// A line of one part as it is.
+    #[inline(never)]
+    fn raw(&self, level: u8, msg: &[u8]) {
+        self.emit(level, &[Part::Raw(msg)], None);
     }
 
-    /// `unable to WHAT OBJ: ERRNO`, WHAT as bytes (a piece of a packed list).
+    /// The error `unable to WHAT OBJ: ERRNO` (WHAT and OBJ written as given,
+    /// without blanks added): the shape of most failure reports, built in
+    /// one place.
     #[inline(never)]
-    pub fn unable_raw(&self, what: &[u8], obj: &[u8], e: Errno) {
-        self.error_errno(&[b"unable to ", what, obj], e, "");
+    pub fn unable(&self, what: Packed, obj: &[u8], e: Errno) {
+        self.unable_to(Part::Text(what), obj, e);
+    }
+
+    /// `unable to WHAT OBJ: ERRNO`, WHAT piece `i` of the packed list
+    /// `what` cut at `|` (a short list: a piece past 255 is none).
+    pub fn unable_piece(&self, what: Packed, i: usize, obj: &[u8], e: Errno) {
+        let i = u8::try_from(i).unwrap_or(u8::MAX);
+        self.unable_to(Part::Piece(what, i), obj, e);
+    }
+
+    /// `unable to WHAT OBJ: ERRNO`: one copy for both of the above.
+    #[inline(never)]
+    fn unable_to(&self, what: Part, obj: &[u8], e: Errno) {
+        self.error_errno(&[UNABLE_TO, what, Part::Raw(obj)], e, text!(""));
     }
 
     /// Logs the error `PARTS...: ERRNO-TEXT POST`.
     #[inline]
-    pub fn error_errno(&self, parts: &[&[u8]], e: Errno, post: &str) {
+    pub fn error_errno(&self, parts: &[Part], e: Errno, post: Packed) {
         self.error_with(parts, Some(&(e, post)));
     }
 
     /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given.
     #[inline(never)]
-    pub fn error_with(&self, parts: &[&[u8]], errno: Option<&(Errno, &str)>) {
+    pub fn error_with(&self, parts: &[Part], errno: Option<&(Errno, Packed)>) {
         self.emit(ERROR, parts, errno);
     }
 
@@ -186,9 +212,9 @@ fn echoed(level: u8) -> bool {
         .is_some_and(|l| u32::from(level) < l)
 }
 
-/// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ TAIL: ERRNO`, for
-/// the modes without a log of their own.
+/// [`Log::unable`] on stderr: `foster: unable to WHAT OBJ: ERRNO`, for the
+/// modes without a log of their own.
 #[inline]
-pub fn unable(what: &str, obj: &[u8], tail: &str, e: Errno) {
-    STDERR.unable(what, obj, tail, e);
+pub fn unable(what: Packed, obj: &[u8], e: Errno) {
+    STDERR.unable(what, obj, e);
 }

@@ -8,14 +8,14 @@
 //! superblocks belong to the host.
 
 use crate::fatal;
-use crate::log::Log;
+use crate::log::{Log, Part};
 use crate::out::Line;
 use crate::runtime::{Config, Runtime};
 use crate::signals::{SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
-use config_format::Kind;
+use config_format::{text, Kind};
 use core::ffi::CStr;
 
 /// API filesystems, one `TARGET\0PARENT\0TYPE\0DATA\0` record each
@@ -124,7 +124,7 @@ pub fn single_ended(code: i32) -> i32 {
     if sys::reboot(sys::REBOOT_CMD_CAD_OFF).is_err() {
         return code;
     }
-    crate::single::say("exit-status init #", b"", code.into(), 0);
+    crate::single::say(text!("exit-status init #"), b"", code.into(), 0);
     sys::sync();
     let _ = sys::remount_ro(c"/");
     let _ = sys::reboot(sys::REBOOT_CMD_POWER_OFF);
@@ -160,7 +160,7 @@ fn mount_api(log: &Log) -> u8 {
         let fstype = mount_field(i, TYPE);
         match sys::mount(fstype, target, fstype, u32::from(flags), data) {
             Ok(()) => mine |= 1 << i,
-            Err(e) => log.unable("mount ", target.to_bytes(), "", e),
+            Err(e) => log.unable(text!("mount "), target.to_bytes(), e),
         }
     }
     mine
@@ -213,10 +213,11 @@ pub fn main(args: StartArgs) -> ! {
     } else {
         Log::pid1()
     };
-    // The container's line goes on from the plain one: one copy of the bytes.
-    const CONTAINER: &str = "starting as PID 1 of a container";
-    const PLAIN: &str = CONTAINER.split_at("starting as PID 1".len()).0;
-    log.info(if container { CONTAINER } else { PLAIN });
+    log.info(if container {
+        text!("starting as PID 1 of a container")
+    } else {
+        text!("starting as PID 1")
+    });
     // A bad option line (`-f` without a TABLE) counts as none at all.
     let mut opts = crate::subinit::Opts::default();
     if crate::subinit::parse(&args, 1, true, &mut opts).is_err() {
@@ -233,7 +234,7 @@ pub fn main(args: StartArgs) -> ! {
     let rt = match &mut new {
         Ok(rt) => rt,
         Err((what, e)) => {
-            crate::unable_then(what.as_bytes(), *e, "; reaping orphans only");
+            crate::unable_then(*what, *e, text!("; reaping orphans only"));
             fatal::reap_forever()
         }
     };
@@ -241,7 +242,7 @@ pub fn main(args: StartArgs) -> ! {
     rt.listen(opts.socket.unwrap_or(crate::control::PID1_SOCKET));
     if rt.start().is_err() {
         rt.log()
-            .error("no table could be read; reaping orphans only");
+            .error(text!("no table could be read; reaping orphans only"));
     }
     let outcome = rt.run();
     rt.close_at_exit();
@@ -258,11 +259,11 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
                 // (or a shutdown under way) is left alone.
                 rt.log()
                     .info(match rt.supervisor().first_of(Kind::CtrlAltDel) {
-                        None => "Ctrl-Alt-Del: no ctrlaltdel entry",
+                        None => text!("Ctrl-Alt-Del: no ctrlaltdel entry"),
                         Some(_) if rt.supervisor().is_stopping() => {
-                            "Ctrl-Alt-Del: ignored while shutting down"
+                            text!("Ctrl-Alt-Del: ignored while shutting down")
                         }
-                        Some(_) => "Ctrl-Alt-Del: ctrlaltdel entries still running",
+                        Some(_) => text!("Ctrl-Alt-Del: ctrlaltdel entries still running"),
                     });
             }
         }
@@ -272,7 +273,7 @@ pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
                 SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
                     Some(id) => Outcome::ExecRestart(id),
                     None => {
-                        rt.log().info("SIGQUIT: no restart entry");
+                        rt.log().info(text!("SIGQUIT: no restart entry"));
                         return;
                     }
                 },
@@ -318,7 +319,7 @@ fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> !
         sys::sync();
     }
     if let Err(e) = sys::reboot(cmd) {
-        rt.log().unable("reboot", b"", "", e);
+        rt.log().unable(text!("reboot"), b"", e);
         if container {
             // No CAP_SYS_BOOT: ending PID 1 ends the namespace just as well.
             sys::exit(0)
@@ -366,7 +367,9 @@ fn remount_all_ro(log: &Log) {
     let n = match sys::read_file(c"/proc/mounts", buf) {
         Ok(n) => n,
         Err(Errno::EFBIG) => {
-            log.error("/proc/mounts is too long; remounting the first part only");
+            log.error(text!(
+                "/proc/mounts is too long; remounting the first part only"
+            ));
             buf.len()
         }
         Err(_) => return,
@@ -396,7 +399,12 @@ fn remount_all_ro(log: &Log) {
         // writing leaves that filesystem unclean.
         if sys::umount(c, 0).is_err() {
             if let Err(e) = sys::remount_ro(c) {
-                log.unable("remount ", target, " read-only", e);
+                let parts = [
+                    Part::Text(text!("unable to remount ")),
+                    Part::Raw(target),
+                    Part::Text(text!(" read-only")),
+                ];
+                log.error_errno(&parts, e, text!(""));
             }
         }
     }

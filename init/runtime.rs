@@ -6,7 +6,7 @@
 //! signalfd (every catchable signal blocked but the real-time ones, ignored),
 //! readiness pipes, log pipes and the control socket are the sources of events.
 
-use crate::log::Log;
+use crate::log::{Log, Part};
 use crate::out::Line;
 use crate::reaper;
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGTERM};
@@ -15,7 +15,7 @@ use crate::supervisor::{
     Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
 };
 use crate::sys::{self, Errno, ExitStatus, Fd, Paged, Pid, SigSet, StartArgs};
-use config_format::{Argv, Entry, Kind, Span, Table, Text, MAX_TABLE_BYTES};
+use config_format::{text, Argv, Entry, Kind, Packed, Span, Table, Text, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
 /// PID 1's table when no `-f` names one.
@@ -176,24 +176,24 @@ fn read_table(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
 impl<'a> Runtime<'a> {
     /// Sets up fds and loads the table. Errors are reported; `None` when
     /// foster cannot run at all.
-    pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (&'static str, Errno)> {
+    pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (Packed, Errno)> {
         // One exit for every failure: the error is written in one place.
         let failed = 'failed: {
             let sigfd = match signals::open_fd() {
                 Ok(fd) => fd,
-                Err(e) => break 'failed ("open a signalfd", e),
+                Err(e) => break 'failed (text!("open a signalfd"), e),
             };
             signals::ignore_real_time();
             let ep = match sys::epoll_create() {
                 Ok(fd) => fd,
-                Err(e) => break 'failed ("create an epoll instance", e),
+                Err(e) => break 'failed (text!("create an epoll instance"), e),
             };
             if let Err(e) = sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL) {
-                break 'failed ("watch signals", e);
+                break 'failed (text!("watch signals"), e);
             }
             let reserved: &mut Reserved = match sys::reserve_zeroed() {
                 Ok(r) => r,
-                Err(e) => break 'failed ("reserve memory", e),
+                Err(e) => break 'failed (text!("reserve memory"), e),
             };
             let Reserved {
                 sources: Paged(sources),
@@ -288,13 +288,13 @@ impl<'a> Runtime<'a> {
         // whether the running table is kept (a reload) or not, TEXT built
         // in `why`.
         let mut why = Line::new();
-        let (result, pre, post): (_, &[u8], &[u8]) = 'failed: {
+        let (result, pre, post): (_, Packed, Packed) = 'failed: {
             let len = match read_table(path, buf) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
                 Err(Errno::ENOENT) if given.is_none() => {
                     self.log
-                        .info("no /etc/inittab: using BusyBox's default table");
+                        .info(text!("no /etc/inittab: using BusyBox's default table"));
                     file = b"(default table)";
                     let d = config_format::BUSYBOX_DEFAULT_TABLE;
                     let n = d.len().min(buf.len());
@@ -306,13 +306,17 @@ impl<'a> Runtime<'a> {
                 Err(e) => {
                     // A `ctl reload` is told why, not only that it failed:
                     // the same text as the log's.
-                    why.s("unable to read ").bytes(file).colon_errno(e);
+                    why.t(text!("unable to read ")).bytes(file).colon_errno(e);
                     if let Some(r) = report {
                         r(why.as_bytes());
                     }
                     break 'failed match reload {
-                        true => (Err(e), b"reload: ", b"; keeping the running table"),
-                        false => (Err(e), b"", b""),
+                        true => (
+                            Err(e),
+                            text!("reload: "),
+                            text!("; keeping the running table"),
+                        ),
+                        false => (Err(e), text!(""), text!("")),
                     };
                 }
             };
@@ -352,17 +356,18 @@ impl<'a> Runtime<'a> {
             match reload {
                 true => (
                     Ok(errors),
-                    b"reload rejected: ",
-                    b" error(s); keeping the running table",
+                    text!("reload rejected: "),
+                    text!(" error(s); keeping the running table"),
                 ),
                 false => (
                     Ok(errors),
-                    b"",
-                    b" error(s); their lines skipped, running the rest",
+                    text!(""),
+                    text!(" error(s); their lines skipped, running the rest"),
                 ),
             }
         };
-        self.log.error_with(&[pre, why.as_bytes(), post], None);
+        let parts = [Part::Text(pre), Part::Raw(why.as_bytes()), Part::Text(post)];
+        self.log.error_with(&parts, None);
         result
     }
 
@@ -377,7 +382,8 @@ impl<'a> Runtime<'a> {
         self.load(None, false)?;
         self.swap_sources();
         if self.table.0.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
-            self.log.error("no entry can run; reaping orphans only");
+            self.log
+                .error(text!("no entry can run; reaping orphans only"));
         }
         let now = sys::now_ms();
         self.sup.start(&self.table.0, now);
@@ -394,7 +400,8 @@ impl<'a> Runtime<'a> {
     pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
         // Before the spare buffer is touched: a stop keeps the table in force.
         if self.sup.is_stopping() {
-            self.log.info("reload ignored: foster is shutting down");
+            self.log
+                .info(text!("reload ignored: foster is shutting down"));
             return 0;
         }
         // The spare buffer, about to be overwritten, holds the spans of the
@@ -423,13 +430,13 @@ impl<'a> Runtime<'a> {
             let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
             let now = sys::now_ms();
             // Logged first: the reload itself reports entries that found no room.
-            self.log.info("table reloaded");
+            self.log.info(text!("table reloaded"));
             let log = &self.log;
             let no_room = |name: &config_format::Name| {
                 let parts = [
-                    b"reload: no room for ",
-                    name.as_bytes(),
-                    b" while old entries stop",
+                    Part::Text(text!("reload: no room for ")),
+                    Part::Raw(name.as_bytes()),
+                    Part::Text(text!(" while old entries stop")),
                 ];
                 log.error_with(&parts, None);
             };
@@ -685,7 +692,7 @@ impl<'a> Runtime<'a> {
         let mut l = Line::new();
         match *note {
             Note::SpawnFailed { .. } => {
-                l.s("unable to start ");
+                l.t(text!("unable to start "));
             }
             Note::Exited { status, quiet, .. } => {
                 if quiet && !verbose {
@@ -697,7 +704,7 @@ impl<'a> Runtime<'a> {
             // The result line the QEMU runner reads from the console.
             Note::ExitStatus { .. } => {
                 // Written as it would be to /dev/kmsg: no second line buffer.
-                l.s("<6>foster: exit-status ");
+                l.t(text!("<6>foster: exit-status "));
             }
             Note::ShutdownBegins { outcome } => kind = SHUTDOWN_TEXTS + outcome_index(outcome),
             _ => {}
@@ -705,7 +712,7 @@ impl<'a> Runtime<'a> {
         if let Some(id) = note_slot(note) {
             l.bytes(name(id));
         }
-        l.bytes(crate::bytes::nth_piece(NOTE_TEXTS, b'|', kind).unwrap_or(&[]));
+        l.piece(NOTE_TEXTS, kind, b'|');
         if let Some(n) = note_number(note) {
             l.i(n);
         }
@@ -718,15 +725,15 @@ impl<'a> Runtime<'a> {
             } => {
                 describe_exit(&mut l, status);
                 if let Some(ms) = restart_in {
-                    l.s("; restarting in ");
+                    l.t(text!("; restarting in "));
                     duration(&mut l, ms.get());
                 }
             }
             Note::Adopted { .. } => {
-                l.s(" adopted from its pidfile");
+                l.t(text!(" adopted from its pidfile"));
             }
             Note::Blocked { on, .. } => {
-                l.bytes(name(on)).s("` will not come up");
+                l.bytes(name(on)).t(text!("` will not come up"));
             }
             Note::OrphanReaped { status, .. } => describe_exit(&mut l, status),
             Note::ExitStatus { .. } => {
@@ -788,7 +795,7 @@ impl<'a> Runtime<'a> {
         if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, &mut buf) {
             if let Err(e) = sys::chdir(dir) {
                 self.log
-                    .unable("change directory to ", dir.to_bytes(), "", e);
+                    .unable(text!("change directory to "), dir.to_bytes(), e);
             }
         }
         if let Some(mask) = entry.umask {
@@ -796,7 +803,7 @@ impl<'a> Runtime<'a> {
         }
         if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), &mut buf) {
             if let Err(e) = spawn::stdio_on_tty(tty) {
-                self.log.unable("open ", tty.to_bytes(), "", e);
+                self.log.unable(text!("open "), tty.to_bytes(), e);
             }
         }
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
@@ -808,7 +815,7 @@ impl<'a> Runtime<'a> {
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
         signals::ignore_real_time();
         let prog = argv.word(0).unwrap_or(b"?");
-        self.log.unable("exec the restart entry ", prog, "", e);
+        self.log.unable(text!("exec the restart entry "), prog, e);
     }
 
     /// `env` set to foster's own environment, with what is missing of the
@@ -1027,7 +1034,7 @@ fn log_pipe_for(
         Ok(fd) => fd,
         Err(e) => {
             let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
-            log_failed(log, name, b"open ", target, e);
+            log_failed(log, name, text!("open "), target, e);
             drop_log(ep, logs, slot);
             return None;
         }
@@ -1041,7 +1048,7 @@ fn log_pipe_for(
         let write = match reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read) {
             Ok(w) => w,
             Err(e) => {
-                log_failed(log, name, b"create its log pipe", b"", e);
+                log_failed(log, name, text!("create its log pipe"), b"", e);
                 return None;
             }
         };
@@ -1057,9 +1064,14 @@ fn log_pipe_for(
 }
 
 /// `NAME: unable to WHAT: ERRNO; logging to the console`.
-fn log_failed(log: &Log, name: &config_format::Name, what: &[u8], target: &[u8], e: Errno) {
-    let parts = [name.as_bytes(), b": unable to ", what, target];
-    log.error_errno(&parts, e, "; logging to the console");
+fn log_failed(log: &Log, name: &config_format::Name, what: Packed, target: &[u8], e: Errno) {
+    let parts = [
+        Part::Raw(name.as_bytes()),
+        Part::Text(text!(": unable to ")),
+        Part::Text(what),
+        Part::Raw(target),
+    ];
+    log.error_errno(&parts, e, text!("; logging to the console"));
 }
 
 /// Closes the log pipe of `slot` and its sink, if it has one.
@@ -1133,7 +1145,7 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
     // A full disk, a full FIFO: the line is dropped, as the next ones will be.
     let failed = sys::write_all(pipe.sink, l.as_bytes()).err();
     if let (Some(e), false) = (failed, pipe.failing) {
-        log.unable("write the log of ", name, "", e);
+        log.unable(text!("write the log of "), name, e);
     }
     pipe.failing = failed.is_some();
 }
@@ -1174,11 +1186,13 @@ fn signal_all(sig: u8, mode: Mode) {
 /// The text of each kind of [`Note`], in the order of its variants (the
 /// name goes before, a number after); then, from [`SHUTDOWN_TEXTS`], the
 /// shutdown's word for each [`Outcome`], in the order of its variants.
-const NOTE_TEXTS: &[u8] = b": started, pid |: ||: daemon pid \
+const NOTE_TEXTS: Packed = text!(
+    ": started, pid |: ||: daemon pid \
     |: no live child pid in its pidfile after the launcher exited|: ready\
     |: did not stop in time; sending SIGKILL to pid |: not started: `after=|reaped orphan \
     | ||processes left after SIGTERM; sending SIGKILL|nothing left to run; reaping orphans\
-    |stopping|powering off|rebooting|halting|restarting init";
+    |stopping|powering off|rebooting|halting|restarting init"
+);
 const SHUTDOWN_TEXTS: usize = 13;
 /// `FOSTER_SHUTDOWN` for each [`Outcome`], in the order of its variants
 /// (but the last).
@@ -1253,10 +1267,10 @@ fn note_number(note: &Note) -> Option<i64> {
 fn describe_exit(l: &mut Line, status: ExitStatus) {
     match status {
         ExitStatus::Code(c) => {
-            l.s(": exited with status ").u(c as u64);
+            l.t(text!(": exited with status ")).u(c as u64);
         }
         ExitStatus::Signal(s) => {
-            signals::put_name(l.s(": killed by "), s);
+            signals::put_name(l.t(text!(": killed by ")), s);
         }
     }
 }
@@ -1392,7 +1406,9 @@ mod tests {
     /// variants.
     #[test]
     fn note_texts_match_their_kinds() {
-        let text = |i| crate::bytes::nth_piece(NOTE_TEXTS, b'|', i).map(|t| t.to_vec());
+        let mut all = Vec::new();
+        NOTE_TEXTS.each(&mut |b| all.push(b));
+        let text = |i| all.split(|&b| b == b'|').nth(i).map(|t| t.to_vec());
         let kinds: [(Note, &[u8]); 13] = [
             (Note::Started { slot: 0, pid: 1 }, b": started, pid "),
             (Note::SpawnFailed { slot: 0, errno: 2 }, b": "),

@@ -4,6 +4,7 @@
 
 use crate::out::Line;
 use crate::sys::{self, Errno, Fd, SigSet};
+use config_format::text;
 
 pub const SIGHUP: u8 = 1;
 pub const SIGINT: u8 = 2;
@@ -108,6 +109,6 @@ pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
 pub fn put_name(l: &mut Line, sig: u8) -> &mut Line {
     match config_format::signal_name(sig) {
         Some(name) => l.s("SIG").s(name),
-        None => l.s("signal ").u(sig as u64),
+        None => l.t(text!("signal ")).u(sig as u64),
     }
 }

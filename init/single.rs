@@ -16,6 +16,7 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, 
 use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
 use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
+use config_format::{text, Packed};
 use core::ffi::CStr;
 
 /// What the command line asked for.
@@ -61,23 +62,23 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         return code;
     }
     let Some(cmd) = args.arg(opts.cmd) else {
-        return crate::usage_error("no command given");
+        return crate::usage_error(text!("no command given"));
     };
     if let Some(sig) = opts.pdeath {
         if let Err(e) = sys::set_parent_death_signal(sig) {
-            return crate::failed("set the parent-death signal", e);
+            return crate::failed(text!("set the parent-death signal"), e);
         }
     }
     // A subreaper whenever not PID 1 (`-s`, TINI_SUBREAPER: accepted, implied).
     if !sys::is_pid1() {
         if let Err(e) = sys::set_child_subreaper() {
             // Reported, not fatal: foster goes on.
-            let _ = crate::failed("become a subreaper", e);
+            let _ = crate::failed(text!("become a subreaper"), e);
         }
     }
     let sfd = match signals::open_fd() {
         Ok(fd) => fd,
-        Err(e) => return crate::failed("open a signalfd", e),
+        Err(e) => return crate::failed(text!("open a signalfd"), e),
     };
 
     opts.pgrp = sys::getpgrp();
@@ -103,7 +104,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             Err(code) => break 'run code,
         };
         if opts.has(VERBOSE) {
-            say("spawned # (@)", cmd.to_bytes(), opts.child.into(), 0);
+            say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
         }
 
         // The child's exit status, in the shell's convention, once it ended.
@@ -119,8 +120,8 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             if kill && !sweep(&opts, SIGKILL) {
                 // No usable /proc: what is left cannot be found, so it is left
                 // to the init above instead of being waited for forever.
-                let msg = b"foster: no usable /proc to find the processes left; leaving them\n";
-                let _ = sys::write_all(STDERR, msg);
+                let msg = text!("no usable /proc to find the processes left; leaving them");
+                say(msg, b"", 0, 0);
                 break;
             }
             // With a terminal, the child's stops come here too.
@@ -214,7 +215,7 @@ fn start(
         service: None,
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
-    let (r, w) = sys::pipe(0).map_err(|e| crate::failed("create a pipe", e))?;
+    let (r, w) = sys::pipe(0).map_err(|e| crate::failed(text!("create a pipe"), e))?;
     let spawned = spawn::spawn(&setup);
     // Closed here whether the fork worked or not: one close of each end.
     drop(w);
@@ -225,7 +226,7 @@ fn start(
         let mut b = [0u8; 1];
         let _ = sys::read(r.raw(), &mut b);
     }
-    spawned.map_err(|e| crate::failed("fork", e))
+    spawned.map_err(|e| crate::failed(text!("fork"), e))
 }
 
 /// Gives the foreground of terminal `fd` to group `to` if group `from` has it.
@@ -252,7 +253,7 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     }
     let _ = sys::kill(to, sig);
     if opts.has(VERBOSE) {
-        say("forwarded $ to #", b"", sig.into(), to.into());
+        say(text!("forwarded $ to #"), b"", sig.into(), to.into());
     }
 }
 
@@ -266,7 +267,7 @@ fn sweep(opts: &Opts, sig: u8) -> bool {
         let _ = sys::kill(-opts.child, sig);
     }
     if opts.has(VERBOSE) {
-        let text = "sent $ to the processes left (# descendants)";
+        let text = text!("sent $ to the processes left (# descendants)");
         say(text, b"", sig.into(), n.unwrap_or(0).into());
     }
     n.is_some()
@@ -285,10 +286,10 @@ fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
         b"reaped orphan "
     };
     let (text, n) = match (orphan, st) {
-        (false, ExitStatus::Code(c)) => ("child exited with #", c),
-        (false, ExitStatus::Signal(s)) => ("child killed by $", s),
-        (true, ExitStatus::Code(c)) => ("@# exited with #", c),
-        (true, ExitStatus::Signal(s)) => ("@# killed by $", s),
+        (false, ExitStatus::Code(c)) => (text!("child exited with #"), c),
+        (false, ExitStatus::Signal(s)) => (text!("child killed by $"), s),
+        (true, ExitStatus::Code(c)) => (text!("@# exited with #"), c),
+        (true, ExitStatus::Signal(s)) => (text!("@# killed by $"), s),
     };
     let n = i64::from(n);
     // An orphan's pid comes first, then its status.
@@ -302,10 +303,13 @@ fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
 /// that signal. One small builder instead of a line buffer in each.
 #[cold]
 #[inline(never)]
-pub(crate) fn say(text: &str, raw: &[u8], mut a: i64, b: i64) {
+pub(crate) fn say(text: Packed, raw: &[u8], mut a: i64, b: i64) {
     let mut l = Line::new();
-    l.s("foster: ");
-    for &c in text.as_bytes() {
+    l.t(text!("foster: "));
+    // Decoded first: the holes are filled in from the plain bytes.
+    let mut plain = Line::new();
+    plain.t(text);
+    for &c in plain.as_bytes() {
         match c {
             b'@' => {
                 l.bytes(raw);
@@ -366,7 +370,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             i += 1;
             // The failures below name the letter `f` (or the word):
             // one exit for all.
-            let (msg, word): (&str, &[u8]) = 'bad: {
+            let (msg, word): (Packed, &[u8]) = 'bad: {
                 let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
                     // The words `--` (the options end), `-h` and `--help`
                     // start with a letter that is no option: looked for
@@ -374,14 +378,14 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     match crate::word_index(b"- h -help", flags) {
                         Some(0) => return Ok(()),
                         Some(_) => {
-                            crate::out::put(sys::STDOUT, crate::USAGE.as_bytes());
+                            crate::out::put_text(sys::STDOUT, crate::USAGE);
                             return Err(0);
                         }
                         None => {}
                     }
                     // `--version` is one unknown word, not a `-` flag.
                     let word = if f == b"-" { flags } else { f };
-                    break 'bad ("unknown option -@", word);
+                    break 'bad (text!("unknown option -@"), word);
                 };
                 if k < SWITCHES {
                     o.switches |= 1 << k;
@@ -393,7 +397,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                         o.cmd += 1;
                         match args.arg(o.cmd - 1) {
                             Some(v) => v.to_bytes(),
-                            None => break 'bad ("missing value for -@", f),
+                            None => break 'bad (text!("missing value for -@"), f),
                         }
                     }
                 };
@@ -410,9 +414,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     // A name or any number 1..=64.
                     (b"p", _) => match config_format::signal_by_name(value) {
                         Some(sig) => o.pdeath = Some(sig),
-                        None => break 'bad ("bad signal for -@", f),
+                        None => break 'bad (text!("bad signal for -@"), f),
                     },
-                    _ => break 'bad ("bad number for -@", f),
+                    _ => break 'bad (text!("bad number for -@"), f),
                 }
                 continue 'letters;
             };

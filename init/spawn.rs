@@ -9,11 +9,11 @@
 //! when the program is missing, 126 for any other failure, so the parent learns
 //! of it through the ordinary exit path and is never blocked waiting on a child.
 
-use crate::log::Log;
+use crate::log::{Log, Part};
 use crate::signals;
 use crate::sys::{self, Errno, Pid, RawFd, SigSet};
 use crate::users;
-use config_format::Argv;
+use config_format::{text, Argv, Packed};
 use core::ffi::CStr;
 
 /// How the child relates to foster's session and terminal.
@@ -172,7 +172,7 @@ fn child(s: &ChildSetup) -> ! {
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
                 if let Err(e) = stdio_on_tty(tty) {
-                    break 'failed ("open ", tty.to_bytes(), Some(e), 126);
+                    break 'failed (text!("open "), tty.to_bytes(), Some(e), 126);
                 }
             }
             if v.stdin_null {
@@ -186,7 +186,7 @@ fn child(s: &ChildSetup) -> ! {
                     // Close-on-exec is the only fd flag: clear it without reading.
                     let _ = sys::fcntl(fd, sys::F_SETFD, 0);
                 } else if let Err(e) = sys::dup3(fd, target, 0) {
-                    break 'failed ("pass the readiness fd", &[], Some(e), 126);
+                    break 'failed (text!("pass the readiness fd"), &[], Some(e), 126);
                 }
             }
             if let Some(mask) = v.umask {
@@ -196,12 +196,16 @@ fn child(s: &ChildSetup) -> ! {
                 if let Err(e) = users::switch(v.user, v.group) {
                     let user = v.user.unwrap_or(b"?");
                     break 'failed match e {
-                        users::LookupError::Switch(e) => ("switch to user ", user, Some(e), 126),
-                        users::LookupError::Io(e) => ("read ", b"/etc/passwd", Some(e), 126),
-                        users::LookupError::UnknownGroup => {
-                            ("unknown group ", v.group.unwrap_or(b"?"), None, 126)
+                        users::LookupError::Switch(e) => {
+                            (text!("switch to user "), user, Some(e), 126)
                         }
-                        users::LookupError::UnknownUser => ("unknown user ", user, None, 126),
+                        users::LookupError::Io(e) => (text!("read "), b"/etc/passwd", Some(e), 126),
+                        users::LookupError::UnknownGroup => {
+                            (text!("unknown group "), v.group.unwrap_or(b"?"), None, 126)
+                        }
+                        users::LookupError::UnknownUser => {
+                            (text!("unknown user "), user, None, 126)
+                        }
                     };
                 }
             }
@@ -209,13 +213,13 @@ fn child(s: &ChildSetup) -> ! {
             // would give the child a directory it may not enter.
             if let Some(dir) = v.dir {
                 if let Err(e) = sys::chdir(dir) {
-                    break 'failed ("change directory to ", dir.to_bytes(), Some(e), 126);
+                    break 'failed (text!("change directory to "), dir.to_bytes(), Some(e), 126);
                 }
             }
             if v.ask_first {
-                let _ = sys::write_all(
+                crate::out::put_text(
                     sys::STDOUT,
-                    b"\nPlease press Enter to activate this console. ",
+                    text!("\nPlease press Enter to activate this console. "),
                 );
                 let mut c = [0u8; 1];
                 loop {
@@ -234,7 +238,7 @@ fn child(s: &ChildSetup) -> ! {
             }
             Exec::Table(argv) => (execvp(argv, s.envp, s.path), argv.word(0).unwrap_or(b"?")),
         };
-        ("exec ", prog, Some(e), exec_failure_code(e))
+        (text!("exec "), prog, Some(e), exec_failure_code(e))
     };
     to.report(what, obj, e, code)
 }
@@ -253,11 +257,20 @@ impl Reporter<'_> {
     /// (single-command mode, where only the exec can fail) tini's short
     /// `foster: OBJ: reason`. The shared `unable to ` is added here, once.
     #[inline(never)]
-    fn report(&self, what: &str, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
-        let sep: &[u8] = if e.is_some() { b": unable to " } else { b": " };
-        let parts = [self.name, sep, what.as_bytes(), obj];
+    fn report(&self, what: Packed, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
+        let sep = if e.is_some() {
+            text!(": unable to ")
+        } else {
+            text!(": ")
+        };
+        let parts = [
+            Part::Raw(self.name),
+            Part::Text(sep),
+            Part::Text(what),
+            Part::Raw(obj),
+        ];
         let short = if self.name.is_empty() { 3 } else { 0 };
-        let errno = e.map(|e| (e, ""));
+        let errno = e.map(|e| (e, text!("")));
         let log = Log::fd(self.fd);
         log.error_with(parts.get(short..).unwrap_or(&[]), errno.as_ref());
         sys::exit(code)

@@ -6,6 +6,7 @@ use crate::log::Log;
 use crate::runtime::{Config, Runtime};
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, StartArgs};
+use config_format::{text, Packed};
 use core::ffi::CStr;
 
 #[derive(Default)]
@@ -20,12 +21,7 @@ pub struct Opts {
 /// place, not copied out; on an error it holds what came before it).
 /// `lenient` (PID 1): words that are not options are skipped, since the
 /// kernel passes its unknown command-line words on to init.
-pub fn parse(
-    args: &StartArgs,
-    from: usize,
-    lenient: bool,
-    o: &mut Opts,
-) -> Result<(), &'static str> {
+pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Result<(), Packed> {
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
@@ -38,13 +34,13 @@ pub fn parse(
             }
             Some(k) => k,
             None if lenient => continue,
-            None => return Err("unknown option for sub-init mode"),
+            None => return Err(text!("unknown option for sub-init mode")),
         };
         let Some(word) = args.arg(i) else {
             return Err(match k {
-                0 => "-f needs a TABLE",
-                1 => "-S needs a socket PATH",
-                _ => "-p needs a SIGNAL",
+                0 => text!("-f needs a TABLE"),
+                1 => text!("-S needs a socket PATH"),
+                _ => text!("-p needs a SIGNAL"),
             });
         };
         i += 1;
@@ -53,7 +49,7 @@ pub fn parse(
             1 => o.socket = Some(word),
             _ => {
                 let sig = config_format::signal_by_name(word.to_bytes());
-                o.pdeath = Some(sig.ok_or("-p: unknown signal")?);
+                o.pdeath = Some(sig.ok_or(text!("-p: unknown signal"))?);
             }
         }
     }
@@ -66,19 +62,19 @@ pub fn main(args: StartArgs) -> i32 {
     crate::pid1::fill_closed_stdio(false, true);
     if let Err(e) = sys::set_child_subreaper() {
         // qemu-user and old kernels refuse it: orphans then go to the real init.
-        crate::unable_then(b"become a subreaper", e, "; continuing");
+        crate::unable_then(text!("become a subreaper"), e, text!("; continuing"));
     }
     let mut opts = Opts::default();
     if let Err(msg) = parse(&args, 1, false, &mut opts) {
         return crate::usage_error(msg);
     }
     let Some(table) = opts.table else {
-        return crate::usage_error("sub-init mode needs -f TABLE");
+        return crate::usage_error(text!("sub-init mode needs -f TABLE"));
     };
     if let Some(sig) = opts.pdeath {
         let parent = sys::getppid();
         if let Err(e) = sys::set_parent_death_signal(sig) {
-            return crate::failed("set the parent-death signal", e);
+            return crate::failed(text!("set the parent-death signal"), e);
         }
         // The parent may have died before prctl took effect: act as if the signal came.
         if sys::getppid() != parent {
@@ -96,7 +92,7 @@ pub fn main(args: StartArgs) -> i32 {
     let mut new = core::mem::ManuallyDrop::new(Runtime::new(cfg, Log::own_stderr()));
     let rt = match &mut *new {
         Ok(rt) => rt,
-        Err((what, e)) => return crate::failed(what, *e),
+        Err((what, e)) => return crate::failed(*what, *e),
     };
     if let Some(path) = opts.socket {
         rt.listen(path);

@@ -4,7 +4,7 @@
 //! `core::fmt` (its formatter alone is a tenth of foster's size budget).
 //! Messages are short, lower-case and quote the offending text in backticks.
 
-use crate::{Kind, Span};
+use crate::{text, Kind, Packed, Span};
 
 /// Where rendered text goes, a slice at a time. Everything written is UTF-8
 /// as long as the file name given to [`Error::report`] is.
@@ -135,19 +135,12 @@ impl Error {
         // Template number `msg` is the text after that many newlines;
         // byte by byte, so the holes need no splitting (holes are ASCII, so
         // whole characters still go out in order).
-        let mut line = 0;
-        for &b in TEMPLATES {
-            if b == b'\n' {
-                line += 1;
-            } else if line == msg as usize {
-                match b {
-                    b'$' => m.t(text),
-                    b'#' => m.n(n),
-                    b'%' => m.s(kind.map_or("", Kind::as_str).as_bytes()),
-                    _ => m.s(&[b]),
-                }
-            }
-        }
+        TEMPLATES.piece(msg as usize, b'\n', &mut |b| match b {
+            b'$' => m.t(text),
+            b'#' => m.n(n),
+            b'%' => m.s(kind.map_or("", Kind::as_str).as_bytes()),
+            _ => m.s(&[b]),
+        });
     }
 
     /// `FILE:LINE:COL: message`, then the source line and a caret under the
@@ -235,7 +228,8 @@ fn utf8_unit(b: &[u8]) -> (usize, bool) {
 
 /// Every message but the cycle's, one a line, in [`Message`] order: `$` is
 /// the offending text, `#` the number, `%` the kind.
-const TEMPLATES: &[u8] = b"\
+const TEMPLATES: Packed = text!(
+    "\
 unknown kind `$` (use sysinit, wait, once, service, askfirst, shutdown, ctrlaltdel or restart)
 missing name after `$`
 bad name `$` (use 1 to # of A-Z a-z 0-9 _ . @ + -)
@@ -267,7 +261,8 @@ unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restar
 `after=` orders only once, service and askfirst entries, not %
 `after=$` names no entry
 `after=$` names an entry with errors
-`after=$` names a % entry, which never starts";
+`after=$` names a % entry, which never starts"
+);
 
 /// Where physical line `line` (1-based) of `src` starts; `None` for line 0
 /// and past the last line. Not inlined: the parser finds lines with it too.
@@ -374,7 +369,9 @@ mod tests {
 
     #[test]
     fn one_template_per_numbered_message() {
-        assert_eq!(TEMPLATES.split(|&b| b == b'\n').count(), 32);
+        let mut lines = 1;
+        TEMPLATES.each(&mut |b| lines += usize::from(b == b'\n'));
+        assert_eq!(lines, 32);
     }
 
     #[test]

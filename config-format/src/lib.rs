@@ -34,11 +34,13 @@ mod error;
 mod lex;
 mod order;
 mod parse;
+pub mod text;
 mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
 pub use error::{decimal, escape, Error, ErrorKind, Message, Sink};
 pub use parse::{parse, parse_into, parse_n, word_index};
+pub use text::Packed;
 pub use value::{decimal as parse_decimal, parse_duration, signal_by_name, signal_name};
 
 /// Entries in one table.

@@ -20,15 +20,17 @@ pub struct Errno(pub u16);
 pub type Result<T> = core::result::Result<T, Errno>;
 
 // One packed table: the codes as bytes, and what `Errno::text` says for
-// each as one `|`-separated string, in the same order: a human text for the
-// errors foster reports most, the symbolic name for the rest (a `match`
-// costs a compare per errno and a pointer and a length per text).
+// each as one `|`-separated compressed text (`config_format::text`), in
+// the same order: a human text for the errors foster reports most, the
+// symbolic name for the rest (a `match` costs a compare per errno and a
+// pointer and a length per text).
 macro_rules! errnos {
     ($($name:ident $text:literal,)* ; $($plain:ident,)*) => {
         impl Errno {
             $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
             $(pub const $plain: Errno = Errno(linux_raw_sys::errno::$plain as u16);)*
-            const TEXTS: &'static str = concat!($($text, "|",)* $(stringify!($plain), "|",)*);
+            const TEXTS: config_format::Packed =
+                config_format::text!(concat!($($text, "|",)* $(stringify!($plain), "|",)*));
             /// The place of this errno in the list below, if it is there.
             fn index(self) -> Option<usize> {
                 use linux_raw_sys::errno as e;
@@ -98,17 +100,10 @@ impl Errno {
     }
 
     /// A short human text for the errors foster reports most, else the
-    /// symbolic name (`ESRCH`), or `""` for one foster has no name for.
-    pub fn text(self) -> &'static str {
-        let Some(text) = self
-            .index()
-            .and_then(|i| crate::bytes::nth_piece(Self::TEXTS.as_bytes(), b'|', i))
-        else {
-            return "";
-        };
-        // SAFETY: `text` is a piece of the str `TEXTS` cut at an ASCII byte,
-        // so it is valid UTF-8 too.
-        unsafe { core::str::from_utf8_unchecked(text) }
+    /// symbolic name (`ESRCH`): piece `.1` of the packed list `.0`; `None`
+    /// for one foster has no name for.
+    pub fn text(self) -> Option<(config_format::Packed, usize)> {
+        self.index().map(|i| (Self::TEXTS, i))
     }
 }
 
