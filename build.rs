@@ -20,6 +20,11 @@ fn main() {
             "-Wl,--build-id=none",
             // Identical functions (monomorphized twins) are kept once.
             "-Wl,--icf=all",
+            // Read-only data in the code's segment: one mapping instead of
+            // two that share a page (4 kB less resident, one program header
+            // less). The data is a few KB of texts and tables, so little
+            // gadget surface is added to the code's.
+            "-Wl,--no-rosegment",
         ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
@@ -32,6 +37,7 @@ fn main() {
             "--no-pie",
             "--build-id=none",
             "--icf=all",
+            "--no-rosegment",
         ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
