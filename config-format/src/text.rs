@@ -266,9 +266,10 @@ pub const fn encode<const N: usize>(text: &str) -> ([u8; N], usize) {
     while t < PAIRS.len() {
         let [x, y] = PAIRS[t];
         let (mut from, mut to) = (0, 0);
-        // No text has a NUL: a `[0, 0]` place never matches.
+        // A `[0, 0]` place is no pair: token 0x00 (a pair's output) twice
+        // in a row must not turn into a tab or a newline.
         while from < len {
-            if from + 1 < len && buf[from] == x && buf[from + 1] == y {
+            if from + 1 < len && buf[from] == x && buf[from + 1] == y && (x | y) != 0 {
                 buf[to] = t as u8 ^ 0x80;
                 from += 2;
             } else {
@@ -371,6 +372,9 @@ mod tests {
                 text!("No such file or directory"),
                 "No such file or directory",
             ),
+            // Token 0x00 (`control`) twice in a row: the NUL pair the
+            // places of tab and newline hold must not match it.
+            (text!("controlcontrol"), "controlcontrol"),
         ];
         struct Collect(Vec<u8>);
         impl crate::Sink for Collect {
