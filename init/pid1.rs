@@ -239,13 +239,7 @@ pub fn main(args: StartArgs) -> ! {
         }
     };
     // After mount_api: /run is a fresh tmpfs (or the container's own).
-    rt.listen(opts.socket.unwrap_or(crate::control::PID1_SOCKET));
-    if rt.start().is_err() {
-        rt.log()
-            .error(text!("no table could be read; reaping orphans only"));
-    }
-    let outcome = rt.run();
-    rt.close_at_exit();
+    let outcome = rt.serve(Some(opts.socket.unwrap_or(crate::control::PID1_SOCKET)));
     finish(rt, outcome, container, mounted)
 }
 

@@ -228,14 +228,34 @@ impl<'a> Runtime<'a> {
         Err(failed)
     }
 
-    // Not inlined (measured: its callers are smaller for it).
-    #[inline(never)]
     pub fn mode(&self) -> Mode {
         self.cfg.mode
     }
 
+    /// The course of both supervising modes once set up: the control socket
+    /// at `socket` (none: no socket), the table, the loop, then the close
+    /// at exit. When no table could be read, a sub-init ends with
+    /// `Exit(1)`; PID 1 says so and runs on, reaping orphans only.
+    pub fn serve(&mut self, socket: Option<&'static CStr>) -> Outcome {
+        if let Some(path) = socket {
+            self.listen(path);
+        }
+        let outcome = match self.start() {
+            Err(_) if self.cfg.mode == Mode::SubInit => Outcome::Exit(1),
+            started => {
+                if started.is_err() {
+                    self.log
+                        .error(text!("no table could be read; reaping orphans only"));
+                }
+                self.run()
+            }
+        };
+        self.close_at_exit();
+        outcome
+    }
+
     /// Opens the control socket; a failure is reported, foster runs on without.
-    pub fn listen(&mut self, path: &'static CStr) {
+    fn listen(&mut self, path: &'static CStr) {
         if let Some(fd) = crate::control::Server::bind(path, &self.log) {
             if sys::epoll_add(&self.ep, fd.raw(), sys::EPOLLIN, TAG_CONTROL).is_ok() {
                 self.control.listen(fd, path);
@@ -248,7 +268,7 @@ impl<'a> Runtime<'a> {
     /// read-only at shutdown (EBUSY), and the disk would be left unclean.
     // Cold: runs once, at the end (measured: smaller).
     #[cold]
-    pub fn close_at_exit(&mut self) {
+    fn close_at_exit(&mut self) {
         self.control.remove();
         for p in self.logs.iter_mut().filter(|p| p.open) {
             p.open = false;
@@ -378,7 +398,7 @@ impl<'a> Runtime<'a> {
     /// Loads the table and starts the boot sequence.
     // Cold: runs once (measured: smaller).
     #[cold]
-    pub fn start(&mut self) -> Result<(), Errno> {
+    fn start(&mut self) -> Result<(), Errno> {
         self.load(None, false)?;
         self.swap_sources();
         if self.table.0.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
@@ -450,7 +470,7 @@ impl<'a> Runtime<'a> {
     }
 
     /// The loop. Returns only for sub-init's exit, with its status.
-    pub fn run(&mut self) -> Outcome {
+    fn run(&mut self) -> Outcome {
         let mut events = [sys::EMPTY_EVENT; 8];
         // The control server's next deadline, as its last tick left it (no
         // client yet at the start; only events change the clients).
@@ -807,11 +827,7 @@ impl<'a> Runtime<'a> {
             }
         }
         signals::reset_for_child(SigSet::EMPTY, SigSet::EMPTY);
-        let e = spawn::execvp(
-            argv,
-            env.envp(),
-            env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
-        );
+        let e = spawn::execvp(argv, env.envp(), env.path());
         let _ = sys::sigprocmask(sys::SIG_BLOCK, signals::catchable());
         signals::ignore_real_time();
         let prog = argv.word(0).unwrap_or(b"?");
@@ -984,7 +1000,7 @@ impl<'a> Runtime<'a> {
             name: entry.name.as_bytes(),
             exec: Exec::Table(argv),
             envp: env.envp(),
-            path: env.get(b"PATH").unwrap_or(spawn::DEFAULT_PATH),
+            path: env.path(),
             session: Session::New,
             keep_ignored: SigSet::EMPTY,
             mask: SigSet::EMPTY,
@@ -1155,7 +1171,6 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
 /// follows when `hangup`, then SIGCONT (not after a SIGKILL or a SIGCONT):
 /// a stopped service must wake up to act on the signal. One loop for the
 /// three (a 0 in its list: no signal).
-#[inline(never)]
 fn signal_service(pid: Pid, sig: u8, hangup: bool) {
     if pid <= 0 {
         return;

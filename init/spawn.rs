@@ -470,6 +470,11 @@ impl Env {
         (0..self.count).find_map(|i| crate::bytes::value_of(self.var(i)?, key))
     }
 
+    /// The search path of this environment, or [`DEFAULT_PATH`].
+    pub fn path(&self) -> &[u8] {
+        self.get(b"PATH").unwrap_or(DEFAULT_PATH)
+    }
+
     /// The NULL-terminated pointer array for execve.
     pub fn envp(&self) -> &[*const u8] {
         self.ptrs.get(..self.count + 1).unwrap_or(&[])

@@ -94,17 +94,8 @@ pub fn main(args: StartArgs) -> i32 {
         Ok(rt) => rt,
         Err((what, e)) => return crate::failed(*what, *e),
     };
-    if let Some(path) = opts.socket {
-        rt.listen(path);
+    match rt.serve(opts.socket) {
+        Outcome::Exit(code) => code.into(),
+        Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
     }
-    let code = if rt.start().is_err() {
-        1
-    } else {
-        match rt.run() {
-            Outcome::Exit(code) => code.into(),
-            Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
-        }
-    };
-    rt.close_at_exit();
-    code
 }

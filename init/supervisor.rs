@@ -14,7 +14,7 @@
 use crate::sys::{ExitStatus, Pid};
 use config_format::{Entry, Kind, Millis, Name, OnExit, RestartPolicy, Table, Text};
 use core::num::NonZeroU64;
-use heapless::{Deque, Vec};
+use heapless::Vec;
 
 /// Slots: every entry of the table, plus room for entries of an old table
 /// that are still stopping after a reload.
@@ -462,7 +462,7 @@ pub enum Mode {
 pub type Slots = Vec<Slot, MAX_SLOTS>;
 
 /// Storage for the action queue: reserved once by the runtime, outside the stack.
-pub type Actions = Deque<Action, MAX_ACTIONS>;
+pub type Actions = crate::sys::Ring<Action, MAX_ACTIONS>;
 
 /// The supervisor.
 ///

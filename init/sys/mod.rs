@@ -1458,10 +1458,9 @@ pub unsafe trait ZeroValid {}
 // SAFETY: a heapless 0.9 `Vec` is a length plus `[MaybeUninit<T>; N]`: all
 // zero is the empty vector (checked by `zeroed_vec_is_empty` below).
 unsafe impl<T, const N: usize> ZeroValid for heapless::Vec<T, N> {}
-// SAFETY: a heapless 0.9 `Deque` is two indices, a `full` flag and
-// `[MaybeUninit<T>; N]`: all zero is the empty queue (front == back, not full;
-// checked by `zeroed_deque_is_empty` below).
-unsafe impl<T, const N: usize> ZeroValid for heapless::Deque<T, N> {}
+// SAFETY: a `Ring` is two integers and `[MaybeUninit<T>; N]`: all zero is
+// the empty queue (checked by `zeroed_ring_is_empty` below).
+unsafe impl<T, const N: usize> ZeroValid for Ring<T, N> {}
 // SAFETY: a table is one `heapless::Vec` (see above).
 unsafe impl<const N: usize> ZeroValid for config_format::TableN<N> {}
 
@@ -1476,6 +1475,76 @@ unsafe impl ZeroValid for crate::spawn::Env {}
 unsafe impl ZeroValid for crate::runtime::Reserved {}
 // SAFETY: an argv buffer and an environment block (see above).
 unsafe impl ZeroValid for crate::runtime::Scratch {}
+
+/// A first-in first-out queue of up to `N` values (the supervisor's
+/// actions): the values from `head` on, `len` of them, wrapping at the end
+/// (`N` below 2^31: the indices are `u32`). Smaller code than heapless's
+/// `Deque` (measured).
+pub struct Ring<T, const N: usize> {
+    head: u32,
+    len: u32,
+    buf: [MaybeUninit<T>; N],
+}
+
+impl<T: Copy, const N: usize> Default for Ring<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Copy, const N: usize> Ring<T, N> {
+    pub const fn new() -> Self {
+        Ring {
+            head: 0,
+            len: 0,
+            buf: [const { MaybeUninit::uninit() }; N],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len as usize >= N
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends `v`; gives it back when the queue is full.
+    pub fn push_back(&mut self, v: T) -> core::result::Result<(), T> {
+        if self.is_full() {
+            return Err(v);
+        }
+        let slot = self
+            .buf
+            .get_mut((self.head + self.len) as usize % N)
+            .ok_or(v)?;
+        slot.write(v);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Takes the oldest value.
+    pub fn pop_front(&mut self) -> Option<T> {
+        if self.is_empty() {
+            return None;
+        }
+        let slot = self.buf.get(self.head as usize % N)?;
+        // SAFETY: the `len` slots from `head` on (wrapping) were written by
+        // `push_back` and not taken since; `head` is one of them.
+        let v = unsafe { slot.assume_init() };
+        self.head = (self.head + 1) % N as u32;
+        self.len -= 1;
+        Some(v)
+    }
+}
 
 /// A `T` that starts on a page of its own and fills its last page alone
 /// (`align` rounds the size up to whole pages), inside a reserved mapping.
@@ -1548,15 +1617,23 @@ mod tests {
     }
 
     #[test]
-    fn zeroed_deque_is_empty() {
-        let d = reserve_zeroed::<heapless::Deque<u64, 8>>().unwrap();
+    fn zeroed_ring_is_empty() {
+        let d = reserve_zeroed::<Ring<u64, 8>>().unwrap();
         assert!(d.is_empty());
         assert_eq!(d.pop_front(), None);
         for i in 0..8 {
             d.push_back(i).unwrap();
         }
         assert!(d.is_full());
+        assert_eq!(d.push_back(8), Err(8));
         assert_eq!(d.pop_front(), Some(0));
+        // Wraps around the end.
+        d.push_back(8).unwrap();
+        assert_eq!(d.len(), 8);
+        for i in 1..=8 {
+            assert_eq!(d.pop_front(), Some(i));
+        }
+        assert_eq!(d.pop_front(), None);
     }
 
     /// Resident pages of the mapping at `addr` (`mincore`).
