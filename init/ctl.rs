@@ -38,7 +38,7 @@ pub fn main(args: StartArgs) -> i32 {
     while let Some(a) = args.arg(i) {
         let w = a.to_bytes();
         i += 1;
-        match crate::word_index(b"-S --json -j", w) {
+        match crate::word_index(b"-S -h --help --json -j", w) {
             Some(0) => match args.arg(i) {
                 Some(p) => {
                     socket = p;
@@ -46,6 +46,8 @@ pub fn main(args: StartArgs) -> i32 {
                 }
                 None => return crate::usage_error(text!("ctl: -S needs a PATH")),
             },
+            // Help, as `foster -h`: never sent to foster as a command.
+            Some(1 | 2) => return crate::help(),
             Some(_) => json = true,
             None => {
                 match words {

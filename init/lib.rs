@@ -108,6 +108,13 @@ pub(crate) fn unable_then(what: Packed, e: sys::Errno, post: Packed) {
     log::STDERR.error_errno(&parts, e, post);
 }
 
+/// `-h`, `--help`: the usage on stdout; returns 0.
+#[inline(never)]
+pub(crate) fn help() -> i32 {
+    out::put_text(sys::STDOUT, USAGE);
+    0
+}
+
 /// Prints `foster: MSG` and the usage, returns 2 (bad usage).
 pub fn usage_error(msg: Packed) -> i32 {
     usage_error_with(msg, b"")

@@ -377,10 +377,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     // only here, at that first letter.
                     match crate::word_index(b"- h -help", flags) {
                         Some(0) => return Ok(()),
-                        Some(_) => {
-                            crate::out::put_text(sys::STDOUT, crate::USAGE);
-                            return Err(0);
-                        }
+                        Some(_) => return Err(crate::help()),
                         None => {}
                     }
                     // `--version` is one unknown word, not a `-` flag.

@@ -608,6 +608,13 @@ fn start_stop_restart() {
     // Bad usage of the client itself: exit 2.
     assert_eq!(f.ctl(&[]).code, 2);
     assert_eq!(f.ctl(&["stop", "a", "b"]).code, 2);
+    // Help is the client's own, never a request foster answers.
+    for help in ["-h", "--help"] {
+        let out = f.ctl(&[help]);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+        assert!(out.stdout.starts_with("usage: foster"), "{out:?}");
+        assert!(out.stdout.contains("foster ctl [-S SOCK]"), "{out:?}");
+    }
     assert_eq!(f.row("web").pid, Some(web3), "errors disturbed web");
 }
 
