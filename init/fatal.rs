@@ -3,7 +3,11 @@
 
 use crate::sys;
 
-/// The panic handler's body: one line, then reap forever (PID 1) or exit 70.
+/// sysexits' EX_SOFTWARE, "internal software error": a panic outside PID 1.
+const EX_SOFTWARE: i32 = 70;
+
+/// The panic handler's body: one line, then reap forever (PID 1) or exit
+/// [`EX_SOFTWARE`].
 pub fn panicked() -> ! {
     let pid1 = sys::is_pid1();
     let msg: &[u8] = if pid1 {
@@ -15,7 +19,7 @@ pub fn panicked() -> ! {
     if pid1 {
         reap_forever()
     }
-    sys::exit(70)
+    sys::exit(EX_SOFTWARE)
 }
 
 /// Reap every child that ever exits, for good. Used when PID 1 cannot run its
@@ -24,6 +28,8 @@ pub fn reap_forever() -> ! {
     loop {
         match sys::wait4(-1, 0) {
             Ok(_) => {}
+            // No child at all (ECHILD) or an interrupted wait: look again in
+            // a second rather than spin; an orphan waits at most that long.
             Err(_) => sys::sleep_ms(1000),
         }
     }

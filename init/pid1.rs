@@ -46,15 +46,17 @@ const fn flag_byte(flags: u32) -> u8 {
     flags as u8
 }
 
+/// The fields of a MOUNTS record, in order.
 const TARGET: usize = 0;
 const PARENT: usize = 1;
 const TYPE: usize = 2;
 const DATA: usize = 3;
+const FIELDS: usize = 4;
 
 /// Field `field` (TARGET .. DATA) of record `record` of MOUNTS.
 #[inline(never)]
 fn mount_field(record: usize, field: usize) -> &'static CStr {
-    let mut n = record * 4 + field;
+    let mut n = record * FIELDS + field;
     let mut start = 0;
     for (end, &b) in MOUNTS.iter().enumerate() {
         if b == 0 {
@@ -322,7 +324,6 @@ fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> !
     fatal::reap_forever()
 }
 
-/// Remount every filesystem read-only, newest mount first, from /proc/mounts.
 /// /proc/mounts writes blanks, tabs, newlines and backslashes in paths as
 /// `\NNN` octal escapes: decode them.
 fn unescape_mount_path(raw: &[u8], out: &mut Line) {
@@ -348,13 +349,15 @@ fn unescape_mount_path(raw: &[u8], out: &mut Line) {
 }
 
 /// Unmounts, or else remounts read-only, every filesystem but the virtual
-/// ones, newest mount first. Cold (once, at shutdown): measured smaller so.
+/// ones, newest mount first, as /proc/mounts lists them.
+// Cold: runs once, at shutdown (measured: smaller).
 #[cold]
 fn remount_all_ro(log: &Log) {
     // Room for thousands of mounts: the newest, at the end, matter most. Taken
     // only now, at shutdown; a small stack buffer if even that fails.
+    const MOUNTS_MAX: usize = 256 * 1024;
     let mut small = [0u8; 4096];
-    let buf: &mut [u8] = match sys::reserve(256 * 1024) {
+    let buf: &mut [u8] = match sys::reserve(MOUNTS_MAX) {
         Ok(b) => b,
         Err(_) => &mut small,
     };
@@ -411,7 +414,7 @@ mod tests {
     #[test]
     fn mount_records_match_their_flags() {
         let fields = MOUNTS.iter().filter(|&&b| b == 0).count();
-        assert_eq!(fields, 4 * MOUNT_FLAGS.len());
+        assert_eq!(fields, FIELDS * MOUNT_FLAGS.len());
         assert_eq!(mount_field(3, TARGET), c"/dev/pts");
         assert_eq!(mount_field(3, PARENT), c"/dev");
         assert_eq!(mount_field(2, DATA), c"mode=0755");

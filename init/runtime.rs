@@ -24,12 +24,24 @@ const INITTAB: &CStr = c"/etc/inittab";
 /// Epoll tags: the high half says what kind of source, the low half which
 /// (a slot for readiness and log pipes, a client's index for clients).
 const TAG_SIGNAL: u64 = 0;
+/// The low half of a tag: which source of its kind.
+const TAG_INDEX: u64 = 0xffff_ffff;
 const TAG_READY: u64 = 1 << 32;
 const TAG_LOG: u64 = 2 << 32;
 pub const TAG_CONTROL: u64 = 3 << 32;
 pub const TAG_CLIENT: u64 = 4 << 32;
 
+/// The longest line of a service's log forwarded whole; a longer one is
+/// split at this length.
 const LOG_LINE: usize = 240;
+/// One read of a log pipe.
+const LOG_CHUNK: usize = 512;
+/// Reads of a log pipe per wakeup (epoll is level-triggered: what is left
+/// wakes it again). `u32`: the smallest loop counter.
+const LOG_READS_PER_EVENT: u32 = 16;
+/// Reads of the log pipe of a process that is gone: enough to empty a pipe
+/// of the default capacity (64 KiB).
+const LOG_READS_AT_END: u32 = (64 * 1024 / LOG_CHUNK) as u32;
 
 /// What PID 1 adds to its children's environment when missing (NUL-separated).
 const PID1_ENV: &[u8] = b"HOME=/\0SHELL=/bin/sh\0USER=root\0TERM=linux";
@@ -168,14 +180,10 @@ pub struct Runtime<'a> {
     scratch: Option<&'static mut Paged<Scratch>>,
 }
 
-/// Reads a table file into `buf`; returns its length.
-fn read_table(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
-    sys::read_file(path, buf)
-}
-
 impl<'a> Runtime<'a> {
-    /// Sets up fds and loads the table. Errors are reported; `None` when
-    /// foster cannot run at all.
+    /// Sets up the signalfd, the epoll instance and the reserved memory (the
+    /// table is loaded later, by [`Runtime::serve`]). `Err`: what could not
+    /// be done and why, for the caller to report: foster cannot supervise.
     pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (Packed, Errno)> {
         // One exit for every failure: the error is written in one place.
         let failed = 'failed: {
@@ -309,7 +317,7 @@ impl<'a> Runtime<'a> {
         // in `why`.
         let mut why = Line::new();
         let (result, pre, post): (_, Packed, Packed) = 'failed: {
-            let len = match read_table(path, buf) {
+            let len = match sys::read_file(path, buf) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
                 Err(Errno::ENOENT) if given.is_none() => {
@@ -469,7 +477,8 @@ impl<'a> Runtime<'a> {
         errors
     }
 
-    /// The loop. Returns only for sub-init's exit, with its status.
+    /// The loop. Returns once the supervisor has finished (its
+    /// [`Action::Finish`]): a sub-init's exit, PID 1's shutdown.
     fn run(&mut self) -> Outcome {
         let mut events = [sys::EMPTY_EVENT; 8];
         // The control server's next deadline, as its last tick left it (no
@@ -489,8 +498,8 @@ impl<'a> Runtime<'a> {
             let n = sys::epoll_wait(&self.ep, &mut events, timeout).unwrap_or(0);
             for ev in events.iter().take(n) {
                 let (_, data) = sys::epoll_event_data(ev);
-                let index = (data & 0xffff_ffff) as usize;
-                match data & !0xffff_ffff {
+                let index = (data & TAG_INDEX) as usize;
+                match data & !TAG_INDEX {
                     TAG_SIGNAL => self.on_signals(),
                     TAG_READY => self.on_ready(index),
                     TAG_LOG => self.on_log(index, false),
@@ -618,11 +627,16 @@ impl<'a> Runtime<'a> {
         let Some(pipe) = log_of(self.logs, slot as SlotId) else {
             return;
         };
-        let mut chunk = [0u8; 512];
+        let mut chunk = [0u8; LOG_CHUNK];
         // Bounded: a chatty service cannot keep foster from other events.
         // At its end, up to a pipe's default size is read out at once.
         let mut empty = false;
-        for _ in 0..if end { 128 } else { 16 } {
+        let reads = if end {
+            LOG_READS_AT_END
+        } else {
+            LOG_READS_PER_EVENT
+        };
+        for _ in 0..reads {
             let n = match sys::read(pipe.read, &mut chunk) {
                 Ok(n) if n > 0 => n,
                 _ => {
@@ -707,8 +721,9 @@ impl<'a> Runtime<'a> {
         let sup = &self.sup;
         let name = |id: SlotId| slot_name(sup, id);
         let verbose = self.cfg.verbose;
-        let mut kind = note_kind(note);
-        let mut error = ERROR_NOTES & (1 << kind) != 0;
+        // The note's place in NOTE_TEXTS: its kind, or a shutdown's word.
+        let mut piece = note_kind(note);
+        let mut error = ERROR_NOTES & (1 << piece) != 0;
         let mut l = Line::new();
         match *note {
             Note::SpawnFailed { .. } => {
@@ -726,13 +741,13 @@ impl<'a> Runtime<'a> {
                 // Written as it would be to /dev/kmsg: no second line buffer.
                 l.t(text!("<6>foster: exit-status "));
             }
-            Note::ShutdownBegins { outcome } => kind = SHUTDOWN_TEXTS + outcome_index(outcome),
+            Note::ShutdownBegins { outcome } => piece = SHUTDOWN_TEXTS + outcome_index(outcome),
             _ => {}
         }
         if let Some(id) = note_slot(note) {
             l.bytes(name(id));
         }
-        l.piece(NOTE_TEXTS, kind, b'|');
+        l.piece(NOTE_TEXTS, piece, b'|');
         if let Some(n) = note_number(note) {
             l.i(n);
         }
@@ -1208,31 +1223,55 @@ const NOTE_TEXTS: Packed = text!(
     | ||processes left after SIGTERM; sending SIGKILL|nothing left to run; reaping orphans\
     |stopping|powering off|rebooting|halting|restarting init"
 );
-const SHUTDOWN_TEXTS: usize = 13;
+/// Where the shutdown words start in [`NOTE_TEXTS`]: after one text per
+/// kind of [`Note`].
+const SHUTDOWN_TEXTS: usize = NOTE_KINDS;
 /// `FOSTER_SHUTDOWN` for each [`Outcome`], in the order of its variants
 /// (but the last).
 const SHUTDOWN_ENV: &[u8] = b"FOSTER_SHUTDOWN=exit|FOSTER_SHUTDOWN=poweroff\
     |FOSTER_SHUTDOWN=reboot|FOSTER_SHUTDOWN=halt";
-/// The kinds of [`Note`] logged as errors (an exit: when it failed).
-const ERROR_NOTES: u32 = 1 << 1 | 1 << 4 | 1 << 6 | 1 << 7;
+/// The kinds of [`Note`] logged as errors (an exit: when it failed), a bit
+/// per kind.
+const ERROR_NOTES: u32 =
+    1 << kind::SPAWN_FAILED | 1 << kind::PIDFILE_MISSING | 1 << kind::KILLED | 1 << kind::BLOCKED;
+
+/// The number of each [`Note`] variant, in declaration order: its text's
+/// place in [`NOTE_TEXTS`] and its bit in [`ERROR_NOTES`].
+mod kind {
+    pub const STARTED: usize = 0;
+    pub const SPAWN_FAILED: usize = 1;
+    pub const EXITED: usize = 2;
+    pub const ADOPTED: usize = 3;
+    pub const PIDFILE_MISSING: usize = 4;
+    pub const READY: usize = 5;
+    pub const KILLED: usize = 6;
+    pub const BLOCKED: usize = 7;
+    pub const ORPHAN_REAPED: usize = 8;
+    pub const EXIT_STATUS: usize = 9;
+    pub const SHUTDOWN_BEGINS: usize = 10;
+    pub const STRAGGLERS_KILLED: usize = 11;
+    pub const NOTHING_LEFT: usize = 12;
+}
+/// How many kinds of [`Note`] there are.
+const NOTE_KINDS: usize = kind::NOTHING_LEFT + 1;
 
 /// The note's variant, numbered in declaration order.
 #[inline(never)]
 fn note_kind(note: &Note) -> usize {
     match note {
-        Note::Started { .. } => 0,
-        Note::SpawnFailed { .. } => 1,
-        Note::Exited { .. } => 2,
-        Note::Adopted { .. } => 3,
-        Note::PidfileMissing { .. } => 4,
-        Note::Ready { .. } => 5,
-        Note::Killed { .. } => 6,
-        Note::Blocked { .. } => 7,
-        Note::OrphanReaped { .. } => 8,
-        Note::ExitStatus { .. } => 9,
-        Note::ShutdownBegins { .. } => 10,
-        Note::StragglersKilled => 11,
-        Note::NothingLeft => 12,
+        Note::Started { .. } => kind::STARTED,
+        Note::SpawnFailed { .. } => kind::SPAWN_FAILED,
+        Note::Exited { .. } => kind::EXITED,
+        Note::Adopted { .. } => kind::ADOPTED,
+        Note::PidfileMissing { .. } => kind::PIDFILE_MISSING,
+        Note::Ready { .. } => kind::READY,
+        Note::Killed { .. } => kind::KILLED,
+        Note::Blocked { .. } => kind::BLOCKED,
+        Note::OrphanReaped { .. } => kind::ORPHAN_REAPED,
+        Note::ExitStatus { .. } => kind::EXIT_STATUS,
+        Note::ShutdownBegins { .. } => kind::SHUTDOWN_BEGINS,
+        Note::StragglersKilled => kind::STRAGGLERS_KILLED,
+        Note::NothingLeft => kind::NOTHING_LEFT,
     }
 }
 
@@ -1424,7 +1463,7 @@ mod tests {
         let mut all = Vec::new();
         NOTE_TEXTS.each(&mut |b| all.push(b));
         let text = |i| all.split(|&b| b == b'|').nth(i).map(|t| t.to_vec());
-        let kinds: [(Note, &[u8]); 13] = [
+        let kinds: [(Note, &[u8]); NOTE_KINDS] = [
             (Note::Started { slot: 0, pid: 1 }, b": started, pid "),
             (Note::SpawnFailed { slot: 0, errno: 2 }, b": "),
             (

@@ -22,13 +22,19 @@ pub struct Opts {
 /// `lenient` (PID 1): words that are not options are skipped, since the
 /// kernel passes its unknown command-line words on to init.
 pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Result<(), Packed> {
+    // The options, by their place in OPTIONS (`-p SIG`, place 2, is the
+    // `_` arms below).
+    const OPTIONS: &[u8] = b"-f -S -p -v";
+    const TABLE: usize = 0;
+    const SOCKET: usize = 1;
+    const VERBOSE: usize = 3;
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
-        // `k`: the option's place in the list; all but `-v` take the next
+        // `k`: the option's place in OPTIONS; all but `-v` take the next
         // word, stored by `k` once it is there.
-        let k = match crate::word_index(b"-f -S -p -v", a.to_bytes()) {
-            Some(3) => {
+        let k = match crate::word_index(OPTIONS, a.to_bytes()) {
+            Some(VERBOSE) => {
                 o.verbose = true;
                 continue;
             }
@@ -38,15 +44,15 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Resu
         };
         let Some(word) = args.arg(i) else {
             return Err(match k {
-                0 => text!("-f needs a TABLE"),
-                1 => text!("-S needs a socket PATH"),
+                TABLE => text!("-f needs a TABLE"),
+                SOCKET => text!("-S needs a socket PATH"),
                 _ => text!("-p needs a SIGNAL"),
             });
         };
         i += 1;
         match k {
-            0 => o.table = Some(word),
-            1 => o.socket = Some(word),
+            TABLE => o.table = Some(word),
+            SOCKET => o.socket = Some(word),
             _ => {
                 let sig = config_format::signal_by_name(word.to_bytes());
                 o.pdeath = Some(sig.ok_or(text!("-p: unknown signal"))?);

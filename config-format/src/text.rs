@@ -186,6 +186,14 @@ pub(crate) const PAIRS: [[u8; 2]; 160] = [
     [b'N', b'A'], // 0x1f 'NA'
 ];
 
+/// A token's byte is its place in [`PAIRS`] xor this: places 0 to 127 are
+/// 0x80 to 0xff, places 128 to 159 are 0x00 to 0x1f.
+const TOKEN_BIT: u8 = 0x80;
+
+/// A `sep` for [`Packed::piece`] that never matches: no byte of text is
+/// 0xff (that byte is a token, decoded before it is compared).
+pub const NO_SEP: u8 = 0xff;
+
 /// A message compressed by [`text!`]: written out only decoded.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Packed(&'static [u8]);
@@ -199,8 +207,8 @@ impl Packed {
 
     /// Calls `f` with each byte of the text, in order.
     pub fn each(self, f: &mut dyn FnMut(u8)) {
-        // 0xff is never a byte of text: one piece, the whole text.
-        self.piece(0, 0xff, f);
+        // No separator: one piece, the whole text.
+        self.piece(0, NO_SEP, f);
     }
 
     /// Calls `f` with each byte of piece `i` (0-based) of the text cut at
@@ -233,7 +241,10 @@ struct Walk<'f> {
 /// every text and piece: the decoder costs its bytes once.
 fn run(bytes: &[u8], w: &mut Walk) {
     for &b in bytes {
-        if let Some(pair) = PAIRS.get(usize::from(b ^ 0x80)).filter(|p| **p != [0, 0]) {
+        if let Some(pair) = PAIRS
+            .get(usize::from(b ^ TOKEN_BIT))
+            .filter(|p| **p != [0, 0])
+        {
             run(pair, w);
         } else if b == w.sep {
             w.skip = w.skip.wrapping_sub(1);
@@ -270,7 +281,7 @@ pub const fn encode<const N: usize>(text: &str) -> ([u8; N], usize) {
         // in a row must not turn into a tab or a newline.
         while from < len {
             if from + 1 < len && buf[from] == x && buf[from + 1] == y && (x | y) != 0 {
-                buf[to] = t as u8 ^ 0x80;
+                buf[to] = t as u8 ^ TOKEN_BIT;
                 from += 2;
             } else {
                 buf[to] = buf[from];

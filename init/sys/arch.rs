@@ -100,6 +100,7 @@ mod imp {
         unsafe { syscall1(nr, 0) }
     }
 
+    /// The ELF entry point: hands the initial stack pointer (argc, argv, envp) to `entry`.
     #[macro_export]
     macro_rules! entry_point {
         ($entry:path) => {
@@ -161,6 +162,7 @@ mod imp {
         unsafe { syscall1(nr, 0) }
     }
 
+    /// The ELF entry point: hands the initial stack pointer (argc, argv, envp) to `entry`.
     #[macro_export]
     macro_rules! entry_point {
         ($entry:path) => {

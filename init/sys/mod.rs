@@ -1,8 +1,11 @@
-//! Every raw syscall foster makes, and the only `unsafe` in the crate.
+//! Every raw syscall foster makes, and the only `unsafe` in the crate: the
+//! syscalls, the process's start arguments, and the reserved memory that
+//! holds foster's big state ([`ZeroValid`], [`Paged`], [`Ring`]).
 //!
 //! Each wrapper is a safe function that returns `Result<_, Errno>`. The calls that
 //! could take down the whole machine when foster is not PID 1 (`kill(-1)`,
-//! `reboot`) check `getpid() == 1` here, so a sub-init bug can never reach them.
+//! remount, unmount, `reboot`) check `getpid() == 1` here, so a sub-init bug
+//! can never reach them.
 #![allow(unsafe_code)]
 
 mod arch;
@@ -126,9 +129,13 @@ fn done(ret: isize) -> Result<()> {
     check(ret).map(drop)
 }
 
+/// The kernel's MAX_ERRNO: a raw answer from `-MAX_ERRNO` to -1 is an
+/// error, any other is a value.
+const MAX_ERRNO: isize = 4095;
+
 #[inline(always)]
 fn check(ret: isize) -> Result<usize> {
-    if (-4095..0).contains(&ret) {
+    if (-MAX_ERRNO..0).contains(&ret) {
         Err(Errno((-ret) as u16))
     } else {
         Ok(ret as usize)
@@ -444,9 +451,11 @@ fn fcntl_raw(fd: RawFd, cmd: u32, arg: usize) -> isize {
 /// and of any `ready=fd:N` (N <= 255) a child's setup moves into place; 3 or
 /// more under a lower fd limit; `fd` itself when no duplicate can be had.
 pub fn dup_above_stdio(fd: RawFd) -> RawFd {
-    let mut r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 256);
+    // Past the largest N `ready=fd:N` takes.
+    const ABOVE_READY_FDS: usize = 256;
+    let mut r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, ABOVE_READY_FDS);
     if r < 0 {
-        r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, 3);
+        r = fcntl_raw(fd, g::F_DUPFD_CLOEXEC, STDERR as usize + 1);
     }
     if r < 0 {
         fd
@@ -1206,6 +1215,19 @@ pub fn reboot(cmd: u32) -> Result<()> {
     )
 }
 
+/// `reboot(2)` for the `poweroff -f` / `reboot -f` / `halt -f` applets only:
+/// an explicit order from the user (CAP_SYS_BOOT still applies), never used
+/// by the supervisor, which goes through the PID-1-guarded [`reboot`].
+pub fn reboot_forced(cmd: u32) -> Result<()> {
+    done(raw!(
+        __NR_reboot,
+        g::LINUX_REBOOT_MAGIC1,
+        g::LINUX_REBOOT_MAGIC2,
+        cmd,
+        0
+    ))
+}
+
 // ---------------------------------------------------------------- layouts
 
 /// The kernel layouts foster reads or fills by hand, checked at compile time
@@ -1414,9 +1436,10 @@ impl StartArgs {
 
 // ---------------------------------------------------------------- memory
 
-/// A zero-filled anonymous mapping that lives for the rest of the process.
-/// foster reserves its few big buffers (table sources) this way once at
-/// start: the pages cost nothing until touched, unlike a zeroed array.
+/// A zero-filled anonymous mapping that lives for the rest of the process:
+/// the pages cost nothing until touched, unlike a zeroed array on the stack
+/// (the runtime's state, through [`reserve_zeroed`]; PID 1's copy of
+/// /proc/mounts at shutdown).
 #[inline(always)]
 pub fn reserve(len: usize) -> Result<&'static mut [u8]> {
     // Made where it is inlined: the `Result` would come back through
@@ -1433,19 +1456,6 @@ fn mmap_raw(len: usize) -> isize {
     let prot = g::PROT_READ | g::PROT_WRITE;
     let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS;
     raw!(__NR_mmap, 0, len, prot, flags, -1i32, 0)
-}
-
-/// `reboot(2)` for the `poweroff -f` / `reboot -f` / `halt -f` applets only:
-/// an explicit order from the user (CAP_SYS_BOOT still applies), never used
-/// by the supervisor, which goes through the PID-1-guarded [`reboot`].
-pub fn reboot_forced(cmd: u32) -> Result<()> {
-    done(raw!(
-        __NR_reboot,
-        g::LINUX_REBOOT_MAGIC1,
-        g::LINUX_REBOOT_MAGIC2,
-        cmd,
-        0
-    ))
 }
 
 /// Types whose all-zero bit pattern is a valid value, so they can live in
