@@ -253,4 +253,42 @@ mod tests {
         l.s("x");
         assert_eq!(l.spill(), Some(Errno::EPIPE));
     }
+
+    #[test]
+    fn errno_texts_follow_the_list() {
+        for (i, &(e, name)) in sys::ERRNOS.iter().enumerate() {
+            let mut l = Line::new();
+            l.errno(e);
+            let text = core::str::from_utf8(l.as_bytes()).unwrap();
+            // The named-only ones; the others' texts are checked below.
+            if i >= Errno::WITH_TEXT {
+                assert_eq!(text, name);
+            }
+        }
+        // Each text with its errno (an order slip above shows here).
+        let texts = [
+            (Errno::ENOENT, "No such file or directory"),
+            (Errno::EACCES, "Permission denied"),
+            (Errno::EPERM, "Operation not permitted"),
+            (Errno::ENOEXEC, "Exec format error"),
+            (Errno::ENOTDIR, "Not a directory"),
+            (Errno::EISDIR, "Is a directory"),
+            (Errno::EAGAIN, "Resource temporarily unavailable"),
+            (Errno::EMFILE, "Too many open files"),
+            (Errno::ENOMEM, "Out of memory"),
+            (Errno::ETXTBSY, "Text file busy"),
+            (Errno::ENAMETOOLONG, "File name too long"),
+            (Errno::ELOOP, "Too many levels of symbolic links"),
+            (Errno::ECONNREFUSED, "Connection refused"),
+            (Errno::EINVAL, "Invalid argument"),
+            (Errno::ENOSPC, "No space left on device"),
+            (Errno::E2BIG, "Argument list too long"),
+        ];
+        assert_eq!(texts.len(), Errno::WITH_TEXT);
+        for (e, text) in texts {
+            let mut l = Line::new();
+            l.errno(e);
+            assert_eq!(l.as_bytes(), text.as_bytes());
+        }
+    }
 }

@@ -26,44 +26,45 @@ pub type Result<T> = core::result::Result<T, Errno>;
 // each as one `|`-separated compressed text (`config_format::text`), in
 // the same order: a human text for the errors foster reports most, the
 // symbolic name for the rest (a `match` costs a compare per errno and a
-// pointer and a length per text).
+// pointer and a length per text). The texts are one literal, not built
+// from the names, so that `tools/text-dict.py` learns their pairs too; a
+// test in `out` pins them to the names.
 macro_rules! errnos {
-    ($($name:ident $text:literal,)* ; $($plain:ident,)*) => {
+    ($($name:ident,)*) => {
         impl Errno {
             $(pub const $name: Errno = Errno(linux_raw_sys::errno::$name as u16);)*
-            $(pub const $plain: Errno = Errno(linux_raw_sys::errno::$plain as u16);)*
-            const TEXTS: config_format::Packed =
-                config_format::text!(concat!($($text, "|",)* $(stringify!($plain), "|",)*));
             /// The place of this errno in the list below, if it is there.
             fn index(self) -> Option<usize> {
                 use linux_raw_sys::errno as e;
-                const _: () = assert!($(e::$name < 256 &&)* $(e::$plain < 256 &&)* true);
-                const CODES: &[u8] = &[$(e::$name as u8,)* $(e::$plain as u8,)*];
+                const _: () = assert!($(e::$name < 256 &&)* true);
+                const CODES: &[u8] = &[$(e::$name as u8,)*];
                 CODES.iter().position(|&c| u16::from(c) == self.0)
             }
         }
+        /// Every errno of the list and its name, in order.
+        #[cfg(test)]
+        pub(crate) const ERRNOS: &[(Errno, &str)] = &[$((Errno::$name, stringify!($name)),)*];
     };
 }
 
 errnos!(
     // With a text.
-    ENOENT "No such file or directory",
-    EACCES "Permission denied",
-    EPERM "Operation not permitted",
-    ENOEXEC "Exec format error",
-    ENOTDIR "Not a directory",
-    EISDIR "Is a directory",
-    EAGAIN "Resource temporarily unavailable",
-    EMFILE "Too many open files",
-    ENOMEM "Out of memory",
-    ETXTBSY "Text file busy",
-    ENAMETOOLONG "File name too long",
-    ELOOP "Too many levels of symbolic links",
-    ECONNREFUSED "Connection refused",
-    EINVAL "Invalid argument",
-    ENOSPC "No space left on device",
-    E2BIG "Argument list too long",
-    ;
+    ENOENT,
+    EACCES,
+    EPERM,
+    ENOEXEC,
+    ENOTDIR,
+    EISDIR,
+    EAGAIN,
+    EMFILE,
+    ENOMEM,
+    ETXTBSY,
+    ENAMETOOLONG,
+    ELOOP,
+    ECONNREFUSED,
+    EINVAL,
+    ENOSPC,
+    E2BIG,
     // Named only.
     ESRCH,
     EINTR,
@@ -94,6 +95,34 @@ errnos!(
     EPROTO,
     EMSGSIZE,
 );
+
+impl Errno {
+    /// The errnos above with a human text (the first ones).
+    #[cfg(test)]
+    pub(crate) const WITH_TEXT: usize = 16;
+    /// What [`Errno::text`] says, in the order of the list above.
+    const TEXTS: config_format::Packed = config_format::text!(concat!(
+        "No such file or directory|",         // ENOENT
+        "Permission denied|",                 // EACCES
+        "Operation not permitted|",           // EPERM
+        "Exec format error|",                 // ENOEXEC
+        "Not a directory|",                   // ENOTDIR
+        "Is a directory|",                    // EISDIR
+        "Resource temporarily unavailable|",  // EAGAIN
+        "Too many open files|",               // EMFILE
+        "Out of memory|",                     // ENOMEM
+        "Text file busy|",                    // ETXTBSY
+        "File name too long|",                // ENAMETOOLONG
+        "Too many levels of symbolic links|", // ELOOP
+        "Connection refused|",                // ECONNREFUSED
+        "Invalid argument|",                  // EINVAL
+        "No space left on device|",           // ENOSPC
+        "Argument list too long|",            // E2BIG
+        "ESRCH|EINTR|EIO|ENXIO|EBADF|ECHILD|EFAULT|EBUSY|EEXIST|EXDEV|ENODEV|ENFILE|",
+        "ENOTTY|EFBIG|ESPIPE|EROFS|EPIPE|ERANGE|ENOSYS|ENOTSOCK|EADDRINUSE|ECONNRESET|",
+        "ETIMEDOUT|ELIBBAD|ENOTCONN|EOPNOTSUPP|EPROTO|EMSGSIZE|",
+    ));
+}
 
 impl Errno {
     /// As the kernel returns it: `-errno`.
