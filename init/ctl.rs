@@ -38,8 +38,12 @@ pub fn main(args: StartArgs) -> i32 {
     while let Some(a) = args.arg(i) {
         let w = a.to_bytes();
         i += 1;
+        // Places in the option list below.
+        const SOCKET: usize = 0;
+        const HELP: usize = 1;
+        const HELP_LONG: usize = 2;
         match crate::word_index(b"-S -h --help --json -j", w) {
-            Some(0) => match args.arg(i) {
+            Some(SOCKET) => match args.arg(i) {
                 Some(p) => {
                     socket = p;
                     i += 1;
@@ -47,7 +51,8 @@ pub fn main(args: StartArgs) -> i32 {
                 None => return crate::usage_error(text!("ctl: -S needs a PATH")),
             },
             // Help, as `foster -h`: never sent to foster as a command.
-            Some(1 | 2) => return crate::help(),
+            Some(HELP | HELP_LONG) => return crate::help(),
+            // The rest of the list: `--json`, `-j`.
             Some(_) => json = true,
             None => {
                 match words {
@@ -268,8 +273,9 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
 /// `poweroff`, `reboot`, `halt` [-f] [-d SECS] [-n], as BusyBox's: without
 /// `-f`, ask PID 1 (foster or BusyBox init) with its signal; with `-f`, sync
 /// (unless `-n`) and call reboot(2) at once. `which` is the applet's name,
-/// `applet` its index in `poweroff reboot halt`. Cold (run once, to shut
-/// down): measured smaller so.
+/// `applet` its index in `poweroff reboot halt` (`crate::APPLETS`: the
+/// command and signal lists below follow that order). Cold: runs once, to
+/// shut down (measured: smaller).
 #[cold]
 pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);

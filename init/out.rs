@@ -101,8 +101,8 @@ impl Line {
     }
     /// A compressed message text, decoded.
     pub fn t(&mut self, t: Packed) -> &mut Line {
-        // 0xff is never a byte of text: one piece, the whole text.
-        self.piece(t, 0, 0xff)
+        // A separator no text holds: one piece, the whole text.
+        self.piece(t, 0, config_format::text::NO_SEP)
     }
     /// Piece `i` of a compressed list cut at `sep`, decoded.
     #[inline(never)]

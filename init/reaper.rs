@@ -148,8 +148,11 @@ fn stat_of(pid: &[u8]) -> Option<(Pid, u64)> {
     // After the `)`: ` S PPID ...`, so field N of proc(5) is piece N - 2:
     // the parent (4) and the start time in clock ticks (22).
     let rest = stat.get(close + 1..)?;
-    let parent = parse_pid(crate::bytes::nth_piece(rest, b' ', 2)?)?;
-    let started = config_format::parse_decimal(crate::bytes::nth_piece(rest, b' ', 20)?)?;
+    const PPID_PIECE: usize = 4 - 2;
+    const STARTTIME_PIECE: usize = 22 - 2;
+    let parent = parse_pid(crate::bytes::nth_piece(rest, b' ', PPID_PIECE)?)?;
+    let started =
+        config_format::parse_decimal(crate::bytes::nth_piece(rest, b' ', STARTTIME_PIECE)?)?;
     Some((parent, started))
 }
 

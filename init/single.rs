@@ -375,8 +375,9 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     // The words `--` (the options end), `-h` and `--help`
                     // start with a letter that is no option: looked for
                     // only here, at that first letter.
+                    const END_OF_OPTIONS: usize = 0;
                     match crate::word_index(b"- h -help", flags) {
-                        Some(0) => return Ok(()),
+                        Some(END_OF_OPTIONS) => return Ok(()),
                         Some(_) => return Err(crate::help()),
                         None => {}
                     }
