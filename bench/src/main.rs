@@ -476,7 +476,7 @@ fn idle(ctx: &Ctx) -> Res<String> {
         s,
         "\nTargets (DESIGN.md): VmRSS under 64 kB with 16 services: **{}** ({rss16} kB); \
          0 syscalls idle: **{}** (context switches over the idle windows: {woke}; 0 means \
-         foster never left its `epoll_wait`).\n",
+         foster never left its `epoll_pwait`).\n",
         if rss16 < 64 { "met" } else { "not met" },
         if woke == 0 { "met" } else { "not met" }
     );
