@@ -279,7 +279,11 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
 #[cold]
 pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
-    let usage = || crate::usage_error_with(text!("usage: @"), crate::applets_usage!().as_bytes());
+    // The applet's own usage line only (the whole of foster's is not its).
+    let usage = || {
+        crate::single::say(text!("usage: @"), crate::applets_usage!().as_bytes(), 0, 0);
+        2
+    };
     let mut i = 1;
     // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {

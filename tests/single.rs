@@ -233,6 +233,24 @@ fn bad_usage_exits_2() {
     assert_eq!(code(&out), 0);
 }
 
+/// The power applets' bad usage shows their own usage line only, not all of
+/// foster's (it returns before anything is signalled or synced).
+#[test]
+fn an_applets_bad_usage_shows_its_own_line() {
+    let dir = common::TempDir::create("single", "applet-usage", 0o755);
+    let link = dir.path("poweroff");
+    std::os::unix::fs::symlink(FOSTER, &link).unwrap();
+    for args in [&["-x"][..], &["now"]] {
+        let out = Command::new(&link).args(args).output().unwrap();
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert_eq!(
+            stderr(&out),
+            "foster: usage: poweroff|reboot|halt [-f] [-d SECS] [-n]\n",
+            "{args:?}"
+        );
+    }
+}
+
 /// A bad option is named as given: `--version` (tini has one) is one
 /// unknown word, not an unknown `-` after the `--` that ends options.
 #[test]
