@@ -14,6 +14,9 @@ pub struct Log {
     /// inherited, blocking stdio: this is a separate open file description.
     _console: Option<Fd>,
     kmsg: Option<Fd>,
+    /// `console` is a socket foster could not open again (journald's
+    /// stream under systemd): written with a non-blocking `send` instead.
+    socket: bool,
 }
 
 /// stderr only, for the modes without a log of their own: one shared value
@@ -46,6 +49,7 @@ impl Log {
             console: fd,
             _console: None,
             kmsg: None,
+            socket: false,
         }
     }
 
@@ -54,20 +58,26 @@ impl Log {
     /// console: a reader that stalls (a stopped terminal, a stuck log
     /// collector) costs lines, never supervision. Children keep the
     /// inherited, blocking one; a file (its offset shared with the children)
-    /// or a socket (it cannot be opened again) is used as it is.
+    /// is used as it is, a socket (it cannot be opened again: journald's
+    /// stream under systemd) with a non-blocking `send`.
     pub fn own_stderr() -> Log {
         const FD2: &core::ffi::CStr = c"/proc/self/fd/2";
+        let mut socket = false;
         let own = match sys::stat(FD2, true) {
             Ok(st) if matches!(st.mode & sys::S_IFMT, sys::S_IFIFO | sys::S_IFCHR) => {
                 let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
                 sys::open(FD2, flags, 0).ok()
             }
-            _ => None,
+            st => {
+                socket = st.is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFSOCK);
+                None
+            }
         };
         Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,
             kmsg: None,
+            socket,
         }
     }
 
@@ -89,6 +99,7 @@ impl Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,
             kmsg,
+            socket: false,
         }
     }
 
@@ -114,6 +125,13 @@ impl Log {
             }
             if let Some(&(e, post)) = errno {
                 l.colon_errno(e).t(post);
+            }
+            if self.socket {
+                // Only a sub-init's (or a container's) stderr: no kmsg copy.
+                // A small line goes whole or not at all.
+                l.end();
+                let _ = sys::send_nowait(fd, l.as_bytes());
+                return;
             }
             l.flush(fd);
             // The console copy, unless the kernel echoes the kmsg line there.

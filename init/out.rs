@@ -152,12 +152,17 @@ impl Line {
     /// Writes the line plus a newline to `fd` and clears it.
     #[inline(never)]
     pub fn flush(&mut self, fd: RawFd) {
+        self.end();
+        self.write_out(fd);
+    }
+    /// Ends the line with a newline, unless it has one.
+    #[inline(never)]
+    pub fn end(&mut self) {
         if self.as_bytes().last() != Some(&b'\n') {
             // A full line loses its last byte to the newline.
             self.truncate(LINE_MAX - 1);
             self.byte(b'\n');
         }
-        self.write_out(fd);
     }
     /// Writes the text so far to `fd` and empties the line, keeping the
     /// first failure: one copy for [`Line::spill`] and [`Line::flush`].

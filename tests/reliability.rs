@@ -687,6 +687,61 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
 /// at the wrong fd) costs foster reads, not supervision: the other services
 /// are restarted at their pace (20 starts in about 3 s here; 3 before this
 /// was fixed, foster reading the flood 16 bytes at a time until it paused).
+/// Under systemd, stderr is journald's stream socket, not a pipe: foster
+/// cannot open a socket again to get a non-blocking handle of its own, and
+/// a journald that stops reading must still cost lines, not supervision.
+#[test]
+fn a_stalled_stderr_socket_does_not_stop_supervision() {
+    use std::os::fd::AsRawFd;
+    let dir = TempDir::new("stderrsock");
+    let table = dir.write(
+        "table.tab",
+        "service crash backoff=10ms..10ms -- false\nservice steady -- sleep 100000\n",
+    );
+    // Nobody reads `_reader`; the smallest send buffer fills with a few lines.
+    let (_reader, writer) = UnixStream::pair().unwrap();
+    let size: libc::c_int = 1;
+    // SAFETY: setsockopt with an int we own, on a socket we own.
+    unsafe {
+        libc::setsockopt(
+            writer.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            4,
+        )
+    };
+    let child = Command::new(common::FOSTER)
+        .arg("-f")
+        .arg(&table)
+        .arg("-S")
+        .arg(dir.path("sock"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::os::fd::OwnedFd::from(writer))
+        .spawn()
+        .unwrap();
+    let mut f = Foster {
+        pid: child.id() as i32,
+        child,
+        table,
+        log: dir.path("foster.log"),
+        sock: Some(dir.path("sock")),
+        exited: None,
+    };
+    // Each start and exit is a line: 100 restarts are far more than fit.
+    wait_for(Duration::from_secs(8), "100 restarts of crash", || {
+        f.request(b"status\n").lines().any(|l| {
+            l.strip_prefix("entry\tcrash\t")
+                .and_then(|r| r.split('\t').nth(3)?.parse::<u64>().ok())
+                .is_some_and(|n| n > 100)
+        })
+    });
+    assert_eq!(f.state("steady"), "running");
+    f.signal(libc::SIGTERM);
+    assert!(f.wait_exit(Duration::from_secs(5)).success());
+}
+
 #[test]
 fn a_flood_on_a_readiness_fd_does_not_stop_supervision() {
     let dir = TempDir::new("readyflood");

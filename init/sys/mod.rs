@@ -1347,6 +1347,14 @@ pub fn accept(fd: &Fd) -> Result<Fd> {
     new_fd(raw!(__NR_accept4, fd.raw(), 0, 0, O_CLOEXEC | O_NONBLOCK))
 }
 
+/// One `send` that never blocks nor raises SIGPIPE, whatever the socket's
+/// own flags: a socket shared with children (journald's stream as stderr)
+/// cannot be opened again non-blocking, and its flags are theirs too.
+pub fn send_nowait(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    const FLAGS: u32 = linux_raw_sys::net::MSG_DONTWAIT | linux_raw_sys::net::MSG_NOSIGNAL;
+    sys!(__NR_sendto, fd, buf.as_ptr(), buf.len(), FLAGS, 0, 0)
+}
+
 /// The peer's (pid, uid, gid) of a connected Unix socket.
 pub fn peer_cred(fd: &Fd) -> Result<(Pid, u32, u32)> {
     let mut cred = [0u32; 3];
