@@ -407,11 +407,21 @@ impl<'a> Runtime<'a> {
     // Cold: runs once (measured: smaller).
     #[cold]
     fn start(&mut self) -> Result<(), Errno> {
-        self.load(None, false)?;
+        let errors = self.load(None, false)?;
         self.swap_sources();
-        if self.table.0.entries.is_empty() && self.cfg.mode == Mode::Pid1 {
-            self.log
-                .error(text!("no entry can run; reaping orphans only"));
+        if self.table.0.entries.is_empty() {
+            match self.cfg.mode {
+                Mode::Pid1 => self
+                    .log
+                    .error(text!("no entry can run; reaping orphans only")),
+                // Every line broken: a failed start (exit 1, which systemd
+                // and scripts see), not a clean end with nothing to run.
+                Mode::SubInit if errors > 0 => {
+                    self.log.error(text!("no entry can run"));
+                    return Err(Errno::EINVAL);
+                }
+                Mode::SubInit => {}
+            }
         }
         let now = sys::now_ms();
         self.sup.start(&self.table.0, now);

@@ -781,6 +781,21 @@ fn bad_lines_at_start_are_reported_counted_and_skipped() {
     assert!(foster.running());
 }
 
+/// A table whose every line is broken is a failed start (exit 1, what a
+/// service manager sees), not a clean end; an empty one still ends with 0.
+#[test]
+fn a_table_with_only_bad_lines_fails_the_start() {
+    let dir = TempDir::new("allbad");
+    let mut foster = Foster::start(&dir, "service a bogus=1 -- true\nservice\n", &[]);
+    let status = foster.wait_exit(T);
+    let log = foster.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("foster: no entry can run"), "{log}");
+    let dir = TempDir::new("empty");
+    let mut foster = Foster::start(&dir, "# nothing yet\n", &[]);
+    assert_eq!(foster.wait_exit(T).code(), Some(0), "{}", foster.log());
+}
+
 /// A service whose exec fails reports it on foster's log, whatever fd its
 /// readiness pipe takes: the failure is neither lost nor read as "ready"
 /// (so what waits for it never starts).
