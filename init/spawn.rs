@@ -101,6 +101,7 @@ pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
 pub fn stdio_on_tty(tty: &CStr) -> Result<(), Errno> {
     open_as(tty, sys::STDIN)?;
     let _ = sys::set_controlling_tty(sys::STDIN, true);
+    sys::sane_term(sys::STDIN);
     output_to(sys::STDIN);
     Ok(())
 }

@@ -572,6 +572,60 @@ fn tty_option() {
     unsafe { libc::close(master) };
 }
 
+/// As BusyBox's `set_sane_term`: a terminal a previous program left raw
+/// (a crashed editor, `stty raw`) is made sane again for the next entry on
+/// it, so an `askfirst` entry's Enter (a CR) still activates the console.
+#[test]
+fn an_entry_on_a_raw_terminal_gets_it_sane() {
+    let dir = TempDir::new("sane-tty");
+    let (master, slave) = pty();
+    let cslave = std::ffi::CString::new(slave.clone()).unwrap();
+    // SAFETY: plain libc calls on fds we own and a termios we own.
+    let s = unsafe {
+        let s = libc::open(cslave.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        assert!(s >= 0);
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(s, &mut t), 0);
+        libc::cfmakeraw(&mut t);
+        assert_eq!(libc::tcsetattr(s, libc::TCSANOW, &t), 0);
+        s
+    };
+    let id = slave.trim_start_matches("/dev/");
+    let table = format!("{id}::askfirst:/bin/sh -c 'echo ran > {}'\n", dir.p("ran"));
+    let mut foster = Foster::start(&dir, &table, &[]);
+    // The Enter only once the prompt shows: a CR queued before the reset
+    // would stay a CR.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + T;
+    while !String::from_utf8_lossy(&seen).contains("activate this console") {
+        assert!(Instant::now() < deadline, "no prompt: {seen:?}");
+        let mut buf = [0u8; 256];
+        let mut p = libc::pollfd {
+            fd: master,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: our own fd and buffers.
+        if unsafe { libc::poll(&mut p, 1, 100) } == 1 {
+            let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
+            seen.extend_from_slice(&buf[..n.max(0) as usize]);
+        }
+    }
+    // SAFETY: our own fd and buffer.
+    assert_eq!(unsafe { libc::write(master, b"\r".as_ptr().cast(), 1) }, 1);
+    assert!(
+        wait_until(T, || dir.path("ran").exists()),
+        "Enter did not activate the console:\n{}",
+        foster.log()
+    );
+    foster.kill();
+    // SAFETY: our own fds.
+    unsafe {
+        libc::close(s);
+        libc::close(master);
+    }
+}
+
 /// log=PATH under load: 10,000 lines, each prefixed with the entry name, in
 /// order, while foster keeps serving others; log=null swallows output.
 #[test]

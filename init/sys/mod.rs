@@ -827,6 +827,35 @@ pub fn isatty(fd: RawFd) -> bool {
     .is_ok()
 }
 
+/// Sane settings on the terminal `fd`, as BusyBox init's `set_sane_term`
+/// before an entry runs on it: a terminal a crashed program left raw works
+/// again (an `askfirst` Enter stays a CR until ICRNL is back). Speed,
+/// character size, parity and flow control are kept; not a terminal: nothing.
+#[cold]
+pub fn sane_term(fd: RawFd) {
+    let mut t = MaybeUninit::<g::termios>::uninit();
+    if ioctl(fd, linux_raw_sys::ioctl::TCGETS, t.as_mut_ptr() as usize).is_err() {
+        return;
+    }
+    // SAFETY: TCGETS succeeded, so the kernel filled the whole struct.
+    let mut t = unsafe { t.assume_init() };
+    // VINTR..VSUSP as the kernel's defaults (^C ^\ DEL ^U ^D, VTIME 0,
+    // VMIN 1, VSWTC 0, ^Q ^S ^Z); the later ones are left as they are.
+    crate::bytes::copy(&mut t.c_cc, b"\x03\x1c\x7f\x15\x04\0\x01\0\x11\x13\x1a");
+    t.c_line = 0;
+    t.c_cflag &= g::CBAUD | g::CBAUDEX | g::CSIZE | g::CSTOPB | g::PARENB | g::PARODD | g::CRTSCTS;
+    t.c_cflag |= g::CREAD | g::HUPCL | g::CLOCAL;
+    t.c_iflag = g::ICRNL | g::IXON | g::IXOFF;
+    t.c_oflag = g::OPOST | g::ONLCR;
+    t.c_lflag =
+        g::ISIG | g::ICANON | g::ECHO | g::ECHOE | g::ECHOK | g::ECHOCTL | g::ECHOKE | g::IEXTEN;
+    let _ = ioctl(
+        fd,
+        linux_raw_sys::ioctl::TCSETS,
+        &t as *const g::termios as usize,
+    );
+}
+
 /// Whether `fd` is a Linux virtual terminal (only a VT answers VT_OPENQRY).
 pub fn is_vt(fd: RawFd) -> bool {
     let mut free: i32 = 0;
