@@ -1086,8 +1086,9 @@ fn the_restart_entry_can_exec_foster_again() {
 
 #[test]
 fn pid_1_children_get_busybox_default_environment() {
-    // As BusyBox init: SHELL, USER and HOME are set when the kernel (or the
-    // caller) did not pass them, and never replaced when it did.
+    // SHELL, USER and HOME are set when the kernel (or the caller) did not
+    // pass them, and never replaced when it did (BusyBox 1.35 overwrites
+    // them: README's decision).
     let table = "once e -- /bin/sh -c 'echo env:$SHELL:$USER:$HOME:'\n";
     let argv = [
         "/bin/env",
