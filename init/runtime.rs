@@ -133,7 +133,14 @@ const _: () = {
 pub struct Scratch {
     argv: Argv,
     env: Env,
+    /// The child's paths and names (tty, dir, user, group, log file).
+    paths: SpawnPaths,
 }
+
+/// Room for each path or name a child's setup needs, the longest value the
+/// table allows plus a NUL (the tty also `/dev/`): in the scratch pages, so
+/// a start adds nothing to foster's resident stack.
+type SpawnPaths = [u8; TTY_BUF + 4 * (config_format::MAX_VALUE + 1)];
 
 impl Sources {
     #[inline(never)]
@@ -822,7 +829,7 @@ impl<'a> Runtime<'a> {
     pub fn exec_in_place(&mut self, slot: SlotId) {
         // The reserved scratch buffers: no 8 KB of argv and environment on
         // PID 1's stack at the very end (not put back: nothing spawns after).
-        let Some(Paged(Scratch { argv, env })) = self.scratch.take() else {
+        let Some(Paged(Scratch { argv, env, .. })) = self.scratch.take() else {
             return;
         };
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
@@ -934,8 +941,8 @@ impl<'a> Runtime<'a> {
         let Some(scratch) = self.scratch.take() else {
             return Err(Errno::EBUSY);
         };
-        let Scratch { argv, env } = &mut scratch.0;
-        let result = self.spawn_with(slot, argv, env);
+        let Scratch { argv, env, paths } = &mut scratch.0;
+        let result = self.spawn_with(slot, argv, env, paths);
         scratch.release();
         self.scratch = Some(scratch);
         result
@@ -943,7 +950,13 @@ impl<'a> Runtime<'a> {
 
     // Not inlined (measured: smaller).
     #[inline(never)]
-    fn spawn_with(&mut self, slot: SlotId, argv: &mut Argv, env: &mut Env) -> Result<Pid, Errno> {
+    fn spawn_with(
+        &mut self,
+        slot: SlotId,
+        argv: &mut Argv,
+        env: &mut Env,
+        buf: &mut SpawnPaths,
+    ) -> Result<Pid, Errno> {
         // The entry in place in its slot, not a copy: only the pipes' cells
         // are changed below, the supervisor is only read.
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
@@ -952,10 +965,8 @@ impl<'a> Runtime<'a> {
         self.command(entry, argv, env)?;
         let src = self.src.current();
         // One buffer split for the paths and names below (the log file's
-        // too), each with room for the longest value the table allows (and
-        // a NUL; the tty also for `/dev/`).
+        // too): see `SpawnPaths`.
         const V: usize = config_format::MAX_VALUE + 1;
-        let mut buf = [0u8; TTY_BUF + 4 * V];
         let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
         let (dir_buf, rest) = rest.split_at_mut(V);
         let (user_buf, rest) = rest.split_at_mut(V);

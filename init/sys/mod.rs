@@ -1549,7 +1549,7 @@ unsafe impl ZeroValid for crate::spawn::Env {}
 // no log pipe, readiness pipe or control connection open) and the types
 // above, the child's scratch argv and environment included.
 unsafe impl ZeroValid for crate::runtime::Reserved {}
-// SAFETY: an argv buffer and an environment block (see above).
+// SAFETY: an argv buffer, an environment block (see above) and bytes.
 unsafe impl ZeroValid for crate::runtime::Scratch {}
 
 /// A first-in first-out queue of up to `N` values (the supervisor's
