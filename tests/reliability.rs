@@ -687,6 +687,84 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
 /// at the wrong fd) costs foster reads, not supervision: the other services
 /// are restarted at their pace (20 starts in about 3 s here; 3 before this
 /// was fixed, foster reading the flood 16 bytes at a time until it paused).
+#[test]
+fn a_flood_on_a_readiness_fd_does_not_stop_supervision() {
+    let dir = TempDir::new("readyflood");
+    let table = "service flood ready=fd:3 -- sh -c 'exec cat /dev/zero >&3'\n\
+                 service hb backoff=50ms..50ms -- sh -c 'sleep 0.1; exit 1'\n";
+    let f = Foster::start(&dir, table, &[]);
+    wait_for(Duration::from_secs(5), "10 starts of hb", || {
+        f.count("hb: started") >= 10
+    });
+    assert_eq!(f.state("flood"), "starting");
+}
+
+/// A sub-init whose stderr is `stderr` (nobody reads it), with a service
+/// that crashes at once and one that runs.
+fn start_with_stalled_stderr(dir: &TempDir, stderr: std::os::fd::OwnedFd) -> Foster {
+    let table = dir.write(
+        "table.tab",
+        "service crash backoff=10ms..10ms -- false\nservice steady -- sleep 100000\n",
+    );
+    let child = Command::new(common::FOSTER)
+        .arg("-f")
+        .arg(&table)
+        .arg("-S")
+        .arg(dir.path("sock"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    Foster {
+        pid: child.id() as i32,
+        child,
+        table,
+        log: dir.path("foster.log"),
+        sock: Some(dir.path("sock")),
+        exited: None,
+    }
+}
+
+/// The restart count `status` shows for `crash` (0 if none is shown).
+fn crash_restarts(f: &Foster) -> u64 {
+    f.request(b"status\n")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("entry\tcrash\t")?
+                .split('\t')
+                .nth(3)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stalled_stderr_reader_does_not_stop_supervision() {
+    use std::os::fd::AsRawFd;
+    let dir = TempDir::new("stderr");
+    // foster's stderr: a one-page pipe that nobody reads (a stuck terminal,
+    // a stalled log collector). foster's own lines fill it within a second.
+    let (reader, writer) = std::io::pipe().unwrap();
+    // SAFETY: fcntl on a pipe end we own.
+    unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+    let f = start_with_stalled_stderr(&dir, writer.into());
+    let full = || {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        unsafe { libc::ioctl(reader.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        queued >= 4000
+    };
+    wait_for(Duration::from_secs(10), "foster's stderr to fill", full);
+    // Supervision goes on: crash is restarted again and again, and foster answers.
+    let before = crash_restarts(&f);
+    wait_for(Duration::from_secs(8), "more restarts of crash", || {
+        crash_restarts(&f) > before + 2
+    });
+    assert_eq!(f.state("steady"), "running");
+}
+
 /// Under systemd, stderr is journald's stream socket, not a pipe: foster
 /// cannot open a socket again to get a non-blocking handle of its own, and
 /// a journald that stops reading must still cost lines, not supervision.
@@ -694,10 +772,6 @@ fn a_storm_of_signals_foster_does_not_use_leaves_it_responsive() {
 fn a_stalled_stderr_socket_does_not_stop_supervision() {
     use std::os::fd::AsRawFd;
     let dir = TempDir::new("stderrsock");
-    let table = dir.write(
-        "table.tab",
-        "service crash backoff=10ms..10ms -- false\nservice steady -- sleep 100000\n",
-    );
     // Nobody reads `_reader`; the smallest send buffer fills with a few lines.
     let (_reader, writer) = UnixStream::pair().unwrap();
     let size: libc::c_int = 1;
@@ -711,103 +785,12 @@ fn a_stalled_stderr_socket_does_not_stop_supervision() {
             4,
         )
     };
-    let child = Command::new(common::FOSTER)
-        .arg("-f")
-        .arg(&table)
-        .arg("-S")
-        .arg(dir.path("sock"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::os::fd::OwnedFd::from(writer))
-        .spawn()
-        .unwrap();
-    let mut f = Foster {
-        pid: child.id() as i32,
-        child,
-        table,
-        log: dir.path("foster.log"),
-        sock: Some(dir.path("sock")),
-        exited: None,
-    };
+    let mut f = start_with_stalled_stderr(&dir, writer.into());
     // Each start and exit is a line: 100 restarts are far more than fit.
     wait_for(Duration::from_secs(8), "100 restarts of crash", || {
-        f.request(b"status\n").lines().any(|l| {
-            l.strip_prefix("entry\tcrash\t")
-                .and_then(|r| r.split('\t').nth(3)?.parse::<u64>().ok())
-                .is_some_and(|n| n > 100)
-        })
+        crash_restarts(&f) > 100
     });
     assert_eq!(f.state("steady"), "running");
     f.signal(libc::SIGTERM);
     assert!(f.wait_exit(Duration::from_secs(5)).success());
-}
-
-#[test]
-fn a_flood_on_a_readiness_fd_does_not_stop_supervision() {
-    let dir = TempDir::new("readyflood");
-    let table = "service flood ready=fd:3 -- sh -c 'exec cat /dev/zero >&3'\n\
-                 service hb backoff=50ms..50ms -- sh -c 'sleep 0.1; exit 1'\n";
-    let f = Foster::start(&dir, table, &[]);
-    wait_for(Duration::from_secs(5), "10 starts of hb", || {
-        f.count("hb: started") >= 10
-    });
-    assert_eq!(f.state("flood"), "starting");
-}
-
-#[test]
-fn a_stalled_stderr_reader_does_not_stop_supervision() {
-    use std::os::fd::AsRawFd;
-    let dir = TempDir::new("stderr");
-    let table = dir.write(
-        "table.tab",
-        "service crash backoff=10ms..10ms -- false\nservice steady -- sleep 100000\n",
-    );
-    // foster's stderr: a one-page pipe that nobody reads (a stuck terminal,
-    // a stalled log collector). foster's own lines fill it within a second.
-    let (reader, writer) = std::io::pipe().unwrap();
-    // SAFETY: fcntl on a pipe end we own.
-    unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
-    let child = Command::new(common::FOSTER)
-        .arg("-f")
-        .arg(&table)
-        .arg("-S")
-        .arg(dir.path("sock"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(writer)
-        .spawn()
-        .unwrap();
-    let f = Foster {
-        pid: child.id() as i32,
-        child,
-        table,
-        log: dir.path("foster.log"),
-        sock: Some(dir.path("sock")),
-        exited: None,
-    };
-    let full = || {
-        let mut queued: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one int.
-        unsafe { libc::ioctl(reader.as_raw_fd(), libc::FIONREAD, &mut queued) };
-        queued >= 4000
-    };
-    wait_for(Duration::from_secs(10), "foster's stderr to fill", full);
-    // Supervision goes on: crash is restarted again and again, and foster answers.
-    let restarts = |f: &Foster| -> u64 {
-        f.request(b"status\n")
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("entry\tcrash\t")?
-                    .split('\t')
-                    .nth(3)?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(0)
-    };
-    let before = restarts(&f);
-    wait_for(Duration::from_secs(8), "more restarts of crash", || {
-        restarts(&f) > before + 2
-    });
-    assert_eq!(f.state("steady"), "running");
 }
