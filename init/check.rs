@@ -25,6 +25,9 @@ use config_format::{
 const RESTART_POLICIES: &[u8] = b"always on-failure never";
 const LOGS: &[u8] = b"console null kmsg";
 const ARGV_ERRORS: &[u8] = b"Empty TooManyWords TooLong";
+/// `on-exit=` actions, one per `OnExit` variant in declaration order
+/// (`exit` twice: with a code and with the entry's own status).
+const ON_EXITS: &[u8] = b"exit poweroff reboot halt exit";
 
 /// Checks the table at `path`; returns the exit status.
 #[inline(never)]
@@ -100,22 +103,19 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
         w.t(text!("  argv: "));
         match e.argv(src, &mut argv) {
             Ok(()) => {
-                w.byte(b'[');
+                // Never empty: `argv` fails on an empty command.
+                let mut sep = "[";
                 for k in 0..argv.len() {
-                    if k > 0 {
-                        w.s(", ");
-                    }
+                    w.s(sep);
+                    sep = ", ";
                     bytes(argv.word(k).unwrap_or(&[]), true, w);
                 }
                 w.byte(b']');
-                let word0 = argv.word(0).unwrap_or(&[]);
-                let program = argv
-                    .program_with_nul()
-                    .and_then(sys::cstr)
-                    .map_or(&[][..], |p| p.to_bytes());
-                if program != word0 {
+                // Only a login shell execs other than word 0: the program
+                // is word 0 without the dash `argv` added.
+                if e.login {
                     w.t(text!(" program: "));
-                    bytes(program, true, w);
+                    bytes(argv.word(0).unwrap_or(&[]).get(1..).unwrap_or(&[]), true, w);
                 }
             }
             Err(err) => {
@@ -228,16 +228,22 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
     if let Some(on_exit) = e.on_exit {
         // The action's word, then `:CODE` for a fixed status.
-        let i = match on_exit {
-            OnExit::Poweroff => 0,
-            OnExit::Reboot => 1,
-            OnExit::Halt => 2,
-            OnExit::Exit(_) | OnExit::ExitStatus => 3,
-        };
-        word(key(w, ON_EXIT), crate::SHUTDOWNS, i);
+        word(key(w, ON_EXIT), ON_EXITS, on_exit_word(on_exit));
         if let OnExit::Exit(code) = on_exit {
             w.byte(b':').u(u64::from(code));
         }
+    }
+}
+
+/// The word of `on_exit` in [`ON_EXITS`]: its variant's number, so the
+/// match compiles to nothing (a `SHUTDOWNS` index would be a lookup table).
+fn on_exit_word(on_exit: OnExit) -> usize {
+    match on_exit {
+        OnExit::Exit(_) => 0,
+        OnExit::Poweroff => 1,
+        OnExit::Reboot => 2,
+        OnExit::Halt => 3,
+        OnExit::ExitStatus => 4,
     }
 }
 
@@ -360,7 +366,15 @@ mod tests {
             ),
             (ARGV_ERRORS, ArgvError::TooLong as usize, "TooLong"),
         ];
-        for (list, i, name) in cases {
+        let on_exits = [
+            (OnExit::Exit(3), "exit"),
+            (OnExit::Poweroff, "poweroff"),
+            (OnExit::Reboot, "reboot"),
+            (OnExit::Halt, "halt"),
+            (OnExit::ExitStatus, "exit"),
+        ];
+        let on_exits = on_exits.map(|(o, name)| (ON_EXITS, on_exit_word(o), name));
+        for (list, i, name) in cases.into_iter().chain(on_exits) {
             assert_eq!(nth_piece(list, b' ', i), Some(name.as_bytes()), "{name}");
         }
     }

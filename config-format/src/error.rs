@@ -154,10 +154,10 @@ impl Error {
     fn render(&self, file: &[u8], src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
         m.s(file);
-        m.s(b":");
-        m.n(self.line);
-        m.s(b":");
-        m.n(self.col);
+        for n in [self.line, self.col] {
+            m.s(b":");
+            m.n(n);
+        }
         m.s(b": ");
         self.message(src, m.w);
         m.s(b"\n");
@@ -172,7 +172,9 @@ impl Error {
         let before = text
             .get(..(self.col as usize).saturating_sub(1))
             .unwrap_or(text);
-        for caret in [false, true] {
+        // Two passes: the source line, then the caret line.
+        for pass in 0..2 {
+            let caret = pass == 1;
             m.s(b"  ");
             if caret {
                 m.pad(decimal(u64::from(self.line), &mut [0; 20]).len());
@@ -183,7 +185,8 @@ impl Error {
             let mut rest = if caret { before } else { text };
             while let Some(&b) = rest.first() {
                 let (n, valid) = utf8_unit(rest);
-                let (unit, tail) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+                let unit = rest.get(..n).unwrap_or(rest);
+                let tail = rest.get(n..).unwrap_or(&[]);
                 m.s(match (caret, valid) {
                     (true, _) if b == b'\t' => b"\t",
                     (true, _) => b" ",
@@ -315,14 +318,18 @@ pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 pub fn escape(b: u8, cr: bool, out: &mut [u8; 4]) -> &[u8] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
-    let (len, esc) = match b {
-        0x20..=0x7e => (1, [b, 0, 0, 0]),
-        b'\t' => (2, *b"\\t\0\0"),
-        b'\n' => (2, *b"\\n\0\0"),
-        b'\r' if cr => (2, *b"\\r\0\0"),
-        _ => (4, [b'\\', b'x', hex(b >> 4), hex(b)]),
+    *out = [b'\\', b'x', hex(b >> 4), hex(b)];
+    // The byte itself, or the letter after the backslash.
+    let (len, last) = match b {
+        0x20..=0x7e => (1, b),
+        b'\t' => (2, b't'),
+        b'\n' => (2, b'n'),
+        b'\r' if cr => (2, b'r'),
+        _ => return out,
     };
-    *out = esc;
+    if let Some(slot) = out.get_mut(len - 1) {
+        *slot = last;
+    }
     out.get(..len).unwrap_or(&[])
 }
 
