@@ -21,15 +21,18 @@ use core::ffi::CStr;
 /// PID 1's table when no `-f` names one.
 const INITTAB: &CStr = c"/etc/inittab";
 
-/// Epoll tags: the high half says what kind of source, the low half which
-/// (a slot for readiness and log pipes, a client's index for clients).
+/// Epoll tags: the second byte says what kind of source, the low byte which
+/// (a slot for readiness and log pipes, a client's index for clients):
+/// small constants, short immediates.
 const TAG_SIGNAL: u64 = 0;
-/// The low half of a tag: which source of its kind.
-const TAG_INDEX: u64 = 0xffff_ffff;
-const TAG_READY: u64 = 1 << 32;
-const TAG_LOG: u64 = 2 << 32;
-pub const TAG_CONTROL: u64 = 3 << 32;
-pub const TAG_CLIENT: u64 = 4 << 32;
+/// The low byte of a tag: which source of its kind.
+const TAG_INDEX: u64 = 0xff;
+const TAG_READY: u64 = 1 << 8;
+const TAG_LOG: u64 = 2 << 8;
+pub const TAG_CONTROL: u64 = 3 << 8;
+pub const TAG_CLIENT: u64 = 4 << 8;
+// Every slot's index fits in the low byte.
+const _: () = assert!(MAX_SLOTS as u64 <= TAG_INDEX + 1);
 
 /// The longest line of a service's log forwarded whole; a longer one is
 /// split at this length.
@@ -79,7 +82,8 @@ struct LogPipe {
     read: sys::RawFd,
     write: sys::RawFd,
     sink: sys::RawFd,
-    len: usize,
+    /// Bytes in `partial` (`u32`: no REX prefix).
+    len: u32,
     partial: [u8; LOG_LINE],
 }
 
@@ -240,6 +244,8 @@ impl<'a> Runtime<'a> {
                 dropped_seen: 0,
             });
         };
+        // Not closed: the caller ends foster or only reaps from here on.
+        core::mem::forget(log);
         Err(failed)
     }
 
@@ -279,15 +285,15 @@ impl<'a> Runtime<'a> {
     }
 
     /// Removes the control socket file (sub-init exit) and closes the log
-    /// files: one open for writing keeps its filesystem from going
-    /// read-only at shutdown (EBUSY), and the disk would be left unclean.
+    /// pipes and their files: one open for writing keeps its filesystem
+    /// from going read-only at shutdown (EBUSY), and the disk would be left
+    /// unclean. Every slot's cell goes the way a forgotten slot's does.
     // Cold: runs once, at the end (measured: smaller).
     #[cold]
     fn close_at_exit(&mut self) {
         self.control.remove();
-        for p in self.logs.iter_mut().filter(|p| p.open) {
-            p.open = false;
-            drop(Fd::from_raw(p.sink));
+        for slot in 0..MAX_SLOTS {
+            drop_log(&self.ep, self.logs, slot as SlotId);
         }
     }
 
@@ -319,11 +325,11 @@ impl<'a> Runtime<'a> {
         let given = self.cfg.table;
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
-        // A failure is logged as `[PRE]TEXT[POST]`, PRE and POST saying
-        // whether the running table is kept (a reload) or not, TEXT built
-        // in `why`.
+        // A failure is logged as `[PRE]TEXT[POST]`, TEXT built in `why`,
+        // PRE and POST pieces of LOAD_FAILED by the failure and whether the
+        // running table is kept (a reload) or not.
         let mut why = Line::new();
-        let (result, pre, post): (_, Packed, Packed) = 'failed: {
+        let (result, piece) = 'failed: {
             let len = match sys::read_file(path, buf) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
@@ -345,14 +351,7 @@ impl<'a> Runtime<'a> {
                     if let Some(r) = report {
                         r(why.as_bytes());
                     }
-                    break 'failed match reload {
-                        true => (
-                            Err(e),
-                            text!("reload: "),
-                            text!("; keeping the running table"),
-                        ),
-                        false => (Err(e), text!(""), text!("")),
-                    };
+                    break 'failed (Err(e), 0);
                 }
             };
             if let Some(l) = self.src.lens.get_mut(spare) {
@@ -388,20 +387,14 @@ impl<'a> Runtime<'a> {
                 return Ok(0);
             }
             why.u(u64::from(errors));
-            match reload {
-                true => (
-                    Ok(errors),
-                    text!("reload rejected: "),
-                    text!(" error(s); keeping the running table"),
-                ),
-                false => (
-                    Ok(errors),
-                    text!(""),
-                    text!(" error(s); their lines skipped, running the rest"),
-                ),
-            }
+            (Ok(errors), 4)
         };
-        let parts = [Part::Text(pre), Part::Raw(why.as_bytes()), Part::Text(post)];
+        let piece = piece + 2 * u8::from(reload);
+        let parts = [
+            Part::Piece(LOAD_FAILED, piece),
+            Part::Raw(why.as_bytes()),
+            Part::Piece(LOAD_FAILED, piece + 1),
+        ];
         self.log.error_with(&parts, None);
         result
     }
@@ -579,15 +572,16 @@ impl<'a> Runtime<'a> {
                 SIGCHLD => {
                     self.reap(now);
                 }
-                sig => self.on_signal(sig, info.pid == sys::getpid(), now),
+                // Not one foster raised itself (SIGPIPE for its own line on
+                // a closed stderr): logging it would raise the next, for ever.
+                sig => self.on_signal(sig, self.cfg.verbose && info.pid != sys::getpid(), now),
             }
         }
     }
 
-    fn on_signal(&mut self, sig: u8, own: bool, now: u64) {
-        // Not one foster raised itself (SIGPIPE for its own line on a closed
-        // stderr): logging it would raise the next, for ever.
-        if self.cfg.verbose && !own {
+    /// A signal other than SIGCHLD; `report`: it is logged (`-v`).
+    fn on_signal(&mut self, sig: u8, report: bool, now: u64) {
+        if report {
             let mut l = Line::new();
             signals::put_name(l.s("got "), sig);
             self.log.info_raw(l.as_bytes());
@@ -613,6 +607,8 @@ impl<'a> Runtime<'a> {
         &mut self.sup
     }
 
+    // Not inlined (measured: smaller).
+    #[inline(never)]
     fn on_ready(&mut self, slot: usize) {
         let Some(&ReadyPipe { open: true, fd }) = self.ready.get(slot) else {
             return;
@@ -663,10 +659,10 @@ impl<'a> Runtime<'a> {
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
                 let newline = b == b'\n';
-                if newline || pipe.len == LOG_LINE {
+                if newline || pipe.len == LOG_LINE as u32 {
                     emit_log_line(pipe, &self.sup, &self.log);
                 }
-                if let Some(p) = pipe.partial.get_mut(pipe.len).filter(|_| !newline) {
+                if let Some(p) = pipe.partial.get_mut(pipe.len as usize).filter(|_| !newline) {
                     *p = b;
                     pipe.len += 1;
                 }
@@ -827,9 +823,10 @@ impl<'a> Runtime<'a> {
     /// stays 1). Returns only if the exec failed.
     #[inline]
     pub fn exec_in_place(&mut self, slot: SlotId) {
-        // The reserved scratch buffers: no 8 KB of argv and environment on
-        // PID 1's stack at the very end (not put back: nothing spawns after).
-        let Some(Paged(Scratch { argv, env, .. })) = self.scratch.take() else {
+        // The reserved scratch buffers: no 8 KB of argv and environment (nor
+        // the paths below) on PID 1's stack at the very end (not put back:
+        // nothing spawns after).
+        let Some(Paged(Scratch { argv, env, paths })) = self.scratch.take() else {
             return;
         };
         let Some(entry) = self.sup.slot(slot).map(|s| &s.entry) else {
@@ -843,8 +840,8 @@ impl<'a> Runtime<'a> {
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
         // reported: the exec still beats a dead PID 1.
-        let mut buf = [0u8; TTY_BUF];
-        if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, &mut buf) {
+        let buf = paths.as_mut_slice();
+        if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, buf) {
             if let Err(e) = sys::chdir(dir) {
                 self.log
                     .unable(text!("change directory to "), dir.to_bytes(), e);
@@ -853,7 +850,7 @@ impl<'a> Runtime<'a> {
         if let Some(mask) = entry.umask {
             sys::umask(u32::from(mask));
         }
-        if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), &mut buf) {
+        if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), buf) {
             if let Err(e) = spawn::stdio_on_tty(tty) {
                 self.log.unable(text!("open "), tty.to_bytes(), e);
             }
@@ -1026,10 +1023,11 @@ impl<'a> Runtime<'a> {
         if let Some(n) = entry.ready_fd {
             // Closed by `close_ready`.
             let cell = self.ready.get_mut(slot as usize).ok_or(Errno::EINVAL)?;
-            let w = reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd)?;
+            let mut w = 0;
+            reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd, &mut w)?;
             cell.open = true;
-            service.pass_fd = Some((w.raw(), n as sys::RawFd));
-            notify_write = Some(w);
+            service.pass_fd = Some((w, n as sys::RawFd));
+            notify_write = Some(Fd::from_raw(w));
         }
         let env: &Env = env;
         let setup = ChildSetup {
@@ -1097,16 +1095,12 @@ fn log_pipe_for(
         // The previous start's sink is closed.
         drop(Fd::from_raw(p.sink));
     } else {
-        let write = match reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read) {
-            Ok(w) => w,
-            Err(e) => {
-                log_failed(log, name, text!("create its log pipe"), b"", e);
-                return None;
-            }
-        };
+        if let Err(e) = reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read, &mut p.write) {
+            log_failed(log, name, text!("create its log pipe"), b"", e);
+            return None;
+        }
         p.open = true;
         p.slot = slot;
-        p.write = write.into_raw();
         p.len = 0;
         p.failing = false;
     }
@@ -1171,15 +1165,22 @@ fn log_of(logs: &mut [LogPipe], slot: SlotId) -> Option<&mut LogPipe> {
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
 /// child's stdout or readiness fd) blocks: O_NONBLOCK lives in the shared
 /// open file description, and a child whose stdout says EAGAIN fails.
-/// The read end is watched in `ep` under `data` and owned by the caller from
-/// `*read` (an out-parameter: the pair would come back through memory).
+/// The read end is watched in `ep` under `data`; both ends are owned by the
+/// caller from `*read` and `*write` (out-parameters: a result holding an fd
+/// or the pair is packed and unpacked at every step), set only on success.
 #[inline(never)]
-fn reader_pipe(ep: &Fd, data: u64, read: &mut sys::RawFd) -> Result<Fd, Errno> {
-    let (r, write) = sys::pipe(0)?;
+fn reader_pipe(
+    ep: &Fd,
+    data: u64,
+    read: &mut sys::RawFd,
+    write: &mut sys::RawFd,
+) -> Result<(), Errno> {
+    let (r, w) = sys::pipe(0)?;
     sys::fcntl(r.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
     sys::epoll_add(ep, r.raw(), sys::EPOLLIN, data)?;
     *read = r.into_raw();
-    Ok(write)
+    *write = w.into_raw();
+    Ok(())
 }
 
 #[inline(never)]
@@ -1191,7 +1192,7 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
     }
     l.bytes(name)
         .s(": ")
-        .bytes(pipe.partial.get(..pipe.len).unwrap_or(&[]))
+        .bytes(pipe.partial.get(..pipe.len as usize).unwrap_or(&[]))
         .byte(b'\n');
     pipe.len = 0;
     // A full disk, a full FIFO: the line is dropped, as the next ones will be.
@@ -1222,6 +1223,14 @@ fn signal_service(pid: Pid, sig: u8, hangup: bool) {
         }
     }
 }
+
+/// The PRE and POST of a failed load's report, by the failure (unreadable,
+/// errors) and whether the running table is kept (a reload) or not.
+const LOAD_FAILED: Packed = text!(
+    "||reload: |; keeping the running table\
+    || error(s); their lines skipped, running the rest\
+    |reload rejected: | error(s); keeping the running table"
+);
 
 /// PID 1 signals every process; a sub-init only its own descendants (those
 /// of an adopted orphan too, before they come to foster in their turn).
@@ -1409,10 +1418,12 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
 fn active_console(buf: &mut [u8]) -> Option<&CStr> {
     let mut text = [0u8; 96];
     let n = sys::read_file(c"/sys/class/tty/console/active", &mut text).ok()?;
+    // Names are separated by blanks, the list ends with a newline.
     let name = text
         .get(..n)?
-        .split(|b| b.is_ascii_whitespace())
-        .rfind(|w| !w.is_empty())?;
+        .trim_ascii_end()
+        .rsplit(|&b| b == b' ')
+        .next()?;
     tty_path(name, buf)
 }
 
@@ -1560,6 +1571,26 @@ mod tests {
             assert_eq!(env(outcome), Some(kv));
         }
         assert_eq!(env(Outcome::ExecRestart(0)), None);
+    }
+
+    /// A failed load's PRE and POST pieces, in the order `load` picks them:
+    /// unreadable, then errors; each first at the start, then at a reload.
+    #[test]
+    fn load_failed_pieces() {
+        let mut all = Vec::new();
+        LOAD_FAILED.each(&mut |b| all.push(b));
+        let pieces: Vec<&[u8]> = all.split(|&b| b == b'|').collect();
+        let expected: [&[u8]; 8] = [
+            b"",
+            b"",
+            b"reload: ",
+            b"; keeping the running table",
+            b"",
+            b" error(s); their lines skipped, running the rest",
+            b"reload rejected: ",
+            b" error(s); keeping the running table",
+        ];
+        assert_eq!(pieces, expected);
     }
 
     #[test]
