@@ -16,6 +16,8 @@ const REPLY_MAX: usize = 16 * 1024;
 /// foster answers at once; a reply this late means it is stuck.
 const REPLY_DEADLINE_MS: u64 = 10_000;
 const BUSY: &[u8] = b"error: busy, try again\n";
+/// The command whose reply has a table to show.
+const STATUS: &[u8] = b"status";
 /// Tries, 100 ms apart, while every connection slot is taken.
 const BUSY_RETRIES: u32 = 30;
 
@@ -56,7 +58,9 @@ pub fn main(args: StartArgs) -> i32 {
             Some(_) => json = true,
             None => {
                 match words {
-                    0 => table = w == b"status",
+                    // A slice compare, as the one with BUSY below (one
+                    // shared function, not an inlined compare).
+                    0 => table = w == STATUS,
                     1 => {
                         l.byte(b' ');
                     }
@@ -115,7 +119,7 @@ pub fn main(args: StartArgs) -> i32 {
                     } else if json {
                         json_row(&mut l, &headers, &row, n == limit);
                     } else {
-                        table_row(&mut l, &row, &widths, true);
+                        table_row(&mut l, &row, &widths);
                     }
                 }
                 continue;
@@ -151,7 +155,7 @@ pub fn main(args: StartArgs) -> i32 {
         if json {
             l.byte(b'[').flush(STDOUT);
         } else {
-            table_row(&mut l, &headers, &widths, false);
+            table_row(&mut l, &headers, &widths);
         }
     }
     if json {
@@ -212,25 +216,21 @@ const HEADERS: &[u8] = b"NAME\tKIND\tSTATE\tPID\tRESTARTS\tLAST-EXIT\tUPTIME";
 /// The length of each header: the least width of its column.
 const HEADER_WIDTHS: [u8; 7] = [4, 4, 5, 3, 8, 9, 6];
 
-/// One line of the status table: each cell padded to its column's width
-/// plus two blanks, trailing blanks cut. `unit`: a row, not the header
-/// (uptime in seconds reads better with a unit).
-fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7], unit: bool) {
+/// One line of the status table (or its header): each cell but the last
+/// padded to its column's width plus two blanks.
+fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7]) {
     for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
         l.bytes(cell);
-        let mut used = cell.len();
-        if unit && i == 6 && cell != b"-" {
-            l.byte(b's');
-            used += 1;
+        if i == 6 {
+            // Uptime in seconds reads better with a unit (not after `-`
+            // or the header).
+            if cell.first().is_some_and(u8::is_ascii_digit) {
+                l.byte(b's');
+            }
+            break;
         }
-        l.pad(used, usize::from(*w) + 2);
+        l.pad(cell.len(), usize::from(*w) + 2);
     }
-    let keep = l
-        .as_bytes()
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(0, |p| p + 1);
-    l.truncate(keep);
     l.flush(STDOUT);
 }
 
@@ -281,43 +281,48 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     let (mut force, mut no_sync, mut delay) = (false, false, 0u64);
     // The applet's own usage line only (the whole of foster's is not its).
     let usage = || {
-        crate::single::say(text!("usage: @"), crate::applets_usage!().as_bytes(), 0, 0);
+        crate::single::say(
+            text!(concat!("usage: ", crate::applets_usage!())),
+            b"",
+            0,
+            0,
+        );
         2
     };
     let mut i = 1;
     // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {
         i += 1;
-        let Some((b'-', mut flags)) = a.to_bytes().split_first() else {
+        let Some((b'-', flags)) = a.to_bytes().split_first() else {
             return usage();
         };
-        while let Some((&flag, rest)) = flags.split_first() {
-            flags = rest;
+        for (k, &flag) in flags.iter().enumerate() {
             match flag {
                 b'f' => force = true,
                 b'n' => no_sync = true,
                 b'w' => return 0,
                 b'd' => {
                     // The rest of this word, or else the next word.
+                    let rest = flags.get(k + 1..).unwrap_or_default();
                     let secs = if rest.is_empty() {
                         i += 1;
                         args.arg(i - 1).map_or(&b""[..], |s| s.to_bytes())
                     } else {
-                        core::mem::take(&mut flags)
+                        rest
                     };
                     match crate::bytes::parse_small(secs) {
                         Some(s) => delay = s,
                         None => return crate::usage_error(text!("-d needs a number of seconds")),
                     }
+                    break;
                 }
                 _ => return usage(),
             }
         }
     }
-    if delay > 0 {
-        // At most 9 digits of seconds (`parse_small`): no overflow.
-        sys::sleep_ms(delay * 1000);
-    }
+    // At most 9 digits of seconds (`parse_small`): no overflow. Without
+    // `-d`, a wait of 0 ms: one needless syscall, smaller than a test.
+    sys::sleep_ms(delay * 1000);
     // As BusyBox's applets: sync first unless -n, with -f or not (an early
     // sync keeps the data should the stop hang; a container's PID 1 never
     // syncs).
