@@ -8,7 +8,7 @@ use crate::sys::{self, Errno, Fd, RawFd};
 use config_format::{text, Packed};
 
 pub struct Log {
-    console: RawFd,
+    pub(crate) console: RawFd,
     /// PID 1's own non-blocking handle on /dev/console: a stuck serial line
     /// (XOFF, Scroll Lock) must never block PID 1. Children keep the
     /// inherited, blocking stdio: this is a separate open file description.

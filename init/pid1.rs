@@ -126,6 +126,10 @@ pub fn single_ended(code: i32) -> i32 {
     if sys::reboot(sys::REBOOT_CMD_CAD_OFF).is_err() {
         return code;
     }
+    // The result marker must get through even a full console: single-command
+    // mode made foster's stderr (the console here) non-blocking after the
+    // exec. Its only other status flag, O_APPEND, means nothing on a tty.
+    let _ = sys::fcntl(sys::STDERR, sys::F_SETFL, 0);
     crate::single::say(text!("exit-status init #"), b"", code.into(), 0);
     sys::sync();
     let _ = sys::remount_ro(c"/");

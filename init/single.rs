@@ -12,7 +12,7 @@
 
 use crate::out::Line;
 use crate::reaper::{self, Drained};
-use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGTERM, SIGTSTP};
 use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
 use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
@@ -103,6 +103,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             Ok(pid) => pid,
             Err(code) => break 'run code,
         };
+        // From the exec on, foster's own lines (`-v`, `-w`) go through a
+        // non-blocking description of its stderr (a pipe, a terminal): a
+        // reader that stalls costs lines, never reaping or forwarding. The
+        // child keeps the blocking one; foster starts no other.
+        let _ = sys::dup3(crate::log::Log::own_stderr().console, STDERR, 0);
         if opts.has(VERBOSE) {
             say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
         }
@@ -130,13 +135,27 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // pid), so a leftover that got its pid back is told as an orphan.
                 let me = if kill { 0 } else { opts.child };
                 if sys::wait_stopped(raw) {
-                    // Ctrl-Z: the job stops as a whole, foster with its child;
-                    // SIGCONT (fg/bg) wakes foster, which wakes the child. A
-                    // session leader (docker -it) has nobody to resume it: it
-                    // never stops.
-                    if pid == me && status.is_none() && !sys::is_session_leader() {
-                        pass_terminal(opts.term, me, opts.pgrp);
-                        let _ = sys::kill(sys::getpid(), SIGSTOP);
+                    // Ctrl-Z: the job stops as a whole, as the terminal would
+                    // have stopped it, foster (and a script that runs it) with
+                    // its child; the shell above takes its terminal back.
+                    // SIGCONT (fg/bg) wakes foster, which wakes the child. As
+                    // a SIGTSTP taken here, the kernel's rule applies: no
+                    // process of an orphaned group stops, where no job-control
+                    // shell would ever continue it (a session leader such as
+                    // docker -it's, `sh -c` on a terminal), nor PID 1.
+                    if pid == me && status.is_none() {
+                        // Never -1 (every process): PID 1's group may be 1.
+                        // Without a terminal no job control stops a group:
+                        // foster stops alone, never a parent in its group.
+                        let job = if opts.tty && opts.pgrp > 1 {
+                            -opts.pgrp
+                        } else {
+                            sys::getpid()
+                        };
+                        let _ = sys::kill(job, SIGTSTP);
+                        let tstp = SigSet::EMPTY.with(SIGTSTP);
+                        let _ = sys::sigprocmask(sys::SIG_UNBLOCK, tstp);
+                        let _ = sys::sigprocmask(sys::SIG_BLOCK, tstp);
                     }
                     return;
                 }

@@ -11,6 +11,7 @@ mod common;
 use common::{children_of, cmdline, descendants, processes, state, wait_bounded, wait_for, FOSTER};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -281,6 +282,46 @@ fn sigpipe_from_fosters_own_stderr_is_not_forwarded() {
         .expect("spawn foster");
     let status = wait_timeout(&mut child, WAIT);
     assert_eq!(status.code(), Some(5), "{status:?}");
+}
+
+/// A stderr whose reader stalls (a container's log collector that stopped
+/// reading), its pipe full: foster's own lines (`-v`, `-w`) are lost, but it
+/// must still forward signals and reap. A blocking write there froze it:
+/// zombies piled up and SIGTERM never reached the child.
+#[test]
+fn a_stalled_stderr_reader_does_not_freeze_foster() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    // Filled to the last byte through a non-blocking description of its
+    // own (foster's stays blocking): foster's first line cannot fit.
+    let mut fill = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(format!("/proc/self/fd/{}", writer.as_raw_fd()))
+        .expect("open the pipe again");
+    for chunk in [&[0u8; 4096][..], &[0u8; 1]] {
+        while fill.write(chunk).is_ok() {}
+    }
+    let script = "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.1; done";
+    let (mut child, mut out) = start_ready_with(
+        &["-v", "-w", "--", "sh", "-c", script],
+        Stdio::null(),
+        Stdio::from(OwnedFd::from(writer)),
+    );
+    kill(child.id(), libc::SIGTERM);
+    let mut status = None;
+    if !common::wait_until(WAIT, || {
+        status = child.try_wait().expect("wait for foster");
+        status.is_some()
+    }) {
+        common::kill_tree(child.id() as i32);
+        let _ = child.wait();
+        panic!("foster froze on its stalled stderr");
+    }
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "got-term");
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    drop(reader);
 }
 
 #[test]
@@ -856,12 +897,14 @@ fn the_terminal_comes_back_when_the_child_ends() {
     assert_eq!(st.code(), Some(0));
 }
 
-/// Ctrl-Z on a terminal where foster is a job, not the session leader: the
-/// child stops, and so does foster, giving the terminal back to its own
-/// group; SIGCONT (a shell's `fg`) resumes both, the child in the
-/// foreground again, and its status still comes through.
+/// Ctrl-Z on a terminal with no job-control shell above foster (`sh -c` as
+/// the session leader: `docker run -t IMAGE sh -c`, `ssh -t`): nobody would
+/// ever continue a stopped foster, so it must not stop (the kernel stops no
+/// process of such an orphaned group on SIGTSTP). Only the child stops;
+/// once something continues it, its status comes through. foster stopped
+/// itself here and stayed stopped for ever, its child a zombie.
 #[test]
-fn ctrl_z_stops_foster_with_its_child_and_sigcont_resumes_both() {
+fn ctrl_z_without_a_job_control_shell_leaves_foster_running() {
     let mut c = Command::new("sh");
     c.args([
         "-c",
@@ -877,26 +920,84 @@ fn ctrl_z_stops_foster_with_its_child_and_sigcont_resumes_both() {
             panic!("timed out waiting for {what}");
         }
     };
-    let mut foster = 0;
+    let (mut foster, mut child) = (0, 0);
     until("foster's child in the foreground", &mut || {
         foster = children_of(sh).first().copied().unwrap_or(0);
+        child = foreground_of(&master);
+        foster > 0 && child > 0 && child != sh && children_of(foster).contains(&child)
+    });
+    // foster idle in its ppoll (no longer starting the child); it sleeps
+    // there once more after it has dealt with the child's stop.
+    let ppoll = format!("{} ", libc::SYS_ppoll);
+    until("foster idle", &mut || {
+        std::fs::read_to_string(format!("/proc/{foster}/syscall"))
+            .is_ok_and(|s| s.starts_with(&ppoll))
+    });
+    let switches = |pid| {
+        common::status_field(pid, "voluntary_ctxt_switches").and_then(|n| n.parse::<u64>().ok())
+    };
+    let before = switches(foster);
+    let mut m = std::fs::File::from(master.try_clone().unwrap());
+    m.write_all(b"\x1a").unwrap();
+    until("the child stopped and foster done with it", &mut || {
+        common::state(child) == Some('T') && switches(foster) > before
+    });
+    kill(child as u32, libc::SIGCONT);
+    m.write_all(b"x\n").unwrap();
+    until("the shell's end", &mut || {
+        shell.try_wait().ok().flatten().is_some()
+    });
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut m, &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("rc=7"), "{out:?}");
+}
+
+/// Ctrl-Z where foster is not its job's leader: a script the job-control
+/// shell (`set -m`) runs, which runs foster. The whole job must stop at
+/// the first Ctrl-Z, the script with foster, as it does without foster;
+/// stopping foster alone handed the terminal to a script still waiting for
+/// it, and the shell saw no stop (the terminal hung until a second Ctrl-Z).
+/// `fg` then resumes all of them, the child in the foreground again.
+#[test]
+fn ctrl_z_stops_the_script_that_runs_foster() {
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#"set -m; sh -c '"$0" -- sh -c "read x; exit 7"; echo rc=$?' "$0"; echo stopped=$?; read go; fg"#,
+        FOSTER,
+    ]);
+    let (mut shell, master) = on_pty_as(c);
+    let sh = shell.id() as i32;
+    let until = |what: &str, cond: &mut dyn FnMut() -> bool| {
+        if !common::wait_until(WAIT, cond) {
+            common::kill_tree(sh);
+            panic!("timed out waiting for {what}");
+        }
+    };
+    let mut foster = 0;
+    until("foster's child in the foreground", &mut || {
+        let script = children_of(sh).first().copied().unwrap_or(0);
+        foster = children_of(script).first().copied().unwrap_or(0);
         let fg = foreground_of(&master);
-        foster > 0 && fg > 0 && fg != sh && children_of(foster).contains(&fg)
+        foster > 0 && fg > 0 && children_of(foster).contains(&fg)
     });
     let mut m = std::fs::File::from(master.try_clone().unwrap());
     m.write_all(b"\x1a").unwrap();
-    until("foster stopped with the terminal back", &mut || {
-        common::state(foster) == Some('T') && foreground_of(&master) == sh
+    until("the shell's terminal back: the job stopped", &mut || {
+        foreground_of(&master) == sh
     });
-    kill(foster as u32, libc::SIGCONT);
+    m.write_all(b"go\n").unwrap();
     until("the child in the foreground again", &mut || {
-        foreground_of(&master) != sh && common::state(foster) != Some('T')
+        let fg = foreground_of(&master);
+        fg != sh && children_of(foster).contains(&fg) && common::state(foster) != Some('T')
     });
     m.write_all(b"x\n").unwrap();
     let st = wait_timeout(&mut shell, WAIT);
     let mut out = Vec::new();
     let _ = std::io::Read::read_to_end(&mut m, &mut out);
     let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("stopped=148"), "{out:?}");
     assert!(out.contains("rc=7"), "{out:?}");
     assert_eq!(st.code(), Some(0));
 }

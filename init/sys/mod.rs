@@ -758,10 +758,6 @@ pub fn getpgrp() -> Pid {
 pub fn getsid(pid: Pid) -> Result<Pid> {
     pid_of(raw!(__NR_getsid, pid))
 }
-/// Whether this process leads its session (`getsid(0) == getpid()`).
-pub fn is_session_leader() -> bool {
-    raw!(__NR_getsid, 0) == raw!(__NR_getpid)
-}
 
 #[inline(always)]
 pub fn prctl(option: u32, arg: usize) -> Result<usize> {
