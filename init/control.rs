@@ -96,7 +96,10 @@ const RESTART: usize = 9;
 /// and the entry name (empty for a command without one). [`answer`] acts
 /// on the index itself: no enum to build and match again.
 fn parse(line: &[u8]) -> Result<(usize, &[u8]), Packed> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    };
     if line.len() > REQUEST_MAX {
         return Err(text!("request too long"));
     }
@@ -385,10 +388,10 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 // The line (in the client's buffer, in `rt`) is not read
                 // below.
                 let sup = rt.supervisor_mut();
-                let done = match i {
-                    START => sup.start_named(id, now),
-                    STOP => sup.stop(id, now),
-                    _ => sup.restart(id, now),
+                let done = if i == STOP {
+                    sup.stop(id, now)
+                } else {
+                    sup.bring_up(id, now, i == RESTART)
                 };
                 if !done && sup.is_stopping() {
                     error(&mut l, SHUTTING_DOWN);

@@ -42,18 +42,27 @@ pub enum State {
     Pending,
     /// A `pidfile=` entry's launcher is running.
     Launching { pid: Pid },
-    /// The launcher exited; polling the pidfile until `until`.
-    FindingPid { until: u64, next: u64 },
+    /// The launcher exited; polling the pidfile until `until`. `stop`: a
+    /// stop came before the daemon was adopted: stop the daemon as soon as
+    /// it is found (or end the stop when none shows up).
+    FindingPid {
+        until: u64,
+        next: u64,
+        stop: Option<AfterStop>,
+    },
     /// The main process runs.
     Running { pid: Pid },
     /// Waiting to restart.
     Backoff { until: u64 },
     /// Asked to stop: `stop=` signal sent. SIGKILL at `until`, which then
     /// moves on by [`KILL_GRACE`] (`killed`): given up at that one.
+    /// `launcher`: `pid` is a `pidfile=` launcher, whose daemon is looked
+    /// for and stopped too once it is gone.
     Stopping {
         pid: Pid,
         then: AfterStop,
         killed: bool,
+        launcher: bool,
         until: u64,
     },
     /// Stopped on request; stays down until started.
@@ -108,10 +117,12 @@ pub enum Stage {
     StopServices,
     /// Running `shutdown` entries in order, each waited.
     ShutdownEntries,
-    /// SIGTERM sent to every remaining process; waiting until `until`.
-    TermAll { until: u64 },
-    /// SIGKILL sent; waiting for the reaper until `until`.
-    KillAll { until: u64 },
+    /// SIGTERM sent to every remaining process; waiting until
+    /// [`Supervisor::stage_until`].
+    TermAll,
+    /// SIGKILL sent; waiting for the reaper until
+    /// [`Supervisor::stage_until`].
+    KillAll,
     /// All done: the outcome was handed to the runtime.
     Finished,
 }
@@ -259,9 +270,6 @@ pub struct Slot {
     spawn_queued: bool,
     /// A `ctrlaltdel` entry triggered and waiting for its turn.
     cad_queued: bool,
-    /// A stop came before the `pidfile=` daemon was adopted: stop the daemon
-    /// as soon as it is found (or end the stop when none shows up).
-    stop_daemon: Option<AfterStop>,
     /// Position in the start order of the table in force: a reload keeps
     /// slots where they are, so `shutdown` entries run by this.
     order: u8,
@@ -294,7 +302,6 @@ impl Slot {
             blocked_noted: false,
             spawn_queued: false,
             cad_queued: false,
-            stop_daemon: None,
         }
     }
 
@@ -402,8 +409,7 @@ impl Slot {
 }
 
 /// A terminal session: a `tty=` (inittab id) entry, an `askfirst` entry or
-/// a login shell (`-/bin/sh`). Not inlined (measured smaller).
-#[inline(never)]
+/// a login shell (`-/bin/sh`).
 pub fn on_terminal(entry: &Entry) -> bool {
     entry.has(Text::Tty) || entry.kind == Kind::Askfirst || entry.login
 }
@@ -474,6 +480,8 @@ pub struct Supervisor {
     phase: Phase,
     /// How the stop ends, once one runs.
     outcome: Outcome,
+    /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over.
+    stage_until: u64,
     slots: &'static mut Slots,
     actions: &'static mut Actions,
     /// Orphans reaped in all.
@@ -485,7 +493,8 @@ pub struct Supervisor {
     /// at once, must not lose a SIGKILL).
     pub dropped_actions: u32,
     next_seq: u32,
-    /// Reloads applied, to tell apart entries removed by different ones.
+    /// Tables loaded (the first at the start, then one per reload applied),
+    /// to tell apart entries removed by different reloads.
     reloads: u32,
     mode: Mode,
     /// foster has no children at all (the reaper said ECHILD).
@@ -513,6 +522,7 @@ impl Supervisor {
             actions,
             phase: Phase::Boot,
             outcome: Outcome::Exit(0),
+            stage_until: 0,
             mode,
             next_seq: 1,
             reloads: 0,
@@ -527,17 +537,12 @@ impl Supervisor {
         }
     }
 
-    /// Loads the table's entries (in start order) and starts the boot sequence.
-    // Inlined into the runtime's one call (measured: smaller).
-    #[inline]
+    /// Loads the table's entries (in start order) and starts the boot
+    /// sequence: the first [`Supervisor::reload`], one path for both.
     pub fn start(&mut self, table: &Table, now: u64) {
-        for (order, &idx) in table.start_order().iter().enumerate() {
-            if let Some(entry) = table.entries.get(idx as usize) {
-                // Capacity: MAX_SLOTS is twice the table's capacity.
-                self.add_slot(entry, order as u8);
-            }
-        }
-        self.advance(now);
+        // The first load: no slot to compare with, and room for every entry
+        // (MAX_SLOTS is twice the table's capacity).
+        self.reload(table, &|_, _| true, &|_| {}, now);
     }
 
     pub fn slots(&self) -> &[Slot] {
@@ -612,7 +617,7 @@ impl Supervisor {
         let mut shutdown_entries = false;
         let mut next = u64::MAX;
         match self.phase {
-            Phase::Stopping(Stage::TermAll { until } | Stage::KillAll { until }) => next = until,
+            Phase::Stopping(Stage::TermAll | Stage::KillAll) => next = self.stage_until,
             Phase::Stopping(Stage::ShutdownEntries) => shutdown_entries = true,
             Phase::Boot | Phase::Running | Phase::Stopping(_) => {}
         }
@@ -684,17 +689,22 @@ impl Supervisor {
                         slot.state = State::FindingPid {
                             until: now + PIDFILE_WAIT,
                             next: now,
+                            stop: None,
                         };
                         self.push(Action::ReadPidfile { slot: id });
                     }
-                    State::Stopping { then, .. } if slot.stop_daemon.is_some() => {
+                    State::Stopping {
+                        then,
+                        launcher: true,
+                        ..
+                    } => {
                         // The launcher is gone; the daemon it may have left
                         // must be found and stopped too (briefly looked for).
                         slot.last_exit = Some(status);
-                        slot.stop_daemon = Some(then);
                         slot.state = State::FindingPid {
                             until: now + STOP_FIND_WAIT,
                             next: now,
+                            stop: Some(then),
                         };
                         self.push(Action::ReadPidfile { slot: id });
                     }
@@ -790,13 +800,11 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
-        let State::FindingPid { until, .. } = slot.state else {
+        let State::FindingPid { until, stop, .. } = slot.state else {
             return;
         };
-        let stop = slot.stop_daemon;
         if let PidfileRead::Child(pid) = read {
             slot.state = State::Running { pid };
-            slot.stop_daemon = None;
             slot.ready |= slot.entry.ready_fd.is_none();
             // Removed, it stops in its turn (`stop_next`), not before the
             // removed entries that run `after=` it.
@@ -822,6 +830,7 @@ impl Supervisor {
             slot.state = State::FindingPid {
                 until,
                 next: now + PIDFILE_POLL,
+                stop,
             }
         }
         self.advance(now);
@@ -861,6 +870,7 @@ impl Supervisor {
                     then,
                     killed,
                     until,
+                    ..
                 } => {
                     // Room for what this step queues (a stop may also queue
                     // a note, a restart and a release), else the next tick.
@@ -892,29 +902,28 @@ impl Supervisor {
         if let Phase::Stopping(stage) = self.phase {
             // Whether a SIGKILL round goes out now.
             let kill = match stage {
-                Stage::TermAll { until } if now >= until => {
-                    self.phase = Phase::Stopping(Stage::KillAll {
-                        until: now + KILL_GRACE,
-                    });
+                Stage::TermAll if now >= self.stage_until => {
+                    self.phase = Phase::Stopping(Stage::KillAll);
+                    self.stage_until = now + KILL_GRACE;
                     if !self.no_children {
                         self.note(Note::StragglersKilled);
                     }
                     !self.no_children
                 }
-                Stage::KillAll { until } if now >= until => {
+                Stage::KillAll if now >= self.stage_until => {
                     self.finish();
                     false
                 }
                 // A sub-init signals its children only: grandchildren in
                 // sessions of their own come back level by level.
-                Stage::KillAll { .. } if self.rekill => {
+                Stage::KillAll if self.rekill => {
                     self.rekill = false;
                     true
                 }
                 Stage::StopServices
                 | Stage::ShutdownEntries
-                | Stage::TermAll { .. }
-                | Stage::KillAll { .. }
+                | Stage::TermAll
+                | Stage::KillAll
                 | Stage::Finished => false,
             };
             if kill {
@@ -1034,9 +1043,10 @@ impl Supervisor {
     }
 
     /// [`Supervisor::restart`] if `restart`, else [`Supervisor::start_named`]:
-    /// both start what is down; what is up, a restart stops first.
+    /// both start what is down; what is up, a restart stops first. (`ctl`
+    /// calls it with the flag: one call for both requests.)
     #[inline(never)]
-    fn bring_up(&mut self, id: SlotId, now: u64, restart: bool) -> bool {
+    pub fn bring_up(&mut self, id: SlotId, now: u64, restart: bool) -> bool {
         if self.start_slot(id, now) {
             return true;
         }
@@ -1050,8 +1060,10 @@ impl Supervisor {
         !self.is_stopping()
             && (restart || is_run_kind(slot.entry.kind))
             && ((!restart
-                && slot.stop_daemon.is_none()
-                && !matches!(slot.state, State::Stopping { .. }))
+                && !matches!(
+                    slot.state,
+                    State::Stopping { .. } | State::FindingPid { stop: Some(_), .. }
+                ))
                 || self.request_stop(id, AfterStop::Restart, now))
     }
 
@@ -1097,19 +1109,17 @@ impl Supervisor {
         let sig = slot.entry.stop_signal;
         let timeout = slot.entry.timeout;
         let kind = slot.entry.kind;
-        if matches!(slot.state, State::Launching { .. }) {
-            slot.stop_daemon = Some(then);
-        }
         match slot.state {
-            State::FindingPid { .. } => {
+            State::FindingPid { ref mut stop, .. } => {
                 // Stop the daemon once found; FindingPid is bounded.
-                slot.stop_daemon = Some(then);
+                *stop = Some(then);
                 true
             }
             State::Running { pid } | State::Launching { pid } => {
                 slot.state = State::Stopping {
                     pid,
                     killed: false,
+                    launcher: matches!(slot.state, State::Launching { .. }),
                     until: now + timeout,
                     then,
                 };
@@ -1165,6 +1175,8 @@ impl Supervisor {
     /// ones still stopping): it stays out of the running table. Ignored while
     /// stopping, as BusyBox init does: the `restart` entry to exec and the
     /// shutdown entries under way must stay those of the table in force.
+    /// The first load ([`Supervisor::start`]) goes through here too: every
+    /// entry is new, and its boot entries run.
     // Not inlined (measured: smaller).
     #[inline(never)]
     pub fn reload(
@@ -1178,6 +1190,8 @@ impl Supervisor {
             return;
         }
         self.reloads += 1;
+        // The table loaded at the start (the first) runs its boot entries.
+        let reloaded = self.reloads > 1;
         // Mark everything that is not in the new table. An entry of another
         // kind is another entry: kept, a service would run on as a shutdown
         // entry, a pending shutdown entry wait forever as a sysinit.
@@ -1213,14 +1227,16 @@ impl Supervisor {
                     slot.order = order;
                     // Still stopping on request (`ctl stop`): it stays down,
                     // as it would had it stopped a moment sooner.
-                    let held = slot.stop_daemon == Some(AfterStop::Stay)
-                        || matches!(
-                            slot.state,
-                            State::Stopping {
-                                then: AfterStop::Stay,
-                                ..
-                            }
-                        );
+                    let held = matches!(
+                        slot.state,
+                        State::Stopping {
+                            then: AfterStop::Stay,
+                            ..
+                        } | State::FindingPid {
+                            stop: Some(AfterStop::Stay),
+                            ..
+                        }
+                    );
                     let changed = !same(&slot.entry, new);
                     // The spans must point into the new source either way.
                     slot.entry = new.clone();
@@ -1234,7 +1250,7 @@ impl Supervisor {
                 None => match self.add_slot(new, order) {
                     Some(slot) => {
                         // Boot entries of a reloaded table do not run again.
-                        if is_boot_kind(new.kind) {
+                        if is_boot_kind(new.kind) && reloaded {
                             slot.state = State::Done {}
                         }
                     }
@@ -1284,7 +1300,6 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
-        slot.stop_daemon = None;
         slot.ready = false;
         slot.state = State::Stopped;
         // A removed entry is dropped, whoever stopped it (the orderly stop
@@ -1551,12 +1566,11 @@ impl Supervisor {
                 self.push(Action::SignalAll {
                     sig: crate::signals::SIGTERM,
                 });
-                self.phase = Phase::Stopping(Stage::TermAll {
-                    until: now + TERM_GRACE,
-                });
+                self.phase = Phase::Stopping(Stage::TermAll);
+                self.stage_until = now + TERM_GRACE;
                 true
             }
-            Stage::TermAll { .. } | Stage::KillAll { .. } => {
+            Stage::TermAll | Stage::KillAll => {
                 if self.no_children {
                     self.finish();
                     return true;
