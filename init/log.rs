@@ -62,22 +62,14 @@ impl Log {
     /// stream under systemd) with a non-blocking `send`.
     pub fn own_stderr() -> Log {
         const FD2: &core::ffi::CStr = c"/proc/self/fd/2";
-        let mut socket = false;
-        let own = match sys::stat(FD2, true) {
+        match sys::stat(FD2, true) {
             Ok(st) if matches!(st.mode & sys::S_IFMT, sys::S_IFIFO | sys::S_IFCHR) => {
-                let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
-                sys::open(FD2, flags, 0).ok()
+                Log::own_console(FD2, None)
             }
-            st => {
-                socket = st.is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFSOCK);
-                None
-            }
-        };
-        Log {
-            console: own.as_ref().map_or(sys::STDERR, Fd::raw),
-            _console: own,
-            kmsg: None,
-            socket,
+            st => Log {
+                socket: st.is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFSOCK),
+                ..Log::fd(sys::STDERR)
+            },
         }
     }
 
@@ -89,12 +81,15 @@ impl Log {
             0,
         )
         .ok();
-        let own = sys::open(
-            c"/dev/console",
-            sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC,
-            0,
-        )
-        .ok();
+        Log::own_console(c"/dev/console", kmsg)
+    }
+
+    /// A log with its console copy written through `path` opened again,
+    /// non-blocking (else through stderr as it is): one open for PID 1's
+    /// console and a sub-init's stderr.
+    fn own_console(path: &core::ffi::CStr, kmsg: Option<Fd>) -> Log {
+        let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
+        let own = sys::open(path, flags, 0).ok();
         Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,

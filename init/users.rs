@@ -10,7 +10,7 @@ pub struct Creds {
     pub uid: u32,
     pub gid: u32,
     pub groups: [u32; 16],
-    pub ngroups: usize,
+    pub ngroups: u32,
 }
 
 impl Creds {
@@ -113,12 +113,12 @@ pub fn resolve_in(
                 // A plain loop: `contains` unrolls into far more code. It
                 // stops at `gid` if known, else at `ngroups`.
                 let mut n = 0;
-                while creds.groups.get(n).is_some_and(|&g| g != gid) && n < creds.ngroups {
+                while creds.groups.get(n as usize).is_some_and(|&g| g != gid) && n < creds.ngroups {
                     n += 1;
                 }
                 // Not known yet: added, if it fits.
                 if n == creds.ngroups {
-                    if let Some(slot) = creds.groups.get_mut(n) {
+                    if let Some(slot) = creds.groups.get_mut(n as usize) {
                         *slot = gid;
                         creds.ngroups += 1;
                     }
@@ -154,7 +154,7 @@ pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupErr
     }
     let mut creds = Creds::root();
     resolve_in(&mut creds, pw, gr, user, group)?;
-    let groups = creds.groups.get(..creds.ngroups).unwrap_or(&[]);
+    let groups = creds.groups.get(..creds.ngroups as usize).unwrap_or(&[]);
     sys::switch_ids(groups, creds.gid, creds.uid).map_err(LookupError::Switch)
 }
 
@@ -173,7 +173,7 @@ mod tests {
     fn names_and_numbers() {
         let c = resolve(Some(b"web"), None).unwrap();
         assert_eq!((c.uid, c.gid), (1000, 1001));
-        assert_eq!(&c.groups[..c.ngroups], &[1001, 4, 44]);
+        assert_eq!(&c.groups[..c.ngroups as usize], &[1001, 4, 44]);
         let c = resolve(Some(b"1000"), Some(b"log")).unwrap();
         assert_eq!((c.uid, c.gid, c.ngroups), (1000, 4, 1));
         let c = resolve(Some(b"4242"), None).unwrap();
@@ -187,7 +187,7 @@ mod tests {
         let gr = b"root:x:0:web\nwww:x:1001:\n";
         let mut c = Creds::root();
         resolve_in(&mut c, PW, gr, Some(b"web"), None).unwrap();
-        assert_eq!(&c.groups[..c.ngroups], &[1001, 0]);
+        assert_eq!(&c.groups[..c.ngroups as usize], &[1001, 0]);
     }
 
     #[test]
@@ -196,13 +196,13 @@ mod tests {
         let gr = b"www:x:1001:web\nlog:x:4:web\nlog2:x:4:web\n";
         let mut c = Creds::root();
         resolve_in(&mut c, PW, gr, Some(b"web"), None).unwrap();
-        assert_eq!(&c.groups[..c.ngroups], &[1001, 4]);
+        assert_eq!(&c.groups[..c.ngroups as usize], &[1001, 4]);
         // More groups than fit: the first 16 (primary included) are kept.
         let gr: String = (1..40).map(|g| format!("g{g}:x:{g}:web\n")).collect();
         let mut c = Creds::root();
         resolve_in(&mut c, PW, gr.as_bytes(), Some(b"web"), None).unwrap();
         let want: Vec<u32> = [1001].into_iter().chain(1..16).collect();
-        assert_eq!(&c.groups[..c.ngroups], &want[..]);
+        assert_eq!(&c.groups[..c.ngroups as usize], &want[..]);
     }
 
     #[test]
