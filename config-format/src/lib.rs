@@ -112,11 +112,12 @@ impl Name {
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len as usize).unwrap_or(&[])
     }
-    /// Appends `s` as far as it fits (the caller keeps to the alphabet).
+    /// Appends `s` as far as it fits, each byte outside the alphabet as
+    /// `_` (so an inittab id makes a valid name).
     pub(crate) fn push(&mut self, s: &[u8]) {
         for &b in s {
             if let Some(slot) = self.bytes.get_mut(usize::from(self.len)) {
-                *slot = b;
+                *slot = if is_name_byte(b) { b } else { b'_' };
                 self.len += 1;
             }
         }

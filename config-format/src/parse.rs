@@ -486,10 +486,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             self.plain(nul, Message::NulByte);
             return end;
         }
-        // An inittab line: its first word (up to a blank) holds a `:`.
-        let inittab = (src.get(first..).unwrap_or(&[]).iter())
-            .take_while(|&&b| !is_blank(b) && b != b'\n')
-            .any(|&b| b == b':');
+        // An inittab line: its first word (up to a blank) holds a `:`. (A
+        // plain loop: smaller than `take_while` and `any`.)
+        let mut i = first;
+        let inittab = loop {
+            match src.get(i) {
+                Some(b':') => break true,
+                Some(&b) if !is_blank(b) && b != b'\n' => i += 1,
+                _ => break false,
+            }
+        };
         if inittab {
             return self.inittab(first, end);
         }
@@ -726,7 +732,8 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut colons = [0; 3];
         let mut found = 0;
         let mut content_end = first;
-        for (i, &b) in (first..).zip(src.get(first..end).unwrap_or(&[])) {
+        for i in first..end {
+            let b = get(src, i);
             if b == b'#' {
                 break;
             }
@@ -801,15 +808,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let id = value::strip(id, b"/dev/").unwrap_or(id);
         let id: &[u8] = if id.is_empty() { b"console" } else { id };
         let room = MAX_NAME - 1 - action.len() - SUFFIX;
-        // The id's bytes outside the name alphabet become `_` (changed in
-        // place, after one push); an action is a kind word: the result is a
-        // valid name.
+        // The id's bytes outside the name alphabet become `_` (as `push`
+        // writes them); an action is a kind word: the result is a valid
+        // name.
         name.push(id.get(..room).unwrap_or(id));
-        for b in name.bytes.iter_mut().take(usize::from(name.len)) {
-            if !crate::is_name_byte(*b) {
-                *b = b'_';
-            }
-        }
         name.push(b".");
         name.push(action);
         let base = name.len;
@@ -863,10 +865,19 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // One loop over every (entry, `after=`) pair, in order.
         for ik in 0..n * MAX_AFTER {
             let (i, k) = (ik / MAX_AFTER, ik % MAX_AFTER);
-            let Some(name) = self.table.entries.get(i).and_then(|e| e.after.get(k)) else {
+            // Every slot: an unused one holds an empty name.
+            let Some(name) = self
+                .table
+                .entries
+                .get(i)
+                .and_then(|e| e.after.padded().get(k))
+            else {
                 continue;
             };
             let name = name.as_bytes();
+            if name.is_empty() {
+                continue;
+            }
             let found = self.find(name);
             let kind = found
                 .and_then(|j| self.table.entries.get(j))
@@ -901,11 +912,15 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 if g.bits(i) & GONE != 0 {
                     continue;
                 }
-                let hit = g.deps.get(i).and_then(|d| {
-                    d.iter()
-                        .position(|&j| j != NONE && g.bits(usize::from(j)) & GONE != 0)
-                });
-                if let Some(k) = hit {
+                // The first `after=` that names a gone entry (`NONE` is
+                // past every entry: its bits read as none set). A plain
+                // loop: smaller than `position`.
+                let deps = get(&g.deps, i);
+                let mut k = 0;
+                while k < MAX_AFTER && g.bits(usize::from(get(&deps, k))) & GONE == 0 {
+                    k += 1;
+                }
+                if k < MAX_AFTER {
                     self.drop_after(&mut g, i, k, Message::AfterBroken, None);
                     changed = true;
                 }
@@ -960,12 +975,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 depth += 1;
                 g.enter(depth, next);
             } else if bits & (DROPPED | ON_PATH) == ON_PATH {
-                // A back edge: the cycle is the path from `next` down here.
-                let path = g.stack.get(..=depth).unwrap_or(&[]);
-                let from = path
-                    .iter()
-                    .position(|&v| usize::from(v) == next)
-                    .unwrap_or(0);
+                // A back edge: the cycle is the path from `next` (on the
+                // path, so found by `depth`) down here.
+                let mut from = 0;
+                while from < depth && usize::from(get(&g.stack, from)) != next {
+                    from += 1;
+                }
                 self.report_cycle(g, from, depth + 1 - from);
             }
         }
@@ -979,10 +994,10 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let on_path = |g: &Graph<N>, r: usize| usize::from(get(&g.stack, from + r));
         for r in 0..len {
             let me = on_path(g, r);
-            if g.bits(me) & IN_CYCLE != 0 {
-                continue;
+            match g.state.get_mut(me) {
+                Some(s) if *s & IN_CYCLE == 0 => *s |= IN_CYCLE,
+                _ => continue,
             }
-            g.mark(me, IN_CYCLE);
             // From a constant, filled in place (a literal array is built
             // apart and copied).
             let mut c = NO_CYCLE;

@@ -32,10 +32,11 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     }
     // Long enough for `SIGVTALRM`; anything longer is no signal.
     let mut upper = [0u8; 9];
+    let upper = upper.get_mut(..s.len())?;
     for (u, &b) in upper.iter_mut().zip(s) {
         *u = b.to_ascii_uppercase();
     }
-    let upper = upper.get(..s.len())?;
+    let upper = &*upper;
     let name = strip(upper, b"SIG").unwrap_or(upper);
     let i = word_index(SIGNALS.as_bytes(), name)?;
     match i.checked_sub(NAMED) {
@@ -128,7 +129,10 @@ pub(crate) fn log(s: &[u8]) -> Option<Log> {
 
 /// `MIN..MAX`, both durations, `0 < MIN <= MAX`.
 pub(crate) fn backoff(s: &[u8]) -> Option<(Millis, Millis)> {
-    let dots = s.windows(2).position(|w| w == b"..")?;
+    let mut dots = 0;
+    while s.get(dots..dots + 2)? != b".." {
+        dots += 1;
+    }
     let min = parse_duration(s.get(..dots)?)?;
     let max = parse_duration(s.get(dots + 2..)?)?;
     (min > 0 && min <= max).then_some((min, max))
