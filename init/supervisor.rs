@@ -879,14 +879,16 @@ impl Supervisor {
                         continue;
                     }
                     let pid = *pid;
-                    if *killed || now >= *until + KILL_GRACE {
+                    if *killed {
                         // SIGKILL did not get it reaped in time: a process
                         // stuck in the kernel must not hang the stop.
                         let then = *then;
                         self.released(id, then, now);
                     } else {
+                        // The grace counts from the SIGKILL: a late tick
+                        // (foster frozen with its cgroup) still sends it.
                         *killed = true;
-                        *until += KILL_GRACE;
+                        *until = now + KILL_GRACE;
                         self.note(Note::Killed { slot: id, pid });
                         self.push(Action::Signal {
                             pid,
@@ -1337,7 +1339,9 @@ impl Supervisor {
         slot.last_exit = status.or(slot.last_exit);
         // A start that failed counts as status 255.
         let st = status.unwrap_or(ExitStatus::Code(255));
-        let restart = !stopping && slot.restarts_by_policy(st);
+        // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
+        // it would only be blocked again: failed for good.
+        let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
         let uptime = now.saturating_sub(slot.since);
         let mut restart_in = None;
         if restart {
@@ -1482,6 +1486,7 @@ impl Supervisor {
             // Kept up to date (what runs `after=` it reads it), noted once
             // each time it becomes blocked.
             let noted = core::mem::replace(&mut slot.blocked_noted, blocked);
+            let on_exit = slot.entry.on_exit.is_some();
             match gate {
                 Gate::Start => self.queue_spawn(i as SlotId),
                 Gate::Blocked(blocker) => {
@@ -1491,6 +1496,18 @@ impl Supervisor {
                             on: blocker,
                         });
                         changed = true;
+                        // An `on-exit=` entry that cannot run ends as a
+                        // start that failed: foster's outcome (a test's
+                        // verdict) must not wait for ever, nor read 0. Not
+                        // while what it waits for is only stopped on
+                        // request: `ctl start` brings that back.
+                        if on_exit
+                            && self
+                                .slot(blocker)
+                                .is_some_and(|b| b.state != State::Stopped)
+                        {
+                            self.ended(i as SlotId, None, now);
+                        }
                     }
                 }
                 Gate::Idle => {}

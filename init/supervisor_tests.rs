@@ -531,6 +531,55 @@ fn a_process_that_survives_sigkill_does_not_hang_the_stop() {
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
 }
 
+/// foster woke late (frozen with its cgroup, `docker pause`, SIGSTOP), past
+/// both the stop's timeout and the SIGKILL grace: the process still gets its
+/// SIGKILL, and a restart waits for its end, not beside it.
+#[test]
+fn a_stop_timeout_found_late_still_kills_before_giving_up() {
+    let mut s = Sim::new(Mode::SubInit, "service a timeout=1s -- /a\n");
+    let pid = s.pid("a").unwrap();
+    assert!(s.sup.restart(s.id("a"), s.now));
+    s.pump();
+    s.take_log();
+    s.advance_to(1_000 + KILL_GRACE + 500);
+    assert!(signalled(&s.take_log(), pid, SIGKILL), "{}", s.states());
+    assert!(matches!(s.state("a"), State::Stopping { .. }));
+    s.exit("a", ExitStatus::Signal(9));
+    assert!(matches!(s.state("a"), State::Running { pid: p } if p != pid));
+}
+
+/// An `on-exit=` entry blocked by an `after=` that failed ends as a failed
+/// start (255), whatever its `restart=`; one whose `after=` is only stopped
+/// on request waits for `ctl start` of it.
+#[test]
+fn an_on_exit_entry_blocked_by_a_failure_ends_but_not_by_a_stop() {
+    let table = "service svc -- /svc\nonce setup ready=fd:3 -- /s\n\
+                 service test after=setup restart=on-failure on-exit=exit -- /t\n";
+    let mut s = Sim::new(Mode::SubInit, table);
+    s.exit("setup", FAIL);
+    let log = s.take_log();
+    let test = s.id("test");
+    assert!(log.contains(&Action::Note(Note::ExitStatus {
+        slot: test,
+        code: 255
+    })));
+    assert_eq!(s.state("test"), State::Failed { status: None });
+    assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(255)));
+
+    let mut s = Sim::new(Mode::SubInit, table);
+    assert!(s.sup.stop(s.id("setup"), s.now));
+    s.pump();
+    s.exit("setup", ExitStatus::Signal(15));
+    s.run_until(60_000);
+    assert_eq!(s.state("test"), State::Pending);
+    assert_eq!(s.sup.shutdown_outcome(), None);
+    assert!(s.sup.start_slot(s.id("setup"), s.now));
+    s.pump();
+    s.sup.ready(s.id("setup"), s.now);
+    s.pump();
+    assert!(matches!(s.state("test"), State::Running { .. }));
+}
+
 #[test]
 fn subinit_exits_when_nothing_is_left_with_the_on_exit_code() {
     let mut s = Sim::new(Mode::SubInit, "once a -- /a\nonce b on-exit=exit:7 -- /b\n");

@@ -1093,6 +1093,33 @@ fn on_exit_without_a_code_passes_the_entry_status_on() {
     }
 }
 
+/// An `on-exit=` entry whose `after=` target failed for good can never run:
+/// it ends as a start that failed (255), so foster neither waits for ever
+/// beside the other services nor exits 0 as if the test had passed.
+#[test]
+fn an_on_exit_entry_blocked_by_its_after_ends_foster_with_a_failure() {
+    // Its restart policy does not apply: it would only be blocked again.
+    for (test, code) in [
+        ("once test after=setup on-exit=exit", 255),
+        (
+            "service test after=setup restart=on-failure on-exit=exit:4",
+            4,
+        ),
+    ] {
+        let dir = TempDir::new("onexit-blocked");
+        let table =
+            format!("service svc -- sleep 1000\nonce setup ready=fd:3 -- false\n{test} -- true\n");
+        let mut foster = Foster::start(&dir, &table, &[]);
+        let svc = foster.wait_started("svc", 1, T);
+        let status = foster.wait_exit(T);
+        assert_eq!(status.code(), Some(code), "{}", foster.log());
+        let log = foster.log();
+        assert!(log.contains("foster: exit-status test 255"), "{log}");
+        assert_eq!(log.matches("test: not started").count(), 1, "{log}");
+        assert!(wait_until(Duration::from_secs(2), || !alive(svc)));
+    }
+}
+
 /// A caller that leaves SIGCHLD ignored must not make foster miss an end:
 /// the on-exit entry still decides foster's exit status.
 #[test]
