@@ -12,7 +12,7 @@
 use crate::bytes::nth_piece;
 use crate::out::Line;
 use crate::sys;
-use config_format::text;
+use crate::texts::text;
 use config_format::{
     parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table, Text,
     MAX_TABLE_BYTES,

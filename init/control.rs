@@ -19,7 +19,7 @@ use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
 use crate::supervisor::{Mode, Outcome, Slot, State};
 use crate::sys::{self, Errno, ExitStatus, Fd};
-use config_format::{text, Packed};
+use crate::texts::{text, Packed};
 use core::ffi::CStr;
 
 pub const REQUEST_MAX: usize = 256;

@@ -32,6 +32,7 @@ pub mod runtime;
 pub mod single;
 pub mod subinit;
 pub mod sys;
+pub mod texts;
 
 pub use sys::StartArgs;
 
@@ -100,7 +101,7 @@ pub fn mode_word(args: &StartArgs) -> usize {
 /// The index of a word in a blank-separated list: one loop instead of a
 /// chain of byte compares for every string of a `match`.
 pub use config_format::word_index;
-use config_format::{text, Packed};
+use texts::{text, Packed};
 
 /// Reports `foster: unable to WHAT: reason` on stderr; returns 1 (foster's
 /// own failure, in the modes without a log of their own).
@@ -137,16 +138,9 @@ pub(crate) fn usage_error_with(msg: Packed, raw: &[u8]) -> i32 {
     2
 }
 
-/// The applets' usage line, the last of [`USAGE`]: a literal for `concat!`,
-/// so their own usage message (`ctl`) shows the same text.
-macro_rules! applets_usage {
-    () => {
-        "poweroff|reboot|halt [-f] [-d SECS] [-n]"
-    };
-}
-pub(crate) use applets_usage;
-
-pub const USAGE: Packed = text!(concat!(
+/// The usage, for `-h` and usage errors. Its last line is the applets'
+/// own usage (`ctl::APPLET_USAGE`, a test keeps the two the same).
+pub const USAGE: Packed = text!(
     "\
 usage: foster                                 as PID 1: run /etc/inittab
        foster -f TABLE [-S SOCK] [-p SIG] [-v]  supervise TABLE as a sub-init
@@ -154,10 +148,9 @@ usage: foster                                 as PID 1: run /etc/inittab
        foster check TABLE
        foster ctl [-S SOCK] [--json] status|start NAME|stop NAME|restart NAME|reload|stop-all
                  |poweroff|reboot|halt
-       ",
-    applets_usage!(),
-    "\n"
-));
+       poweroff|reboot|halt [-f] [-d SECS] [-n]
+"
+);
 pub mod reaper;
 pub mod signals;
 pub mod spawn;

@@ -5,7 +5,7 @@
 
 use crate::out::Line;
 use crate::sys::{self, Errno, Fd, RawFd};
-use config_format::{text, Packed};
+use crate::texts::{text, Packed};
 
 pub struct Log {
     pub(crate) console: RawFd,

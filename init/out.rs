@@ -7,7 +7,7 @@
 //! longer) is written out and emptied whenever it is full instead.
 
 use crate::sys::{self, Errno, RawFd};
-use config_format::{text, Packed};
+use crate::texts::{text, Packed};
 
 pub const LINE_MAX: usize = 512;
 

@@ -15,7 +15,8 @@ use crate::signals::{SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, Errno, StartArgs};
-use config_format::{text, Kind};
+use crate::texts::text;
+use config_format::Kind;
 use core::ffi::CStr;
 
 /// API filesystems, one `TARGET\0PARENT\0TYPE\0DATA\0` record each

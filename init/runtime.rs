@@ -15,7 +15,8 @@ use crate::supervisor::{
     Action, Actions, Mode, Note, Outcome, PidfileRead, SlotId, Slots, Supervisor, MAX_SLOTS,
 };
 use crate::sys::{self, Errno, ExitStatus, Fd, Paged, Pid, SigSet, StartArgs};
-use config_format::{text, Argv, Entry, Kind, Packed, Span, Table, Text, MAX_TABLE_BYTES};
+use crate::texts::{text, Packed};
+use config_format::{Argv, Entry, Kind, Span, Table, Text, MAX_TABLE_BYTES};
 use core::ffi::CStr;
 
 /// PID 1's table when no `-f` names one.

@@ -4,7 +4,7 @@
 
 use crate::out::Line;
 use crate::sys::{self, Errno, Fd, SigSet};
-use config_format::text;
+use crate::texts::text;
 
 pub const SIGHUP: u8 = 1;
 pub const SIGINT: u8 = 2;

@@ -16,7 +16,7 @@ use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGTERM, 
 use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
 use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
-use config_format::{text, Packed};
+use crate::texts::{text, Packed};
 use core::ffi::CStr;
 
 /// What the command line asked for.

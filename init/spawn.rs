@@ -12,8 +12,9 @@
 use crate::log::{Log, Part};
 use crate::signals;
 use crate::sys::{self, Errno, Pid, RawFd, SigSet};
+use crate::texts::{text, Packed};
 use crate::users;
-use config_format::{text, Argv, Packed};
+use config_format::Argv;
 use core::ffi::CStr;
 
 /// How the child relates to foster's session and terminal.

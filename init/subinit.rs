@@ -6,7 +6,7 @@ use crate::log::Log;
 use crate::runtime::{Config, Runtime};
 use crate::supervisor::{Mode, Outcome};
 use crate::sys::{self, StartArgs};
-use config_format::{text, Packed};
+use crate::texts::{text, Packed};
 use core::ffi::CStr;
 
 #[derive(Default)]

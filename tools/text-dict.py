@@ -4,7 +4,9 @@
 Usage: tools/text-dict.py [--check]   (from the repository root)
 
 Reads every `text!("...")` literal (and `text!(concat!("...", ...))`) in
-init/ and config-format/src/, learns byte pairs the way byte-pair encoding
+init/ and config-format/src/, once each as the binary stores them (build.rs
+lists init's for its catalog the same way; a call in a `//` comment is
+none), learns byte pairs the way byte-pair encoding
 does (the most frequent adjacent pair of the current encoding becomes the
 next token, 0x80 up then 0x00 up, while a token still saves more than its 2
 table bytes),
@@ -49,7 +51,8 @@ def unescape(s):
 
 
 def texts(root):
-    """The text of every text!() call: its string literals joined."""
+    """The text of every text!() call: its string literals joined; once
+    each, in the order first found."""
     found = []
     for top in ('init', 'config-format/src'):
         for d, _, files in os.walk(os.path.join(root, top)):
@@ -58,6 +61,9 @@ def texts(root):
                     continue
                 src = open(os.path.join(d, f)).read()
                 for m in CALL.finditer(src):
+                    line = src[src.rfind('\n', 0, m.start()) + 1:m.start()]
+                    if '//' in line:
+                        continue
                     # The argument: up to the parenthesis that closes the call.
                     depth, i, lits = 1, m.end(), []
                     while depth and i < len(src):
@@ -69,7 +75,9 @@ def texts(root):
                             continue
                         depth += {'(': 1, ')': -1}.get(c, 0)
                         i += 1
-                    found.append(''.join(lits).encode())
+                    text = ''.join(lits).encode()
+                    if text not in found:
+                        found.append(text)
     return found
 
 

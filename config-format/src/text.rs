@@ -17,6 +17,11 @@
 //! literal. The table is fixed in the source; `tools/text-dict.py` learns a
 //! new one from all `text!` literals. Any table decodes any text: a stale
 //! one only compresses less.
+//!
+//! A program with many texts keeps them in one [`catalog`]: each text
+//! encoded the same way and ended by [`END`], so a text is named by its
+//! offset (2 bytes where a slice takes 16, and one immediate operand at
+//! each use instead of an address and a length).
 
 /// Token `i ^ 0x80` (0x80 to 0xff, then 0x00 to 0x1f) stands for the two
 /// bytes `PAIRS[i]`, each a byte of text or an earlier token; `[0, 0]` is
@@ -190,6 +195,11 @@ pub(crate) const PAIRS: [[u8; 2]; 160] = [
 /// 0x80 to 0xff, places 128 to 159 are 0x00 to 0x1f.
 const TOKEN_BIT: u8 = 0x80;
 
+/// Ends each text of a [`catalog`]: neither a text byte (printable ASCII,
+/// tab, newline) nor a token (0x80 up, then 0x00 up), so decoding stops
+/// there and nowhere else.
+pub const END: u8 = 0x7f;
+
 /// A `sep` for [`Packed::piece`] that never matches: no byte of text is
 /// 0xff (that byte is a token, decoded before it is compared).
 pub const NO_SEP: u8 = 0xff;
@@ -203,6 +213,12 @@ impl Packed {
     #[doc(hidden)]
     pub const fn from_packed(packed: &'static [u8]) -> Packed {
         Packed(packed)
+    }
+
+    /// The text at `at` in `blob`, a [`catalog`]'s bytes: it ends at the
+    /// [`END`] there (an offset past the end is the empty text).
+    pub fn in_catalog(blob: &'static [u8], at: u16) -> Packed {
+        Packed(blob.get(usize::from(at)..).unwrap_or_default())
     }
 
     /// Calls `f` with each byte of the text, in order.
@@ -237,10 +253,14 @@ struct Walk<'f> {
 }
 
 /// Decodes `bytes` (a text, or the pair a token stands for, by recursion:
-/// the depth is that of the table, a few levels) into `w`. One function for
-/// every text and piece: the decoder costs its bytes once.
+/// the depth is that of the table, a few levels) into `w`, up to the end
+/// of `bytes` or an [`END`] (a catalog's text; no pair holds one). One
+/// function for every text and piece: the decoder costs its bytes once.
 fn run(bytes: &[u8], w: &mut Walk) {
     for &b in bytes {
+        if b == END {
+            return;
+        }
         if let Some(pair) = PAIRS
             .get(usize::from(b ^ TOKEN_BIT))
             .filter(|p| **p != [0, 0])
@@ -259,28 +279,36 @@ fn run(bytes: &[u8], w: &mut Walk) {
 /// an index out of bounds or a byte that is not printable ASCII, tab or
 /// newline stops the build there.
 #[doc(hidden)]
-#[allow(clippy::indexing_slicing)]
 pub const fn encode<const N: usize>(text: &str) -> ([u8; N], usize) {
-    let bytes = text.as_bytes();
     let mut buf = [0u8; N];
+    let len = encode_at(text, &mut buf, 0);
+    (buf, len)
+}
+
+/// Encodes `text` into `buf` from `at` on; returns where the encoded text
+/// ends. The one encoder of [`encode`] and [`catalog`].
+#[allow(clippy::indexing_slicing)]
+const fn encode_at(text: &str, buf: &mut [u8], at: usize) -> usize {
+    let bytes = text.as_bytes();
     let mut len = 0;
-    while len < N {
+    while len < bytes.len() {
         assert!(
             matches!(bytes[len], b' '..=b'~' | b'\t' | b'\n'),
             "text! takes printable ASCII, tab and newline only"
         );
-        buf[len] = bytes[len];
+        buf[at + len] = bytes[len];
         len += 1;
     }
     // Each pair in the order it was learnt, as the generator applied them.
     let mut t = 0;
     while t < PAIRS.len() {
         let [x, y] = PAIRS[t];
-        let (mut from, mut to) = (0, 0);
+        let (mut from, mut to) = (at, at);
+        let end = at + len;
         // A `[0, 0]` place is no pair: token 0x00 (a pair's output) twice
         // in a row must not turn into a tab or a newline.
-        while from < len {
-            if from + 1 < len && buf[from] == x && buf[from + 1] == y && (x | y) != 0 {
+        while from < end {
+            if from + 1 < end && buf[from] == x && buf[from + 1] == y && (x | y) != 0 {
                 buf[to] = t as u8 ^ TOKEN_BIT;
                 from += 2;
             } else {
@@ -289,10 +317,55 @@ pub const fn encode<const N: usize>(text: &str) -> ([u8; N], usize) {
             }
             to += 1;
         }
-        len = to;
+        len = to - at;
         t += 1;
     }
-    (buf, len)
+    at + len
+}
+
+/// `texts` in one blob, each encoded as by [`text!`] and ended by [`END`]:
+/// the blob in the first `.2` bytes of `.0`, text `i` at offset `.1[i]`
+/// (for [`Packed::in_catalog`]). A text whose encoding ends one placed
+/// before it is not stored again: its offset points into that one. `N` is
+/// at least the plain texts' lengths plus one each. Runs at compile time;
+/// a blob past 64 KiB stops the build.
+#[allow(clippy::indexing_slicing)]
+pub const fn catalog<const N: usize, const M: usize>(
+    texts: &[&str; M],
+) -> ([u8; N], [u16; M], usize) {
+    let mut blob = [0u8; N];
+    let mut offsets = [0u16; M];
+    let mut at = 0;
+    let mut i = 0;
+    while i < M {
+        assert!(at <= u16::MAX as usize, "a catalog holds 64 KiB");
+        let end = encode_at(texts[i], &mut blob, at);
+        // The end of a text already there is stored as that end.
+        let mut p = 0;
+        while p < at && !ends_at(&blob, p, at, end) {
+            p += 1;
+        }
+        offsets[i] = p as u16;
+        if p == at {
+            blob[end] = END;
+            at = end + 1;
+        }
+        i += 1;
+    }
+    (blob, offsets, at)
+}
+
+/// Whether the bytes from `p` on are those of `at..end` then [`END`].
+#[allow(clippy::indexing_slicing)]
+const fn ends_at(blob: &[u8], p: usize, at: usize, end: usize) -> bool {
+    let mut k = 0;
+    while at + k < end {
+        if blob[p + k] != blob[at + k] {
+            return false;
+        }
+        k += 1;
+    }
+    blob[p + k] == END
 }
 
 /// The first `M` bytes of `buf`: [`encode`]'s output cut to its length.
@@ -347,9 +420,9 @@ mod tests {
 
     #[test]
     fn every_token_decodes_to_text() {
+        let is_text = |b: u8| matches!(b, b' '..=b'~' | b'\t' | b'\n');
         for (i, &[x, y]) in PAIRS.iter().enumerate() {
             let tok = [i as u8 ^ 0x80];
-            let is_text = |b: u8| matches!(b, b' '..=b'~' | b'\t' | b'\n');
             if [x, y] == [0, 0] {
                 // The places of tab and newline: no token, the byte itself.
                 assert!(is_text(tok[0]), "token {i}");
@@ -364,6 +437,8 @@ mod tests {
             let out = decode(Packed(leaked));
             assert!(out.len() >= 2 && out.iter().all(|&b| is_text(b)), "{out:?}");
         }
+        // END, a catalog's terminator, is neither a text byte nor a token.
+        assert!(!is_text(END) && usize::from(END ^ 0x80) >= PAIRS.len());
     }
 
     #[test]
@@ -411,6 +486,22 @@ mod tests {
             list.piece(i, b'|', &mut |b| out.push(b));
             assert_eq!(out, want.as_bytes(), "piece {i}");
         }
+        // A catalog: each text at its offset, ended by END; pieces of one
+        // stop at its end; the end of an earlier text is stored as that.
+        const TEXTS: [&str; 4] = ["unable to read ", "", "a|b", "read "];
+        const CAT: ([u8; 27], [u16; 4], usize) = catalog(&TEXTS);
+        let blob: &'static [u8] = std::boxed::Box::leak(std::boxed::Box::new(CAT.0));
+        assert!(CAT.2 < 21 && CAT.0[CAT.2 - 1] == END);
+        // "" and "read ": both within the first text's bytes.
+        assert!(CAT.1[1] < CAT.1[2] && CAT.1[3] < CAT.1[2]);
+        for (i, plain) in TEXTS.iter().enumerate() {
+            let t = Packed::in_catalog(&blob[..CAT.2], CAT.1[i]);
+            assert_eq!(decode(t), plain.as_bytes());
+        }
+        let mut out = Vec::new();
+        Packed::in_catalog(blob, CAT.1[2]).piece(1, b'|', &mut |b| out.push(b));
+        assert_eq!(out, b"b");
+        assert!(decode(Packed::in_catalog(blob, 200)).is_empty());
         // The runtime path of the encoder too, on every text byte.
         let all: std::string::String = (b' '..=b'~')
             .chain([b'\t', b'\n'])

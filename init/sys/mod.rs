@@ -10,6 +10,7 @@
 
 mod arch;
 
+use crate::texts::{text, Packed};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use linux_raw_sys::general as g;
@@ -100,28 +101,31 @@ impl Errno {
     /// The errnos above with a human text (the first ones).
     #[cfg(test)]
     pub(crate) const WITH_TEXT: usize = 16;
-    /// What [`Errno::text`] says, in the order of the list above.
-    const TEXTS: config_format::Packed = config_format::text!(concat!(
-        "No such file or directory|",         // ENOENT
-        "Permission denied|",                 // EACCES
-        "Operation not permitted|",           // EPERM
-        "Exec format error|",                 // ENOEXEC
-        "Not a directory|",                   // ENOTDIR
-        "Is a directory|",                    // EISDIR
-        "Resource temporarily unavailable|",  // EAGAIN
-        "Too many open files|",               // EMFILE
-        "Out of memory|",                     // ENOMEM
-        "Text file busy|",                    // ETXTBSY
-        "File name too long|",                // ENAMETOOLONG
-        "Too many levels of symbolic links|", // ELOOP
-        "Connection refused|",                // ECONNREFUSED
-        "Invalid argument|",                  // EINVAL
-        "No space left on device|",           // ENOSPC
-        "Argument list too long|",            // E2BIG
-        "ESRCH|EINTR|EIO|ENXIO|EBADF|ECHILD|EFAULT|EBUSY|EEXIST|EXDEV|ENODEV|ENFILE|",
-        "ENOTTY|EFBIG|ESPIPE|EROFS|EPIPE|ERANGE|ENOSYS|ENOTSOCK|EADDRINUSE|ECONNRESET|",
-        "ETIMEDOUT|ELIBBAD|ENOTCONN|EOPNOTSUPP|EPROTO|EMSGSIZE|",
-    ));
+    /// What [`Errno::text`] says, in the order of the list above: the
+    /// texts of ENOENT, EACCES, EPERM, ENOEXEC, ENOTDIR, EISDIR, EAGAIN,
+    /// EMFILE, ENOMEM, ETXTBSY, ENAMETOOLONG, ELOOP, ECONNREFUSED, EINVAL,
+    /// ENOSPC and E2BIG, then the names of the others.
+    const TEXTS: Packed = text!(
+        "No such file or directory|\
+         Permission denied|\
+         Operation not permitted|\
+         Exec format error|\
+         Not a directory|\
+         Is a directory|\
+         Resource temporarily unavailable|\
+         Too many open files|\
+         Out of memory|\
+         Text file busy|\
+         File name too long|\
+         Too many levels of symbolic links|\
+         Connection refused|\
+         Invalid argument|\
+         No space left on device|\
+         Argument list too long|\
+         ESRCH|EINTR|EIO|ENXIO|EBADF|ECHILD|EFAULT|EBUSY|EEXIST|EXDEV|ENODEV|ENFILE|\
+         ENOTTY|EFBIG|ESPIPE|EROFS|EPIPE|ERANGE|ENOSYS|ENOTSOCK|EADDRINUSE|ECONNRESET|\
+         ETIMEDOUT|ELIBBAD|ENOTCONN|EOPNOTSUPP|EPROTO|EMSGSIZE|"
+    );
 }
 
 impl Errno {
@@ -134,7 +138,7 @@ impl Errno {
     /// A short human text for the errors foster reports most, else the
     /// symbolic name (`ESRCH`): piece `.1` of the packed list `.0`; `None`
     /// for one foster has no name for.
-    pub fn text(self) -> Option<(config_format::Packed, usize)> {
+    pub fn text(self) -> Option<(Packed, usize)> {
         self.index().map(|i| (Self::TEXTS, i))
     }
 }
