@@ -366,6 +366,10 @@ fn remount_all_ro(log: &Log) {
         Ok(b) => b,
         Err(_) => &mut small,
     };
+    // Mounted again where missing: a shutdown entry may have unmounted
+    // /proc (`umount -a` takes it too), and without /proc/mounts no
+    // filesystem would go read-only.
+    let _ = mount_api(log);
     let n = match sys::read_file(c"/proc/mounts", buf) {
         Ok(n) => n,
         Err(Errno::EFBIG) => {

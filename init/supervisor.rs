@@ -13,6 +13,7 @@
 
 use crate::sys::{ExitStatus, Pid};
 use config_format::{Entry, Kind, Millis, Name, OnExit, RestartPolicy, Table, Text};
+use core::mem::discriminant;
 use core::num::NonZeroU64;
 use heapless::Vec;
 
@@ -945,6 +946,12 @@ impl Supervisor {
         match self.phase {
             Phase::Stopping(stage) => {
                 if !matches!(stage, Stage::Finished) {
+                    // Said again when that changes: the console said
+                    // "powering off", a reboot must not come unannounced
+                    // (a sub-init's exit code is no news).
+                    if discriminant(&outcome) != discriminant(&self.outcome) {
+                        self.note(Note::ShutdownBegins { outcome });
+                    }
                     self.outcome = outcome;
                 }
             }
@@ -1583,6 +1590,10 @@ impl Supervisor {
                 self.push(Action::SignalAll {
                     sig: crate::signals::SIGTERM,
                 });
+                // Asked again by the sweep's reap: an orphan adopted since
+                // the last ECHILD (a daemon whose parent ran outside the
+                // namespace) must get its grace too.
+                self.no_children = false;
                 self.phase = Phase::Stopping(Stage::TermAll);
                 self.stage_until = now + TERM_GRACE;
                 true

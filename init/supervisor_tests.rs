@@ -287,6 +287,9 @@ fn after_an_entry_that_will_never_start_is_blocked_too() {
     s.exit("db", FAIL);
     s.sup.no_children_left(s.now);
     s.pump();
+    // The stop's sweep reaps first: still none.
+    s.sup.no_children_left(s.now);
+    s.pump();
     let log = s.take_log();
     let blocked: std::vec::Vec<_> = log
         .iter()
@@ -615,8 +618,35 @@ fn subinit_with_nothing_left_but_orphans_waits_for_them() {
     s.sup.child_exited(999, OK, s.now);
     s.sup.no_children_left(s.now);
     s.pump();
+    // The stop's sweep reaps first: still none.
+    s.sup.no_children_left(s.now);
+    s.pump();
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
     assert_eq!(s.sup.orphans_reaped, 1);
+}
+
+/// An orphan adopted after the reaper last said ECHILD (a daemon whose
+/// parent ran outside PID 1's namespace) gets the SIGTERM grace: the stop
+/// asks the reaper again rather than finish on the old answer.
+#[test]
+fn the_term_sweep_waits_for_an_orphan_adopted_after_no_children() {
+    let mut s = Sim::new(Mode::Pid1, "once a -- /a\n");
+    s.exit("a", OK);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    s.take_log();
+    s.sup.shutdown(Outcome::Poweroff, s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(log.contains(&Action::SignalAll { sig: SIGTERM }), "{log:?}");
+    assert!(
+        !log.iter().any(|a| matches!(a, Action::Finish(_))),
+        "{log:?}"
+    );
+    s.sup.child_exited(999, OK, s.now);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::Finish(Outcome::Poweroff)));
 }
 
 #[test]
@@ -1693,6 +1723,9 @@ fn a_reload_that_changes_a_kind_replaces_the_entry() {
     );
     reload(&mut s, "service a restart=never -- /a\nsysinit x -- /x\n");
     s.exit("a", OK);
+    s.sup.no_children_left(s.now);
+    s.pump();
+    // The stop's sweep reaps first: still none.
     s.sup.no_children_left(s.now);
     s.pump();
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));

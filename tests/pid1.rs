@@ -1211,6 +1211,8 @@ fn a_second_signal_during_shutdown_changes_only_how_it_ends() {
     let out = ns.output();
     assert_eq!(out.matches("stop-slow").count(), 1, "{out}");
     assert_eq!(out.matches("shutdown-entry").count(), 1, "{out}");
+    // The change is announced: the console said "powering off".
+    in_order(&out, &["foster: powering off", "foster: rebooting"]);
 }
 
 #[test]
@@ -1648,6 +1650,45 @@ fn shutdown_terms_processes_that_are_not_pid_1s_descendants() {
         status.signal(),
         Some(libc::SIGTERM),
         "{status:?}\n{}",
+        ns.output()
+    );
+}
+
+/// An orphan PID 1 adopts once it had no child left (a daemon started by
+/// `docker exec`/nsenter, whose parent is outside the namespace) is one of
+/// its children all the same: the shutdown's SIGTERM gives it its grace to
+/// clean up, not an immediate end with the namespace.
+#[test]
+fn an_orphan_adopted_after_the_last_child_ended_gets_its_sigterm_grace() {
+    let mut ns = Ns::start(
+        "adopted-grace",
+        &[("etc/foster.tab", "once o -- /bin/true\n")],
+        &["-f", "/etc/foster.tab"],
+    );
+    ns.expect("nothing left to run", WAIT);
+    let target = ns.init.to_string();
+    let guest = Command::new("nsenter")
+        .args(["-t", &target, "-p", "--", "/bin/sh", "-c"])
+        .arg(
+            "(trap 'sleep 0.3; echo daemon-cleaned-up; exit 0' TERM; \
+             while :; do sleep 0.05; done) >&2 & exit 0",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let init = ns.init;
+    common::wait_for(WAIT, "the daemon adopted by PID 1", || {
+        ns.procs().iter().any(|p| p.ppid == init && p.comm == "sh")
+    });
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+    let out = guest.wait_with_output().unwrap();
+    let daemon = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        daemon.contains("daemon-cleaned-up"),
+        "the adopted daemon got no grace: {daemon:?}\n{}",
         ns.output()
     );
 }

@@ -451,3 +451,25 @@ fn a_loop_mounted_image_does_not_keep_its_disk_from_going_read_only() {
     );
     powered_off_clean(&r, &disk, &dir);
 }
+
+#[test]
+fn a_disk_goes_read_only_even_when_a_shutdown_entry_unmounted_proc() {
+    // A shutdown script that unmounts /proc (`umount -a` does, while a busy
+    // root disk stays mounted): foster needs /proc/mounts to find the
+    // filesystems left to make read-only, and must not skip them all.
+    require("mkfs.ext4", "e2fsprogs");
+    let disk = scratch("noproc-disk.img");
+    std::fs::create_dir_all(disk.parent().unwrap()).unwrap();
+    ext4_image(&disk, 16 << 20, None);
+    let r = boot_disk(
+        "noproc-disk",
+        "::sysinit:/bin/sh -c 'mkdir /mnt && mount -t ext4 /dev/nvme0n1 /mnt'\n\
+         ::once:/bin/sh -c 'echo data > /mnt/data; poweroff'\n\
+         ::shutdown:/bin/umount /proc\n",
+        &[],
+        &[],
+        &[],
+        Some(&disk),
+    );
+    powered_off_clean(&r, &disk, &disk);
+}
