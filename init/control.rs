@@ -351,8 +351,11 @@ impl Server {
 }
 
 fn accept_failed(log: &Log, e: Errno) {
-    let what = Part::Text(text!("unable to accept a control connection"));
-    log.error_errno(&[what], e, text!("; retrying in 1 s"));
+    log.error_with(&[
+        Part::Text(text!("unable to accept a control connection")),
+        Part::Errno(e),
+        Part::Text(text!("; retrying in 1 s")),
+    ]);
 }
 
 /// Answers the request line client `index` sent (`len` bytes, read in

@@ -113,8 +113,7 @@ pub(crate) fn failed(what: Packed, e: sys::Errno) -> i32 {
 /// Reports `foster: unable to WHAT: reason POST` on stderr, for a failure
 /// foster goes on after (POST says how).
 pub(crate) fn unable_then(what: Packed, e: sys::Errno, post: Packed) {
-    let parts = [log::Part::Text(text!("unable to ")), log::Part::Text(what)];
-    log::STDERR.error_errno(&parts, e, post);
+    log::STDERR.unable_to(log::Part::Text(what), b"", e, post);
 }
 
 /// `-h`, `--help`: the usage on stdout; returns 0.

@@ -24,12 +24,13 @@ pub struct Log {
 pub static STDERR: Log = Log::fd(sys::STDERR);
 
 /// A piece of a log line: bytes as they are (a name, a path), a message
-/// text, or piece `.1` of a packed `|` list of texts.
+/// text, piece `.1` of a packed `|` list of texts, or `: ERRNO-TEXT`.
 #[derive(Clone, Copy)]
 pub enum Part<'a> {
     Raw(&'a [u8]),
     Text(Packed),
     Piece(Packed, u8),
+    Errno(Errno),
 }
 
 const UNABLE_TO: Part = Part::Text(text!("unable to "));
@@ -98,10 +99,10 @@ impl Log {
         }
     }
 
-    /// Writes one line, `foster: ` then `parts`, then `: ERRNO-TEXT POST`
-    /// when given: every line of the log is built here, in one buffer.
+    /// Writes one line, `foster: ` then `parts`: every line of the log is
+    /// built here, in one buffer.
     #[inline(never)]
-    fn emit(&self, level: u8, parts: &[Part], errno: Option<&(Errno, Packed)>) {
+    fn emit(&self, level: u8, parts: &[Part]) {
         let mut l = Line::new();
         let mut fd = self.console;
         if let Some(k) = &self.kmsg {
@@ -116,10 +117,8 @@ impl Log {
                     Part::Raw(b) => l.bytes(b),
                     Part::Text(t) => l.t(t),
                     Part::Piece(t, i) => l.piece(t, usize::from(i), b'|'),
+                    Part::Errno(e) => l.colon_errno(e),
                 };
-            }
-            if let Some(&(e, post)) = errno {
-                l.colon_errno(e).t(post);
             }
             if self.socket {
                 // Only a sub-init's (or a container's) stderr: no kmsg copy.
@@ -156,12 +155,12 @@ impl Log {
     /// A line of one text.
     #[inline(never)]
     fn text(&self, level: u8, msg: Packed) {
-        self.emit(level, &[Part::Text(msg)], None);
+        self.emit(level, &[Part::Text(msg)]);
     }
     /// A line of one part as it is.
     #[inline(never)]
     fn raw(&self, level: u8, msg: &[u8]) {
-        self.emit(level, &[Part::Raw(msg)], None);
+        self.emit(level, &[Part::Raw(msg)]);
     }
 
     /// The error `unable to WHAT OBJ: ERRNO` (WHAT and OBJ written as given,
@@ -169,32 +168,34 @@ impl Log {
     /// one place.
     #[inline(never)]
     pub fn unable(&self, what: Packed, obj: &[u8], e: Errno) {
-        self.unable_to(Part::Text(what), obj, e);
+        self.unable_to(Part::Text(what), obj, e, text!(""));
     }
 
     /// `unable to WHAT OBJ: ERRNO`, WHAT piece `i` of the packed list
     /// `what` cut at `|` (a short list: a piece past 255 is none).
     pub fn unable_piece(&self, what: Packed, i: usize, obj: &[u8], e: Errno) {
         let i = u8::try_from(i).unwrap_or(u8::MAX);
-        self.unable_to(Part::Piece(what, i), obj, e);
+        self.unable_to(Part::Piece(what, i), obj, e, text!(""));
     }
 
-    /// `unable to WHAT OBJ: ERRNO`: one copy for both of the above.
+    /// `unable to WHAT OBJ: ERRNO POST`: one copy for both of the above and
+    /// the failures foster goes on after (POST says how).
     #[inline(never)]
-    fn unable_to(&self, what: Part, obj: &[u8], e: Errno) {
-        self.error_errno(&[UNABLE_TO, what, Part::Raw(obj)], e, text!(""));
+    pub fn unable_to(&self, what: Part, obj: &[u8], e: Errno, post: Packed) {
+        let parts = [
+            UNABLE_TO,
+            what,
+            Part::Raw(obj),
+            Part::Errno(e),
+            Part::Text(post),
+        ];
+        self.error_with(&parts);
     }
 
-    /// Logs the error `PARTS...: ERRNO-TEXT POST`.
-    #[inline]
-    pub fn error_errno(&self, parts: &[Part], e: Errno, post: Packed) {
-        self.error_with(parts, Some(&(e, post)));
-    }
-
-    /// Logs an error made of `parts`, then `: ERRNO-TEXT POST` when given.
+    /// Logs an error made of `parts`.
     #[inline(never)]
-    pub fn error_with(&self, parts: &[Part], errno: Option<&(Errno, Packed)>) {
-        self.emit(ERROR, parts, errno);
+    pub fn error_with(&self, parts: &[Part]) {
+        self.emit(ERROR, parts);
     }
 
     /// A line that must reach the console as is (the QEMU result marker),

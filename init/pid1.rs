@@ -409,8 +409,9 @@ fn remount_all_ro(log: &Log) {
                     Part::Text(text!("unable to remount ")),
                     Part::Raw(target),
                     Part::Text(text!(" read-only")),
+                    Part::Errno(e),
                 ];
-                log.error_errno(&parts, e, text!(""));
+                log.error_with(&parts);
             }
         }
     }

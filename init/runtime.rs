@@ -396,7 +396,7 @@ impl<'a> Runtime<'a> {
             Part::Raw(why.as_bytes()),
             Part::Piece(LOAD_FAILED, piece + 1),
         ];
-        self.log.error_with(&parts, None);
+        self.log.error_with(&parts);
         result
     }
 
@@ -477,7 +477,7 @@ impl<'a> Runtime<'a> {
                     Part::Raw(name.as_bytes()),
                     Part::Text(text!(" while old entries stop")),
                 ];
-                log.error_with(&parts, None);
+                log.error_with(&parts);
             };
             self.sup.reload(&self.table.0, &same, &no_room, now);
             self.swap_sources();
@@ -1117,8 +1117,10 @@ fn log_failed(log: &Log, name: &config_format::Name, what: Packed, target: &[u8]
         Part::Text(text!(": unable to ")),
         Part::Text(what),
         Part::Raw(target),
+        Part::Errno(e),
+        Part::Text(text!("; logging to the console")),
     ];
-    log.error_errno(&parts, e, text!("; logging to the console"));
+    log.error_with(&parts);
 }
 
 /// Closes the log pipe of `slot` and its sink, if it has one.

@@ -270,16 +270,16 @@ impl Reporter<'_> {
             Part::Text(sep),
             Part::Text(what),
             Part::Raw(obj),
+            e.map_or(Part::Text(text!("")), Part::Errno),
         ];
-        // Without a NAME only OBJ is kept, the last part.
+        // Without a NAME only OBJ and the errno are kept, the last parts.
         let first = if self.name.is_empty() {
-            parts.len() - 1
+            parts.len() - 2
         } else {
             0
         };
-        let errno = e.map(|e| (e, text!("")));
         let log = Log::fd(self.fd);
-        log.error_with(parts.get(first..).unwrap_or(&[]), errno.as_ref());
+        log.error_with(parts.get(first..).unwrap_or(&[]));
         sys::exit(code)
     }
 }
