@@ -174,7 +174,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     for env in &e.env {
         value(ENV, *env, src, w);
     }
-    if let Some(m) = e.umask {
+    if let Some(m) = e.umask() {
         // At most 0o777: three octal digits, the highest first.
         key(w, UMASK);
         let mut shift = 9;
@@ -211,7 +211,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     for a in &e.after {
         key(w, AFTER).bytes(a.as_bytes());
     }
-    if let Some(fd) = e.ready_fd {
+    if let Some(fd) = e.ready_fd() {
         key(w, READY).s("fd:").u(u64::from(fd));
     }
     value(PIDFILE, e.text(Text::Pidfile), src, w);
@@ -226,7 +226,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
         key(w, TIMEOUT);
         duration(e.timeout, w);
     }
-    if let Some(on_exit) = e.on_exit {
+    if let Some(on_exit) = e.on_exit() {
         // The action's word, then `:CODE` for a fixed status.
         word(key(w, ON_EXIT), ON_EXITS, on_exit_word(on_exit));
         if let OnExit::Exit(code) = on_exit {
@@ -243,7 +243,8 @@ fn on_exit_word(on_exit: OnExit) -> usize {
         OnExit::Poweroff => 1,
         OnExit::Reboot => 2,
         OnExit::Halt => 3,
-        OnExit::ExitStatus => 4,
+        // `Nothing` is never printed: `on_exit()` leaves it out.
+        OnExit::ExitStatus | OnExit::Nothing => 4,
     }
 }
 

@@ -490,7 +490,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         // at work).
         Some((s, State::FindingPid { .. } | State::Running { .. })) if s.removed() => 5,
         // `starting` until it reports ready, then `ready`.
-        Some((s, State::Running { .. })) if s.entry.ready_fd.is_some() => 2 + usize::from(s.ready),
+        Some((s, State::Running { .. })) if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
         Some((_, state)) => {
             // The states in declaration order: this numbering is the enum's
             // own tag, so it costs no compares, and a table gives the word.

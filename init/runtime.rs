@@ -848,7 +848,7 @@ impl<'a> Runtime<'a> {
                     .unable(text!("change directory to "), dir.to_bytes(), e);
             }
         }
-        if let Some(mask) = entry.umask {
+        if let Some(mask) = entry.umask() {
             sys::umask(u32::from(mask));
         }
         if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), buf) {
@@ -983,7 +983,7 @@ impl<'a> Runtime<'a> {
             output: Output::Inherit,
             pass_fd: None,
             dir: None,
-            umask: entry.umask.map(u32::from),
+            umask: entry.umask().map(u32::from),
             user: None,
             group: None,
             ask_first: entry.kind == Kind::Askfirst,
@@ -1021,7 +1021,7 @@ impl<'a> Runtime<'a> {
         // as fd N. Without one the service could never be ready: the
         // start fails.
         close_ready(&self.ep, self.ready, slot as usize);
-        if let Some(n) = entry.ready_fd {
+        if let Some(n) = entry.ready_fd() {
             // Closed by `close_ready`.
             let cell = self.ready.get_mut(slot as usize).ok_or(Errno::EINVAL)?;
             let mut w = 0;

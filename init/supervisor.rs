@@ -652,7 +652,7 @@ impl Supervisor {
         match result {
             Ok(pid) => {
                 slot.since = now;
-                slot.ready = slot.entry.ready_fd.is_none() && !slot.entry.has(Text::Pidfile);
+                slot.ready = slot.entry.ready_fd().is_none() && !slot.entry.has(Text::Pidfile);
                 slot.state = if slot.entry.has(Text::Pidfile) {
                     State::Launching { pid }
                 } else {
@@ -806,7 +806,7 @@ impl Supervisor {
         };
         if let PidfileRead::Child(pid) = read {
             slot.state = State::Running { pid };
-            slot.ready |= slot.entry.ready_fd.is_none();
+            slot.ready |= slot.entry.ready_fd().is_none();
             // Removed, it stops in its turn (`stop_next`), not before the
             // removed entries that run `after=` it.
             let removed = slot.removed();
@@ -1365,7 +1365,7 @@ impl Supervisor {
         } else {
             slot.state = State::Done {};
         }
-        let on_exit = if restart { None } else { slot.entry.on_exit };
+        let on_exit = if restart { None } else { slot.entry.on_exit() };
         let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
         if let Some(status) = status {
             self.note(Note::Exited {
@@ -1383,7 +1383,8 @@ impl Supervisor {
                 OnExit::Reboot => Outcome::Reboot,
                 OnExit::Halt => Outcome::Halt,
                 OnExit::Exit(c) => Outcome::Exit(c),
-                OnExit::ExitStatus => Outcome::Exit(code),
+                // `Nothing` never comes here: `on_exit()` leaves it out.
+                OnExit::ExitStatus | OnExit::Nothing => Outcome::Exit(code),
             };
             if let Outcome::Exit(c) = outcome {
                 self.exit_code = c;
@@ -1493,7 +1494,7 @@ impl Supervisor {
             // Kept up to date (what runs `after=` it reads it), noted once
             // each time it becomes blocked.
             let noted = core::mem::replace(&mut slot.blocked_noted, blocked);
-            let on_exit = slot.entry.on_exit.is_some();
+            let on_exit = slot.entry.on_exit().is_some();
             match gate {
                 Gate::Start => self.queue_spawn(i as SlotId),
                 Gate::Blocked(blocker) => {

@@ -26,8 +26,6 @@ const EXEC: &[u8] = b"exec ";
 pub struct Argv {
     /// Words in `words` (never more than it holds: set only once they fit).
     len: usize,
-    /// Bytes of `buf` in use.
-    used: usize,
     /// The program to exec (PATH-searched when it has no `/`): usually word 0,
     /// but without the `-` of a login shell.
     program: (u16, u16),
@@ -53,7 +51,6 @@ impl Argv {
     pub const fn new() -> Argv {
         Argv {
             len: 0,
-            used: 0,
             program: (0, 0),
             words: [(0, 0); MAX_ARGS],
             buf: [0; ARGV_BYTES],
@@ -106,13 +103,15 @@ impl Argv {
 pub(crate) struct Split<'a> {
     buf: &'a mut [u8],
     words: &'a mut [(u16, u16)],
-    /// Bytes and words so far, stored or not.
-    pub used: usize,
-    pub n: usize,
-    word_start: usize,
-    /// The offset in the process of word `MAX_ARGS + 1`, if any (where the
-    /// parser reports too many words).
-    pub extra: Option<usize>,
+    /// Bytes and words so far, stored or not (u32, as the source offsets
+    /// in a [`Span`](crate::Span): foster's tables are far smaller).
+    pub used: u32,
+    pub n: u32,
+    word_start: u32,
+    /// The offset of word `MAX_ARGS + 1` (where the parser reports too
+    /// many words), or 0 if there is none: no such word starts a line or
+    /// a process.
+    pub extra: u32,
 }
 
 impl<'a> Split<'a> {
@@ -123,14 +122,14 @@ impl<'a> Split<'a> {
             used: 0,
             n: 0,
             word_start: 0,
-            extra: None,
+            extra: 0,
         }
     }
 
     /// Not inlined: it is called from several loops.
     #[inline(never)]
     fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.used) {
+        if let Some(slot) = self.buf.get_mut(self.used as usize) {
             *slot = b;
         }
         self.used += 1;
@@ -149,7 +148,7 @@ impl<'a> Split<'a> {
     /// The word ends: its NUL, and its place if there is room.
     fn end(&mut self) {
         self.byte(0);
-        if let Some(slot) = self.words.get_mut(self.n) {
+        if let Some(slot) = self.words.get_mut(self.n as usize) {
             *slot = (
                 self.word_start as u16,
                 (self.used - 1 - self.word_start) as u16,
@@ -206,8 +205,8 @@ pub(crate) fn split_inittab(process: &[u8], login: bool, out: &mut Split<'_>) {
         }
         if !in_word {
             in_word = true;
-            if out.n == MAX_ARGS {
-                out.extra = Some(bytes_of.offset());
+            if out.n == MAX_ARGS as u32 {
+                out.extra = bytes_of.offset() as u32;
             }
             out.begin();
             if login && out.n == 0 {
@@ -233,21 +232,21 @@ impl Entry {
                 let mut lx = Lexer::new(src, start, start + command.len as usize);
                 while lx.word_start() {
                     s.begin();
-                    let room = s.buf.get_mut(s.used..).unwrap_or(&mut []);
-                    s.used += lx.word(room).map_err(|_| ArgvError::Empty)?;
+                    let room = s.buf.get_mut(s.used as usize..).unwrap_or(&mut []);
+                    s.used += lx.word(room).map_err(|_| ArgvError::Empty)? as u32;
                     s.end();
                 }
             }
             Syntax::Inittab => split_inittab(command.get(src), self.login, &mut s),
         }
-        let (used, n) = (s.used, s.n);
+        let n = s.n as usize;
         if n > MAX_ARGS {
             return Err(ArgvError::TooManyWords);
         }
-        if used > ARGV_BYTES {
+        if s.used as usize > ARGV_BYTES {
             return Err(ArgvError::TooLong);
         }
-        (out.used, out.len) = (used, n);
+        out.len = n;
         out.finish(self.login)
     }
 
@@ -271,22 +270,27 @@ impl Entry {
     /// compared as a list (much less code than field by field).
     #[inline(never)]
     fn same_but_name(&self, src: &[u8], other: &Entry, other_src: &[u8], names: bool) -> bool {
-        // The four one-byte fields that come first, as one number: one
-        // compare instead of four.
+        // The eight bytes of plain fields that come first, as one number:
+        // one compare instead of six.
         let head = |e: &Entry| {
-            u32::from_le_bytes([e.kind as u8, e.syntax as u8, e.restart as u8, e.stop_signal])
+            let [m0, m1] = e.umask.to_le_bytes();
+            u64::from_le_bytes([
+                e.kind as u8,
+                e.syntax as u8,
+                e.restart as u8,
+                e.stop_signal,
+                e.ready_fd,
+                e.log as u8,
+                m0,
+                m1,
+            ])
         };
         head(self) == head(other)
             && self.backoff_min == other.backoff_min
             && self.backoff_max == other.backoff_max
             && self.timeout == other.timeout
-            // As plain numbers: no set value is 0 (`ready=fd:N` starts at
-            // 3) or `u16::MAX` (`umask=` stops at 0777).
-            && self.umask.unwrap_or(u16::MAX) == other.umask.unwrap_or(u16::MAX)
-            && self.ready_fd.unwrap_or(0) == other.ready_fd.unwrap_or(0)
-            && self.on_exit == other.on_exit
-            && self.log == other.log
             && self.login == other.login
+            && self.on_exit == other.on_exit
             && (0..Entry::PIECES)
                 .all(|i| (i == TEXTS && !names) || self.piece(src, i) == other.piece(other_src, i))
     }

@@ -50,8 +50,6 @@ pub enum Message {
     UnknownKind,
     /// A line with a kind (the text) and nothing else.
     MissingName,
-    /// A name (or an `after=` value) outside the name alphabet or too long.
-    BadName,
     /// A name (the text) already taken on an earlier line (the number).
     DuplicateName,
     /// A `key=` word whose key (the text) is not an option.
@@ -72,6 +70,10 @@ pub enum Message {
     BadOnExit,
     BadEnv,
     BadPidfile,
+    /// A name (or an `after=` value) outside the name alphabet or too long
+    /// (the number: the longest). Before the capacities, as it shows a
+    /// limit too.
+    BadName,
     /// This one and the next five: a capacity (the number) ran out.
     TooManyEntries,
     TooManyEnv,
@@ -235,7 +237,6 @@ const TEMPLATES: Packed = text!(
     "\
 unknown kind `$` (use sysinit, wait, once, service, askfirst, shutdown, ctrlaltdel or restart)
 missing name after `$`
-bad name `$` (use 1 to # of A-Z a-z 0-9 _ . @ + -)
 duplicate name `$` (first defined on line #)
 unknown option `$`
 duplicate option `$=`
@@ -250,6 +251,7 @@ bad ready `$` (use fd:N with N in 3..255)
 bad on-exit `$` (use poweroff, reboot, halt, exit or exit:CODE with CODE 0..255)
 bad env `$` (use env=KEY=VALUE, KEY of A-Z a-z 0-9 _ not starting with a digit)
 bad pidfile `$` (use an absolute path)
+bad name `$` (use 1 to # of A-Z a-z 0-9 _ . @ + -)
 too many entries (at most #)
 too many `env=` options (at most #)
 too many `after=` options (at most #)

@@ -262,6 +262,9 @@ pub enum OnExit {
     /// End foster with the entry's own status (`128+N` when killed by
     /// signal N), as tini passes on its child's.
     ExitStatus,
+    /// Not set (the default): the entry's end changes nothing. Read
+    /// [`Entry::on_exit`] to have it as `None`.
+    Nothing,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -291,6 +294,10 @@ pub const MIN_READY_FD: u8 = 3;
 /// quoted): pass them through [`unquote`] before use. Every field not set on
 /// the line holds its default, noted per field.
 ///
+/// The small fields are plain values, an option not set holding a value no
+/// set one has (read them through the methods of the same name): reload's
+/// comparison reads the first eight bytes of them as one number.
+///
 /// `repr(C)`, small fields first, then the spans, the name and the long
 /// lists last: the fields code reads most sit within a one-byte displacement
 /// of the entry's address, also where the init embeds an entry after fields
@@ -306,17 +313,20 @@ pub struct Entry {
     pub restart: RestartPolicy,
     /// `stop=`. Default: [`SIGTERM`].
     pub stop_signal: u8,
-    /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255. Default: none (ready when started).
-    pub ready_fd: Option<u8>,
-    /// `on-exit=`. Default: none.
-    pub on_exit: Option<OnExit>,
-    /// `umask=` (octal, at most 0777). Default: inherited.
-    pub umask: Option<u16>,
+    /// `ready=fd:N`, N in [`MIN_READY_FD`]..=255, or 0 for none (ready
+    /// when started, the default): read it with [`Entry::ready_fd`].
+    pub ready_fd: u8,
     /// `log=`. Default: [`Log::Console`].
     pub log: Log,
+    /// `umask=` (octal, at most 0777), or [`NO_UMASK`] (inherited, the
+    /// default): read it with [`Entry::umask`].
+    pub umask: u16,
     /// BusyBox syntax: the process had a leading `-` (a login shell).
     /// Always false for native lines.
     pub login: bool,
+    /// `on-exit=`, or [`OnExit::Nothing`] (the default): read it with
+    /// [`Entry::on_exit`].
+    pub on_exit: OnExit,
     /// 1-based line of the entry's first token.
     pub line: u32,
     /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
@@ -338,7 +348,23 @@ pub struct Entry {
     pub after: List<Name, MAX_AFTER>,
 }
 
+/// The `umask` field of an [`Entry`] without `umask=` (no umask is that
+/// large).
+pub const NO_UMASK: u16 = u16::MAX;
+
 impl Entry {
+    /// `ready=fd:N`: the fd, if set.
+    pub fn ready_fd(&self) -> Option<u8> {
+        (self.ready_fd != 0).then_some(self.ready_fd)
+    }
+    /// `umask=`: the mask, if set.
+    pub fn umask(&self) -> Option<u16> {
+        (self.umask != NO_UMASK).then_some(self.umask)
+    }
+    /// `on-exit=`, if set.
+    pub fn on_exit(&self) -> Option<OnExit> {
+        (self.on_exit != OnExit::Nothing).then_some(self.on_exit)
+    }
     /// The raw token of text option `t`; empty when it is not set.
     pub fn text(&self, t: Text) -> Span {
         self.texts.get(t as usize).copied().unwrap_or_default()

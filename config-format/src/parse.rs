@@ -324,13 +324,13 @@ const VALUES: [Message; 15] = [
 /// Reads a value option into `e`; `None` if `v` is not a valid value.
 fn read_value(e: &mut Entry, opt: Opt, v: &[u8]) -> Option<()> {
     match opt {
-        Opt::Umask => e.umask = Some(value::umask(v)?),
+        Opt::Umask => e.umask = value::umask(v)?,
         Opt::Restart => e.restart = value::restart(v)?,
         Opt::Backoff => (e.backoff_min, e.backoff_max) = value::backoff(v)?,
-        Opt::Ready => e.ready_fd = Some(value::ready(v)?),
+        Opt::Ready => e.ready_fd = value::ready(v)?,
         Opt::Stop => e.stop_signal = value::signal_by_name(v)?,
         Opt::Timeout => e.timeout = value::parse_duration(v)?,
-        Opt::OnExit => e.on_exit = Some(value::on_exit(v)?),
+        Opt::OnExit => e.on_exit = value::on_exit(v)?,
         _ => return None,
     }
     Some(())
@@ -399,14 +399,14 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     fn option_error(&mut self, msg: Message, key: Span, value: Span, kind: Kind) {
         let (at, value_at) = (key.start as usize, value.start as usize);
         match msg {
-            Message::UnknownOption | Message::DuplicateOption => self.err(at, msg, key, 0),
-            Message::EmptyValue => self.err(value_at, msg, key, 0),
+            Message::UnknownOption | Message::DuplicateOption => self.err(at, msg, key),
+            Message::EmptyValue => self.err(value_at, msg, key),
             Message::AfterIgnored => self.report(at, msg, Span::default(), 0, Some(kind)),
             Message::TooManyEnv | Message::TooManyAfter | Message::ValueTooLong => {
                 self.plain(at, msg)
             }
             // The values that do not read, and a bad `after=` name.
-            _ => self.err(value_at, msg, value, 0),
+            _ => self.err(value_at, msg, value),
         }
     }
 
@@ -414,36 +414,38 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// either, or one [`Parser::err`] knows).
     #[inline(never)]
     fn plain(&mut self, off: usize, msg: Message) {
-        self.err(off, msg, Span::default(), 0);
+        self.err(off, msg, Span::default());
     }
 
-    /// An error at `off` whose message quotes `text` and shows `n`; the
-    /// "too many" messages show their capacity and [`Message::BadName`] the
-    /// longest name instead, so their callers need not pass them.
+    /// An error at `off` whose message quotes `text` and shows no number
+    /// but a limit: the "too many" messages show their capacity and
+    /// [`Message::BadName`] the longest name, so their callers need not
+    /// pass them.
     #[inline(never)]
-    fn err(&mut self, off: usize, msg: Message, text: Span, n: u32) {
-        self.report(off, msg, text, n, None);
+    fn err(&mut self, off: usize, msg: Message, text: Span) {
+        self.report(off, msg, text, 0, None);
     }
 
     /// [`Parser::err`], with the kind the message names.
     #[inline(never)]
     fn report(&mut self, off: usize, msg: Message, text: Span, n: u32, kind: Option<Kind>) {
-        // In `Message` order from `TooManyEnv` (a constant table).
-        const LIMITS: [u16; 5] = [
-            MAX_ENV as u16,
-            MAX_AFTER as u16,
-            MAX_ARGS as u16,
-            argv::ARGV_BYTES as u16,
-            MAX_VALUE as u16,
-        ];
-        let n = match msg {
-            Message::BadName => MAX_NAME as u32,
-            Message::TooManyEntries => N as u32,
-            _ => (msg as usize)
-                .checked_sub(Message::TooManyEnv as usize)
-                .and_then(|i| LIMITS.get(i))
-                .map_or(n, |&l| u32::from(l)),
+        // The limit each message shows, in `Message` order from `BadName`
+        // (a constant table; `N` is below `u16::MAX`, see `parse_into`).
+        let limits: &[u16; 7] = const {
+            &[
+                MAX_NAME as u16,
+                N as u16,
+                MAX_ENV as u16,
+                MAX_AFTER as u16,
+                MAX_ARGS as u16,
+                argv::ARGV_BYTES as u16,
+                MAX_VALUE as u16,
+            ]
         };
+        let n = (msg as usize)
+            .checked_sub(Message::BadName as usize)
+            .and_then(|i| limits.get(i))
+            .map_or(n, |&l| u32::from(l));
         let kind = ErrorKind::Message { msg, text, n, kind };
         self.error(off, kind);
     }
@@ -510,7 +512,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         match lx.word(&mut []) {
             Ok(len) => Some(len),
             Err(u) => {
-                self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1), 0);
+                self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1));
                 lx.skip_to_newline();
                 None
             }
@@ -525,12 +527,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         let kind_span = span(lx.word_at, lx.word_end);
         let Some(kind) = kind_word(kind_span.get(src), false) else {
-            self.err(kind_at, Message::UnknownKind, kind_span, 0);
+            self.err(kind_at, Message::UnknownKind, kind_span);
             lx.skip_line();
             return lx.pos;
         };
         if !lx.word_start() {
-            self.err(lx.pos, Message::MissingName, kind_span, 0);
+            self.err(lx.pos, Message::MissingName, kind_span);
             return lx.pos;
         }
         let name_at = lx.pos;
@@ -546,7 +548,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             _ => None,
         };
         if let Some((msg, text)) = bad {
-            self.err(name_at, msg, text, 0);
+            self.err(name_at, msg, text);
             lx.skip_line();
             return lx.pos;
         }
@@ -560,7 +562,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         let mut ok = true;
         if let Some(first_line) = first_line {
-            self.err(name_at, Message::DuplicateName, name_span, first_line);
+            self.report(name_at, Message::DuplicateName, name_span, first_line, None);
             ok = false;
         }
         // The name goes into its place, not through a `Name` moved there.
@@ -678,16 +680,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             line,
             texts: NO_TEXTS,
             env: NO_ENV,
-            umask: None,
+            umask: crate::NO_UMASK,
             log: Log::Console,
             restart: default_restart(kind),
             backoff_min: DEFAULT_BACKOFF_MIN,
             backoff_max: DEFAULT_BACKOFF_MAX,
             after: NO_AFTER,
-            ready_fd: None,
+            ready_fd: 0,
             stop_signal: SIGTERM,
             timeout: DEFAULT_STOP_TIMEOUT,
-            on_exit: None,
+            on_exit: crate::OnExit::Nothing,
             login: false,
         }
     }
@@ -754,7 +756,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         let action = span(c2 + 1, c3);
         let Some(kind) = kind_word(action.get(src), true) else {
-            self.err(c2 + 1, Message::UnknownAction, action, 0);
+            self.err(c2 + 1, Message::UnknownAction, action);
             return end;
         };
         let mut process = c3 + 1;
@@ -770,14 +772,15 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             self.plain(c3 + 1, Message::EmptyCommand);
             return end;
         }
-        if size.n > MAX_ARGS {
+        if size.n as usize > MAX_ARGS {
+            // Past `MAX_ARGS` words, the extra one's offset is set.
             self.plain(
-                size.extra.map_or(c3 + 1, |i| process.start as usize + i),
+                process.start as usize + size.extra as usize,
                 Message::TooManyWords,
             );
             return end;
         }
-        if size.used > argv::ARGV_BYTES {
+        if size.used as usize > argv::ARGV_BYTES {
             self.plain(c3 + 1, Message::CommandTooLong);
             return end;
         }

@@ -51,8 +51,8 @@ fn defaults() {
     assert_eq!(web.timeout, DEFAULT_STOP_TIMEOUT);
     assert_eq!(web.log, Log::Console);
     assert_eq!(opt(web, Opt::Tty), None);
-    assert_eq!(web.umask, None);
-    assert_eq!(web.on_exit, None);
+    assert_eq!(web.umask(), None);
+    assert_eq!(web.on_exit(), None);
     assert!(web.env.is_empty() && web.after.is_empty());
     assert_eq!(t.entries[1].restart, RestartPolicy::Never);
     assert_eq!(t.entries[1].line, 2);
@@ -161,16 +161,16 @@ fn every_option() {
     assert_eq!(text(src, opt(e, Opt::Dir).unwrap()), "/srv");
     assert_eq!(text(src, e.env[0]), "A=1");
     assert_eq!(text(src, e.env[1]), "B=\"x y\"");
-    assert_eq!(e.umask, Some(0o27));
+    assert_eq!(e.umask(), Some(0o27));
     assert_eq!(e.log, Log::Kmsg);
     assert_eq!(e.restart, RestartPolicy::OnFailure);
     assert_eq!((e.backoff_min, e.backoff_max), (1_000, 60_000));
     assert_eq!(e.after[0].as_str(), "db");
-    assert_eq!(e.ready_fd, Some(4));
+    assert_eq!(e.ready_fd(), Some(4));
     assert_eq!(text(src, opt(e, Opt::Pidfile).unwrap()), "/run/web.pid");
     assert_eq!(e.stop_signal, 1);
     assert_eq!(e.timeout, 500);
-    assert_eq!(e.on_exit, Some(OnExit::Exit(3)));
+    assert_eq!(e.on_exit(), Some(OnExit::Exit(3)));
     assert_eq!(argv(e, src), ["httpd", "-f"]);
 }
 
@@ -191,7 +191,7 @@ fn option_values() {
         "'/var/log/a b'"
     );
     assert!(!clean("service a log=null x").entries[0].has(Opt::Log));
-    let on_exit = |v: &str| clean(&format!("once a on-exit={v} x")).entries[0].on_exit;
+    let on_exit = |v: &str| clean(&format!("once a on-exit={v} x")).entries[0].on_exit();
     assert_eq!(on_exit("poweroff"), Some(OnExit::Poweroff));
     assert_eq!(on_exit("reboot"), Some(OnExit::Reboot));
     assert_eq!(on_exit("halt"), Some(OnExit::Halt));
