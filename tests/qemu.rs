@@ -342,6 +342,24 @@ fn cpio_lists_the_expected_entries() {
     );
 }
 
+/// The reproducible-builds specification: a malformed `SOURCE_DATE_EPOCH`
+/// fails the build rather than silently dating every entry 1970.
+#[test]
+fn a_malformed_source_date_epoch_is_an_error() {
+    let out = scratch("epoch.cpio");
+    for (epoch, code) in [("2023-01-01", 1), ("4294967296", 1), ("1700000000", 0)] {
+        let _ = std::fs::remove_file(&out);
+        let mut cmd = Command::new(host_tool("image"));
+        cmd.arg("-o").arg(&out).env("SOURCE_DATE_EPOCH", epoch);
+        let r = run_bounded(cmd, Duration::from_secs(30));
+        assert_eq!(r.code, code, "{epoch}: {}", r.dump());
+        assert_eq!(out.exists(), code == 0, "{epoch}: {}", r.dump());
+        if code != 0 {
+            assert!(r.stderr.contains("SOURCE_DATE_EPOCH"), "{}", r.dump());
+        }
+    }
+}
+
 #[test]
 fn a_dynamic_init_is_refused() {
     let out = scratch("dynamic.cpio");

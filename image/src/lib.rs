@@ -267,6 +267,14 @@ impl Image {
         minor: u32,
         mode: u32,
     ) -> Result<()> {
+        // The kernel's dev_t has 12 bits of major and 20 of minor: a larger
+        // number would silently make another device's node.
+        if major > 0xfff || minor > 0xf_ffff {
+            return Err(Error::Path {
+                path: path.into(),
+                msg: format!("device {major}:{minor} out of range (major 0-4095, minor 0-1048575)"),
+            });
+        }
         let mode = mode & 0o7777;
         let node = match kind {
             'c' => Node::CharDev { major, minor, mode },
@@ -482,10 +490,23 @@ pub fn busybox_applets(src: &Path) -> Result<Vec<String>> {
 
 /// `SOURCE_DATE_EPOCH` if set and valid, else 0.
 pub fn source_date_epoch() -> u32 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+    checked_source_date_epoch().ok().flatten().unwrap_or(0)
+}
+
+/// `SOURCE_DATE_EPOCH`: `None` when unset or empty, an error when it is not
+/// a number of seconds a newc header holds (the reproducible-builds
+/// specification asks a build to fail on a malformed value, not to go on
+/// with another date).
+pub fn checked_source_date_epoch() -> Result<Option<u32>, String> {
+    let v = match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Ok(v) if v.is_empty() => return Ok(None),
+        v => v.ok(),
+    };
+    v.filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| "SOURCE_DATE_EPOCH must be seconds since 1970 from 0 to 4294967295".into())
 }
 
 /// `/a//b/` -> `/a/b`; must be absolute, not the root, no `.`/`..` components.
@@ -552,6 +573,15 @@ mod tests {
         );
         assert!(img.get("/dev/null").is_some());
         assert!(matches!(img.get("/dev"), Some(Node::Dir { .. })));
+    }
+
+    #[test]
+    fn device_numbers_the_kernel_cannot_hold_are_refused() {
+        let mut img = Image::empty();
+        img.add_node("/dev/a", 'c', 4095, 0xf_ffff, 0o600).unwrap();
+        let e = img.add_node("/dev/b", 'c', 4096, 1, 0o600).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        assert!(img.add_node("/dev/c", 'b', 1, 0x10_0000, 0o600).is_err());
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
+    image::checked_source_date_epoch()?;
     let mut img = Image::new();
     let mut out: Option<PathBuf> = None;
     let mut gzip = false;

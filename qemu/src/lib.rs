@@ -566,13 +566,28 @@ pub struct RunResult {
 /// Parses `foster: exit-status NAME CODE` out of one console line (the last
 /// one in it: a test's output left without a newline runs into foster's).
 pub fn parse_marker(line: &str) -> Option<(String, u8)> {
-    let rest = &line[line.rfind(MARKER)? + MARKER.len()..];
+    let mut rest = &line[line.rfind(MARKER)? + MARKER.len()..];
+    // A kernel message can come between foster's line and its newline: the
+    // kernel writes it to the serial port at once, while the tty sends the
+    // line's "\r\n" later. `CODE[    2.162251] message` ends at the `[`.
+    if let Some(i) = rest.find('[').filter(|&i| is_printk_time(&rest[i..])) {
+        rest = &rest[..i];
+    }
     let mut words = rest.split_whitespace();
     let (name, code) = (words.next()?, words.next()?);
     if words.next().is_some() || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some((name.to_owned(), code.parse().ok()?))
+}
+
+/// Whether `s` starts with a kernel log timestamp, `[    2.162251]`.
+fn is_printk_time(s: &str) -> bool {
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    s.strip_prefix('[')
+        .and_then(|s| s.split_once(']'))
+        .and_then(|(stamp, _)| stamp.trim_start().split_once('.'))
+        .is_some_and(|(secs, frac)| digits(secs) && digits(frac))
 }
 
 #[derive(Default)]
@@ -587,14 +602,17 @@ impl Scan {
         let line = line.trim_end_matches(['\r', '\n']);
         // The last marker is foster's: a test can print the same text, but
         // only before it ends. Nothing runs after a real panic, so a panic
-        // line before a marker was printed by a program too.
+        // line before a marker was printed by a program too, also one that
+        // the marker ends (a test's last output without a newline).
+        let mut after = line;
         if let Some((n, c)) = parse_marker(line) {
             self.marker = Some((n, c, Instant::now()));
             self.panic = None;
+            after = line.rfind(MARKER).map_or(line, |i| &line[i..]);
         }
         if self.panic.is_none() {
-            if let Some(i) = line.find(PANIC_MARKER) {
-                self.panic = Some((line[i..].to_owned(), Instant::now()));
+            if let Some(i) = after.find(PANIC_MARKER) {
+                self.panic = Some((after[i..].to_owned(), Instant::now()));
             }
         }
         self.console.push_str(line);
@@ -737,6 +755,17 @@ mod tests {
         assert_eq!(parse_marker("foster: exit-status test"), None);
         assert_eq!(parse_marker("foster: exit-status test 3 x"), None);
         assert_eq!(parse_marker("foster: exit-status test -1"), None);
+        // A kernel message written to the console before the line's newline.
+        assert_eq!(
+            parse_marker("foster: exit-status test 7[    2.162251] random: crng init done"),
+            Some(("test".into(), 7))
+        );
+        assert_eq!(
+            parse_marker("foster: exit-status test 7 [12345.000001] x: y"),
+            Some(("test".into(), 7))
+        );
+        assert_eq!(parse_marker("foster: exit-status test 7[x] y"), None);
+        assert_eq!(parse_marker("foster: exit-status test 7 [1.5 y"), None);
     }
 
     #[test]
@@ -751,6 +780,15 @@ mod tests {
         scan.line("Kernel panic - not syncing: in the test's output");
         scan.line("foster: exit-status test 0");
         assert!(scan.panic.is_none());
+        // The same text as the test's last output, without a newline: the
+        // marker ends that line.
+        let mut quoted = Scan::default();
+        quoted.line("Kernel panic - not syncing: quotedfoster: exit-status test 0\r\n");
+        assert!(quoted.panic.is_none());
+        assert_eq!(quoted.marker.as_ref().map(|m| m.1), Some(0));
+        // A kernel message between the marker and its newline still counts.
+        quoted.line("foster: exit-status test 0[    2.0] Kernel panic - not syncing: x");
+        assert!(quoted.panic.is_some());
         // A real panic comes after the marker (here: during power-off).
         scan.line("[    2.0] Kernel panic - not syncing: Attempted to kill init!");
         assert!(scan.panic.is_some());
