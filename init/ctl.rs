@@ -7,7 +7,7 @@
 use crate::bytes::next_piece;
 use crate::control::PID1_SOCKET;
 use crate::out::Line;
-use crate::signals::{SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
+use crate::signals::{SIGTERM, SIGUSR1, SIGUSR2};
 use crate::sys::{self, StartArgs, STDERR, STDOUT};
 use crate::texts::{text, Packed};
 
@@ -66,7 +66,12 @@ pub fn main(args: StartArgs) -> i32 {
                     }
                     _ => return crate::usage_error(text!("ctl: too many arguments")),
                 }
-                l.bytes(w);
+                // A newline would end the request early and name another
+                // entry (`stop web` of `stop $'web\nx'`): sent as a NUL,
+                // which foster refuses in a name or a command.
+                for &b in w {
+                    l.byte(if b == b'\n' { 0 } else { b });
+                }
                 words += 1;
             }
         }
@@ -82,6 +87,9 @@ pub fn main(args: StartArgs) -> i32 {
     let text = loop {
         let text = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
             Ok(n) => reply.get(..n).unwrap_or(&[]),
+            // A full backlog (foster slow or stuck): nothing sent yet,
+            // asked again as after `busy`; the last try says so.
+            Err(sys::Errno::EAGAIN) if tries < BUSY_RETRIES - 1 => BUSY,
             Err(e) => {
                 crate::log::unable(text!("reach foster at "), socket.to_bytes(), e);
                 return 2;
@@ -184,12 +192,15 @@ fn cells(rest: &[u8]) -> [&[u8]; 7] {
 /// Sends one request and reads the whole reply into `reply` (up to its size
 /// and to [`REPLY_DEADLINE_MS`]); returns its length.
 fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sys::Errno> {
-    // A refusing foster may close first: a write error, not a fatal SIGPIPE.
-    let _ = sys::sigprocmask(sys::SIG_BLOCK, sys::SigSet::EMPTY.with(SIGPIPE));
-    let fd = sys::unix_socket(false)?;
+    // Non-blocking: a connect to a full backlog fails (EAGAIN) at once,
+    // where a blocking one would wait for ever on a stuck foster.
+    let fd = sys::unix_socket(true)?;
     sys::connect_unix(&fd, socket)?;
-    // Its reply (a refusal) may still be there to read.
-    let _ = sys::write_all(fd.raw(), request);
+    // A refusing foster may close first: a send error, not a fatal SIGPIPE
+    // (SIGPIPE is not blocked: stdout into a closed pipe ends ctl as it
+    // ends `check`). Its reply (a refusal) may still be there to read. One
+    // line of at most LINE_MAX bytes: one send on a new socket takes it.
+    let _ = sys::send_nowait(fd.raw(), request);
     let deadline = sys::now_ms() + REPLY_DEADLINE_MS;
     let mut len = 0;
     while let Some(room) = reply.get_mut(len..) {

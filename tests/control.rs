@@ -930,6 +930,38 @@ fn json_status_with_empty_cells_is_valid_json() {
     assert_eq!(field(&rows[1], "pid"), Some(Json::Null));
 }
 
+/// A status piped into a reader that is gone (`ctl status | head -1`,
+/// `| grep -q web`) ends ctl as it ends `foster check` and other tools:
+/// killed by SIGPIPE, with no error message of its own.
+#[test]
+fn a_status_into_a_closed_pipe_ends_by_sigpipe_as_check() {
+    let dir = TempDir::new("closedpipe");
+    let sock = dir.path("pipe.sock");
+    let reply = "entry\tweb\tservice\trunning\t42\t0\t-\t5\nok\n";
+    let server = fake_server(&sock, reply.to_string(), 1);
+    let table = dir.write("t.tab", "service web -- sleep 1\n");
+    for args in [
+        &["ctl", "-S", sock.to_str().unwrap(), "status"][..],
+        &["check", table.to_str().unwrap()],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(FOSTER)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {out:?}"
+        );
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    server.join().unwrap();
+}
+
 /// A status that cannot be written (stdout on /dev/full) is an error, as
 /// `foster check`'s plan is: exit 1 and why, not a silent 0.
 #[test]
@@ -1243,6 +1275,97 @@ fn a_request_cut_by_end_of_file_gets_an_error_reply() {
         "{reply:?}"
     );
     assert_eq!(f.row("web").pid, web, "a cut request was carried out");
+}
+
+/// A word of `ctl` with a newline in it (`"$NAME"` from a script) is not
+/// cut at the newline into a request for another entry: `stop $'web\nx'`
+/// names no entry, it does not stop `web`.
+#[test]
+fn a_newline_in_a_ctl_word_does_not_cut_the_request() {
+    let dir = TempDir::new("newline");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid;
+    for args in [
+        &["stop", "web\nx"][..],
+        &["stop\nweb"],
+        &["restart", "web\n"],
+    ] {
+        let out = f.ctl(args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(out.stderr.starts_with("foster: "), "{args:?}: {out:?}");
+    }
+    let row = f.row("web");
+    assert_eq!((row.state.as_str(), row.pid), ("running", web));
+}
+
+/// Connects to `sock` without blocking until the listener's backlog is
+/// full (the next connect would wait): the connections, never accepted.
+fn fill_backlog(sock: &Path) -> Vec<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: an all-zero sockaddr_un is valid.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in sa.sun_path.iter_mut().zip(sock.as_os_str().as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    let mut held = Vec::new();
+    loop {
+        // SAFETY: plain socket(2) and connect(2) on a socket we own, with
+        // the address built above.
+        let r = unsafe {
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
+            assert!(fd >= 0, "socket");
+            held.push(std::os::fd::OwnedFd::from_raw_fd(fd));
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len)
+        };
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "connect: {e}");
+            held.pop();
+            return held;
+        }
+        assert!(held.len() < 1000, "the backlog never filled");
+    }
+}
+
+/// A foster that does not accept (stopped here; stuck, in real life) and
+/// whose listen backlog is full: `ctl` gives up with exit 2, as when no
+/// answer comes, rather than blocking in connect(2) for ever.
+#[test]
+fn ctl_gives_up_on_a_full_backlog() {
+    let dir = TempDir::new("backlog");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    f.signal(libc::SIGSTOP);
+    let held = fill_backlog(f.sock());
+    let mut child = Command::new(FOSTER)
+        .args(["ctl", "-S"])
+        .arg(f.sock())
+        .arg("status")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = common::wait_bounded(&mut child, T);
+    f.signal(libc::SIGCONT);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(2),
+        "ctl: {status:?} {stderr:?}"
+    );
+    assert!(stderr.contains("unable to reach foster"), "{stderr:?}");
+    // Resumed, foster serves the queue and answers again.
+    drop(held);
+    f.wait_answering();
 }
 
 #[derive(Default, Debug)]
