@@ -50,6 +50,29 @@ const CHECK_PATH: usize = 5;
 const BIND: usize = 6;
 const LISTEN: usize = 7;
 
+/// The messages of `error: ` replies, by index: [`parse`]'s errors first,
+/// then [`answer`]'s (the last one empty: a reply built after it).
+const ERRORS: Packed = text!(
+    "request too long|empty request|too many words|unknown command\
+    |this command takes no argument|this command needs an entry NAME|bad entry name\
+    |no entry named |foster is shutting down|table rejected (\
+    |PID 1 does not exit; use poweroff, reboot or halt\
+    |not PID 1 (a sub-init ends with stop-all)|"
+);
+const TOO_LONG: usize = 0;
+const EMPTY: usize = 1;
+const TOO_MANY_WORDS: usize = 2;
+const UNKNOWN: usize = 3;
+const NO_ARGUMENT: usize = 4;
+const NEEDS_NAME: usize = 5;
+const BAD_NAME: usize = 6;
+const NO_ENTRY: usize = 7;
+const SHUTTING_DOWN: usize = 8;
+const REJECTED: usize = 9;
+const PID1_NO_EXIT: usize = 10;
+const NOT_PID1: usize = 11;
+const BARE: usize = 12;
+
 /// A parsed request.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Request<'a> {
@@ -64,8 +87,9 @@ pub enum Request<'a> {
     StopAll,
 }
 
-/// Parses one request line (without its newline). Pure: fuzzed.
-pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, Packed> {
+/// Parses one request line (without its newline); an error is the index
+/// of its message in the `error: ` replies' list. Pure: fuzzed.
+pub fn parse_request<'a>(line: &'a [u8]) -> Result<Request<'a>, usize> {
     let (i, name) = parse(line)?;
     Ok(match i {
         STATUS => Request::Status,
@@ -93,39 +117,61 @@ const STOP: usize = 8;
 const RESTART: usize = 9;
 
 /// [`parse_request`]'s work: the command word's index in the list below,
-/// and the entry name (empty for a command without one). [`answer`] acts
-/// on the index itself: no enum to build and match again.
-fn parse(line: &[u8]) -> Result<(usize, &[u8]), Packed> {
+/// and the entry name (empty for a command without one), or the index of
+/// the error in [`ERRORS`]. [`answer`] acts on the indices themselves: no
+/// enum to build and match again, no text to pass.
+fn parse(line: &[u8]) -> Result<(usize, &[u8]), usize> {
     let line = match line {
         [rest @ .., b'\r'] => rest,
         _ => line,
     };
     if line.len() > REQUEST_MAX {
-        return Err(text!("request too long"));
+        return Err(TOO_LONG);
     }
-    let mut words = line
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|w| !w.is_empty());
-    let cmd = words.next().ok_or(text!("empty request"))?;
-    let name = words.next();
-    if words.next().is_some() {
-        return Err(text!("too many words"));
+    // The command word, then the rest, which is the name when it is one
+    // word: blanks inside it make too many words.
+    let line = trim(line);
+    let end = line.iter().position(|&b| is_blank(b));
+    let (cmd, name) = match end.and_then(|end| line.split_at_checked(end)) {
+        Some((cmd, rest)) => (cmd, trim(rest)),
+        None => (line, &[][..]),
+    };
+    if cmd.is_empty() {
+        return Err(EMPTY);
+    }
+    if name.iter().any(|&b| is_blank(b)) {
+        return Err(TOO_MANY_WORDS);
     }
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
-    let i = crate::word_index(WORDS, cmd).ok_or(text!("unknown command"))?;
-    let name = match name {
-        Some(_) if i < START => return Err(text!("this command takes no argument")),
-        None if i < START => &[][..],
-        None => return Err(text!("this command needs an entry NAME")),
-        Some(n)
-            if n.len() > config_format::MAX_NAME
-                || !n.iter().all(|&b| config_format::is_name_byte(b)) =>
-        {
-            return Err(text!("bad entry name"))
-        }
-        Some(n) => n,
-    };
+    let i = crate::word_index(WORDS, cmd).ok_or(UNKNOWN)?;
+    if (i < START) != name.is_empty() {
+        return Err(if name.is_empty() {
+            NEEDS_NAME
+        } else {
+            NO_ARGUMENT
+        });
+    }
+    if name.len() > config_format::MAX_NAME || !name.iter().all(|&b| config_format::is_name_byte(b))
+    {
+        return Err(BAD_NAME);
+    }
     Ok((i, name))
+}
+
+/// A blank between request words.
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `s` without the blanks around it.
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
 }
 
 /// A connection, or a free cell (`open` false; all zero is free).
@@ -135,7 +181,8 @@ pub struct Client {
     open: bool,
     /// Owned while `open`: closed by [`Server::close_client`].
     fd: sys::RawFd,
-    len: usize,
+    /// Bytes received (at most the buffer's 258).
+    len: u32,
     deadline: u64,
     buf: [u8; REQUEST_MAX + 2],
 }
@@ -150,8 +197,9 @@ pub struct Server {
     path: Option<&'static CStr>,
     clients: &'static mut Clients,
     /// Out of fds (or memory) for a new connection: the listener is out of
-    /// the epoll set until then, so a pending client cannot make foster spin.
-    paused_until: Option<u64>,
+    /// the epoll set until then, so a pending client cannot make foster spin
+    /// (`u64::MAX`: not paused, as a deadline that never comes).
+    paused_until: u64,
 }
 
 impl Server {
@@ -206,7 +254,7 @@ impl Server {
             listener: None,
             path: None,
             clients,
-            paused_until: None,
+            paused_until: u64::MAX,
         }
     }
 
@@ -239,7 +287,7 @@ impl Server {
                     // Out of fds or memory: the connection stays queued and
                     // the listener readable; stop watching it for a while.
                     let _ = sys::epoll_del(ep, listener.raw());
-                    self.paused_until = Some(now + ACCEPT_PAUSE_MS);
+                    self.paused_until = now + ACCEPT_PAUSE_MS;
                     accept_failed(log, e);
                     break;
                 }
@@ -276,7 +324,7 @@ impl Server {
     pub fn read_client(&mut self, ep: &Fd, index: usize) -> Option<(sys::RawFd, usize)> {
         let c = self.clients.get_mut(index).filter(|c| c.open)?;
         loop {
-            let Some(room) = c.buf.get_mut(c.len..).filter(|r| !r.is_empty()) else {
+            let Some(room) = c.buf.get_mut(c.len as usize..).filter(|r| !r.is_empty()) else {
                 crate::out::put_text(c.fd, text!("error: request too long\n"));
                 break;
             };
@@ -290,8 +338,8 @@ impl Server {
                     break;
                 }
                 Ok(n) => {
-                    c.len += n;
-                    let got = c.buf.get(..c.len).unwrap_or(&[]);
+                    c.len += n as u32;
+                    let got = c.buf.get(..c.len as usize).unwrap_or(&[]);
                     if let Some(end) = got.iter().position(|&x| x == b'\n') {
                         return Some((c.fd, end));
                     }
@@ -320,13 +368,13 @@ impl Server {
     // Inlined into the event loop (measured: smaller).
     #[inline]
     pub fn on_tick(&mut self, ep: &Fd, now: u64) -> u64 {
-        if self.paused_until.is_some_and(|t| now >= t) {
-            self.paused_until = None;
+        if now >= self.paused_until {
+            self.paused_until = u64::MAX;
             if let Some(l) = &self.listener {
                 let _ = sys::epoll_add(ep, l.raw(), sys::EPOLLIN, crate::runtime::TAG_CONTROL);
             }
         }
-        let mut next = self.paused_until.unwrap_or(u64::MAX);
+        let mut next = self.paused_until;
         for i in 0..MAX_CLIENTS {
             if let Some(c) = self.clients.get(i).filter(|c| c.open) {
                 if now >= c.deadline {
@@ -362,14 +410,15 @@ fn accept_failed(log: &Log, e: Errno) {
 /// place) on `fd`: data lines, then the status line. An arm that fails
 /// writes its `error: ` line; one that succeeds writes nothing (data lines
 /// go out as they come), so the one `ok` follows.
+// Inlined into the event loop (measured: smaller).
+#[inline]
 pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u64) {
     let mut l = Line::new();
-    let pid1 = rt.mode() == Mode::Pid1;
     // Set for a request that ends foster: answered before the stop begins.
     let mut shutdown = None;
     match parse(rt.control().request(index, len)) {
-        Err(msg) => {
-            error(&mut l, msg);
+        Err(i) => {
+            error(&mut l, i);
         }
         Ok((STATUS, _)) => {
             // An entry a reload removed shows while its process still stops.
@@ -385,7 +434,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
         }
         Ok((i, name)) if i >= START => match rt.supervisor().find(name) {
             None => {
-                error(&mut l, text!("no entry named ")).bytes(name);
+                error(&mut l, NO_ENTRY).bytes(name);
             }
             Some(id) => {
                 // The line (in the client's buffer, in `rt`) is not read
@@ -401,7 +450,7 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 } else if !done {
                     // The name found: the request's.
                     let slot = sup.slot(id);
-                    error(&mut l, text!(""))
+                    error(&mut l, BARE)
                         .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
                         .s(" is ");
                     state_word(&mut l, slot, now);
@@ -432,21 +481,14 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
             };
             let errors = rt.reload(Some(&mut report));
             if errors != 0 {
-                error(&mut l, text!("table rejected ("))
+                error(&mut l, REJECTED)
                     .u(errors as u64)
                     .t(text!(" error(s)); the running table is kept"));
             }
         }
         // poweroff, reboot, halt: PID 1's; stop-all, exit: a sub-init's.
-        Ok((i, _)) if (i < STOP_ALL) != pid1 => {
-            error(
-                &mut l,
-                if pid1 {
-                    text!("PID 1 does not exit; use poweroff, reboot or halt")
-                } else {
-                    text!("not PID 1 (a sub-init ends with stop-all)")
-                },
-            );
+        Ok((i, _)) if (i < STOP_ALL) != (rt.mode() == Mode::Pid1) => {
+            error(&mut l, if i < STOP_ALL { NOT_PID1 } else { PID1_NO_EXIT });
         }
         Ok((i, _)) => {
             shutdown = Some(match i {
@@ -466,12 +508,10 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
     }
 }
 
-const SHUTTING_DOWN: Packed = text!("foster is shutting down");
-
-/// Starts an `error: MSG` status line.
+/// Starts an `error: MSG` status line, MSG message `i` of [`ERRORS`].
 #[inline(never)]
-fn error(l: &mut Line, msg: Packed) -> &mut Line {
-    l.t(text!("error: ")).t(msg)
+fn error(l: &mut Line, i: usize) -> &mut Line {
+    l.t(text!("error: ")).piece(ERRORS, i, b'|')
 }
 
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
@@ -571,25 +611,19 @@ mod tests {
         assert_eq!(parse_request(b"reboot"), Ok(Request::Reboot));
         assert_eq!(parse_request(b"halt"), Ok(Request::Halt));
         assert_eq!(parse_request(b"\tstatus\t"), Ok(Request::Status));
-        assert_eq!(parse_request(b""), Err(text!("empty request")));
-        assert_eq!(parse_request(b" \t \r"), Err(text!("empty request")));
-        assert_eq!(
-            parse_request(b"stop"),
-            Err(text!("this command needs an entry NAME"))
-        );
-        assert_eq!(parse_request(b"stop a b"), Err(text!("too many words")));
-        assert_eq!(
-            parse_request(b"status x"),
-            Err(text!("this command takes no argument"))
-        );
-        assert_eq!(parse_request(b"stop ../etc"), Err(text!("bad entry name")));
-        assert_eq!(parse_request(b"stop w\0b"), Err(text!("bad entry name")));
-        assert_eq!(parse_request(&[b'a'; 300]), Err(text!("request too long")));
-        assert_eq!(parse_request(b"\xff\xfe"), Err(text!("unknown command")));
-        assert_eq!(parse_request(b"STATUS"), Err(text!("unknown command")));
+        assert_eq!(parse_request(b""), Err(EMPTY));
+        assert_eq!(parse_request(b" \t \r"), Err(EMPTY));
+        assert_eq!(parse_request(b"stop"), Err(NEEDS_NAME));
+        assert_eq!(parse_request(b"stop a b"), Err(TOO_MANY_WORDS));
+        assert_eq!(parse_request(b"status x"), Err(NO_ARGUMENT));
+        assert_eq!(parse_request(b"stop ../etc"), Err(BAD_NAME));
+        assert_eq!(parse_request(b"stop w\0b"), Err(BAD_NAME));
+        assert_eq!(parse_request(&[b'a'; 300]), Err(TOO_LONG));
+        assert_eq!(parse_request(b"\xff\xfe"), Err(UNKNOWN));
+        assert_eq!(parse_request(b"STATUS"), Err(UNKNOWN));
         // Names: the table's limit, not one byte more.
         let mut long = *b"stop xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
-        assert_eq!(parse_request(&long), Err(text!("bad entry name")));
+        assert_eq!(parse_request(&long), Err(BAD_NAME));
         long[5] = b' ';
         assert_eq!(parse_request(&long), Ok(Request::Stop(&long[6..])));
     }
@@ -620,6 +654,36 @@ mod tests {
             );
         }
         assert_eq!(all.split(|&b| b == b'|').nth(8), None);
+    }
+
+    /// The error indices name these messages.
+    #[test]
+    fn errors_in_index_order() {
+        let mut all = Vec::new();
+        ERRORS.each(&mut |b| all.push(b));
+        let texts = [
+            (TOO_LONG, "request too long"),
+            (EMPTY, "empty request"),
+            (TOO_MANY_WORDS, "too many words"),
+            (UNKNOWN, "unknown command"),
+            (NO_ARGUMENT, "this command takes no argument"),
+            (NEEDS_NAME, "this command needs an entry NAME"),
+            (BAD_NAME, "bad entry name"),
+            (NO_ENTRY, "no entry named "),
+            (SHUTTING_DOWN, "foster is shutting down"),
+            (REJECTED, "table rejected ("),
+            (
+                PID1_NO_EXIT,
+                "PID 1 does not exit; use poweroff, reboot or halt",
+            ),
+            (NOT_PID1, "not PID 1 (a sub-init ends with stop-all)"),
+            (BARE, ""),
+        ];
+        let pieces: Vec<&[u8]> = all.split(|&b| b == b'|').collect();
+        assert_eq!(pieces.len(), texts.len());
+        for (i, text) in texts {
+            assert_eq!(pieces[i], text.as_bytes());
+        }
     }
 
     /// `state_word`'s indices name these words.
