@@ -32,34 +32,9 @@ pub fn copy(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
-/// `sep` leaves one empty piece), or `None` when all were taken.
-/// One small loop shared by every scan, instead of an inlined `split` each.
-#[inline(never)]
-pub fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
-    let s = (*rest)?;
-    match s.iter().position(|&b| b == sep) {
-        Some(i) => {
-            *rest = s.get(i + 1..);
-            s.get(..i)
-        }
-        None => {
-            *rest = None;
-            Some(s)
-        }
-    }
-}
-
-/// Piece `i` (0-based) of `s` split at `sep`, as `split(..).nth(i)`.
-#[inline(never)]
-pub fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
-    let mut rest = Some(s);
-    let mut piece = next_piece(&mut rest, sep);
-    for _ in 0..i {
-        piece = next_piece(&mut rest, sep);
-    }
-    piece
-}
+/// Separator-split pieces: one routine, config-format's (its word lists
+/// use it too).
+pub use config_format::{next_piece, nth_piece};
 
 /// The value in `kv` (`KEY=VALUE`, an environment entry) if its key is
 /// `key`: one copy for foster's own environment and a child's.

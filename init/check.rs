@@ -131,7 +131,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
 /// left-aligned, kind followed by two blanks and name by one (each option
 /// then starts with its own).
 fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
-    let kind = e.kind.as_str().as_bytes();
+    let kind = e.kind.word();
     let name = e.name.as_bytes();
     // At most MAX_ENTRIES (64) rows: one or two digits.
     const _: () = assert!(config_format::MAX_ENTRIES < 100);
@@ -218,7 +218,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     if e.stop_signal != config_format::SIGTERM {
         key(w, STOP);
         match config_format::signal_name(e.stop_signal) {
-            Some(name) => w.s(name),
+            Some(name) => w.bytes(name),
             None => w.u(u64::from(e.stop_signal)),
         };
     }
@@ -228,23 +228,10 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
     if let Some(on_exit) = e.on_exit() {
         // The action's word, then `:CODE` for a fixed status.
-        word(key(w, ON_EXIT), ON_EXITS, on_exit_word(on_exit));
-        if let OnExit::Exit(code) = on_exit {
-            w.byte(b':').u(u64::from(code));
+        word(key(w, ON_EXIT), ON_EXITS, on_exit as usize);
+        if on_exit == OnExit::Exit {
+            w.byte(b':').u(u64::from(e.exit_code));
         }
-    }
-}
-
-/// The word of `on_exit` in [`ON_EXITS`]: its variant's number, so the
-/// match compiles to nothing (a `SHUTDOWNS` index would be a lookup table).
-fn on_exit_word(on_exit: OnExit) -> usize {
-    match on_exit {
-        OnExit::Exit(_) => 0,
-        OnExit::Poweroff => 1,
-        OnExit::Reboot => 2,
-        OnExit::Halt => 3,
-        // `Nothing` is never printed: `on_exit()` leaves it out.
-        OnExit::ExitStatus | OnExit::Nothing => 4,
     }
 }
 
@@ -368,13 +355,13 @@ mod tests {
             (ARGV_ERRORS, ArgvError::TooLong as usize, "TooLong"),
         ];
         let on_exits = [
-            (OnExit::Exit(3), "exit"),
+            (OnExit::Exit, "exit"),
             (OnExit::Poweroff, "poweroff"),
             (OnExit::Reboot, "reboot"),
             (OnExit::Halt, "halt"),
             (OnExit::ExitStatus, "exit"),
         ];
-        let on_exits = on_exits.map(|(o, name)| (ON_EXITS, on_exit_word(o), name));
+        let on_exits = on_exits.map(|(o, name)| (ON_EXITS, o as usize, name));
         for (list, i, name) in cases.into_iter().chain(on_exits) {
             assert_eq!(nth_piece(list, b' ', i), Some(name.as_bytes()), "{name}");
         }

@@ -563,7 +563,7 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
     l.t(text!("entry\t"))
         .bytes(s.name().as_bytes())
         .byte(b'\t')
-        .s(s.entry.kind.as_str())
+        .bytes(s.entry.kind.word())
         .byte(b'\t');
     state_word(l, Some(s), now);
     let pid = s.pid();

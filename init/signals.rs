@@ -108,7 +108,7 @@ pub fn reset_for_child(keep_ignored: SigSet, mask: SigSet) {
 #[inline(never)]
 pub fn put_name(l: &mut Line, sig: u8) -> &mut Line {
     match config_format::signal_name(sig) {
-        Some(name) => l.s("SIG").s(name),
+        Some(name) => l.s("SIG").bytes(name),
         None => l.t(text!("signal ")).u(sig as u64),
     }
 }

@@ -1366,6 +1366,7 @@ impl Supervisor {
             slot.state = State::Done {};
         }
         let on_exit = if restart { None } else { slot.entry.on_exit() };
+        let exit_code = slot.entry.exit_code;
         let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
         if let Some(status) = status {
             self.note(Note::Exited {
@@ -1382,7 +1383,7 @@ impl Supervisor {
                 OnExit::Poweroff => Outcome::Poweroff,
                 OnExit::Reboot => Outcome::Reboot,
                 OnExit::Halt => Outcome::Halt,
-                OnExit::Exit(c) => Outcome::Exit(c),
+                OnExit::Exit => Outcome::Exit(exit_code),
                 // `Nothing` never comes here: `on_exit()` leaves it out.
                 OnExit::ExitStatus | OnExit::Nothing => Outcome::Exit(code),
             };

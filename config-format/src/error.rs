@@ -140,7 +140,7 @@ impl Error {
         TEMPLATES.piece(msg as usize, b'\n', &mut |b| match b {
             b'$' => m.t(text),
             b'#' => m.n(n),
-            b'%' => m.s(kind.map_or("", Kind::as_str).as_bytes()),
+            b'%' => m.s(kind.map_or(b"", Kind::word)),
             _ => m.s(&[b]),
         });
     }

@@ -39,7 +39,7 @@ mod value;
 
 pub use argv::{unquote, Argv, ArgvError, ARGV_BYTES};
 pub use error::{decimal, escape, Error, ErrorKind, Message, Sink};
-pub use parse::{parse, parse_into, parse_n, word_index};
+pub use parse::{next_piece, nth_piece, parse, parse_into, parse_n, word_index};
 pub use text::Packed;
 pub use value::{decimal as parse_decimal, parse_duration, signal_by_name, signal_name};
 
@@ -191,8 +191,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        parse::nth_word(parse::KIND_WORDS, self as usize).unwrap_or("")
+    /// The kind's own keyword (`service` for both `service` and `respawn`).
+    pub fn word(self) -> &'static [u8] {
+        nth_piece(parse::KIND_WORDS, b' ', self as usize).unwrap_or(b"")
     }
     /// Kept running by default (`service`, `askfirst`).
     pub fn respawns(self) -> bool {
@@ -250,12 +251,14 @@ pub enum Text {
 /// How many [`Text`]s an entry has.
 pub const TEXTS: usize = Text::Command as usize + 1;
 
-/// In the order of the init's own outcomes (exit, poweroff, reboot, halt):
-/// turning one into the other is then mostly a copy.
+/// What `on-exit=` does, in the order of the init's own outcomes (exit,
+/// poweroff, reboot, halt): turning one into the other is then mostly a
+/// copy. A plain byte, like the other small fields of an [`Entry`]: the
+/// status of `exit:CODE` is [`Entry::exit_code`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OnExit {
-    /// End foster (sub-init) with this status.
-    Exit(u8),
+    /// End foster (sub-init) with [`Entry::exit_code`].
+    Exit,
     Poweroff,
     Reboot,
     Halt,
@@ -296,7 +299,7 @@ pub const MIN_READY_FD: u8 = 3;
 ///
 /// The small fields are plain values, an option not set holding a value no
 /// set one has (read them through the methods of the same name): reload's
-/// comparison reads the first eight bytes of them as one number.
+/// comparison reads the first eleven bytes of them as two numbers.
 ///
 /// `repr(C)`, small fields first, then the spans, the name and the long
 /// lists last: the fields code reads most sit within a one-byte displacement
@@ -327,6 +330,8 @@ pub struct Entry {
     /// `on-exit=`, or [`OnExit::Nothing`] (the default): read it with
     /// [`Entry::on_exit`].
     pub on_exit: OnExit,
+    /// The status of `on-exit=exit:CODE` ([`OnExit::Exit`]); 0 otherwise.
+    pub exit_code: u8,
     /// 1-based line of the entry's first token.
     pub line: u32,
     /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
@@ -448,6 +453,8 @@ impl<T: Copy, const N: usize> core::ops::Deref for List<T, N> {
 impl<'a, T: Copy, const N: usize> IntoIterator for &'a List<T, N> {
     type Item = &'a T;
     type IntoIter = core::slice::Iter<'a, T>;
+    // Measured: smaller not inlined.
+    #[inline(never)]
     fn into_iter(self) -> Self::IntoIter {
         self.as_slice().iter()
     }

@@ -121,9 +121,9 @@ pub fn parse_into<const N: usize>(
 }
 
 /// Kind keywords, and the kind each one means: each kind's own name in
-/// [`Kind`] order ([`Kind::as_str`] reads them), then the alias `respawn`.
-pub(crate) const KIND_WORDS: &str =
-    "sysinit wait once service askfirst shutdown ctrlaltdel restart respawn";
+/// [`Kind`] order ([`Kind::word`] reads them), then the alias `respawn`.
+pub(crate) const KIND_WORDS: &[u8] =
+    b"sysinit wait once service askfirst shutdown ctrlaltdel restart respawn";
 const KINDS: [Kind; 9] = [
     Kind::Sysinit,
     Kind::Wait,
@@ -141,7 +141,7 @@ const KINDS: [Kind; 9] = [
 /// as in BusyBox. Not inlined: both kinds of line look one up.
 #[inline(never)]
 fn kind_word(word: &[u8], inittab: bool) -> Option<Kind> {
-    word_index(KIND_WORDS.as_bytes(), word)
+    word_index(KIND_WORDS, word)
         .filter(|&i| !(inittab && i == Kind::Service as usize))
         .and_then(|i| KINDS.get(i).copied())
 }
@@ -219,30 +219,46 @@ pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<
 /// is looked up here, so a rescan per word showed in the parse time.
 #[inline(never)]
 pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
-    words.split(|&b| b == b' ').position(|w| w == key)
+    let mut rest = Some(words);
+    let mut i = 0;
+    while let Some(w) = next_piece(&mut rest, b' ') {
+        if w == key {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
-/// Word `i` of blank-separated `words` (the reverse of [`word_index`]).
-pub(crate) fn nth_word(words: &'static str, i: usize) -> Option<&'static str> {
-    let (start, end) = word_bounds(words.as_bytes(), i);
-    words.get(start..end)
-}
-
-/// Where word `i` of blank-separated `words` starts and ends; past the last
-/// word, a range past the end (which `get` refuses). Inlined into its one
-/// caller (measured smaller than a call).
-fn word_bounds(words: &[u8], mut i: usize) -> (usize, usize) {
-    let mut start = 0;
-    for end in 0..=words.len() {
-        if words.get(end).is_none_or(|&b| b == b' ') {
-            if i == 0 {
-                return (start, end);
-            }
-            i -= 1;
-            start = end + 1;
+/// The next piece of `rest` up to `sep` (as `split` yields them: a trailing
+/// `sep` leaves one empty piece), or `None` when all were taken.
+/// One small loop shared by every scan (the init's too), instead of an
+/// inlined `split` each.
+#[inline(never)]
+pub fn next_piece<'a>(rest: &mut Option<&'a [u8]>, sep: u8) -> Option<&'a [u8]> {
+    let s = (*rest)?;
+    match s.iter().position(|&b| b == sep) {
+        Some(i) => {
+            *rest = s.get(i + 1..);
+            s.get(..i)
+        }
+        None => {
+            *rest = None;
+            Some(s)
         }
     }
-    (start, start)
+}
+
+/// Piece `i` (0-based) of `s` split at `sep`, as `split(..).nth(i)` (with
+/// `sep` a blank: word `i` of a word list, the reverse of [`word_index`]).
+#[inline(never)]
+pub fn nth_piece(s: &[u8], sep: u8, i: usize) -> Option<&[u8]> {
+    let mut rest = Some(s);
+    let mut piece = next_piece(&mut rest, sep);
+    for _ in 0..i {
+        piece = next_piece(&mut rest, sep);
+    }
+    piece
 }
 
 /// Applies one option to `e`; `value` is the raw value, `val` the unquoted one.
@@ -330,7 +346,7 @@ fn read_value(e: &mut Entry, opt: Opt, v: &[u8]) -> Option<()> {
         Opt::Ready => e.ready_fd = value::ready(v)?,
         Opt::Stop => e.stop_signal = value::signal_by_name(v)?,
         Opt::Timeout => e.timeout = value::parse_duration(v)?,
-        Opt::OnExit => e.on_exit = value::on_exit(v)?,
+        Opt::OnExit => (e.on_exit, e.exit_code) = value::on_exit(v)?,
         _ => return None,
     }
     Some(())
@@ -690,6 +706,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             stop_signal: SIGTERM,
             timeout: DEFAULT_STOP_TIMEOUT,
             on_exit: crate::OnExit::Nothing,
+            exit_code: 0,
             login: false,
         }
     }

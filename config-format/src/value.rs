@@ -4,13 +4,13 @@
 //! anything it does not accept exactly; it never allocates and never panics
 //! on overflow.
 
-use crate::parse::{lookup, nth_word, word_index};
+use crate::parse::{lookup, nth_piece, word_index};
 use crate::{Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
 
 /// Linux signal names 1..=31 in order (the numbering x86_64, aarch64 and
 /// riscv64 share), then other names some signals go by, numbered in
 /// [`ALIASES`]. One word list: one lookup serves both.
-const SIGNALS: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM \
+const SIGNALS: &[u8] = b"HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM \
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS IOT CLD POLL";
 
 /// How many of [`SIGNALS`] are the signals' own names.
@@ -38,7 +38,7 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     }
     let upper = &*upper;
     let name = strip(upper, b"SIG").unwrap_or(upper);
-    let i = word_index(SIGNALS.as_bytes(), name)?;
+    let i = word_index(SIGNALS, name)?;
     match i.checked_sub(NAMED) {
         None => Some(i as u8 + 1),
         Some(alias) => ALIASES.get(alias).copied(),
@@ -46,9 +46,9 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
 }
 
 /// `15` to `"TERM"` (no `SIG` prefix); `None` for unnamed numbers.
-pub fn signal_name(n: u8) -> Option<&'static str> {
+pub fn signal_name(n: u8) -> Option<&'static [u8]> {
     let i = usize::from(n).checked_sub(1).filter(|&i| i < NAMED)?;
-    nth_word(SIGNALS, i)
+    nth_piece(SIGNALS, b' ', i)
 }
 
 /// `s` without `prefix`. A slice, not an array: `strip_prefix` is compiled
@@ -150,8 +150,8 @@ fn byte_after(s: &[u8], prefix: &[u8]) -> Option<u8> {
 }
 
 /// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
-/// `exit:CODE` (0..=255).
-pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
+/// `exit:CODE` (0..=255): the action and its code (0 but for `exit:CODE`).
+pub(crate) fn on_exit(s: &[u8]) -> Option<(OnExit, u8)> {
     // A constant: a local array is built with a store per element.
     const NAMED: [OnExit; 4] = [
         OnExit::Poweroff,
@@ -160,7 +160,8 @@ pub(crate) fn on_exit(s: &[u8]) -> Option<OnExit> {
         OnExit::ExitStatus,
     ];
     lookup(b"poweroff reboot halt exit", &NAMED, s)
-        .or_else(|| byte_after(s, b"exit:").map(OnExit::Exit))
+        .map(|a| (a, 0))
+        .or_else(|| Some((OnExit::Exit, byte_after(s, b"exit:")?)))
 }
 
 /// `Some(index of the first '=')` if `raw` starts with a key and `=`: an
@@ -206,9 +207,9 @@ mod tests {
         ] {
             assert_eq!(signal_by_name(bad), None, "{:?}", bad);
         }
-        assert_eq!(signal_name(15), Some("TERM"));
-        assert_eq!(signal_name(1), Some("HUP"));
-        assert_eq!(signal_name(31), Some("SYS"));
+        assert_eq!(signal_name(15), Some(&b"TERM"[..]));
+        assert_eq!(signal_name(1), Some(&b"HUP"[..]));
+        assert_eq!(signal_name(31), Some(&b"SYS"[..]));
         assert_eq!(signal_name(0), None);
         assert_eq!(signal_name(34), None);
         let names = [
@@ -218,8 +219,8 @@ mod tests {
         ];
         assert_eq!(signal_name(32), None);
         for n in 1..=31 {
-            assert_eq!(signal_name(n), Some(names[usize::from(n) - 1]));
-            assert_eq!(signal_by_name(signal_name(n).unwrap().as_bytes()), Some(n));
+            assert_eq!(signal_name(n), Some(names[usize::from(n) - 1].as_bytes()));
+            assert_eq!(signal_by_name(signal_name(n).unwrap()), Some(n));
         }
         assert_eq!(signal_by_name(b"SIGVTALRM"), Some(26));
         assert_eq!(signal_by_name(b"sigStkFlt"), Some(16));
@@ -270,11 +271,11 @@ mod tests {
         assert_eq!(ready(b"fd:2"), None);
         assert_eq!(ready(b"fd:256"), None);
         assert_eq!(ready(b"3"), None);
-        assert_eq!(on_exit(b"exit"), Some(OnExit::ExitStatus));
-        assert_eq!(on_exit(b"exit:255"), Some(OnExit::Exit(255)));
+        assert_eq!(on_exit(b"exit"), Some((OnExit::ExitStatus, 0)));
+        assert_eq!(on_exit(b"exit:255"), Some((OnExit::Exit, 255)));
         assert_eq!(on_exit(b"exit:256"), None);
         assert_eq!(on_exit(b"exit:"), None);
-        assert_eq!(on_exit(b"poweroff"), Some(OnExit::Poweroff));
+        assert_eq!(on_exit(b"poweroff"), Some((OnExit::Poweroff, 0)));
         assert_eq!(key_end(b"_A1=x", true), Some(3));
         assert_eq!(key_end(b"A==", true), Some(1));
         for bad in [&b"1A=x"[..], b"=x", b"", b"A-B=x", b"A", b"a b=x"] {

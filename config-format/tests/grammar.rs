@@ -170,7 +170,7 @@ fn every_option() {
     assert_eq!(text(src, opt(e, Opt::Pidfile).unwrap()), "/run/web.pid");
     assert_eq!(e.stop_signal, 1);
     assert_eq!(e.timeout, 500);
-    assert_eq!(e.on_exit(), Some(OnExit::Exit(3)));
+    assert_eq!((e.on_exit(), e.exit_code), (Some(OnExit::Exit), 3));
     assert_eq!(argv(e, src), ["httpd", "-f"]);
 }
 
@@ -191,12 +191,15 @@ fn option_values() {
         "'/var/log/a b'"
     );
     assert!(!clean("service a log=null x").entries[0].has(Opt::Log));
-    let on_exit = |v: &str| clean(&format!("once a on-exit={v} x")).entries[0].on_exit();
-    assert_eq!(on_exit("poweroff"), Some(OnExit::Poweroff));
-    assert_eq!(on_exit("reboot"), Some(OnExit::Reboot));
-    assert_eq!(on_exit("halt"), Some(OnExit::Halt));
-    assert_eq!(on_exit("exit"), Some(OnExit::ExitStatus));
-    assert_eq!(on_exit("exit:255"), Some(OnExit::Exit(255)));
+    let on_exit = |v: &str| {
+        let e = &clean(&format!("once a on-exit={v} x")).entries[0];
+        (e.on_exit(), e.exit_code)
+    };
+    assert_eq!(on_exit("poweroff"), (Some(OnExit::Poweroff), 0));
+    assert_eq!(on_exit("reboot"), (Some(OnExit::Reboot), 0));
+    assert_eq!(on_exit("halt"), (Some(OnExit::Halt), 0));
+    assert_eq!(on_exit("exit"), (Some(OnExit::ExitStatus), 0));
+    assert_eq!(on_exit("exit:255"), (Some(OnExit::Exit), 255));
     let stop = |v: &str| clean(&format!("service a stop={v} x")).entries[0].stop_signal;
     assert_eq!(stop("TERM"), 15);
     assert_eq!(stop("SIGKILL"), 9);
