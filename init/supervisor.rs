@@ -1509,12 +1509,16 @@ impl Supervisor {
                         // start that failed: foster's outcome (a test's
                         // verdict) must not wait for ever, nor read 0. Not
                         // while what it waits for is only stopped on
-                        // request: `ctl start` brings that back.
-                        if on_exit
-                            && self
-                                .slot(blocker)
-                                .is_some_and(|b| b.state != State::Stopped)
-                        {
+                        // request: `ctl start` brings that back, through
+                        // a chain too (its root is what counts).
+                        let mut root = blocker;
+                        for _ in 0..MAX_SLOTS {
+                            let Gate::Blocked(next) = self.gate(root as usize) else {
+                                break;
+                            };
+                            root = next;
+                        }
+                        if on_exit && self.slot(root).is_some_and(|b| b.state != State::Stopped) {
                             self.ended(i as SlotId, None, now);
                         }
                     }

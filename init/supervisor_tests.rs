@@ -583,6 +583,32 @@ fn an_on_exit_entry_blocked_by_a_failure_ends_but_not_by_a_stop() {
     assert!(matches!(s.state("test"), State::Running { .. }));
 }
 
+/// Through a chain (`test` after `mid` after `setup`): what counts is the
+/// root of the block, a failure or only a stop on request.
+#[test]
+fn an_on_exit_entry_blocked_through_a_chain_looks_at_its_root() {
+    let table = "service svc -- /svc\nservice setup ready=fd:3 restart=never -- /s\n\
+                 service mid after=setup -- /m\nonce test after=mid on-exit=exit -- /t\n";
+    let mut s = Sim::new(Mode::SubInit, table);
+    s.exit("setup", FAIL);
+    s.pump();
+    assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(255)));
+
+    let mut s = Sim::new(Mode::SubInit, table);
+    assert!(s.sup.stop(s.id("setup"), s.now));
+    s.pump();
+    s.exit("setup", ExitStatus::Signal(15));
+    s.run_until(60_000);
+    assert_eq!(s.state("test"), State::Pending);
+    assert_eq!(s.sup.shutdown_outcome(), None);
+    assert!(s.sup.start_slot(s.id("setup"), s.now));
+    s.pump();
+    s.sup.ready(s.id("setup"), s.now);
+    s.pump();
+    assert!(matches!(s.state("mid"), State::Running { .. }));
+    assert!(matches!(s.state("test"), State::Running { .. }));
+}
+
 #[test]
 fn subinit_exits_when_nothing_is_left_with_the_on_exit_code() {
     let mut s = Sim::new(Mode::SubInit, "once a -- /a\nonce b on-exit=exit:7 -- /b\n");
