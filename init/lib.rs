@@ -113,7 +113,7 @@ pub(crate) fn failed(what: Packed, e: sys::Errno) -> i32 {
 /// Reports `foster: unable to WHAT: reason POST` on stderr, for a failure
 /// foster goes on after (POST says how).
 pub(crate) fn unable_then(what: Packed, e: sys::Errno, post: Packed) {
-    log::STDERR.unable_to(log::Part::Text(what), b"", e, post);
+    log::STDERR.unable_to(what, b"", e, post);
 }
 
 /// `-h`, `--help`: the usage on stdout; returns 0.

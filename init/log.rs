@@ -25,12 +25,13 @@ pub static STDERR: Log = Log::fd(sys::STDERR);
 
 /// A piece of a log line: bytes as they are (a name, a path), a message
 /// text, piece `.1` of a packed `|` list of texts, or `: ERRNO-TEXT`.
+/// (The variants' order only sets their tags: this one compiles smallest.)
 #[derive(Clone, Copy)]
 pub enum Part<'a> {
-    Raw(&'a [u8]),
+    Errno(Errno),
     Text(Packed),
     Piece(Packed, u8),
-    Errno(Errno),
+    Raw(&'a [u8]),
 }
 
 const UNABLE_TO: Part = Part::Text(text!("unable to "));
@@ -113,12 +114,21 @@ impl Log {
         loop {
             l.t(text!("foster: "));
             for p in parts {
-                match *p {
-                    Part::Raw(b) => l.bytes(b),
-                    Part::Text(t) => l.t(t),
-                    Part::Piece(t, i) => l.piece(t, usize::from(i), b'|'),
-                    Part::Errno(e) => l.colon_errno(e),
+                // Texts and pieces share one call: a text is piece 0 of
+                // itself cut at a separator no text holds (as `Line::t`).
+                let (t, i, sep) = match *p {
+                    Part::Raw(b) => {
+                        l.bytes(b);
+                        continue;
+                    }
+                    Part::Errno(e) => {
+                        l.colon_errno(e);
+                        continue;
+                    }
+                    Part::Text(t) => (t, 0, config_format::text::NO_SEP),
+                    Part::Piece(t, i) => (t, i, b'|'),
                 };
+                l.piece(t, usize::from(i), sep);
             }
             if self.socket {
                 // Only a sub-init's (or a container's) stderr: no kmsg copy.
@@ -168,23 +178,30 @@ impl Log {
     /// one place.
     #[inline(never)]
     pub fn unable(&self, what: Packed, obj: &[u8], e: Errno) {
-        self.unable_to(Part::Text(what), obj, e, text!(""));
+        self.unable_to(what, obj, e, text!(""));
     }
 
     /// `unable to WHAT OBJ: ERRNO`, WHAT piece `i` of the packed list
     /// `what` cut at `|` (a short list: a piece past 255 is none).
     pub fn unable_piece(&self, what: Packed, i: usize, obj: &[u8], e: Errno) {
         let i = u8::try_from(i).unwrap_or(u8::MAX);
-        self.unable_to(Part::Piece(what, i), obj, e, text!(""));
+        self.error_with(&[
+            UNABLE_TO,
+            Part::Piece(what, i),
+            Part::Raw(obj),
+            Part::Errno(e),
+        ]);
     }
 
-    /// `unable to WHAT OBJ: ERRNO POST`: one copy for both of the above and
-    /// the failures foster goes on after (POST says how).
+    /// `unable to WHAT OBJ: ERRNO POST`: one copy for [`Log::unable`] and
+    /// the failures foster goes on after (POST says how). WHAT is a text,
+    /// not a [`Part`]: a 2-byte argument in a register, where a `Part` goes
+    /// through memory.
     #[inline(never)]
-    pub fn unable_to(&self, what: Part, obj: &[u8], e: Errno, post: Packed) {
+    pub fn unable_to(&self, what: Packed, obj: &[u8], e: Errno, post: Packed) {
         let parts = [
             UNABLE_TO,
-            what,
+            Part::Text(what),
             Part::Raw(obj),
             Part::Errno(e),
             Part::Text(post),

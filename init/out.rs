@@ -14,10 +14,11 @@ pub const LINE_MAX: usize = 512;
 /// A line being built; `Line::flush` writes it at once.
 ///
 /// `len` first: its offset is then 0, so every access to it is a short
-/// instruction rather than one with a 512-byte displacement.
+/// instruction rather than one with a 512-byte displacement; a `u32`, as
+/// a line is short: 32-bit operations need no REX prefix byte.
 #[repr(C)]
 pub struct Line {
-    len: usize,
+    len: u32,
     /// Where a full line goes (see [`Line::spill_to`]); `None`: it is cut.
     spill_fd: Option<RawFd>,
     /// The first write that failed (a full disk, a closed pipe).
@@ -45,10 +46,10 @@ impl Line {
     }
     #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        self.buf.get(..self.len as usize).unwrap_or(&[])
     }
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -57,7 +58,7 @@ impl Line {
         self.len = 0;
     }
     pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+        self.len = self.len.min(u32::try_from(len).unwrap_or(u32::MAX));
     }
     #[inline(never)]
     pub fn bytes(&mut self, b: &[u8]) -> &mut Line {
@@ -75,7 +76,7 @@ impl Line {
     }
     #[inline(never)]
     pub fn byte(&mut self, b: u8) -> &mut Line {
-        let Some(slot) = self.buf.get_mut(self.len) else {
+        let Some(slot) = self.buf.get_mut(self.len as usize) else {
             // Full: cut, or written out and started over.
             if self.spill_fd.is_some() {
                 self.spill();
@@ -158,7 +159,12 @@ impl Line {
     /// Ends the line with a newline, unless it has one.
     #[inline(never)]
     pub fn end(&mut self) {
-        if self.as_bytes().last() != Some(&b'\n') {
+        // The last byte read in place: smaller than through `as_bytes`.
+        let last = self
+            .len
+            .checked_sub(1)
+            .and_then(|i| self.buf.get(i as usize));
+        if last != Some(&b'\n') {
             // A full line loses its last byte to the newline.
             self.truncate(LINE_MAX - 1);
             self.byte(b'\n');
