@@ -457,10 +457,14 @@ fn idle(ctx: &Ctx) -> Res<String> {
         let mut cmd = Command::new(&ctx.foster);
         cmd.arg("-f").arg(&path);
         let tree = Tree::spawn(cmd)?;
+        // Every service exec'd (a fork alone leaves foster mid-start), then a
+        // moment for foster to log the last start and go to sleep.
         wait_for(Duration::from_secs(20), || {
-            descendants(tree.pid()).len() >= n
+            let d = descendants(tree.pid());
+            d.len() >= n && d.iter().all(|&p| comm(p) == "sleep")
         })
         .ok_or(format!("{n} services did not start"))?;
+        std::thread::sleep(Duration::from_millis(200));
         let f = idle_figures(ctx, &[tree.pid()]);
         if n == 16 {
             rss16 = f.rss;
