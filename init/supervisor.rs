@@ -1065,10 +1065,11 @@ impl Supervisor {
         // Refused by `start_slot` while foster runs on and for a run kind,
         // it is up already: pending, starting, running or stopping. A
         // start leaves it so, unless it is stopping (or its daemon is to be
-        // stopped once found).
+        // stopped once found); so does a restart of one still waiting for
+        // its `after=` (nothing runs to stop: as a start, as runit's).
         !self.is_stopping()
             && (restart || is_run_kind(slot.entry.kind))
-            && ((!restart
+            && (((!restart || matches!(slot.state, State::Pending))
                 && !matches!(
                     slot.state,
                     State::Stopping { .. } | State::FindingPid { stop: Some(_), .. }

@@ -609,6 +609,23 @@ fn an_on_exit_entry_blocked_through_a_chain_looks_at_its_root() {
     assert!(matches!(s.state("test"), State::Running { .. }));
 }
 
+/// `ctl restart` of an entry still waiting for its `after=` is a start (it
+/// stays waiting, as runit and systemd start what is not running); `ctl
+/// start` of it already answered so.
+#[test]
+fn a_restart_of_an_entry_waiting_for_its_after_is_a_start() {
+    let table = "service a ready=fd:3 -- /a\nservice b after=a -- /b\n";
+    let mut s = Sim::new(Mode::SubInit, table);
+    assert_eq!(s.state("b"), State::Pending);
+    assert!(s.sup.bring_up(s.id("b"), s.now, true));
+    assert!(s.sup.bring_up(s.id("b"), s.now, false));
+    s.pump();
+    assert_eq!(s.state("b"), State::Pending);
+    s.sup.ready(s.id("a"), s.now);
+    s.pump();
+    assert!(matches!(s.state("b"), State::Running { .. }));
+}
+
 #[test]
 fn subinit_exits_when_nothing_is_left_with_the_on_exit_code() {
     let mut s = Sim::new(Mode::SubInit, "once a -- /a\nonce b on-exit=exit:7 -- /b\n");
