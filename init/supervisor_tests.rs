@@ -551,6 +551,24 @@ fn a_stop_timeout_found_late_still_kills_before_giving_up() {
     assert!(matches!(s.state("a"), State::Running { pid: p } if p != pid));
 }
 
+/// `setup` stopped on request: `test` (blocked by it, directly or through
+/// a chain) waits and does not end foster; `ctl start` of `setup` and its
+/// readiness bring the rest up. The simulation, for the caller's checks.
+fn stopped_setup_keeps_test_waiting_until_started(table: &str) -> Sim {
+    let mut s = Sim::new(Mode::SubInit, table);
+    assert!(s.sup.stop(s.id("setup"), s.now));
+    s.pump();
+    s.exit("setup", ExitStatus::Signal(15));
+    s.run_until(60_000);
+    assert_eq!(s.state("test"), State::Pending);
+    assert_eq!(s.sup.shutdown_outcome(), None);
+    assert!(s.sup.start_slot(s.id("setup"), s.now));
+    s.pump();
+    s.sup.ready(s.id("setup"), s.now);
+    s.pump();
+    s
+}
+
 /// An `on-exit=` entry blocked by an `after=` that failed ends as a failed
 /// start (255), whatever its `restart=`; one whose `after=` is only stopped
 /// on request waits for `ctl start` of it.
@@ -569,17 +587,7 @@ fn an_on_exit_entry_blocked_by_a_failure_ends_but_not_by_a_stop() {
     assert_eq!(s.state("test"), State::Failed { status: None });
     assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(255)));
 
-    let mut s = Sim::new(Mode::SubInit, table);
-    assert!(s.sup.stop(s.id("setup"), s.now));
-    s.pump();
-    s.exit("setup", ExitStatus::Signal(15));
-    s.run_until(60_000);
-    assert_eq!(s.state("test"), State::Pending);
-    assert_eq!(s.sup.shutdown_outcome(), None);
-    assert!(s.sup.start_slot(s.id("setup"), s.now));
-    s.pump();
-    s.sup.ready(s.id("setup"), s.now);
-    s.pump();
+    let s = stopped_setup_keeps_test_waiting_until_started(table);
     assert!(matches!(s.state("test"), State::Running { .. }));
 }
 
@@ -594,17 +602,7 @@ fn an_on_exit_entry_blocked_through_a_chain_looks_at_its_root() {
     s.pump();
     assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(255)));
 
-    let mut s = Sim::new(Mode::SubInit, table);
-    assert!(s.sup.stop(s.id("setup"), s.now));
-    s.pump();
-    s.exit("setup", ExitStatus::Signal(15));
-    s.run_until(60_000);
-    assert_eq!(s.state("test"), State::Pending);
-    assert_eq!(s.sup.shutdown_outcome(), None);
-    assert!(s.sup.start_slot(s.id("setup"), s.now));
-    s.pump();
-    s.sup.ready(s.id("setup"), s.now);
-    s.pump();
+    let s = stopped_setup_keeps_test_waiting_until_started(table);
     assert!(matches!(s.state("mid"), State::Running { .. }));
     assert!(matches!(s.state("test"), State::Running { .. }));
 }

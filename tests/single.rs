@@ -855,6 +855,23 @@ fn on_pty_as(mut c: Command) -> (Child, OwnedFd) {
     (child, master)
 }
 
+/// Waits for `cond`; on a timeout kills the tree under `root` first, so a
+/// failing test leaves no stopped processes behind.
+fn wait_or_kill(root: i32, what: &str, cond: &mut dyn FnMut() -> bool) {
+    if !common::wait_until(WAIT, cond) {
+        common::kill_tree(root);
+        panic!("timed out waiting for {what}");
+    }
+}
+
+/// What the terminal's slave side wrote, once it is closed (the master
+/// then gives the rest, then EIO).
+fn pty_output(m: &mut std::fs::File) -> String {
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(m, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn foreground_of(master: &OwnedFd) -> i32 {
     let mut pgrp: libc::pid_t = 0;
     // SAFETY: TIOCGPGRP writes one pid_t.
@@ -890,9 +907,7 @@ fn the_terminal_comes_back_when_the_child_ends() {
     m.write_all(b"hello\n").unwrap();
     let st = wait_timeout(&mut child, WAIT);
     // The slave is closed: the master gives what was written, then EIO.
-    let mut out = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut m, &mut out);
-    let out = String::from_utf8_lossy(&out);
+    let out = pty_output(&mut m);
     assert!(out.contains("read=hello"), "{out:?}");
     assert_eq!(st.code(), Some(0));
 }
@@ -913,13 +928,7 @@ fn ctrl_z_without_a_job_control_shell_leaves_foster_running() {
     ]);
     let (mut shell, master) = on_pty_as(c);
     let sh = shell.id() as i32;
-    // A failing wait leaves no stopped processes behind.
-    let until = |what: &str, cond: &mut dyn FnMut() -> bool| {
-        if !common::wait_until(WAIT, cond) {
-            common::kill_tree(sh);
-            panic!("timed out waiting for {what}");
-        }
-    };
+    let until = |what: &str, cond: &mut dyn FnMut() -> bool| wait_or_kill(sh, what, cond);
     let (mut foster, mut child) = (0, 0);
     until("foster's child in the foreground", &mut || {
         foster = children_of(sh).first().copied().unwrap_or(0);
@@ -947,9 +956,7 @@ fn ctrl_z_without_a_job_control_shell_leaves_foster_running() {
     until("the shell's end", &mut || {
         shell.try_wait().ok().flatten().is_some()
     });
-    let mut out = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut m, &mut out);
-    let out = String::from_utf8_lossy(&out);
+    let out = pty_output(&mut m);
     assert!(out.contains("rc=7"), "{out:?}");
 }
 
@@ -969,12 +976,7 @@ fn ctrl_z_stops_the_script_that_runs_foster() {
     ]);
     let (mut shell, master) = on_pty_as(c);
     let sh = shell.id() as i32;
-    let until = |what: &str, cond: &mut dyn FnMut() -> bool| {
-        if !common::wait_until(WAIT, cond) {
-            common::kill_tree(sh);
-            panic!("timed out waiting for {what}");
-        }
-    };
+    let until = |what: &str, cond: &mut dyn FnMut() -> bool| wait_or_kill(sh, what, cond);
     let mut foster = 0;
     until("foster's child in the foreground", &mut || {
         let script = children_of(sh).first().copied().unwrap_or(0);
@@ -994,9 +996,7 @@ fn ctrl_z_stops_the_script_that_runs_foster() {
     });
     m.write_all(b"x\n").unwrap();
     let st = wait_timeout(&mut shell, WAIT);
-    let mut out = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut m, &mut out);
-    let out = String::from_utf8_lossy(&out);
+    let out = pty_output(&mut m);
     assert!(out.contains("stopped=148"), "{out:?}");
     assert!(out.contains("rc=7"), "{out:?}");
     assert_eq!(st.code(), Some(0));

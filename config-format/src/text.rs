@@ -233,16 +233,6 @@ impl Packed {
     pub fn piece(self, i: usize, sep: u8, f: &mut dyn FnMut(u8)) {
         run(self.0, &mut Walk { skip: i, sep, f });
     }
-
-    /// Writes the text to a sink, a byte at a time.
-    pub fn put(self, w: &mut dyn crate::Sink) {
-        self.each(&mut |b| w.put(&[b]));
-    }
-
-    /// Whether the text is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// A decoding under way: the pieces still to skip before the one wanted.
@@ -462,19 +452,9 @@ mod tests {
             // places of tab and newline hold must not match it.
             (text!("controlcontrol"), "controlcontrol"),
         ];
-        struct Collect(Vec<u8>);
-        impl crate::Sink for Collect {
-            fn put(&mut self, bytes: &[u8]) {
-                self.0.extend_from_slice(bytes);
-            }
-        }
         for (t, plain) in cases {
             assert_eq!(decode(t), plain.as_bytes());
-            let mut sink = Collect(Vec::new());
-            t.put(&mut sink);
-            assert_eq!(sink.0, plain.as_bytes());
             assert!(t.0.len() <= plain.len());
-            assert_eq!(t.is_empty(), plain.is_empty());
         }
         // Pieces of a packed list, as `split(..).nth(i)` (none past the end).
         let list = text!("No such file|Permission denied||ESRCH|");
