@@ -296,7 +296,7 @@ fn spawn_failures_are_reported_and_retried() {
     fs::set_permissions(&enoexec, fs::Permissions::from_mode(0o755)).unwrap();
     let later = dir.p("later");
     let table = format!(
-        "service missing backoff=50ms..300ms -- {missing}\n\
+        "service missing backoff=50ms..300ms -- {missing} 100000\n\
          service eacces backoff=50ms..300ms -- {eacces}\n\
          service enoexec backoff=50ms..300ms -- {enoexec}\n\
          service nodir backoff=50ms..300ms dir={later} -- sleep 100000\n\
@@ -331,12 +331,21 @@ fn spawn_failures_are_reported_and_retried() {
     // The faults go: the program appears, the directory, the exec bit.
     fs::create_dir(&later).unwrap();
     fs::set_permissions(&eacces, fs::Permissions::from_mode(0o755)).unwrap();
-    fs::copy("/bin/sleep", dir.p("no-such-program")).unwrap();
+    // Copied aside and renamed in: a half-written program would fail with
+    // ETXTBSY or ENOEXEC, not the fault under test.
+    fs::copy("/bin/sleep", dir.p("sleep-copy")).unwrap();
+    fs::rename(dir.p("sleep-copy"), dir.p("no-such-program")).unwrap();
     wait_for(Duration::from_secs(10), "recovery", || {
         ["missing", "eacces", "nodir"]
             .iter()
             .all(|n| f.state(n) == "running")
     });
+    // Still running past the longest backoff: a program that starts and
+    // fails again shows "running" only for a moment.
+    std::thread::sleep(Duration::from_millis(400));
+    for n in ["missing", "eacces", "nodir"] {
+        assert_eq!(f.state(n), "running", "{n} did not stay up");
+    }
     assert!(f.alive());
 }
 
