@@ -83,22 +83,20 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
     // names a program mean the supervisor, and the words are ignored.
     // `-v` and `-p SIG` are both modes' (`foster -v -f TABLE`, tini's
     // `foster -v CMD`): the word after them decides.
-    match args.arg(first) {
-        // No words, or a lone `-v`; `-p SIG` alone is single-command
-        // mode's, missing its command.
-        None => first <= 2,
-        Some(_) => {
-            let path = crate::spawn::path_of(args);
-            let mut i = first;
-            while let Some(word) = args.arg(i) {
-                if crate::spawn::is_program(word, path) {
-                    return false;
-                }
-                i += 1;
-            }
-            booted_by_kernel()
+    let path = crate::spawn::path_of(args);
+    let mut i = first;
+    while let Some(word) = args.arg(i) {
+        if crate::spawn::is_program(word, path) {
+            return false;
         }
+        i += 1;
     }
+    // No words, or a lone `-v`; `-p SIG` alone is single-command mode's,
+    // missing its command.
+    if i == first {
+        return first <= 2;
+    }
+    booted_by_kernel()
 }
 
 /// PID 1 started by the kernel itself, not by a container runtime: no /proc

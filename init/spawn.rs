@@ -201,7 +201,9 @@ fn child(s: &ChildSetup) -> ! {
                         users::LookupError::Switch(e) => {
                             (text!("switch to user "), user, Some(e), 126)
                         }
-                        users::LookupError::Io(e) => (text!("read "), b"/etc/passwd", Some(e), 126),
+                        users::LookupError::Io(e) => {
+                            (text!("read "), users::PASSWD.to_bytes(), Some(e), 126)
+                        }
                         users::LookupError::UnknownGroup => {
                             (text!("unknown group "), v.group.unwrap_or(b"?"), None, 126)
                         }
@@ -469,7 +471,8 @@ impl Env {
     fn var(&self, i: usize) -> Option<&[u8]> {
         let p = *self.ptrs.get(i)?;
         let start = (p as usize).checked_sub(self.buf.as_ptr() as usize)?;
-        let rest = self.buf.get(start..self.used)?;
+        // Each variable ends at its NUL, below `used`.
+        let rest = self.buf.get(start..)?;
         crate::bytes::next_piece(&mut Some(rest), 0)
     }
 

@@ -3,6 +3,7 @@
 
 use crate::bytes::{next_piece, nth_piece, parse_u32};
 use crate::sys::{self, Errno};
+use core::ffi::CStr;
 
 /// Credentials a child switches to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +130,9 @@ pub fn resolve_in(
     Ok(())
 }
 
+/// The user database; also the file a failed read of either file names.
+pub const PASSWD: &CStr = c"/etc/passwd";
+
 /// Bytes of /etc/passwd and of /etc/group that a lookup reads.
 const DB_MAX: usize = 64 * 1024;
 
@@ -149,7 +153,7 @@ pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupErr
         // A missing file is empty; a longer one is cut after the last
         // whole line that fits (a cut line could read as another uid, gid
         // or member).
-        pw = sys::read_lines(c"/etc/passwd", pw_buf).map_err(LookupError::Io)?;
+        pw = sys::read_lines(PASSWD, pw_buf).map_err(LookupError::Io)?;
         gr = sys::read_lines(c"/etc/group", gr_buf).map_err(LookupError::Io)?;
     }
     let mut creds = Creds::root();
