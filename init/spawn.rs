@@ -204,6 +204,9 @@ fn child(s: &ChildSetup) -> ! {
                         users::LookupError::Io(e) => {
                             (text!("read "), users::PASSWD.to_bytes(), Some(e), 126)
                         }
+                        users::LookupError::GroupIo(e) => {
+                            (text!("read "), users::GROUP.to_bytes(), Some(e), 126)
+                        }
                         users::LookupError::UnknownGroup => {
                             (text!("unknown group "), v.group.unwrap_or(b"?"), None, 126)
                         }

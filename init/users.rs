@@ -32,8 +32,10 @@ impl Creds {
 pub enum LookupError {
     UnknownUser,
     UnknownGroup,
-    /// Reading /etc/passwd or /etc/group failed.
+    /// Reading /etc/passwd failed.
     Io(Errno),
+    /// Reading /etc/group failed.
+    GroupIo(Errno),
     /// [`switch`]: the kernel refused the new ids.
     Switch(Errno),
 }
@@ -130,8 +132,11 @@ pub fn resolve_in(
     Ok(())
 }
 
-/// The user database; also the file a failed read of either file names.
+/// The user database.
 pub const PASSWD: &CStr = c"/etc/passwd";
+
+/// The group database.
+pub const GROUP: &CStr = c"/etc/group";
 
 /// Bytes of /etc/passwd and of /etc/group that a lookup reads.
 const DB_MAX: usize = 64 * 1024;
@@ -154,7 +159,7 @@ pub fn switch(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<(), LookupErr
         // whole line that fits (a cut line could read as another uid, gid
         // or member).
         pw = sys::read_lines(PASSWD, pw_buf).map_err(LookupError::Io)?;
-        gr = sys::read_lines(c"/etc/group", gr_buf).map_err(LookupError::Io)?;
+        gr = sys::read_lines(GROUP, gr_buf).map_err(LookupError::GroupIo)?;
     }
     let mut creds = Creds::root();
     resolve_in(&mut creds, pw, gr, user, group)?;

@@ -1049,6 +1049,28 @@ fn a_user_far_down_a_long_passwd_file_is_found() {
 }
 
 #[test]
+fn an_unreadable_group_file_is_named_in_the_report() {
+    // /etc/passwd reads; /etc/group, a directory, does not: the child's
+    // one-line reason names the file that failed, not /etc/passwd.
+    let table = "sysinit mk -- /bin/mkdir /etc/group\n\
+                 once who user=late -- /bin/echo switched\n";
+    let ns = Ns::start(
+        "group-dir",
+        &[
+            ("etc/foster.tab", table),
+            (
+                "etc/passwd",
+                "root:x:0:0::/:/bin/sh\nlate:x:4321:4321::/:/bin/sh\n",
+            ),
+        ],
+        &["-f", "/etc/foster.tab"],
+    );
+    let out = ns.expect("who: exited with status 126", WAIT);
+    assert!(out.contains("who: unable to read /etc/group: "), "{out}");
+    assert!(!out.contains("switched"), "{out}");
+}
+
+#[test]
 fn busybox_poweroff_reboot_halt_applets_work_with_foster() {
     for (applet, word, sig) in [
         ("/bin/poweroff", "poweroff", SIGINT),
