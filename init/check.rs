@@ -25,9 +25,13 @@ use config_format::{
 const RESTART_POLICIES: &[u8] = b"always on-failure never";
 const LOGS: &[u8] = b"console null kmsg";
 const ARGV_ERRORS: &[u8] = b"Empty TooManyWords TooLong";
-/// `on-exit=` actions, one per `OnExit` variant in declaration order
-/// (`exit` twice: with a code and with the entry's own status).
-const ON_EXITS: &[u8] = b"exit poweroff reboot halt exit";
+/// The word of an `on-exit=` action in [`crate::SHUTDOWNS`] (`poweroff
+/// reboot halt exit`, the applets' list): `OnExit` declares `Exit` (with a
+/// code) first, then the three in that order, then `ExitStatus` (the
+/// entry's own status): both exits are word 3. One copy of the words.
+fn on_exit_word(on_exit: OnExit) -> usize {
+    (on_exit as usize + 3) % 4
+}
 
 /// Checks the table at `path`; returns the exit status.
 #[inline(never)]
@@ -108,14 +112,14 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
                 for k in 0..argv.len() {
                     w.s(sep);
                     sep = ", ";
-                    bytes(argv.word(k).unwrap_or(&[]), true, w);
+                    bytes(argv.word(k), true, w);
                 }
                 w.byte(b']');
                 // Only a login shell execs other than word 0: the program
                 // is word 0 without the dash `argv` added.
                 if e.login {
                     w.t(text!(" program: "));
-                    bytes(argv.word(0).unwrap_or(&[]).get(1..).unwrap_or(&[]), true, w);
+                    bytes(argv.word(0).and_then(|p| p.get(1..)), true, w);
                 }
             }
             Err(err) => {
@@ -228,7 +232,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
     if let Some(on_exit) = e.on_exit() {
         // The action's word, then `:CODE` for a fixed status.
-        word(key(w, ON_EXIT), ON_EXITS, on_exit as usize);
+        word(key(w, ON_EXIT), crate::SHUTDOWNS, on_exit_word(on_exit));
         if on_exit == OnExit::Exit {
             w.byte(b':').u(u64::from(e.exit_code));
         }
@@ -253,7 +257,7 @@ fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
         ),
         None => (raw, false),
     };
-    bytes(v, quote, w);
+    bytes(Some(v), quote, w);
 }
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
@@ -276,13 +280,15 @@ fn duration(ms: Millis, w: &mut Line) {
 }
 
 /// Bytes with non-printables escaped (CR as `\x0d`); `quoted`: in double
-/// quotes, with `"` and `\` escaped too.
+/// quotes, with `"` and `\` escaped too. `None` shows as no bytes: the
+/// callers' lookups pass their result as it is (one `unwrap_or` here, not
+/// one at each call).
 #[inline(never)]
-fn bytes(b: &[u8], quoted: bool, w: &mut Line) {
+fn bytes(b: Option<&[u8]>, quoted: bool, w: &mut Line) {
     if quoted {
         w.byte(b'"');
     }
-    for &c in b {
+    for &c in b.unwrap_or_default() {
         if quoted && (c == b'"' || c == b'\\') {
             w.byte(b'\\');
         }
@@ -361,7 +367,7 @@ mod tests {
             (OnExit::Halt, "halt"),
             (OnExit::ExitStatus, "exit"),
         ];
-        let on_exits = on_exits.map(|(o, name)| (ON_EXITS, o as usize, name));
+        let on_exits = on_exits.map(|(o, name)| (crate::SHUTDOWNS, on_exit_word(o), name));
         for (list, i, name) in cases.into_iter().chain(on_exits) {
             assert_eq!(nth_piece(list, b' ', i), Some(name.as_bytes()), "{name}");
         }

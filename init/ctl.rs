@@ -81,11 +81,16 @@ pub fn main(args: StartArgs) -> i32 {
     }
     l.byte(b'\n');
 
-    let mut reply = [0u8; REPLY_MAX];
+    // In reserved memory, not on the stack: a 16 KB array there costs
+    // four stack probes in this frame, and every page of it stays resident.
+    let reply = match sys::reserve(REPLY_MAX) {
+        Ok(mem) => mem,
+        Err(e) => return crate::failed(text!("reserve memory"), e),
+    };
     let mut tries = 0;
     // `busy` comes before foster reads the request: asking again is safe.
     let text = loop {
-        let text = match exchange(socket.to_bytes(), l.as_bytes(), &mut reply) {
+        let text = match exchange(socket.to_bytes(), l.as_bytes(), reply) {
             Ok(n) => reply.get(..n).unwrap_or(&[]),
             // A full backlog (foster slow or stuck): nothing sent yet,
             // asked again as after `busy`; the last try says so.
@@ -140,13 +145,13 @@ pub fn main(args: StartArgs) -> i32 {
                 continue;
             } else if let Some(msg) = after(line, b"error: ") {
                 status = 1;
-                ("foster: ", msg)
+                (text!("foster: "), msg)
             } else if let Some(msg) = after(line, b"table: ") {
-                ("", msg)
+                (text!(""), msg)
             } else {
                 continue;
             };
-            l.s(prefix).bytes(msg);
+            l.t(prefix).bytes(msg);
             l.flush(STDERR);
         }
         if print {
@@ -303,17 +308,17 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
     // Flags bundle as BusyBox's getopt takes them: `-nf`, `-d5`, `-fd 5`.
     while let Some(a) = args.arg(i) {
         i += 1;
-        let Some((b'-', flags)) = a.to_bytes().split_first() else {
+        let Some((b'-', mut flags)) = a.to_bytes().split_first() else {
             return usage();
         };
-        for (k, &flag) in flags.iter().enumerate() {
+        while let [flag, rest @ ..] = flags {
+            flags = rest;
             match flag {
                 b'f' => force = true,
                 b'n' => no_sync = true,
                 b'w' => return 0,
                 b'd' => {
                     // The rest of this word, or else the next word.
-                    let rest = flags.get(k + 1..).unwrap_or_default();
                     let secs = if rest.is_empty() {
                         i += 1;
                         args.arg(i - 1).map_or(&b""[..], |s| s.to_bytes())

@@ -47,8 +47,8 @@ pub enum State {
     /// stop came before the daemon was adopted: stop the daemon as soon as
     /// it is found (or end the stop when none shows up).
     FindingPid {
-        until: u64,
         next: u64,
+        until: u64,
         stop: Option<AfterStop>,
     },
     /// The main process runs.
@@ -694,24 +694,21 @@ impl Supervisor {
                         };
                         self.push(Action::ReadPidfile { slot: id });
                     }
-                    State::Stopping {
-                        then,
-                        launcher: true,
-                        ..
-                    } => {
-                        // The launcher is gone; the daemon it may have left
-                        // must be found and stopped too (briefly looked for).
+                    State::Stopping { then, launcher, .. } => {
                         slot.last_exit = Some(status);
-                        slot.state = State::FindingPid {
-                            until: now + STOP_FIND_WAIT,
-                            next: now,
-                            stop: Some(then),
-                        };
-                        self.push(Action::ReadPidfile { slot: id });
-                    }
-                    State::Stopping { then, .. } => {
-                        slot.last_exit = Some(status);
-                        self.released(id, then, now);
+                        if launcher {
+                            // The launcher is gone; the daemon it may have
+                            // left must be found and stopped too (briefly
+                            // looked for).
+                            slot.state = State::FindingPid {
+                                until: now + STOP_FIND_WAIT,
+                                next: now,
+                                stop: Some(then),
+                            };
+                            self.push(Action::ReadPidfile { slot: id });
+                        } else {
+                            self.released(id, then, now);
+                        }
                     }
                     State::Launching { .. }
                     | State::Running { .. }
@@ -728,10 +725,11 @@ impl Supervisor {
             }
             None => {
                 self.orphans_reaped += 1;
-                if let Some(r) = self.recent_orphans.get_mut(self.recent_next) {
+                let n = self.recent_orphans.len();
+                if let Some(r) = self.recent_orphans.get_mut(self.recent_next % n) {
                     *r = (pid, status);
                 }
-                self.recent_next = (self.recent_next + 1) % self.recent_orphans.len();
+                self.recent_next = self.recent_next.wrapping_add(1);
                 // A storm of orphans (all reaped in one drain, before the
                 // runtime pulls actions) must not crowd out slot actions: the
                 // verbose-only note goes while the queue has room to spare.
@@ -908,10 +906,11 @@ impl Supervisor {
                 Stage::TermAll if now >= self.stage_until => {
                     self.phase = Phase::Stopping(Stage::KillAll);
                     self.stage_until = now + KILL_GRACE;
-                    if !self.no_children {
+                    let left = !self.no_children;
+                    if left {
                         self.note(Note::StragglersKilled);
                     }
-                    !self.no_children
+                    left
                 }
                 Stage::KillAll if now >= self.stage_until => {
                     self.finish();
@@ -1150,27 +1149,26 @@ impl Supervisor {
                 *old = then;
                 true
             }
-            // `ctl stop` keeps a service from starting, but must not take
-            // a shutdown or trigger entry's moment away for good (nothing
-            // but a reload could give it back).
             State::Pending
-                if then == AfterStop::Stay
-                    && matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) =>
-            {
-                false
-            }
-            State::Pending | State::Backoff { .. } => {
-                self.stopped(id, then, now);
-                // Down now, as `ctl stop` asks.
-                then == AfterStop::Stay
-            }
-            State::Stopped | State::Done { .. } | State::Failed { .. } => {
-                // For `ctl stop`, down already, unless it is a trigger or
-                // `shutdown` entry's run that waits for its next moment.
-                let down = then == AfterStop::Stay
-                    && (slot.state == State::Stopped
-                        || !matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart));
-                if then == AfterStop::Remove {
+            | State::Backoff { .. }
+            | State::Stopped
+            | State::Done { .. }
+            | State::Failed { .. } => {
+                // `ctl stop` keeps a service from starting, but must not
+                // take a shutdown or trigger entry's moment away for good
+                // (nothing but a reload could give it back): pending, or
+                // its run ended, such an entry waits for its next moment.
+                let waits = matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)
+                    && matches!(
+                        slot.state,
+                        State::Pending | State::Done { .. } | State::Failed { .. }
+                    );
+                // For `ctl stop`, down now or already.
+                let down = then == AfterStop::Stay && !waits;
+                // What waits to start stops now (`ctl stop` lets a moment
+                // wait); what is down stays as it is, unless removed.
+                let pending = matches!(slot.state, State::Pending | State::Backoff { .. });
+                if then == AfterStop::Remove || (pending && (down || then != AfterStop::Stay)) {
                     self.stopped(id, then, now);
                 }
                 down
@@ -1357,7 +1355,8 @@ impl Supervisor {
                 slot.delay = slot.entry.backoff_min;
             }
             let delay = slot.delay;
-            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max).max(1);
+            // Never 0: the parser keeps `0 < MIN <= MAX`.
+            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
             slot.restarts += 1;
             slot.state = State::Backoff { until: now + delay };
             restart_in = NonZeroU64::new(delay);
@@ -1439,7 +1438,7 @@ impl Supervisor {
     /// Moves the boot sequence, starts what may start, drives the stop.
     fn advance(&mut self, now: u64) {
         // Each pass may change states that let others move; bounded by slots.
-        for _ in 0..=self.slots.len() + 4 {
+        for _ in 0..self.slots.len() + 5 {
             if !self.step(now) {
                 break;
             }
@@ -1469,9 +1468,7 @@ impl Supervisor {
                 continue;
             }
             if slot.is_active() {
-                if matches!(slot.state, State::Pending) {
-                    self.queue_spawn(i as SlotId);
-                }
+                self.queue_spawn(i as SlotId);
                 return false;
             }
         }
@@ -1543,11 +1540,19 @@ impl Supervisor {
         changed
     }
 
-    /// Queues a start of pending slot `id`, unless one is queued already.
+    /// Queues a start of slot `id` if it is pending, unless one is queued
+    /// already.
     #[inline(never)]
     fn queue_spawn(&mut self, id: SlotId) {
-        let queued = self.slots.get(id as usize).is_none_or(|s| s.spawn_queued);
-        if !queued && self.push(Action::Spawn { slot: id }) {
+        let Some(s) = self.slots.get_mut(id as usize) else {
+            return;
+        };
+        // A triggered `ctrlaltdel` entry (the only ones queued) has its turn.
+        s.cad_queued = false;
+        if matches!(s.state, State::Pending)
+            && !s.spawn_queued
+            && self.push(Action::Spawn { slot: id })
+        {
             if let Some(s) = self.slots.get_mut(id as usize) {
                 s.spawn_queued = true;
             }
@@ -1557,7 +1562,8 @@ impl Supervisor {
     /// Triggered `ctrlaltdel` entries run one at a time in table order,
     /// each waited, as BusyBox runs them (`umount -a -r` before `reboot`):
     /// the first one queued starts once none runs.
-    #[inline(never)]
+    // Inlined into its one caller (measured: smaller).
+    #[inline]
     fn start_next_ctrlaltdel(&mut self) {
         let busy = self.slots.iter().any(|s| {
             s.entry.kind == Kind::CtrlAltDel
@@ -1567,9 +1573,6 @@ impl Supervisor {
             return;
         }
         if let Some(i) = self.first_in_order(Kind::CtrlAltDel, Want::Queued) {
-            if let Some(s) = self.slots.get_mut(i as usize) {
-                s.cad_queued = false;
-            }
             self.queue_spawn(i);
         }
     }
@@ -1589,9 +1592,7 @@ impl Supervisor {
                 // the first one still active runs or starts next.
                 // (`tick` bounds a running one by its timeout.)
                 if let Some(i) = self.first_in_order(Kind::Shutdown, Want::Active) {
-                    if self.should_spawn(i) {
-                        self.queue_spawn(i);
-                    }
+                    self.queue_spawn(i);
                     return false;
                 }
                 self.push(Action::SignalAll {
@@ -1666,7 +1667,7 @@ impl Supervisor {
         self.slots.iter().any(|s| {
             (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
                 && s.removed_at <= x.removed_at
-                && s.entry.after.iter().any(|dep| dep == x.name())
+                && s.entry.after.padded().contains(x.name())
         })
     }
 

@@ -24,10 +24,14 @@ impl Table {
         // so every index shifts by less than 64.
         const { assert!(MAX_ENTRIES <= 64) };
         let mut placed = 0u64;
-        // Per entry, its resolved `after=` targets within phase 2 (others
-        // are always met).
+        // Per entry, its resolved `after=` targets within phase 2, where
+        // they order (others are always met, and only there is an entry
+        // ever not ready).
         let mut deps = [0u64; MAX_ENTRIES];
         for (e, d) in self.entries.iter().zip(deps.iter_mut()) {
+            if phase(e.kind) != 2 {
+                continue;
+            }
             // Every slot: an unused one holds an empty name, which no entry has.
             for name in e.after.padded() {
                 if let Some((j, dep)) = self.get(name.as_bytes()) {
@@ -49,7 +53,7 @@ impl Table {
                     continue;
                 }
                 let p = phase(e.kind);
-                let ready = p != 2 || d & !placed == 0;
+                let ready = d & !placed == 0;
                 let rank = 2 * p + u8::from(!ready);
                 if rank < best.0 {
                     best = (rank, i);

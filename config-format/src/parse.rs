@@ -413,17 +413,19 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// word, or at the value when the value is what is wrong.
     #[inline(never)]
     fn option_error(&mut self, msg: Message, key: Span, value: Span, kind: Kind) {
-        let (at, value_at) = (key.start as usize, value.start as usize);
-        match msg {
-            Message::UnknownOption | Message::DuplicateOption => self.err(at, msg, key),
-            Message::EmptyValue => self.err(value_at, msg, key),
-            Message::AfterIgnored => self.report(at, msg, Span::default(), 0, Some(kind)),
-            Message::TooManyEnv | Message::TooManyAfter | Message::ValueTooLong => {
-                self.plain(at, msg)
-            }
+        let (at, text) = match msg {
+            Message::UnknownOption | Message::DuplicateOption => (key.start, key),
+            Message::EmptyValue => (value.start, key),
+            Message::AfterIgnored
+            | Message::TooManyEnv
+            | Message::TooManyAfter
+            | Message::ValueTooLong => (key.start, Span::default()),
             // The values that do not read, and a bad `after=` name.
-            _ => self.err(value_at, msg, value),
-        }
+            _ => (value.start, value),
+        };
+        // Only `after=` on a kind that does not take it names the kind.
+        let kind = (msg == Message::AfterIgnored).then_some(kind);
+        self.report(at as usize, msg, text, 0, kind);
     }
 
     /// An error at `off` whose message quotes no text (most show no number
@@ -571,7 +573,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Taken by an entry, or by a line dropped for its errors (else the
         // duplicate would show only once that line is fixed).
         let first_line = match self.find(name) {
-            Some(first) => self.table.entries.get(first).map(|e| e.line),
+            Some((_, first)) => Some(first.line),
             None => self
                 .failed(name)
                 .map(|at| position(src, 1, 0, at as usize).0),
@@ -604,7 +606,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 }
                 let (start, end) = (lx.word_at, lx.word_end);
                 last_end = end;
-                let raw = src.get(start..end).unwrap_or(&[]);
+                let raw = span(start, end).get(src);
                 if raw == b"--" {
                     has_command = lx.word_start();
                     break;
@@ -711,13 +713,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
     }
 
-    /// The index of the entry named `name`. (`index` is `None` exactly when
-    /// `SCAN`; testing the constant too leaves the index's code out of
-    /// the binaries that never build one.)
-    fn find(&self, name: &[u8]) -> Option<usize> {
+    /// The entry named `name`, with its index. (`index` is `None` exactly
+    /// when `SCAN`; testing the constant too leaves the index's code out
+    /// of the binaries that never build one.)
+    fn find(&self, name: &[u8]) -> Option<(usize, &Entry)> {
         match &self.index {
-            Some(index) if !NameIndex::<N>::SCAN => index.find(self.table, name),
-            _ => self.table.get(name).map(|(i, _)| i),
+            Some(index) if !NameIndex::<N>::SCAN => {
+                let i = index.find(self.table, name)?;
+                Some((i, self.table.entries.get(i)?))
+            }
+            _ => self.table.get(name),
         }
     }
 
@@ -871,7 +876,8 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // start.
         self.line_no = 1;
         self.line_pos = 0;
-        let n = self.table.entries.len();
+        // At most `N` (as it is): loops up to it need no bounds checks.
+        let n = self.table.entries.len().min(N);
         let mut g = Graph::<N> {
             state: [0; N],
             stack: [0; N],
@@ -899,14 +905,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 continue;
             }
             let found = self.find(name);
-            let kind = found
-                .and_then(|j| self.table.entries.get(j))
-                .map(|d| d.kind);
+            let kind = found.map(|(_, d)| d.kind);
             let msg = match kind {
                 Some(Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart) => Message::AfterNotStarted,
                 Some(_) => {
                     if let Some(d) = g.deps.as_flattened_mut().get_mut(ik) {
-                        *d = found.map_or(NONE, |j| j as Ix);
+                        *d = found.map_or(NONE, |(j, _)| j as Ix);
                     }
                     continue;
                 }
@@ -947,14 +951,16 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             }
         }
         // Compacted by hand (`retain` costs more code): each kept entry
-        // swaps with the first dropped one before it, so the kept ones stay
-        // in file order.
+        // is copied over the first dropped one before it, so the kept ones
+        // stay in file order (what is left past them is cut off after).
         let entries = &mut self.table.entries;
         let mut kept = 0;
         for i in 0..n {
             if g.bits(i) & GONE == 0 {
-                if let Some([first, .., last]) = entries.get_mut(kept..=i) {
-                    core::mem::swap(first, last);
+                if let Some((before, from)) = entries.split_at_mut_checked(i) {
+                    if let (Some(to), Some(e)) = (before.get_mut(kept), from.first()) {
+                        to.clone_from(e);
+                    }
                 }
                 kept += 1;
             }
@@ -995,12 +1001,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 depth += 1;
                 g.enter(depth, next);
             } else if bits & (DROPPED | ON_PATH) == ON_PATH {
-                // A back edge: the cycle is the path from `next` (on the
-                // path, so found by `depth`) down here.
-                let mut from = 0;
-                while from < depth && usize::from(get(&g.stack, from)) != next {
-                    from += 1;
-                }
+                // A back edge: the cycle is the path from `next` down here.
+                // `next` is on the path, where it first stands in `stack`
+                // (an entry is on it once; the stale slots come after it).
+                let on_path = g.stack.iter().position(|&s| usize::from(s) == next);
+                let from = on_path.unwrap_or(depth);
                 self.report_cycle(g, from, depth + 1 - from);
             }
         }
@@ -1065,11 +1070,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             }
             let (start, end) = (lx.word_at, lx.word_end);
             // `strip_prefix`, not `starts_with`: the binary has it already.
-            if src
-                .get(start..end)
-                .and_then(|raw| raw.strip_prefix(prefix))
-                .is_some()
-            {
+            if span(start, end).get(src).strip_prefix(prefix).is_some() {
                 if nth == 0 {
                     return span(start + prefix.len(), end);
                 }
