@@ -1544,18 +1544,19 @@ impl Supervisor {
     /// already.
     #[inline(never)]
     fn queue_spawn(&mut self, id: SlotId) {
-        let Some(s) = self.slots.get_mut(id as usize) else {
+        let Some(s) = self.slots.get(id as usize) else {
             return;
         };
-        // A triggered `ctrlaltdel` entry (the only ones queued) has its turn.
-        s.cad_queued = false;
-        if matches!(s.state, State::Pending)
-            && !s.spawn_queued
-            && self.push(Action::Spawn { slot: id })
-        {
-            if let Some(s) = self.slots.get_mut(id as usize) {
-                s.spawn_queued = true;
-            }
+        let wanted = matches!(s.state, State::Pending) && !s.spawn_queued;
+        // A full queue: the start (and a triggered `ctrlaltdel` entry's
+        // turn) waits for the next step.
+        if wanted && !self.push(Action::Spawn { slot: id }) {
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(id as usize) {
+            s.spawn_queued |= wanted;
+            // A triggered `ctrlaltdel` entry (the only ones queued) has its turn.
+            s.cad_queued = false;
         }
     }
 

@@ -1241,6 +1241,23 @@ fn the_end_of_a_stop_is_not_lost_to_a_full_queue() {
     assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
 }
 
+/// A `ctrlaltdel` trigger that finds the queue full starts its entry once
+/// the queue drains: the entry stayed pending, never to start before the
+/// next Ctrl-Alt-Del.
+#[test]
+fn a_ctrlaltdel_trigger_is_not_lost_to_a_full_queue() {
+    let mut s = Sim::new(Mode::Pid1, "ctrlaltdel c -- /reboot\nservice a -- /a\n");
+    fill_queue(&mut s);
+    assert_eq!(s.sup.trigger(Kind::CtrlAltDel, s.now), 1);
+    s.pump();
+    tick_like_the_runtime(&mut s);
+    assert!(
+        matches!(s.state("c"), State::Running { .. }),
+        "{:?}",
+        s.state("c")
+    );
+}
+
 /// fork failing again and again (EAGAIN: pid exhaustion) backs off
 /// doubling. The uptime of the last run (or, never started, the time since
 /// boot) reset the delay to the minimum at every failure: a retry every
