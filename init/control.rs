@@ -517,9 +517,12 @@ fn error(l: &mut Line, i: usize) -> &mut Line {
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
 /// time left in a backoff.
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
-    let i = match slot.map(|s| (s, s.state)) {
-        None => 0,
-        Some((_, State::Backoff { until })) => {
+    let Some(s) = slot else {
+        crate::check::word(l, STATE_WORDS, 0);
+        return;
+    };
+    let i = match s.state {
+        State::Backoff { until } => {
             l.t(text!("backoff "))
                 .u(until.saturating_sub(now).div_ceil(1000))
                 .byte(b's');
@@ -528,10 +531,10 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         // Removed: on its way out, whether it waits for its daemon or for
         // its turn to stop (a row since reloads show removed entries still
         // at work).
-        Some((s, State::FindingPid { .. } | State::Running { .. })) if s.removed() => 5,
+        State::FindingPid { .. } | State::Running { .. } if s.removed() => 5,
         // `starting` until it reports ready, then `ready`.
-        Some((s, State::Running { .. })) if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
-        Some((_, state)) => {
+        State::Running { .. } if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
+        state => {
             // The states in declaration order: this numbering is the enum's
             // own tag, so it costs no compares, and a table gives the word.
             let n = match state {

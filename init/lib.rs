@@ -38,15 +38,16 @@ pub use sys::StartArgs;
 
 /// Picks the mode from `argv[0]` and the arguments; returns the exit status.
 pub fn main(args: StartArgs) -> i32 {
-    let arg = |i| args.arg(i).map(|a: &core::ffi::CStr| a.to_bytes());
-    let argv0 = arg(0).unwrap_or(b"");
+    // Word `i`, empty past the end: every use below treats both alike.
+    let arg = |i| args.arg(i).map_or(&b""[..], core::ffi::CStr::to_bytes);
+    let argv0 = arg(0);
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
     if let Some(applet) = word_index(APPLETS, base) {
         return ctl::power(args, base, applet);
     }
     const CTL: usize = 0;
     const CHECK: usize = 1;
-    match word_index(b"ctl check", arg(1).unwrap_or(b"")) {
+    match word_index(b"ctl check", arg(1)) {
         Some(CTL) => return ctl::main(args),
         Some(CHECK) => {
             // Exactly one table: with more, the rest would go unchecked.
@@ -60,7 +61,7 @@ pub fn main(args: StartArgs) -> i32 {
     // Looked up once for both questions: `-f`/`-S` is a sub-init, or as
     // PID 1 the supervisor.
     let first = mode_word(&args);
-    let sub = word_index(b"-f -S", arg(first).unwrap_or(b"")).is_some();
+    let sub = word_index(b"-f -S", arg(first)).is_some();
     // First for the three modes that supervise (one call for all): from
     // here on a signal waits for foster instead of killing it.
     let mask = signals::block_all();

@@ -64,12 +64,11 @@ impl Log {
     /// stream under systemd) with a non-blocking `send`.
     pub fn own_stderr() -> Log {
         const FD2: &core::ffi::CStr = c"/proc/self/fd/2";
-        match sys::stat(FD2, true) {
-            Ok(st) if matches!(st.mode & sys::S_IFMT, sys::S_IFIFO | sys::S_IFCHR) => {
-                Log::own_console(FD2, None)
-            }
-            st => Log {
-                socket: st.is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFSOCK),
+        // Unknown (0) when stderr cannot be looked at.
+        match sys::stat(FD2, true).map_or(0, |st| st.mode & sys::S_IFMT) {
+            sys::S_IFIFO | sys::S_IFCHR => Log::own_console(FD2, None),
+            kind => Log {
+                socket: kind == sys::S_IFSOCK,
                 ..Log::fd(sys::STDERR)
             },
         }

@@ -555,50 +555,48 @@ pub struct Stat {
 pub fn stat(path: &CStr, follow: bool) -> Result<Stat> {
     // Unpacked where it is inlined: a `Result<Stat>` would come back
     // through memory, the packed value comes back in a register.
-    check(stat_raw(path, follow)).map(|v| Stat {
+    check(stat_raw(path, follow, false).0).map(|v| Stat {
         mode: v as u16 as u32,
         dev: (v >> 16) as u32,
     })
 }
 
-/// [`stat`]'s call: `-errno`, or the 16-bit mode with the device above it
-/// (an `isize` holds both: foster's targets are all 64-bit, see `arch`).
+/// The owner (uid) of `path` itself, a symlink's and not its target's:
+/// who wrote a pidfile, and so who may name which pid in it.
+pub fn owner(path: &CStr) -> Result<u32> {
+    let (r, uid) = stat_raw(path, false, true);
+    check(r)?;
+    Ok(uid)
+}
+
+/// [`stat`]'s and [`owner`]'s call, asking for the owner only if `uid`:
+/// `-errno`, or the 16-bit mode with the device above it (an `isize` holds
+/// both: foster's targets are all 64-bit, see `arch`); then the owner.
 #[inline(never)]
-fn stat_raw(path: &CStr, follow: bool) -> isize {
+fn stat_raw(path: &CStr, follow: bool, uid: bool) -> (isize, u32) {
     // Not zeroed first: statx(2) writes the whole struct when it succeeds.
     let mut buf = core::mem::MaybeUninit::<g::statx>::uninit();
     let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
+    let mask = if uid {
+        g::STATX_UID
+    } else {
+        g::STATX_BASIC_STATS
+    };
     let r = raw!(
         __NR_statx,
         g::AT_FDCWD,
         path.as_ptr(),
         flags,
-        g::STATX_BASIC_STATS,
+        mask,
         buf.as_mut_ptr()
     );
     if r < 0 {
-        return r;
+        return (r, 0);
     }
     // SAFETY: the call succeeded, so the kernel filled in every byte.
     let buf = unsafe { buf.assume_init() };
     let dev = (buf.stx_dev_major << 20) | buf.stx_dev_minor;
-    buf.stx_mode as isize | (dev as isize) << 16
-}
-
-/// The owner (uid) of `path` itself, a symlink's and not its target's:
-/// who wrote a pidfile, and so who may name which pid in it.
-pub fn owner(path: &CStr) -> Result<u32> {
-    let mut buf = core::mem::MaybeUninit::<g::statx>::uninit();
-    sys!(
-        __NR_statx,
-        g::AT_FDCWD,
-        path.as_ptr(),
-        g::AT_SYMLINK_NOFOLLOW,
-        g::STATX_UID,
-        buf.as_mut_ptr()
-    )?;
-    // SAFETY: the call succeeded, so the kernel filled in the struct.
-    Ok(unsafe { buf.assume_init() }.stx_uid)
+    (buf.stx_mode as isize | (dev as isize) << 16, buf.stx_uid)
 }
 
 /// One directory entry from `getdents64`: inode, type and name bytes.
@@ -1181,7 +1179,8 @@ pub fn now_ms() -> u64 {
         g::CLOCK_MONOTONIC,
         &mut ts as *mut g::__kernel_timespec
     );
-    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+    // Seconds since boot: times 1000 they overflow after 500 million years.
+    (ts.tv_sec as u64).wrapping_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
 }
 
 /// Sleeps `ms` milliseconds (a signal handler would cut it short, and
@@ -1322,14 +1321,7 @@ const SO_PEERCRED: u32 = linux_raw_sys::net::SO_PEERCRED;
 #[repr(C)]
 struct SockAddrUn {
     family: u16,
-    path: [u8; 108],
-}
-
-impl SockAddrUn {
-    const EMPTY: SockAddrUn = SockAddrUn {
-        family: 0,
-        path: [0; 108],
-    };
+    path: [MaybeUninit<u8>; 108],
 }
 
 // Cold: once per start or `ctl` call (measured: smaller).
@@ -1352,14 +1344,22 @@ pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
 /// (an interrupted bind made no socket file yet).
 #[inline(never)]
 fn at_unix_addr(nr: usize, fd: &Fd, path: &[u8]) -> Result<()> {
-    let mut sa = SockAddrUn::EMPTY;
-    sa.family = AF_UNIX as u16;
-    if path.is_empty() || path.len() >= sa.path.len() {
+    // Written only as far as the kernel reads it (`len` bytes: the family,
+    // the path, its NUL), not zeroed first.
+    let mut sa = SockAddrUn {
+        family: AF_UNIX as u16,
+        path: [MaybeUninit::uninit(); 108],
+    };
+    let len = 2 + path.len() + 1;
+    if path.is_empty() || len > size_of::<SockAddrUn>() {
         return Err(Errno::ENAMETOOLONG);
     }
-    let dst = sa.path.get_mut(..path.len()).ok_or(Errno::ENAMETOOLONG)?;
-    crate::bytes::copy(dst, path);
-    let len = 2 + path.len() + 1;
+    for (slot, &b) in sa.path.iter_mut().zip(path) {
+        slot.write(b);
+    }
+    if let Some(nul) = sa.path.get_mut(path.len()) {
+        nul.write(0);
+    }
     let sa = &sa as *const SockAddrUn;
     done(retry_raw(|| raw!(@n nr; fd.raw(), sa, len)))
 }
@@ -1386,7 +1386,8 @@ pub fn send_nowait(fd: RawFd, buf: &[u8]) -> Result<usize> {
 
 /// The peer's (pid, uid, gid) of a connected Unix socket.
 pub fn peer_cred(fd: &Fd) -> Result<(Pid, u32, u32)> {
-    let mut cred = [0u32; 3];
+    // Not zeroed first: the call fills all 12 bytes when it succeeds.
+    let mut cred = MaybeUninit::<[u32; 3]>::uninit();
     let mut len: u32 = 12;
     sys!(
         __NR_getsockopt,
@@ -1396,7 +1397,10 @@ pub fn peer_cred(fd: &Fd) -> Result<(Pid, u32, u32)> {
         cred.as_mut_ptr(),
         &mut len as *mut u32
     )?;
-    Ok((cred[0] as Pid, cred[1], cred[2]))
+    // SAFETY: the call succeeded, and SO_PEERCRED with room for a whole
+    // `struct ucred` (12 bytes, checked below) writes all of it.
+    let [pid, uid, gid] = unsafe { cred.assume_init() };
+    Ok((pid as Pid, uid, gid))
 }
 
 pub fn shutdown_write(fd: &Fd) -> Result<()> {
