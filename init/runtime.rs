@@ -92,7 +92,9 @@ struct LogPipe {
 struct Sources {
     bufs: &'static mut [[u8; MAX_TABLE_BYTES]; 2],
     lens: [usize; 2],
-    current: usize,
+    /// Which buffer is current (`true`: the second): a bool, so that an
+    /// index made of it needs no bounds check.
+    current: bool,
 }
 
 /// The read end of a slot's readiness pipe, when open (all zero: none).
@@ -148,8 +150,10 @@ pub struct Scratch {
 type SpawnPaths = [u8; TTY_BUF + 4 * (config_format::MAX_VALUE + 1)];
 
 impl Sources {
+    /// The current buffer's table source, or (`spare`) the other one's.
     #[inline(never)]
-    fn get(&self, i: usize) -> &[u8] {
+    fn get(&self, spare: bool) -> &[u8] {
+        let i = usize::from(self.current ^ spare);
         match (self.bufs.get(i), self.lens.get(i)) {
             (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
             _ => &[],
@@ -157,21 +161,23 @@ impl Sources {
     }
 
     fn current(&self) -> &[u8] {
-        self.get(self.current)
+        self.get(false)
     }
 
     /// The buffer the next table is read into.
     fn spare(&self) -> usize {
-        (self.current + 1) & 1
+        usize::from(!self.current)
     }
 }
 
 /// `repr(C)`: the fields in this order, the most used first, within a
-/// one-byte displacement of `self` (measured: the smallest code).
+/// one-byte displacement of `self` (measured: the smallest code): the log
+/// at `self` itself (its many calls pass `self` as is), the supervisor's
+/// most used fields short of 128 bytes.
 #[repr(C)]
 pub struct Runtime<'a> {
-    ep: Fd,
     log: Log,
+    ep: Fd,
     sigfd: Fd,
     logs: &'static mut [LogPipe; MAX_SLOTS],
     ready: &'static mut [ReadyPipe; MAX_SLOTS],
@@ -180,14 +186,20 @@ pub struct Runtime<'a> {
     table: &'static mut Paged<Table>,
     /// Set by [`Action::Finish`]: the loop ends with it.
     finished: Option<Outcome>,
+    /// [`Config`]'s, kept field by field: its small, most read ones here,
+    /// within short reach.
+    mode: Mode,
+    verbose: bool,
     /// The supervisor's count of actions its full queue dropped, as of the
     /// last [`Runtime::apply_actions`].
     dropped_seen: u32,
+    sup: Supervisor,
     src: Sources,
     /// The control socket, when one was asked for.
     control: crate::control::Server,
-    cfg: Config<'a>,
-    sup: Supervisor,
+    /// [`Config`]'s `table`.
+    table_path: Option<&'a CStr>,
+    args: StartArgs,
     /// A child's argv and environment are built here (taken while in use).
     scratch: Option<&'static mut Paged<Scratch>>,
 }
@@ -229,13 +241,16 @@ impl<'a> Runtime<'a> {
                 scratch: Some(scratch),
                 sup: Supervisor::new(cfg.mode, slots, actions),
                 table,
-                cfg,
+                mode: cfg.mode,
+                verbose: cfg.verbose,
+                table_path: cfg.table,
+                args: cfg.args,
                 ep,
                 sigfd,
                 src: Sources {
                     bufs: sources,
                     lens: [0, 0],
-                    current: 0,
+                    current: false,
                 },
                 ready,
                 logs,
@@ -251,7 +266,7 @@ impl<'a> Runtime<'a> {
     }
 
     pub fn mode(&self) -> Mode {
-        self.cfg.mode
+        self.mode
     }
 
     /// The course of both supervising modes once set up: the control socket
@@ -263,7 +278,7 @@ impl<'a> Runtime<'a> {
             self.listen(path);
         }
         let outcome = match self.start() {
-            Err(_) if self.cfg.mode == Mode::SubInit => Outcome::Exit(1),
+            Err(_) if self.mode == Mode::SubInit => Outcome::Exit(1),
             started => {
                 if started.is_err() {
                     self.log
@@ -323,7 +338,7 @@ impl<'a> Runtime<'a> {
         let Some(buf) = self.src.bufs.get_mut(spare) else {
             return Err(Errno::EINVAL);
         };
-        let given = self.cfg.table;
+        let given = self.table_path;
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
         // A failure is logged as `[PRE]TEXT[POST]`, TEXT built in `why`,
@@ -401,7 +416,7 @@ impl<'a> Runtime<'a> {
     }
 
     fn swap_sources(&mut self) {
-        self.src.current = self.src.spare();
+        self.src.current = !self.src.current;
     }
 
     /// Loads the table and starts the boot sequence.
@@ -411,7 +426,7 @@ impl<'a> Runtime<'a> {
         let errors = self.load(None, false)?;
         self.swap_sources();
         if self.table.0.entries.is_empty() {
-            match self.cfg.mode {
+            match self.mode {
                 Mode::Pid1 => self
                     .log
                     .error(text!("no entry can run; reaping orphans only")),
@@ -452,7 +467,7 @@ impl<'a> Runtime<'a> {
         };
         if errors == 0 {
             let old_src = self.src.current();
-            let new_src = self.src.get(self.src.spare());
+            let new_src = self.src.get(true);
             // BusyBox keeps a reloaded inittab line by process and tty
             // (each copy of a repeated line its own running one).
             let slots = self.sup.slots();
@@ -497,7 +512,7 @@ impl<'a> Runtime<'a> {
         let mut control = u64::MAX;
         loop {
             self.apply_actions();
-            if let Some(outcome) = self.finished.take() {
+            if let Some(outcome) = self.finished {
                 return outcome;
             }
             let now = sys::now_ms();
@@ -575,7 +590,7 @@ impl<'a> Runtime<'a> {
                 }
                 // Not one foster raised itself (SIGPIPE for its own line on
                 // a closed stderr): logging it would raise the next, for ever.
-                sig => self.on_signal(sig, self.cfg.verbose && info.pid != sys::getpid(), now),
+                sig => self.on_signal(sig, self.verbose && info.pid != sys::getpid(), now),
             }
         }
     }
@@ -592,7 +607,7 @@ impl<'a> Runtime<'a> {
             self.reload(None);
             return;
         }
-        match self.cfg.mode {
+        match self.mode {
             Mode::SubInit => {
                 // Keeps the code of an `on-exit=exit:CODE` entry that ended.
                 if sig == SIGTERM || sig == SIGINT {
@@ -717,8 +732,8 @@ impl<'a> Runtime<'a> {
                     // reaches processes that are not its descendants
                     // (nsenter'd ones, the kernel's usermode helpers).
                     let children = self.reap(sys::now_ms());
-                    if children || self.cfg.mode == Mode::Pid1 {
-                        signal_all(sig, self.cfg.mode);
+                    if children || self.mode == Mode::Pid1 {
+                        signal_all(sig, self.mode);
                         self.reap(sys::now_ms());
                     }
                 }
@@ -734,7 +749,7 @@ impl<'a> Runtime<'a> {
     fn note(&self, note: &Note) {
         let sup = &self.sup;
         let name = |id: SlotId| slot_name(sup, id);
-        let verbose = self.cfg.verbose;
+        let verbose = self.verbose;
         // The note's place in NOTE_TEXTS: its kind, or a shutdown's word.
         let mut piece = note_kind(note);
         let mut error = ERROR_NOTES & (1 << piece) != 0;
@@ -775,7 +790,7 @@ impl<'a> Runtime<'a> {
                 describe_exit(&mut l, status);
                 if let Some(ms) = restart_in {
                     l.t(text!("; restarting in "));
-                    duration(&mut l, ms.get());
+                    duration(&mut l, ms);
                 }
             }
             Note::Adopted { .. } => {
@@ -802,16 +817,13 @@ impl<'a> Runtime<'a> {
     #[cold]
     fn read_pidfile(&mut self, slot: SlotId) {
         let now = sys::now_ms();
-        let (span, removed) = match self.sup.slot(slot) {
-            Some(s) => (s.entry.text(Text::Pidfile), s.removed()),
-            None => (Span::default(), false),
+        let Some(s) = self.sup.slot(slot) else {
+            return;
         };
+        let span = s.entry.text(Text::Pidfile);
         // A removed entry's spans are in the table before the last reload:
         // the spare buffer now (see `Runtime::reload`).
-        let src = self.src.get(match removed {
-            true => self.src.spare(),
-            false => self.src.current,
-        });
+        let src = self.src.get(s.removed());
         let mut path = [0u8; config_format::MAX_VALUE + 1];
         let read = match unquoted_cstr(span, src, &mut path) {
             Some(p) => pidfile_pid(p, &mut self.sup, now),
@@ -869,11 +881,11 @@ impl<'a> Runtime<'a> {
     /// expect them; a kernel's or caller's value stays).
     fn base_env(&self, env: &mut Env) {
         env.clear();
-        for kv in self.cfg.args.env_entries() {
+        for kv in self.args.env_entries() {
             env.set(kv.to_bytes());
         }
         env.set_missing(spawn::PATH_VAR);
-        if self.cfg.mode == Mode::Pid1 {
+        if self.mode == Mode::Pid1 {
             // BusyBox init's console_init: a console that is no Linux VT (a
             // serial port, hvc, a pty) gets vt102 for no TERM or the
             // kernel's default `linux`, which only a VT understands (a VT
@@ -905,7 +917,7 @@ impl<'a> Runtime<'a> {
                 // A sub-init's stop ends foster only, not the machine: an
                 // exit is PID 1's poweroff. A restart of init reboots.
                 let o = match o {
-                    Outcome::Exit(_) if self.cfg.mode == Mode::Pid1 => Outcome::Poweroff,
+                    Outcome::Exit(_) if self.mode == Mode::Pid1 => Outcome::Poweroff,
                     Outcome::ExecRestart(_) => Outcome::Reboot,
                     o => o,
                 };
@@ -994,21 +1006,28 @@ impl<'a> Runtime<'a> {
             // gets the real device behind it, so job control works. Not in
             // a container: sysfs names the host's console there.
             _ if crate::supervisor::on_terminal(entry)
-                && self.cfg.mode == Mode::Pid1
+                && self.mode == Mode::Pid1
                 && !crate::pid1::in_container() =>
             {
-                active_console(tty_buf)
+                // The list read where the dir goes next.
+                active_console(tty_buf, dir_buf)
             }
             _ => None,
         };
         service.dir = unquoted_cstr(entry.text(Text::Dir), src, dir_buf);
         service.user = unquoted(entry.text(Text::User), src, user_buf);
         service.group = unquoted(entry.text(Text::Group), src, group_buf);
-        service.output = match entry.log {
+        let piped = match entry.log {
             config_format::Log::Kmsg | config_format::Log::File => {
                 log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry, log_buf)
             }
-            config_format::Log::Console | config_format::Log::Null => {
+            config_format::Log::Console | config_format::Log::Null => None,
+        };
+        // No log pipe (none asked for, or it failed): the slot's old one,
+        // if any, goes.
+        service.output = match piped {
+            Some(fd) => Some(fd),
+            None => {
                 drop_log(&self.ep, self.logs, slot);
                 if stdin_null {
                     null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
@@ -1049,7 +1068,7 @@ impl<'a> Runtime<'a> {
 
 /// The write end of the log pipe of `slot` for its `entry` (`log=kmsg` or
 /// `log=PATH`, a span of `src`, unquoted into `path`), opened or reused;
-/// `None`: the console.
+/// `None`: the console (the caller closes the slot's old pipe).
 /// Given the runtime's parts, not the runtime: the entry is borrowed from
 /// its slot while the pipe cells change.
 // Inlined into its one caller (measured: smaller).
@@ -1086,7 +1105,6 @@ fn log_pipe_for(
         Err(e) => {
             let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
             log_failed(log, name, text!("open "), target, e);
-            drop_log(ep, logs, slot);
             return None;
         }
     };
@@ -1129,9 +1147,8 @@ fn drop_log(ep: &Fd, logs: &mut [LogPipe], slot: SlotId) {
     if let Some(p) = log_of(logs, slot) {
         p.open = false;
         unwatch(ep, p.read);
-        for fd in [p.write, p.sink] {
-            drop(Fd::from_raw(fd));
-        }
+        drop(Fd::from_raw(p.write));
+        drop(Fd::from_raw(p.sink));
     }
 }
 
@@ -1210,7 +1227,7 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
 /// it started go too; the process alone when it leads no group. SIGHUP
 /// follows when `hangup`, then SIGCONT (not after a SIGKILL or a SIGCONT):
 /// a stopped service must wake up to act on the signal. One loop for the
-/// three (a 0 in its list: no signal).
+/// three, a byte each in one word, lowest first (a 0 byte: no signal).
 fn signal_service(pid: Pid, sig: u8, hangup: bool) {
     if pid <= 0 {
         return;
@@ -1220,7 +1237,11 @@ fn signal_service(pid: Pid, sig: u8, hangup: bool) {
     } else {
         SIGCONT
     };
-    for s in [sig, if hangup { SIGHUP } else { 0 }, cont] {
+    let hup = if hangup { SIGHUP } else { 0 };
+    let mut list = u32::from(sig) | u32::from(hup) << 8 | u32::from(cont) << 16;
+    while list != 0 {
+        let s = list as u8;
+        list >>= 8;
         if s != 0 && sys::kill(-pid, s).is_err() {
             let _ = sys::kill(pid, s);
         }
@@ -1362,8 +1383,11 @@ fn describe_exit(l: &mut Line, status: ExitStatus) {
     }
 }
 
-fn duration(l: &mut Line, ms: u64) {
-    if ms < 1000 || !ms.is_multiple_of(1000) {
+/// `ms` as whole seconds when it is a whole number of them, else as ms
+/// (never 0, which would read `0 s`: a restart waits at least 1 ms).
+fn duration(l: &mut Line, ms: core::num::NonZeroU64) {
+    let ms = ms.get();
+    if !ms.is_multiple_of(1000) {
         l.u(ms).s(" ms");
     } else {
         l.u(ms / 1000).s(" s");
@@ -1415,12 +1439,14 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
 }
 
 /// The device behind /dev/console (the last one listed in
-/// /sys/class/tty/console/active, the one the kernel prints to), as `/dev/NAME`.
+/// /sys/class/tty/console/active, the one the kernel prints to), as `/dev/NAME`
+/// in `buf`. The list is read into `scratch` (at most 96 bytes of it): a
+/// spare buffer of the caller's, not one more to zero on the stack.
 // Not inlined (measured: smaller).
 #[inline(never)]
-fn active_console(buf: &mut [u8]) -> Option<&CStr> {
-    let mut text = [0u8; 96];
-    let n = sys::read_file(c"/sys/class/tty/console/active", &mut text).ok()?;
+fn active_console<'b>(buf: &'b mut [u8], scratch: &mut [u8]) -> Option<&'b CStr> {
+    let text = scratch.get_mut(..96)?;
+    let n = sys::read_file(c"/sys/class/tty/console/active", text).ok()?;
     // Names are separated by blanks, the list ends with a newline.
     let name = text
         .get(..n)?
