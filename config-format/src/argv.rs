@@ -15,8 +15,10 @@ pub const ARGV_BYTES: usize = 4096;
 
 /// Shell metacharacters that make BusyBox run a process through `/bin/sh -c`.
 const SHELL_META: &[u8] = b"~`!$^&*()=|\\{}[];\"'<>?";
-const SHELL: &[u8] = b"-/bin/sh";
-const EXEC: &[u8] = b"exec ";
+/// What comes before the process when it runs through the shell: words
+/// split at blanks up to [`SPLIT_SHELL`], then `exec ` kept whole.
+const SHELL: &[u8] = b"/bin/sh -c exec ";
+const SPLIT_SHELL: usize = 11;
 
 /// A command ready for execve: the words, each NUL-terminated in one buffer.
 ///
@@ -87,11 +89,12 @@ impl Argv {
         self.buf.get(s as usize..s as usize + l as usize + 1)
     }
 
-    /// Sets the program from word 0, without its first byte if `dash`.
+    /// Sets the program from word 0, without its first byte if `dash` (the
+    /// `-` a login shell's word 0 always starts with).
     fn finish(&mut self, dash: bool) -> Result<(), ArgvError> {
         let &(s, l) = self.words().first().ok_or(ArgvError::Empty)?;
-        let skip = u16::from(dash && l > 0);
-        self.program = (s + skip, l - skip);
+        let skip = u16::from(dash);
+        self.program = (s + skip, l.saturating_sub(skip));
         Ok(())
     }
 }
@@ -112,6 +115,10 @@ pub(crate) struct Split<'a> {
     /// many words), or 0 if there is none: no such word starts a line or
     /// a process.
     pub extra: u32,
+    /// An inittab word is open, and the process is a login shell's (see
+    /// [`Split::feed`]).
+    open: bool,
+    login: bool,
 }
 
 impl<'a> Split<'a> {
@@ -123,6 +130,8 @@ impl<'a> Split<'a> {
             n: 0,
             word_start: 0,
             extra: 0,
+            open: false,
+            login: false,
         }
     }
 
@@ -133,12 +142,6 @@ impl<'a> Split<'a> {
             *slot = b;
         }
         self.used += 1;
-    }
-
-    fn bytes(&mut self, bs: &[u8]) {
-        for &b in bs {
-            self.byte(b);
-        }
     }
 
     fn begin(&mut self) {
@@ -157,12 +160,28 @@ impl<'a> Split<'a> {
         self.n += 1;
     }
 
-    /// Appends `word` whole.
+    /// Adds byte `b` of an inittab process: a blank ends the open word if
+    /// `split`, any other byte opens one if none is (argv[0] with a `-` for
+    /// a login shell). True if `b` opened a word.
     #[inline(never)]
-    fn word(&mut self, word: &[u8]) {
-        self.begin();
-        self.bytes(word);
-        self.end();
+    fn feed(&mut self, b: u8, split: bool) -> bool {
+        if split && is_split_blank(b) {
+            if self.open {
+                self.end();
+                self.open = false;
+            }
+            return false;
+        }
+        let opened = !self.open;
+        if opened {
+            self.open = true;
+            self.begin();
+            if self.login && self.n == 0 {
+                self.byte(b'-');
+            }
+        }
+        self.byte(b);
+        opened
     }
 }
 
@@ -183,41 +202,23 @@ fn is_split_blank(b: u8) -> bool {
 
 /// Splits an inittab process (BusyBox rules, see above) into `out`.
 pub(crate) fn split_inittab(process: &[u8], login: bool, out: &mut Split<'_>) {
-    // Through the shell, the whole process is one word after `exec `: the
-    // same loop, with no blank splitting and that word already begun.
+    // Through the shell, the whole process is one word after `exec `, split
+    // nowhere: the words before it are fed split, `exec ` not.
     let shell = has_shell_meta(process);
+    out.login = login;
     if shell {
-        // `/bin/sh`, or `-/bin/sh` for a login shell.
-        out.word(SHELL.get(usize::from(!login)..).unwrap_or(SHELL));
-        out.word(b"-c");
-        out.begin();
-        out.bytes(EXEC);
+        for (i, &b) in SHELL.iter().enumerate() {
+            out.feed(b, i < SPLIT_SHELL);
+        }
     }
-    let mut in_word = shell;
     let mut bytes_of = logical_bytes(process);
     while let Some(b) = bytes_of.next() {
-        if !shell && is_split_blank(b) {
-            if in_word {
-                out.end();
-                in_word = false;
-            }
-            continue;
+        if out.feed(b, !shell) && out.n == MAX_ARGS as u32 {
+            out.extra = bytes_of.offset() as u32;
         }
-        if !in_word {
-            in_word = true;
-            if out.n == MAX_ARGS as u32 {
-                out.extra = bytes_of.offset() as u32;
-            }
-            out.begin();
-            if login && out.n == 0 {
-                out.byte(b'-');
-            }
-        }
-        out.byte(b);
     }
-    if in_word {
-        out.end();
-    }
+    // A blank ends the last word.
+    out.feed(b' ', true);
 }
 
 impl Entry {

@@ -121,7 +121,7 @@ impl Error {
     pub fn message(&self, src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
         let (msg, text, n, kind) = match &self.kind {
-            ErrorKind::Message { msg, text, n, kind } => (*msg, *text, *n, *kind),
+            ErrorKind::Message { msg, text, n, kind } => (msg, text, n, kind),
             ErrorKind::AfterCycle(c) => {
                 m.s(b"`after=` cycle: ");
                 for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
@@ -137,9 +137,9 @@ impl Error {
         // Template number `msg` is the text after that many newlines;
         // byte by byte, so the holes need no splitting (holes are ASCII, so
         // whole characters still go out in order).
-        TEMPLATES.piece(msg as usize, b'\n', &mut |b| match b {
-            b'$' => m.t(text),
-            b'#' => m.n(n),
+        TEMPLATES.piece(*msg as usize, b'\n', &mut |b| match b {
+            b'$' => m.t(*text),
+            b'#' => m.n(*n),
             b'%' => m.s(kind.map_or(b"", Kind::word)),
             _ => m.s(&[b]),
         });
@@ -156,10 +156,10 @@ impl Error {
     fn render(&self, file: &[u8], src: &[u8], w: &mut dyn Sink) {
         let mut m = Msg { w, src };
         m.s(file);
-        for n in [self.line, self.col] {
-            m.s(b":");
-            m.n(n);
-        }
+        m.s(b":");
+        m.n(self.line);
+        m.s(b":");
+        m.n(self.col);
         m.s(b": ");
         self.message(src, m.w);
         m.s(b"\n");
@@ -197,7 +197,8 @@ impl Error {
                 });
                 rest = tail;
             }
-            m.s(if caret { b"^\n" } else { b"\n" });
+            // The caret, then the newline both lines end with.
+            m.s(b"^\n".get(usize::from(!caret)..).unwrap_or_default());
         }
     }
 }
@@ -206,27 +207,26 @@ impl Error {
 /// valid; an invalid one is its maximal subpart (1 to 3 bytes), as
 /// `core::str::Utf8Chunks` splits it. `b` must not be empty.
 fn utf8_unit(b: &[u8]) -> (usize, bool) {
-    let Some(&first) = b.first() else {
-        return (1, false);
-    };
-    // Sequence length and the range of the second byte (later ones: 80..=BF).
-    let (len, mut lo, mut hi) = match first {
+    let first = b.first().copied().unwrap_or(0);
+    let len = match first {
         0x00..=0x7f => return (1, true),
-        0xc2..=0xdf => (2, 0x80, 0xbf),
-        0xe0 => (3, 0xa0, 0xbf),
-        0xed => (3, 0x80, 0x9f),
-        0xe1..=0xef => (3, 0x80, 0xbf),
-        0xf0 => (4, 0x90, 0xbf),
-        0xf1..=0xf3 => (4, 0x80, 0xbf),
-        0xf4 => (4, 0x80, 0x8f),
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
         _ => return (1, false),
     };
+    // Every later byte is a continuation (80..=BF); the second one, read
+    // with the lead, also rules out overlong forms (E0 80..9F, F0 80..8F),
+    // surrogates (ED A0..BF) and code points past U+10FFFF (F4 90..).
     for i in 1..len {
-        match b.get(i) {
-            Some(&c) if (lo..=hi).contains(&c) => {}
-            _ => return (i, false),
+        let c = b.get(i).copied().unwrap_or(0);
+        let pair = u16::from_be_bytes([first, c]);
+        let bad = c & 0xc0 != 0x80
+            || i == 1
+                && matches!(pair, 0xe080..=0xe09f | 0xeda0..=0xedbf | 0xf080..=0xf08f | 0xf490..);
+        if bad {
+            return (i, false);
         }
-        (lo, hi) = (0x80, 0xbf);
     }
     (len, true)
 }
@@ -322,17 +322,20 @@ pub fn escape(b: u8, cr: bool, out: &mut [u8; 4]) -> &[u8] {
     let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'?');
     *out = [b'\\', b'x', hex(b >> 4), hex(b)];
     // The byte itself, or the letter after the backslash.
-    let (len, last) = match b {
-        0x20..=0x7e => (1, b),
-        b'\t' => (2, b't'),
-        b'\n' => (2, b'n'),
-        b'\r' if cr => (2, b'r'),
+    let letter = match b {
+        0x20..=0x7e => {
+            let [first, ..] = out;
+            *first = b;
+            return core::slice::from_ref(first);
+        }
+        b'\t' => b't',
+        b'\n' => b'n',
+        b'\r' if cr => b'r',
         _ => return out,
     };
-    if let Some(slot) = out.get_mut(len - 1) {
-        *slot = last;
-    }
-    out.get(..len).unwrap_or(&[])
+    let [_, second, ..] = out;
+    *second = letter;
+    out.get(..2).unwrap_or(out)
 }
 
 /// A message being written: text, numbers and quoted source.

@@ -118,43 +118,47 @@ impl<'a> Lexer<'a> {
         let mut len = 0usize;
         // The open quote (0 outside quotes) and where it opened.
         let (mut quote, mut at) = (0u8, 0usize);
+        // The byte after an escaping `\`: taken as it is.
+        let mut literal = false;
         let result = loop {
             // The end of the input reads as a newline: it ends a word, and
             // leaves a quote open, just as one does.
             let b = self.byte(pos).unwrap_or(b'\n');
             // Looked for only at a `\`: the call per byte was most of the
             // parse time.
-            if b == b'\\' {
+            if b == b'\\' && !literal {
                 let c = self.continuation(pos);
                 if c > 0 {
                     pos += c;
                     continue;
                 }
             }
-            let next = self.byte(pos + 1).unwrap_or(b'\n');
-            // The byte to emit, if any, and how far to step.
-            let (mut emit, mut step) = (Some(b), 1);
-            if quote == 0 {
+            // The byte after this one, the end again a newline.
+            let next = || self.byte(pos + 1).unwrap_or(b'\n');
+            let mut emit = true;
+            if literal {
+                literal = false;
+            } else if quote == 0 {
                 match b {
                     b' ' | b'\t' | b'\r' | b'\n' => break Ok(len),
-                    b'\\' => (emit, step) = (Some(next), 2),
-                    b'\'' | b'"' => (quote, at, emit) = (b, pos, None),
+                    b'\\' => (literal, emit) = (true, false),
+                    b'\'' | b'"' => (quote, at, emit) = (b, pos, false),
                     _ => {}
                 }
-            } else if b == b'\n' || (b == b'\r' && next == b'\n') {
+            } else if b == b'\n' || (b == b'\r' && next() == b'\n') {
                 break Err(Unterminated { at });
             } else if b == quote {
-                (quote, emit) = (0, None);
-            } else if quote == b'"' && b == b'\\' && matches!(next, b'"' | b'\\' | b'$' | b'`') {
-                (emit, step) = (Some(next), 2);
+                (quote, emit) = (0, false);
+            } else if quote == b'"' && b == b'\\' && matches!(next(), b'"' | b'\\' | b'$' | b'`') {
+                (literal, emit) = (true, false);
             }
-            if let Some(x) = emit {
+            if emit {
                 if let Some(slot) = out.get_mut(len) {
-                    *slot = x;
+                    *slot = b;
                 }
                 len += 1;
             }
-            pos += step;
+            pos += 1;
             end = pos;
         };
         self.pos = pos;
@@ -172,8 +176,7 @@ pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
     loop {
         match lx.byte(pos) {
             Some(b'\n') | None => return pos,
-            Some(b'\\') => pos += lx.continuation(pos).max(1),
-            Some(_) => pos += 1,
+            Some(_) => pos += lx.continuation(pos).max(1),
         }
     }
 }
@@ -205,15 +208,13 @@ impl Iterator for Logical<'_> {
     fn next(&mut self) -> Option<u8> {
         let lx = Lexer::new(self.src, 0, self.src.len());
         loop {
+            let b = lx.byte(self.i)?;
             let c = lx.continuation(self.i);
+            self.i += c.max(1);
             if c == 0 {
-                break;
+                return Some(b);
             }
-            self.i += c;
         }
-        let b = self.src.get(self.i).copied()?;
-        self.i += 1;
-        Some(b)
     }
 }
 

@@ -26,9 +26,7 @@ pub const MAX_SIGNAL: u8 = 64;
 /// `POLL`, and any number 1..=64); `None` for anything else.
 pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     if let Some(n) = decimal(s) {
-        return u8::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+        return (1..=u64::from(MAX_SIGNAL)).contains(&n).then_some(n as u8);
     }
     // Long enough for `SIGVTALRM`; anything longer is no signal.
     let mut upper = [0u8; 9];
