@@ -474,17 +474,18 @@ pub type Actions = crate::sys::Ring<Action, MAX_ACTIONS>;
 
 /// The supervisor.
 ///
-/// `repr(C)`: the fields read on every event come first, the orphan list
-/// last, so that all but that list are within one-byte displacements.
+/// `repr(C)`, in this order (measured: the smallest of the orders tried):
+/// the slots at `self` itself (read on every event, with no displacement),
+/// the other words next, then the one-byte fields packed in after them, and
+/// the orphan list last. All but that list sit in the first 64 bytes, so
+/// they are within a one-byte displacement of `self` and, where the
+/// runtime embeds the supervisor after its own hot fields, of the runtime's.
 #[repr(C)]
 pub struct Supervisor {
-    phase: Phase,
-    /// How the stop ends, once one runs.
-    outcome: Outcome,
-    /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over.
-    stage_until: u64,
     slots: &'static mut Slots,
     actions: &'static mut Actions,
+    /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over.
+    stage_until: u64,
     /// Orphans reaped in all.
     pub orphans_reaped: u64,
     recent_next: usize,
@@ -497,6 +498,9 @@ pub struct Supervisor {
     /// Tables loaded (the first at the start, then one per reload applied),
     /// to tell apart entries removed by different reloads.
     reloads: u32,
+    phase: Phase,
+    /// How the stop ends, once one runs.
+    outcome: Outcome,
     mode: Mode,
     /// foster has no children at all (the reaper said ECHILD).
     no_children: bool,
@@ -1330,44 +1334,38 @@ impl Supervisor {
         };
         // Removed, it was only waiting for its turn to stop: no restart, no
         // `on-exit=`, dropped as if stopped, but its end is logged.
-        if slot.removed() {
-            if let Some(status) = status {
-                self.note(Note::Exited {
-                    slot: id,
-                    status,
-                    quiet: false,
-                    restart_in: None,
-                });
-            }
-            return self.stopped(id, AfterStop::Remove, now);
-        }
-        slot.ready = false;
-        slot.last_exit = status.or(slot.last_exit);
+        let removed = slot.removed();
+        let mut restart_in = None;
+        let mut quiet = false;
+        let mut on_exit = None;
         // A start that failed counts as status 255.
         let st = status.unwrap_or(ExitStatus::Code(255));
-        // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
-        // it would only be blocked again: failed for good.
-        let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
-        let uptime = now.saturating_sub(slot.since);
-        let mut restart_in = None;
-        if restart {
-            if uptime >= HEALTHY_UPTIME {
-                slot.delay = slot.entry.backoff_min;
-            }
-            let delay = slot.delay;
-            // Never 0: the parser keeps `0 < MIN <= MAX`.
-            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
-            slot.restarts += 1;
-            slot.state = State::Backoff { until: now + delay };
-            restart_in = NonZeroU64::new(delay);
-        } else if !st.success() {
-            slot.state = State::Failed { status };
-        } else {
-            slot.state = State::Done {};
-        }
-        let on_exit = if restart { None } else { slot.entry.on_exit() };
         let exit_code = slot.entry.exit_code;
-        let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
+        if !removed {
+            slot.ready = false;
+            slot.last_exit = status.or(slot.last_exit);
+            // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
+            // it would only be blocked again: failed for good.
+            let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
+            let uptime = now.saturating_sub(slot.since);
+            if restart {
+                if uptime >= HEALTHY_UPTIME {
+                    slot.delay = slot.entry.backoff_min;
+                }
+                let delay = slot.delay;
+                // Never 0: the parser keeps `0 < MIN <= MAX`.
+                slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
+                slot.restarts += 1;
+                slot.state = State::Backoff { until: now + delay };
+                restart_in = NonZeroU64::new(delay);
+            } else if !st.success() {
+                slot.state = State::Failed { status };
+            } else {
+                slot.state = State::Done {};
+            }
+            on_exit = if restart { None } else { slot.entry.on_exit() };
+            quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
+        }
         if let Some(status) = status {
             self.note(Note::Exited {
                 slot: id,
@@ -1375,6 +1373,9 @@ impl Supervisor {
                 quiet,
                 restart_in,
             });
+        }
+        if removed {
+            return self.stopped(id, AfterStop::Remove, now);
         }
         if let Some(on_exit) = on_exit {
             let code = st.shell_code();

@@ -1559,7 +1559,9 @@ unsafe impl ZeroValid for crate::runtime::Scratch {}
 /// A first-in first-out queue of up to `N` values (the supervisor's
 /// actions): the values from `head` on, `len` of them, wrapping at the end
 /// (`N` below 2^31: the indices are `u32`). Smaller code than heapless's
-/// `Deque` (measured).
+/// `Deque` (measured). `repr(C)`: `head` and `len` first, at short
+/// displacements (Rust put them after the buffer: -32 B).
+#[repr(C)]
 pub struct Ring<T, const N: usize> {
     head: u32,
     len: u32,
