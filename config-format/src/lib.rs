@@ -301,10 +301,11 @@ pub const MIN_READY_FD: u8 = 3;
 /// set one has (read them through the methods of the same name): reload's
 /// comparison reads the first eleven bytes of them as two numbers.
 ///
-/// `repr(C)`, small fields first, then the spans, the name and the long
-/// lists last: the fields code reads most sit within a one-byte displacement
-/// of the entry's address, also where the init embeds an entry after fields
-/// of its own (the order measured smallest across the binary).
+/// `repr(C)`, small fields first, then the spans, the durations, the name
+/// and the long lists last: the fields code reads most sit within a
+/// one-byte displacement of the entry's address, also where the init embeds
+/// an entry after fields of its own (the order measured smallest across the
+/// binary).
 #[derive(PartialEq, Eq, Debug)]
 #[repr(C)]
 pub struct Entry {
@@ -334,16 +335,16 @@ pub struct Entry {
     pub exit_code: u8,
     /// 1-based line of the entry's first token.
     pub line: u32,
+    /// The string-valued options and the command, indexed by [`Text`]; an
+    /// empty span is an option not set (a set one is never empty: its raw
+    /// token has at least one byte). Default: none set.
+    pub texts: [Span; TEXTS],
     /// `timeout=`. Default: [`DEFAULT_STOP_TIMEOUT`].
     pub timeout: Millis,
     /// `backoff=MIN..MAX`. Default: [`DEFAULT_BACKOFF_MIN`]..[`DEFAULT_BACKOFF_MAX`];
     /// always `0 < MIN <= MAX`.
     pub backoff_min: Millis,
     pub backoff_max: Millis,
-    /// The string-valued options and the command, indexed by [`Text`]; an
-    /// empty span is an option not set (a set one is never empty: its raw
-    /// token has at least one byte). Default: none set.
-    pub texts: [Span; TEXTS],
     /// Native: the name on the line. Inittab: generated, see [`parse`].
     pub name: Name,
     /// `env=KEY=VALUE` tokens (the part after `env=`), in order.

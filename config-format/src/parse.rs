@@ -686,31 +686,24 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     }
 
     /// An entry with every default and an empty name (filled in place
-    /// after), on the line of offset `at`. Not inlined: both kinds of line
+    /// after), on the line of offset `at`: [`ZEROED`] with the defaults
+    /// that are not zero stored over it. Not inlined: both kinds of line
     /// build one, straight into the caller's entry.
     #[inline(never)]
     fn default_entry(&self, kind: Kind, syntax: Syntax, at: usize) -> Entry {
         let (line, _) = position(self.src, self.line_no, self.line_pos, at);
-        Entry {
-            kind,
-            name: Name::EMPTY,
-            syntax,
-            line,
-            texts: NO_TEXTS,
-            env: NO_ENV,
-            umask: crate::NO_UMASK,
-            log: Log::Console,
-            restart: default_restart(kind),
-            backoff_min: DEFAULT_BACKOFF_MIN,
-            backoff_max: DEFAULT_BACKOFF_MAX,
-            after: NO_AFTER,
-            ready_fd: 0,
-            stop_signal: SIGTERM,
-            timeout: DEFAULT_STOP_TIMEOUT,
-            on_exit: crate::OnExit::Nothing,
-            exit_code: 0,
-            login: false,
-        }
+        let mut e = ZEROED;
+        e.kind = kind;
+        e.syntax = syntax;
+        e.line = line;
+        e.umask = crate::NO_UMASK;
+        e.restart = default_restart(kind);
+        e.backoff_min = DEFAULT_BACKOFF_MIN;
+        e.backoff_max = DEFAULT_BACKOFF_MAX;
+        e.stop_signal = SIGTERM;
+        e.timeout = DEFAULT_STOP_TIMEOUT;
+        e.on_exit = crate::OnExit::Nothing;
+        e
     }
 
     /// The entry named `name`, with its index. (`index` is `None` exactly
@@ -1170,11 +1163,31 @@ fn default_restart(kind: Kind) -> RestartPolicy {
     }
 }
 
-/// Empty lists as constants: built at compile time, not filled slot by slot
-/// at every line.
-const NO_TEXTS: [Span; TEXTS] = [Span { start: 0, len: 0 }; TEXTS];
-const NO_ENV: crate::List<Span, MAX_ENV> = crate::List::new(Span { start: 0, len: 0 });
-const NO_AFTER: crate::List<Name, MAX_AFTER> = crate::List::new(Name::EMPTY);
+/// The start of every entry: each field zero (every byte, so it is built
+/// by one fill rather than field by field from separate constants), which
+/// is the default of the fields [`Parser::default_entry`] does not set:
+/// no text, no name, empty lists, the console log, no `ready=`, no login,
+/// exit code 0.
+const ZEROED: Entry = Entry {
+    kind: Kind::Sysinit,
+    syntax: Syntax::Native,
+    restart: RestartPolicy::Always,
+    stop_signal: 0,
+    ready_fd: 0,
+    log: Log::Console,
+    umask: 0,
+    login: false,
+    on_exit: crate::OnExit::Exit,
+    exit_code: 0,
+    line: 0,
+    timeout: 0,
+    backoff_min: 0,
+    backoff_max: 0,
+    texts: [Span { start: 0, len: 0 }; TEXTS],
+    name: Name::EMPTY,
+    env: crate::List::new(Span { start: 0, len: 0 }),
+    after: crate::List::new(Name::EMPTY),
+};
 
 /// Entry names to indices: open addressing over four slots per entry of
 /// capacity (load at most 1/4), so duplicate checks stay linear in the table
