@@ -191,15 +191,18 @@ pub struct Client {
 pub type Clients = [Client; MAX_CLIENTS];
 
 /// The listening socket and its connections (none until [`Server::listen`]).
+/// `repr(C)`, the cells' pointer first and the socket file (read only on
+/// exit) last: the order of fields measured to compile smallest.
+#[repr(C)]
 pub struct Server {
-    listener: Option<Fd>,
-    /// The socket file, removed on exit (foster created it).
-    path: Option<&'static CStr>,
     clients: &'static mut Clients,
+    listener: Option<Fd>,
     /// Out of fds (or memory) for a new connection: the listener is out of
     /// the epoll set until then, so a pending client cannot make foster spin
     /// (`u64::MAX`: not paused, as a deadline that never comes).
     paused_until: u64,
+    /// The socket file, removed on exit (foster created it).
+    path: Option<&'static CStr>,
 }
 
 impl Server {
