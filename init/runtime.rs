@@ -415,16 +415,11 @@ impl<'a> Runtime<'a> {
         result
     }
 
-    fn swap_sources(&mut self) {
-        self.src.current = !self.src.current;
-    }
-
     /// Loads the table and starts the boot sequence.
     // Cold: runs once (measured: smaller).
     #[cold]
     fn start(&mut self) -> Result<(), Errno> {
         let errors = self.load(None, false)?;
-        self.swap_sources();
         if self.table.0.entries.is_empty() {
             match self.mode {
                 Mode::Pid1 => self
@@ -439,12 +434,8 @@ impl<'a> Runtime<'a> {
                 Mode::SubInit => {}
             }
         }
-        let now = sys::now_ms();
-        self.sup.start(&self.table.0, now);
-        // The slots hold copies of the entries: until the next load, the
-        // parsed table would only keep its pages resident.
-        self.table.release();
-        let _ = self.reap(now);
+        self.apply();
+        let _ = self.reap();
         Ok(())
     }
 
@@ -466,41 +457,50 @@ impl<'a> Runtime<'a> {
             Err(_) => 1,
         };
         if errors == 0 {
-            let old_src = self.src.current();
-            let new_src = self.src.get(true);
-            // BusyBox keeps a reloaded inittab line by process and tty
-            // (each copy of a repeated line its own running one).
-            let slots = self.sup.slots();
-            self.table
-                .0
-                .keep_names(&|e: &Entry, taken: config_format::Taken| {
-                    let s = slots.iter().find(|s| {
-                        !s.removed()
-                            && s.entry.same_line(old_src, e, new_src)
-                            && !taken(&s.entry.name)
-                    });
-                    s.map(|s| &s.entry.name)
-                });
-            let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
-            let now = sys::now_ms();
-            // Logged first: the reload itself reports entries that found no room.
+            // Logged first: the reload itself reports entries that found
+            // no room.
             self.log.info(text!("table reloaded"));
-            let log = &self.log;
-            let no_room = |name: &config_format::Name| {
-                let parts = [
-                    Part::Text(text!("reload: no room for ")),
-                    Part::Raw(name.as_bytes()),
-                    Part::Text(text!(" while old entries stop")),
-                ];
-                log.error_with(&parts);
-            };
-            self.sup.reload(&self.table.0, &same, &no_room, now);
-            self.swap_sources();
+            self.apply();
+        } else {
+            // Rejected: the parsed table is done with.
+            self.table.release();
         }
-        // Applied or rejected, the parsed table is done with (the slots hold
-        // copies of the entries).
-        self.table.release();
         errors
+    }
+
+    /// Hands the table just loaded to the supervisor and makes its source
+    /// the current one. One path for the start (no slot yet: no name kept,
+    /// nothing compared, room for every entry) and a reload.
+    fn apply(&mut self) {
+        let old_src = self.src.current();
+        let new_src = self.src.get(true);
+        // BusyBox keeps a reloaded inittab line by process and tty
+        // (each copy of a repeated line its own running one).
+        let slots = self.sup.slots();
+        self.table
+            .0
+            .keep_names(&|e: &Entry, taken: config_format::Taken| {
+                let s = slots.iter().find(|s| {
+                    !s.removed() && s.entry.same_line(old_src, e, new_src) && !taken(&s.entry.name)
+                });
+                s.map(|s| &s.entry.name)
+            });
+        let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
+        let now = sys::now_ms();
+        let log = &self.log;
+        let no_room = |name: &config_format::Name| {
+            let parts = [
+                Part::Text(text!("reload: no room for ")),
+                Part::Raw(name.as_bytes()),
+                Part::Text(text!(" while old entries stop")),
+            ];
+            log.error_with(&parts);
+        };
+        self.sup.reload(&self.table.0, &same, &no_room, now);
+        self.src.current = !self.src.current;
+        // The slots hold copies of the entries: until the next load, the
+        // parsed table would only keep its pages resident.
+        self.table.release();
     }
 
     /// The loop. Returns once the supervisor has finished (its
@@ -556,7 +556,8 @@ impl<'a> Runtime<'a> {
     /// each one, so an orphan storm never overflows the action queue.
     /// Returns whether children are left.
     #[inline(never)]
-    fn reap(&mut self, now: u64) -> bool {
+    fn reap(&mut self) -> bool {
+        let now = sys::now_ms();
         loop {
             match sys::wait4(-1, sys::WNOHANG) {
                 Ok(Some((pid, status))) => {
@@ -583,14 +584,18 @@ impl<'a> Runtime<'a> {
 
     fn on_signals(&mut self) {
         while let Ok(Some(info)) = sys::read_signal(&self.sigfd) {
-            let now = sys::now_ms();
             match info.signo {
                 SIGCHLD => {
-                    self.reap(now);
+                    self.reap();
                 }
-                // Not one foster raised itself (SIGPIPE for its own line on
-                // a closed stderr): logging it would raise the next, for ever.
-                sig => self.on_signal(sig, self.verbose && info.pid != sys::getpid(), now),
+                sig => {
+                    let now = sys::now_ms();
+                    // Not one foster raised itself (SIGPIPE for its own line
+                    // on a closed stderr): logging it would raise the next,
+                    // for ever.
+                    let report = self.verbose && info.pid != sys::getpid();
+                    self.on_signal(sig, report, now);
+                }
             }
         }
     }
@@ -637,10 +642,9 @@ impl<'a> Runtime<'a> {
         let mut buf = [0u8; 16];
         let ready = match sys::read(fd, &mut buf) {
             Err(Errno::EAGAIN) => return,
-            Ok(0) | Err(_) => false,
             // Only what was read can hold a newline: the rest is zeros.
-            Ok(_) if config_format::has_byte(&buf, b'\n') => true,
-            Ok(_) => return,
+            Ok(n) if n > 0 && !config_format::has_byte(&buf, b'\n') => return,
+            r => r.is_ok_and(|n| n > 0),
         };
         close_ready(&self.ep, self.ready, slot);
         if ready {
@@ -666,13 +670,8 @@ impl<'a> Runtime<'a> {
             LOG_READS_PER_EVENT
         };
         for _ in 0..reads {
-            let n = match sys::read(pipe.read, &mut chunk) {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    empty = true;
-                    break;
-                }
-            };
+            // End of file or an error: nothing waiting either.
+            let n = sys::read(pipe.read, &mut chunk).unwrap_or(0);
             for &b in chunk.get(..n).unwrap_or(&[]) {
                 let newline = b == b'\n';
                 if newline || pipe.len == LOG_LINE as u32 {
@@ -683,7 +682,7 @@ impl<'a> Runtime<'a> {
                     pipe.len += 1;
                 }
             }
-            // A short read: nothing more is waiting.
+            // A short read (none at all too): nothing more is waiting.
             empty = n < chunk.len();
             if empty {
                 break;
@@ -731,10 +730,10 @@ impl<'a> Runtime<'a> {
                     // /proc, would find nobody. PID 1's one kill(-1) also
                     // reaches processes that are not its descendants
                     // (nsenter'd ones, the kernel's usermode helpers).
-                    let children = self.reap(sys::now_ms());
+                    let children = self.reap();
                     if children || self.mode == Mode::Pid1 {
                         signal_all(sig, self.mode);
-                        self.reap(sys::now_ms());
+                        self.reap();
                     }
                 }
                 Action::Note(ref note) => self.note(note),
@@ -848,7 +847,7 @@ impl<'a> Runtime<'a> {
         // An `env=` value that does not fit is only left out here: the
         // exec still beats a dead PID 1 (a command too long never gets
         // past the table's checks).
-        let _ = self.command(entry, argv, env);
+        let _ = self.command(entry, argv, env, paths);
         let src = self.src.current();
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
@@ -904,9 +903,16 @@ impl<'a> Runtime<'a> {
     /// [`Runtime::base_env`], `FOSTER_SHUTDOWN` for a shutdown entry, then
     /// the entry's `env=` values. One copy for a start and for PID 1's
     /// restart entry. E2BIG also for an `env=` value that does not fit
-    /// (foster's own environment took the room).
+    /// (foster's own environment took the room). `buf`: room to unquote a
+    /// value in (the paths' scratch, filled only after).
     #[inline(never)]
-    fn command(&self, entry: &Entry, argv: &mut Argv, env: &mut Env) -> Result<(), Errno> {
+    fn command(
+        &self,
+        entry: &Entry,
+        argv: &mut Argv,
+        env: &mut Env,
+        buf: &mut SpawnPaths,
+    ) -> Result<(), Errno> {
         let src = self.src.current();
         if entry.argv(src, argv).is_err() {
             return Err(Errno::E2BIG);
@@ -927,9 +933,9 @@ impl<'a> Runtime<'a> {
             }
         }
         // Each value unquoted (at most the longest value the table allows).
-        let mut buf = [0u8; config_format::MAX_VALUE];
+        let (buf, _) = buf.split_at_mut(config_format::MAX_VALUE);
         for span in &entry.env {
-            if unquoted(*span, src, &mut buf).is_some_and(|kv| !env.set(kv)) {
+            if unquoted(*span, src, buf).is_some_and(|kv| !env.set(kv)) {
                 return Err(Errno::E2BIG);
             }
         }
@@ -972,7 +978,7 @@ impl<'a> Runtime<'a> {
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
         // An `env=` value that does not fit fails the start, as a command
         // too long does: the entry never runs without it.
-        self.command(entry, argv, env)?;
+        self.command(entry, argv, env, buf)?;
         let src = self.src.current();
         // One buffer split for the paths and names below (the log file's
         // too): see `SpawnPaths`.
@@ -1099,33 +1105,35 @@ fn log_pipe_for(
         | sys::O_CLOEXEC
         | sys::O_NONBLOCK
         | sys::O_NOFOLLOW;
-    let opened = target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644));
-    let sink = match opened {
-        Ok(fd) => fd,
-        Err(e) => {
-            let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
-            log_failed(log, name, text!("open "), target, e);
-            return None;
+    // One report for either failure (see `log_failed`).
+    let (what, target, e) = 'failed: {
+        let sink = match target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644)) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
+                break 'failed (text!("open "), target, e);
+            }
+        };
+        // The slot's own cell (its pipe from its previous start, if open).
+        let p = logs.get_mut(slot as usize)?;
+        if p.open {
+            // The previous start's sink is closed.
+            drop(Fd::from_raw(p.sink));
+        } else {
+            if let Err(e) = reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read, &mut p.write) {
+                break 'failed (text!("create its log pipe"), b"", e);
+            }
+            p.open = true;
+            p.slot = slot;
+            p.len = 0;
+            p.failing = false;
         }
+        p.sink = sink.into_raw();
+        p.kmsg = kmsg;
+        return Some(p.write);
     };
-    // The slot's own cell (its pipe from its previous start, if open).
-    let p = logs.get_mut(slot as usize)?;
-    if p.open {
-        // The previous start's sink is closed.
-        drop(Fd::from_raw(p.sink));
-    } else {
-        if let Err(e) = reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read, &mut p.write) {
-            log_failed(log, name, text!("create its log pipe"), b"", e);
-            return None;
-        }
-        p.open = true;
-        p.slot = slot;
-        p.len = 0;
-        p.failing = false;
-    }
-    p.sink = sink.into_raw();
-    p.kmsg = kmsg;
-    Some(p.write)
+    log_failed(log, name, what, target, e);
+    None
 }
 
 /// `NAME: unable to WHAT: ERRNO; logging to the console`.
