@@ -120,30 +120,37 @@ pub fn parse_into<const N: usize>(
     p.check_after();
 }
 
-/// Kind keywords, and the kind each one means: each kind's own name in
-/// [`Kind`] order ([`Kind::word`] reads them), then the alias `respawn`.
+/// Kind keywords: each kind's own name in [`Kind`] order ([`Kind::word`]
+/// reads them), then the alias `respawn`.
 pub(crate) const KIND_WORDS: &[u8] =
     b"sysinit wait once service askfirst shutdown ctrlaltdel restart respawn";
-const KINDS: [Kind; 9] = [
-    Kind::Sysinit,
-    Kind::Wait,
-    Kind::Once,
-    Kind::Service,
-    Kind::Askfirst,
-    Kind::Shutdown,
-    Kind::CtrlAltDel,
-    Kind::Restart,
-    Kind::Service,
-];
 
 /// The kind `word` names; an inittab action (`inittab`) is any kind word
 /// but `service` (the word of `Kind::Service`; `respawn` is another word),
-/// as in BusyBox. Not inlined: both kinds of line look one up.
+/// as in BusyBox. Not inlined: both kinds of line look one up. The alias
+/// apart, a match in [`Kind`] order: compiled to a bounds check, not a
+/// table (one match with the alias in it compiles to a chain of compares).
 #[inline(never)]
 fn kind_word(word: &[u8], inittab: bool) -> Option<Kind> {
-    word_index(KIND_WORDS, word)
-        .filter(|&i| !(inittab && i == Kind::Service as usize))
-        .and_then(|i| KINDS.get(i).copied())
+    use Kind::*;
+    let i = word_index(KIND_WORDS, word)?;
+    if i == 8 {
+        return Some(Service);
+    }
+    if inittab && i == Service as usize {
+        return None;
+    }
+    Some(match i {
+        0 => Sysinit,
+        1 => Wait,
+        2 => Once,
+        3 => Service,
+        4 => Askfirst,
+        5 => Shutdown,
+        6 => CtrlAltDel,
+        7 => Restart,
+        _ => return None,
+    })
 }
 
 /// The options, the text ones first in [`Text`] order: an option up to
@@ -180,6 +187,30 @@ const _: () = {
 };
 
 impl Opt {
+    /// The option of index `i` in [`OPTIONS`]. A match in `Opt` order:
+    /// compiled to a bounds check, not a table.
+    fn at(i: usize) -> Option<Opt> {
+        use Opt::*;
+        Some(match i {
+            0 => Tty,
+            1 => User,
+            2 => Group,
+            3 => Dir,
+            4 => Pidfile,
+            5 => Log,
+            6 => Env,
+            7 => Umask,
+            8 => Restart,
+            9 => Backoff,
+            10 => After,
+            11 => Ready,
+            12 => Stop,
+            13 => Timeout,
+            14 => OnExit,
+            _ => return None,
+        })
+    }
+
     /// The option's bit in a set of options given, or 0 for those that
     /// repeat (`env=`, `after=`): the others are given at most once per line.
     fn mark(self) -> u16 {
@@ -188,26 +219,9 @@ impl Opt {
     }
 }
 
-/// Option keys, in [`Opt`] order.
+/// Option keys, in [`Opt`] order ([`Opt::at`]).
 const OPTIONS: &[u8] =
     b"tty user group dir pidfile log env umask restart backoff after ready stop timeout on-exit";
-const OPTS: [Opt; 15] = [
-    Opt::Tty,
-    Opt::User,
-    Opt::Group,
-    Opt::Dir,
-    Opt::Pidfile,
-    Opt::Log,
-    Opt::Env,
-    Opt::Umask,
-    Opt::Restart,
-    Opt::Backoff,
-    Opt::After,
-    Opt::Ready,
-    Opt::Stop,
-    Opt::Timeout,
-    Opt::OnExit,
-];
 
 /// The value `words` (blank-separated) pairs with `key` in `values`.
 pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<T> {
@@ -619,10 +633,13 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 let key = span(start, start + eq);
                 let value_at = start + eq + 1;
                 let value = span(value_at, end);
-                // The value lexes as the word's rest did; too long for the
-                // buffer, it gets a length no buffer has.
-                val.len = crate::unquote(value.get(src), &mut val.buf).unwrap_or(usize::MAX);
-                let result = match lookup(OPTIONS, &OPTS, key.get(src)) {
+                // The value lexed again by this lexer, unquoted this time
+                // (no second lexer, as `unquote` builds): it ends where the
+                // word did and lexes as it did, so it cannot fail. Too long
+                // for the buffer, it gets a length no buffer has.
+                lx.pos = value_at;
+                val.len = lx.word(&mut val.buf).unwrap_or(usize::MAX);
+                let result = match word_index(OPTIONS, key.get(src)).and_then(Opt::at) {
                     None => Err(Message::UnknownOption),
                     // Only the options given at most once leave a mark.
                     Some(opt) if seen & opt.mark() != 0 => Err(Message::DuplicateOption),

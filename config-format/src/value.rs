@@ -107,9 +107,17 @@ pub(crate) fn umask(s: &[u8]) -> Option<u16> {
     u16::try_from(number(s, 8, 4)?).ok().filter(|&n| n <= 0o777)
 }
 
+/// `always`, `on-failure`, `never`. A match on the word's index rather than
+/// a table of values (so too in [`log`] and [`on_exit`]): with the words in
+/// the enumeration's order it compiles to a bounds check, no table.
 pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
     use RestartPolicy::*;
-    lookup(b"always on-failure never", &[Always, OnFailure, Never], s)
+    Some(match word_index(b"always on-failure never", s)? {
+        0 => Always,
+        1 => OnFailure,
+        2 => Never,
+        _ => return None,
+    })
 }
 
 /// `console`, `null`, `kmsg`, or an absolute path (the caller keeps its
@@ -118,11 +126,12 @@ pub(crate) fn log(s: &[u8]) -> Option<Log> {
     if s.first() == Some(&b'/') {
         return Some(Log::File);
     }
-    lookup(
-        b"console null kmsg",
-        &[Log::Console, Log::Null, Log::Kmsg],
-        s,
-    )
+    Some(match word_index(b"console null kmsg", s)? {
+        0 => Log::Console,
+        1 => Log::Null,
+        2 => Log::Kmsg,
+        _ => return None,
+    })
 }
 
 /// `MIN..MAX`, both durations, `0 < MIN <= MAX`.
@@ -150,16 +159,14 @@ fn byte_after(s: &[u8], prefix: &[u8]) -> Option<u8> {
 /// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
 /// `exit:CODE` (0..=255): the action and its code (0 but for `exit:CODE`).
 pub(crate) fn on_exit(s: &[u8]) -> Option<(OnExit, u8)> {
-    // A constant: a local array is built with a store per element.
-    const NAMED: [OnExit; 4] = [
-        OnExit::Poweroff,
-        OnExit::Reboot,
-        OnExit::Halt,
-        OnExit::ExitStatus,
-    ];
-    lookup(b"poweroff reboot halt exit", &NAMED, s)
-        .map(|a| (a, 0))
-        .or_else(|| Some((OnExit::Exit, byte_after(s, b"exit:")?)))
+    let named = match word_index(b"poweroff reboot halt exit", s) {
+        Some(0) => OnExit::Poweroff,
+        Some(1) => OnExit::Reboot,
+        Some(2) => OnExit::Halt,
+        Some(3) => OnExit::ExitStatus,
+        _ => return Some((OnExit::Exit, byte_after(s, b"exit:")?)),
+    };
+    Some((named, 0))
 }
 
 /// `Some(index of the first '=')` if `raw` starts with a key and `=`: an
