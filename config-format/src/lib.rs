@@ -288,6 +288,10 @@ pub const DEFAULT_BACKOFF_MAX: Millis = 30_000;
 pub const INITTAB_BACKOFF_MAX: Millis = 1_000;
 /// `timeout=` default: how long a stopping entry gets before SIGKILL.
 pub const DEFAULT_STOP_TIMEOUT: Millis = 5_000;
+/// A BusyBox `shutdown` line's bound, as it cannot set `timeout=`: BusyBox
+/// waits for one without a limit, so an `rcK` that stops a database or a
+/// slow `umount` gets a minute, not 5 s; a shutdown still never hangs.
+pub const INITTAB_SHUTDOWN_TIMEOUT: Millis = 60_000;
 /// `stop=` default.
 pub const SIGTERM: u8 = 15;
 /// Lowest `ready=fd:N` (0..2 are stdio).

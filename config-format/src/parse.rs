@@ -6,7 +6,7 @@ use crate::error::{Cycle, Error, ErrorKind, Message};
 use crate::lex::{is_blank, logical_end, Lexer};
 use crate::{
     argv, value, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN, Text,
-    DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, INITTAB_BACKOFF_MAX, MAX_AFTER,
+    DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, INITTAB_BACKOFF_MAX, INITTAB_SHUTDOWN_TIMEOUT, MAX_AFTER,
     MAX_ARGS, MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE, SIGTERM, TEXTS,
 };
 
@@ -831,6 +831,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         }
         e.login = login;
         e.backoff_max = INITTAB_BACKOFF_MAX;
+        if kind == Kind::Shutdown {
+            e.timeout = INITTAB_SHUTDOWN_TIMEOUT;
+        }
         self.push(&e, first);
         end
     }

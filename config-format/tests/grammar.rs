@@ -629,6 +629,17 @@ fn inittab_every_action() {
     );
 }
 
+/// BusyBox waits for a `shutdown` line without a limit and an inittab line
+/// cannot set `timeout=`: it gets a minute, not the native 5 s (an `rcK`
+/// stopping a database was killed after 5 s).
+#[test]
+fn inittab_shutdown_lines_get_a_minute() {
+    let src = "::shutdown:/etc/init.d/rcK\n::respawn:/bin/sh\nshutdown n -- /bin/true\n";
+    let t = clean(src);
+    let timeouts: Vec<u64> = t.entries.iter().map(|e| e.timeout).collect();
+    assert_eq!(timeouts, [60_000, 5_000, 5_000]);
+}
+
 #[test]
 fn inittab_names_are_generated_unique_and_stable() {
     let src = "::shutdown:a\n::shutdown:b\n/dev/ttyS0::respawn:c\nttyS0::respawn:d\n\
