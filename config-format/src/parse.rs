@@ -6,8 +6,9 @@ use crate::error::{Cycle, Error, ErrorKind, Message};
 use crate::lex::{is_blank, logical_end, Lexer};
 use crate::{
     argv, value, Entry, Kind, Log, Name, RestartPolicy, Span, Syntax, Table, TableN, Text,
-    DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, INITTAB_BACKOFF_MAX, INITTAB_SHUTDOWN_TIMEOUT, MAX_AFTER,
-    MAX_ARGS, MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE, SIGTERM, TEXTS,
+    DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_STOP_TIMEOUT, INITTAB_BACKOFF_MAX,
+    INITTAB_SHUTDOWN_TIMEOUT, MAX_AFTER, MAX_ARGS, MAX_ENTRIES, MAX_ENV, MAX_NAME, MAX_VALUE,
+    SIGTERM, TEXTS,
 };
 
 /// Parse a whole table. Every error goes to `on_error` (bad lines are skipped,
