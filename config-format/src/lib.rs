@@ -227,8 +227,8 @@ pub enum Log {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Text {
     /// `tty=` (native) or the inittab id (not set for an empty id: the
-    /// console). Either a path under `/dev/` or a name there: the init
-    /// prepends `/dev/` when the unquoted value does not start with `/dev/`.
+    /// console). Either an absolute path or a name under `/dev/`: the init
+    /// prepends `/dev/` when the unquoted value does not start with `/`.
     Tty,
     /// `user=`: a name or a numeric uid. Default: foster's own.
     User,

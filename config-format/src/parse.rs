@@ -53,7 +53,7 @@ use crate::{
 /// comment; a `\` before the newline continues the line; leading blanks are
 /// skipped and trailing blanks dropped. Runlevels are ignored. An empty id is
 /// the console (no [`Text::Tty`]), any other id is kept raw (the init prepends
-/// `/dev/` unless it starts with `/dev/`). A leading `-` on the process makes a
+/// `/dev/` unless it starts with `/`). A leading `-` on the process makes a
 /// login shell. Such entries get generated names: the id without `/dev/`
 /// (bytes outside the name alphabet become `_`, `console` if empty), a dot, and
 /// the action as written (`tty1.respawn`, `console.sysinit`); a name already
