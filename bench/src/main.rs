@@ -314,6 +314,19 @@ fn sizes(ctx: &Ctx) -> Res<String> {
 
     // cargo bloat rebuilds with symbols: .text per crate and per module. In a
     // target dir of its own, or target/release/foster is left unstripped.
+    // Installed when missing, as the peers' packages are (crates.io).
+    let has_bloat = Command::new("cargo")
+        .args(["bloat", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_bloat {
+        eprintln!("bench: installing cargo-bloat");
+        let _ = Command::new("cargo")
+            .args(["install", "-q", "--locked", "cargo-bloat"])
+            .status();
+    }
     let bloat_dir = ctx.root.join("target/bloat");
     let crates = Command::new("cargo")
         .current_dir(&ctx.root)
@@ -1267,6 +1280,26 @@ fn race_one(init: &InitSpec, runs: usize) -> (usize, usize, usize) {
 
 fn qemu_boot(ctx: &Ctx) -> Res<String> {
     let runs = if ctx.quick { "2" } else { "5" };
+    // boot-bench's default test program, `exit-with`, sits next to it: built
+    // with it here (a `cargo run` of boot-bench alone builds only boot-bench).
+    let built = Command::new("cargo")
+        .current_dir(&ctx.root)
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "-p",
+            "qemu",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--bins",
+        ])
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !built.success() {
+        return Err("unable to build the qemu crate's binaries for musl".into());
+    }
     let out = Command::new("cargo")
         .current_dir(&ctx.root)
         .args([
