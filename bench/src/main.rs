@@ -1280,42 +1280,30 @@ fn race_one(init: &InitSpec, runs: usize) -> (usize, usize, usize) {
 
 fn qemu_boot(ctx: &Ctx) -> Res<String> {
     let runs = if ctx.quick { "2" } else { "5" };
-    // boot-bench's default test program, `exit-with`, sits next to it: built
-    // with it here (a `cargo run` of boot-bench alone builds only boot-bench).
-    let built = Command::new("cargo")
-        .current_dir(&ctx.root)
-        .args([
+    // boot-bench's default test program, `exit-with`, sits next to it: both
+    // built here, then boot-bench run as built.
+    let triple = "x86_64-unknown-linux-musl";
+    cargo(
+        &ctx.root,
+        &[
             "build",
-            "-q",
             "--release",
             "-p",
             "qemu",
             "--target",
-            "x86_64-unknown-linux-musl",
+            triple,
             "--bins",
-        ])
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !built.success() {
-        return Err("unable to build the qemu crate's binaries for musl".into());
-    }
-    let out = Command::new("cargo")
+        ],
+    )
+    .map_err(|e| {
+        format!(
+            "unable to build boot-bench: {}",
+            e.lines().last().unwrap_or("")
+        )
+    })?;
+    let out = Command::new(ctx.root.join(format!("target/{triple}/release/boot-bench")))
         .current_dir(&ctx.root)
-        .args([
-            "run",
-            "-q",
-            "--release",
-            "-p",
-            "qemu",
-            "--target",
-            "x86_64-unknown-linux-musl",
-            "--bin",
-            "boot-bench",
-            "--",
-            "--runs",
-            runs,
-        ])
+        .args(["--runs", runs])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| e.to_string())?;
