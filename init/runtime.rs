@@ -672,7 +672,7 @@ impl<'a> Runtime<'a> {
         for _ in 0..reads {
             // End of file or an error: nothing waiting either.
             let n = sys::read(pipe.read, &mut chunk).unwrap_or(0);
-            for &b in chunk.get(..n).unwrap_or(&[]) {
+            for &b in chunk.iter().take(n) {
                 let newline = b == b'\n';
                 if newline || pipe.len == LOG_LINE as u32 {
                     emit_log_line(pipe, &self.sup, &self.log);
@@ -1492,7 +1492,14 @@ fn pidfile_pid(path: &CStr, sup: &mut Supervisor, now: u64) -> PidfileRead {
     }
     // wait4 on one pid with WNOHANG: 0 means a live child of ours.
     match sys::wait4(pid, sys::WNOHANG) {
-        Ok(None) if may_claim(path, pid) => PidfileRead::Child(pid),
+        // The pidfile's text is done with: its buffer takes the digits.
+        Ok(None)
+            if buf
+                .first_chunk_mut()
+                .is_some_and(|d| may_claim(path, pid, d)) =>
+        {
+            PidfileRead::Child(pid)
+        }
         Ok(None) => PidfileRead::Missing,
         Ok(Some((_, status))) => {
             sup.child_exited(pid, ExitStatus::from_wait(status), now);
@@ -1507,17 +1514,17 @@ fn pidfile_pid(path: &CStr, sup: &mut Supervisor, now: u64) -> PidfileRead {
 /// when that user owns `pid` (as systemd refuses a foreign pid from a
 /// pidfile not owned by root): else a `user=` daemon could have its stop
 /// kill any orphan foster adopted. /proc/PID's owner is the process's
-/// effective uid (an undumpable process's too).
+/// effective uid (an undumpable process's too). `digits`: room for the
+/// pid's digits, a buffer of the caller's (one less to zero here).
 #[cold]
-fn may_claim(pidfile: &CStr, pid: Pid) -> bool {
+fn may_claim(pidfile: &CStr, pid: Pid, digits: &mut [u8; 20]) -> bool {
     let Ok(owner) = sys::owner(pidfile) else {
         return false;
     };
-    let mut digits = [0u8; 20];
     let mut path = [0u8; reaper::PROC_PATH];
     owner == 0
         || owner == sys::getuid()
-        || reaper::proc_path(&mut path, crate::out::decimal(pid as u64, &mut digits), b"")
+        || reaper::proc_path(&mut path, crate::out::decimal(pid as u64, digits), b"")
             .is_some_and(|p| sys::owner(p) == Ok(owner))
 }
 

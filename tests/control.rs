@@ -1857,6 +1857,46 @@ fn start_right_after_stop_brings_it_back() {
     assert_ne!(f.row("web").pid, Some(web.pid));
 }
 
+/// The other side of the rule below: a `pidfile=` entry run as nobody whose
+/// daemon (nobody's too) writes its pid into nobody's own pidfile is adopted,
+/// and stopped when asked.
+#[test]
+fn a_pidfile_written_by_its_user_claims_that_users_daemon() {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return;
+    }
+    let dir = TempDir::new("pidfile-own");
+    let own = dir.path("nobody");
+    fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    let pidfile = own.join("d.pid");
+    let table = format!(
+        "service d user=nobody pidfile={pf} -- sh -c 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n",
+        pf = pidfile.display(),
+    );
+    let foster = Foster::start(&dir, &table);
+    assert!(
+        wait_until(T, || foster.log().contains("d: daemon pid")),
+        "{}",
+        foster.log()
+    );
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        foster.log().contains(&format!("d: daemon pid {pid}")),
+        "{}",
+        foster.log()
+    );
+    assert_eq!(foster.row("d").pid, Some(pid));
+    let out = foster.ctl(&["stop", "d"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(wait_until(T, || !alive(pid)), "{}", foster.log());
+}
+
 /// A `pidfile=` entry run as nobody writes its own pidfile: naming there a
 /// root process that is also foster's child (an orphan another entry left,
 /// re-parented to the subreaper) must not hand that process to nobody's
