@@ -566,11 +566,20 @@ impl Supervisor {
         self.slots.get(id as usize)
     }
 
+    // A call of `lookup`, inlined where made (measured: smaller).
+    #[inline(always)]
     pub fn find(&self, name: &[u8]) -> Option<SlotId> {
+        self.lookup(name).map(|(i, _)| i)
+    }
+
+    /// The slot of the entry `name` in the table in force, with its id.
+    #[inline(never)]
+    fn lookup(&self, name: &[u8]) -> Option<(SlotId, &Slot)> {
         self.slots
             .iter()
-            .position(|s| !s.removed() && s.name().as_bytes() == name)
-            .map(|i| i as SlotId)
+            .enumerate()
+            .find(|(_, s)| !s.removed() && s.name().as_bytes() == name)
+            .map(|(i, s)| (i as SlotId, s))
     }
 
     /// How the running stop will end, if one runs.
@@ -947,31 +956,29 @@ impl Supervisor {
     /// stopping only changes how it ends (poweroff after a reboot request, ...).
     pub fn shutdown(&mut self, outcome: Outcome, now: u64) {
         match self.phase {
-            Phase::Stopping(stage) => {
-                if !matches!(stage, Stage::Finished) {
-                    // Said again when that changes: the console said
-                    // "powering off", a reboot must not come unannounced
-                    // (a sub-init's exit code is no news).
-                    if discriminant(&outcome) != discriminant(&self.outcome) {
-                        self.note(Note::ShutdownBegins { outcome });
-                    }
-                    self.outcome = outcome;
-                }
+            Phase::Stopping(Stage::Finished) => {}
+            // Said again only when that changes: the console said
+            // "powering off", a reboot must not come unannounced (a
+            // sub-init's exit code is no news).
+            Phase::Stopping(_) if discriminant(&outcome) == discriminant(&self.outcome) => {
+                self.outcome = outcome;
             }
-            Phase::Boot | Phase::Running => {
+            phase => {
+                if !matches!(phase, Phase::Stopping(_)) {
+                    self.phase = Phase::Stopping(Stage::StopServices);
+                    // Nothing pending may start any more. A daemon still
+                    // looked for (bounded) is stopped in its turn once
+                    // found, not left running untracked.
+                    for s in self.slots.iter_mut() {
+                        if matches!(s.state, State::Pending | State::Backoff { .. })
+                            && s.entry.kind != Kind::Shutdown
+                        {
+                            s.state = State::Stopped;
+                        }
+                    }
+                }
                 self.note(Note::ShutdownBegins { outcome });
                 self.outcome = outcome;
-                self.phase = Phase::Stopping(Stage::StopServices);
-                // Nothing pending may start any more. A daemon still looked
-                // for (bounded) is stopped in its turn once found, not left
-                // running untracked.
-                for s in self.slots.iter_mut() {
-                    if matches!(s.state, State::Pending | State::Backoff { .. })
-                        && s.entry.kind != Kind::Shutdown
-                    {
-                        s.state = State::Stopped;
-                    }
-                }
             }
         }
         self.advance(now);
@@ -1334,38 +1341,44 @@ impl Supervisor {
         };
         // Removed, it was only waiting for its turn to stop: no restart, no
         // `on-exit=`, dropped as if stopped, but its end is logged.
-        let removed = slot.removed();
+        if slot.removed() {
+            if let Some(status) = status {
+                self.note(Note::Exited {
+                    slot: id,
+                    status,
+                    quiet: false,
+                    restart_in: None,
+                });
+            }
+            return self.stopped(id, AfterStop::Remove, now);
+        }
         let mut restart_in = None;
-        let mut quiet = false;
-        let mut on_exit = None;
         // A start that failed counts as status 255.
         let st = status.unwrap_or(ExitStatus::Code(255));
         let exit_code = slot.entry.exit_code;
-        if !removed {
-            slot.ready = false;
-            slot.last_exit = status.or(slot.last_exit);
-            // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
-            // it would only be blocked again: failed for good.
-            let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
-            let uptime = now.saturating_sub(slot.since);
-            if restart {
-                if uptime >= HEALTHY_UPTIME {
-                    slot.delay = slot.entry.backoff_min;
-                }
-                let delay = slot.delay;
-                // Never 0: the parser keeps `0 < MIN <= MAX`.
-                slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
-                slot.restarts += 1;
-                slot.state = State::Backoff { until: now + delay };
-                restart_in = NonZeroU64::new(delay);
-            } else if !st.success() {
-                slot.state = State::Failed { status };
-            } else {
-                slot.state = State::Done {};
+        slot.ready = false;
+        slot.last_exit = status.or(slot.last_exit);
+        // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
+        // it would only be blocked again: failed for good.
+        let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
+        let uptime = now.saturating_sub(slot.since);
+        if restart {
+            if uptime >= HEALTHY_UPTIME {
+                slot.delay = slot.entry.backoff_min;
             }
-            on_exit = if restart { None } else { slot.entry.on_exit() };
-            quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
+            let delay = slot.delay;
+            // Never 0: the parser keeps `0 < MIN <= MAX`.
+            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
+            slot.restarts += 1;
+            slot.state = State::Backoff { until: now + delay };
+            restart_in = NonZeroU64::new(delay);
+        } else if !st.success() {
+            slot.state = State::Failed { status };
+        } else {
+            slot.state = State::Done {};
         }
+        let on_exit = if restart { None } else { slot.entry.on_exit() };
+        let quiet = !restart && st.success() && slot.entry.kind != Kind::Service;
         if let Some(status) = status {
             self.note(Note::Exited {
                 slot: id,
@@ -1373,9 +1386,6 @@ impl Supervisor {
                 quiet,
                 restart_in,
             });
-        }
-        if removed {
-            return self.stopped(id, AfterStop::Remove, now);
         }
         if let Some(on_exit) = on_exit {
             let code = st.shell_code();
@@ -1418,10 +1428,7 @@ impl Supervisor {
         // Every slot: an unused one holds an empty name, which no entry has.
         for dep in slot.entry.after.padded() {
             // An entry not in the table does not hold anything up.
-            let Some(j) = self.find(dep.as_bytes()) else {
-                continue;
-            };
-            let Some(s) = self.slot(j) else {
+            let Some((j, s)) = self.lookup(dep.as_bytes()) else {
                 continue;
             };
             // Down for good, or waiting for one that is (as found at its
@@ -1545,19 +1552,21 @@ impl Supervisor {
     /// already.
     #[inline(never)]
     fn queue_spawn(&mut self, id: SlotId) {
-        let Some(s) = self.slots.get(id as usize) else {
+        let Some(s) = self.slots.get_mut(id as usize) else {
             return;
         };
         let wanted = matches!(s.state, State::Pending) && !s.spawn_queued;
         // A full queue: the start (and a triggered `ctrlaltdel` entry's
         // turn) waits for the next step.
-        if wanted && !self.push(Action::Spawn { slot: id }) {
+        if wanted && self.actions.is_full() {
+            self.dropped_actions += 1;
             return;
         }
-        if let Some(s) = self.slots.get_mut(id as usize) {
-            s.spawn_queued |= wanted;
-            // A triggered `ctrlaltdel` entry (the only ones queued) has its turn.
-            s.cad_queued = false;
+        s.spawn_queued |= wanted;
+        // A triggered `ctrlaltdel` entry (the only ones queued) has its turn.
+        s.cad_queued = false;
+        if wanted {
+            self.push(Action::Spawn { slot: id });
         }
     }
 
