@@ -450,18 +450,18 @@ impl Env {
         let start = self.used;
         let end = start + kv.len() + 1;
         // The last pointer slot stays for the NULL.
-        let (Some(dst), true) = (self.buf.get_mut(start..end), at < MAX_VARS) else {
+        let slot = self.ptrs.get_mut(..MAX_VARS).and_then(|p| p.get_mut(at));
+        let (Some(dst), Some(slot)) = (self.buf.get_mut(start..end), slot) else {
             return false;
         };
-        let var = dst.as_ptr();
-        let (text, nul) = dst.split_at_mut(kv.len());
-        crate::bytes::copy(text, kv);
-        nul.fill(0);
+        *slot = dst.as_ptr();
+        // `dst` is one byte longer than `kv`: that last one is the NUL.
+        crate::bytes::copy(dst, kv);
+        if let Some(nul) = dst.last_mut() {
+            *nul = 0;
+        }
         // The earlier value's bytes stay, unreferenced.
         self.used = end;
-        if let Some(p) = self.ptrs.get_mut(at) {
-            *p = var;
-        }
         if earlier.is_none() {
             self.count += 1;
             self.terminate();

@@ -381,34 +381,49 @@ pub fn read_head<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Option<&'a 
         Err(Errno::EFBIG) => buf.len(),
         Err(_) => return None,
     };
-    let filled = buf.get(..n)?;
     // SAFETY: `read_file_raw` wrote the first `n` bytes (the length it
-    // returned; with EFBIG, the whole buffer), so each is initialised; a
-    // `MaybeUninit<u8>` has the layout of a `u8`.
-    Some(unsafe { &*(filled as *const [MaybeUninit<u8>] as *const [u8]) })
+    // returned; with EFBIG, the whole buffer).
+    Some(unsafe { filled(buf, n) })
+}
+
+/// The first `n` bytes of `buf` (at most all of it) as bytes.
+///
+/// # Safety
+/// Each of them must be initialised: the kernel wrote them (`n` is a
+/// length it returned).
+unsafe fn filled(buf: &[MaybeUninit<u8>], n: usize) -> &[u8] {
+    let part = buf.get(..n).unwrap_or(&[]);
+    // SAFETY: initialised (the caller's promise); a `MaybeUninit<u8>` has
+    // the layout of a `u8`.
+    unsafe { &*(part as *const [MaybeUninit<u8>] as *const [u8]) }
 }
 
 /// The whole lines at the start of a text file, as many as fit in `buf`:
 /// a longer file is cut after the last whole line that fits (a cut line
 /// could read as another value), a missing file is empty. `buf` need not be
 /// initialised (no zeroing): only the part the kernel filled is returned.
+#[inline(always)]
 pub fn read_lines<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Result<&'a [u8]> {
-    let (n, cut) = match check(read_file_raw(path, buf, O_NONBLOCK)) {
-        Ok(n) => (n, false),
-        Err(Errno::EFBIG) => (buf.len(), true),
-        Err(Errno::ENOENT) => (0, false),
-        Err(e) => return Err(e),
-    };
-    let filled = buf.get(..n).unwrap_or(&[]);
-    // SAFETY: `read_file_raw` wrote the first `n` bytes (the length it
-    // returned; with EFBIG, the whole buffer), so each is initialised; a
-    // `MaybeUninit<u8>` has the layout of a `u8`.
-    let text = unsafe { &*(filled as *const [MaybeUninit<u8>] as *const [u8]) };
-    if !cut {
-        return Ok(text);
+    let n = check(read_lines_raw(path, buf))?;
+    // SAFETY: `read_lines_raw` answers a length the kernel filled.
+    Ok(unsafe { filled(buf, n) })
+}
+
+/// [`read_lines`]' work: the length of the whole lines read, or `-errno`
+/// (in a register, where the `Result` of a slice would go through memory).
+#[inline(never)]
+fn read_lines_raw(path: &CStr, buf: &mut [MaybeUninit<u8>]) -> isize {
+    match check(read_file_raw(path, buf, O_NONBLOCK)) {
+        Ok(n) => n as isize,
+        // SAFETY: with EFBIG the kernel filled the whole buffer. Cut
+        // after its last newline.
+        Err(Errno::EFBIG) => unsafe { filled(buf, buf.len()) }
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1) as isize,
+        Err(Errno::ENOENT) => 0,
+        Err(e) => e.raw(),
     }
-    let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    Ok(text.get(..whole).unwrap_or(&[]))
 }
 
 /// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
@@ -607,21 +622,22 @@ pub struct DirEntry<'a> {
 
 /// Calls `f` for every entry of an open directory.
 pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> {
-    let mut buf = [0u8; 2048];
+    // Not zeroed: only the part the kernel filled is read.
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
     loop {
         let n = retry(|| sys!(__NR_getdents64, dir.raw(), buf.as_mut_ptr(), buf.len()))?;
         if n == 0 {
             return Ok(());
         }
+        // SAFETY: the kernel wrote the first `n` bytes (the length it
+        // returned).
+        let data = unsafe { filled(&buf, n) };
         // Each record: inode, offset, reclen@16, type@18, name@19 (NUL-padded).
         let mut off = 0usize;
-        while off + 19 <= n {
-            let Some(&[lo, hi, d_type]) = buf.get(off + 16..off + 19) else {
-                break;
-            };
+        while let Some(&[lo, hi, d_type]) = data.get(off + 16..off + 19) {
             let end = off + u16::from_ne_bytes([lo, hi]) as usize;
             // `None` for a record shorter than its header or past the end.
-            let Some(raw) = buf.get(off + 19..end).filter(|_| end <= n) else {
+            let Some(raw) = data.get(off + 19..end) else {
                 break;
             };
             let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
@@ -836,10 +852,13 @@ pub fn sane_term(fd: RawFd) {
         return;
     }
     // SAFETY: TCGETS succeeded, so the kernel filled the whole struct.
-    let mut t = unsafe { t.assume_init() };
+    // Changed in place: no copy of it.
+    let t = unsafe { t.assume_init_mut() };
     // VINTR..VSUSP as the kernel's defaults (^C ^\ DEL ^U ^D, VTIME 0,
     // VMIN 1, VSWTC 0, ^Q ^S ^Z); the later ones are left as they are.
-    crate::bytes::copy(&mut t.c_cc, b"\x03\x1c\x7f\x15\x04\0\x01\0\x11\x13\x1a");
+    if let Some(cc) = t.c_cc.first_chunk_mut() {
+        *cc = *b"\x03\x1c\x7f\x15\x04\0\x01\0\x11\x13\x1a";
+    }
     t.c_line = 0;
     t.c_cflag &= g::CBAUD | g::CBAUDEX | g::CSIZE | g::CSTOPB | g::PARENB | g::PARODD | g::CRTSCTS;
     t.c_cflag |= g::CREAD | g::HUPCL | g::CLOCAL;
@@ -850,7 +869,7 @@ pub fn sane_term(fd: RawFd) {
     let _ = ioctl(
         fd,
         linux_raw_sys::ioctl::TCSETS,
-        &t as *const g::termios as usize,
+        t as *const g::termios as usize,
     );
 }
 
