@@ -112,17 +112,16 @@ pub fn main(args: StartArgs) -> i32 {
     let mut status = 2;
     // Two passes over the same lines: the first prints the messages and
     // finds the outcome and the column widths, the second prints the rows
-    // (at most `limit`: as many as the first pass measured).
+    // (the same ones: at most ROWS_MAX in both).
     let mut widths = HEADER_WIDTHS;
     let headers = cells(HEADERS);
-    let mut limit = ROWS_MAX;
     let mut print = false;
     loop {
         let mut n = 0;
         let mut lines = Some(text);
         while let Some(line) = next_piece(&mut lines, b'\n') {
             if let Some(rest) = after(line, b"entry\t") {
-                if n < limit {
+                if n < ROWS_MAX {
                     n += 1;
                     let row = cells(rest);
                     if !print {
@@ -130,7 +129,7 @@ pub fn main(args: StartArgs) -> i32 {
                             *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
                         }
                     } else if json {
-                        json_row(&mut l, &headers, &row, n == limit);
+                        json_row(&mut l, &headers, &row, n == 1);
                     } else {
                         table_row(&mut l, &row, &widths);
                     }
@@ -163,15 +162,16 @@ pub fn main(args: StartArgs) -> i32 {
         if status != 0 || !table {
             return status;
         }
-        limit = n;
         print = true;
+        // `[` waits in the line as each row does: see `json_row`.
         if json {
-            l.byte(b'[').flush(STDOUT);
+            l.byte(b'[');
         } else {
             table_row(&mut l, &headers, &widths);
         }
     }
     if json {
+        l.flush(STDOUT);
         l.byte(b']').flush(STDOUT);
     }
     // A status that did not reach its reader is no success (as `check`).
@@ -250,8 +250,15 @@ fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7]) {
     l.flush(STDOUT);
 }
 
-/// One object of `status --json`, on its own line; `last`: no comma after.
-fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
+/// One object of `status --json`, on its own line. The line before it
+/// (`[` or a row) is still in `l`, written out here, after a comma unless
+/// `first`: a row needs no count of those after it. This one waits in `l`
+/// in turn.
+fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], first: bool) {
+    if !first {
+        l.byte(b',');
+    }
+    l.flush(STDOUT);
     for (i, (header, cell)) in headers.iter().zip(row.iter()).enumerate() {
         // The key is the column's header in lower case, `_` for `-`.
         l.s(if i == 0 { "  {\"" } else { ", \"" });
@@ -280,10 +287,6 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], last: bool) {
         }
     }
     l.byte(b'}');
-    if !last {
-        l.byte(b',');
-    }
-    l.flush(STDOUT);
 }
 
 /// The applets' usage message: `usage: ` and the last line of

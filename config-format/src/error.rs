@@ -178,10 +178,13 @@ impl Error {
         for pass in 0..2 {
             let caret = pass == 1;
             m.s(b"  ");
-            if caret {
-                m.pad(decimal(u64::from(self.line), &mut [0; 20]).len());
-            } else {
-                m.n(self.line);
+            // The line number, or a blank for each of its digits.
+            for d in decimal(u64::from(self.line), &mut [0; 20]) {
+                m.s(if caret {
+                    b" "
+                } else {
+                    core::slice::from_ref(d)
+                });
             }
             m.s(b" | ");
             let mut rest = if caret { before } else { text };
@@ -270,8 +273,7 @@ unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restar
 );
 
 /// Where physical line `line` (1-based) of `src` starts; `None` for line 0
-/// and past the last line. Not inlined: the parser finds lines with it too.
-#[inline(never)]
+/// and past the last line (for the parser).
 pub(crate) fn line_start(src: &[u8], line: u32) -> Option<usize> {
     let (mut start, mut at) = (0, 1);
     for (i, &b) in src.iter().enumerate() {
@@ -288,8 +290,7 @@ pub(crate) fn line_start(src: &[u8], line: u32) -> Option<usize> {
 
 /// Physical line `line` (1-based) without its LF or CRLF.
 fn physical_line(src: &[u8], line: u32) -> Option<&[u8]> {
-    let text = src.get(line_start(src, line)?..)?;
-    let text = text.split(|&b| b == b'\n').next()?;
+    let text = crate::parse::nth_piece(src, b'\n', (line as usize).checked_sub(1)?)?;
     Some(match text.split_last() {
         Some((b'\r', rest)) => rest,
         _ => text,
@@ -354,12 +355,6 @@ impl Msg<'_, '_> {
 
     fn n(&mut self, n: u32) {
         self.s(decimal(u64::from(n), &mut [0; 20]))
-    }
-
-    fn pad(&mut self, n: usize) {
-        for _ in 0..n {
-            self.s(b" ");
-        }
     }
 
     /// Source text: printable ASCII as is, the rest escaped, long text cut.
