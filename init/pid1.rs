@@ -10,7 +10,7 @@
 use crate::fatal;
 use crate::log::{Log, Part};
 use crate::out::Line;
-use crate::runtime::{Config, Runtime};
+use crate::runtime::Runtime;
 use crate::signals::{SIGINT, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use crate::spawn::open_as;
 use crate::supervisor::{Mode, Outcome};
@@ -228,14 +228,7 @@ pub fn main(args: StartArgs) -> ! {
     if crate::subinit::parse(&args, 1, true, &mut opts).is_err() {
         opts = crate::subinit::Opts::default();
     }
-    let cfg = Config {
-        mode: Mode::Pid1,
-        table: opts.table,
-        args,
-        verbose: opts.verbose,
-    };
-    // Used in place: a Runtime is kilobytes, not to be copied out.
-    let mut new = Runtime::new(cfg, log);
+    let mut new = crate::subinit::runtime(args, Mode::Pid1, &opts, log);
     let rt = match &mut new {
         Ok(rt) => rt,
         Err((what, e)) => {

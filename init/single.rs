@@ -19,12 +19,16 @@ use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
 use crate::texts::{text, Packed};
 use core::ffi::CStr;
 
-/// What the command line asked for, and what CMD's start set.
-/// `repr(C)`: the order of fields measured to compile smallest (the exit
-/// code map at offset 0, then the start's fields, most read by the loop;
-/// with the map last, `main` grows by some 200 bytes).
+/// What the command line asked for, what CMD inherits, and what CMD's
+/// start set. `repr(C)`: the order of fields measured to compile smallest
+/// (what CMD inherits first, then the exit code map, then the start's
+/// fields, most read by the loop; with the map last, `main` grows by some
+/// 200 bytes).
 #[repr(C)]
 struct Opts {
+    /// What CMD inherits: the caller's mask and the signals it ignored.
+    mask: SigSet,
+    ignored: SigSet,
     /// Exit codes mapped to 0 (`-e N`), one bit each.
     remap: [u64; 4],
     /// Set as CMD starts: the terminal (fd), the child's pid, foster's own
@@ -46,8 +50,9 @@ struct Opts {
 /// no stack pages are touched (probed) before the signals are blocked.
 #[inline(never)]
 pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
-    let ignored = signals::ignored();
     let mut opts = Opts {
+        mask,
+        ignored: signals::ignored(),
         switches: if args.env(b"TINI_KILL_PROCESS_GROUP").is_some() {
             GROUP
         } else {
@@ -103,7 +108,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     // A block that ends with the status: its end and a failed start both
     // close the terminal and the signalfd in the one place below.
     'run: {
-        opts.child = match start(&args, &opts, cmd, fg, mask, ignored) {
+        opts.child = match start(&args, &opts, cmd, fg) {
             Ok(pid) => pid,
             Err(code) => break 'run code,
         };
@@ -218,14 +223,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
 /// inlined (measured: smaller): in a frame of its own the setup it builds
 /// sits near the stack pointer.
 #[inline(never)]
-fn start(
-    args: &crate::StartArgs,
-    opts: &Opts,
-    cmd: &CStr,
-    fg: bool,
-    mask: SigSet,
-    ignored: SigSet,
-) -> Result<Pid, i32> {
+fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Result<Pid, i32> {
     // The child's words come straight from foster's argv: no table argv,
     // no limit but the kernel's (a failed exec's 126 or 127).
     let setup = ChildSetup {
@@ -236,8 +234,8 @@ fn start(
         session: Session::Group {
             terminal: if fg { opts.term } else { -1 },
         },
-        keep_ignored: ignored,
-        mask,
+        keep_ignored: opts.ignored,
+        mask: opts.mask,
         service: None,
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.

@@ -62,6 +62,23 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Resu
     Ok(())
 }
 
+/// The runtime of `opts`' table, for a sub-init and PID 1 alike (one
+/// builder for both modes: `Runtime::new` is inlined once).
+pub fn runtime(
+    args: StartArgs,
+    mode: Mode,
+    opts: &Opts,
+    log: Log,
+) -> Result<Runtime<'static>, (Packed, sys::Errno)> {
+    let cfg = Config {
+        mode,
+        table: opts.table,
+        args,
+        verbose: opts.verbose,
+    };
+    Runtime::new(cfg, log)
+}
+
 /// Runs a sub-init; the caller has blocked the signals already (they wait
 /// in the signalfd).
 pub fn main(args: StartArgs) -> i32 {
@@ -74,9 +91,9 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(msg) = parse(&args, 1, false, &mut opts) {
         return crate::usage_error(msg);
     }
-    let Some(table) = opts.table else {
+    if opts.table.is_none() {
         return crate::usage_error(text!("sub-init mode needs -f TABLE"));
-    };
+    }
     if let Some(sig) = opts.pdeath {
         let parent = sys::getppid();
         if let Err(e) = sys::set_parent_death_signal(sig) {
@@ -87,15 +104,9 @@ pub fn main(args: StartArgs) -> i32 {
             let _ = sys::kill(sys::getpid(), sig);
         }
     }
-    let cfg = Config {
-        mode: Mode::SubInit,
-        table: Some(table),
-        args,
-        verbose: opts.verbose,
-    };
-    // Used in place: a Runtime is kilobytes, not to be copied out. Never
-    // dropped: foster exits right after it, and the kernel closes its fds.
-    let mut new = core::mem::ManuallyDrop::new(Runtime::new(cfg, Log::own_stderr()));
+    // Never dropped: foster exits right after it, and the kernel closes its fds.
+    let mut new =
+        core::mem::ManuallyDrop::new(runtime(args, Mode::SubInit, &opts, Log::own_stderr()));
     let rt = match &mut *new {
         Ok(rt) => rt,
         Err((what, e)) => return crate::failed(*what, *e),
