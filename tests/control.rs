@@ -860,6 +860,14 @@ fn no_daemon_is_exit_2() {
     drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
     let out = ctl(&dead, &["stop", "web"]);
     assert_eq!(out.code, 2, "{out:?}");
+    // An empty path names no file (it said "File name too long").
+    let out = ctl(Path::new(""), &["status"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("unable to reach foster at : No such file or directory"),
+        "{out:?}"
+    );
     // A listener that never answers: the client gives up instead of hanging.
     let mute = dir.path("mute.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&mute).unwrap();

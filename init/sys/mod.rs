@@ -1370,8 +1370,12 @@ fn at_unix_addr(nr: usize, fd: &Fd, path: &[u8]) -> Result<()> {
         path: [MaybeUninit::uninit(); 108],
     };
     let len = 2 + path.len() + 1;
-    if path.is_empty() || len > size_of::<SockAddrUn>() {
+    if len > size_of::<SockAddrUn>() {
         return Err(Errno::ENAMETOOLONG);
+    }
+    // As `open("")` answers (an empty path would name an abstract socket).
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
     }
     for (slot, &b) in sa.path.iter_mut().zip(path) {
         slot.write(b);
