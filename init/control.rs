@@ -33,23 +33,6 @@ pub const CLIENT_DEADLINE_MS: u64 = 2_000;
 pub const ACCEPT_PAUSE_MS: u64 = 1_000;
 pub const PID1_SOCKET: &CStr = c"/run/foster.sock";
 
-/// What [`Server::bind`] was unable to do, by the index its failures give.
-/// Each ends with the blank before the path.
-const BIND_FAILURES: Packed = text!(
-    "create a socket |remove the stale control socket \
-    |take the control socket (another foster answers there) |check the control socket \
-    |use a non-socket file as the control socket |check the control socket path \
-    |bind the control socket |listen on the control socket "
-);
-const SOCKET: usize = 0;
-const REMOVE_STALE: usize = 1;
-const TAKE: usize = 2;
-const CHECK: usize = 3;
-const NOT_A_SOCKET: usize = 4;
-const CHECK_PATH: usize = 5;
-const BIND: usize = 6;
-const LISTEN: usize = 7;
-
 /// The messages of `error: ` replies, by index: [`parse`]'s errors first,
 /// then [`answer`]'s (the last one empty: a reply built after it).
 const ERRORS: Packed = text!(
@@ -215,7 +198,7 @@ impl Server {
             // leaves it unconnected), then the listener.
             let fd = match sys::unix_socket(true) {
                 Ok(fd) => fd,
-                Err(e) => break 'failed (SOCKET, e),
+                Err(e) => break 'failed (text!("create a socket "), e),
             };
             match sys::stat(path, false) {
                 Ok(st) if st.mode & sys::S_IFMT == sys::S_IFSOCK => {
@@ -224,30 +207,41 @@ impl Server {
                     match sys::connect_unix(&fd, path.to_bytes()) {
                         Err(Errno::ECONNREFUSED) => {
                             if let Err(e) = sys::unlink(path) {
-                                break 'failed (REMOVE_STALE, e);
+                                break 'failed (text!("remove the stale control socket "), e);
                             }
                         }
-                        Ok(()) | Err(Errno::EAGAIN) => break 'failed (TAKE, Errno::EADDRINUSE),
-                        Err(e) => break 'failed (CHECK, e),
+                        Ok(()) | Err(Errno::EAGAIN) => {
+                            break 'failed (
+                                text!("take the control socket (another foster answers there) "),
+                                Errno::EADDRINUSE,
+                            )
+                        }
+                        Err(e) => break 'failed (text!("check the control socket "), e),
                     }
                 }
-                Ok(_) => break 'failed (NOT_A_SOCKET, Errno::EEXIST),
+                Ok(_) => {
+                    break 'failed (
+                        text!("use a non-socket file as the control socket "),
+                        Errno::EEXIST,
+                    )
+                }
                 Err(Errno::ENOENT) => {}
-                Err(e) => break 'failed (CHECK_PATH, e),
+                Err(e) => break 'failed (text!("check the control socket path "), e),
             }
             // The umask makes the node 0600 from the instant it exists.
             let old = sys::umask(0o177);
             let bound = sys::bind_unix(&fd, path.to_bytes());
             sys::umask(old);
             if let Err(e) = bound {
-                break 'failed (BIND, e);
+                break 'failed (text!("bind the control socket "), e);
             }
             if let Err(e) = sys::listen(&fd, 8) {
-                break 'failed (LISTEN, e);
+                break 'failed (text!("listen on the control socket "), e);
             }
             return Some(fd);
         };
-        log.unable_piece(BIND_FAILURES, what, path.to_bytes(), e);
+        // Each WHAT ends with the blank before the path.
+        log.unable(what, path.to_bytes(), e);
         None
     }
 
@@ -378,14 +372,12 @@ impl Server {
             }
         }
         let mut next = self.paused_until;
-        for i in 0..MAX_CLIENTS {
-            if let Some(c) = self.clients.get(i).filter(|c| c.open) {
-                if now >= c.deadline {
-                    crate::out::put_text(c.fd, text!("error: timed out waiting for a request\n"));
-                    self.close_client(ep, i);
-                } else {
-                    next = next.min(c.deadline);
-                }
+        for c in self.clients.iter_mut().filter(|c| c.open) {
+            if now >= c.deadline {
+                crate::out::put_text(c.fd, text!("error: timed out waiting for a request\n"));
+                close(ep, c);
+            } else {
+                next = next.min(c.deadline);
             }
         }
         next
@@ -394,11 +386,15 @@ impl Server {
     #[inline(never)]
     pub fn close_client(&mut self, ep: &Fd, index: usize) {
         if let Some(c) = self.clients.get_mut(index).filter(|c| c.open) {
-            c.open = false;
-            // Closes the connection.
-            crate::runtime::unwatch(ep, c.fd);
+            close(ep, c);
         }
     }
+}
+
+/// Frees an open client's cell and closes its connection.
+fn close(ep: &Fd, c: &mut Client) {
+    c.open = false;
+    crate::runtime::unwatch(ep, c.fd);
 }
 
 fn accept_failed(log: &Log, e: Errno) {
@@ -573,26 +569,29 @@ fn status_row(l: &mut Line, s: &Slot, now: u64) {
         .byte(b'\t');
     state_word(l, Some(s), now);
     let pid = s.pid();
-    field(l, pid.map(|p| p as u64));
-    field(l, Some(s.restarts as u64));
+    field(l, pid.map_or(NONE, |p| p as u64));
+    field(l, u64::from(s.restarts));
     match s.last_exit {
         Some(ExitStatus::Signal(sig)) => {
             crate::signals::put_name(l.byte(b'\t'), sig);
         }
-        Some(ExitStatus::Code(c)) => field(l, Some(c as u64)),
-        None => field(l, None),
+        Some(ExitStatus::Code(c)) => field(l, u64::from(c)),
+        None => field(l, NONE),
     }
     // Uptime: while a process runs.
-    field(l, pid.map(|_| now.saturating_sub(s.since) / 1000));
+    field(l, pid.map_or(NONE, |_| now.saturating_sub(s.since) / 1000));
 }
 
-/// A tab, then a number of `ctl status` or `-` for none.
+/// No number: a [`field`] of `-` (no pid, count or time comes near it).
+const NONE: u64 = u64::MAX;
+
+/// A tab, then a number of `ctl status` or `-` for [`NONE`].
 #[inline(never)]
-fn field(l: &mut Line, n: Option<u64>) {
+fn field(l: &mut Line, n: u64) {
     l.byte(b'\t');
     match n {
-        Some(n) => l.u(n),
-        None => l.byte(b'-'),
+        NONE => l.byte(b'-'),
+        n => l.u(n),
     };
 }
 
@@ -632,34 +631,6 @@ mod tests {
         assert_eq!(parse_request(&long), Err(BAD_NAME));
         long[5] = b' ';
         assert_eq!(parse_request(&long), Ok(Request::Stop(&long[6..])));
-    }
-
-    /// The failure indices of `Server::bind` name these texts.
-    #[test]
-    fn bind_failures_in_index_order() {
-        let mut all = Vec::new();
-        BIND_FAILURES.each(&mut |b| all.push(b));
-        let texts = [
-            (SOCKET, "create a socket"),
-            (REMOVE_STALE, "remove the stale control socket"),
-            (
-                TAKE,
-                "take the control socket (another foster answers there)",
-            ),
-            (CHECK, "check the control socket"),
-            (NOT_A_SOCKET, "use a non-socket file as the control socket"),
-            (CHECK_PATH, "check the control socket path"),
-            (BIND, "bind the control socket"),
-            (LISTEN, "listen on the control socket"),
-        ];
-        for (i, text) in texts {
-            // With the blank before the path.
-            assert_eq!(
-                all.split(|&b| b == b'|').nth(i),
-                Some(format!("{text} ").as_bytes())
-            );
-        }
-        assert_eq!(all.split(|&b| b == b'|').nth(8), None);
     }
 
     /// The error indices name these messages.

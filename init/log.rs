@@ -151,7 +151,7 @@ impl Log {
     }
     #[inline]
     pub fn info_raw(&self, msg: &[u8]) {
-        self.raw(INFO, msg);
+        self.raw(false, msg);
     }
     #[inline]
     pub fn error(&self, msg: Packed) {
@@ -159,17 +159,17 @@ impl Log {
     }
     #[inline]
     pub fn error_raw(&self, msg: &[u8]) {
-        self.raw(ERROR, msg);
+        self.raw(true, msg);
     }
     /// A line of one text.
     #[inline(never)]
     fn text(&self, level: u8, msg: Packed) {
         self.emit(level, &[Part::Text(msg)]);
     }
-    /// A line of one part as it is.
+    /// A line of one part as it is, an error or (`error` false) info.
     #[inline(never)]
-    fn raw(&self, level: u8, msg: &[u8]) {
-        self.emit(level, &[Part::Raw(msg)]);
+    pub fn raw(&self, error: bool, msg: &[u8]) {
+        self.emit(if error { ERROR } else { INFO }, &[Part::Raw(msg)]);
     }
 
     /// The error `unable to WHAT OBJ: ERRNO` (WHAT and OBJ written as given,
@@ -178,18 +178,6 @@ impl Log {
     #[inline(never)]
     pub fn unable(&self, what: Packed, obj: &[u8], e: Errno) {
         self.unable_to(what, obj, e, text!(""));
-    }
-
-    /// `unable to WHAT OBJ: ERRNO`, WHAT piece `i` of the packed list
-    /// `what` cut at `|` (a short list: a piece past 255 is none).
-    pub fn unable_piece(&self, what: Packed, i: usize, obj: &[u8], e: Errno) {
-        let i = u8::try_from(i).unwrap_or(u8::MAX);
-        self.error_with(&[
-            UNABLE_TO,
-            Part::Piece(what, i),
-            Part::Raw(obj),
-            Part::Errno(e),
-        ]);
     }
 
     /// `unable to WHAT OBJ: ERRNO POST`: one copy for [`Log::unable`] and

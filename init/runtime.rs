@@ -805,11 +805,7 @@ impl<'a> Runtime<'a> {
             }
             _ => {}
         }
-        if error {
-            self.log.error_raw(l.as_bytes());
-        } else {
-            self.log.info_raw(l.as_bytes());
-        }
+        self.log.raw(error, l.as_bytes());
     }
 
     // Cold: only `pidfile=` entries read one (measured: smaller).
