@@ -76,12 +76,11 @@ impl Log {
 
     /// PID 1: kmsg plus the console.
     pub fn pid1() -> Log {
-        let kmsg = sys::open(
+        let kmsg = sys::open_opt(
             c"/dev/kmsg",
             sys::O_WRONLY | sys::O_CLOEXEC | sys::O_NONBLOCK,
             0,
-        )
-        .ok();
+        );
         Log::own_console(c"/dev/console", kmsg)
     }
 
@@ -90,7 +89,7 @@ impl Log {
     /// console and a sub-init's stderr.
     fn own_console(path: &core::ffi::CStr, kmsg: Option<Fd>) -> Log {
         let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
-        let own = sys::open(path, flags, 0).ok();
+        let own = sys::open_opt(path, flags, 0);
         Log {
             console: own.as_ref().map_or(sys::STDERR, Fd::raw),
             _console: own,

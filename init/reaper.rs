@@ -72,12 +72,11 @@ pub fn signal_all(sig: u8, everyone: bool, groups: bool, cont: bool) -> Option<u
     if parent != sys::getppid() {
         return None;
     }
-    let dir = sys::open(
+    let dir = sys::open_opt(
         c"/proc",
         sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC,
         0,
-    )
-    .ok()?;
+    )?;
     let mut count = 0;
     let read = sys::for_each_dirent(&dir, |ent| {
         let Some(pid) = parse_pid(ent.name) else {

@@ -1032,7 +1032,7 @@ impl<'a> Runtime<'a> {
             None => {
                 drop_log(&self.ep, self.logs, slot);
                 if stdin_null {
-                    null = sys::open(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0).ok();
+                    null = sys::open_opt(c"/dev/null", sys::O_WRONLY | sys::O_CLOEXEC, 0);
                 }
                 null.as_ref().map(Fd::raw)
             }

@@ -97,7 +97,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     // `foster CMD &` in a script shares the script's group, and must not
     // take the terminal from it. Else, or without a /dev/tty node, stdin.
     let ctty = if opts.pgrp == sys::getpid() {
-        sys::open(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0).ok()
+        sys::open_opt(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0)
     } else {
         None
     };

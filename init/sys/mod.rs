@@ -302,6 +302,16 @@ pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
     }))
 }
 
+/// [`open`] when only success matters: one copy of the conversion, and
+/// not through `Result::ok`, which brings the `Result`'s drop glue along.
+#[inline(never)]
+pub fn open_opt(path: &CStr, flags: u32, mode: u32) -> Option<Fd> {
+    let Ok(fd) = open(path, flags, mode) else {
+        return None;
+    };
+    Some(fd)
+}
+
 #[inline(always)]
 pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     check(read_raw(fd, as_uninit(buf)))
@@ -1402,9 +1412,16 @@ pub fn accept(fd: &Fd) -> Result<Fd> {
 /// One `send` that never blocks nor raises SIGPIPE, whatever the socket's
 /// own flags: a socket shared with children (journald's stream as stderr)
 /// cannot be opened again non-blocking, and its flags are theirs too.
+#[inline(always)]
 pub fn send_nowait(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    check(send_nowait_raw(fd, buf))
+}
+
+/// [`send_nowait`]'s call: the length sent, or `-errno`.
+#[inline(never)]
+fn send_nowait_raw(fd: RawFd, buf: &[u8]) -> isize {
     const FLAGS: u32 = linux_raw_sys::net::MSG_DONTWAIT | linux_raw_sys::net::MSG_NOSIGNAL;
-    sys!(__NR_sendto, fd, buf.as_ptr(), buf.len(), FLAGS, 0, 0)
+    raw!(__NR_sendto, fd, buf.as_ptr(), buf.len(), FLAGS, 0, 0)
 }
 
 /// The peer's (pid, uid, gid) of a connected Unix socket.
