@@ -12,7 +12,7 @@
 use crate::bytes::nth_piece;
 use crate::out::Line;
 use crate::sys;
-use crate::texts::text;
+use crate::texts::{text, Packed};
 use config_format::{
     parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table, Text,
     MAX_TABLE_BYTES,
@@ -21,10 +21,12 @@ use config_format::{
 /// The names of `RestartPolicy`, `Log` and `ArgvError` values, in
 /// declaration order (the enums' discriminants index them; `Log::File`
 /// shows its path instead): word lists, not `match`es to `&str`, which are
-/// a 16-byte table entry per value.
+/// a 16-byte table entry per value. The first two are the very bytes of
+/// the table parser's lists (the binary holds one copy); the last, only
+/// here, a text of the catalog.
 const RESTART_POLICIES: &[u8] = b"always on-failure never";
 const LOGS: &[u8] = b"console null kmsg";
-const ARGV_ERRORS: &[u8] = b"Empty TooManyWords TooLong";
+const ARGV_ERRORS: Packed = text!("Empty TooManyWords TooLong");
 /// The word of an `on-exit=` action in [`crate::SHUTDOWNS`] (`poweroff
 /// reboot halt exit`, the applets' list): `OnExit` declares `Exit` (with a
 /// code) first, then the three in that order, then `ExitStatus` (the
@@ -123,7 +125,8 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
                 }
             }
             Err(err) => {
-                word(w.t(text!("(unusable: ")), ARGV_ERRORS, err as usize);
+                w.t(text!("(unusable: "))
+                    .piece(ARGV_ERRORS, err as usize, b' ');
                 w.byte(b')');
             }
         }
@@ -305,9 +308,9 @@ fn key(w: &mut Line, k: usize) -> &mut Line {
     word(w.byte(b' '), KEYS, k).byte(b'=')
 }
 
-/// Word `i` of the blank-separated `list` (`ctl status`'s state words too).
+/// Word `i` of the blank-separated `list`.
 #[inline(never)]
-pub(crate) fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
+fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
     w.bytes(nth_piece(list, b' ', i).unwrap_or(&[]))
 }
 
@@ -352,13 +355,6 @@ mod tests {
             (RESTART_POLICIES, RestartPolicy::Never as usize, "never"),
             (LOGS, Log::Null as usize, "null"),
             (LOGS, Log::Kmsg as usize, "kmsg"),
-            (ARGV_ERRORS, ArgvError::Empty as usize, "Empty"),
-            (
-                ARGV_ERRORS,
-                ArgvError::TooManyWords as usize,
-                "TooManyWords",
-            ),
-            (ARGV_ERRORS, ArgvError::TooLong as usize, "TooLong"),
         ];
         let on_exits = [
             (OnExit::Exit, "exit"),
@@ -370,6 +366,17 @@ mod tests {
         let on_exits = on_exits.map(|(o, name)| (crate::SHUTDOWNS, on_exit_word(o), name));
         for (list, i, name) in cases.into_iter().chain(on_exits) {
             assert_eq!(nth_piece(list, b' ', i), Some(name.as_bytes()), "{name}");
+        }
+        let mut all = Vec::new();
+        ARGV_ERRORS.each(&mut |b| all.push(b));
+        let argv_errors = [
+            (ArgvError::Empty, "Empty"),
+            (ArgvError::TooManyWords, "TooManyWords"),
+            (ArgvError::TooLong, "TooLong"),
+        ];
+        for (err, name) in argv_errors {
+            let piece = all.split(|&b| b == b' ').nth(err as usize);
+            assert_eq!(piece, Some(name.as_bytes()), "{name}");
         }
     }
 }

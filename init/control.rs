@@ -14,7 +14,7 @@
 //! uid); a slow, silent, garbage or oversized client is cut off and never
 //! blocks supervision. The socket is created with mode 0600 from the start.
 
-use crate::log::{Log, Part};
+use crate::log::Log;
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
 use crate::supervisor::{Mode, Outcome, Slot, State};
@@ -398,11 +398,12 @@ fn close(ep: &Fd, c: &mut Client) {
 }
 
 fn accept_failed(log: &Log, e: Errno) {
-    log.error_with(&[
-        Part::Text(text!("unable to accept a control connection")),
-        Part::Errno(e),
-        Part::Text(text!("; retrying in 1 s")),
-    ]);
+    log.unable_to(
+        text!("accept a control connection"),
+        b"",
+        e,
+        text!("; retrying in 1 s"),
+    );
 }
 
 /// Answers the request line client `index` sent (`len` bytes, read in
@@ -517,7 +518,7 @@ fn error(l: &mut Line, i: usize) -> &mut Line {
 /// time left in a backoff.
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
     let Some(s) = slot else {
-        crate::check::word(l, STATE_WORDS, 0);
+        l.piece(STATE_WORDS, 0, b' ');
         return;
     };
     let i = match s.state {
@@ -550,7 +551,7 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
             usize::from(STATE_WORD_OF.get(n).copied().unwrap_or(0))
         }
     };
-    crate::check::word(l, STATE_WORDS, i);
+    l.piece(STATE_WORDS, i, b' ');
 }
 
 /// The word of [`STATE_WORDS`] for each state, in declaration order (with
@@ -558,7 +559,8 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
 const STATE_WORD_OF: [u8; 9] = [1, 2, 2, 4, 0, 5, 6, 7, 8];
 
 /// The words of [`state_word`], by its index.
-const STATE_WORDS: &[u8] = b"gone waiting starting ready running stopping stopped done failed";
+const STATE_WORDS: Packed =
+    text!("gone waiting starting ready running stopping stopped done failed");
 
 #[inline(never)]
 fn status_row(l: &mut Line, s: &Slot, now: u64) {
@@ -670,16 +672,10 @@ mod tests {
             "gone", "waiting", "starting", "ready", "running", "stopping", "stopped", "done",
             "failed",
         ];
-        for (i, w) in words.iter().enumerate() {
-            assert_eq!(
-                crate::bytes::nth_piece(STATE_WORDS, b' ', i),
-                Some(w.as_bytes())
-            );
-        }
-        assert_eq!(
-            crate::bytes::nth_piece(STATE_WORDS, b' ', words.len()),
-            None
-        );
+        let mut all = Vec::new();
+        STATE_WORDS.each(&mut |b| all.push(b));
+        let pieces: Vec<&[u8]> = all.split(|&b| b == b' ').collect();
+        assert_eq!(pieces, words.map(str::as_bytes));
     }
 
     /// The always-on stand-in for `fuzz/`: random lines built from the

@@ -24,13 +24,12 @@ pub struct Log {
 pub static STDERR: Log = Log::fd(sys::STDERR);
 
 /// A piece of a log line: bytes as they are (a name, a path), a message
-/// text, piece `.1` of a packed `|` list of texts, or `: ERRNO-TEXT`.
+/// text, or `: ERRNO-TEXT`.
 /// (The variants' order only sets their tags: this one compiles smallest.)
 #[derive(Clone, Copy)]
 pub enum Part<'a> {
-    Errno(Errno),
     Text(Packed),
-    Piece(Packed, u8),
+    Errno(Errno),
     Raw(&'a [u8]),
 }
 
@@ -112,21 +111,11 @@ impl Log {
         loop {
             l.t(text!("foster: "));
             for p in parts {
-                // Texts and pieces share one call: a text is piece 0 of
-                // itself cut at a separator no text holds (as `Line::t`).
-                let (t, i, sep) = match *p {
-                    Part::Raw(b) => {
-                        l.bytes(b);
-                        continue;
-                    }
-                    Part::Errno(e) => {
-                        l.colon_errno(e);
-                        continue;
-                    }
-                    Part::Text(t) => (t, 0, config_format::text::NO_SEP),
-                    Part::Piece(t, i) => (t, i, b'|'),
+                match *p {
+                    Part::Raw(b) => l.bytes(b),
+                    Part::Errno(e) => l.colon_errno(e),
+                    Part::Text(t) => l.t(t),
                 };
-                l.piece(t, usize::from(i), sep);
             }
             if self.socket {
                 // Only a sub-init's (or a container's) stderr: no kmsg copy.

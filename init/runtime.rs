@@ -342,10 +342,11 @@ impl<'a> Runtime<'a> {
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
         // A failure is logged as `[PRE]TEXT[POST]`, TEXT built in `why`,
-        // PRE and POST pieces of LOAD_FAILED by the failure and whether the
-        // running table is kept (a reload) or not.
+        // PRE and POST texts of LOAD_FAILED by the failure (`read`: the
+        // table was read, with errors) and whether the running table is
+        // kept (a reload) or not.
         let mut why = Line::new();
-        let (result, piece) = 'failed: {
+        let (result, read) = 'failed: {
             let len = match sys::read_file(path, buf) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
@@ -367,7 +368,7 @@ impl<'a> Runtime<'a> {
                     if let Some(r) = report {
                         r(why.as_bytes());
                     }
-                    break 'failed (Err(e), 0);
+                    break 'failed (Err(e), false);
                 }
             };
             if let Some(l) = self.src.lens.get_mut(spare) {
@@ -403,14 +404,12 @@ impl<'a> Runtime<'a> {
                 return Ok(0);
             }
             why.u(u64::from(errors));
-            (Ok(errors), 4)
+            (Ok(errors), true)
         };
-        let piece = piece + 2 * u8::from(reload);
-        let parts = [
-            Part::Piece(LOAD_FAILED, piece),
-            Part::Raw(why.as_bytes()),
-            Part::Piece(LOAD_FAILED, piece + 1),
-        ];
+        let at = 4 * usize::from(read) + 2 * usize::from(reload);
+        let text = |i| LOAD_FAILED.get(i).copied().unwrap_or(text!(""));
+        let (pre, post) = (text(at), text(at + 1));
+        let parts = [Part::Text(pre), Part::Raw(why.as_bytes()), Part::Text(post)];
         self.log.error_with(&parts);
         result
     }
@@ -1254,11 +1253,16 @@ fn signal_service(pid: Pid, sig: u8, hangup: bool) {
 
 /// The PRE and POST of a failed load's report, by the failure (unreadable,
 /// errors) and whether the running table is kept (a reload) or not.
-const LOAD_FAILED: Packed = text!(
-    "||reload: |; keeping the running table\
-    || error(s); their lines skipped, running the rest\
-    |reload rejected: | error(s); keeping the running table"
-);
+const LOAD_FAILED: [Packed; 8] = [
+    text!(""),
+    text!(""),
+    text!("reload: "),
+    text!("; keeping the running table"),
+    text!(""),
+    text!(" error(s); their lines skipped, running the rest"),
+    text!("reload rejected: "),
+    text!(" error(s); keeping the running table"),
+];
 
 /// PID 1 signals every process; a sub-init only its own descendants (those
 /// of an adopted orphan too, before they come to foster in their turn).
@@ -1613,13 +1617,15 @@ mod tests {
         assert_eq!(env(Outcome::ExecRestart(0)), None);
     }
 
-    /// A failed load's PRE and POST pieces, in the order `load` picks them:
+    /// A failed load's PRE and POST texts, in the order `load` picks them:
     /// unreadable, then errors; each first at the start, then at a reload.
     #[test]
-    fn load_failed_pieces() {
-        let mut all = Vec::new();
-        LOAD_FAILED.each(&mut |b| all.push(b));
-        let pieces: Vec<&[u8]> = all.split(|&b| b == b'|').collect();
+    fn load_failed_texts() {
+        let pieces = LOAD_FAILED.map(|t| {
+            let mut text = Vec::new();
+            t.each(&mut |b| text.push(b));
+            text
+        });
         let expected: [&[u8]; 8] = [
             b"",
             b"",
