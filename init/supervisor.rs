@@ -1504,19 +1504,19 @@ impl Supervisor {
             let on_exit = slot.entry.on_exit().is_some();
             match gate {
                 Gate::Start => self.queue_spawn(i as SlotId),
-                Gate::Blocked(blocker) => {
-                    if !noted {
-                        self.note(Note::Blocked {
-                            slot: i as SlotId,
-                            on: blocker,
-                        });
-                        changed = true;
-                        // An `on-exit=` entry that cannot run ends as a
-                        // start that failed: foster's outcome (a test's
-                        // verdict) must not wait for ever, nor read 0. Not
-                        // while what it waits for is only stopped on
-                        // request: `ctl start` brings that back, through
-                        // a chain too (its root is what counts).
+                Gate::Blocked(blocker) if !noted => {
+                    self.note(Note::Blocked {
+                        slot: i as SlotId,
+                        on: blocker,
+                    });
+                    changed = true;
+                    // An `on-exit=` entry that cannot run ends as a
+                    // start that failed: foster's outcome (a test's
+                    // verdict) must not wait for ever, nor read 0. Not
+                    // while what it waits for is only stopped on
+                    // request: `ctl start` brings that back, through
+                    // a chain too (its root is what counts).
+                    if on_exit {
                         let mut root = blocker;
                         for _ in 0..MAX_SLOTS {
                             let Gate::Blocked(next) = self.gate(root as usize) else {
@@ -1524,12 +1524,12 @@ impl Supervisor {
                             };
                             root = next;
                         }
-                        if on_exit && self.slot(root).is_some_and(|b| b.state != State::Stopped) {
+                        if self.slot(root).is_some_and(|b| b.state != State::Stopped) {
                             self.ended(i as SlotId, None, now);
                         }
                     }
                 }
-                Gate::Idle => {}
+                Gate::Blocked(_) | Gate::Idle => {}
             }
         }
         if !left {
