@@ -88,6 +88,9 @@ struct LogPipe {
     partial: [u8; LOG_LINE],
 }
 
+/// What one `epoll_wait` reports (all zero before the first).
+type Events = [sys::EpollEvent; 8];
+
 /// The table sources: two buffers, one current, one for the next reload.
 struct Sources {
     bufs: &'static mut [[u8; MAX_TABLE_BYTES]; 2],
@@ -117,6 +120,7 @@ pub struct Reserved {
     ready: [ReadyPipe; MAX_SLOTS],
     actions: Actions,
     clients: crate::control::Clients,
+    events: Events,
     logs: [LogPipe; MAX_SLOTS],
     slots: Paged<Slots>,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
@@ -202,6 +206,9 @@ pub struct Runtime<'a> {
     args: StartArgs,
     /// A child's argv and environment are built here (taken while in use).
     scratch: Option<&'static mut Paged<Scratch>>,
+    /// What one `epoll_wait` reports: not in the loop's own stack frame,
+    /// whose line buffers then stay within a short reach.
+    events: &'static mut Events,
 }
 
 impl<'a> Runtime<'a> {
@@ -236,6 +243,7 @@ impl<'a> Runtime<'a> {
                 clients,
                 table,
                 scratch,
+                events,
             } = reserved;
             return Ok(Runtime {
                 scratch: Some(scratch),
@@ -258,6 +266,7 @@ impl<'a> Runtime<'a> {
                 control: crate::control::Server::idle(clients),
                 finished: None,
                 dropped_seen: 0,
+                events,
             });
         };
         // Not closed: the caller ends foster or only reaps from here on.
@@ -505,7 +514,6 @@ impl<'a> Runtime<'a> {
     /// The loop. Returns once the supervisor has finished (its
     /// [`Action::Finish`]): a sub-init's exit, PID 1's shutdown.
     fn run(&mut self) -> Outcome {
-        let mut events = [sys::EMPTY_EVENT; 8];
         // The control server's next deadline, as its last tick left it (no
         // client yet at the start; only events change the clients).
         let mut control = u64::MAX;
@@ -520,8 +528,10 @@ impl<'a> Runtime<'a> {
                 u64::MAX => -1,
                 t => t.saturating_sub(now).min(i32::MAX as u64) as i32,
             };
-            let n = sys::epoll_wait(&self.ep, &mut events, timeout).unwrap_or(0);
-            for ev in events.iter().take(n) {
+            let n = sys::epoll_wait(&self.ep, self.events, timeout).unwrap_or(0);
+            // By index: the handlers below borrow all of `self`.
+            for i in 0..n {
+                let Some(ev) = self.events.get(i) else { break };
                 let (_, data) = sys::epoll_event_data(ev);
                 let index = (data & TAG_INDEX) as usize;
                 match data & !TAG_INDEX {

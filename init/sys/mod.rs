@@ -1161,8 +1161,6 @@ pub fn epoll_event_data(ev: &EpollEvent) -> (u32, u64) {
     (events, data)
 }
 
-pub const EMPTY_EVENT: EpollEvent = g::epoll_event { events: 0, data: 0 };
-
 /// Waits until `fd` is readable (or has hung up: a read then does not block),
 /// at most `timeout_ms` (`< 0`: no limit); `ppoll` on one fd, for the loops
 /// that watch a single fd and need no epoll instance. False on timeout, EINTR
