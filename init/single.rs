@@ -12,7 +12,7 @@
 
 use crate::out::Line;
 use crate::reaper::{self, Drained};
-use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGQUIT, SIGTERM, SIGTSTP};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP};
 use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
 use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
@@ -199,10 +199,13 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             while let Ok(Some(info)) = sys::read_signal(&sfd) {
                 let sig = info.signo;
                 // A SIGCHLD only wakes the loop: the next turn reaps.
-                if sig != SIGCHLD && status.is_none() && info.pid != sys::getpid() {
-                    // Not one foster raised itself (SIGPIPE for its own line on
-                    // a closed stderr): it is not the child's, and with -v each
-                    // "forwarded" line would raise the next.
+                // Not a SIGPIPE foster raised itself (its own line on a
+                // closed stderr): it is not the child's, and with -v each
+                // "forwarded" line would raise the next. Another signal of
+                // its own pid is forwarded: the caller's to itself before
+                // exec'ing foster (`kill -TERM $$; exec foster ...`).
+                let own_pipe = sig == SIGPIPE && info.pid == sys::getpid();
+                if sig != SIGCHLD && status.is_none() && !own_pipe {
                     forward(&opts, sig, info.pid == 0);
                 }
             }

@@ -121,6 +121,34 @@ fn ignored_sigchld_in_the_caller_still_yields_the_status() {
     assert_eq!(st.code(), Some(3));
 }
 
+/// A signal the caller sent itself just before exec'ing foster (`kill -TERM
+/// $$` blocked, then `exec foster ...`) is pending for foster when it starts:
+/// it is the caller's, so it reaches the child as tini does, not dropped as
+/// if foster had raised it (only foster's own SIGPIPE is dropped).
+#[test]
+fn a_signal_the_caller_sent_itself_before_exec_reaches_the_child() {
+    let mut c = foster(&["--", "sh", "-c", "sleep 1; echo survived"]);
+    // SAFETY: sigprocmask(2) and kill(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::kill(libc::getpid(), libc::SIGTERM);
+            Ok(())
+        })
+    };
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn foster");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{out:?}");
+}
+
 #[test]
 fn exit_codes_remap() {
     assert_eq!(code(&run(&["-e", "3", "--", "sh", "-c", "exit 3"])), 0);
