@@ -86,8 +86,11 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
     let n = table.entries.len();
     w.bytes(file);
     w.t(text!(": ok, ")).u(n as u64);
-    w.s(if n == 1 { " entry" } else { " entries" });
-    w.t(text!(" in start order\n"));
+    w.t(if n == 1 {
+        text!(" entry in start order\n")
+    } else {
+        text!(" entries in start order\n")
+    });
     // A plain loop: `max` over the iterator also computes its length.
     let mut name_width = 4;
     for e in &table.entries {

@@ -324,7 +324,7 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
                     // The rest of this word, or else the next word.
                     let secs = if rest.is_empty() {
                         i += 1;
-                        args.arg(i - 1).map_or(&b""[..], |s| s.to_bytes())
+                        crate::word(&args, i - 1)
                     } else {
                         rest
                     };

@@ -38,16 +38,14 @@ pub use sys::StartArgs;
 
 /// Picks the mode from `argv[0]` and the arguments; returns the exit status.
 pub fn main(args: StartArgs) -> i32 {
-    // Word `i`, empty past the end: every use below treats both alike.
-    let arg = |i| args.arg(i).map_or(&b""[..], core::ffi::CStr::to_bytes);
-    let argv0 = arg(0);
+    let argv0 = word(&args, 0);
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
     if let Some(applet) = word_index(APPLETS, base) {
         return ctl::power(args, base, applet);
     }
     const CTL: usize = 0;
     const CHECK: usize = 1;
-    match word_index(b"ctl check", arg(1)) {
+    match word_index(b"ctl check", word(&args, 1)) {
         Some(CTL) => return ctl::main(args),
         Some(CHECK) => {
             // Exactly one table: with more, the rest would go unchecked.
@@ -61,7 +59,7 @@ pub fn main(args: StartArgs) -> i32 {
     // Looked up once for both questions: `-f`/`-S` is a sub-init, or as
     // PID 1 the supervisor.
     let first = mode_word(&args);
-    let sub = word_index(b"-f -S", arg(first)).is_some();
+    let sub = word_index(b"-f -S", word(&args, first)).is_some();
     // First for the three modes that supervise (one call for all): from
     // here on a signal waits for foster instead of killing it.
     let mask = signals::block_all();
@@ -80,6 +78,12 @@ pub fn main(args: StartArgs) -> i32 {
     code
 }
 
+/// Word `i` of argv, empty past the end: for the callers that treat both
+/// alike (one function for them all).
+pub(crate) fn word(args: &StartArgs, i: usize) -> &'static [u8] {
+    args.arg(i).map_or(&b""[..], core::ffi::CStr::to_bytes)
+}
+
 /// The `on-exit=` actions `check` shows; the first three are the power
 /// applets' names ([`APPLETS`]): one copy of the bytes for both.
 pub(crate) const SHUTDOWNS: &[u8] = b"poweroff reboot halt exit";
@@ -91,9 +95,9 @@ const APPLETS: &[u8] = SHUTDOWNS.split_at(b"poweroff reboot halt".len()).0;
 pub fn mode_word(args: &StartArgs) -> usize {
     let mut i = 1;
     loop {
-        i += match args.arg(i).map(core::ffi::CStr::to_bytes) {
-            Some(b"-v") => 1,
-            Some(b"-p") => 2,
+        i += match word(args, i) {
+            b"-v" => 1,
+            b"-p" => 2,
             _ => return i,
         };
     }

@@ -381,12 +381,8 @@ fn bit(set: &[u64; 4], n: u8) -> bool {
 /// Parses options up to CMD (if any) into `o`; `Err(code)` when foster
 /// should exit at once.
 fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
-    while let Some(arg) = args.arg(o.cmd) {
-        let arg = arg.to_bytes();
-        // CMD is the first word that is no option (a lone `-` is one).
-        let [b'-', flags @ ..] = arg else {
-            break;
-        };
+    // CMD is the first word that is no option (a lone `-` is one).
+    while let [b'-', flags @ ..] = crate::word(args, o.cmd) {
         if flags.is_empty() {
             break;
         }
