@@ -202,7 +202,7 @@ pub fn main(args: StartArgs) -> ! {
     // Log lines of a crash-looping service must not be dropped by the
     // kernel's /dev/kmsg rate limit: as the machine's init, foster turns it off.
     if !container {
-        if let Ok(fd) = sys::open(
+        if let Some(fd) = sys::open_opt(
             c"/proc/sys/kernel/printk_devkmsg",
             sys::O_WRONLY | sys::O_CLOEXEC,
             0,

@@ -124,12 +124,12 @@ pub const PROC_PATH: usize = 24;
 /// `/proc/PID` and `tail` (`/stat`, or nothing for the directory) as a C
 /// string in `path`, which must be all zero; `None` if it does not fit.
 pub fn proc_path<'p>(path: &'p mut [u8; PROC_PATH], pid: &[u8], tail: &[u8]) -> Option<&'p CStr> {
-    let mut end = 0;
-    for part in [&b"/proc/"[..], pid, tail] {
-        for &b in part {
-            *path.get_mut(end)? = b;
-            end += 1;
-        }
+    const PROC: &[u8; 6] = b"/proc/";
+    *path.first_chunk_mut()? = *PROC;
+    let mut end = PROC.len();
+    for &b in pid.iter().chain(tail) {
+        *path.get_mut(end)? = b;
+        end += 1;
     }
     sys::cstr(path.get(..=end)?)
 }
