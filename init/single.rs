@@ -74,7 +74,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         return crate::usage_error(text!("no command given"));
     };
     if let Some(sig) = opts.pdeath {
-        if let Err(e) = sys::set_parent_death_signal(sig) {
+        if let Err(e) = crate::subinit::parent_death(sig) {
             return crate::failed(text!("set the parent-death signal"), e);
         }
     }

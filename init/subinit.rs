@@ -79,6 +79,18 @@ pub fn runtime(
     Runtime::new(cfg, log)
 }
 
+/// Sets `-p`'s parent-death signal (sub-init and single-command mode). The
+/// parent may have died before prctl took effect: then foster sends the
+/// signal to itself, as if it came (it waits, blocked, in the signalfd).
+pub fn parent_death(sig: u8) -> Result<(), sys::Errno> {
+    let parent = sys::getppid();
+    sys::set_parent_death_signal(sig)?;
+    if sys::getppid() != parent {
+        let _ = sys::kill(sys::getpid(), sig);
+    }
+    Ok(())
+}
+
 /// Runs a sub-init; the caller has blocked the signals already (they wait
 /// in the signalfd).
 pub fn main(args: StartArgs) -> i32 {
@@ -95,13 +107,8 @@ pub fn main(args: StartArgs) -> i32 {
         return crate::usage_error(text!("sub-init mode needs -f TABLE"));
     }
     if let Some(sig) = opts.pdeath {
-        let parent = sys::getppid();
-        if let Err(e) = sys::set_parent_death_signal(sig) {
+        if let Err(e) = parent_death(sig) {
             return crate::failed(text!("set the parent-death signal"), e);
-        }
-        // The parent may have died before prctl took effect: act as if the signal came.
-        if sys::getppid() != parent {
-            let _ = sys::kill(sys::getpid(), sig);
         }
     }
     // Never dropped: foster exits right after it, and the kernel closes its fds.

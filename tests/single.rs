@@ -1120,3 +1120,33 @@ fn a_background_job_of_a_script_leaves_the_terminal_alone() {
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("kept"), "{out:?}");
 }
+
+/// `-p SIG` whose parent dies before the prctl takes effect (no parent-death
+/// signal would ever come): foster sends SIG to itself, as if it came, and
+/// forwards it to the child, as a sub-init stops on it. The first prctl is
+/// the parent-death signal's (the subreaper's comes after).
+#[test]
+fn a_parent_dead_before_prctl_still_gets_its_signal_forwarded() {
+    let dir = common::TempDir::create("single", "pdeath-race", 0o755);
+    let (log, out) = (dir.path("log"), dir.path("out"));
+    let cmd = format!("sleep 3; echo survived > '{}'", out.display());
+    let args = ["-v", "-p", "TERM", "--", "sh", "-c", &cmd];
+    let Some(pid) = common::orphaned_before_prctl(&args, 1, &log) else {
+        eprintln!("note: no strace; skipped");
+        return;
+    };
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let ended = common::wait_until(Duration::from_secs(8), || {
+        read().contains("child killed by SIGTERM")
+    });
+    if !ended {
+        common::kill_tree(pid);
+    }
+    assert!(ended, "{}", read());
+    assert!(read().contains("forwarded SIGTERM"), "{}", read());
+    assert!(!out.exists(), "the child survived: {}", read());
+    assert!(
+        common::wait_until(WAIT, || !common::alive(pid)),
+        "foster {pid} did not exit"
+    );
+}

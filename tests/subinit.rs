@@ -2279,3 +2279,27 @@ fn renamed_log_entries_log_to_their_files_while_the_old_ones_stop() {
     });
     assert!(ok, "{}", foster.log());
 }
+
+/// `-p SIG` whose parent dies before the prctl takes effect: the sub-init
+/// sends SIG to itself, as if it came, and stops its services and exits
+/// instead of running on without the parent it was tied to. Its second
+/// prctl is the parent-death signal's (the subreaper's comes first).
+#[test]
+fn a_parent_dead_before_prctl_still_stops_the_subinit() {
+    let dir = TempDir::new("pdeath-race");
+    let table = dir.write("table.tab", "service s -- sleep 1000\n");
+    let log = dir.path("log");
+    let args = ["-p", "TERM", "-f", table.to_str().unwrap()];
+    let Some(pid) = common::orphaned_before_prctl(&args, 2, &log) else {
+        eprintln!("note: no strace; skipped");
+        return;
+    };
+    let read = || fs::read_to_string(&log).unwrap_or_default();
+    let gone = wait_until(Duration::from_secs(8), || !common::alive(pid));
+    if !gone {
+        common::kill_tree(pid);
+    }
+    assert!(gone, "foster {pid} still runs: {}", read());
+    assert!(read().contains("s: started"), "{}", read());
+    assert!(read().contains("stopping"), "{}", read());
+}

@@ -420,3 +420,30 @@ pub fn as_user(uid: u32, program: &str) -> Command {
         .arg(program);
     c
 }
+
+/// Runs `foster ARGS` (stderr into `log`) from a parent that dies while
+/// foster's `nth` prctl (the one of `-p`'s parent-death signal) is held back
+/// a second by strace's syscall delay injection (`strace -D`: the tracer is
+/// not foster's parent): the parent is gone before the prctl takes effect,
+/// the race a parent-death signal must survive. Returns foster's pid (`None`
+/// without strace); foster runs on, adopted by whoever adopts orphans here.
+pub fn orphaned_before_prctl(args: &[&str], nth: u32, log: &Path) -> Option<i32> {
+    if Command::new("strace").arg("-V").output().is_err() {
+        return None;
+    }
+    let pidfile = log.with_extension("pid");
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let script = format!(
+        "strace -D -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=1000000:when={nth} \
+         {FOSTER} {} 2>'{}' & echo $! > '{}'; sleep 0.3",
+        quoted.join(" "),
+        log.display(),
+        pidfile.display(),
+    );
+    let st = Command::new("sh").arg("-c").arg(script).status().ok()?;
+    assert!(st.success(), "{st:?}");
+    fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
+}
