@@ -28,10 +28,12 @@ impl Creds {
     }
 }
 
+/// `UnknownGroup` first: the order of variants measured to compile
+/// smallest (the child's match that turns one into its report).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError {
-    UnknownUser,
     UnknownGroup,
+    UnknownUser,
     /// Reading /etc/passwd failed.
     Io(Errno),
     /// Reading /etc/group failed.
