@@ -289,13 +289,20 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 /// group. SIGCONT follows a SIGTERM: a stopped leftover must wake up to act
 /// on it (to run its handler before the grace time is over).
 fn sweep(opts: &Opts, sig: u8) -> bool {
-    let n = reaper::signal_all(sig, sys::is_pid1(), false, sig != SIGKILL);
+    let everyone = sys::is_pid1();
+    let n = reaper::signal_all(sig, everyone, false, sig != SIGKILL);
     if opts.has(GROUP) {
         let _ = sys::kill(-opts.child, sig);
     }
-    if opts.has(VERBOSE) {
-        let text = text!("sent $ to the processes left (# descendants)");
-        say(text, b"", sig.into(), n.unwrap_or(0).into());
+    // PID 1's one kill(-1) counts nobody; without a usable /proc nothing
+    // was sent (said once the grace time is over).
+    let text = if everyone {
+        text!("sent $ to every process left")
+    } else {
+        text!("sent $ to the processes left (# descendants)")
+    };
+    if let Some(n) = n.filter(|_| opts.has(VERBOSE)) {
+        say(text, b"", sig.into(), n.into());
     }
     n.is_some()
 }

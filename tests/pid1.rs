@@ -1527,6 +1527,34 @@ fn a_leading_v_before_a_command_is_single_command_mode() {
     }
 }
 
+/// As PID 1, `-v` says the leftovers' SIGTERM went to every process (one
+/// `kill(-1)`, which counts nobody): it said "(0 descendants)" and then
+/// reaped them.
+#[test]
+fn a_pid1_sweep_is_told_as_every_process_not_a_count() {
+    let args = [
+        "-v",
+        "-t",
+        "5",
+        "--",
+        "/bin/sh",
+        "-c",
+        "sleep 100 & sleep 100 & sleep 0.3; exit 4",
+    ];
+    // A container's /dev (`null` only): the shell's background jobs read it.
+    let argv = [&["/sbin/foster"][..], &args].concat();
+    let mut ns = Ns::launch("single-v-sweep", &[], &argv, Stdio::null(), true);
+    let status = ns.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(4), "{}", ns.output());
+    let out = ns.output();
+    assert!(
+        out.contains("foster: sent SIGTERM to every process left"),
+        "{out}"
+    );
+    assert!(!out.contains("descendants"), "{out}");
+    assert_eq!(out.matches("foster: reaped orphan").count(), 2, "{out}");
+}
+
 /// A container's stderr is a pipe to the runtime's log collector: when that
 /// stops reading, foster's own lines are dropped (as a sub-init's are) and
 /// supervision goes on; a blocking write there froze PID 1 for good.
