@@ -1865,19 +1865,28 @@ fn start_right_after_stop_brings_it_back() {
     assert_ne!(f.row("web").pid, Some(web.pid));
 }
 
+/// A scratch directory holding `nobody`, a directory nobody owns (where a
+/// `user=nobody` entry writes its pidfile); `None` (skipped) when not root.
+fn nobody_dir(name: &str) -> Option<(TempDir, PathBuf)> {
+    if !is_root() {
+        eprintln!("note: not root; skipped");
+        return None;
+    }
+    let dir = TempDir::new(name);
+    let own = dir.path("nobody");
+    fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    Some((dir, own))
+}
+
 /// The other side of the rule below: a `pidfile=` entry run as nobody whose
 /// daemon (nobody's too) writes its pid into nobody's own pidfile is adopted,
 /// and stopped when asked.
 #[test]
 fn a_pidfile_written_by_its_user_claims_that_users_daemon() {
-    if !is_root() {
-        eprintln!("note: not root; skipped");
+    let Some((dir, own)) = nobody_dir("pidfile-own") else {
         return;
-    }
-    let dir = TempDir::new("pidfile-own");
-    let own = dir.path("nobody");
-    fs::create_dir(&own).unwrap();
-    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    };
     let pidfile = own.join("d.pid");
     let table = format!(
         "service d user=nobody pidfile={pf} -- sh -c 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pf}'\n",
@@ -1912,14 +1921,9 @@ fn a_pidfile_written_by_its_user_claims_that_users_daemon() {
 /// (systemd refuses such a pid from a pidfile not owned by root).
 #[test]
 fn a_pidfile_written_by_its_user_cannot_claim_a_root_process() {
-    if !is_root() {
-        eprintln!("note: not root; skipped");
+    let Some((dir, own)) = nobody_dir("pidfile-claim") else {
         return;
-    }
-    let dir = TempDir::new("pidfile-claim");
-    let own = dir.path("nobody");
-    fs::create_dir(&own).unwrap();
-    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    };
     let (victim, pidfile) = (dir.p("victim.pid"), own.join("evil.pid"));
     let table = format!(
         "once bg -- sh -c 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {victim}'\n\
