@@ -64,14 +64,23 @@ pub struct Config<'a> {
     pub verbose: bool,
 }
 
-/// A slot's log pipe (entries with `log=kmsg` or `log=PATH`), when `open`
-/// (all zero: none): the service writes lines, foster prefixes and forwards
-/// them. One cell for every slot, not every entry: a removed entry keeps
-/// its pipe while it stops, as the entries replacing it start.
+/// The log pipes (entries with `log=kmsg` or `log=PATH`): the service
+/// writes lines, foster prefixes and forwards them. One cell for every
+/// slot, not every entry: a removed entry keeps its pipe while it stops, as
+/// the entries replacing it start. A cell is in use while its slot's `open`
+/// flag is set (all zero: none). The flags sit apart from the cells: every
+/// start looks at its slot's flag, and only a slot with a pipe touches its
+/// cell, so the cells' pages are resident only for pipes in use.
+#[repr(C)]
+struct LogPipes {
+    open: [bool; MAX_SLOTS],
+    cells: [LogPipe; MAX_SLOTS],
+}
+
+/// A slot's log pipe, owned while its flag in [`LogPipes`] is set.
 /// `repr(C)`: the small fields first, within short reach of the cell's address.
 #[repr(C)]
 struct LogPipe {
-    open: bool,
     /// The cell's own slot (its index), kept for the name its lines get:
     /// one byte read beside the others, smaller than the index passed along.
     slot: SlotId,
@@ -121,7 +130,7 @@ pub struct Reserved {
     actions: Actions,
     clients: crate::control::Clients,
     events: Events,
-    logs: [LogPipe; MAX_SLOTS],
+    logs: LogPipes,
     slots: Paged<Slots>,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
     /// The last parsed table (parsed in place; its pages are given back
@@ -183,7 +192,7 @@ pub struct Runtime<'a> {
     log: Log,
     ep: Fd,
     sigfd: Fd,
-    logs: &'static mut [LogPipe; MAX_SLOTS],
+    logs: &'static mut LogPipes,
     ready: &'static mut [ReadyPipe; MAX_SLOTS],
     /// The last parsed table (reserved once; parsed in place). Only a load
     /// and what follows it read it: its pages are released after each.
@@ -1086,7 +1095,7 @@ impl<'a> Runtime<'a> {
 #[inline]
 fn log_pipe_for(
     ep: &Fd,
-    logs: &mut [LogPipe],
+    logs: &mut LogPipes,
     log: &Log,
     src: &[u8],
     slot: SlotId,
@@ -1120,15 +1129,16 @@ fn log_pipe_for(
             }
         };
         // The slot's own cell (its pipe from its previous start, if open).
-        let p = logs.get_mut(slot as usize)?;
-        if p.open {
+        let open = logs.open.get_mut(slot as usize)?;
+        let p = logs.cells.get_mut(slot as usize)?;
+        if *open {
             // The previous start's sink is closed.
             drop(Fd::from_raw(p.sink));
         } else {
             if let Err(e) = reader_pipe(ep, TAG_LOG | slot as u64, &mut p.read, &mut p.write) {
                 break 'failed (text!("create its log pipe"), b"", e);
             }
-            p.open = true;
+            *open = true;
             p.slot = slot;
             p.len = 0;
             p.failing = false;
@@ -1156,12 +1166,14 @@ fn log_failed(log: &Log, name: &config_format::Name, what: Packed, target: &[u8]
 
 /// Closes the log pipe of `slot` and its sink, if it has one.
 #[inline(never)]
-fn drop_log(ep: &Fd, logs: &mut [LogPipe], slot: SlotId) {
-    if let Some(p) = log_of(logs, slot) {
-        p.open = false;
-        unwatch(ep, p.read);
-        drop(Fd::from_raw(p.write));
-        drop(Fd::from_raw(p.sink));
+fn drop_log(ep: &Fd, logs: &mut LogPipes, slot: SlotId) {
+    let i = slot as usize;
+    if let (Some(open), Some(p)) = (logs.open.get_mut(i), logs.cells.get(i)) {
+        if core::mem::take(open) {
+            unwatch(ep, p.read);
+            drop(Fd::from_raw(p.write));
+            drop(Fd::from_raw(p.sink));
+        }
     }
 }
 
@@ -1191,8 +1203,12 @@ fn slot_name(sup: &Supervisor, id: SlotId) -> &[u8] {
 /// The open log pipe of `slot`, if it has one (inlined: a bounds check and a
 /// flag, smaller than a call).
 #[inline]
-fn log_of(logs: &mut [LogPipe], slot: SlotId) -> Option<&mut LogPipe> {
-    logs.get_mut(slot as usize).filter(|p| p.open)
+fn log_of(logs: &mut LogPipes, slot: SlotId) -> Option<&mut LogPipe> {
+    let i = slot as usize;
+    match logs.open.get(i) {
+        Some(true) => logs.cells.get_mut(i),
+        _ => None,
+    }
 }
 
 /// A pipe whose read end (foster's) is non-blocking and whose write end (the
