@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=init/discard.ld");
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     catalog(Path::new(&dir));
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -14,6 +13,22 @@ fn main() {
     if !target.contains("linux") {
         return;
     }
+    // The split needs code without writable data; only x86_64 is compiled
+    // so (relocation-model=static, .cargo/config.toml). Elsewhere the code
+    // is one segment, with the data the target's code model brings.
+    let split = target.starts_with("x86_64");
+    let script = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("layout.ld");
+    let text = match split {
+        true => layout(),
+        false => format!("SECTIONS\n{{\n  {DISCARD}\n}}\nINSERT AFTER .text;\n"),
+    };
+    if let Err(e) = std::fs::write(&script, text) {
+        panic!("unable to write {}: {e}", script.display());
+    }
+    let script = script.display();
+    // Unsplit: read-only data in the code's segment, one mapping instead of
+    // two that share a page (4 kB less resident, one program header less).
+    let one_segment = (!split).then_some("--no-rosegment");
     if target == host {
         // The host's cc driver does the link.
         for arg in [
@@ -24,15 +39,13 @@ fn main() {
             "-Wl,--build-id=none",
             // Identical functions (monomorphized twins) are kept once.
             "-Wl,--icf=all",
-            // Read-only data in the code's segment: one mapping instead of
-            // two that share a page (4 kB less resident, one program header
-            // less). The data is a few KB of texts and tables, so little
-            // gadget surface is added to the code's.
-            "-Wl,--no-rosegment",
         ] {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
-        println!("cargo:rustc-link-arg-bin=foster=-Wl,-T,{dir}/init/discard.ld");
+        if let Some(arg) = one_segment {
+            println!("cargo:rustc-link-arg-bin=foster=-Wl,{arg}");
+        }
+        println!("cargo:rustc-link-arg-bin=foster=-Wl,-T,{script}");
     } else {
         // Cross targets link with rust-lld (see .cargo/config.toml): plain ld flags.
         for arg in [
@@ -41,12 +54,199 @@ fn main() {
             "--no-pie",
             "--build-id=none",
             "--icf=all",
-            "--no-rosegment",
-        ] {
+        ]
+        .into_iter()
+        .chain(one_segment)
+        {
             println!("cargo:rustc-link-arg-bin=foster={arg}");
         }
-        println!("cargo:rustc-link-arg-bin=foster=-T{dir}/init/discard.ld");
+        println!("cargo:rustc-link-arg-bin=foster=-T{script}");
     }
+}
+
+/// Code a supervising foster never runs: the other modes, the end, error
+/// reports, and a child's set-up between fork and exec (the child's own
+/// pages, not foster's). A path names a module or type and all within it; a
+/// path ending in `()` names one function. (A renamed item falls back to
+/// the hot segment: more resident, never wrong. A hot path that calls into
+/// here is caught by tests/binary.rs.)
+const COLD: &[&str] = &[
+    "foster::check",
+    "foster::ctl",
+    "foster::single",
+    "foster::fatal",
+    "foster::users",
+    "foster::reaper",
+    "foster::pid1::finish()",
+    "foster::pid1::remount_all_ro",
+    "foster::spawn::child()",
+    "foster::spawn::execvp()",
+    "foster::spawn::search",
+    "foster::spawn::join_path()",
+    "foster::spawn::path_of()",
+    "foster::spawn::open_as()",
+    "foster::spawn::output_to()",
+    "foster::spawn::stdio_on_tty()",
+    "foster::spawn::Reporter",
+    "foster::signals::reset_for_child()",
+    "foster::supervisor::Supervisor::shutdown()",
+    "foster::supervisor::Supervisor::finish()",
+    "foster::help()",
+    "foster::usage_error()",
+    "foster::usage_error_with()",
+    "foster::failed()",
+    "foster::unable_then()",
+    "foster::sys::reboot()",
+    "foster::sys::remount_ro()",
+    "foster::sys::umount()",
+    "foster::sys::tcsetpgrp()",
+    "foster::sys::is_foreground()",
+    "foster::sys::exit()",
+    "foster::sys::dup3()",
+    "foster::sys::chdir()",
+    "config_format::error::Error",
+    "config_format::error::Msg",
+    "config_format::error::escape()",
+    "config_format::parse::Parser<_>::report()",
+    "config_format::parse::Parser<_>::report_cycle()",
+    "config_format::parse::Parser<_>::option_error()",
+    "config_format::parse::Parser<_>::error()",
+    "config_format::parse::Parser<_>::err()",
+    "config_format::parse::Parser<_>::drop_after()",
+];
+
+/// Code a supervising foster runs when something happens (a service ends,
+/// a timer, a control request, a reload, a log line, readiness, a pidfile),
+/// as PID 1 (its own start), for BusyBox lines, and to report a failure:
+/// not while a sub-init's services just run.
+const WARM: &[&str] = &[
+    "foster::supervisor::Supervisor::bring_up()",
+    "foster::supervisor::Supervisor::request_stop()",
+    "foster::supervisor::Supervisor::stopped()",
+    "foster::supervisor::Supervisor::ended()",
+    "foster::supervisor::Supervisor::child_exited()",
+    "foster::supervisor::Supervisor::released()",
+    "foster::supervisor::Supervisor::pidfile_read()",
+    "foster::supervisor::Supervisor::tick()",
+    "foster::supervisor::Supervisor::step_stopping()",
+    "foster::supervisor::Supervisor::trigger()",
+    "foster::supervisor::Supervisor::first_of()",
+    "foster::runtime::Runtime::reload()",
+    "foster::runtime::Runtime::on_ready()",
+    "foster::runtime::Runtime::on_log()",
+    "foster::runtime::emit_log_line()",
+    "foster::runtime::unwatch()",
+    "foster::runtime::describe_exit()",
+    "foster::runtime::active_console()",
+    "foster::runtime::tty_path()",
+    "foster::control::close()",
+    "foster::control::Server::close_client()",
+    "foster::control::status_row()",
+    "foster::control::state_word()",
+    "foster::control::field()",
+    "foster::control::trim()",
+    "foster::control::answer",
+    "foster::control::error()",
+    "foster::signals::put_name()",
+    "foster::sys::kill()",
+    "foster::sys::read_signal_raw()",
+    "foster::sys::owner()",
+    "foster::sys::epoll_del()",
+    "foster::sys::pid1_only()",
+    "foster::sys::ppoll()",
+    "foster::sys::poll_in()",
+    "foster::sys::sleep_ms()",
+    "foster::sys::read_head()",
+    "foster::sys::read_lines_raw()",
+    "foster::sys::dup_above_stdio()",
+    "foster::sys::unlink()",
+    "foster::pid1::main()",
+    "foster::pid1::mount_api()",
+    "foster::pid1::mount_field()",
+    "foster::pid1::booted_by_kernel()",
+    "foster::pid1::in_container()",
+    "foster::subinit::parent_death()",
+    "foster::log::Log::unable_to()",
+    "foster::log::Log::unable()",
+    "foster::log::Log::error()",
+    "foster::log::Log::error_with()",
+    "foster::log::unable()",
+    "foster::log::echoed()",
+    "foster::out::Line::errno()",
+    "foster::out::Line::colon_errno()",
+    "foster::out::Line::pad()",
+    "foster::out::Line::spill()",
+    "foster::out::put_text()",
+    "config_format::Kind::word()",
+    "config_format::parse::Parser<_>::inittab()",
+    "config_format::parse::Parser<_>::line_word()",
+    "config_format::parse::nth_piece()",
+    "config_format::argv::split_inittab()",
+    "config_format::argv::Split::feed()",
+    "config_format::argv::Argv::word()",
+    "config_format::lex::Lexer::skip_line()",
+    "config_format::lex::Lexer::skip_to_newline()",
+    "config_format::lex::Logical",
+    "*same_but_name",
+];
+
+/// The linker script: three code segments, cold, warm and hot (the rest,
+/// with the read-only data), each its own mapping. A page fault maps the
+/// pages around it (fault-around, 64 KiB), but never past its mapping: an
+/// idle sub-init has only the hot segment resident, not the whole binary.
+fn layout() -> String {
+    let patterns = |paths: &[&str]| -> String {
+        paths
+            .iter()
+            .map(|p| format!("    *(.text.*{}*)\n", mangled(p)))
+            .collect()
+    };
+    format!(
+        "/* Generated by build.rs: see `layout` there. */\n\
+         PHDRS\n{{\n  cold PT_LOAD FILEHDR PHDRS FLAGS(5);\n  warm PT_LOAD FLAGS(5);\n  \
+         hot PT_LOAD FLAGS(5);\n  stack PT_GNU_STACK FLAGS(6);\n}}\n\
+         SECTIONS\n{{\n  . = 0x200000 + SIZEOF_HEADERS;\n\
+         .text : {{\n{}  }} :cold\n\
+         /* A gap in the addresses, none in the file: the next segment is a\n\
+            mapping of its own, never merged with this one. */\n\
+         . += CONSTANT(MAXPAGESIZE);\n\
+         .text : {{\n{}  }} :warm\n\
+         . += CONSTANT(MAXPAGESIZE);\n\
+         .rodata : {{ *(.rodata .rodata.* .srodata .srodata.*) }} :hot\n\
+         .text : {{ *(.text .text.*) }} :hot\n\
+         /* foster has no writable data: none may come in unseen. */\n\
+         .data : {{ *(.data .data.* .sdata .sdata.* .bss .bss.* .sbss .sbss.* .got .got.*) }} :hot\n\
+         ASSERT(SIZEOF(.data) == 0, \"foster has writable data\")\n\
+         {DISCARD}\n}}\n",
+        patterns(COLD),
+        patterns(WARM)
+    )
+}
+
+/// foster is built with panic = "abort" and never unwinds: its unwind
+/// tables are dead weight (about a fifth of the binary).
+const DISCARD: &str = "/DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) }";
+
+/// The legacy-mangled prefix of the symbols under `path` (see [`COLD`]);
+/// a path starting with `*` is a glob as it is.
+fn mangled(path: &str) -> String {
+    if path.starts_with('*') {
+        return path.to_string();
+    }
+    let (path, function) = match path.strip_suffix("()") {
+        Some(p) => (p, true),
+        None => (path, false),
+    };
+    let mut out = String::from("_ZN");
+    for part in path.split("::") {
+        let part = part.replace('<', "$LT$").replace('>', "$GT$");
+        out += &format!("{}{part}", part.len());
+    }
+    if function {
+        // The hash that ends every symbol: the name ends here.
+        out += "17h";
+    }
+    out
 }
 
 /// Writes `$OUT_DIR/texts.rs`: every `text!("...")` literal of init/, once
