@@ -69,7 +69,7 @@ fn main() {
 /// pages, not foster's). A path names a module or type and all within it; a
 /// path ending in `()` names one function. (A renamed item falls back to
 /// the hot segment: more resident, never wrong. A hot path that calls into
-/// here is caught by tests/binary.rs.)
+/// here is caught by tests/layout.rs.)
 const COLD: &[&str] = &[
     "foster::check",
     "foster::ctl",
