@@ -116,28 +116,55 @@ struct ReadyPipe {
 }
 
 /// The runtime's big state, reserved in one piece and never on the stack:
-/// stack pages stay resident once touched, reserved ones only where used.
-/// `repr(C)` in this order, the big parts page-aligned, so that few pages are
-/// resident when idle: the small per-event state shares the first pages, the
-/// slots and the table's text fill theirs from the start, and what is given
-/// back to the kernel comes last: the parsed table (after each load), then
-/// the child's argv and environment (after each start). Last, because on a
-/// kernel with pages bigger than 4 KiB a release can reach past its own
-/// part: only into the scratch, never live state (checked below).
+/// stack pages stay resident once touched, reserved ones only once written
+/// (a page only read maps the kernel's shared zero page). `repr(C)` in this
+/// order, so that few pages are resident when idle: what every event writes
+/// (the action queue, what `epoll_wait` reports) comes first and the slots
+/// right after it, so that with 16 services all of it fills the first two
+/// pages (checked below); what only some features write (readiness pipes,
+/// control connections, log pipes' flags) shares the page after the slots,
+/// resident once one is used; then the log pipes' cells and the table's
+/// text, which fills its pages from the start. What is given back to the
+/// kernel comes last: the parsed table (after each load), then the child's
+/// argv and environment (after each start). Last, because on a kernel with
+/// pages bigger than 4 KiB a release can reach past its own part: only into
+/// the scratch, never live state (checked below).
 #[repr(C)]
 pub struct Reserved {
-    ready: [ReadyPipe; MAX_SLOTS],
     actions: Actions,
-    clients: crate::control::Clients,
     events: Events,
-    logs: LogPipes,
-    slots: Paged<Slots>,
+    slots: Slots,
+    occasional: Occasional,
     sources: Paged<[[u8; MAX_TABLE_BYTES]; 2]>,
     /// The last parsed table (parsed in place; its pages are given back
     /// once the supervisor has taken its entries).
     table: Paged<Table>,
     scratch: Paged<Scratch>,
 }
+
+/// The state only some features write, starting on a page of its own: the
+/// small parts first, all within that page (checked below), the log pipes'
+/// cells last.
+#[repr(C, align(4096))]
+struct Occasional {
+    ready: [ReadyPipe; MAX_SLOTS],
+    clients: crate::control::Clients,
+    logs: LogPipes,
+}
+
+/// The services the idle-memory budget is set for (DESIGN.md: under 64 kB
+/// with 16 services).
+const BUDGET_SLOTS: usize = 16;
+
+// With that many slots in use, the state every event writes ends within the
+// first two pages (the slots' length comes before their cells).
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    let unused = (MAX_SLOTS - BUDGET_SLOTS) * size_of::<crate::supervisor::Slot>();
+    assert!(offset_of!(Reserved, slots) + size_of::<Slots>() - unused <= 2 * 4096);
+    let flags = offset_of!(Occasional, logs) + offset_of!(LogPipes, cells);
+    assert!(flags <= 4096);
+};
 
 // The released parts last, the scratch at the very end (see above).
 const _: () = {
@@ -245,11 +272,14 @@ impl<'a> Runtime<'a> {
             };
             let Reserved {
                 sources: Paged(sources),
-                slots: Paged(slots),
+                slots,
                 actions,
-                logs,
-                ready,
-                clients,
+                occasional:
+                    Occasional {
+                        ready,
+                        clients,
+                        logs,
+                    },
                 table,
                 scratch,
                 events,
@@ -1169,7 +1199,10 @@ fn log_failed(log: &Log, name: &config_format::Name, what: Packed, target: &[u8]
 fn drop_log(ep: &Fd, logs: &mut LogPipes, slot: SlotId) {
     let i = slot as usize;
     if let (Some(open), Some(p)) = (logs.open.get_mut(i), logs.cells.get(i)) {
-        if core::mem::take(open) {
+        // Written only when set: a start without a log pipe leaves the
+        // flags' page unwritten (see `Occasional`).
+        if *open {
+            *open = false;
             unwatch(ep, p.read);
             drop(Fd::from_raw(p.write));
             drop(Fd::from_raw(p.sink));
