@@ -312,118 +312,153 @@ fn sizes(ctx: &Ctx) -> Res<String> {
         }
     }
 
-    // cargo bloat rebuilds with symbols: .text per crate and per module. In a
-    // target dir of its own, or target/release/foster is left unstripped.
-    // Installed when missing, as the peers' packages are (crates.io).
-    let has_bloat = Command::new("cargo")
-        .args(["bloat", "--version"])
-        .stdout(Stdio::null())
+    // What each part costs, from the symbol table of a build with symbols,
+    // in a target dir of its own (or target/release/foster is left
+    // unstripped). Read with nm rather than cargo bloat, which counts only
+    // the first `.text` section: the x86_64 code sits in three (cold, warm,
+    // hot).
+    let sym_dir = ctx.root.join("target/symbols");
+    let built = Command::new("cargo")
+        .current_dir(&ctx.root)
+        .env("CARGO_TARGET_DIR", &sym_dir)
+        .args([
+            "rustc",
+            "--release",
+            "-q",
+            "--bin",
+            "foster",
+            "--config",
+            "profile.release.strip=false",
+        ])
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !has_bloat {
-        eprintln!("bench: installing cargo-bloat");
-        let _ = Command::new("cargo")
-            .args(["install", "-q", "--locked", "cargo-bloat"])
-            .status();
-    }
-    let bloat_dir = ctx.root.join("target/bloat");
-    let crates = Command::new("cargo")
-        .current_dir(&ctx.root)
-        .env("CARGO_TARGET_DIR", &bloat_dir)
-        .args([
-            "bloat",
-            "--release",
-            "--bin",
-            "foster",
-            "--crates",
-            "-n",
-            "0",
-        ])
-        .stderr(Stdio::null())
-        .output();
-    let json = Command::new("cargo")
-        .current_dir(&ctx.root)
-        .env("CARGO_TARGET_DIR", &bloat_dir)
-        .args([
-            "bloat",
-            "--release",
-            "--bin",
-            "foster",
-            "-n",
-            "0",
-            "--message-format",
-            "json",
-        ])
-        .stderr(Stdio::null())
-        .output();
-    match (crates, json) {
-        (Ok(c), Ok(j)) if c.status.success() && j.status.success() => {
-            s.push_str(
-                "\n### What each part costs\n\n`cargo bloat --release --bin foster --crates` \
-                 (.text, from a build with symbols):\n\n```\n",
+        .is_ok_and(|st| st.success());
+    let bin = sym_dir.join("release/foster").display().to_string();
+    let symbols = code_symbols(&run_out("nm", &["-S", "-C", "--defined-only", &bin]));
+    if built && !symbols.is_empty() {
+        let segments = code_segments(&run_out("readelf", &["-lW", &bin]));
+        let total: u64 = symbols.iter().map(|x| x.2).sum();
+        let _ = writeln!(
+            s,
+            "\n### What each part costs\n\nCode by crate, module and segment: the sum of the \
+             sizes of the function symbols (`nm -S` of a build with symbols, {total} bytes; \
+             inlined code counts where it landed).\n\n| crate | bytes | share of code |\n|---|---:|---:|"
+        );
+        for (name, n) in tally(symbols.iter().map(|(_, n, z)| (crate_of(n), *z))) {
+            let _ = writeln!(
+                s,
+                "| `{name}` | {n} | {:.1}% |",
+                n as f64 * 100.0 / total as f64
             );
-            s.push_str(String::from_utf8_lossy(&c.stdout).trim_end());
-            s.push_str("\n```\n\nPer module (sum of the symbols `cargo bloat -n 0` attributes to it; inlined code counts where it landed):\n\n| module | bytes | share of .text |\n|---|---:|---:|\n");
-            let (text, modules) = bloat_modules(&String::from_utf8_lossy(&j.stdout));
-            for (m, n) in modules {
-                let _ = writeln!(
-                    s,
-                    "| `{m}` | {n} | {:.1}% |",
-                    n as f64 * 100.0 / text.max(1) as f64
-                );
-            }
-            s.push('\n');
         }
-        _ => s.push_str("\ncargo bloat not available (`cargo install cargo-bloat`): per-module sizes skipped.\n\n"),
+        s.push_str("\n| module | bytes | share of code |\n|---|---:|---:|\n");
+        for (name, n) in tally(symbols.iter().map(|(_, n, z)| (module_of(n), *z))) {
+            let _ = writeln!(
+                s,
+                "| `{name}` | {n} | {:.1}% |",
+                n as f64 * 100.0 / total as f64
+            );
+        }
+        if segments.len() == 3 {
+            s.push_str(
+                "\nx86_64 code segments (`build.rs`, `layout`): a segment is resident only \
+                 once its code ran.\n\n| segment | file bytes | code in symbols |\n|---|---:|---:|\n",
+            );
+            for ((lo, size), label) in segments.iter().zip(["cold", "warm", "hot (+ rodata)"]) {
+                let code: u64 = symbols
+                    .iter()
+                    .filter(|(a, _, _)| (*lo..lo + size).contains(a))
+                    .map(|x| x.2)
+                    .sum();
+                let _ = writeln!(s, "| {label} | {size} | {code} |");
+            }
+        }
+        s.push('\n');
+    } else {
+        s.push_str("\nno build with symbols (nm, cargo): per-module sizes skipped.\n\n");
     }
     Ok(s)
 }
 
-/// (.text size, [(module, bytes)] largest first) from cargo bloat's JSON.
-fn bloat_modules(json: &str) -> (u64, Vec<(String, u64)>) {
-    let text = json
-        .split("\"text-section-size\":")
-        .nth(1)
-        .and_then(|r| r.split([',', '}']).next())
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let mut by: BTreeMap<String, u64> = BTreeMap::new();
-    for f in json.split("{\"crate\":").skip(1) {
-        let krate = f.split('"').nth(1).unwrap_or("?");
-        let name = f
-            .split("\"name\":\"")
-            .nth(1)
-            .and_then(|r| r.split("\",\"size\"").next())
-            .unwrap_or("?");
-        let size: u64 = f
-            .split("\"size\":")
-            .nth(1)
-            .and_then(|r| r.split([',', '}']).next())
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        let module = match krate {
-            "foster" | "config_format" => {
-                let path = name.trim_start_matches('<');
-                let mut parts = path.split("::");
-                let head = parts.next().unwrap_or("");
-                match parts.next() {
-                    Some(m)
-                        if m.chars()
-                            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) =>
-                    {
-                        format!("{head}::{m}")
-                    }
-                    _ => head.to_string(),
-                }
+/// (address, demangled name, size) of every function symbol in `nm -S -C`
+/// output.
+fn code_symbols(nm: &str) -> Vec<(u64, String, u64)> {
+    nm.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(4, ' ');
+            let addr = u64::from_str_radix(f.next()?, 16).ok()?;
+            let size = u64::from_str_radix(f.next()?, 16).ok()?;
+            let kind = f.next()?;
+            let name = f.next()?;
+            matches!(kind, "t" | "T" | "W" | "w").then(|| (addr, name.to_string(), size))
+        })
+        .collect()
+}
+
+/// (address, file size) of each executable LOAD segment in `readelf -lW`.
+fn code_segments(readelf: &str) -> Vec<(u64, u64)> {
+    readelf
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.first() != Some(&"LOAD") || !f.iter().any(|x| x.contains('E')) {
+                return None;
             }
-            other => other.to_string(),
-        };
-        *by.entry(module).or_default() += size;
+            let hex = |x: &str| u64::from_str_radix(x.trim_start_matches("0x"), 16).ok();
+            Some((hex(f.get(2)?)?, hex(f.get(4)?)?))
+        })
+        .collect()
+}
+
+/// The crate of a demangled symbol (`<a::b as c::D>::f` is `a`'s); a
+/// symbol without a path (`memcpy`, `_start`) is foster's own.
+fn crate_of(name: &str) -> String {
+    let path = impl_path(name);
+    match path.split_once("::") {
+        Some((head, _)) => head.to_string(),
+        None => "foster (unmangled: _start, mem*)".to_string(),
+    }
+}
+
+/// The path a demangled symbol is under: `<&a::B as c::D>::f` and `<T as
+/// a::E>::f` are under `a`.
+fn impl_path(name: &str) -> &str {
+    let path = name.trim_start_matches(['<', '&']);
+    let path = path.strip_prefix("mut ").unwrap_or(path);
+    match path.split_once(" as ") {
+        Some((ty, rest)) if !ty.contains("::") => rest,
+        _ => path,
+    }
+}
+
+/// `crate::module` of a demangled symbol (`crate` alone for items at the
+/// root).
+fn module_of(name: &str) -> String {
+    let krate = crate_of(name);
+    let path = impl_path(name);
+    let parts: Vec<&str> = path.split("::").collect();
+    match parts.get(1) {
+        // A module has something in it: `a::m::f`, not the function `a::f`.
+        Some(m)
+            if parts.len() > 2
+                && m.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) =>
+        {
+            format!("{krate}::{}", m.split(['<', ' ', '>']).next().unwrap_or(m))
+        }
+        _ => krate,
+    }
+}
+
+/// Sums by key, largest first.
+fn tally(items: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, n) in items {
+        *by.entry(k).or_default() += n;
     }
     let mut v: Vec<(String, u64)> = by.into_iter().collect();
     v.sort_by_key(|m| std::cmp::Reverse(m.1));
-    (text, v)
+    v
 }
 
 fn linking(path: &Path) -> &'static str {
