@@ -121,6 +121,16 @@ pub(crate) fn unable_then(what: Packed, e: sys::Errno, post: Packed) {
     log::STDERR.unable_to(what, b"", e, post);
 }
 
+/// `-V`, `--version` (as tini, dumb-init and catatonit have): `foster
+/// VERSION` on stdout; returns 0.
+pub(crate) fn version() -> i32 {
+    let _ = sys::write_all(
+        sys::STDOUT,
+        concat!("foster ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+    );
+    0
+}
+
 /// `-h`, `--help`: the usage on stdout; returns 0.
 #[inline(never)]
 pub(crate) fn help() -> i32 {

@@ -402,16 +402,18 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
             // one exit for all.
             let (msg, word): (Packed, &[u8]) = 'bad: {
                 let Some(k) = OPTIONS.iter().position(|c| f == [*c]) else {
-                    // The words `--` (the options end), `-h` and `--help`
-                    // start with a letter that is no option: looked for
-                    // only here, at that first letter.
+                    // The words `--` (the options end), `-h`, `--help`,
+                    // `-V` and `--version` start with a letter that is no
+                    // option: looked for only here, at that first letter.
                     const END_OF_OPTIONS: usize = 0;
-                    match crate::word_index(b"- h -help", flags) {
+                    const VERSION: usize = 3;
+                    match crate::word_index(b"- h -help V -version", flags) {
                         Some(END_OF_OPTIONS) => return Ok(()),
+                        Some(k) if k >= VERSION => return Err(crate::version()),
                         Some(_) => return Err(crate::help()),
                         None => {}
                     }
-                    // `--version` is one unknown word, not a `-` flag.
+                    // `--foo` is one unknown word, not a `-` flag.
                     let word = if f == b"-" { flags } else { f };
                     break 'bad (text!("unknown option -@"), word);
                 };

@@ -248,6 +248,17 @@ fn bad_usage_exits_2() {
     let out = run(&["-h"]);
     assert_eq!(code(&out), 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("usage: foster"));
+    // tini's `--version`, dumb-init's and catatonit's `-V`: the version
+    // on stdout, nothing run.
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag, "false"]);
+        assert_eq!(code(&out), 0, "{flag}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("foster {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
     // Everything after CMD is CMD's, options included.
     assert_eq!(
         code(&run(&["sh", "-c", "exit $#", "x", "-v", "-e", "1"])),
@@ -280,12 +291,12 @@ fn an_applets_bad_usage_shows_its_own_line() {
     }
 }
 
-/// A bad option is named as given: `--version` (tini has one) is one
-/// unknown word, not an unknown `-` after the `--` that ends options.
+/// A bad option is named as given: `--verbose` is one unknown word, not an
+/// unknown `-` after the `--` that ends options.
 #[test]
 fn bad_usage_names_the_option() {
     for (args, said) in [
-        (&["--version"][..], "foster: unknown option --version\n"),
+        (&["--verbose"][..], "foster: unknown option --verbose\n"),
         (&["-vx", "true"], "foster: unknown option -x\n"),
         (&["-e"], "foster: missing value for -e\n"),
     ] {
