@@ -200,7 +200,7 @@ fn resident_mappings(pid: i32) -> Vec<(u64, String)> {
     let mut current = String::new();
     // The binary's mappings are its code segments, in address order (see
     // build.rs, `layout`): shown resident or not.
-    let segments = ["cold", "warm", "hot"];
+    let segments = ["warm", "cold", "hot"];
     let mut ours = 0;
     let mut show_empty = false;
     for line in text.lines() {

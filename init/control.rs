@@ -454,6 +454,12 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                         .bytes(slot.map_or(&[][..], |s| s.name().as_bytes()))
                         .s(" is ");
                     state_word(&mut l, slot, now);
+                    // Why it cannot start: an `after=` entry down for good.
+                    if let Some(on) = sup.blocked_by(id) {
+                        l.t(text!(": `after="))
+                            .bytes(on.name().as_bytes())
+                            .t(text!("` will not come up"));
+                    }
                 }
             }
         },
@@ -532,6 +538,8 @@ fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
         // its turn to stop (a row since reloads show removed entries still
         // at work).
         State::FindingPid { .. } | State::Running { .. } if s.removed() => 5,
+        // Its daemon is to be stopped once found.
+        State::FindingPid { stop: Some(_), .. } => 5,
         // `starting` until it reports ready, then `ready`.
         State::Running { .. } if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
         state => {

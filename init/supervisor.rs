@@ -1062,10 +1062,24 @@ impl Supervisor {
     }
 
     /// [`Supervisor::restart`] if `restart`, else [`Supervisor::start_named`]:
-    /// both start what is down; what is up, a restart stops first. (`ctl`
-    /// calls it with the flag: one call for both requests.)
+    /// both start what is down; what is up, a restart stops first. Both are
+    /// refused for an entry whose `after=` names one down for good
+    /// ([`Supervisor::blocked_by`]): it would never start. (`ctl` calls it
+    /// with the flag: one call for both requests.)
     #[inline(never)]
     pub fn bring_up(&mut self, id: SlotId, now: u64, restart: bool) -> bool {
+        // What runs is fine for a start, whatever its `after=` does now.
+        let up = self.slot(id).is_some_and(|s| {
+            matches!(
+                s.state,
+                State::Launching { .. }
+                    | State::FindingPid { stop: None, .. }
+                    | State::Running { .. }
+            )
+        });
+        if (restart || !up) && self.blocked_by(id).is_some() {
+            return false;
+        }
         if self.start_slot(id, now) {
             return true;
         }
@@ -1077,9 +1091,12 @@ impl Supervisor {
         // start leaves it so, unless it is stopping (or its daemon is to be
         // stopped once found); so does a restart of one still waiting for
         // its `after=` (nothing runs to stop: as a start, as runit's).
+        // A restart of another kind: only of one that runs (a `sysinit`
+        // still running); one waiting for its moment is refused, as a start.
+        let pending = matches!(slot.state, State::Pending);
         !self.is_stopping()
-            && (restart || is_run_kind(slot.entry.kind))
-            && (((!restart || matches!(slot.state, State::Pending))
+            && (is_run_kind(slot.entry.kind) || (restart && !pending))
+            && (((!restart || pending)
                 && !matches!(
                     slot.state,
                     State::Stopping { .. } | State::FindingPid { stop: Some(_), .. }
@@ -1391,12 +1408,15 @@ impl Supervisor {
             let code = st.shell_code();
             self.note(Note::ExitStatus { slot: id, code });
             let outcome = match on_exit {
-                OnExit::Poweroff => Outcome::Poweroff,
-                OnExit::Reboot => Outcome::Reboot,
-                OnExit::Halt => Outcome::Halt,
+                OnExit::Poweroff if self.mode == Mode::Pid1 => Outcome::Poweroff,
+                OnExit::Reboot if self.mode == Mode::Pid1 => Outcome::Reboot,
+                OnExit::Halt if self.mode == Mode::Pid1 => Outcome::Halt,
                 OnExit::Exit => Outcome::Exit(exit_code),
-                // `Nothing` never comes here: `on_exit()` leaves it out.
-                OnExit::ExitStatus | OnExit::Nothing => Outcome::Exit(code),
+                // A sub-init powers nothing off: it exits with the entry's
+                // status, so a kernel test's table run as a sub-init still
+                // reports a failure. `Nothing` never comes here: `on_exit()`
+                // leaves it out.
+                _ => Outcome::Exit(code),
             };
             if let Outcome::Exit(c) = outcome {
                 self.exit_code = c;
@@ -1424,6 +1444,34 @@ impl Supervisor {
         {
             return Gate::Idle;
         }
+        // An entry a reload replaced under the same name (its kind changed,
+        // or removed and added back) still runs: the new one waits for its
+        // end, as a changed entry waits for its own restart, so the two
+        // never run side by side (a port bound twice).
+        if self.slots.iter().any(|s| {
+            s.removed()
+                && s.name() == slot.name()
+                && (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
+        }) {
+            return Gate::Idle;
+        }
+        self.after_gate(slot)
+    }
+
+    /// The `after=` entry that holds up a start of `id` for good: the
+    /// first one down that will not come up (`ctl start` and `restart`
+    /// refuse such a start rather than leave the entry waiting forever).
+    #[inline(never)]
+    pub fn blocked_by(&self, id: SlotId) -> Option<&Slot> {
+        match self.after_gate(self.slot(id)?) {
+            Gate::Blocked(j) => self.slot(j),
+            _ => None,
+        }
+    }
+
+    /// Where `slot`'s `after=` entries stand, whatever its own state.
+    #[inline(never)]
+    fn after_gate(&self, slot: &Slot) -> Gate {
         let mut gate = Gate::Start;
         // Every slot: an unused one holds an empty name, which no entry has.
         for dep in slot.entry.after.padded() {

@@ -1364,8 +1364,10 @@ fn a_reload_stops_a_removed_entry_after_the_removed_ones_that_run_after_it() {
 }
 
 /// What a held entry becomes: one that ends on its own is forgotten (no
-/// restart, no `on-exit=`), its end logged as any other; a reload while it waits leaves it waiting and
-/// can bring its name back as a new entry; a shutdown stops it in its turn.
+/// restart, no `on-exit=`), its end logged as any other; a reload while it
+/// waits leaves it waiting and can bring its name back as a new entry,
+/// which starts once the old process is gone; a shutdown stops each in its
+/// turn.
 #[test]
 fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
     let table = "service db on-exit=poweroff -- /db\nservice web after=db -- /web\n";
@@ -1397,6 +1399,17 @@ fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
     let (db, web) = (s.pid("db").unwrap(), s.pid("web").unwrap());
     reload(&mut s, "");
     reload(&mut s, table);
+    // The names are back while the old processes still stop: the new
+    // entries wait for them, the old `db` for the old `web` after it.
+    assert_eq!(s.state("db"), State::Pending, "{}", s.states());
+    assert_eq!(s.state("web"), State::Pending, "{}", s.states());
+    s.take_log();
+    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), db, SIGTERM));
+    assert_eq!(s.state("db"), State::Pending, "{}", s.states());
+    s.sup.child_exited(db, ExitStatus::Signal(15), s.now);
+    s.pump();
     let (db2, web2) = (s.pid("db").unwrap(), s.pid("web").unwrap());
     assert!(db2 != db && web2 != web);
     s.take_log();
@@ -1404,11 +1417,6 @@ fn a_removed_entry_held_by_a_reload_ends_reloads_and_shuts_down_cleanly() {
     s.pump();
     let log = s.take_log();
     assert!(signalled(&log, web2, SIGTERM), "{log:?}");
-    assert!(!signalled(&log, db, SIGTERM) && !signalled(&log, db2, SIGTERM));
-    s.sup.child_exited(web, ExitStatus::Signal(15), s.now);
-    s.pump();
-    let log = s.take_log();
-    assert!(signalled(&log, db, SIGTERM), "{log:?}");
     assert!(!signalled(&log, db2, SIGTERM), "db before the web after it");
     s.sup.child_exited(web2, ExitStatus::Signal(15), s.now);
     s.pump();
@@ -2351,4 +2359,96 @@ fn ctl_start_after_a_stop_pending_for_the_daemon_brings_it_back() {
         "started, yet left stopped: {}",
         s.states()
     );
+}
+
+/// `ctl start` and `ctl restart` of an entry whose `after=` entry is down
+/// for good are refused and change nothing: the entry would wait forever (a
+/// restart would have stopped what runs for nothing). A start of what runs
+/// is still fine, and once the `after=` entry is back both work.
+#[test]
+fn ctl_start_and_restart_behind_an_after_down_for_good_are_refused() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service db -- /db\nservice web after=db -- /web\n",
+    );
+    let (db, web) = (s.id("db"), s.id("web"));
+    let db_pid = s.pid("db").unwrap();
+    let web_pid = s.pid("web").unwrap();
+    assert!(s.sup.stop(db, s.now));
+    s.pump();
+    s.sup.child_exited(db_pid, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.state("db"), State::Stopped);
+    assert_eq!(
+        s.sup.blocked_by(web).map(|x| x.name().as_bytes()),
+        Some(&b"db"[..])
+    );
+    assert!(s.sup.start_named(web, s.now), "web runs: a start is done");
+    assert!(!s.sup.restart(web, s.now));
+    s.pump();
+    assert_eq!(
+        s.pid("web"),
+        Some(web_pid),
+        "a refused restart stops nothing"
+    );
+    assert!(s.sup.stop(web, s.now));
+    s.pump();
+    s.sup.child_exited(web_pid, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(!s.sup.start_named(web, s.now));
+    assert_eq!(s.state("web"), State::Stopped);
+    assert!(s.sup.start_named(db, s.now));
+    s.pump();
+    assert!(s.sup.blocked_by(web).is_none());
+    assert!(s.sup.start_named(web, s.now));
+    s.pump();
+    assert!(matches!(s.state("web"), State::Running { .. }));
+}
+
+/// A `shutdown` (or trigger) entry waiting for its moment: a restart is
+/// refused as a start is, not answered "done" with nothing done.
+#[test]
+fn ctl_restart_of_an_entry_waiting_for_its_moment_is_refused() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service a -- /a\nshutdown sd -- /sd\nctrlaltdel cad -- /cad\n",
+    );
+    for name in ["sd", "cad"] {
+        assert!(!s.sup.restart(s.id(name), s.now), "{name}");
+        assert!(!s.sup.start_named(s.id(name), s.now), "{name}");
+        assert_eq!(s.state(name), State::Pending, "{name}");
+    }
+}
+
+/// A sub-init powers nothing off: `on-exit=poweroff|reboot|halt` there ends
+/// it with the entry's status, as `on-exit=exit` does (a kernel test's
+/// table run as a sub-init still reports the failure).
+#[test]
+fn subinit_on_exit_poweroff_exits_with_the_entry_status() {
+    for word in ["poweroff", "reboot", "halt"] {
+        let mut s = Sim::new(
+            Mode::SubInit,
+            &format!("service web -- /web\nonce test on-exit={word} -- /test\n"),
+        );
+        s.take_log();
+        s.exit("test", ExitStatus::Code(4));
+        assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(4)), "{word}");
+    }
+}
+
+/// A reload that changes an entry's kind (or adds back a name it removed
+/// while the old process still stops) starts the new entry only once the
+/// old process is gone: never both at once.
+#[test]
+fn a_reload_that_replaces_a_name_waits_for_the_old_process() {
+    let mut s = Sim::new(Mode::SubInit, "service a -- /a\nservice b -- /b\n");
+    let old = s.pid("a").unwrap();
+    reload(&mut s, "once a -- /a2\nservice b -- /b\n");
+    assert_eq!(s.state("a"), State::Pending, "the new `a` waits");
+    assert!(signalled(&s.take_log(), old, SIGTERM));
+    s.advance_to(s.now + 500);
+    assert_eq!(s.state("a"), State::Pending);
+    s.sup.child_exited(old, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(matches!(s.state("a"), State::Running { pid } if pid != old));
 }

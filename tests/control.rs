@@ -1947,3 +1947,46 @@ fn a_pidfile_written_by_its_user_cannot_claim_a_root_process() {
         foster.log()
     );
 }
+
+/// `start` and `restart` of an entry whose `after=` entry is stopped are
+/// refused with the reason (it would wait forever; a restart would stop it
+/// for nothing), and what runs keeps running; once the `after=` entry is
+/// back, both work. A `restart` of a `shutdown` entry is refused as its
+/// `start` is.
+#[test]
+fn start_behind_a_stopped_after_entry_is_refused_with_the_reason() {
+    let dir = TempDir::new("blocked");
+    let f = Foster::start(
+        &dir,
+        "service db -- sleep 1000\nservice web after=db -- sleep 1001\n\
+         shutdown sd -- true\n",
+    );
+    assert!(wait_until(T, || f.row("web").pid.is_some()));
+    let web = f.row("web").pid;
+    assert_eq!(f.ctl(&["stop", "db"]).code, 0);
+    assert!(wait_until(T, || f.row("db").state == "stopped"));
+    let out = f.ctl(&["restart", "web"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "foster: web is running: `after=db` will not come up\n"),
+        "{out:?}"
+    );
+    assert_eq!(f.row("web").pid, web, "a refused restart stopped web");
+    assert_eq!(f.ctl(&["stop", "web"]).code, 0);
+    assert!(wait_until(T, || f.row("web").state == "stopped"));
+    let out = f.ctl(&["start", "web"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("`after=db` will not come up"),
+        "{out:?}"
+    );
+    let out = f.ctl(&["restart", "sd"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "foster: sd is waiting\n"),
+        "{out:?}"
+    );
+    assert_eq!(f.ctl(&["start", "db"]).code, 0);
+    assert_eq!(f.ctl(&["start", "web"]).code, 0);
+    assert!(wait_until(T, || f.row("web").state == "running"));
+}

@@ -19,8 +19,9 @@ impl TempDir {
     }
 }
 
-/// Resident kB of each mapping of the foster binary in `pid`, by address:
-/// cold, warm, hot.
+/// Resident kB of each mapping of the foster binary in `pid`: (cold, warm,
+/// hot). In the file (and by address) warm comes first, with the headers:
+/// see build.rs, `layout`.
 fn segments(pid: i32) -> (u64, u64, u64) {
     let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let exe = fs::canonicalize(FOSTER).unwrap();
@@ -42,7 +43,7 @@ fn segments(pid: i32) -> (u64, u64, u64) {
         3,
         "three mappings of the binary expected:\n{smaps}"
     );
-    (out[0], out[1], out[2])
+    (out[1], out[0], out[2])
 }
 
 /// Resident kB of foster's one anonymous mapping: the runtime's reserved

@@ -315,7 +315,7 @@ fn sizes(ctx: &Ctx) -> Res<String> {
     // What each part costs, from the symbol table of a build with symbols,
     // in a target dir of its own (or target/release/foster is left
     // unstripped). Read with nm rather than cargo bloat, which counts only
-    // the first `.text` section: the x86_64 code sits in three (cold, warm,
+    // the first `.text` section: the x86_64 code sits in three (warm, cold,
     // hot).
     let sym_dir = ctx.root.join("target/symbols");
     let built = Command::new("cargo")
@@ -364,7 +364,11 @@ fn sizes(ctx: &Ctx) -> Res<String> {
                 "\nx86_64 code segments (`build.rs`, `layout`): a segment is resident only \
                  once its code ran.\n\n| segment | file bytes | code in symbols |\n|---|---:|---:|\n",
             );
-            for ((lo, size), label) in segments.iter().zip(["cold", "warm", "hot (+ rodata)"]) {
+            for ((lo, size), label) in
+                segments
+                    .iter()
+                    .zip(["warm (+ headers)", "cold", "hot (+ rodata)"])
+            {
                 let code: u64 = symbols
                     .iter()
                     .filter(|(a, _, _)| (*lo..lo + size).contains(a))
