@@ -34,7 +34,7 @@ pub enum ErrorKind {
         /// [`Message::DuplicateName`], a capacity for the "too many" ones,
         /// the longest name for [`Message::BadName`].
         n: u32,
-        /// The kind [`Message::AfterIgnored`] and [`Message::AfterNotStarted`]
+        /// The kind [`Message::NotForKind`] and [`Message::AfterNotStarted`]
         /// name.
         kind: Option<Kind>,
     },
@@ -92,8 +92,9 @@ pub enum Message {
     InittabFields,
     /// An inittab action (the text) that BusyBox does not know.
     UnknownAction,
-    /// `after=` on a kind that is not ordered by it.
-    AfterIgnored,
+    /// `after=`, `restart=` or `backoff=` (the text: the key) on a kind
+    /// that runs once at its moment: neither ordered nor restarted.
+    NotForKind,
     /// `after=NAME` with no entry called NAME (the text: NAME as written).
     AfterUnknown,
     /// `after=NAME` where NAME's line had errors or was dropped.
@@ -192,9 +193,14 @@ impl Error {
                 let (n, valid) = utf8_unit(rest);
                 let unit = rest.get(..n).unwrap_or(rest);
                 let tail = rest.get(n..).unwrap_or(&[]);
+                // A control character shows as its picture (U+2400 + b,
+                // U+2421 for DEL), as rustc shows it: an escape sequence
+                // in a table never reaches the terminal.
+                let picture = [0xe2, 0x90, if b == 0x7f { 0xa1 } else { 0x80 | b }];
                 m.s(match (caret, valid) {
                     (true, _) if b == b'\t' => b"\t",
                     (true, _) => b" ",
+                    (false, true) if b < 0x20 && b != b'\t' || b == 0x7f => &picture,
                     (false, true) => unit,
                     (false, false) => "\u{fffd}".as_bytes(),
                 });
@@ -266,7 +272,7 @@ unterminated quote `$`
 NUL byte in a line
 bad inittab line (use id:runlevels:action:process)
 unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restart or ctrlaltdel)
-`after=` orders only once, service and askfirst entries, not %
+`$=` applies only to once, service and askfirst entries, not %
 `after=$` names no entry
 `after=$` names an entry with errors
 `after=$` names a % entry, which never starts"

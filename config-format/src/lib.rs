@@ -316,8 +316,9 @@ pub struct Entry {
     pub kind: Kind,
     pub syntax: Syntax,
     /// `restart=`. Default: `Always` for service and askfirst, `Never` for
-    /// every other kind. An explicit `restart=` is honoured on any kind (a
-    /// `once` entry with `restart=on-failure` is retried until it succeeds).
+    /// every other kind. An explicit `restart=` is honoured on once, service
+    /// and askfirst (a `once` entry with `restart=on-failure` is retried
+    /// until it succeeds); on the other kinds it is an error.
     pub restart: RestartPolicy,
     /// `stop=`. Default: [`SIGTERM`].
     pub stop_signal: u8,

@@ -303,10 +303,14 @@ fn option(e: &mut Entry, opt: Opt, value: Span, val: &Val) -> Result<(), Message
             }
             return e.env.push(value).map_err(|_| Message::TooManyEnv);
         }
+        // The other kinds run once at their moment: no restart to shape,
+        // no start to order.
+        Opt::Restart | Opt::Backoff | Opt::After
+            if !matches!(e.kind, Kind::Once | Kind::Service | Kind::Askfirst) =>
+        {
+            return Err(Message::NotForKind);
+        }
         Opt::After => {
-            if !matches!(e.kind, Kind::Once | Kind::Service | Kind::Askfirst) {
-                return Err(Message::AfterIgnored);
-            }
             if !Name::valid(v) {
                 return Err(Message::BadName);
             }
@@ -429,17 +433,18 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     #[inline(never)]
     fn option_error(&mut self, msg: Message, key: Span, value: Span, kind: Kind) {
         let (at, text) = match msg {
-            Message::UnknownOption | Message::DuplicateOption => (key.start, key),
+            Message::UnknownOption | Message::DuplicateOption | Message::NotForKind => {
+                (key.start, key)
+            }
             Message::EmptyValue => (value.start, key),
-            Message::AfterIgnored
-            | Message::TooManyEnv
-            | Message::TooManyAfter
-            | Message::ValueTooLong => (key.start, Span::default()),
+            Message::TooManyEnv | Message::TooManyAfter | Message::ValueTooLong => {
+                (key.start, Span::default())
+            }
             // The values that do not read, and a bad `after=` name.
             _ => (value.start, value),
         };
-        // Only `after=` on a kind that does not take it names the kind.
-        let kind = (msg == Message::AfterIgnored).then_some(kind);
+        // Only an option on a kind that does not take it names the kind.
+        let kind = (msg == Message::NotForKind).then_some(kind);
         self.report(at as usize, msg, text, 0, kind);
     }
 

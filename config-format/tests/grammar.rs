@@ -213,10 +213,10 @@ fn option_values() {
 }
 
 #[test]
-fn restart_is_honoured_on_any_kind() {
-    let t = clean("once a restart=on-failure x\nsysinit b restart=always x\naskfirst c x\n");
+fn restart_is_honoured_on_the_kinds_that_run_on() {
+    let t = clean("once a restart=on-failure x\nservice b restart=never x\naskfirst c x\n");
     assert_eq!(t.entries[0].restart, RestartPolicy::OnFailure);
-    assert_eq!(t.entries[1].restart, RestartPolicy::Always);
+    assert_eq!(t.entries[1].restart, RestartPolicy::Never);
     assert_eq!(t.entries[2].restart, RestartPolicy::Always);
 }
 
@@ -513,12 +513,29 @@ fn error_too_many_env_after_words_bytes() {
     assert_eq!(argv(&t.entries[0], &src)[0].len(), 4095);
 }
 
+/// `after=`, `restart=` and `backoff=` on a kind that runs once at its
+/// moment (neither ordered nor restarted) are errors, not silently ignored.
 #[test]
-fn error_after_on_a_kind_it_does_not_order() {
+fn error_after_restart_backoff_on_a_kind_that_runs_at_its_moment() {
     assert_eq!(
         one_error("once a x\nsysinit b after=a x"),
-        "2:11: `after=` orders only once, service and askfirst entries, not sysinit"
+        "2:11: `after=` applies only to once, service and askfirst entries, not sysinit"
     );
+    for (line, key, kind) in [
+        ("sysinit b restart=on-failure x", "restart", "sysinit"),
+        ("wait b restart=always x", "restart", "wait"),
+        ("shutdown b backoff=1s..2s x", "backoff", "shutdown"),
+        ("ctrlaltdel b restart=never x", "restart", "ctrlaltdel"),
+        ("restart b backoff=1s..2s x", "backoff", "restart"),
+    ] {
+        let col = line.find(key).unwrap() + 1;
+        assert_eq!(
+            one_error(line),
+            format!(
+                "1:{col}: `{key}=` applies only to once, service and askfirst entries, not {kind}"
+            )
+        );
+    }
 }
 
 #[test]
@@ -905,6 +922,20 @@ fn report_at_end_of_line_and_non_utf8() {
     assert_eq!(
         out.string(),
         "t:1:9: bad name `w\\xffb` (use 1 to 32 of A-Z a-z 0-9 _ . @ + -)\n  1 | service w\u{fffd}b x\n    |         ^\n"
+    );
+}
+
+/// Control characters in the quoted source line show as their pictures (as
+/// rustc shows them): a table's escape sequences never reach the terminal
+/// of whoever checks it. Tabs stay tabs, so the caret lines up.
+#[test]
+fn report_shows_control_characters_as_pictures() {
+    let src = "\x1b[31mservice\x1b[0m b\x07\x7f x\n";
+    assert_eq!(
+        reports("t", src),
+        "t:1:1: unknown kind `\\x1b[31mservice\\x1b[0m` (use sysinit, wait, once, \
+         service, askfirst, shutdown, ctrlaltdel or restart)\n  \
+         1 | \u{241b}[31mservice\u{241b}[0m b\u{2407}\u{2421} x\n    | ^\n"
     );
 }
 
