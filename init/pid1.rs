@@ -83,10 +83,13 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
     // names a program mean the supervisor, and the words are ignored.
     // `-v` and `-p SIG` are both modes' (`foster -v -f TABLE`, tini's
     // `foster -v CMD`): the word after them decides.
+    // `--` never comes from the kernel (it ends its own words there): a
+    // user's, asking for single-command mode, whose missing CMD is then
+    // exit 127, whatever /proc says.
     let path = crate::spawn::path_of(args);
     let mut i = first;
     while let Some(word) = args.arg(i) {
-        if crate::spawn::is_program(word, path) {
+        if word == c"--" || crate::spawn::is_program(word, path) {
             return false;
         }
         i += 1;

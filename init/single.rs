@@ -285,13 +285,16 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 }
 
 /// Signals every process the child left: all of the namespace as its PID 1,
-/// else foster's descendants (adopted orphans and theirs), and with `-g` its
-/// group. SIGCONT follows a SIGTERM: a stopped leftover must wake up to act
-/// on it (to run its handler before the grace time is over).
+/// else foster's descendants (adopted orphans and theirs; the child's group
+/// is among them: foster is their subreaper), and with `-g` and no /proc to
+/// find them, its group. Each gets the signal once: a second SIGTERM means
+/// "quit now" to many programs. SIGCONT follows a SIGTERM: a stopped
+/// leftover must wake up to act on it (to run its handler before the grace
+/// time is over).
 fn sweep(opts: &Opts, sig: u8) -> bool {
     let everyone = sys::is_pid1();
     let n = reaper::signal_all(sig, everyone, false, sig != SIGKILL);
-    if opts.has(GROUP) {
+    if opts.has(GROUP) && n.is_none() {
         let _ = sys::kill(-opts.child, sig);
     }
     // PID 1's one kill(-1) counts nobody; without a usable /proc nothing

@@ -1297,6 +1297,19 @@ fn unknown_kernel_words_are_ignored_not_executed() {
     ns.expect_end_by(SIGINT, WAIT);
 }
 
+/// `--` never comes from the kernel: `foster -- CMD` as PID 1 is
+/// single-command mode whatever else it sees, so a missing CMD is exit 127
+/// (as tini), even in a root with no /proc mounted, which otherwise says
+/// "booted by the kernel" (foster supervised BusyBox's default table there,
+/// askfirst shells on the consoles of the devtmpfs it mounted, for ever).
+#[test]
+fn dash_dash_with_a_missing_command_exits_127_even_without_proc() {
+    let mut ns = Ns::spawn("dashdash", &[], &["--", "/nonexistent"]);
+    let status = ns.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(127), "{status:?}\n{}", ns.output());
+    assert!(ns.output().contains("/nonexistent"), "{}", ns.output());
+}
+
 /// A pseudo-terminal: the test keeps the master, foster gets the slave as
 /// its stdin (a console, or `docker run -t`'s terminal).
 struct Pty {

@@ -951,6 +951,41 @@ fn the_terminal_comes_back_when_the_child_ends() {
     assert_eq!(st.code(), Some(0));
 }
 
+/// The same through a PID namespace (`unshare --pid ... foster CMD`): the
+/// shell's group is outside it, and reads there as group 0, as does the
+/// terminal's foreground. foster took 0 = 0 for "foster is in the
+/// foreground", gave its child the terminal and could not give it back: the
+/// shell's next read failed (an interactive shell exited). It must leave
+/// the terminal alone. Needs root (a PID namespace).
+#[test]
+fn in_a_pid_namespace_foster_leaves_the_shells_terminal_alone() {
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#"unshare --pid --fork --mount-proc --mount --propagation private "$0" -- sh -c 'sleep 0.3'; read x; echo "read=$x""#,
+        FOSTER,
+    ]);
+    let (mut child, master) = on_pty_as(c);
+    let sh = child.id() as i32;
+    let mut m = std::fs::File::from(master.try_clone().unwrap());
+    // While foster runs, the terminal stays the shell's.
+    let mut seen = Vec::new();
+    let end = Instant::now() + Duration::from_millis(250);
+    while Instant::now() < end {
+        seen.push(foreground_of(&master));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    m.write_all(b"hello\n").unwrap();
+    let st = wait_timeout(&mut child, WAIT);
+    let out = pty_output(&mut m);
+    assert!(
+        seen.iter().all(|&g| g == sh),
+        "foreground groups seen: {seen:?} (shell {sh})"
+    );
+    assert!(out.contains("read=hello"), "{out:?}");
+    assert_eq!(st.code(), Some(0));
+}
+
 /// Ctrl-Z on a terminal with no job-control shell above foster (`sh -c` as
 /// the session leader: `docker run -t IMAGE sh -c`, `ssh -t`): nobody would
 /// ever continue a stopped foster, so it must not stop (the kernel stops no
@@ -1160,4 +1195,26 @@ fn a_parent_dead_before_prctl_still_gets_its_signal_forwarded() {
         common::wait_until(WAIT, || !common::alive(pid)),
         "foster {pid} did not exit"
     );
+}
+
+/// With `-g`, a leftover in the child's group gets the sweep's SIGTERM once,
+/// not once as a descendant and again through the group: a second SIGTERM
+/// means "quit now, skip the clean-up" to many programs.
+#[test]
+fn with_g_a_leftover_gets_sigterm_once() {
+    let leftover = "import signal, sys, time\n\
+        signal.signal(signal.SIGTERM, lambda *a: print('TERM', flush=True))\n\
+        print('ready', flush=True)\n\
+        time.sleep(1.5)\n";
+    let script = format!("python3 -c \"{leftover}\" & read go; exit 0");
+    let (mut child, out) = start_ready_with(
+        &["-g", "-t", "5", "--", "sh", "-c", &script],
+        Stdio::piped(),
+        Stdio::inherit(),
+    );
+    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    let st = wait_timeout(&mut child, WAIT);
+    assert_eq!(st.code(), Some(0));
+    let rest: Vec<String> = out.lines().map_while(Result::ok).collect();
+    assert_eq!(rest, ["TERM"], "what the leftover printed after `ready`");
 }

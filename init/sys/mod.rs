@@ -921,6 +921,9 @@ pub fn tcgetpgrp(fd: RawFd) -> Result<Pid> {
 }
 
 /// Whether `pgid` is the foreground process group of the terminal `fd`.
+/// A group outside foster's PID namespace reads as 0 (getpgrp's and
+/// TIOCGPGRP's both): never foster's, or foster would take the terminal
+/// from the shell that ran `unshare --pid ... foster CMD &`.
 #[inline(never)]
 pub fn is_foreground(fd: RawFd, pgid: Pid) -> bool {
     let mut fg: Pid = 0;
@@ -929,7 +932,7 @@ pub fn is_foreground(fd: RawFd, pgid: Pid) -> bool {
         linux_raw_sys::ioctl::TIOCGPGRP,
         &mut fg as *mut Pid as usize,
     );
-    r >= 0 && fg == pgid
+    r >= 0 && fg == pgid && pgid != 0
 }
 
 // ---------------------------------------------------------------- signals
