@@ -1051,7 +1051,10 @@ impl<'a> Runtime<'a> {
             ask_first: entry.kind == Kind::Askfirst,
         };
         service.tty = match entry.text(Text::Tty) {
-            span if span.len > 0 => tty_path(span.get(src), tty_buf),
+            // A tty that makes no path (an inittab id past 255 bytes or with
+            // a quote in it; BusyBox fails to open it) fails the start: the
+            // entry never runs on foster's own stdio instead.
+            span if span.len > 0 => Some(tty_path(span.get(src), tty_buf).ok_or(Errno::EINVAL)?),
             // /dev/console cannot be a controlling terminal: a console shell
             // gets the real device behind it, so job control works. Not in
             // a container: sysfs names the host's console there.

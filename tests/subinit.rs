@@ -810,6 +810,34 @@ fn exec_failure_is_reported_and_others_run() {
     assert!(foster.running());
 }
 
+/// An inittab id that makes no tty path (past 255 bytes, or with a quote,
+/// which unquoting cannot take) fails its entry's start, as BusyBox fails to
+/// open `/dev/ID`: the entry never runs on foster's own stdio instead.
+#[test]
+fn an_inittab_id_that_makes_no_tty_fails_the_start() {
+    let dir = TempDir::new("badid");
+    let table = format!(
+        "{long}::once:/bin/echo ran-long\n\
+         ab\"c::once:/bin/echo ran-quoted\n\
+         service ok -- sleep 1000\n",
+        long = "x".repeat(300)
+    );
+    let foster = Foster::start(&dir, &table, &[]);
+    foster.wait_log("unable to start ab_c.once: Invalid argument", T);
+    assert!(
+        wait_until(T, || foster
+            .log()
+            .matches(".once: Invalid argument")
+            .count()
+            == 2),
+        "{}",
+        foster.log()
+    );
+    let log = foster.log();
+    assert!(!log.contains("ran-"), "{log}");
+    assert!(foster.running());
+}
+
 /// A table with bad lines at start: each error is reported with its place,
 /// the count says errors (one line can hold several), and the rest runs.
 #[test]
