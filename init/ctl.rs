@@ -330,7 +330,7 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
                     };
                     match crate::bytes::parse_small(secs) {
                         Some(s) => delay = s,
-                        None => return crate::usage_error(text!("-d needs a number of seconds")),
+                        None => return usage(),
                     }
                     break;
                 }

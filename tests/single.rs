@@ -280,7 +280,7 @@ fn an_applets_bad_usage_shows_its_own_line() {
     let dir = common::TempDir::create("single", "applet-usage", 0o755);
     let link = dir.path("poweroff");
     std::os::unix::fs::symlink(FOSTER, &link).unwrap();
-    for args in [&["-x"][..], &["now"]] {
+    for args in [&["-x"][..], &["now"], &["-d"], &["-d", "soon"]] {
         let out = Command::new(&link).args(args).output().unwrap();
         assert_eq!(code(&out), 2, "{args:?}");
         assert_eq!(
