@@ -406,6 +406,19 @@ impl<'a> Runtime<'a> {
                     let n = d.len().min(buf.len());
                     if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
                         crate::bytes::copy(dst, s);
+                        // A container has no virtual terminals of its own:
+                        // its /dev (devtmpfs) shows the host's. Its
+                        // `tty2`..`tty4` lines are commented out, where
+                        // BusyBox in a runtime's /dev fails to open them.
+                        if crate::pid1::in_container() {
+                            let mut line_start = true;
+                            for b in dst.iter_mut() {
+                                if line_start && *b == b't' {
+                                    *b = b'#';
+                                }
+                                line_start = *b == b'\n';
+                            }
+                        }
                     }
                     n
                 }

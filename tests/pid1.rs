@@ -876,6 +876,28 @@ fn sighup_looks_for_etc_inittab_again() {
     ns.expect_end_by(SIGINT, WAIT);
 }
 
+/// A container has no virtual terminals of its own: with no /etc/inittab,
+/// BusyBox's default table runs without its `tty2`..`tty4` lines, which
+/// would ask on the host's terminals (the devtmpfs foster mounts shows
+/// them); the console line still asks on foster's stdio.
+#[test]
+fn a_containers_default_table_leaves_the_host_terminals_alone() {
+    let mut ns = Ns::start("default-vt", &[], &[]);
+    let out = ns.expect("console.askfirst: started", WAIT);
+    std::thread::sleep(Duration::from_millis(300));
+    let ttys: Vec<String> = ns
+        .procs()
+        .iter()
+        .filter_map(|p| std::fs::read_link(format!("/proc/{}/fd/0", p.pid)).ok())
+        .map(|l| l.display().to_string())
+        .filter(|l| l.contains("/tty"))
+        .collect();
+    assert!(ttys.is_empty(), "stdin on terminals: {ttys:?}\n{out}");
+    assert!(!ns.output().contains("tty2.askfirst"), "{}", ns.output());
+    ns.signal(libc::SIGUSR1);
+    ns.expect_end_by(SIGINT, WAIT);
+}
+
 #[test]
 fn sigint_runs_the_ctrlaltdel_entries() {
     let table = format!("{}ctrlaltdel cad -- /bin/echo cad-ran\n", svc("a", ""));
