@@ -191,9 +191,11 @@ pub fn fill_closed_stdio(console: bool, null: bool) {
 /// PID 1's supervisor mode; the caller has tried to block the signals.
 #[inline(never)]
 pub fn main(args: StartArgs) -> ! {
-    // The console only for the kernel's own init: a container's
-    // /dev/console may be the host's.
-    fill_closed_stdio(booted_by_kernel(), false);
+    // A closed fd 0-2 is filled only once /proc tells a container from the
+    // kernel's own init (which starts with no /proc, as a hand-made
+    // container can): a container's /dev/console is the host's. (The
+    // kernel opens init's stdio on /dev/console when that node exists; when
+    // it does not, only the devtmpfs mounted here brings it.)
     let mounted = mount_api(&crate::log::STDERR);
     // Decided with /proc mounted; without a /proc to tell, assume a container:
     // the safe side, since a container must never remount the host's filesystems.

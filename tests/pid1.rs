@@ -1523,6 +1523,30 @@ fn a_container_init_never_takes_the_console_for_a_closed_fd() {
     assert_eq!(fds.lines().next(), Some("/dev/null"));
 }
 
+/// The same with a console node in the container's /dev and no /proc yet
+/// (a hand-made chroot): no /proc reads as "the kernel's init", which
+/// took /dev/console (the host's) for the closed fd before /proc told.
+#[test]
+fn a_container_init_without_proc_never_takes_its_console_node() {
+    let table = "once probe -- /bin/sh -c \
+                 'readlink /proc/1/fd/0 > /tmp/fds; echo x > /tmp/done'\n";
+    let command = "mknod -m 600 /dev/console c 5 1 && exec /sbin/foster -f /etc/foster.tab <&-";
+    let argv = ["/bin/sh", "-c", command];
+    let mut ns = Ns::start_with(
+        "console-node",
+        &[("etc/foster.tab", table)],
+        &argv,
+        Stdio::null(),
+        true,
+    );
+    let done = ns.root_path("/tmp/done");
+    common::wait_for(WAIT, "the probe", || done.exists());
+    let fds = std::fs::read_to_string(ns.root_path("/tmp/fds")).unwrap();
+    ns.signal(libc::SIGUSR2);
+    ns.expect_end_by(SIGINT, WAIT);
+    assert_eq!(fds.trim(), "/dev/null");
+}
+
 /// What fds 0-2 of a PID 1 started with `redirect` (closing some of them)
 /// point to once its table runs; `private_dev`: a /dev of its own, with only
 /// /dev/null in it.
