@@ -19,25 +19,33 @@ impl TempDir {
     }
 }
 
-/// Resident kB of each mapping of the foster binary in `pid`: (cold, warm,
-/// hot). In the file (and by address) warm comes first, with the headers:
-/// see build.rs, `layout`.
-fn segments(pid: i32) -> (u64, u64, u64) {
+/// Resident kB (smaps' `Rss:`) of each mapping of `pid` whose header line,
+/// split into words ("start-end perms offset dev inode [path]"), `pick`s.
+fn resident_kb(pid: i32, pick: &dyn Fn(&[&str]) -> bool) -> (Vec<u64>, String) {
     let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let exe = fs::canonicalize(FOSTER).unwrap();
     let mut out = Vec::new();
-    let mut ours = false;
+    let mut picked = false;
     for line in smaps.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         if fields
             .first()
             .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
         {
-            ours = fields.last().is_some_and(|p| *p == exe.to_str().unwrap());
-        } else if ours && fields.first() == Some(&"Rss:") {
+            picked = pick(&fields);
+        } else if picked && fields.first() == Some(&"Rss:") {
             out.push(fields[1].parse().unwrap());
         }
     }
+    (out, smaps)
+}
+
+/// Resident kB of each mapping of the foster binary in `pid`: (cold, warm,
+/// hot). In the file (and by address) warm comes first, with the headers:
+/// see build.rs, `layout`.
+fn segments(pid: i32) -> (u64, u64, u64) {
+    let exe = fs::canonicalize(FOSTER).unwrap();
+    let exe = exe.to_str().unwrap();
+    let (out, smaps) = resident_kb(pid, &|f| f.last() == Some(&exe));
     assert_eq!(
         out.len(),
         3,
@@ -50,20 +58,7 @@ fn segments(pid: i32) -> (u64, u64, u64) {
 /// state (`runtime::Reserved`). smaps counts only pages written: a page only
 /// read maps the kernel's shared zero page, which is nobody's.
 fn reserved_kb(pid: i32) -> u64 {
-    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let mut out = Vec::new();
-    let mut anon = false;
-    for line in smaps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields
-            .first()
-            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-        {
-            anon = fields.len() == 5;
-        } else if anon && fields.first() == Some(&"Rss:") {
-            out.push(fields[1].parse().unwrap());
-        }
-    }
+    let (out, smaps) = resident_kb(pid, &|f| f.len() == 5);
     assert_eq!(out.len(), 1, "one anonymous mapping expected:\n{smaps}");
     out[0]
 }
