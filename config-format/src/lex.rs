@@ -176,7 +176,9 @@ pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
     loop {
         match lx.byte(pos) {
             Some(b'\n') | None => return pos,
-            Some(_) => pos += lx.continuation(pos).max(1),
+            // Only a `\` may start a continuation: no call per byte.
+            Some(b'\\') => pos += lx.continuation(pos).max(1),
+            Some(_) => pos += 1,
         }
     }
 }
@@ -209,7 +211,11 @@ impl Iterator for Logical<'_> {
         let lx = Lexer::new(self.src, 0, self.src.len());
         loop {
             let b = lx.byte(self.i)?;
-            let c = lx.continuation(self.i);
+            let c = if b == b'\\' {
+                lx.continuation(self.i)
+            } else {
+                0
+            };
             self.i += c.max(1);
             if c == 0 {
                 return Some(b);
