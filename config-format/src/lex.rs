@@ -183,47 +183,6 @@ pub(crate) fn logical_end(src: &[u8], mut pos: usize) -> usize {
     }
 }
 
-/// `src` without its continuations, byte by byte.
-pub(crate) fn logical_bytes(src: &[u8]) -> Logical<'_> {
-    Logical { src, i: 0 }
-}
-
-/// The iterator of [`logical_bytes`]; one out-of-line `next` serves
-/// every loop over a process field. Bytes come back alone (in a register);
-/// [`Logical::offset`] says where the last one was.
-pub(crate) struct Logical<'a> {
-    src: &'a [u8],
-    i: usize,
-}
-
-impl Logical<'_> {
-    /// The offset in `src` of the byte `next` returned last.
-    pub fn offset(&self) -> usize {
-        self.i.saturating_sub(1)
-    }
-}
-
-impl Iterator for Logical<'_> {
-    type Item = u8;
-
-    #[inline(never)]
-    fn next(&mut self) -> Option<u8> {
-        let lx = Lexer::new(self.src, 0, self.src.len());
-        loop {
-            let b = lx.byte(self.i)?;
-            let c = if b == b'\\' {
-                lx.continuation(self.i)
-            } else {
-                0
-            };
-            self.i += c.max(1);
-            if c == 0 {
-                return Some(b);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,10 +245,8 @@ mod tests {
     }
 
     #[test]
-    fn logical_end_and_bytes() {
+    fn logical_end_skips_continuations() {
         assert_eq!(logical_end(b"ab\\\ncd\nef", 0), 6);
         assert_eq!(logical_end(b"abc", 0), 3);
-        let v: std::vec::Vec<u8> = logical_bytes(b"a\\\nb\\\r\nc\\").collect();
-        assert_eq!(v, b"abc");
     }
 }
