@@ -1777,8 +1777,15 @@ fn an_orphan_adopted_after_the_last_child_ended_gets_its_sigterm_grace() {
         .spawn()
         .unwrap();
     let init = ns.init;
-    common::wait_for(WAIT, "the daemon adopted by PID 1", || {
-        ns.procs().iter().any(|p| p.ppid == init && p.comm == "sh")
+    // Adopted, and past its `trap`: its loop's `sleep` runs (a SIGTERM
+    // before the trap would end it at once, with nothing to show).
+    common::wait_for(WAIT, "the daemon adopted by PID 1, in its loop", || {
+        let procs = ns.procs();
+        procs.iter().any(|d| {
+            d.ppid == init
+                && d.comm == "sh"
+                && procs.iter().any(|c| c.ppid == d.pid && c.comm == "sleep")
+        })
     });
     ns.signal(libc::SIGUSR2);
     ns.expect_end_by(SIGINT, WAIT);
