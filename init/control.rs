@@ -523,41 +523,41 @@ fn error(l: &mut Line, i: usize) -> &mut Line {
 /// The state as `ctl status` shows it: a word of [`STATE_WORDS`], or the
 /// time left in a backoff.
 fn state_word(l: &mut Line, slot: Option<&Slot>, now: u64) {
-    let Some(s) = slot else {
-        l.piece(STATE_WORDS, 0, b' ');
-        return;
-    };
-    let i = match s.state {
-        State::Backoff { until } => {
-            l.t(text!("backoff "))
-                .u(until.saturating_sub(now).div_ceil(1000))
-                .byte(b's');
-            return;
-        }
-        // Removed: on its way out, whether it waits for its daemon or for
-        // its turn to stop (a row since reloads show removed entries still
-        // at work).
-        State::FindingPid { .. } | State::Running { .. } if s.removed() => 5,
-        // Its daemon is to be stopped once found.
-        State::FindingPid { stop: Some(_), .. } => 5,
-        // `starting` until it reports ready, then `ready`.
-        State::Running { .. } if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
-        state => {
-            // The states in declaration order: this numbering is the enum's
-            // own tag, so it costs no compares, and a table gives the word.
-            let n = match state {
-                State::Pending => 0,
-                State::Launching { .. } => 1,
-                State::FindingPid { .. } => 2,
-                State::Running { .. } => 3,
-                State::Backoff { .. } => 4,
-                State::Stopping { .. } => 5,
-                State::Stopped => 6,
-                State::Done { .. } => 7,
-                State::Failed { .. } => 8,
-            };
-            usize::from(STATE_WORD_OF.get(n).copied().unwrap_or(0))
-        }
+    let i = match slot {
+        // `gone`, through the one `piece` call below (measured: smaller).
+        None => 0,
+        Some(s) => match s.state {
+            State::Backoff { until } => {
+                l.t(text!("backoff "))
+                    .u(until.saturating_sub(now).div_ceil(1000))
+                    .byte(b's');
+                return;
+            }
+            // Removed: on its way out, whether it waits for its daemon or for
+            // its turn to stop (a row since reloads show removed entries still
+            // at work).
+            State::FindingPid { .. } | State::Running { .. } if s.removed() => 5,
+            // Its daemon is to be stopped once found.
+            State::FindingPid { stop: Some(_), .. } => 5,
+            // `starting` until it reports ready, then `ready`.
+            State::Running { .. } if s.entry.ready_fd > 0 => 2 + usize::from(s.ready),
+            state => {
+                // The states in declaration order: this numbering is the enum's
+                // own tag, so it costs no compares, and a table gives the word.
+                let n = match state {
+                    State::Pending => 0,
+                    State::Launching { .. } => 1,
+                    State::FindingPid { .. } => 2,
+                    State::Running { .. } => 3,
+                    State::Backoff { .. } => 4,
+                    State::Stopping { .. } => 5,
+                    State::Stopped => 6,
+                    State::Done { .. } => 7,
+                    State::Failed { .. } => 8,
+                };
+                usize::from(STATE_WORD_OF.get(n).copied().unwrap_or(0))
+            }
+        },
     };
     l.piece(STATE_WORDS, i, b' ');
 }

@@ -269,10 +269,13 @@ fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], first: bool) {
         l.s("\": ");
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
         // is a number or a signal name.
-        let digits = cell.iter().all(u8::is_ascii_digit);
-        let null = *cell == b"-";
-        if null || (digits && i >= 3 && !cell.is_empty()) {
-            l.bytes(if null { b"null" } else { cell });
+        let bare: Option<&[u8]> = match *cell {
+            b"-" => Some(b"null"),
+            [_, ..] if i >= 3 && cell.iter().all(u8::is_ascii_digit) => Some(cell),
+            _ => None,
+        };
+        if let Some(bare) = bare {
+            l.bytes(bare);
         } else {
             l.byte(b'"');
             for &b in cell.iter() {

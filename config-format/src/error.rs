@@ -125,7 +125,7 @@ impl Error {
             ErrorKind::Message { msg, text, n, kind } => (msg, text, n, kind),
             ErrorKind::AfterCycle(c) => {
                 m.s(b"`after=` cycle: ");
-                for &n in c.names.get(..usize::from(c.len)).unwrap_or(&[]) {
+                for &n in c.names.iter().take(c.len.into()) {
                     m.t(n);
                     m.s(b" -> ");
                 }
@@ -197,12 +197,17 @@ impl Error {
                 // U+2421 for DEL), as rustc shows it: an escape sequence
                 // in a table never reaches the terminal.
                 let picture = [0xe2, 0x90, if b == 0x7f { 0xa1 } else { 0x80 | b }];
-                m.s(match (caret, valid) {
-                    (true, _) if b == b'\t' => b"\t",
-                    (true, _) => b" ",
-                    (false, true) if b < 0x20 && b != b'\t' || b == 0x7f => &picture,
-                    (false, true) => unit,
-                    (false, false) => "\u{fffd}".as_bytes(),
+                let shown: &[u8] = if !valid {
+                    "\u{fffd}".as_bytes()
+                } else if b < 0x20 && b != b'\t' || b == 0x7f {
+                    &picture
+                } else {
+                    unit
+                };
+                m.s(match b {
+                    _ if !caret => shown,
+                    b'\t' => b"\t",
+                    _ => b" ",
                 });
                 rest = tail;
             }
