@@ -100,7 +100,7 @@ impl Log {
     /// Writes one line, `foster: ` then `parts`: every line of the log is
     /// built here, in one buffer.
     #[inline(never)]
-    fn emit(&self, level: u8, parts: &[Part]) {
+    fn emit(&self, parts: &[Part], level: u8) {
         let mut l = Line::new();
         let mut fd = self.console;
         if let Some(k) = &self.kmsg {
@@ -135,7 +135,7 @@ impl Log {
 
     #[inline]
     pub fn info(&self, msg: Packed) {
-        self.text(INFO, msg);
+        self.text(msg, INFO);
     }
     #[inline]
     pub fn info_raw(&self, msg: &[u8]) {
@@ -143,7 +143,7 @@ impl Log {
     }
     #[inline]
     pub fn error(&self, msg: Packed) {
-        self.text(ERROR, msg);
+        self.text(msg, ERROR);
     }
     #[inline]
     pub fn error_raw(&self, msg: &[u8]) {
@@ -151,13 +151,13 @@ impl Log {
     }
     /// A line of one text.
     #[inline(never)]
-    fn text(&self, level: u8, msg: Packed) {
-        self.emit(level, &[Part::Text(msg)]);
+    fn text(&self, msg: Packed, level: u8) {
+        self.emit(&[Part::Text(msg)], level);
     }
     /// A line of one part as it is, an error or (`error` false) info.
     #[inline(never)]
     pub fn raw(&self, error: bool, msg: &[u8]) {
-        self.emit(if error { ERROR } else { INFO }, &[Part::Raw(msg)]);
+        self.emit(&[Part::Raw(msg)], if error { ERROR } else { INFO });
     }
 
     /// The error `unable to WHAT OBJ: ERRNO` (WHAT and OBJ written as given,
@@ -187,7 +187,7 @@ impl Log {
     /// Logs an error made of `parts`.
     #[inline(never)]
     pub fn error_with(&self, parts: &[Part]) {
-        self.emit(ERROR, parts);
+        self.emit(parts, ERROR);
     }
 
     /// A line that must reach the console as is (the QEMU result marker),

@@ -46,7 +46,9 @@ impl Line {
     }
     #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len as usize).unwrap_or(&[])
+        // Capped, not checked: `len` never passes the buffer, and the
+        // capped length needs no empty-slice path.
+        self.buf.get(..self.len().min(LINE_MAX)).unwrap_or(&[])
     }
     pub fn len(&self) -> usize {
         self.len as usize

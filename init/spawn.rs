@@ -302,7 +302,10 @@ pub fn execvp(argv: &Argv, envp: &[*const u8], path: &[u8]) -> Errno {
     // Past the last word: NULL.
     let ptrs: [*const u8; config_format::MAX_ARGS + 1] =
         core::array::from_fn(|i| argv.word(i).map_or(core::ptr::null(), <[u8]>::as_ptr));
-    let argv_ptrs = ptrs.get(..argv.len() + 1).unwrap_or(&[]);
+    // Capped, not checked: an Argv never holds more than MAX_ARGS words.
+    let argv_ptrs = ptrs
+        .get(..argv.len().min(config_format::MAX_ARGS) + 1)
+        .unwrap_or(&[]);
     let Some(prog) = argv.program_with_nul().and_then(sys::cstr) else {
         return Errno::ENOENT;
     };
@@ -438,11 +441,21 @@ impl Env {
     /// when full.
     #[inline(never)]
     fn put(&mut self, kv: &[u8], replace: bool) -> bool {
-        let key_len = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
-        let key = kv.get(..=key_len).unwrap_or(kv);
+        // `KEY=`, or all of `kv` when it has no `=`.
+        let key = match kv.iter().position(|&b| b == b'=') {
+            Some(i) => kv.get(..=i).unwrap_or(kv),
+            None => kv,
+        };
         // A key is set once at most (each `put` replaces or keeps the
-        // earlier value), so the first match is the only one.
-        let earlier = (0..self.count).find(|&i| self.var(i).is_some_and(|v| v.starts_with(key)));
+        // earlier value), so the first match is the only one. A prefix test
+        // through `strip_prefix`, which `value_of` has compiled in already;
+        // an entry with no `=` (execve lets a parent pass one) matches only
+        // itself, not every variable it is a prefix of.
+        let earlier = (0..self.count).find(|&i| {
+            self.var(i)
+                .and_then(|v| v.strip_prefix(key))
+                .is_some_and(|rest| rest.is_empty() || key.last() == Some(&b'='))
+        });
         if earlier.is_some() && !replace {
             return true;
         }
@@ -496,7 +509,8 @@ impl Env {
 
     /// The NULL-terminated pointer array for execve.
     pub fn envp(&self) -> &[*const u8] {
-        self.ptrs.get(..self.count + 1).unwrap_or(&[])
+        // Capped, not checked: `count` never passes MAX_VARS.
+        self.ptrs.get(..self.count.min(MAX_VARS) + 1).unwrap_or(&[])
     }
 }
 
@@ -521,6 +535,14 @@ mod tests {
         assert_eq!(env.get(b"TERM"), Some(&b"linux"[..]));
         assert_eq!(env.envp().len(), 4);
         assert!(env.envp().last().unwrap().is_null());
+        // A word with no `=` is its own entry: it replaces no variable it
+        // is a prefix of, only itself.
+        assert!(env.set(b"TERMINAL=x"));
+        assert!(env.set(b"TERM"));
+        assert!(env.set(b"TERM"));
+        assert_eq!(env.get(b"TERM"), Some(&b"linux"[..]));
+        assert_eq!(env.get(b"TERMINAL"), Some(&b"x"[..]));
+        assert_eq!(env.envp().len(), 6);
     }
 
     #[test]
