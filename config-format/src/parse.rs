@@ -1260,10 +1260,11 @@ struct NameIndex<const N: usize> {
     /// First, as every lookup reads it: a one-byte displacement.
     full: bool,
     /// Generated-name bases seen more than once lately (by hash) and the
-    /// next suffix to try, so many repeats of one inittab line stay linear. Only a hint:
-    /// every candidate is still looked up ([`Parser::find`]). In foster's
-    /// scanned table a repeated line tries at most [`MAX_ENTRIES`] + 1
-    /// suffixes, each a scan of at most as many names.
+    /// next suffix to try, so many repeats of one inittab line stay
+    /// linear. Only a hint: every candidate is still looked up
+    /// ([`Parser::find`]). In foster's scanned table a repeated line tries
+    /// at most [`MAX_ENTRIES`] + 1 suffixes, each a scan of at most as many
+    /// names.
     suffixes: [(u32, u32); 16],
     slots: [[Ix; 4]; N],
 }
