@@ -262,7 +262,8 @@ pub struct Slot {
     /// entries of that name not removed before it.
     removed_at: u32,
     pub last_exit: Option<ExitStatus>,
-    /// Readiness reported (entries without `ready=` are ready when running).
+    /// Readiness reported by a `ready=` entry's process (one without is
+    /// ready once running: [`Slot::satisfies_after`]). False while pending.
     pub ready: bool,
     /// Blocked by its `after=` at the last look (and so noted already).
     blocked_noted: bool,
@@ -359,7 +360,7 @@ impl Slot {
     /// Whether entries that name this one in `after=` may start.
     fn satisfies_after(&self) -> bool {
         match self.state {
-            State::Running { .. } => self.ready,
+            State::Running { .. } => self.ready || self.entry.ready_fd().is_none(),
             State::Done { .. } => true,
             State::Pending
             | State::Launching { .. }
@@ -486,9 +487,9 @@ pub struct Supervisor {
     actions: &'static mut Actions,
     /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over.
     stage_until: u64,
-    /// Orphans reaped in all.
+    /// Orphans reaped in all (the next of [`Supervisor::recent_orphans`]
+    /// to overwrite is this one, modulo their number).
     pub orphans_reaped: u64,
-    recent_next: usize,
     /// Actions that did not fit in the queue, or timer work put off because
     /// they would not have: the runtime drains the queue and ticks again
     /// when this moves (a burst, e.g. every entry of a full table timing out
@@ -535,7 +536,6 @@ impl Supervisor {
             exit_code: 0,
             nothing_left_noted: false,
             recent_orphans: NO_ORPHANS,
-            recent_next: 0,
             dropped_actions: 0,
             orphans_reaped: 0,
             rekill: false,
@@ -665,7 +665,6 @@ impl Supervisor {
         match result {
             Ok(pid) => {
                 slot.since = now;
-                slot.ready = slot.entry.ready_fd().is_none() && !slot.entry.has(Text::Pidfile);
                 slot.state = if slot.entry.has(Text::Pidfile) {
                     State::Launching { pid }
                 } else {
@@ -720,7 +719,7 @@ impl Supervisor {
                             };
                             self.push(Action::ReadPidfile { slot: id });
                         } else {
-                            self.released(id, then, now);
+                            self.stopped(id, then, now, true);
                         }
                     }
                     State::Launching { .. }
@@ -737,12 +736,11 @@ impl Supervisor {
                 }
             }
             None => {
-                self.orphans_reaped += 1;
-                let n = self.recent_orphans.len();
-                if let Some(r) = self.recent_orphans.get_mut(self.recent_next % n) {
+                let next = self.orphans_reaped % self.recent_orphans.len() as u64;
+                if let Some(r) = self.recent_orphans.get_mut(next as usize) {
                     *r = (pid, status);
                 }
-                self.recent_next = self.recent_next.wrapping_add(1);
+                self.orphans_reaped += 1;
                 // A storm of orphans (all reaped in one drain, before the
                 // runtime pulls actions) must not crowd out slot actions: the
                 // verbose-only note goes while the queue has room to spare.
@@ -817,7 +815,6 @@ impl Supervisor {
         };
         if let PidfileRead::Child(pid) = read {
             slot.state = State::Running { pid };
-            slot.ready |= slot.entry.ready_fd().is_none();
             // Removed, it stops in its turn (`stop_next`), not before the
             // removed entries that run `after=` it.
             let removed = slot.removed();
@@ -830,7 +827,7 @@ impl Supervisor {
             // none came in time.
             match stop {
                 // Asked to stop: nothing is left to stop.
-                Some(then) => self.stopped(id, then, now),
+                Some(then) => self.stopped(id, then, now, false),
                 None => {
                     if died.is_none() {
                         self.note(Note::PidfileMissing { slot: id });
@@ -895,7 +892,7 @@ impl Supervisor {
                         // SIGKILL did not get it reaped in time: a process
                         // stuck in the kernel must not hang the stop.
                         let then = *then;
-                        self.released(id, then, now);
+                        self.stopped(id, then, now, true);
                     } else {
                         // The grace counts from the SIGKILL: a late tick
                         // (foster frozen with its cgroup) still sends it.
@@ -1186,20 +1183,21 @@ impl Supervisor {
                 // take a shutdown or trigger entry's moment away for good
                 // (nothing but a reload could give it back): pending, or
                 // its run ended, such an entry waits for its next moment.
-                let waits = matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)
+                let waits = then == AfterStop::Stay
+                    && matches!(kind, Kind::Shutdown | Kind::CtrlAltDel | Kind::Restart)
                     && matches!(
                         slot.state,
                         State::Pending | State::Done { .. } | State::Failed { .. }
                     );
-                // For `ctl stop`, down now or already.
-                let down = then == AfterStop::Stay && !waits;
                 // What waits to start stops now (`ctl stop` lets a moment
                 // wait); what is down stays as it is, unless removed.
-                let pending = matches!(slot.state, State::Pending | State::Backoff { .. });
-                if then == AfterStop::Remove || (pending && (down || then != AfterStop::Stay)) {
-                    self.stopped(id, then, now);
+                if then == AfterStop::Remove
+                    || (!waits && matches!(slot.state, State::Pending | State::Backoff { .. }))
+                {
+                    self.stopped(id, then, now, false);
                 }
-                down
+                // For `ctl stop`, down now or already.
+                then == AfterStop::Stay && !waits
             }
         }
     }
@@ -1322,16 +1320,9 @@ impl Supervisor {
         self.slots.get_mut(i)
     }
 
-    /// A stopping slot's process is gone (or given up on): close its
-    /// readiness pipe, then end the stop.
-    #[inline(never)]
-    fn released(&mut self, id: SlotId, then: AfterStop, now: u64) {
-        self.push(Action::Release { slot: id });
-        self.stopped(id, then, now);
-    }
-
-    /// A slot's process is gone after a stop request.
-    fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64) {
+    /// A slot's process is gone after a stop request (`release`: it had
+    /// one, now gone or given up on, whose readiness pipe closes).
+    fn stopped(&mut self, id: SlotId, then: AfterStop, now: u64, release: bool) {
         let stopping = self.is_stopping();
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
@@ -1339,12 +1330,18 @@ impl Supervisor {
         slot.ready = false;
         slot.state = State::Stopped;
         // A removed entry is dropped, whoever stopped it (the orderly stop
-        // too); nothing restarts while foster stops.
+        // too), with every resource it had (its readiness pipe too);
+        // nothing restarts while foster stops.
         if slot.removed() {
             self.push(Action::Forget { slot: id });
-        } else if then == AfterStop::Restart && !stopping {
+            return;
+        }
+        if then == AfterStop::Restart && !stopping {
             slot.state = State::Pending;
             slot.since = now;
+        }
+        if release {
+            self.push(Action::Release { slot: id });
         }
     }
 
@@ -1367,7 +1364,7 @@ impl Supervisor {
                     restart_in: None,
                 });
             }
-            return self.stopped(id, AfterStop::Remove, now);
+            return self.stopped(id, AfterStop::Remove, now, false);
         }
         let mut restart_in = None;
         // A start that failed counts as status 255.
@@ -1408,15 +1405,16 @@ impl Supervisor {
             let code = st.shell_code();
             self.note(Note::ExitStatus { slot: id, code });
             let outcome = match on_exit {
-                OnExit::Poweroff if self.mode == Mode::Pid1 => Outcome::Poweroff,
-                OnExit::Reboot if self.mode == Mode::Pid1 => Outcome::Reboot,
-                OnExit::Halt if self.mode == Mode::Pid1 => Outcome::Halt,
                 OnExit::Exit => Outcome::Exit(exit_code),
                 // A sub-init powers nothing off: it exits with the entry's
                 // status, so a kernel test's table run as a sub-init still
-                // reports a failure. `Nothing` never comes here: `on_exit()`
-                // leaves it out.
-                _ => Outcome::Exit(code),
+                // reports a failure.
+                _ if self.mode == Mode::SubInit => Outcome::Exit(code),
+                OnExit::Poweroff => Outcome::Poweroff,
+                OnExit::Reboot => Outcome::Reboot,
+                OnExit::Halt => Outcome::Halt,
+                // `Nothing` never comes here: `on_exit()` leaves it out.
+                OnExit::ExitStatus | OnExit::Nothing => Outcome::Exit(code),
             };
             if let Outcome::Exit(c) = outcome {
                 self.exit_code = c;
