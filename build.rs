@@ -142,6 +142,7 @@ const WARM: &[&str] = &[
     "foster::runtime::tty_path()",
     "foster::control::close()",
     "foster::control::Server::close_client()",
+    "foster::control::Server::refresh()",
     "foster::control::status_row()",
     "foster::control::state_word()",
     "foster::control::field()",

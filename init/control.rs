@@ -12,7 +12,10 @@
 //! Invariants: fixed buffers, at most [`MAX_CLIENTS`] connections, each with
 //! a deadline; every peer is checked with SO_PEERCRED (root or foster's own
 //! uid); a slow, silent, garbage or oversized client is cut off and never
-//! blocks supervision. The socket is created with mode 0600 from the start.
+//! blocks supervision. The socket is created with mode 0600 from the start;
+//! foster removes it on exit only while its path still names the file foster
+//! bound (another foster may have bound the path since), and a reload binds
+//! it again when it is gone, was never bound, or another file took the path.
 
 use crate::log::Log;
 use crate::out::Line;
@@ -184,8 +187,13 @@ pub struct Server {
     /// the epoll set until then, so a pending client cannot make foster spin
     /// (`u64::MAX`: not paused, as a deadline that never comes).
     paused_until: u64,
-    /// The socket file, removed on exit (foster created it).
+    /// Where the socket is to be, bound or not: at a reload, foster binds
+    /// it again there if it has none (see [`Server::refresh`]).
     path: Option<&'static CStr>,
+    /// The socket file foster bound at `path`, as its bind left it: the
+    /// file is foster's (to remove on exit, to keep at a reload) while
+    /// `path` still names this one.
+    id: sys::FileId,
 }
 
 impl Server {
@@ -250,23 +258,66 @@ impl Server {
         Server {
             listener: None,
             path: None,
+            id: sys::FileId::default(),
             clients,
             paused_until: u64::MAX,
         }
     }
 
-    /// Serves on `listener`, a socket [`Server::bind`] created at `path`.
-    // Cold: runs once (measured: smaller).
-    #[cold]
-    pub fn listen(&mut self, listener: Fd, path: &'static CStr) {
-        self.listener = Some(listener);
+    /// Serves at `path`: binds the socket there now; a failure is reported
+    /// and foster runs on without one until a reload binds it.
+    pub fn listen(&mut self, ep: &Fd, path: &'static CStr, log: &Log) {
         self.path = Some(path);
+        self.open(ep, path, log);
     }
 
-    /// Removes the socket file (on exit).
+    /// At a reload (the one moment foster looks again): binds the socket
+    /// when foster has none at its path, whether the bind failed (a missing
+    /// directory), the file was removed (a `/tmp` cleaner) or another file
+    /// took the path; a socket still there costs one `statx`.
+    #[inline(never)]
+    pub fn refresh(&mut self, ep: &Fd, log: &Log) {
+        let Some(path) = self.path else { return };
+        if self.listener.is_some() && sys::file_id(path) == Ok(self.id) {
+            return;
+        }
+        if self.open(ep, path, log) {
+            let mut l = Line::new();
+            l.t(text!("control socket made again at "))
+                .bytes(path.to_bytes());
+            log.raw(false, l.as_bytes());
+        }
+    }
+
+    /// Binds the socket at `path` and serves on it in place of the listener
+    /// foster had (whose connections stay); on failure, that one stays.
+    // Not inlined: one copy of `bind` for the start and a reload.
+    #[inline(never)]
+    fn open(&mut self, ep: &Fd, path: &CStr, log: &Log) -> bool {
+        let Some(fd) = Server::bind(path, log) else {
+            return false;
+        };
+        // A file gone already (removed at once) is no socket to serve.
+        let Ok(id) = sys::file_id(path) else {
+            return false;
+        };
+        if sys::epoll_add(ep, fd.raw(), sys::EPOLLIN, crate::runtime::TAG_CONTROL).is_err() {
+            return false;
+        }
+        if let Some(old) = self.listener.replace(fd) {
+            crate::runtime::unwatch(ep, old.into_raw());
+        }
+        self.id = id;
+        true
+    }
+
+    /// Removes the socket file (on exit), if the one at its path is still
+    /// the one foster bound: not another foster's, bound there since.
     pub fn remove(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = sys::unlink(path);
+        if let (Some(path), Some(_)) = (self.path, &self.listener) {
+            if sys::file_id(path) == Ok(self.id) {
+                let _ = sys::unlink(path);
+            }
         }
     }
 
@@ -463,10 +514,10 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 }
             }
         },
-        Ok((RELOAD, _)) if rt.supervisor().is_stopping() => {
-            error(&mut l, SHUTTING_DOWN);
-        }
         Ok((RELOAD, _)) => {
+            // A stop refuses it, in `reload` itself: the one path of every
+            // reload, which also checks the control socket.
+            let stopping = rt.supervisor().is_stopping();
             // Through `l`, empty until the outcome below: no second buffer.
             // The first errors only (`foster check` lists them all): a
             // reply the socket takes without waiting for its reader, and
@@ -486,7 +537,9 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 }
             };
             let errors = rt.reload(Some(&mut report));
-            if errors != 0 {
+            if stopping {
+                error(&mut l, SHUTTING_DOWN);
+            } else if errors != 0 {
                 error(&mut l, REJECTED)
                     .u(errors as u64)
                     .t(text!(" error(s)); the running table is kept"));
@@ -641,6 +694,78 @@ mod tests {
         assert_eq!(parse_request(&long), Err(BAD_NAME));
         long[5] = b' ';
         assert_eq!(parse_request(&long), Ok(Request::Stop(&long[6..])));
+    }
+
+    /// The socket's life on a real socket: a reload keeps it while its file
+    /// is there and binds it again once the file is gone (the listener
+    /// replaced); on exit, a file another bound since stays, foster's own
+    /// goes.
+    #[test]
+    fn refresh_binds_only_a_lost_socket_and_remove_spares_another() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("foster-unit-sock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ctl.sock");
+        let path: &'static CStr = Box::leak(
+            std::ffi::CString::new(file.as_os_str().as_bytes())
+                .unwrap()
+                .into_boxed_c_str(),
+        );
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        let log = Log::fd(null.as_raw_fd());
+        let clients: &'static mut Clients = Box::leak(Box::new(core::array::from_fn(|_| Client {
+            open: false,
+            fd: -1,
+            len: 0,
+            deadline: 0,
+            buf: [0; REQUEST_MAX + 2],
+        })));
+        let ep = sys::epoll_create().unwrap();
+        let mut server = Server::idle(clients);
+        let listener = |s: &Server| s.listener.as_ref().map(Fd::raw);
+        // No path (no `-S`): nothing to bind, nothing looked at.
+        server.refresh(&ep, &log);
+        assert_eq!(listener(&server), None);
+
+        server.listen(&ep, path, &log);
+        let first = listener(&server).unwrap();
+        let id = server.id;
+        assert_eq!(sys::file_id(path), Ok(id));
+        server.refresh(&ep, &log);
+        assert_eq!((listener(&server), server.id), (Some(first), id));
+
+        std::fs::remove_file(&file).unwrap();
+        server.refresh(&ep, &log);
+        let second = listener(&server).unwrap();
+        assert_ne!(second, first);
+        assert_ne!(server.id, id);
+        assert_eq!(sys::file_id(path), Ok(server.id));
+        let mode = std::fs::symlink_metadata(&file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // Another takes the path: foster's exit leaves it.
+        std::fs::remove_file(&file).unwrap();
+        let other = std::os::unix::net::UnixListener::bind(&file).unwrap();
+        server.remove();
+        assert!(file.exists());
+        // Once it is stale, a reload replaces it, and the exit removes
+        // foster's own.
+        drop(other);
+        server.refresh(&ep, &log);
+        assert_ne!(listener(&server), Some(second));
+        assert_eq!(sys::file_id(path), Ok(server.id));
+        server.remove();
+        assert!(!file.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The error indices name these messages.

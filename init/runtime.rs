@@ -339,16 +339,13 @@ impl<'a> Runtime<'a> {
         outcome
     }
 
-    /// Opens the control socket; a failure is reported, foster runs on without.
+    /// Opens the control socket; a failure is reported, foster runs on
+    /// without until a reload binds it.
     fn listen(&mut self, path: &'static CStr) {
-        if let Some(fd) = crate::control::Server::bind(path, &self.log) {
-            if sys::epoll_add(&self.ep, fd.raw(), sys::EPOLLIN, TAG_CONTROL).is_ok() {
-                self.control.listen(fd, path);
-            }
-        }
+        self.control.listen(&self.ep, path, &self.log);
     }
 
-    /// Removes the control socket file (sub-init exit) and closes the log
+    /// Removes the control socket file if still foster's, closes the log
     /// pipes and their files: one open for writing keeps its filesystem
     /// from going read-only at shutdown (EBUSY), and the disk would be left
     /// unclean. Every slot's cell goes the way a forgotten slot's does.
@@ -503,6 +500,9 @@ impl<'a> Runtime<'a> {
     /// whole. Returns the number of errors (0: applied, or ignored while
     /// stopping).
     pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
+        // At every reload, refused or not: a control socket lost since the
+        // start (or never bound) is made again.
+        self.control.refresh(&self.ep, &self.log);
         // Before the spare buffer is touched: a stop keeps the table in force.
         if self.sup.is_stopping() {
             self.log

@@ -1215,6 +1215,143 @@ fn a_stale_socket_is_replaced_and_a_live_one_kept() {
     );
 }
 
+// ------------------------------------------------------------------ the socket's life
+
+/// How many reloads foster has logged (applied or refused).
+fn reloads(f: &Foster) -> usize {
+    let log = f.log();
+    log.matches("table reloaded").count() + log.matches("reload ignored").count()
+}
+
+/// Sends SIGHUP and waits until foster has logged the reload.
+fn sighup(f: &Foster) {
+    let before = reloads(f);
+    f.signal(libc::SIGHUP);
+    assert!(
+        wait_until(T, || reloads(f) > before),
+        "no reload logged:\n{}",
+        f.log()
+    );
+}
+
+/// The (device, inode) of the file at `path` itself.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// A socket a `/tmp` cleaner removed: a SIGHUP binds it again, 0600 from
+/// the start as at the first bind, and `ctl` reaches foster again.
+#[test]
+fn a_removed_socket_is_made_again_at_sighup() {
+    let dir = TempDir::new("remade");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let web = f.row("web").pid;
+    fs::remove_file(f.sock()).unwrap();
+    assert_eq!(f.ctl(&["status"]).code, 2);
+    sighup(&f);
+    assert!(
+        f.log().contains(&format!(
+            "control socket made again at {}",
+            f.sock().display()
+        )),
+        "{}",
+        f.log()
+    );
+    assert_eq!(mode(f.sock()), Some(0o600));
+    assert_eq!(f.ctl(&["status"]).code, 0, "{}", f.log());
+    assert_eq!(f.row("web").pid, web);
+}
+
+/// `-S` in a directory that does not exist yet: foster runs on without a
+/// socket; once the directory is there, a SIGHUP binds it.
+#[test]
+fn a_socket_in_a_missing_directory_is_bound_at_sighup() {
+    let dir = TempDir::new("nodir");
+    let sock = dir.path("later/ctl.sock");
+    let f = Foster::spawn_at(
+        &dir,
+        &dir.write("table.tab", "service web -- sleep 1000\n"),
+        &sock,
+    );
+    assert!(
+        wait_until(T, || f.log().contains("unable to bind the control socket")),
+        "{}",
+        f.log()
+    );
+    assert_eq!(f.ctl(&["status"]).code, 2);
+    fs::create_dir(dir.path("later")).unwrap();
+    sighup(&f);
+    assert_eq!(mode(&sock), Some(0o600));
+    assert_eq!(f.ctl(&["status"]).code, 0, "{}", f.log());
+    assert!(f.status().contains_key("web"));
+}
+
+/// A binds P; P is removed and B binds it; A's exit leaves B's socket.
+#[test]
+fn an_exit_leaves_a_socket_another_foster_bound_since() {
+    let dir = TempDir::new("twoinits");
+    let mut a = Foster::start(&dir, "service web -- sleep 1000\n");
+    fs::remove_file(a.sock()).unwrap();
+    let dir_b = TempDir::new("twoinits-b");
+    let b = Foster::spawn_at(
+        &dir_b,
+        &dir_b.write("table.tab", "service other -- sleep 1000\n"),
+        a.sock(),
+    );
+    b.wait_answering();
+    let ours = file_id(b.sock());
+    a.signal(libc::SIGTERM);
+    assert_eq!(a.wait_exit(T).code(), Some(0), "{}", a.log());
+    assert_eq!(file_id(b.sock()), ours, "A removed B's socket");
+    let rows = b.status();
+    assert!(
+        rows.contains_key("other") && !rows.contains_key("web"),
+        "{rows:?}"
+    );
+}
+
+/// A SIGHUP with the socket in place binds nothing (no log line, the same
+/// file, a client of the listener served); once the file is gone, the
+/// next SIGHUP replaces the listener and keeps its accepted connections.
+#[test]
+fn a_sighup_keeps_an_intact_socket_and_its_clients() {
+    let dir = TempDir::new("intact");
+    let f = Foster::start(&dir, "service web -- sleep 1000\n");
+    let first = file_id(f.sock());
+    // A client foster has accepted: one fd more in foster.
+    let accepted = |f: &Foster| {
+        let base = fd_count(f.pid);
+        let c = UnixStream::connect(f.sock()).unwrap();
+        c.set_read_timeout(Some(T)).unwrap();
+        assert!(wait_until(T, || fd_count(f.pid) > base), "never accepted");
+        c
+    };
+    let reply = |mut c: UnixStream| {
+        c.write_all(b"status\n").unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    };
+    let c = accepted(&f);
+    sighup(&f);
+    assert!(!f.log().contains("made again"), "{}", f.log());
+    assert_eq!(file_id(f.sock()), first);
+    let out = reply(c);
+    assert!(
+        out.starts_with("entry\tweb\t") && out.ends_with("ok\n"),
+        "{out:?}"
+    );
+
+    let c = accepted(&f);
+    fs::remove_file(f.sock()).unwrap();
+    sighup(&f);
+    assert!(f.log().contains("made again"), "{}", f.log());
+    let out = reply(c);
+    assert!(out.ends_with("ok\n"), "{out:?}");
+    assert_eq!(f.ctl(&["status"]).code, 0);
+}
+
 // ------------------------------------------------------------------ robustness
 
 #[test]
@@ -1731,6 +1868,17 @@ fn pid1_in_a_namespace_answers_and_powers_off() {
     assert_eq!(ctl(&sock, &["start", "web"]).code, 0);
     assert_eq!(ctl(&sock, &["restart", "web"]).code, 0);
     assert_eq!(ctl(&sock, &["reload"]).code, 0);
+    // A removed socket is made again at SIGHUP, as a sub-init's.
+    fs::remove_file(&sock).unwrap();
+    assert_eq!(ctl(&sock, &["status"]).code, 2);
+    // SAFETY: kill(2) on the namespace's init, our grandchild.
+    assert_eq!(unsafe { libc::kill(ns.pid, libc::SIGHUP) }, 0);
+    assert!(
+        wait_until(T, || ctl(&sock, &["status"]).code == 0),
+        "{}",
+        ns.log()
+    );
+    assert_eq!(mode(&sock), Some(0o600));
     let out = ctl(&sock, &["start", "nope"]);
     assert_eq!(out.code, 1, "{out:?}");
     let out = ctl(&sock, &["stop-all"]);
