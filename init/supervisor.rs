@@ -824,11 +824,13 @@ impl Supervisor {
             }
         } else if died.is_some() || now >= until {
             // The daemon came and went before foster read its pidfile, or
-            // none came in time.
+            // none came in time. Its readiness pipe goes too: a daemon
+            // left running untracked would hold it open for good.
             match stop {
                 // Asked to stop: nothing is left to stop.
-                Some(then) => self.stopped(id, then, now, false),
+                Some(then) => self.stopped(id, then, now, true),
                 None => {
+                    self.push(Action::Release { slot: id });
                     if died.is_none() {
                         self.note(Note::PidfileMissing { slot: id });
                     }
