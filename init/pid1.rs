@@ -242,7 +242,7 @@ pub fn main(args: StartArgs) -> ! {
         }
     };
     // After mount_api: /run is a fresh tmpfs (or the container's own).
-    let outcome = rt.serve(Some(opts.socket.unwrap_or(crate::control::PID1_SOCKET)));
+    let outcome = rt.serve(Some(opts.socket().unwrap_or(crate::control::PID1_SOCKET)));
     finish(rt, outcome, container, mounted)
 }
 

@@ -184,10 +184,21 @@ pub struct Scratch {
     paths: SpawnPaths,
 }
 
-/// Room for each path or name a child's setup needs, the longest value the
-/// table allows plus a NUL (the tty also `/dev/`): in the scratch pages, so
-/// a start adds nothing to foster's resident stack.
-type SpawnPaths = [u8; TTY_BUF + 4 * (config_format::MAX_VALUE + 1)];
+/// Room for each path or name a child's setup needs: in the scratch pages,
+/// so a start adds nothing to foster's resident stack. Arrays, not one
+/// buffer split: a callee gets each one's length from its type.
+struct SpawnPaths {
+    tty: [u8; TTY_BUF],
+    dir: CValue,
+    user: Value,
+    group: Value,
+    log: CValue,
+}
+
+/// Room for the longest value the table allows, unquoted.
+type Value = [u8; config_format::MAX_VALUE];
+/// The same plus a NUL.
+type CValue = [u8; config_format::MAX_VALUE + 1];
 
 impl Sources {
     /// The current buffer's table source, or (`spare`) the other one's.
@@ -230,9 +241,6 @@ pub struct Runtime<'a> {
     /// within short reach.
     mode: Mode,
     verbose: bool,
-    /// The supervisor's count of actions its full queue dropped, as of the
-    /// last [`Runtime::apply_actions`].
-    dropped_seen: u32,
     sup: Supervisor,
     src: Sources,
     /// The control socket, when one was asked for.
@@ -304,7 +312,6 @@ impl<'a> Runtime<'a> {
                 log,
                 control: crate::control::Server::idle(clients),
                 finished: None,
-                dropped_seen: 0,
                 events,
             });
         };
@@ -765,10 +772,10 @@ impl<'a> Runtime<'a> {
         // away. Bounded: each round carries out a full queue.
         for _ in 0..MAX_SLOTS {
             self.drain_actions();
-            if self.sup.dropped_actions == self.dropped_seen {
+            // Reset as read: each round sees what the last one dropped.
+            if core::mem::take(&mut self.sup.dropped_actions) == 0 {
                 break;
             }
-            self.dropped_seen = self.sup.dropped_actions;
             self.sup.tick(sys::now_ms());
         }
     }
@@ -880,7 +887,7 @@ impl<'a> Runtime<'a> {
         // A removed entry's spans are in the table before the last reload:
         // the spare buffer now (see `Runtime::reload`).
         let src = self.src.get(s.removed());
-        let mut path = [0u8; config_format::MAX_VALUE + 1];
+        let mut path: CValue = [0; config_format::MAX_VALUE + 1];
         let read = match unquoted_cstr(span, src, &mut path) {
             Some(p) => pidfile_pid(p, &mut self.sup, now),
             None => PidfileRead::Missing,
@@ -904,13 +911,12 @@ impl<'a> Runtime<'a> {
         // An `env=` value that does not fit is only left out here: the
         // exec still beats a dead PID 1 (a command too long never gets
         // past the table's checks).
-        let _ = self.command(entry, argv, env, paths);
+        let _ = self.command(entry, argv, env, &mut paths.user);
         let src = self.src.current();
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
         // reported: the exec still beats a dead PID 1.
-        let buf = paths.as_mut_slice();
-        if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, buf) {
+        if let Some(dir) = unquoted_cstr(entry.text(Text::Dir), src, &mut paths.dir) {
             if let Err(e) = sys::chdir(dir) {
                 self.log
                     .unable(text!("change directory to "), dir.to_bytes(), e);
@@ -919,7 +925,7 @@ impl<'a> Runtime<'a> {
         if let Some(mask) = entry.umask() {
             sys::umask(u32::from(mask));
         }
-        if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), buf) {
+        if let Some(tty) = tty_path(entry.text(Text::Tty).get(src), &mut paths.tty) {
             if let Err(e) = spawn::stdio_on_tty(tty) {
                 self.log.unable(text!("open "), tty.to_bytes(), e);
             }
@@ -961,14 +967,14 @@ impl<'a> Runtime<'a> {
     /// the entry's `env=` values. One copy for a start and for PID 1's
     /// restart entry. E2BIG also for an `env=` value that does not fit
     /// (foster's own environment took the room). `buf`: room to unquote a
-    /// value in (the paths' scratch, filled only after).
+    /// value in (one of the paths' buffers, filled only after).
     #[inline(never)]
     fn command(
         &self,
         entry: &Entry,
         argv: &mut Argv,
         env: &mut Env,
-        buf: &mut SpawnPaths,
+        buf: &mut Value,
     ) -> Result<(), Errno> {
         let src = self.src.current();
         if entry.argv(src, argv).is_err() {
@@ -990,7 +996,6 @@ impl<'a> Runtime<'a> {
             }
         }
         // Each value unquoted (at most the longest value the table allows).
-        let (buf, _) = buf.split_at_mut(config_format::MAX_VALUE);
         for span in &entry.env {
             if unquoted(*span, src, buf).is_some_and(|kv| !env.set(kv)) {
                 return Err(Errno::E2BIG);
@@ -1035,15 +1040,15 @@ impl<'a> Runtime<'a> {
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
         // An `env=` value that does not fit fails the start, as a command
         // too long does: the entry never runs without it.
-        self.command(entry, argv, env, buf)?;
+        self.command(entry, argv, env, &mut buf.user)?;
         let src = self.src.current();
-        // One buffer split for the paths and names below (the log file's
-        // too): see `SpawnPaths`.
-        const V: usize = config_format::MAX_VALUE + 1;
-        let (tty_buf, rest) = buf.split_at_mut(TTY_BUF);
-        let (dir_buf, rest) = rest.split_at_mut(V);
-        let (user_buf, rest) = rest.split_at_mut(V);
-        let (group_buf, log_buf) = rest.split_at_mut(V);
+        let SpawnPaths {
+            tty: tty_buf,
+            dir: dir_buf,
+            user: user_buf,
+            group: group_buf,
+            log: log_buf,
+        } = buf;
         let stdin_null = entry.log == config_format::Log::Null;
         // Owned here until the fork: /dev/null for `log=null`, the write end
         // of the readiness pipe.
@@ -1146,7 +1151,7 @@ fn log_pipe_for(
     src: &[u8],
     slot: SlotId,
     entry: &Entry,
-    path: &mut [u8],
+    path: &mut CValue,
 ) -> Option<sys::RawFd> {
     let name = &entry.name;
     // `log=kmsg` or `log=PATH` (the caller's match). The sink is opened at
@@ -1253,7 +1258,9 @@ fn slot_name(sup: &Supervisor, id: SlotId) -> &[u8] {
 /// flag, smaller than a call).
 #[inline]
 fn log_of(logs: &mut LogPipes, slot: SlotId) -> Option<&mut LogPipe> {
-    let i = slot as usize;
+    // Slot ids are below MAX_SLOTS: the remainder changes none, it only
+    // spares the bounds checks.
+    let i = usize::from(slot) % MAX_SLOTS;
     match logs.open.get(i) {
         Some(true) => logs.cells.get_mut(i),
         _ => None,
@@ -1480,7 +1487,7 @@ fn duration(l: &mut Line, ms: core::num::NonZeroU64) {
 /// An option's value (a span of the table source `src`) unquoted into
 /// `buf`; `None` when the option is absent or its value does not fit.
 #[inline(never)]
-fn unquoted<'b>(span: Span, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+fn unquoted<'b>(span: Span, src: &[u8], buf: &'b mut Value) -> Option<&'b [u8]> {
     if span.len == 0 {
         return None;
     }
@@ -1490,9 +1497,10 @@ fn unquoted<'b>(span: Span, src: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
 
 /// Like [`unquoted`], NUL-terminated.
 #[inline(never)]
-fn unquoted_cstr<'b>(span: Span, src: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
-    let cap = buf.len().checked_sub(1)?;
-    let n = unquoted(span, src, buf.get_mut(..cap)?)?.len();
+fn unquoted_cstr<'b>(span: Span, src: &[u8], buf: &'b mut CValue) -> Option<&'b CStr> {
+    let n = unquoted(span, src, buf.first_chunk_mut()?)?.len();
+    // `unquoted` gives at most MAX_VALUE bytes: said, the checks below fold.
+    let n = n.min(config_format::MAX_VALUE);
     *buf.get_mut(n)? = 0;
     sys::cstr(buf.get(..=n)?)
 }
@@ -1502,7 +1510,7 @@ const TTY_BUF: usize = b"/dev/".len() + config_format::MAX_VALUE + 1;
 
 /// A tty option or inittab id: `/dev/` is prepended to a bare name.
 #[inline(never)]
-fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8; TTY_BUF]) -> Option<&'b CStr> {
     const DEV: usize = b"/dev/".len();
     // The name goes after room for the prefix.
     let n = config_format::unquote(raw, buf.get_mut(DEV..DEV + config_format::MAX_VALUE)?)?;
@@ -1514,7 +1522,7 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     let start = match buf.get(DEV) {
         Some(b'/') => DEV,
         _ => {
-            crate::bytes::copy(buf.get_mut(..DEV)?, b"/dev/");
+            *buf.first_chunk_mut()? = *b"/dev/";
             0
         }
     };
@@ -1527,7 +1535,7 @@ fn tty_path<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
 /// spare buffer of the caller's, not one more to zero on the stack.
 // Not inlined (measured: smaller).
 #[inline(never)]
-fn active_console<'b>(buf: &'b mut [u8], scratch: &mut [u8]) -> Option<&'b CStr> {
+fn active_console<'b>(buf: &'b mut [u8; TTY_BUF], scratch: &mut CValue) -> Option<&'b CStr> {
     let text = scratch.get_mut(..96)?;
     let n = sys::read_file(c"/sys/class/tty/console/active", text).ok()?;
     // Names are separated by blanks, the list ends with a newline.

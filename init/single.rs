@@ -73,10 +73,8 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     let Some(cmd) = args.arg(opts.cmd) else {
         return crate::usage_error(text!("no command given"));
     };
-    if let Some(sig) = opts.pdeath {
-        if let Err(e) = crate::subinit::parent_death(sig) {
-            return crate::failed(text!("set the parent-death signal"), e);
-        }
+    if let Err(code) = crate::subinit::parent_death(opts.pdeath) {
+        return code;
     }
     // A subreaper whenever not PID 1 (`-s`, TINI_SUBREAPER: accepted, implied).
     if !sys::is_pid1() {
@@ -123,12 +121,13 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
 
         // The child's exit status, in the shell's convention, once it ended.
         let mut status: Option<u8> = None;
-        // When the grace time ends; u64::MAX (never) until the child has ended.
+        // When the grace time ends; u64::MAX (never) until the child has
+        // ended, 0 once it is over.
         let mut deadline = u64::MAX;
-        // Set when the grace time is over: from then on every turn sends SIGKILL
-        // to whatever is left before it reaps.
-        let mut kill = false;
         loop {
+            // The grace time is over: from then on every turn sends SIGKILL
+            // to whatever is left before it reaps.
+            let kill = deadline == 0;
             // Each death can hand foster the dead one's children (never signaled
             // yet): every SIGCHLD brings another sweep before the next reap.
             if kill && !sweep(&opts, SIGKILL) {
@@ -188,7 +187,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             if deadline != u64::MAX && !kill {
                 match deadline.saturating_sub(sys::now_ms()) {
                     0 => {
-                        kill = true;
+                        deadline = 0;
                         continue;
                     }
                     ms => timeout = ms.min(i32::MAX as u64) as i32,

@@ -160,8 +160,9 @@ fn child(s: &ChildSetup) -> ! {
             fd => fd,
         },
     };
-    // Every failed step ends here, so one report call serves them all.
-    let (what, obj, e, code) = 'failed: {
+    // Every failed setup step ends here, so one report call serves them
+    // all (code 126); the exec, the last step, reports on its own.
+    let (what, obj, e) = 'failed: {
         match s.session {
             Session::New => {
                 let _ = sys::setsid();
@@ -179,7 +180,7 @@ fn child(s: &ChildSetup) -> ! {
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
                 if let Err(e) = stdio_on_tty(tty) {
-                    break 'failed (text!("open "), tty.to_bytes(), Some(e), 126);
+                    break 'failed (text!("open "), tty.to_bytes(), Some(e));
                 }
             }
             if v.stdin_null {
@@ -193,7 +194,7 @@ fn child(s: &ChildSetup) -> ! {
                     // Close-on-exec is the only fd flag: clear it without reading.
                     let _ = sys::fcntl(fd, sys::F_SETFD, 0);
                 } else if let Err(e) = sys::dup3(fd, target, 0) {
-                    break 'failed (text!("pass the readiness fd"), &[], Some(e), 126);
+                    break 'failed (text!("pass the readiness fd"), &[], Some(e));
                 }
             }
             if let Some(mask) = v.umask {
@@ -203,21 +204,17 @@ fn child(s: &ChildSetup) -> ! {
                 if let Err(e) = users::switch(v.user, v.group) {
                     let user = v.user.unwrap_or(b"?");
                     break 'failed match e {
-                        users::LookupError::Switch(e) => {
-                            (text!("switch to user "), user, Some(e), 126)
-                        }
+                        users::LookupError::Switch(e) => (text!("switch to user "), user, Some(e)),
                         users::LookupError::Io(e) => {
-                            (text!("read "), users::PASSWD.to_bytes(), Some(e), 126)
+                            (text!("read "), users::PASSWD.to_bytes(), Some(e))
                         }
                         users::LookupError::GroupIo(e) => {
-                            (text!("read "), users::GROUP.to_bytes(), Some(e), 126)
+                            (text!("read "), users::GROUP.to_bytes(), Some(e))
                         }
                         users::LookupError::UnknownGroup => {
-                            (text!("unknown group "), v.group.unwrap_or(b"?"), None, 126)
+                            (text!("unknown group "), v.group.unwrap_or(b"?"), None)
                         }
-                        users::LookupError::UnknownUser => {
-                            (text!("unknown user "), user, None, 126)
-                        }
+                        users::LookupError::UnknownUser => (text!("unknown user "), user, None),
                     };
                 }
             }
@@ -225,7 +222,7 @@ fn child(s: &ChildSetup) -> ! {
             // would give the child a directory it may not enter.
             if let Some(dir) = v.dir {
                 if let Err(e) = sys::chdir(dir) {
-                    break 'failed (text!("change directory to "), dir.to_bytes(), Some(e), 126);
+                    break 'failed (text!("change directory to "), dir.to_bytes(), Some(e));
                 }
             }
             if v.ask_first {
@@ -250,9 +247,9 @@ fn child(s: &ChildSetup) -> ! {
             }
             Exec::Table(argv) => (execvp(argv, s.envp, s.path), argv.word(0).unwrap_or(b"?")),
         };
-        (text!("exec "), prog, Some(e), exec_failure_code(e))
+        to.report(text!("exec "), prog, Some(e), exec_failure_code(e))
     };
-    to.report(what, obj, e, code)
+    to.report(what, obj, e, 126)
 }
 
 /// Where the child reports a failed step: foster's stderr, kept as `fd`

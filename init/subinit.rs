@@ -11,28 +11,40 @@ use core::ffi::CStr;
 
 #[derive(Default)]
 pub struct Opts {
-    pub table: Option<&'static CStr>,
-    pub socket: Option<&'static CStr>,
+    /// `-f TABLE` and `-S SOCK`, by their places in [`OPTIONS`]: [`parse`]
+    /// stores either by that place.
+    paths: [Option<&'static CStr>; 2],
     pub pdeath: Option<u8>,
     pub verbose: bool,
 }
+
+impl Opts {
+    pub fn table(&self) -> Option<&'static CStr> {
+        self.paths.get(TABLE).copied().flatten()
+    }
+
+    pub fn socket(&self) -> Option<&'static CStr> {
+        self.paths.get(SOCKET).copied().flatten()
+    }
+}
+
+/// The options, by their place in the list: `-f` and `-S` index
+/// `Opts::paths`; `-p SIG`, place 2, is the one past them.
+const OPTIONS: &[u8] = b"-f -S -p -v";
+const TABLE: usize = 0;
+const SOCKET: usize = 1;
+const VERBOSE: usize = 3;
 
 /// Parses `-f TABLE -S SOCK -p SIG -v` (any order) into `o` (filled in
 /// place, not copied out; on an error it holds what came before it).
 /// `lenient` (PID 1): words that are not options are skipped, since the
 /// kernel passes its unknown command-line words on to init.
 pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Result<(), Packed> {
-    // The options, by their place in OPTIONS (`-p SIG`, place 2, is the
-    // `_` arms below).
-    const OPTIONS: &[u8] = b"-f -S -p -v";
-    const TABLE: usize = 0;
-    const SOCKET: usize = 1;
-    const VERBOSE: usize = 3;
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
         // `k`: the option's place in OPTIONS; all but `-v` take the next
-        // word, stored by `k` once it is there.
+        // word, stored by `k` once it is there (a path, else the signal).
         let k = match crate::word_index(OPTIONS, a.to_bytes()) {
             Some(VERBOSE) => {
                 o.verbose = true;
@@ -43,17 +55,14 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Resu
             None => return Err(text!("unknown option for sub-init mode")),
         };
         let Some(word) = args.arg(i) else {
-            return Err(match k {
-                TABLE => text!("-f needs a TABLE"),
-                SOCKET => text!("-S needs a socket PATH"),
-                _ => text!("-p needs a SIGNAL"),
-            });
+            // By `k` as `paths` is, the rest (`-p`) past them.
+            let needs = [text!("-f needs a TABLE"), text!("-S needs a socket PATH")];
+            return Err(needs.get(k).copied().unwrap_or(text!("-p needs a SIGNAL")));
         };
         i += 1;
-        match k {
-            TABLE => o.table = Some(word),
-            SOCKET => o.socket = Some(word),
-            _ => {
+        match o.paths.get_mut(k) {
+            Some(path) => *path = Some(word),
+            None => {
                 let sig = config_format::signal_by_name(word.to_bytes());
                 o.pdeath = Some(sig.ok_or(text!("-p: unknown signal"))?);
             }
@@ -72,19 +81,26 @@ pub fn runtime(
 ) -> Result<Runtime<'static>, (Packed, sys::Errno)> {
     let cfg = Config {
         mode,
-        table: opts.table,
+        table: opts.table(),
         args,
         verbose: opts.verbose,
     };
     Runtime::new(cfg, log)
 }
 
-/// Sets `-p`'s parent-death signal (sub-init and single-command mode). The
-/// parent may have died before prctl took effect: then foster sends the
-/// signal to itself, as if it came (it waits, blocked, in the signalfd).
-pub fn parent_death(sig: u8) -> Result<(), sys::Errno> {
+/// Sets `-p`'s parent-death signal, if one was given (sub-init and
+/// single-command mode); `Err(code)` when foster should exit (the failure
+/// reported here, once for both modes). The parent may have died before
+/// prctl took effect: then foster sends the signal to itself, as if it came
+/// (it waits, blocked, in the signalfd).
+pub fn parent_death(sig: Option<u8>) -> Result<(), i32> {
+    let Some(sig) = sig else {
+        return Ok(());
+    };
     let parent = sys::getppid();
-    sys::set_parent_death_signal(sig)?;
+    if let Err(e) = sys::set_parent_death_signal(sig) {
+        return Err(crate::failed(text!("set the parent-death signal"), e));
+    }
     if sys::getppid() != parent {
         let _ = sys::kill(sys::getpid(), sig);
     }
@@ -103,13 +119,11 @@ pub fn main(args: StartArgs) -> i32 {
     if let Err(msg) = parse(&args, 1, false, &mut opts) {
         return crate::usage_error(msg);
     }
-    if opts.table.is_none() {
+    if opts.table().is_none() {
         return crate::usage_error(text!("sub-init mode needs -f TABLE"));
     }
-    if let Some(sig) = opts.pdeath {
-        if let Err(e) = parent_death(sig) {
-            return crate::failed(text!("set the parent-death signal"), e);
-        }
+    if let Err(code) = parent_death(opts.pdeath) {
+        return code;
     }
     // Never dropped: foster exits right after it, and the kernel closes its fds.
     let mut new =
@@ -118,7 +132,7 @@ pub fn main(args: StartArgs) -> i32 {
         Ok(rt) => rt,
         Err((what, e)) => return crate::failed(*what, *e),
     };
-    match rt.serve(opts.socket) {
+    match rt.serve(opts.socket()) {
         Outcome::Exit(code) => code.into(),
         Outcome::Poweroff | Outcome::Reboot | Outcome::Halt | Outcome::ExecRestart(_) => 0,
     }

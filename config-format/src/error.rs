@@ -197,17 +197,13 @@ impl Error {
                 // U+2421 for DEL), as rustc shows it: an escape sequence
                 // in a table never reaches the terminal.
                 let picture = [0xe2, 0x90, if b == 0x7f { 0xa1 } else { 0x80 | b }];
-                let shown: &[u8] = if !valid {
-                    "\u{fffd}".as_bytes()
-                } else if b < 0x20 && b != b'\t' || b == 0x7f {
-                    &picture
-                } else {
-                    unit
-                };
                 m.s(match b {
-                    _ if !caret => shown,
-                    b'\t' => b"\t",
-                    _ => b" ",
+                    // Kept in both lines, so the caret lines up.
+                    b'\t' => unit,
+                    _ if caret => b" ",
+                    0..0x20 | 0x7f => &picture,
+                    _ if valid => unit,
+                    _ => "\u{fffd}".as_bytes(),
                 });
                 rest = tail;
             }
@@ -284,19 +280,11 @@ unknown action `$` (use sysinit, wait, once, respawn, askfirst, shutdown, restar
 );
 
 /// Where physical line `line` (1-based) of `src` starts; `None` for line 0
-/// and past the last line (for the parser).
+/// and past the last line (for the parser): where the piece
+/// [`physical_line`] takes starts, found by the same scan.
 pub(crate) fn line_start(src: &[u8], line: u32) -> Option<usize> {
-    let (mut start, mut at) = (0, 1);
-    for (i, &b) in src.iter().enumerate() {
-        if at >= line {
-            break;
-        }
-        if b == b'\n' {
-            at += 1;
-            start = i + 1;
-        }
-    }
-    (at == line).then_some(start)
+    let text = crate::parse::nth_piece(src, b'\n', (line as usize).checked_sub(1)?)?;
+    Some(text.as_ptr().addr() - src.as_ptr().addr())
 }
 
 /// Physical line `line` (1-based) without its LF or CRLF.
