@@ -491,9 +491,10 @@ pub struct Supervisor {
     /// to overwrite is this one, modulo their number).
     pub orphans_reaped: u64,
     /// Actions that did not fit in the queue, or timer work put off because
-    /// they would not have: the runtime drains the queue and ticks again
-    /// when this moves (a burst, e.g. every entry of a full table timing out
-    /// at once, must not lose a SIGKILL).
+    /// they would not have, since the runtime last looked: it drains the
+    /// queue, resets this and ticks again while it is not 0 (a burst, e.g.
+    /// every entry of a full table timing out at once, must not lose a
+    /// SIGKILL).
     pub dropped_actions: u32,
     next_seq: u32,
     /// Tables loaded (the first at the start, then one per reload applied),
