@@ -167,7 +167,6 @@ const WARM: &[&str] = &[
     "foster::pid1::mount_field()",
     "foster::pid1::booted_by_kernel()",
     "foster::pid1::in_container()",
-    "foster::subinit::parent_death()",
     "foster::log::Log::unable_to()",
     "foster::log::Log::unable()",
     "foster::log::Log::error()",
