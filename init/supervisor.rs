@@ -825,13 +825,11 @@ impl Supervisor {
             }
         } else if died.is_some() || now >= until {
             // The daemon came and went before foster read its pidfile, or
-            // none came in time. Its readiness pipe goes too: a daemon
-            // left running untracked would hold it open for good.
+            // none came in time.
             match stop {
                 // Asked to stop: nothing is left to stop.
-                Some(then) => self.stopped(id, then, now, true),
+                Some(then) => self.stopped(id, then, now, false),
                 None => {
-                    self.push(Action::Release { slot: id });
                     if died.is_none() {
                         self.note(Note::PidfileMissing { slot: id });
                     }

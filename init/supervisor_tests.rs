@@ -450,29 +450,6 @@ fn pidfile_that_never_names_a_child_fails_after_the_wait() {
     assert!(s.now >= PIDFILE_WAIT && s.now < PIDFILE_WAIT + 2 * PIDFILE_POLL);
 }
 
-/// A daemon never found closes its readiness pipe: one left running
-/// untracked would hold it open, and foster would watch it until the next
-/// start.
-#[test]
-fn a_pidfile_daemon_never_found_releases_its_readiness_pipe() {
-    let mut s = Sim::new(
-        Mode::SubInit,
-        "service d restart=never ready=fd:3 pidfile=/run/d.pid -- /launcher\n",
-    );
-    let launcher = s.pid("d").unwrap();
-    s.sup.child_exited(launcher, OK, s.now);
-    s.pump();
-    s.take_log();
-    while matches!(s.state("d"), State::FindingPid { .. }) {
-        s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
-        s.pump();
-        let next = s.deadline().unwrap_or(s.now + PIDFILE_POLL);
-        s.advance_to(next);
-    }
-    assert_eq!(s.state("d"), State::Failed { status: None });
-    assert!(s.take_log().contains(&Action::Release { slot: 0 }));
-}
-
 /// Services stop together, signalled newest first, each bounded by its own
 /// `timeout=`: two that ignore their stop signal cost the longer timeout,
 /// not the sum.
