@@ -15,7 +15,8 @@
 //! blocks supervision. The socket is created with mode 0600 from the start;
 //! foster removes it on exit only while its path still names the file foster
 //! bound (another foster may have bound the path since), and a reload binds
-//! it again when it is gone, was never bound, or another file took the path.
+//! it again when it is gone, was never bound, or a stale socket took the
+//! path (a live one or another kind of file is reported, as at the start).
 
 use crate::log::Log;
 use crate::out::Line;
@@ -273,8 +274,9 @@ impl Server {
 
     /// At a reload (the one moment foster looks again): binds the socket
     /// when foster has none at its path, whether the bind failed (a missing
-    /// directory), the file was removed (a `/tmp` cleaner) or another file
-    /// took the path; a socket still there costs one `statx`.
+    /// directory) or the file was removed (a `/tmp` cleaner), by
+    /// [`Server::bind`]'s rules for what else is there; a socket still
+    /// there costs one `statx`.
     #[inline(never)]
     pub fn refresh(&mut self, ep: &Fd, log: &Log) {
         let Some(path) = self.path else { return };
