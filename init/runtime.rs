@@ -407,24 +407,21 @@ impl<'a> Runtime<'a> {
                         .info(text!("no /etc/inittab: using BusyBox's default table"));
                     file = b"(default table)";
                     let d = config_format::BUSYBOX_DEFAULT_TABLE;
-                    let n = d.len().min(buf.len());
-                    if let (Some(dst), Some(s)) = (buf.get_mut(..n), d.get(..n)) {
-                        crate::bytes::copy(dst, s);
-                        // A container has no virtual terminals of its own:
-                        // its /dev (devtmpfs) shows the host's. Its
-                        // `tty2`..`tty4` lines are commented out, where
-                        // BusyBox in a runtime's /dev fails to open them.
-                        if crate::pid1::in_container() {
-                            let mut line_start = true;
-                            for b in dst.iter_mut() {
-                                if line_start && *b == b't' {
-                                    *b = b'#';
-                                }
-                                line_start = *b == b'\n';
-                            }
-                        }
+                    // A container has no virtual terminals of its own: its
+                    // /dev (devtmpfs) shows the host's. Its `tty2`..`tty4`
+                    // lines are commented out as they are copied, where
+                    // BusyBox in a runtime's /dev fails to open them.
+                    let container = crate::pid1::in_container();
+                    let mut line_start = true;
+                    for (b, &s) in buf.iter_mut().zip(d) {
+                        *b = if container && line_start && s == b't' {
+                            b'#'
+                        } else {
+                            s
+                        };
+                        line_start = s == b'\n';
                     }
-                    n
+                    d.len().min(buf.len())
                 }
                 Err(e) => {
                     // A `ctl reload` is told why, not only that it failed:
@@ -442,8 +439,12 @@ impl<'a> Runtime<'a> {
             let src = buf.get(..len).unwrap_or(&[]);
             let log = &self.log;
             let mut errors = 0;
+            // The closure takes its captures by value (`move`; the count
+            // through this reference): copies in the closure, not pointers
+            // to locals that then live on the stack (measured: smaller).
+            let count = &mut errors;
             let mut report = report;
-            config_format::parse_into(src, &mut self.table.0, &mut |e| {
+            config_format::parse_into(src, &mut self.table.0, &mut move |e| {
                 // A BusyBox line of an action BusyBox does not know (a
                 // sysvinit `initdefault`) is skipped at a reload too, as
                 // BusyBox skips it: reported, but no reason to reject.
@@ -454,7 +455,7 @@ impl<'a> Runtime<'a> {
                         ..
                     }
                 );
-                errors += u32::from(!(reload && skipped));
+                *count += u32::from(!(reload && skipped));
                 let mut line = Line::new();
                 e.report(file, src, &mut line);
                 // The report is several lines (message, source, caret): log the first.
@@ -588,8 +589,9 @@ impl<'a> Runtime<'a> {
                 t => t.saturating_sub(now).min(i32::MAX as u64) as i32,
             };
             let n = sys::epoll_wait(&self.ep, self.events, timeout).unwrap_or(0);
-            // By index: the handlers below borrow all of `self`.
-            for i in 0..n {
+            // By index: the handlers below borrow all of `self`. Bounded by
+            // the buffer too (as `epoll_wait` is): the index checks fold.
+            for i in 0..n.min(self.events.len()) {
                 let Some(ev) = self.events.get(i) else { break };
                 let (_, data) = sys::epoll_event_data(ev);
                 let index = (data & TAG_INDEX) as usize;
@@ -672,7 +674,7 @@ impl<'a> Runtime<'a> {
     fn on_signal(&mut self, sig: u8, report: bool, now: u64) {
         if report {
             let mut l = Line::new();
-            signals::put_name(l.s("got "), sig);
+            signals::put_name(l.t(text!("got ")), sig);
             self.log.info_raw(l.as_bytes());
         }
         // SIGHUP reloads in both modes (one call for both).
@@ -1172,12 +1174,12 @@ fn log_pipe_for(
         | sys::O_NOFOLLOW;
     // One report for either failure (see `log_failed`).
     let (what, target, e) = 'failed: {
-        let sink = match target.map_or(Err(Errno::ENAMETOOLONG), |p| sys::open(p, flags, 0o644)) {
+        let Some(target) = target else {
+            break 'failed (text!("open its log file"), &b""[..], Errno::ENAMETOOLONG);
+        };
+        let sink = match sys::open(target, flags, 0o644) {
             Ok(fd) => fd,
-            Err(e) => {
-                let target = target.map_or(&b"its log file"[..], |p| p.to_bytes());
-                break 'failed (text!("open "), target, e);
-            }
+            Err(e) => break 'failed (text!("open "), target.to_bytes(), e),
         };
         // The slot's own cell (its pipe from its previous start, if open).
         let open = logs.open.get_mut(slot as usize)?;
@@ -1293,15 +1295,16 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
     let name = slot_name(sup, pipe.slot);
     let mut l = Line::new();
     if pipe.kmsg {
-        l.s("<6>");
+        l.t(text!("<6>"));
     }
     l.bytes(name)
-        .s(": ")
-        .bytes(pipe.partial.get(..pipe.len as usize).unwrap_or(&[]))
-        .byte(b'\n');
+        .t(text!(": "))
+        .bytes(pipe.partial.get(..pipe.len as usize).unwrap_or(&[]));
     pipe.len = 0;
-    // A full disk, a full FIFO: the line is dropped, as the next ones will be.
-    let failed = sys::write_all(pipe.sink, l.as_bytes()).err();
+    // With its newline (the text holds none). A full disk, a full FIFO:
+    // the line is dropped, as the next ones will be.
+    l.flush(pipe.sink);
+    let failed = l.failed();
     if let (Some(e), false) = (failed, pipe.failing) {
         log.unable(text!("write the log of "), name, e);
     }
@@ -1478,9 +1481,9 @@ fn describe_exit(l: &mut Line, status: ExitStatus) {
 fn duration(l: &mut Line, ms: core::num::NonZeroU64) {
     let ms = ms.get();
     if !ms.is_multiple_of(1000) {
-        l.u(ms).s(" ms");
+        l.u(ms).t(text!(" ms"));
     } else {
-        l.u(ms / 1000).s(" s");
+        l.u(ms / 1000).t(text!(" s"));
     }
 }
 
