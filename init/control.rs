@@ -115,18 +115,14 @@ fn parse(line: &[u8]) -> Result<(usize, &[u8]), usize> {
     if line.len() > REQUEST_MAX {
         return Err(TOO_LONG);
     }
-    // The command word, then the rest, which is the name when it is one
-    // word: blanks inside it make too many words.
-    let line = trim(line);
-    let end = line.iter().position(|&b| is_blank(b));
-    let (cmd, name) = match end.and_then(|end| line.split_at_checked(end)) {
-        Some((cmd, rest)) => (cmd, trim(rest)),
-        None => (line, &[][..]),
-    };
+    // The command word, the name, and nothing after them.
+    let mut rest = line;
+    let cmd = word(&mut rest);
+    let name = word(&mut rest);
     if cmd.is_empty() {
         return Err(EMPTY);
     }
-    if name.iter().any(|&b| is_blank(b)) {
+    if !word(&mut rest).is_empty() {
         return Err(TOO_MANY_WORDS);
     }
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
@@ -150,15 +146,15 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// `s` without the blanks around it.
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
+/// The first word of `s` (empty if none); `s` moves past it.
+fn word<'a>(s: &mut &'a [u8]) -> &'a [u8] {
+    while let [b' ' | b'\t', rest @ ..] = *s {
+        *s = rest;
     }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
+    let end = s.iter().position(|&b| is_blank(b)).unwrap_or(s.len());
+    let (w, rest) = s.split_at_checked(end).unwrap_or_default();
+    *s = rest;
+    w
 }
 
 /// A connection, or a free cell (`open` false; all zero is free).
@@ -388,10 +384,14 @@ impl Server {
                     break;
                 }
                 Ok(n) => {
+                    // Only the bytes just read can hold the newline.
+                    let at = room
+                        .get(..n)
+                        .and_then(|new| new.iter().position(|&x| x == b'\n'));
+                    let start = c.len as usize;
                     c.len += n as u32;
-                    let got = c.buf.get(..c.len as usize).unwrap_or(&[]);
-                    if let Some(end) = got.iter().position(|&x| x == b'\n') {
-                        return Some((c.fd, end));
+                    if let Some(at) = at {
+                        return Some((c.fd, start + at));
                     }
                 }
                 Err(Errno::EAGAIN) => return None,

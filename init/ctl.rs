@@ -90,23 +90,23 @@ pub fn main(args: StartArgs) -> i32 {
     let mut tries = 0;
     // `busy` comes before foster reads the request: asking again is safe.
     let text = loop {
-        let text = match exchange(socket.to_bytes(), l.as_bytes(), reply) {
-            Ok(n) => reply.get(..n).unwrap_or(&[]),
+        tries += 1;
+        match exchange(socket.to_bytes(), l.as_bytes(), reply) {
+            Ok(n) => {
+                let text = reply.get(..n).unwrap_or(&[]);
+                if text != BUSY || tries == BUSY_RETRIES {
+                    break text;
+                }
+            }
             // A full backlog (foster slow or stuck): nothing sent yet,
             // asked again as after `busy`; the last try says so.
-            Err(sys::Errno::EAGAIN) if tries < BUSY_RETRIES - 1 => BUSY,
+            Err(sys::Errno::EAGAIN) if tries < BUSY_RETRIES => {}
             Err(e) => {
                 crate::log::unable(text!("reach foster at "), socket.to_bytes(), e);
                 return 2;
             }
-        };
-        tries += 1;
-        // `==`, not `!=`: the binary has that comparison already.
-        if text == BUSY && tries < BUSY_RETRIES {
-            sys::sleep_ms(100);
-            continue;
         }
-        break text;
+        sys::sleep_ms(100);
     };
     l.clear();
     let mut status = 2;
@@ -129,7 +129,7 @@ pub fn main(args: StartArgs) -> i32 {
                             *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
                         }
                     } else if json {
-                        json_row(&mut l, &headers, &row, n == 1);
+                        json_row(&mut l, &row, n == 1);
                     } else {
                         table_row(&mut l, &row, &widths);
                     }
@@ -226,8 +226,16 @@ fn exchange(socket: &[u8], request: &[u8], reply: &mut [u8]) -> Result<usize, sy
 }
 
 /// The status table's header row, its cells tab-separated as in an `entry`
-/// line (`status --json` has them as its keys).
+/// line (`status --json` has them as its keys: see [`JSON_KEYS`]).
 const HEADERS: &[u8] = b"NAME\tKIND\tSTATE\tPID\tRESTARTS\tLAST-EXIT\tUPTIME";
+
+/// What comes before each cell of a `status --json` row, by column: the
+/// key (the column's header in lower case, `_` for `-`; a test keeps them
+/// the same) with its quotes and colon, after the `{` or the comma. One
+/// piece per cell, not the key built from the header at each row.
+const JSON_KEYS: Packed = text!(
+    "  {\"name\": |, \"kind\": |, \"state\": |, \"pid\": |, \"restarts\": |, \"last_exit\": |, \"uptime\": "
+);
 
 /// The length of each header: the least width of its column.
 const HEADER_WIDTHS: [u8; 7] = [4, 4, 5, 3, 8, 9, 6];
@@ -254,19 +262,13 @@ fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7]) {
 /// (`[` or a row) is still in `l`, written out here, after a comma unless
 /// `first`: a row needs no count of those after it. This one waits in `l`
 /// in turn.
-fn json_row(l: &mut Line, headers: &[&[u8]; 7], row: &[&[u8]; 7], first: bool) {
+fn json_row(l: &mut Line, row: &[&[u8]; 7], first: bool) {
     if !first {
         l.byte(b',');
     }
     l.flush(STDOUT);
-    for (i, (header, cell)) in headers.iter().zip(row.iter()).enumerate() {
-        // The key is the column's header in lower case, `_` for `-`.
-        l.s(if i == 0 { "  {\"" } else { ", \"" });
-        for &b in header.iter() {
-            // Headers are capitals and `-`: the lower-case bit suffices.
-            l.byte(if b == b'-' { b'_' } else { b | 0x20 });
-        }
-        l.s("\": ");
+    for (i, cell) in row.iter().enumerate() {
+        l.piece(JSON_KEYS, i, b'|');
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
         // is a number or a signal name.
         let bare: Option<&[u8]> = match *cell {
@@ -383,6 +385,27 @@ mod tests {
         APPLET_USAGE.each(&mut |b| own.push(b));
         let line = [b"       ", own.strip_prefix(b"usage: ").unwrap(), b"\n"].concat();
         assert!(usage.ends_with(&line));
+    }
+
+    #[test]
+    fn json_keys_are_the_headers_in_lower_case() {
+        let mut all = Vec::new();
+        JSON_KEYS.each(&mut |b| all.push(b));
+        let keys: Vec<Vec<u8>> = cells(HEADERS)
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let key = h
+                    .to_ascii_lowercase()
+                    .iter()
+                    .map(|&b| if b == b'-' { b'_' } else { b })
+                    .collect::<Vec<u8>>();
+                let head: &[u8] = if i == 0 { b"  {\"" } else { b", \"" };
+                [head, &key, b"\": "].concat()
+            })
+            .collect();
+        let pieces: Vec<&[u8]> = all.split(|&b| b == b'|').collect();
+        assert_eq!(pieces, keys);
     }
 
     #[test]

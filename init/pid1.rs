@@ -89,7 +89,7 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
     let path = crate::spawn::path_of(args);
     let mut i = first;
     while let Some(word) = args.arg(i) {
-        if word == c"--" || crate::spawn::is_program(word, path) {
+        if word.to_bytes() == b"--" || crate::spawn::is_program(word, path) {
             return false;
         }
         i += 1;
@@ -248,40 +248,37 @@ pub fn main(args: StartArgs) -> ! {
 
 /// BusyBox init's signals (SIGHUP, a reload, is the runtime's in both modes).
 pub fn on_signal(rt: &mut Runtime, sig: u8, now: u64) {
-    match sig {
-        SIGINT => {
-            let started = rt.supervisor_mut().trigger(Kind::CtrlAltDel, now);
-            if started == 0 {
+    // A signal that orders nothing says why, in one log call.
+    let why = 'why: {
+        let outcome = match sig {
+            SIGINT => {
+                if rt.supervisor_mut().trigger(Kind::CtrlAltDel, now) != 0 {
+                    return;
+                }
                 // As BusyBox: an entry still running from the last press
                 // (or a shutdown under way) is left alone.
-                rt.log()
-                    .info(match rt.supervisor().first_of(Kind::CtrlAltDel) {
-                        None => text!("Ctrl-Alt-Del: no ctrlaltdel entry"),
-                        Some(_) if rt.supervisor().is_stopping() => {
-                            text!("Ctrl-Alt-Del: ignored while shutting down")
-                        }
-                        Some(_) => text!("Ctrl-Alt-Del: ctrlaltdel entries still running"),
-                    });
-            }
-        }
-        _ => {
-            // One shutdown call for the four orders.
-            let outcome = match sig {
-                SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
-                    Some(id) => Outcome::ExecRestart(id),
-                    None => {
-                        rt.log().info(text!("SIGQUIT: no restart entry"));
-                        return;
+                break 'why match rt.supervisor().first_of(Kind::CtrlAltDel) {
+                    None => text!("Ctrl-Alt-Del: no ctrlaltdel entry"),
+                    Some(_) if rt.supervisor().is_stopping() => {
+                        text!("Ctrl-Alt-Del: ignored while shutting down")
                     }
-                },
-                SIGUSR1 => Outcome::Halt,
-                SIGUSR2 | SIGPWR => Outcome::Poweroff,
-                SIGTERM => Outcome::Reboot,
-                _ => return,
-            };
-            rt.supervisor_mut().shutdown(outcome, now);
-        }
-    }
+                    Some(_) => text!("Ctrl-Alt-Del: ctrlaltdel entries still running"),
+                };
+            }
+            // One shutdown call for the four orders.
+            SIGQUIT => match rt.supervisor().first_of(Kind::Restart) {
+                Some(id) => Outcome::ExecRestart(id),
+                None => break 'why text!("SIGQUIT: no restart entry"),
+            },
+            SIGUSR1 => Outcome::Halt,
+            SIGUSR2 | SIGPWR => Outcome::Poweroff,
+            SIGTERM => Outcome::Reboot,
+            _ => return,
+        };
+        rt.supervisor_mut().shutdown(outcome, now);
+        return;
+    };
+    rt.log().info(why);
 }
 
 /// The end of a shutdown: sync, unmount or remount read-only, reboot(2).
