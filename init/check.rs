@@ -215,14 +215,14 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     {
         key(w, BACKOFF);
         duration(e.backoff_min, w);
-        w.s("..");
+        w.t(text!(".."));
         duration(e.backoff_max, w);
     }
     for a in &e.after {
         key(w, AFTER).bytes(a.as_bytes());
     }
     if let Some(fd) = e.ready_fd() {
-        key(w, READY).s("fd:").u(u64::from(fd));
+        key(w, READY).t(text!("fd:")).u(u64::from(fd));
     }
     value(PIDFILE, e.text(Text::Pidfile), src, w);
     if e.stop_signal != config_format::SIGTERM {
