@@ -1,7 +1,6 @@
-//! Byte-string scanning shared by every module: decimal numbers,
-//! separator-split pieces and `KEY=VALUE` look-ups, each one small
-//! out-of-line loop rather than a `split` or `parse` inlined at every use
-//! (foster's size budget).
+//! Byte-string scanning shared by every module: decimal numbers and
+//! separator-split pieces, each one small out-of-line loop rather than a
+//! `split` or `parse` inlined at every use (foster's size budget).
 
 /// A decimal of 1..=10 digits that fits in a u32 (also foster's other small
 /// numbers: pids, option values).
@@ -35,13 +34,3 @@ pub fn copy(dst: &mut [u8], src: &[u8]) {
 /// Separator-split pieces: one routine, config-format's (its word lists
 /// use it too).
 pub use config_format::{next_piece, nth_piece};
-
-/// The value in `kv` (`KEY=VALUE`, an environment entry) if its key is
-/// `key`: one copy for foster's own environment and a child's.
-#[inline(never)]
-pub fn value_of<'a>(kv: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    match kv.strip_prefix(key)?.split_first() {
-        Some((b'=', value)) => Some(value),
-        _ => None,
-    }
-}

@@ -111,7 +111,7 @@ use texts::{text, Packed};
 /// Reports `foster: unable to WHAT: reason` on stderr; returns 1 (foster's
 /// own failure, in the modes without a log of their own).
 pub(crate) fn failed(what: Packed, e: sys::Errno) -> i32 {
-    log::unable(what, b"", e);
+    unable_then(what, e, text!(""));
     1
 }
 

@@ -9,14 +9,26 @@ use crate::texts::{text, Packed};
 
 pub struct Log {
     pub(crate) console: RawFd,
-    /// PID 1's own non-blocking handle on /dev/console: a stuck serial line
-    /// (XOFF, Scroll Lock) must never block PID 1. Children keep the
-    /// inherited, blocking stdio: this is a separate open file description.
-    _console: Option<Fd>,
     kmsg: Option<Fd>,
+    /// `console` is foster's own, closed with the log: PID 1's non-blocking
+    /// handle on /dev/console (a stuck serial line, XOFF or Scroll Lock,
+    /// must never block PID 1), or a sub-init's on its stderr. Children
+    /// keep the inherited, blocking stdio: this is a separate open file
+    /// description.
+    own: bool,
     /// `console` is a socket foster could not open again (journald's
     /// stream under systemd): written with a non-blocking `send` instead.
     socket: bool,
+}
+
+/// Closes the console's fd if it is foster's own (`kmsg` closes as an
+/// `Fd`): a flag, not a second `Option<Fd>` kept beside `console`.
+impl Drop for Log {
+    fn drop(&mut self) {
+        if self.own {
+            drop(Fd::from_raw(self.console));
+        }
+    }
 }
 
 /// stderr only, for the modes without a log of their own: one shared value
@@ -48,8 +60,8 @@ impl Log {
     pub const fn fd(fd: RawFd) -> Log {
         Log {
             console: fd,
-            _console: None,
             kmsg: None,
+            own: false,
             socket: false,
         }
     }
@@ -66,10 +78,11 @@ impl Log {
         // Unknown (0) when stderr cannot be looked at.
         match sys::stat(FD2, true).map_or(0, |st| st.mode & sys::S_IFMT) {
             sys::S_IFIFO | sys::S_IFCHR => Log::own_console(FD2, None),
-            kind => Log {
-                socket: kind == sys::S_IFSOCK,
-                ..Log::fd(sys::STDERR)
-            },
+            kind => {
+                let mut log = Log::fd(sys::STDERR);
+                log.socket = kind == sys::S_IFSOCK;
+                log
+            }
         }
     }
 
@@ -90,8 +103,8 @@ impl Log {
         let flags = sys::O_WRONLY | sys::O_NOCTTY | sys::O_NONBLOCK | sys::O_CLOEXEC;
         let own = sys::open_opt(path, flags, 0);
         Log {
-            console: own.as_ref().map_or(sys::STDERR, Fd::raw),
-            _console: own,
+            own: own.is_some(),
+            console: own.map_or(sys::STDERR, Fd::into_raw),
             kmsg,
             socket: false,
         }

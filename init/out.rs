@@ -21,8 +21,9 @@ pub struct Line {
     len: u32,
     /// Where a full line goes (see [`Line::spill_to`]); `None`: it is cut.
     spill_fd: Option<RawFd>,
-    /// The first write that failed (a full disk, a closed pipe).
-    failed: Option<Errno>,
+    /// The first write that failed (a full disk, a closed pipe), or
+    /// [`Errno::NONE`].
+    failed: Errno,
     buf: [u8; LINE_MAX],
 }
 
@@ -40,7 +41,7 @@ impl Line {
         Line {
             len: 0,
             spill_fd: None,
-            failed: None,
+            failed: Errno::NONE,
             buf: [0; LINE_MAX],
         }
     }
@@ -150,7 +151,7 @@ impl Line {
         if let Some(fd) = self.spill_fd {
             self.write_out(fd);
         }
-        self.failed
+        self.failed()
     }
     /// Writes the line plus a newline to `fd` and clears it.
     #[inline(never)]
@@ -177,13 +178,15 @@ impl Line {
     #[inline(never)]
     fn write_out(&mut self, fd: RawFd) {
         if let Err(e) = sys::write_all(fd, self.as_bytes()) {
-            self.failed.get_or_insert(e);
+            if self.failed == Errno::NONE {
+                self.failed = e;
+            }
         }
         self.len = 0;
     }
     /// The first write of this line's text that failed, spilled or flushed.
     pub fn failed(&self) -> Option<Errno> {
-        self.failed
+        Some(self.failed).filter(|&e| e != Errno::NONE)
     }
 }
 

@@ -39,7 +39,8 @@ struct Opts {
     /// The switches given: bits of [`OPTIONS`].
     switches: u8,
     tty: bool,
-    pdeath: Option<u8>,
+    /// `-p`'s parent-death signal; 0: none (prctl's own "none").
+    pdeath: u8,
     /// Index of CMD in argv.
     cmd: usize,
     grace_ms: u64,
@@ -59,7 +60,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             0
         },
         remap: [0; 4],
-        pdeath: None,
+        pdeath: 0,
         grace_ms: 1000,
         cmd: 1,
         term: STDIN,
@@ -83,8 +84,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             let _ = crate::failed(text!("become a subreaper"), e);
         }
     }
+    // Neither this nor the terminal below is ever closed: nothing after
+    // this function needs them closed (foster exits, or as PID 1 powers
+    // off), and the kernel closes its fds.
     let sfd = match signals::open_fd() {
-        Ok(fd) => fd,
+        Ok(fd) => core::mem::ManuallyDrop::new(fd),
         Err(e) => return crate::failed(text!("open a signalfd"), e),
     };
 
@@ -99,133 +103,131 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     } else {
         None
     };
-    opts.term = ctty.as_ref().map_or(STDIN, sys::Fd::raw);
+    opts.term = ctty.map_or(STDIN, sys::Fd::into_raw);
     opts.tty = sys::isatty(opts.term);
     // The child takes the terminal only from foster, never from another job.
     let fg = opts.tty && sys::is_foreground(opts.term, opts.pgrp);
-    // A block that ends with the status: its end and a failed start both
-    // close the terminal and the signalfd in the one place below.
-    'run: {
-        opts.child = match start(&args, &opts, cmd, fg) {
-            Ok(pid) => pid,
-            Err(code) => break 'run code,
-        };
-        // From the exec on, foster's own lines (`-v`, `-w`) go through a
-        // non-blocking description of its stderr (a pipe, a terminal): a
-        // reader that stalls costs lines, never reaping or forwarding. The
-        // child keeps the blocking one; foster starts no other.
-        let _ = sys::dup3(crate::log::Log::own_stderr().console, STDERR, 0);
-        if opts.has(VERBOSE) {
-            say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
-        }
+    opts.child = start(&args, &opts, cmd, fg);
+    if opts.child == 0 {
+        // Not started (said why): foster's own failure.
+        return 1;
+    }
+    // From the exec on, foster's own lines (`-v`, `-w`) go through a
+    // non-blocking description of its stderr (a pipe, a terminal): a
+    // reader that stalls costs lines, never reaping or forwarding. The
+    // child keeps the blocking one; foster starts no other.
+    let _ = sys::dup3(crate::log::Log::own_stderr().console, STDERR, 0);
+    if opts.has(VERBOSE) {
+        say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
+    }
 
-        // The child's exit status, in the shell's convention, once it ended.
-        let mut status: Option<u8> = None;
-        // When the grace time ends; u64::MAX (never) until the child has
-        // ended, 0 once it is over.
-        let mut deadline = u64::MAX;
-        loop {
-            // The grace time is over: from then on every turn sends SIGKILL
-            // to whatever is left before it reaps.
-            let kill = deadline == 0;
-            // Each death can hand foster the dead one's children (never signaled
-            // yet): every SIGCHLD brings another sweep before the next reap.
-            if kill && !sweep(&opts, SIGKILL) {
-                // No usable /proc: what is left cannot be found, so it is left
-                // to the init above instead of being waited for forever.
-                let msg = text!("no usable /proc to find the processes left; leaving them");
-                say(msg, b"", 0, 0);
+    // The child's exit status, in the shell's convention, once it ended.
+    let mut status: Option<u8> = None;
+    // When the grace time ends; u64::MAX (never) until the child has
+    // ended, 0 once it is over.
+    let mut deadline = u64::MAX;
+    loop {
+        // The grace time is over: from then on every turn sends SIGKILL
+        // to whatever is left before it reaps.
+        let kill = deadline == 0;
+        // Each death can hand foster the dead one's children (never signaled
+        // yet): every SIGCHLD brings another sweep before the next reap.
+        if kill && !sweep(&opts, SIGKILL) {
+            // No usable /proc: what is left cannot be found, so it is left
+            // to the init above instead of being waited for forever.
+            let msg = text!("no usable /proc to find the processes left; leaving them");
+            say(msg, b"", 0, 0);
+            break;
+        }
+        // With a terminal, the child's stops come here too.
+        let left = reaper::drain(opts.tty, |pid, raw| {
+            // Once the child is reaped it is no longer looked for (0: no
+            // pid), so a leftover that got its pid back is told as an orphan.
+            let me = if kill { 0 } else { opts.child };
+            if sys::wait_stopped(raw) {
+                // Ctrl-Z: the job stops as a whole, as the terminal would
+                // have stopped it, foster (and a script that runs it) with
+                // its child; the shell above takes its terminal back.
+                // SIGCONT (fg/bg) wakes foster, which wakes the child. As
+                // a SIGTSTP taken here, the kernel's rule applies: no
+                // process of an orphaned group stops, where no job-control
+                // shell would ever continue it (a session leader such as
+                // docker -it's, `sh -c` on a terminal), nor PID 1.
+                if pid == me && status.is_none() {
+                    // Never -1 (every process): PID 1's group may be 1.
+                    // Without a terminal no job control stops a group:
+                    // foster stops alone, never a parent in its group.
+                    let job = if opts.tty && opts.pgrp > 1 {
+                        -opts.pgrp
+                    } else {
+                        sys::getpid()
+                    };
+                    let _ = sys::kill(job, SIGTSTP);
+                    let tstp = SigSet::EMPTY.with(SIGTSTP);
+                    let _ = sys::sigprocmask(sys::SIG_UNBLOCK, tstp);
+                    let _ = sys::sigprocmask(sys::SIG_BLOCK, tstp);
+                }
+                return;
+            }
+            let st = ExitStatus::from_wait(raw);
+            if pid == me {
+                status = Some(st.shell_code());
+            }
+            tell_reaped(&opts, pid, me, st);
+        });
+        if status.is_some() {
+            if left == Drained::NoChildren {
                 break;
             }
-            // With a terminal, the child's stops come here too.
-            let left = reaper::drain(opts.tty, |pid, raw| {
-                // Once the child is reaped it is no longer looked for (0: no
-                // pid), so a leftover that got its pid back is told as an orphan.
-                let me = if kill { 0 } else { opts.child };
-                if sys::wait_stopped(raw) {
-                    // Ctrl-Z: the job stops as a whole, as the terminal would
-                    // have stopped it, foster (and a script that runs it) with
-                    // its child; the shell above takes its terminal back.
-                    // SIGCONT (fg/bg) wakes foster, which wakes the child. As
-                    // a SIGTSTP taken here, the kernel's rule applies: no
-                    // process of an orphaned group stops, where no job-control
-                    // shell would ever continue it (a session leader such as
-                    // docker -it's, `sh -c` on a terminal), nor PID 1.
-                    if pid == me && status.is_none() {
-                        // Never -1 (every process): PID 1's group may be 1.
-                        // Without a terminal no job control stops a group:
-                        // foster stops alone, never a parent in its group.
-                        let job = if opts.tty && opts.pgrp > 1 {
-                            -opts.pgrp
-                        } else {
-                            sys::getpid()
-                        };
-                        let _ = sys::kill(job, SIGTSTP);
-                        let tstp = SigSet::EMPTY.with(SIGTSTP);
-                        let _ = sys::sigprocmask(sys::SIG_UNBLOCK, tstp);
-                        let _ = sys::sigprocmask(sys::SIG_BLOCK, tstp);
-                    }
-                    return;
-                }
-                let st = ExitStatus::from_wait(raw);
-                if pid == me {
-                    status = Some(st.shell_code());
-                }
-                tell_reaped(&opts, pid, me, st);
-            });
-            if status.is_some() {
-                if left == Drained::NoChildren {
-                    break;
-                }
-                if deadline == u64::MAX {
-                    let _ = sweep(&opts, SIGTERM);
-                    // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
-                    deadline = sys::now_ms() + opts.grace_ms;
-                }
-            }
-            let mut timeout = -1;
-            if deadline != u64::MAX && !kill {
-                match deadline.saturating_sub(sys::now_ms()) {
-                    0 => {
-                        deadline = 0;
-                        continue;
-                    }
-                    ms => timeout = ms.min(i32::MAX as u64) as i32,
-                }
-            }
-            // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
-            sys::poll_in(sfd.raw(), timeout);
-            while let Ok(Some(info)) = sys::read_signal(&sfd) {
-                let sig = info.signo;
-                // A SIGCHLD only wakes the loop: the next turn reaps.
-                // Not a SIGPIPE foster raised itself (its own line on a
-                // closed stderr): it is not the child's, and with -v each
-                // "forwarded" line would raise the next. Another signal of
-                // its own pid is forwarded: the caller's to itself before
-                // exec'ing foster (`kill -TERM $$; exec foster ...`).
-                let own_pipe = sig == SIGPIPE && info.pid == sys::getpid();
-                if sig != SIGCHLD && status.is_none() && !own_pipe {
-                    forward(&opts, sig, info.pid == 0);
-                }
+            if deadline == u64::MAX {
+                let _ = sweep(&opts, SIGTERM);
+                // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
+                deadline = sys::now_ms() + opts.grace_ms;
             }
         }
-        // A shell without job control (a script) reads from the terminal next.
-        pass_terminal(opts.term, opts.child, opts.pgrp);
-        let code = status.unwrap_or(1);
-        if bit(&opts.remap, code) {
-            0
-        } else {
-            code as i32
+        let mut timeout = -1;
+        if deadline != u64::MAX && !kill {
+            match deadline.saturating_sub(sys::now_ms()) {
+                0 => {
+                    deadline = 0;
+                    continue;
+                }
+                ms => timeout = ms.min(i32::MAX as u64) as i32,
+            }
         }
+        // Every child's end shows as a SIGCHLD here: no turn sleeps through one.
+        sys::poll_in(sfd.raw(), timeout);
+        while let Ok(Some(info)) = sys::read_signal(&sfd) {
+            let sig = info.signo;
+            // A SIGCHLD only wakes the loop: the next turn reaps.
+            // Not a SIGPIPE foster raised itself (its own line on a
+            // closed stderr): it is not the child's, and with -v each
+            // "forwarded" line would raise the next. Another signal of
+            // its own pid is forwarded: the caller's to itself before
+            // exec'ing foster (`kill -TERM $$; exec foster ...`).
+            let own_pipe = sig == SIGPIPE && info.pid == sys::getpid();
+            if sig != SIGCHLD && status.is_none() && !own_pipe {
+                forward(&opts, sig, info.pid == 0);
+            }
+        }
+    }
+    // A shell without job control (a script) reads from the terminal next.
+    pass_terminal(opts.term, opts.child, opts.pgrp);
+    let code = status.unwrap_or(1);
+    if bit(&opts.remap, code) {
+        0
+    } else {
+        code as i32
     }
 }
 
 /// Spawns CMD and waits until it has exec'd (or failed to): a signal already
 /// pending for foster then reaches the program, not a half-made child. Not
 /// inlined (measured: smaller): in a frame of its own the setup it builds
-/// sits near the stack pointer.
+/// sits near the stack pointer. Returns the child's pid, or 0 when it
+/// could not be started (reported here).
 #[inline(never)]
-fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Result<Pid, i32> {
+fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Pid {
     // The child's words come straight from foster's argv: no table argv,
     // no limit but the kernel's (a failed exec's 126 or 127).
     let setup = ChildSetup {
@@ -241,7 +243,13 @@ fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Result<P
         service: None,
     };
     // Both ends close on exec: EOF on `r` means the child has exec'd or died.
-    let (r, w) = sys::pipe(0).map_err(|e| crate::failed(text!("create a pipe"), e))?;
+    let (r, w) = match sys::pipe(0) {
+        Ok(ends) => ends,
+        Err(e) => {
+            let _ = crate::failed(text!("create a pipe"), e);
+            return 0;
+        }
+    };
     let spawned = spawn::spawn(&setup);
     // Closed here whether the fork worked or not: one close of each end.
     drop(w);
@@ -252,7 +260,10 @@ fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Result<P
         let mut b = [0u8; 1];
         let _ = sys::read(r.raw(), &mut b);
     }
-    spawned.map_err(|e| crate::failed(text!("fork"), e))
+    spawned.unwrap_or_else(|e| {
+        let _ = crate::failed(text!("fork"), e);
+        0
+    })
 }
 
 /// Gives the foreground of terminal `fd` to group `to` if group `from` has it.
@@ -445,7 +456,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     (b"t", Some(n)) => o.grace_ms = n * 1000,
                     // A name or any number 1..=64.
                     (b"p", _) => match config_format::signal_by_name(value) {
-                        Some(sig) => o.pdeath = Some(sig),
+                        Some(sig) => o.pdeath = sig,
                         None => break 'bad (text!("bad signal for -@"), f),
                     },
                     _ => break 'bad (text!("bad number for -@"), f),

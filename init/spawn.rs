@@ -13,7 +13,7 @@ use crate::log::{Log, Part};
 use crate::signals;
 use crate::sys::{self, Errno, Pid, RawFd, SigSet};
 use crate::texts::{text, Packed};
-use crate::users;
+use crate::users::{self, LookupError};
 use config_format::Argv;
 use core::ffi::CStr;
 
@@ -180,7 +180,7 @@ fn child(s: &ChildSetup) -> ! {
         if let Some(v) = s.service {
             if let Some(tty) = v.tty {
                 if let Err(e) = stdio_on_tty(tty) {
-                    break 'failed (text!("open "), tty.to_bytes(), Some(e));
+                    break 'failed (text!("open "), tty.to_bytes(), e);
                 }
             }
             if v.stdin_null {
@@ -194,27 +194,31 @@ fn child(s: &ChildSetup) -> ! {
                     // Close-on-exec is the only fd flag: clear it without reading.
                     let _ = sys::fcntl(fd, sys::F_SETFD, 0);
                 } else if let Err(e) = sys::dup3(fd, target, 0) {
-                    break 'failed (text!("pass the readiness fd"), &[], Some(e));
+                    break 'failed (text!("pass the readiness fd"), &[], e);
                 }
             }
             if let Some(mask) = v.umask {
                 sys::umask(mask);
             }
             if v.user.is_some() || v.group.is_some() {
-                if let Err(e) = users::switch(v.user, v.group) {
+                if let Err(err) = users::switch(v.user, v.group) {
                     let user = v.user.unwrap_or(b"?");
-                    break 'failed match e {
-                        users::LookupError::Switch(e) => (text!("switch to user "), user, Some(e)),
-                        users::LookupError::Io(e) => {
-                            (text!("read "), users::PASSWD.to_bytes(), Some(e))
+                    break 'failed match err {
+                        LookupError::Switch(e) => (text!("switch to user "), user, e),
+                        LookupError::Io(e) | LookupError::GroupIo(e) => {
+                            let db = if matches!(err, LookupError::Io(_)) {
+                                users::PASSWD
+                            } else {
+                                users::GROUP
+                            };
+                            (text!("read "), db.to_bytes(), e)
                         }
-                        users::LookupError::GroupIo(e) => {
-                            (text!("read "), users::GROUP.to_bytes(), Some(e))
-                        }
-                        users::LookupError::UnknownGroup => {
-                            (text!("unknown group "), v.group.unwrap_or(b"?"), None)
-                        }
-                        users::LookupError::UnknownUser => (text!("unknown user "), user, None),
+                        LookupError::UnknownGroup => (
+                            text!("unknown group "),
+                            v.group.unwrap_or(b"?"),
+                            Errno::NONE,
+                        ),
+                        LookupError::UnknownUser => (text!("unknown user "), user, Errno::NONE),
                     };
                 }
             }
@@ -222,7 +226,7 @@ fn child(s: &ChildSetup) -> ! {
             // would give the child a directory it may not enter.
             if let Some(dir) = v.dir {
                 if let Err(e) = sys::chdir(dir) {
-                    break 'failed (text!("change directory to "), dir.to_bytes(), Some(e));
+                    break 'failed (text!("change directory to "), dir.to_bytes(), e);
                 }
             }
             if v.ask_first {
@@ -247,7 +251,7 @@ fn child(s: &ChildSetup) -> ! {
             }
             Exec::Table(argv) => (execvp(argv, s.envp, s.path), argv.word(0).unwrap_or(b"?")),
         };
-        to.report(text!("exec "), prog, Some(e), exec_failure_code(e))
+        to.report(text!("exec "), prog, e, exec_failure_code(e))
     };
     to.report(what, obj, e, 126)
 }
@@ -262,22 +266,23 @@ struct Reporter<'a> {
 impl Reporter<'_> {
     /// Reports a failed step and exits with `code`: `foster: NAME: unable to
     /// WHAT OBJ: reason` (a step failed by the kernel, with its errno `e`)
-    /// or `foster: NAME: WHAT OBJ` (an unknown name), or with an empty NAME
-    /// (single-command mode, where only the exec can fail) tini's short
-    /// `foster: OBJ: reason`. The shared `unable to ` is added here, once.
+    /// or `foster: NAME: WHAT OBJ` (an unknown name: `e` is [`Errno::NONE`]),
+    /// or with an empty NAME (single-command mode, where only the exec can
+    /// fail) tini's short `foster: OBJ: reason`. The shared `unable to ` is
+    /// added here, once.
     #[inline(never)]
-    fn report(&self, what: Packed, obj: &[u8], e: Option<Errno>, code: i32) -> ! {
-        let sep = if e.is_some() {
-            text!(": unable to ")
+    fn report(&self, what: Packed, obj: &[u8], e: Errno, code: i32) -> ! {
+        let (sep, reason) = if e == Errno::NONE {
+            (text!(": "), Part::Text(text!("")))
         } else {
-            text!(": ")
+            (text!(": unable to "), Part::Errno(e))
         };
         let parts = [
             Part::Raw(self.name),
             Part::Text(sep),
             Part::Text(what),
             Part::Raw(obj),
-            e.map_or(Part::Text(text!("")), Part::Errno),
+            reason,
         ];
         // Without a NAME only OBJ and the errno are kept, the last parts.
         let first = if self.name.is_empty() {
@@ -386,11 +391,13 @@ fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr>
 
 /// A child's environment: foster's own plus overrides, in a fixed buffer.
 /// `repr(C)` with the buffer last: in reserved (lazily mapped) memory a small
-/// environment touches one page (the count first: measured smaller).
+/// environment touches one page (the count first: measured smaller). The
+/// count and the bytes used are `u32`s (both are small): 32-bit operations
+/// need no REX prefix byte.
 #[repr(C)]
 pub struct Env {
-    count: usize,
-    used: usize,
+    count: u32,
+    used: u32,
     ptrs: [*const u8; MAX_VARS + 1],
     buf: [u8; ENV_BYTES],
 }
@@ -438,26 +445,21 @@ impl Env {
     /// when full.
     #[inline(never)]
     fn put(&mut self, kv: &[u8], replace: bool) -> bool {
-        // `KEY=`, or all of `kv` when it has no `=`.
+        // KEY: all of `kv` up to its `=`, or all of it when it has none.
         let key = match kv.iter().position(|&b| b == b'=') {
-            Some(i) => kv.get(..=i).unwrap_or(kv),
+            Some(i) => kv.get(..i).unwrap_or(kv),
             None => kv,
         };
         // A key is set once at most (each `put` replaces or keeps the
-        // earlier value), so the first match is the only one. A prefix test
-        // through `strip_prefix`, which `value_of` has compiled in already;
-        // an entry with no `=` (execve lets a parent pass one) matches only
-        // itself, not every variable it is a prefix of.
-        let earlier = (0..self.count).find(|&i| {
-            self.var(i)
-                .and_then(|v| v.strip_prefix(key))
-                .is_some_and(|rest| rest.is_empty() || key.last() == Some(&b'='))
-        });
+        // earlier value), so the first match is the only one. An entry
+        // with no `=` (execve lets a parent pass one) matches only itself,
+        // not every variable it is a prefix of.
+        let earlier = self.find(key, kv.get(key.len()).copied().unwrap_or(0));
         if earlier.is_some() && !replace {
             return true;
         }
-        let at = earlier.unwrap_or(self.count);
-        let start = self.used;
+        let at = earlier.unwrap_or(self.count as usize);
+        let start = self.used as usize;
         let end = start + kv.len() + 1;
         // The last pointer slot stays for the NULL.
         let slot = self.ptrs.get_mut(..MAX_VARS).and_then(|p| p.get_mut(at));
@@ -471,7 +473,7 @@ impl Env {
             *nul = 0;
         }
         // The earlier value's bytes stay, unreferenced.
-        self.used = end;
+        self.used = end as u32;
         if earlier.is_none() {
             self.count += 1;
             self.terminate();
@@ -481,22 +483,38 @@ impl Env {
 
     /// Ends the pointer array with its NULL.
     fn terminate(&mut self) {
-        if let Some(p) = self.ptrs.get_mut(self.count) {
+        if let Some(p) = self.ptrs.get_mut(self.count as usize) {
             *p = core::ptr::null();
         }
     }
 
-    fn var(&self, i: usize) -> Option<&[u8]> {
+    /// The bytes from variable `i` on: it, its NUL, and those after it.
+    fn var_on(&self, i: usize) -> Option<&[u8]> {
         let p = *self.ptrs.get(i)?;
-        let start = (p as usize).checked_sub(self.buf.as_ptr() as usize)?;
-        // Each variable ends at its NUL, below `used`.
-        let rest = self.buf.get(start..)?;
-        crate::bytes::next_piece(&mut Some(rest), 0)
+        // Below the buffer (never: each points into it) wraps past its end.
+        self.buf
+            .get((p as usize).wrapping_sub(self.buf.as_ptr() as usize)..)
+    }
+
+    /// The first variable that is `key` followed by `next` (`=`, or the
+    /// NUL of an entry with no `=`): its index. One search for
+    /// [`Env::put`] and [`Env::get`]; `key` holds no NUL (neither a table
+    /// value nor an environment entry can), so it never runs past its
+    /// variable.
+    fn find(&self, key: &[u8], next: u8) -> Option<usize> {
+        (0..self.count as usize).find(|&i| {
+            self.var_on(i)
+                .and_then(|v| v.strip_prefix(key))
+                .is_some_and(|rest| rest.first() == Some(&next))
+        })
     }
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        (0..self.count).find_map(|i| crate::bytes::value_of(self.var(i)?, key))
+        let i = self.find(key, b'=')?;
+        // The value ends at its NUL, below `used`.
+        let rest = self.var_on(i)?.get(key.len() + 1..)?;
+        crate::bytes::next_piece(&mut Some(rest), 0)
     }
 
     /// The search path of this environment, or [`DEFAULT_PATH`].
@@ -507,7 +525,9 @@ impl Env {
     /// The NULL-terminated pointer array for execve.
     pub fn envp(&self) -> &[*const u8] {
         // Capped, not checked: `count` never passes MAX_VARS.
-        self.ptrs.get(..self.count.min(MAX_VARS) + 1).unwrap_or(&[])
+        self.ptrs
+            .get(..(self.count as usize).min(MAX_VARS) + 1)
+            .unwrap_or(&[])
     }
 }
 

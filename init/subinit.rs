@@ -14,7 +14,8 @@ pub struct Opts {
     /// `-f TABLE` and `-S SOCK`, by their places in [`OPTIONS`]: [`parse`]
     /// stores either by that place.
     paths: [Option<&'static CStr>; 2],
-    pub pdeath: Option<u8>,
+    /// `-p SIG`; 0: none (prctl's own "none").
+    pub pdeath: u8,
     pub verbose: bool,
 }
 
@@ -64,7 +65,7 @@ pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Resu
             Some(path) => *path = Some(word),
             None => {
                 let sig = config_format::signal_by_name(word.to_bytes());
-                o.pdeath = Some(sig.ok_or(text!("-p: unknown signal"))?);
+                o.pdeath = sig.ok_or(text!("-p: unknown signal"))?;
             }
         }
     }
@@ -93,10 +94,10 @@ pub fn runtime(
 /// reported here, once for both modes). The parent may have died before
 /// prctl took effect: then foster sends the signal to itself, as if it came
 /// (it waits, blocked, in the signalfd).
-pub fn parent_death(sig: Option<u8>) -> Result<(), i32> {
-    let Some(sig) = sig else {
+pub fn parent_death(sig: u8) -> Result<(), i32> {
+    if sig == 0 {
         return Ok(());
-    };
+    }
     let parent = sys::getppid();
     if let Err(e) = sys::set_parent_death_signal(sig) {
         return Err(crate::failed(text!("set the parent-death signal"), e));
@@ -116,11 +117,10 @@ pub fn main(args: StartArgs) -> i32 {
         crate::unable_then(text!("become a subreaper"), e, text!("; continuing"));
     }
     let mut opts = Opts::default();
-    if let Err(msg) = parse(&args, 1, false, &mut opts) {
+    // Bad options, or none naming the table: one usage error for both.
+    let parsed = parse(&args, 1, false, &mut opts);
+    if let Err(msg) = parsed.and(opts.table().ok_or(text!("sub-init mode needs -f TABLE"))) {
         return crate::usage_error(msg);
-    }
-    if opts.table().is_none() {
-        return crate::usage_error(text!("sub-init mode needs -f TABLE"));
     }
     if let Err(code) = parent_death(opts.pdeath) {
         return code;

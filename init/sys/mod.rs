@@ -129,6 +129,11 @@ impl Errno {
 }
 
 impl Errno {
+    /// No error, where a plain `Errno` is kept instead of an `Option` (one
+    /// register or field less): 0, as C's `errno` reads when nothing
+    /// failed. No syscall ever fails with it.
+    pub const NONE: Errno = Errno(0);
+
     /// As the kernel returns it: `-errno`.
     #[inline(always)]
     fn raw(self) -> isize {
@@ -1551,10 +1556,12 @@ impl StartArgs {
 
     /// The value of environment variable `key`.
     pub fn env(&self, key: &[u8]) -> Option<&'static [u8]> {
-        self.envp
-            .iter()
-            .filter(|p| !p.is_null())
-            .find_map(|&p| crate::bytes::value_of(Self::cstr(p).to_bytes(), key))
+        self.envp.iter().filter(|p| !p.is_null()).find_map(|&p| {
+            match Self::cstr(p).to_bytes().strip_prefix(key)?.split_first() {
+                Some((b'=', value)) => Some(value),
+                _ => None,
+            }
+        })
     }
 
     /// The NULL-terminated envp array, to pass on to children.
