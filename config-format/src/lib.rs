@@ -516,7 +516,9 @@ impl<const N: usize> TableN<N> {
         }
         None
     }
+}
 
+impl Table {
     /// Before a reload: BusyBox keeps an inittab line by its process and tty,
     /// not by its place, so each inittab entry takes the name of the running
     /// entry `old` finds for it by [`Entry::same_line`] (so never for a
@@ -526,16 +528,22 @@ impl<const N: usize> TableN<N> {
     // Inlined into the init's one call (measured: smaller).
     #[inline]
     pub fn keep_names<'a>(&mut self, old: &dyn Fn(&Entry, Taken) -> Option<&'a Name>) {
-        // The entries that took a running name: `old` is told it is taken,
-        // so a repeated line's copies each find their own.
-        let mut kept = [false; N];
+        // The entries that took a running name, as bits (a table holds at
+        // most 64): `old` is told it is taken, so a repeated line's copies
+        // each find their own.
+        const { assert!(MAX_ENTRIES <= 64) };
+        let mut kept = 0u64;
         for i in 0..self.entries.len() {
             let Some(e) = self.entries.get(i) else {
                 continue;
             };
-            let taken = |n: &Name| {
-                self.get(n.as_bytes())
-                    .is_some_and(|(h, _)| kept.get(h) == Some(&true))
+            // A `move` closure: it holds the table and the bits themselves,
+            // not a reference to each (measured: 32 B smaller).
+            let table = &*self;
+            let taken = move |n: &Name| {
+                table
+                    .get(n.as_bytes())
+                    .is_some_and(|(h, _)| kept >> h & 1 != 0)
             };
             let Some(name) = old(e, &taken) else {
                 continue;
@@ -554,9 +562,7 @@ impl<const N: usize> TableN<N> {
             if let Some(e) = self.entries.get_mut(i) {
                 e.name = *name;
             }
-            if let Some(k) = kept.get_mut(i) {
-                *k = true;
-            }
+            kept |= 1 << i;
         }
     }
 }

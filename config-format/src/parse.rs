@@ -134,7 +134,7 @@ pub(crate) const KIND_WORDS: &[u8] =
 #[inline(never)]
 fn kind_word(word: &[u8], inittab: bool) -> Option<Kind> {
     use Kind::*;
-    let i = word_index(KIND_WORDS, word)?;
+    let i = word_pos(KIND_WORDS, word);
     if i == 8 {
         return Some(Service);
     }
@@ -226,16 +226,27 @@ const OPTIONS: &[u8] =
 
 /// The value `words` (blank-separated) pairs with `key` in `values`.
 pub(crate) fn lookup<T: Copy>(words: &[u8], values: &[T], key: &[u8]) -> Option<T> {
-    values.get(word_index(words, key)?).copied()
+    values.get(word_pos(words, key)).copied()
 }
 
 /// The position of `key` among blank-separated `words` (the init's word
-/// lists use it too). One pass over the list: every option of every line
-/// is looked up here, so a rescan per word showed in the parse time.
-/// Measured: a call to [`next_piece`] per word, rather than this loop,
-/// cost 3% of the parse's instructions and 16 B more code.
-#[inline(never)]
+/// lists use it too), or `None`.
 pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
+    let i = word_pos(words, key);
+    (i != NOT_FOUND).then_some(i)
+}
+
+/// [`word_pos`] when `key` is none of the words: past any index, so a
+/// `match` or `get` on the index needs no test of its own for it.
+pub(crate) const NOT_FOUND: usize = usize::MAX;
+
+/// The position of `key` among blank-separated `words`, or [`NOT_FOUND`].
+/// One pass over the list: every option of every line is looked up here,
+/// so a rescan per word showed in the parse time. Measured: a call to
+/// [`next_piece`] per word, rather than this loop, cost 3% of the parse's
+/// instructions and 16 B more code.
+#[inline(never)]
+pub(crate) fn word_pos(words: &[u8], key: &[u8]) -> usize {
     let mut rest = words;
     let mut i = 0;
     loop {
@@ -245,9 +256,12 @@ pub fn word_index(words: &[u8], key: &[u8]) -> Option<usize> {
         // of the key's length cost more than the bytes compared
         // (measured: 1.4% of the parse's instructions).
         if n == key.len() && rest.iter().zip(key).all(|(a, b)| a == b) {
-            return Some(i);
+            return i;
         }
-        rest = rest.get(n + 1..)?;
+        let Some(next) = rest.get(n + 1..) else {
+            return NOT_FOUND;
+        };
+        rest = next;
         i += 1;
     }
 }
@@ -673,7 +687,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 val.len = len;
                 let key = span(start, start + eq);
                 let value = span(start + eq + 1, end);
-                let result = match word_index(OPTIONS, key.get(src)).and_then(Opt::at) {
+                let result = match Opt::at(word_pos(OPTIONS, key.get(src))) {
                     None => Err(Message::UnknownOption),
                     // Only the options given at most once leave a mark.
                     Some(opt) if seen & opt.mark() != 0 => Err(Message::DuplicateOption),

@@ -4,7 +4,7 @@
 //! anything it does not accept exactly; it never allocates and never panics
 //! on overflow.
 
-use crate::parse::{lookup, nth_piece, word_index};
+use crate::parse::{lookup, nth_piece, word_pos};
 use crate::{byte_set, in_set, Log, Millis, OnExit, RestartPolicy, MIN_READY_FD};
 
 /// Linux signal names 1..=31 in order (the numbering x86_64, aarch64 and
@@ -36,7 +36,7 @@ pub fn signal_by_name(s: &[u8]) -> Option<u8> {
     }
     let upper = &*upper;
     let name = strip(upper, b"SIG").unwrap_or(upper);
-    let i = word_index(SIGNALS, name)?;
+    let i = word_pos(SIGNALS, name);
     match i.checked_sub(NAMED) {
         None => Some(i as u8 + 1),
         Some(alias) => ALIASES.get(alias).copied(),
@@ -112,7 +112,7 @@ pub(crate) fn umask(s: &[u8]) -> Option<u16> {
 /// the enumeration's order it compiles to a bounds check, no table.
 pub(crate) fn restart(s: &[u8]) -> Option<RestartPolicy> {
     use RestartPolicy::*;
-    Some(match word_index(b"always on-failure never", s)? {
+    Some(match word_pos(b"always on-failure never", s) {
         0 => Always,
         1 => OnFailure,
         2 => Never,
@@ -126,7 +126,7 @@ pub(crate) fn log(s: &[u8]) -> Option<Log> {
     if s.first() == Some(&b'/') {
         return Some(Log::File);
     }
-    Some(match word_index(b"console null kmsg", s)? {
+    Some(match word_pos(b"console null kmsg", s) {
         0 => Log::Console,
         1 => Log::Null,
         2 => Log::Kmsg,
@@ -159,11 +159,11 @@ fn byte_after(s: &[u8], prefix: &[u8]) -> Option<u8> {
 /// `poweroff`, `reboot`, `halt`, `exit` (with the entry's status),
 /// `exit:CODE` (0..=255): the action and its code (0 but for `exit:CODE`).
 pub(crate) fn on_exit(s: &[u8]) -> Option<(OnExit, u8)> {
-    let named = match word_index(b"poweroff reboot halt exit", s) {
-        Some(0) => OnExit::Poweroff,
-        Some(1) => OnExit::Reboot,
-        Some(2) => OnExit::Halt,
-        Some(3) => OnExit::ExitStatus,
+    let named = match word_pos(b"poweroff reboot halt exit", s) {
+        0 => OnExit::Poweroff,
+        1 => OnExit::Reboot,
+        2 => OnExit::Halt,
+        3 => OnExit::ExitStatus,
         _ => return Some((OnExit::Exit, byte_after(s, b"exit:")?)),
     };
     Some((named, 0))
