@@ -79,9 +79,10 @@ pub fn signal_all(sig: u8, everyone: bool, groups: bool, cont: bool) -> Option<u
     )?;
     let mut count = 0;
     let read = sys::for_each_dirent(&dir, |ent| {
-        let Some(pid) = parse_pid(ent.name) else {
+        let pid = parse_pid(ent.name);
+        if pid < 0 {
             return;
-        };
+        }
         let mut up = parent_of(pid);
         // Bounded: parents read one at a time while pids are reused could loop.
         for _ in 0..256 {
@@ -106,12 +107,16 @@ pub fn signal_all(sig: u8, everyone: bool, groups: bool, cont: bool) -> Option<u
     read.ok().map(|()| count)
 }
 
-fn parse_pid(name: &[u8]) -> Option<Pid> {
-    crate::bytes::parse_u32(name).and_then(|n| Pid::try_from(n).ok())
+/// The pid a /proc entry's name or a stat field spells, or -1 (no
+/// process's, as [`UNREADABLE`]'s parent) for anything else.
+fn parse_pid(name: &[u8]) -> Pid {
+    crate::bytes::parse_u32(name)
+        .and_then(|n| Pid::try_from(n).ok())
+        .unwrap_or(-1)
 }
 
 /// The parent pid and start time of `pid`, from /proc/PID/stat, or
-/// [`UNREADABLE`].
+/// [`UNREADABLE`] (a parent field that is no pid reads as its -1 too).
 #[inline(never)]
 pub fn parent_of(pid: Pid) -> (Pid, u64) {
     let mut digits = [0u8; 20];
@@ -159,7 +164,7 @@ fn stat_fields(pid: &[u8]) -> Option<(Pid, u64)> {
     let rest = stat.get(close + 1..)?;
     const PPID_PIECE: usize = 4 - 2;
     const STARTTIME_PIECE: usize = 22 - 2;
-    let parent = parse_pid(crate::bytes::nth_piece(rest, b' ', PPID_PIECE)?)?;
+    let parent = parse_pid(crate::bytes::nth_piece(rest, b' ', PPID_PIECE)?);
     let started =
         config_format::parse_decimal(crate::bytes::nth_piece(rest, b' ', STARTTIME_PIECE)?)?;
     Some((parent, started))
@@ -171,10 +176,11 @@ mod tests {
 
     #[test]
     fn parses_pids() {
-        assert_eq!(parse_pid(b"123"), Some(123));
-        assert_eq!(parse_pid(b"self"), None);
-        assert_eq!(parse_pid(b""), None);
-        assert_eq!(parse_pid(b"99999999999"), None);
+        assert_eq!(parse_pid(b"123"), 123);
+        assert_eq!(parse_pid(b"self"), -1);
+        assert_eq!(parse_pid(b""), -1);
+        assert_eq!(parse_pid(b"99999999999"), -1);
+        assert_eq!(parse_pid(b"2147483648"), -1);
     }
 
     #[test]

@@ -261,17 +261,19 @@ impl<'a> Runtime<'a> {
     /// be done and why, for the caller to report: foster cannot supervise.
     pub fn new(cfg: Config<'a>, log: Log) -> Result<Runtime<'a>, (Packed, Errno)> {
         // One exit for every failure: the error is written in one place.
+        // Nothing is closed on one (the fds, the log): the caller ends
+        // foster or only reaps from here on.
         let failed = 'failed: {
             let sigfd = match signals::open_fd() {
-                Ok(fd) => fd,
+                Ok(fd) => fd.into_raw(),
                 Err(e) => break 'failed (text!("open a signalfd"), e),
             };
             signals::ignore_real_time();
             let ep = match sys::epoll_create() {
-                Ok(fd) => fd,
+                Ok(fd) => core::mem::ManuallyDrop::new(fd),
                 Err(e) => break 'failed (text!("create an epoll instance"), e),
             };
-            if let Err(e) = sys::epoll_add(&ep, sigfd.raw(), sys::EPOLLIN, TAG_SIGNAL) {
+            if let Err(e) = sys::epoll_add(&ep, sigfd, sys::EPOLLIN, TAG_SIGNAL) {
                 break 'failed (text!("watch signals"), e);
             }
             let reserved: &mut Reserved = match sys::reserve_zeroed() {
@@ -300,8 +302,8 @@ impl<'a> Runtime<'a> {
                 verbose: cfg.verbose,
                 table_path: cfg.table,
                 args: cfg.args,
-                ep,
-                sigfd,
+                ep: core::mem::ManuallyDrop::into_inner(ep),
+                sigfd: Fd::from_raw(sigfd),
                 src: Sources {
                     bufs: sources,
                     lens: [0, 0],
@@ -315,7 +317,6 @@ impl<'a> Runtime<'a> {
                 events,
             });
         };
-        // Not closed: the caller ends foster or only reaps from here on.
         core::mem::forget(log);
         Err(failed)
     }
@@ -507,7 +508,7 @@ impl<'a> Runtime<'a> {
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
     /// whole. Returns the number of errors (0: applied, or ignored while
     /// stopping).
-    pub fn reload(&mut self, report: Option<Report<'_>>) -> usize {
+    pub fn reload(&mut self, report: Option<Report<'_>>) -> u32 {
         // At every reload, refused or not: a control socket lost since the
         // start (or never bound) is made again.
         self.control.refresh(&self.ep, &self.log);
@@ -520,10 +521,7 @@ impl<'a> Runtime<'a> {
         // The spare buffer, about to be overwritten, holds the spans of the
         // entries an earlier reload removed: those still stopping lose them.
         self.sup.forget_removed_spans();
-        let errors = match self.load(report, true) {
-            Ok(n) => n as usize,
-            Err(_) => 1,
-        };
+        let errors = self.load(report, true).unwrap_or(1);
         if errors == 0 {
             // Logged first: the reload itself reports entries that found
             // no room.
@@ -771,8 +769,9 @@ impl<'a> Runtime<'a> {
         // start for every new one) can overflow the supervisor's queue. What
         // did not fit is still due: once the queue is drained the supervisor
         // is asked again, instead of at the next event, which may be seconds
-        // away. Bounded: each round carries out a full queue.
-        for _ in 0..MAX_SLOTS {
+        // away. Bounded: each round carries out a full queue (counted in a
+        // `u32`: no REX prefix).
+        for _ in 0..MAX_SLOTS as u32 {
             self.drain_actions();
             // Reset as read: each round sees what the last one dropped.
             if core::mem::take(&mut self.sup.dropped_actions) == 0 {
@@ -846,7 +845,8 @@ impl<'a> Runtime<'a> {
             l.bytes(name(id));
         }
         l.piece(NOTE_TEXTS, piece, b'|');
-        if let Some(n) = note_number(note) {
+        let n = note_number(note);
+        if n >= 0 {
             l.i(n);
         }
         match *note {
@@ -1052,10 +1052,9 @@ impl<'a> Runtime<'a> {
             log: log_buf,
         } = buf;
         let stdin_null = entry.log == config_format::Log::Null;
-        // Owned here until the fork: /dev/null for `log=null`, the write end
-        // of the readiness pipe.
+        // Owned here until the fork: /dev/null for `log=null` (the write end
+        // of the readiness pipe is closed after it too, from `pass_fd`).
         let mut null = None;
-        let mut notify_write = None;
         // Each field stored in place as it is found (measured: smaller than
         // a struct built from locals or from a literal with calls in it),
         // in this order: the paths, the log pipe, then the readiness pipe.
@@ -1120,7 +1119,6 @@ impl<'a> Runtime<'a> {
             reader_pipe(&self.ep, TAG_READY | slot as u64, &mut cell.fd, &mut w)?;
             cell.open = true;
             service.pass_fd = Some((w, n as sys::RawFd));
-            notify_write = Some(Fd::from_raw(w));
         }
         let env: &Env = env;
         let setup = ChildSetup {
@@ -1134,7 +1132,9 @@ impl<'a> Runtime<'a> {
             service: Some(&service),
         };
         let result = spawn::spawn(&setup);
-        drop(notify_write);
+        if let Some((w, _)) = service.pass_fd {
+            drop(Fd::from_raw(w));
+        }
         result
     }
 }
@@ -1451,16 +1451,17 @@ fn note_slot(note: &Note) -> Option<SlotId> {
     }
 }
 
-/// The number that follows a note's text.
+/// The number that follows a note's text (a pid, an exit code: never
+/// negative), or -1 for none.
 #[inline(never)]
-fn note_number(note: &Note) -> Option<i64> {
+fn note_number(note: &Note) -> i64 {
     match *note {
         Note::Started { pid, .. }
         | Note::Adopted { pid, .. }
         | Note::Killed { pid, .. }
-        | Note::OrphanReaped { pid, .. } => Some(pid.into()),
-        Note::ExitStatus { code, .. } => Some(code.into()),
-        _ => None,
+        | Note::OrphanReaped { pid, .. } => pid.into(),
+        Note::ExitStatus { code, .. } => code.into(),
+        _ => -1,
     }
 }
 
