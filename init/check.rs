@@ -11,7 +11,7 @@
 
 use crate::bytes::nth_piece;
 use crate::out::Line;
-use crate::sys;
+use crate::sys::{self, Errno};
 use crate::texts::{text, Packed};
 use config_format::{
     parse_into, unquote, Argv, Entry, Error, Log, Millis, OnExit, RestartPolicy, Span, Table, Text,
@@ -74,8 +74,8 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     plan(file, src, &table, &mut w);
     // A plan that did not reach its reader is no success.
     match w.spill() {
-        Some(e) => crate::failed(text!("write the plan"), e),
-        None => 0,
+        Errno::NONE => 0,
+        e => crate::failed(text!("write the plan"), e),
     }
 }
 

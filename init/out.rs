@@ -19,8 +19,9 @@ pub const LINE_MAX: usize = 512;
 #[repr(C)]
 pub struct Line {
     len: u32,
-    /// Where a full line goes (see [`Line::spill_to`]); `None`: it is cut.
-    spill_fd: Option<RawFd>,
+    /// Where a full line goes (see [`Line::spill_to`]), complemented: 0
+    /// (fd -1, never one) when it is cut, so a new line is all zeros.
+    spill_fd: RawFd,
     /// The first write that failed (a full disk, a closed pipe), or
     /// [`Errno::NONE`].
     failed: Errno,
@@ -40,7 +41,7 @@ impl Line {
     pub const fn new() -> Line {
         Line {
             len: 0,
-            spill_fd: None,
+            spill_fd: 0,
             failed: Errno::NONE,
             buf: [0; LINE_MAX],
         }
@@ -81,7 +82,7 @@ impl Line {
     pub fn byte(&mut self, b: u8) -> &mut Line {
         let Some(slot) = self.buf.get_mut(self.len as usize) else {
             // Full: cut, or written out and started over.
-            if self.spill_fd.is_some() {
+            if self.spill_fd != 0 {
                 self.spill();
                 return self.byte(b);
             }
@@ -142,16 +143,17 @@ impl Line {
     /// From now on a full line is written to `fd` as it is (no newline
     /// added) and emptied, not cut: for output of any length.
     pub fn spill_to(&mut self, fd: RawFd) {
-        self.spill_fd = Some(fd);
+        self.spill_fd = !fd;
     }
     /// With [`Line::spill_to`] set, writes the text so far and empties the
-    /// line. Returns the first of these writes that failed.
+    /// line. Returns the first of these writes that failed, or
+    /// [`Errno::NONE`].
     #[inline(never)]
-    pub fn spill(&mut self) -> Option<Errno> {
-        if let Some(fd) = self.spill_fd {
-            self.write_out(fd);
+    pub fn spill(&mut self) -> Errno {
+        if self.spill_fd != 0 {
+            self.write_out(!self.spill_fd);
         }
-        self.failed()
+        self.failed
     }
     /// Writes the line plus a newline to `fd` and clears it.
     #[inline(never)]
@@ -251,7 +253,7 @@ mod tests {
             l.u(i % 10).s("123456789");
         }
         assert!(l.len() < LINE_MAX);
-        assert_eq!(l.spill(), None);
+        assert_eq!(l.spill(), Errno::NONE);
         assert!(l.is_empty());
         let mut got = [0u8; 1100];
         let mut n = 0;
@@ -267,7 +269,7 @@ mod tests {
         // SIGPIPE, as Rust programs do).
         drop(r);
         l.s("x");
-        assert_eq!(l.spill(), Some(Errno::EPIPE));
+        assert_eq!(l.spill(), Errno::EPIPE);
     }
 
     #[test]

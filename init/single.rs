@@ -121,8 +121,9 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
     }
 
-    // The child's exit status, in the shell's convention, once it ended.
-    let mut status: Option<u8> = None;
+    // The child's exit status, in the shell's convention, once it ended;
+    // -1 (never one) until then.
+    let mut status: i32 = -1;
     // When the grace time ends; u64::MAX (never) until the child has
     // ended, 0 once it is over.
     let mut deadline = u64::MAX;
@@ -153,7 +154,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // process of an orphaned group stops, where no job-control
                 // shell would ever continue it (a session leader such as
                 // docker -it's, `sh -c` on a terminal), nor PID 1.
-                if pid == me && status.is_none() {
+                if pid == me && status < 0 {
                     // Never -1 (every process): PID 1's group may be 1.
                     // Without a terminal no job control stops a group:
                     // foster stops alone, never a parent in its group.
@@ -171,11 +172,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             }
             let st = ExitStatus::from_wait(raw);
             if pid == me {
-                status = Some(st.shell_code());
+                status = st.shell_code().into();
             }
             tell_reaped(&opts, pid, me, st);
         });
-        if status.is_some() {
+        if status >= 0 {
             if left == Drained::NoChildren {
                 break;
             }
@@ -206,18 +207,18 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             // its own pid is forwarded: the caller's to itself before
             // exec'ing foster (`kill -TERM $$; exec foster ...`).
             let own_pipe = sig == SIGPIPE && info.pid == sys::getpid();
-            if sig != SIGCHLD && status.is_none() && !own_pipe {
+            if sig != SIGCHLD && status < 0 && !own_pipe {
                 forward(&opts, sig, info.pid == 0);
             }
         }
     }
     // A shell without job control (a script) reads from the terminal next.
     pass_terminal(opts.term, opts.child, opts.pgrp);
-    let code = status.unwrap_or(1);
-    if bit(&opts.remap, code) {
+    let code = if status < 0 { 1 } else { status };
+    if bit(&opts.remap, code as u8) {
         0
     } else {
-        code as i32
+        code
     }
 }
 

@@ -454,11 +454,11 @@ impl Env {
         // earlier value), so the first match is the only one. An entry
         // with no `=` (execve lets a parent pass one) matches only itself,
         // not every variable it is a prefix of.
-        let earlier = self.find(key, kv.get(key.len()).copied().unwrap_or(0));
-        if earlier.is_some() && !replace {
+        let at = self.find(key, kv.get(key.len()).copied().unwrap_or(0));
+        let earlier = at < self.count as usize;
+        if earlier && !replace {
             return true;
         }
-        let at = earlier.unwrap_or(self.count as usize);
         let start = self.used as usize;
         let end = start + kv.len() + 1;
         // The last pointer slot stays for the NULL.
@@ -474,7 +474,7 @@ impl Env {
         }
         // The earlier value's bytes stay, unreferenced.
         self.used = end as u32;
-        if earlier.is_none() {
+        if !earlier {
             self.count += 1;
             self.terminate();
         }
@@ -497,21 +497,27 @@ impl Env {
     }
 
     /// The first variable that is `key` followed by `next` (`=`, or the
-    /// NUL of an entry with no `=`): its index. One search for
-    /// [`Env::put`] and [`Env::get`]; `key` holds no NUL (neither a table
-    /// value nor an environment entry can), so it never runs past its
-    /// variable.
-    fn find(&self, key: &[u8], next: u8) -> Option<usize> {
-        (0..self.count as usize).find(|&i| {
-            self.var_on(i)
-                .and_then(|v| v.strip_prefix(key))
-                .is_some_and(|rest| rest.first() == Some(&next))
-        })
+    /// NUL of an entry with no `=`): its index, or the count when there is
+    /// none. One search for [`Env::put`] and [`Env::get`]; `key` holds no
+    /// NUL (neither a table value nor an environment entry can), so it
+    /// never runs past its variable.
+    fn find(&self, key: &[u8], next: u8) -> usize {
+        let n = self.count as usize;
+        (0..n)
+            .find(|&i| {
+                self.var_on(i)
+                    .and_then(|v| v.strip_prefix(key))
+                    .is_some_and(|rest| rest.first() == Some(&next))
+            })
+            .unwrap_or(n)
     }
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        let i = self.find(key, b'=')?;
+        let i = self.find(key, b'=');
+        if i >= self.count as usize {
+            return None;
+        }
         // The value ends at its NUL, below `used`.
         let rest = self.var_on(i)?.get(key.len() + 1..)?;
         crate::bytes::next_piece(&mut Some(rest), 0)

@@ -1205,22 +1205,19 @@ pub fn poll_in(fd: RawFd, timeout_ms: i32) -> bool {
         events: g::POLLIN as i16,
         revents: 0,
     };
-    let limit = u64::try_from(timeout_ms).ok();
-    ppoll(core::slice::from_mut(&mut pfd), limit) > 0
+    ppoll(core::slice::from_mut(&mut pfd), timeout_ms.into()) > 0
 }
 
-/// `ppoll` on `fds` for at most `ms` (`None`: no limit); the raw result.
+/// `ppoll` on `fds` for at most `ms` (negative: no limit); the raw result.
 /// With no fds, a plain sleep: one timed wait for both.
 #[inline(never)]
-fn ppoll(fds: &mut [g::pollfd], ms: Option<u64>) -> isize {
-    let limited = ms.is_some();
-    let ms = ms.unwrap_or(0);
+fn ppoll(fds: &mut [g::pollfd], ms: i64) -> isize {
     // Mutable: ppoll writes the time left back into it.
     let mut ts = g::__kernel_timespec {
-        tv_sec: (ms / 1000) as i64,
-        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+        tv_sec: ms / 1000,
+        tv_nsec: (ms % 1000) * 1_000_000,
     };
-    let ts_ptr: *mut g::__kernel_timespec = if limited {
+    let ts_ptr: *mut g::__kernel_timespec = if ms >= 0 {
         &mut ts
     } else {
         core::ptr::null_mut()
@@ -1244,9 +1241,9 @@ pub fn now_ms() -> u64 {
 }
 
 /// Sleeps `ms` milliseconds (a signal handler would cut it short, and
-/// foster installs none).
+/// foster installs none); far less than 2^63 (every caller's is).
 pub fn sleep_ms(ms: u64) {
-    ppoll(&mut [], Some(ms));
+    ppoll(&mut [], ms as i64);
 }
 
 // ---------------------------------------------------------------- mounts and power
