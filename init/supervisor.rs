@@ -485,17 +485,23 @@ pub type Actions = crate::sys::Ring<Action, MAX_ACTIONS>;
 pub struct Supervisor {
     slots: &'static mut Slots,
     actions: &'static mut Actions,
-    /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over.
+    /// When the stop's [`Stage::TermAll`] or [`Stage::KillAll`] is over;
+    /// `u64::MAX` in every other phase (a deadline that never comes:
+    /// [`Supervisor::next_deadline`] takes it as it is).
     stage_until: u64,
-    /// Orphans reaped in all (the next of [`Supervisor::recent_orphans`]
-    /// to overwrite is this one, modulo their number).
-    pub orphans_reaped: u64,
+    /// Orphans reaped in all, modulo 2^32 (the next of
+    /// [`Supervisor::recent_orphans`] to overwrite is this one, modulo
+    /// their number, 8: a divisor of 2^32, so the wrap keeps the order).
+    pub orphans_reaped: u32,
     /// Actions that did not fit in the queue, or timer work put off because
     /// they would not have, since the runtime last looked: it drains the
     /// queue, resets this and ticks again while it is not 0 (a burst, e.g.
     /// every entry of a full table timing out at once, must not lose a
     /// SIGKILL).
     pub dropped_actions: u32,
+    /// The last start order given (0: none yet; the first is 1). Counted
+    /// up before use, so the counters all start at 0 and are set together
+    /// (measured: smaller than a 1 among them).
     next_seq: u32,
     /// Tables loaded (the first at the start, then one per reload applied),
     /// to tell apart entries removed by different reloads.
@@ -529,9 +535,9 @@ impl Supervisor {
             actions,
             phase: Phase::Boot,
             outcome: Outcome::Exit(0),
-            stage_until: 0,
+            stage_until: u64::MAX,
             mode,
-            next_seq: 1,
+            next_seq: 0,
             reloads: 0,
             no_children: false,
             exit_code: 0,
@@ -629,13 +635,8 @@ impl Supervisor {
     /// plain number: an `Option` would come back through memory).
     pub fn next_deadline(&self) -> u64 {
         // Running shutdown entries are bounded by their timeout.
-        let mut shutdown_entries = false;
-        let mut next = u64::MAX;
-        match self.phase {
-            Phase::Stopping(Stage::TermAll | Stage::KillAll) => next = self.stage_until,
-            Phase::Stopping(Stage::ShutdownEntries) => shutdown_entries = true,
-            Phase::Boot | Phase::Running | Phase::Stopping(_) => {}
-        }
+        let shutdown_entries = matches!(self.phase, Phase::Stopping(Stage::ShutdownEntries));
+        let mut next = self.stage_until;
         for s in self.slots.iter() {
             next = next.min(s.due(shutdown_entries));
         }
@@ -672,8 +673,8 @@ impl Supervisor {
                     State::Running { pid }
                 };
                 if slot.start_seq == 0 {
-                    slot.start_seq = self.next_seq;
                     self.next_seq += 1;
+                    slot.start_seq = self.next_seq;
                 }
                 self.no_children = false;
                 self.note(Note::Started { slot: id, pid });
@@ -737,11 +738,11 @@ impl Supervisor {
                 }
             }
             None => {
-                let next = self.orphans_reaped % self.recent_orphans.len() as u64;
+                let next = self.orphans_reaped % self.recent_orphans.len() as u32;
                 if let Some(r) = self.recent_orphans.get_mut(next as usize) {
                     *r = (pid, status);
                 }
-                self.orphans_reaped += 1;
+                self.orphans_reaped = self.orphans_reaped.wrapping_add(1);
                 // A storm of orphans (all reaped in one drain, before the
                 // runtime pulls actions) must not crowd out slot actions: the
                 // verbose-only note goes while the queue has room to spare.
@@ -986,7 +987,7 @@ impl Supervisor {
     /// still running from an earlier trigger are left alone.
     // Not inlined (measured: smaller).
     #[inline(never)]
-    pub fn trigger(&mut self, kind: Kind, now: u64) -> usize {
+    pub fn trigger(&mut self, kind: Kind, now: u64) -> u32 {
         if self.is_stopping() {
             return 0;
         }
@@ -1739,6 +1740,7 @@ impl Supervisor {
             return;
         }
         self.phase = Phase::Stopping(Stage::Finished);
+        self.stage_until = u64::MAX;
     }
 }
 
