@@ -330,8 +330,10 @@ impl<'a> Runtime<'a> {
     /// at exit. When no table could be read, a sub-init ends with
     /// `Exit(1)`; PID 1 says so and runs on, reaping orphans only.
     pub fn serve(&mut self, socket: Option<&'static CStr>) -> Outcome {
+        // A failure is reported; foster runs on without until a reload
+        // binds it.
         if let Some(path) = socket {
-            self.listen(path);
+            self.control.listen(&self.ep, path, &self.log);
         }
         let outcome = match self.start() {
             Err(_) if self.mode == Mode::SubInit => Outcome::Exit(1),
@@ -345,12 +347,6 @@ impl<'a> Runtime<'a> {
         };
         self.close_at_exit();
         outcome
-    }
-
-    /// Opens the control socket; a failure is reported, foster runs on
-    /// without until a reload binds it.
-    fn listen(&mut self, path: &'static CStr) {
-        self.control.listen(&self.ep, path, &self.log);
     }
 
     /// Removes the control socket file if still foster's, closes the log
