@@ -18,7 +18,7 @@
 //! it again when it is gone, was never bound, or a stale socket took the
 //! path (a live one or another kind of file is reported, as at the start).
 
-use crate::log::Log;
+use crate::log::{Log, Part};
 use crate::out::Line;
 use crate::runtime::{Runtime, TAG_CLIENT};
 use crate::supervisor::{Mode, Outcome, Slot, State};
@@ -280,10 +280,10 @@ impl Server {
             return;
         }
         if self.open(ep, path, log) {
-            let mut l = Line::new();
-            l.t(text!("control socket made again at "))
-                .bytes(path.to_bytes());
-            log.raw(false, l.as_bytes());
+            log.info_with(&[
+                Part::Text(text!("control socket made again at ")),
+                Part::Raw(path.to_bytes()),
+            ]);
         }
     }
 

@@ -114,7 +114,6 @@ pub fn main(args: StartArgs) -> i32 {
     // finds the outcome and the column widths, the second prints the rows
     // (the same ones: at most ROWS_MAX in both).
     let mut widths = HEADER_WIDTHS;
-    let headers = cells(HEADERS);
     let mut print = false;
     loop {
         let mut n = 0;
@@ -123,15 +122,16 @@ pub fn main(args: StartArgs) -> i32 {
             if let Some(rest) = after(line, b"entry\t") {
                 if n < ROWS_MAX {
                     n += 1;
-                    let row = cells(rest);
                     if !print {
-                        for (w, cell) in widths.iter_mut().zip(&row) {
+                        let mut row = Some(rest);
+                        for w in &mut widths {
+                            let cell = next_cell(&mut row);
                             *w = (*w).max(cell.len().min(WIDTH_MAX.into()) as u8);
                         }
                     } else if json {
-                        json_row(&mut l, &row, n == 1);
+                        json_row(&mut l, rest, n == 1);
                     } else {
-                        table_row(&mut l, &row, &widths);
+                        table_row(&mut l, rest, &widths);
                     }
                 }
                 continue;
@@ -167,7 +167,7 @@ pub fn main(args: StartArgs) -> i32 {
         if json {
             l.byte(b'[');
         } else {
-            table_row(&mut l, &headers, &widths);
+            table_row(&mut l, HEADERS, &widths);
         }
     }
     if json {
@@ -188,10 +188,11 @@ fn after<'a>(line: &'a [u8], head: &[u8]) -> Option<&'a [u8]> {
     line.strip_prefix(head)
 }
 
-/// The 7 cells of an `entry` line (tab-separated; `-` for a missing one).
-fn cells(rest: &[u8]) -> [&[u8]; 7] {
-    let mut rest = Some(rest);
-    core::array::from_fn(|_| next_piece(&mut rest, b'\t').unwrap_or(b"-"))
+/// The next of the 7 cells of an `entry` line (tab-separated; `-` for a
+/// missing one), taken off `rest`: each row is read as it is printed, no
+/// array of cells built and copied.
+fn next_cell<'a>(rest: &mut Option<&'a [u8]>) -> &'a [u8] {
+    next_piece(rest, b'\t').unwrap_or(b"-")
 }
 
 /// Sends one request and reads the whole reply into `reply` (up to its size
@@ -242,8 +243,10 @@ const HEADER_WIDTHS: [u8; 7] = [4, 4, 5, 3, 8, 9, 6];
 
 /// One line of the status table (or its header): each cell but the last
 /// padded to its column's width plus two blanks.
-fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7]) {
-    for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
+fn table_row(l: &mut Line, row: &[u8], widths: &[u8; 7]) {
+    let mut row = Some(row);
+    for (i, w) in widths.iter().enumerate() {
+        let cell = next_cell(&mut row);
         l.bytes(cell);
         if i == 6 {
             // Uptime in seconds reads better with a unit (not after `-`
@@ -262,21 +265,24 @@ fn table_row(l: &mut Line, row: &[&[u8]; 7], widths: &[u8; 7]) {
 /// (`[` or a row) is still in `l`, written out here, after a comma unless
 /// `first`: a row needs no count of those after it. This one waits in `l`
 /// in turn.
-fn json_row(l: &mut Line, row: &[&[u8]; 7], first: bool) {
+fn json_row(l: &mut Line, row: &[u8], first: bool) {
     if !first {
         l.byte(b',');
     }
     l.flush(STDOUT);
-    for (i, cell) in row.iter().enumerate() {
+    let mut row = Some(row);
+    for i in 0..7 {
+        let cell = next_cell(&mut row);
         l.piece(JSON_KEYS, i, b'|');
         // PID, RESTARTS and UPTIME are numbers when not empty; LAST-EXIT
-        // is a number or a signal name.
-        let bare: Option<&[u8]> = match *cell {
-            b"-" => Some(b"null"),
-            [_, ..] if i >= 3 && cell.iter().all(u8::is_ascii_digit) => Some(cell),
-            _ => None,
+        // is a number or a signal name. `bare` empty: the cell goes in
+        // quotes (an empty cell too, as `""`).
+        let bare: &[u8] = match cell {
+            b"-" => b"null",
+            _ if i >= 3 && cell.iter().all(u8::is_ascii_digit) => cell,
+            _ => &[],
         };
-        if let Some(bare) = bare {
+        if !bare.is_empty() {
             l.bytes(bare);
         } else {
             l.byte(b'"');
@@ -377,6 +383,12 @@ pub fn power(args: StartArgs, which: &[u8], applet: usize) -> i32 {
 mod tests {
     use super::*;
 
+    /// The header cells, as `next_cell` takes them.
+    fn headers() -> [&'static [u8]; 7] {
+        let mut rest = Some(HEADERS);
+        core::array::from_fn(|_| next_cell(&mut rest))
+    }
+
     #[test]
     fn applets_usage_is_the_last_usage_line() {
         let mut usage = Vec::new();
@@ -391,7 +403,7 @@ mod tests {
     fn json_keys_are_the_headers_in_lower_case() {
         let mut all = Vec::new();
         JSON_KEYS.each(&mut |b| all.push(b));
-        let keys: Vec<Vec<u8>> = cells(HEADERS)
+        let keys: Vec<Vec<u8>> = headers()
             .iter()
             .enumerate()
             .map(|(i, h)| {
@@ -410,6 +422,6 @@ mod tests {
 
     #[test]
     fn header_widths_are_the_header_lengths() {
-        assert_eq!(cells(HEADERS).map(|h| h.len() as u8), HEADER_WIDTHS);
+        assert_eq!(headers().map(|h| h.len() as u8), HEADER_WIDTHS);
     }
 }

@@ -43,11 +43,12 @@ pub fn main(args: StartArgs) -> i32 {
     if let Some(applet) = word_index(APPLETS, base) {
         return ctl::power(args, base, applet);
     }
-    const CTL: usize = 0;
-    const CHECK: usize = 1;
-    match word_index(b"ctl check", word(&args, 1)) {
-        Some(CTL) => return ctl::main(args),
-        Some(CHECK) => {
+    // `ctl` and `check` count only as the first word, `-f`/`-S` after the
+    // options both modes take: one lookup of each word for all.
+    let (first, mode) = mode_word(&args);
+    match (first, mode) {
+        (1, Some(CTL)) => return ctl::main(args),
+        (1, Some(CHECK)) => {
             // Exactly one table: with more, the rest would go unchecked.
             return match args.arg(2) {
                 Some(path) if args.argc() == 3 => check::run(path),
@@ -56,10 +57,8 @@ pub fn main(args: StartArgs) -> i32 {
         }
         _ => {}
     }
-    // Looked up once for both questions: `-f`/`-S` is a sub-init, or as
-    // PID 1 the supervisor.
-    let first = mode_word(&args);
-    let sub = word_index(b"-f -S", word(&args, first)).is_some();
+    // `-f`/`-S` is a sub-init, or as PID 1 the supervisor.
+    let sub = mode >= Some(SUB_INIT);
     // First for the three modes that supervise (one call for all): from
     // here on a signal waits for foster instead of killing it.
     let mask = signals::block_all();
@@ -89,16 +88,27 @@ pub(crate) fn word(args: &StartArgs, i: usize) -> &'static [u8] {
 pub(crate) const SHUTDOWNS: &[u8] = b"poweroff reboot halt exit";
 const APPLETS: &[u8] = SHUTDOWNS.split_at(b"poweroff reboot halt".len()).0;
 
+/// The words [`mode_word`] tells apart, by their index: the options both
+/// modes take (`-v`, `-p SIG`), the first word's `ctl` and `check`, and
+/// last the sub-init's `-f` and `-S` (from [`SUB_INIT`] on).
+const MODE_WORDS: &[u8] = b"-v -p ctl check -f -S";
+const CTL: usize = 2;
+const CHECK: usize = 3;
+const SUB_INIT: usize = 4;
+
 /// The index of the first word after the options both modes take (`-v`,
-/// `-p SIG`, in any order): `-f` or `-S` there is the sub-init's
-/// (`foster -v -f TABLE`), anything else single-command mode's.
-pub fn mode_word(args: &StartArgs) -> usize {
+/// `-p SIG`, in any order), and which of [`MODE_WORDS`] it is: `-f` or
+/// `-S` there is the sub-init's (`foster -v -f TABLE`), anything else
+/// single-command mode's (`ctl` and `check` are modes of their own only as
+/// the first word).
+pub fn mode_word(args: &StartArgs) -> (usize, Option<usize>) {
     let mut i = 1;
     loop {
-        i += match word(args, i) {
-            b"-v" => 1,
-            b"-p" => 2,
-            _ => return i,
+        let k = word_index(MODE_WORDS, word(args, i));
+        i += match k {
+            // `-v` is one word, `-p SIG` two.
+            Some(n @ 0..=1) => n + 1,
+            _ => return (i, k),
         };
     }
 }

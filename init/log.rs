@@ -197,6 +197,13 @@ impl Log {
         self.error_with(&parts);
     }
 
+    /// Logs information made of `parts`: no line buffer of the caller's
+    /// to build it in.
+    #[inline]
+    pub fn info_with(&self, parts: &[Part]) {
+        self.emit(parts, INFO);
+    }
+
     /// Logs an error made of `parts`.
     #[inline(never)]
     pub fn error_with(&self, parts: &[Part]) {

@@ -62,7 +62,7 @@ fn mount_field(record: usize, field: usize) -> &'static CStr {
     for (end, &b) in MOUNTS.iter().enumerate() {
         if b == 0 {
             if n == 0 {
-                return MOUNTS.get(start..=end).and_then(sys::cstr).unwrap_or(c"");
+                return sys::cstr(MOUNTS.get(start..=end).unwrap_or(&[])).unwrap_or(c"");
             }
             n -= 1;
             start = end + 1;
@@ -73,7 +73,7 @@ fn mount_field(record: usize, field: usize) -> &'static CStr {
 
 /// Whether the kernel command line args ask for PID 1 supervisor mode: none,
 /// or words the kernel passes on (`single`, runlevels). `first` is
-/// [`crate::mode_word`]; the caller has checked it for `-f`/`-S` (always the
+/// the index [`crate::mode_word`] returns; the caller has checked it for `-f`/`-S` (always the
 /// supervisor) already.
 pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
     // A container runs `foster [--] CMD` (or `foster -g ... CMD`): single-command
@@ -297,10 +297,10 @@ fn finish(rt: &mut Runtime, outcome: Outcome, container: bool, mounted: u8) -> !
         // No sync: the host's kernel keeps its page cache, and a sync(2)
         // that waits on the host's slowest filesystem could hang the stop.
         // Only what foster mounted itself goes, newest first.
-        for i in (0..MOUNT_FLAGS.len()).rev() {
-            if mounted & (1 << i) != 0 {
-                let _ = sys::umount(mount_field(i, TARGET), sys::MNT_DETACH);
-            }
+        let mut left = mounted;
+        while let Some(i) = left.checked_ilog2() {
+            left ^= 1 << i;
+            let _ = sys::umount(mount_field(i as usize, TARGET), sys::MNT_DETACH);
         }
         // `on-exit=exit:CODE`: a container's init may exit, and its
         // runtime reports CODE (reboot(2) would report SIGINT instead).
@@ -373,7 +373,7 @@ fn remount_all_ro(log: &Log) {
         }
         Err(_) => return,
     };
-    let text = buf.get(..n).unwrap_or(&[]);
+    let text = buf.get(..n.min(buf.len())).unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n').rev() {
         // "DEV TARGET TYPE OPTIONS 0 0"
         let field = |i| crate::bytes::nth_piece(line, b' ', i);

@@ -87,15 +87,18 @@ struct LogPipe {
     kmsg: bool,
     /// The last write to `sink` failed (reported once, until one succeeds).
     failing: bool,
+    /// Bytes in `partial` (a byte: a cell is 256 bytes, its index a shift).
+    len: u8,
     /// The pipe's ends and where lines go (/dev/kmsg or the file): owned
     /// while `open`, closed by `drop_log`.
     read: sys::RawFd,
     write: sys::RawFd,
     sink: sys::RawFd,
-    /// Bytes in `partial` (`u32`: no REX prefix).
-    len: u32,
     partial: [u8; LOG_LINE],
 }
+
+// A cell is 256 bytes, and `len` holds a line's length.
+const _: () = assert!(core::mem::size_of::<LogPipe>() == 256 && LOG_LINE <= u8::MAX as usize);
 
 /// What one `epoll_wait` reports (all zero before the first).
 type Events = [sys::EpollEvent; 8];
@@ -738,10 +741,14 @@ impl<'a> Runtime<'a> {
             let n = sys::read(pipe.read, &mut chunk).unwrap_or(0);
             for &b in chunk.iter().take(n) {
                 let newline = b == b'\n';
-                if newline || pipe.len == LOG_LINE as u32 {
+                if newline || usize::from(pipe.len) == LOG_LINE {
                     emit_log_line(pipe, &self.sup, &self.log);
                 }
-                if let Some(p) = pipe.partial.get_mut(pipe.len as usize).filter(|_| !newline) {
+                if let Some(p) = pipe
+                    .partial
+                    .get_mut(usize::from(pipe.len))
+                    .filter(|_| !newline)
+                {
                     *p = b;
                     pipe.len += 1;
                 }
@@ -1295,7 +1302,7 @@ fn emit_log_line(pipe: &mut LogPipe, sup: &Supervisor, log: &Log) {
     }
     l.bytes(name)
         .t(text!(": "))
-        .bytes(pipe.partial.get(..pipe.len as usize).unwrap_or(&[]));
+        .bytes(pipe.partial.get(..usize::from(pipe.len)).unwrap_or(&[]));
     pipe.len = 0;
     // With its newline (the text holds none). A full disk, a full FIFO:
     // the line is dropped, as the next ones will be.

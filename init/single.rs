@@ -97,17 +97,19 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     // in a shell): a child left in its background stops (SIGTTOU) at its
     // first touch of it. Only for a job of its own (a job-control shell's):
     // `foster CMD &` in a script shares the script's group, and must not
-    // take the terminal from it. Else, or without a /dev/tty node, stdin.
-    let ctty = if opts.pgrp == sys::getpid() {
-        sys::open_opt(c"/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0)
-    } else {
-        None
-    };
-    opts.term = ctty.map_or(STDIN, sys::Fd::into_raw);
+    // take the terminal from it. Else, or without a /dev/tty node, stdin
+    // (`term` as it starts).
+    if opts.pgrp == sys::getpid() {
+        let flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+        if let Some(fd) = sys::open_opt(c"/dev/tty", flags, 0) {
+            opts.term = fd.into_raw();
+        }
+    }
     opts.tty = sys::isatty(opts.term);
-    // The child takes the terminal only from foster, never from another job.
+    // The child takes the terminal only from foster, never from another
+    // job (-1: no terminal to take).
     let fg = opts.tty && sys::is_foreground(opts.term, opts.pgrp);
-    opts.child = start(&args, &opts, cmd, fg);
+    opts.child = start(&args, &opts, cmd, if fg { opts.term } else { -1 });
     if opts.child == 0 {
         // Not started (said why): foster's own failure.
         return 1;
@@ -115,8 +117,14 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     // From the exec on, foster's own lines (`-v`, `-w`) go through a
     // non-blocking description of its stderr (a pipe, a terminal): a
     // reader that stalls costs lines, never reaping or forwarding. The
-    // child keeps the blocking one; foster starts no other.
-    let _ = sys::dup3(crate::log::Log::own_stderr().console, STDERR, 0);
+    // child keeps the blocking one; foster starts no other. Only the fd is
+    // kept of the log: a description of its own is never fd 2 (stderr is
+    // open), and is closed once duplicated, as the log's drop would.
+    let own = core::mem::ManuallyDrop::new(crate::log::Log::own_stderr()).console;
+    let _ = sys::dup3(own, STDERR, 0);
+    if own != STDERR {
+        drop(sys::Fd::from_raw(own));
+    }
     if opts.has(VERBOSE) {
         say(text!("spawned # (@)"), cmd.to_bytes(), opts.child.into(), 0);
     }
@@ -140,11 +148,14 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             say(msg, b"", 0, 0);
             break;
         }
+        // Once the child is reaped it is no longer looked for (0: no
+        // pid), so a leftover that got its pid back is told as an orphan.
+        let me = if kill { 0 } else { opts.child };
         // With a terminal, the child's stops come here too.
-        let left = reaper::drain(opts.tty, |pid, raw| {
-            // Once the child is reaped it is no longer looked for (0: no
-            // pid), so a leftover that got its pid back is told as an orphan.
-            let me = if kill { 0 } else { opts.child };
+        // `me` copied in, the rest through one reference each (measured:
+        // smaller than capturing all three by reference).
+        let (o, ended) = (&opts, &mut status);
+        let left = reaper::drain(opts.tty, move |pid, raw| {
             if sys::wait_stopped(raw) {
                 // Ctrl-Z: the job stops as a whole, as the terminal would
                 // have stopped it, foster (and a script that runs it) with
@@ -154,12 +165,12 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // process of an orphaned group stops, where no job-control
                 // shell would ever continue it (a session leader such as
                 // docker -it's, `sh -c` on a terminal), nor PID 1.
-                if pid == me && status < 0 {
+                if pid == me && *ended < 0 {
                     // Never -1 (every process): PID 1's group may be 1.
                     // Without a terminal no job control stops a group:
                     // foster stops alone, never a parent in its group.
-                    let job = if opts.tty && opts.pgrp > 1 {
-                        -opts.pgrp
+                    let job = if o.tty && o.pgrp > 1 {
+                        -o.pgrp
                     } else {
                         sys::getpid()
                     };
@@ -172,9 +183,9 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             }
             let st = ExitStatus::from_wait(raw);
             if pid == me {
-                status = st.shell_code().into();
+                *ended = st.shell_code().into();
             }
-            tell_reaped(&opts, pid, me, st);
+            tell_reaped(o, pid, me, st);
         });
         if status >= 0 {
             if left == Drained::NoChildren {
@@ -200,14 +211,17 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         sys::poll_in(sfd.raw(), timeout);
         while let Ok(Some(info)) = sys::read_signal(&sfd) {
             let sig = info.signo;
-            // A SIGCHLD only wakes the loop: the next turn reaps.
+            // A SIGCHLD only wakes the loop: the next turn reaps. Once
+            // the child has ended nothing is forwarded.
+            if sig == SIGCHLD || status >= 0 {
+                continue;
+            }
             // Not a SIGPIPE foster raised itself (its own line on a
             // closed stderr): it is not the child's, and with -v each
             // "forwarded" line would raise the next. Another signal of
             // its own pid is forwarded: the caller's to itself before
             // exec'ing foster (`kill -TERM $$; exec foster ...`).
-            let own_pipe = sig == SIGPIPE && info.pid == sys::getpid();
-            if sig != SIGCHLD && status < 0 && !own_pipe {
+            if !(sig == SIGPIPE && info.pid == sys::getpid()) {
                 forward(&opts, sig, info.pid == 0);
             }
         }
@@ -225,10 +239,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
 /// Spawns CMD and waits until it has exec'd (or failed to): a signal already
 /// pending for foster then reaches the program, not a half-made child. Not
 /// inlined (measured: smaller): in a frame of its own the setup it builds
-/// sits near the stack pointer. Returns the child's pid, or 0 when it
-/// could not be started (reported here).
+/// sits near the stack pointer. The child takes the foreground of
+/// `terminal` (-1: none). Returns the child's pid, or 0 when it could not
+/// be started (reported here).
 #[inline(never)]
-fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Pid {
+fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, terminal: RawFd) -> Pid {
     // The child's words come straight from foster's argv: no table argv,
     // no limit but the kernel's (a failed exec's 126 or 127).
     let setup = ChildSetup {
@@ -236,9 +251,7 @@ fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, fg: bool) -> Pid {
         exec: Exec::Words(cmd, args.argv_from(opts.cmd)),
         envp: args.envp(),
         path: spawn::path_of(args),
-        session: Session::Group {
-            terminal: if fg { opts.term } else { -1 },
-        },
+        session: Session::Group { terminal },
         keep_ignored: opts.ignored,
         mask: opts.mask,
         service: None,
@@ -282,13 +295,16 @@ fn pass_terminal(fd: RawFd, from: Pid, to: Pid) {
 /// as the terminal would have sent them.
 fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
     let child = opts.child;
-    let mut to = if opts.has(GROUP) { -child } else { child };
     if opts.tty {
         pass_terminal(opts.term, opts.pgrp, child);
-        if sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP)) {
-            to = -child;
-        }
     }
+    // The whole group: with `-g` every signal, with a terminal the job-wide ones.
+    let job = sig == SIGCONT || (from_kernel && matches!(sig, SIGINT | SIGQUIT | SIGTSTP));
+    let to = if opts.has(GROUP) || (opts.tty && job) {
+        -child
+    } else {
+        child
+    };
     let _ = sys::kill(to, sig);
     if opts.has(VERBOSE) {
         say(text!("forwarded $ to #"), b"", sig.into(), to.into());
@@ -304,21 +320,24 @@ fn forward(opts: &Opts, sig: u8, from_kernel: bool) {
 /// time is over).
 fn sweep(opts: &Opts, sig: u8) -> bool {
     let everyone = sys::is_pid1();
-    let n = reaper::signal_all(sig, everyone, false, sig != SIGKILL);
-    if opts.has(GROUP) && n.is_none() {
-        let _ = sys::kill(-opts.child, sig);
-    }
-    // PID 1's one kill(-1) counts nobody; without a usable /proc nothing
-    // was sent (said once the grace time is over).
-    let text = if everyone {
-        text!("sent $ to every process left")
-    } else {
-        text!("sent $ to the processes left (# descendants)")
+    let Some(n) = reaper::signal_all(sig, everyone, false, sig != SIGKILL) else {
+        // Without a usable /proc nothing was sent (said once the grace
+        // time is over).
+        if opts.has(GROUP) {
+            let _ = sys::kill(-opts.child, sig);
+        }
+        return false;
     };
-    if let Some(n) = n.filter(|_| opts.has(VERBOSE)) {
+    if opts.has(VERBOSE) {
+        // PID 1's one kill(-1) counts nobody.
+        let text = if everyone {
+            text!("sent $ to every process left")
+        } else {
+            text!("sent $ to the processes left (# descendants)")
+        };
         say(text, b"", sig.into(), n.into());
     }
-    n.is_some()
+    true
 }
 
 /// `-v` tells how the child ended; `-w` warns, `-v` tells, of each other

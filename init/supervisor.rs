@@ -72,7 +72,9 @@ pub enum State {
     /// code outside matches it as `Done { .. }`.)
     Done {},
     /// Could not be started or ended badly and will not restart.
-    Failed { status: Option<ExitStatus> },
+    /// (Braced, as `Done`; the last status a process of it ended with,
+    /// if any, is [`Slot::last_exit`].)
+    Failed {},
 }
 
 /// What happens to a slot once its process is gone after a stop.
@@ -326,14 +328,14 @@ impl Slot {
         }
     }
 
+    /// Only a run kind restarts: the parser gives the other kinds
+    /// `restart=never`, and refuses a `restart=` on them.
     fn restarts_by_policy(&self, status: ExitStatus) -> bool {
-        let policy_applies = matches!(self.entry.kind, Kind::Service | Kind::Askfirst | Kind::Once);
-        policy_applies
-            && match self.entry.restart {
-                RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => !status.success(),
-                RestartPolicy::Never => false,
-            }
+        match self.entry.restart {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => !status.success(),
+            RestartPolicy::Never => false,
+        }
     }
 
     /// When the slot's timer is due; `u64::MAX` when it has none. While
@@ -346,7 +348,8 @@ impl Slot {
             State::Launching { .. } | State::Running { .. }
                 if shutdown_entries && self.entry.kind == Kind::Shutdown =>
             {
-                self.since.saturating_add(self.entry.timeout)
+                // (No overflow: a `timeout=` is at most 2^62 ms.)
+                self.since + self.entry.timeout
             }
             State::Pending
             | State::Launching { .. }
@@ -860,10 +863,6 @@ impl Supervisor {
                 continue;
             }
             match &mut slot.state {
-                // A `shutdown` entry ran out of time.
-                State::Running { .. } | State::Launching { .. } => {
-                    self.request_stop(id, AfterStop::Stay, now);
-                }
                 // Started by `advance` below, like any pending slot.
                 State::Backoff { .. } => slot.state = State::Pending,
                 State::FindingPid { next, .. } => {
@@ -908,8 +907,16 @@ impl Supervisor {
                         });
                     }
                 }
-                // Not due (`due` is `u64::MAX`).
-                State::Pending | State::Stopped | State::Done { .. } | State::Failed { .. } => {}
+                // A `shutdown` entry ran out of time (the other states
+                // are never due: `due` is `u64::MAX`).
+                State::Running { .. }
+                | State::Launching { .. }
+                | State::Pending
+                | State::Stopped
+                | State::Done { .. }
+                | State::Failed { .. } => {
+                    self.request_stop(id, AfterStop::Stay, now);
+                }
             }
         }
         if let Phase::Stopping(stage) = self.phase {
@@ -1067,24 +1074,27 @@ impl Supervisor {
     /// with the flag: one call for both requests.)
     #[inline(never)]
     pub fn bring_up(&mut self, id: SlotId, now: u64, restart: bool) -> bool {
+        // Nothing starts while foster stops.
+        if self.is_stopping() {
+            return false;
+        }
+        let Some(slot) = self.slot(id) else {
+            return false;
+        };
+        // `start_slot` changes no state where it refuses.
+        let state = slot.state;
+        let run = is_run_kind(slot.entry.kind);
         // What runs is fine for a start, whatever its `after=` does now.
-        let up = self.slot(id).is_some_and(|s| {
-            matches!(
-                s.state,
-                State::Launching { .. }
-                    | State::FindingPid { stop: None, .. }
-                    | State::Running { .. }
-            )
-        });
-        if (restart || !up) && self.blocked_by(id).is_some() {
+        let up = matches!(
+            state,
+            State::Launching { .. } | State::FindingPid { stop: None, .. } | State::Running { .. }
+        );
+        if (restart || !up) && matches!(self.after_gate(slot), Gate::Blocked(_)) {
             return false;
         }
         if self.start_slot(id, now) {
             return true;
         }
-        let Some(slot) = self.slot(id) else {
-            return false;
-        };
         // Refused by `start_slot` while foster runs on and for a run kind,
         // it is up already: pending, starting, running or stopping. A
         // start leaves it so, unless it is stopping (or its daemon is to be
@@ -1092,12 +1102,11 @@ impl Supervisor {
         // its `after=` (nothing runs to stop: as a start, as runit's).
         // A restart of another kind: only of one that runs (a `sysinit`
         // still running); one waiting for its moment is refused, as a start.
-        let pending = matches!(slot.state, State::Pending);
-        !self.is_stopping()
-            && (is_run_kind(slot.entry.kind) || (restart && !pending))
+        let pending = matches!(state, State::Pending);
+        (run || (restart && !pending))
             && (((!restart || pending)
                 && !matches!(
-                    slot.state,
+                    state,
                     State::Stopping { .. } | State::FindingPid { stop: Some(_), .. }
                 ))
                 || self.request_stop(id, AfterStop::Restart, now))
@@ -1373,23 +1382,26 @@ impl Supervisor {
         let st = status.unwrap_or(ExitStatus::Code(255));
         let exit_code = slot.entry.exit_code;
         slot.ready = false;
-        slot.last_exit = status.or(slot.last_exit);
+        if status.is_some() {
+            slot.last_exit = status;
+        }
         // Blocked by its `after=` (an `on-exit=` entry, `step_running`),
         // it would only be blocked again: failed for good.
         let restart = !stopping && !slot.blocked_noted && slot.restarts_by_policy(st);
-        let uptime = now.saturating_sub(slot.since);
         if restart {
-            if uptime >= HEALTHY_UPTIME {
+            // A healthy run: up for `HEALTHY_UPTIME` or more.
+            if now >= slot.since + HEALTHY_UPTIME {
                 slot.delay = slot.entry.backoff_min;
             }
             let delay = slot.delay;
-            // Never 0: the parser keeps `0 < MIN <= MAX`.
-            slot.delay = delay.saturating_mul(2).min(slot.entry.backoff_max);
+            // Never 0: the parser keeps `0 < MIN <= MAX`; nor past 2^62,
+            // its longest duration, so the doubling cannot overflow.
+            slot.delay = (delay * 2).min(slot.entry.backoff_max);
             slot.restarts += 1;
             slot.state = State::Backoff { until: now + delay };
             restart_in = NonZeroU64::new(delay);
         } else if !st.success() {
-            slot.state = State::Failed { status };
+            slot.state = State::Failed {};
         } else {
             slot.state = State::Done {};
         }
@@ -1730,10 +1742,9 @@ impl Supervisor {
         })
     }
 
+    /// Ends the stop; called in [`Stage::TermAll`] and [`Stage::KillAll`]
+    /// only.
     fn finish(&mut self) {
-        if let Phase::Stopping(Stage::Finished) = self.phase {
-            return;
-        }
         // Finished only once the runtime will hear of it: a full queue puts
         // it off to the next tick (it ticks again), or the stop never ends.
         if !self.push(Action::Finish(self.outcome)) {

@@ -380,12 +380,9 @@ fn pidfile_naming_a_daemon_that_already_died_counts_as_its_exit() {
     s.pump();
     s.sup.pidfile_read(0, PidfileRead::NotAChild(777), s.now);
     s.pump();
-    assert_eq!(
-        s.state("d"),
-        State::Failed {
-            status: Some(ExitStatus::Code(5))
-        }
-    );
+    assert_eq!(s.state("d"), State::Failed {});
+    let d = s.sup.slot(s.id("d")).unwrap();
+    assert_eq!(d.last_exit, Some(ExitStatus::Code(5)));
 }
 
 /// A daemon found dead through its pidfile ends that run only: the next
@@ -446,7 +443,8 @@ fn pidfile_that_never_names_a_child_fails_after_the_wait() {
         let next = s.deadline().unwrap_or(s.now);
         s.advance_to(next);
     }
-    assert_eq!(s.state("d"), State::Failed { status: None });
+    assert_eq!(s.state("d"), State::Failed {});
+    assert_eq!(s.sup.slot(s.id("d")).unwrap().last_exit, None);
     assert!(s.now >= PIDFILE_WAIT && s.now < PIDFILE_WAIT + 2 * PIDFILE_POLL);
 }
 
@@ -584,7 +582,8 @@ fn an_on_exit_entry_blocked_by_a_failure_ends_but_not_by_a_stop() {
         slot: test,
         code: 255
     })));
-    assert_eq!(s.state("test"), State::Failed { status: None });
+    assert_eq!(s.state("test"), State::Failed {});
+    assert_eq!(s.sup.slot(test).unwrap().last_exit, None);
     assert_eq!(s.sup.shutdown_outcome(), Some(Outcome::Exit(255)));
 
     let s = stopped_setup_keeps_test_waiting_until_started(table);

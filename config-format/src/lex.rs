@@ -103,15 +103,16 @@ impl<'a> Lexer<'a> {
     /// Skips the rest of a line after an error. An unterminated quote ends its
     /// physical line, so the skip never swallows the next line.
     pub fn skip_line(&mut self) {
+        // Either way the loop ends at the newline (or the end).
         while self.word_start() && self.word(&mut []).is_ok() {}
-        // At the newline already, unless a quote stopped the loop.
-        self.skip_to_newline();
     }
 
     /// Scans the word at `pos`, writing its unquoted bytes to `out` as far as
     /// they fit; returns the full unquoted length. The raw word is
     /// `word_at..word_end`; `word_end` is before a continuation that ends
     /// the word, so the raw word (a kind, a name, `--`) is what the line says.
+    /// On an unterminated quote, `pos` is left on the newline (or the end)
+    /// that cut it: where the line ends.
     pub fn word(&mut self, out: &mut [u8]) -> Result<usize, Unterminated> {
         let mut pos = self.pos;
         self.word_at = pos;
@@ -161,6 +162,7 @@ impl<'a> Lexer<'a> {
                     _ => {}
                 }
             } else if b == b'\n' || (b == b'\r' && next() == b'\n') {
+                pos += usize::from(b == b'\r');
                 break Err(Unterminated { at });
             } else if b == quote {
                 (quote, emit) = (0, false);

@@ -586,14 +586,13 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
 
     /// The unquoted length of the word at `lx.pos` (its raw extent is left
     /// in `lx`, its unquoted bytes in `out` as far as they fit); on an
-    /// unterminated quote, reports it and moves to the newline.
+    /// unterminated quote, reports it (`lx` is then at the newline).
     #[inline(never)]
     fn word(&mut self, lx: &mut Lexer<'_>, out: &mut [u8]) -> Option<usize> {
         match lx.word(out) {
             Ok(len) => Some(len),
             Err(u) => {
                 self.err(u.at, Message::UnterminatedQuote, span(u.at, u.at + 1));
-                lx.skip_to_newline();
                 None
             }
         }
@@ -814,8 +813,11 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         let mut colons = [0; 3];
         let mut found = 0;
         let mut content_end = first;
-        for i in first..end {
-            let b = get(src, i);
+        // Up to `end`, in bounds (`end` is at most the source's length):
+        // no test per byte.
+        let line = src.get(..end).unwrap_or(src);
+        for i in first..line.len() {
+            let b = get(line, i);
             if b == b'#' {
                 break;
             }
@@ -1111,19 +1113,19 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             // points at the next entry on the cycle (the first such: the
             // search follows each entry's in order).
             let k = usize::from(get(&g.tried, me)).saturating_sub(1);
-            let at = self.after_span(me, k);
-            self.error(after_key(at), ErrorKind::AfterCycle(c));
+            let at = self.after_word(me, k).start;
+            self.error(at as usize, ErrorKind::AfterCycle(c));
         }
     }
 
-    /// The raw value of entry `i`'s `k`th `after=`.
-    fn after_span(&self, i: usize, k: usize) -> Span {
+    /// Entry `i`'s `k`th `after=` word (its errors point at its start).
+    fn after_word(&self, i: usize, k: usize) -> Span {
         self.line_word(i, k, b"after=")
     }
 
     /// Word `nth` among the words of entry `i`'s line that start with
-    /// `prefix`, without the prefix. Only errors found once every line is
-    /// read need such spans, so they are read again from the source rather
+    /// `prefix` (the whole word). Only errors found once every line is read
+    /// need such spans, so they are read again from the source rather
     /// than kept for every entry. Only for native entries, whose line is
     /// clean (the only kind with `after=`).
     #[inline(never)]
@@ -1141,7 +1143,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             // `strip_prefix`, not `starts_with`: the binary has it already.
             if span(start, end).get(src).strip_prefix(prefix).is_some() {
                 if nth == 0 {
-                    return span(start + prefix.len(), end);
+                    return span(start, end);
                 }
                 nth -= 1;
             }
@@ -1160,15 +1162,15 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         msg: Message,
         kind: Option<Kind>,
     ) {
-        let value = self.after_span(i, k);
-        self.report(after_key(value), msg, value, 0, kind);
+        let word = self.after_word(i, k);
+        let key = b"after=".len() as u32;
+        let value = Span {
+            start: word.start + key,
+            len: word.len.saturating_sub(key),
+        };
+        self.report(word.start as usize, msg, value, 0, kind);
         g.mark(i, DROPPED);
     }
-}
-
-/// Where the `after=` whose value is `value` starts (its errors point there).
-fn after_key(value: Span) -> usize {
-    (value.start as usize).saturating_sub(b"after=".len())
 }
 
 fn get<T: Copy + Default>(a: &[T], i: usize) -> T {

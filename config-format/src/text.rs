@@ -228,8 +228,8 @@ impl Packed {
     }
 
     /// Calls `f` with each byte of piece `i` (0-based) of the text cut at
-    /// `sep`: one entry of a packed list.
-    #[inline(never)]
+    /// `sep`: one entry of a packed list. Inlined: its callers call `run`
+    /// (not inlined, as it recurses) straight (measured: 8 B smaller).
     pub fn piece(self, i: usize, sep: u8, f: &mut dyn FnMut(u8)) {
         run(self.0, i, sep, f);
     }

@@ -363,7 +363,7 @@ pub fn write_all_waiting(fd: RawFd, mut buf: &[u8], mut tries: u32) -> Result<()
                 tries -= 1;
                 sleep_ms(10);
             }
-            r => buf = buf.get(check(r)?..).unwrap_or(&[]),
+            r => buf = buf.get(check(r)?.min(buf.len())..).unwrap_or(&[]),
         }
     }
     Ok(())
@@ -407,7 +407,8 @@ pub fn read_head<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Option<&'a 
 /// Each of them must be initialised: the kernel wrote them (`n` is a
 /// length it returned).
 unsafe fn filled(buf: &[MaybeUninit<u8>], n: usize) -> &[u8] {
-    let part = buf.get(..n).unwrap_or(&[]);
+    // Capped, not checked: no empty-slice path.
+    let part = buf.get(..n.min(buf.len())).unwrap_or(&[]);
     // SAFETY: initialised (the caller's promise); a `MaybeUninit<u8>` has
     // the layout of a `u8`.
     unsafe { &*(part as *const [MaybeUninit<u8>] as *const [u8]) }
@@ -673,11 +674,14 @@ pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> 
         // returned).
         let data = unsafe { filled(&buf, n) };
         // Each record: inode, offset, reclen@16, type@18, name@19 (NUL-padded).
-        let mut off = 0usize;
-        while let Some(&[lo, hi, d_type]) = data.get(off + 16..off + 19) {
-            let end = off + u16::from_ne_bytes([lo, hi]) as usize;
-            // `None` for a record shorter than its header or past the end.
-            let Some(raw) = data.get(off + 19..end) else {
+        let mut rest = data;
+        while let Some(&[.., lo, hi, d_type]) = rest.first_chunk::<19>() {
+            let reclen = usize::from(u16::from_ne_bytes([lo, hi]));
+            // `None` for a record past the end or shorter than its header.
+            let Some((record, next)) = rest.split_at_checked(reclen) else {
+                break;
+            };
+            let Some(raw) = record.get(19..) else {
                 break;
             };
             let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
@@ -685,7 +689,7 @@ pub fn for_each_dirent(dir: &Fd, mut f: impl FnMut(DirEntry<'_>)) -> Result<()> 
                 d_type,
                 name: raw.get(..len).unwrap_or(&[]),
             });
-            off = end;
+            rest = next;
         }
     }
 }
@@ -1278,29 +1282,31 @@ pub fn mount(
 #[cold]
 pub fn remount_ro(target: &CStr) -> Result<()> {
     pid1_only(
-        g::__NR_mount as usize,
         c"".as_ptr() as usize,
         target.as_ptr() as usize,
         c"".as_ptr() as usize,
         (MS_REMOUNT | MS_RDONLY) as usize,
+        g::__NR_mount as usize,
     )
 }
 
 pub fn umount(target: &CStr, flags: u32) -> Result<()> {
     pid1_only(
-        g::__NR_umount2 as usize,
         target.as_ptr() as usize,
         flags as usize,
         0,
         0,
+        g::__NR_umount2 as usize,
     )
 }
 
-/// The calls only PID 1 may make (remount, unmount, reboot): four
-/// arguments, and a fifth of 0 (mount's data: none; the others take fewer).
-/// `EPERM` for any other process. One copy of the guard for them all.
+/// The calls only PID 1 may make (remount, unmount, reboot): syscall `nr`
+/// with four arguments, and a fifth of 0 (mount's data: none; the others
+/// take fewer). `EPERM` for any other process. One copy of the guard for
+/// them all. `nr` last: the arguments come in the registers the syscall
+/// takes them in (measured: smaller).
 #[inline(never)]
-fn pid1_only(nr: usize, a: usize, b: usize, c: usize, d: usize) -> Result<()> {
+fn pid1_only(a: usize, b: usize, c: usize, d: usize, nr: usize) -> Result<()> {
     if !is_pid1() {
         return Err(Errno::EPERM);
     }
@@ -1321,11 +1327,11 @@ pub const REBOOT_CMD_CAD_OFF: u32 = g::LINUX_REBOOT_CMD_CAD_OFF;
 #[cold]
 pub fn reboot(cmd: u32) -> Result<()> {
     pid1_only(
-        g::__NR_reboot as usize,
         g::LINUX_REBOOT_MAGIC1 as usize,
         g::LINUX_REBOOT_MAGIC2 as usize,
         cmd as usize,
         0,
+        g::__NR_reboot as usize,
     )
 }
 
@@ -1389,18 +1395,19 @@ pub fn unix_socket(nonblock: bool) -> Result<Fd> {
 }
 
 pub fn bind_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    at_unix_addr(g::__NR_bind as usize, fd, path)
+    at_unix_addr(fd, path, g::__NR_bind as usize)
 }
 
 pub fn connect_unix(fd: &Fd, path: &[u8]) -> Result<()> {
-    at_unix_addr(g::__NR_connect as usize, fd, path)
+    at_unix_addr(fd, path, g::__NR_connect as usize)
 }
 
 /// `bind` or `connect` (syscall `nr`) of `fd` to the address of `path`:
 /// one copy of the address building for both. Both are retried on EINTR
-/// (an interrupted bind made no socket file yet).
+/// (an interrupted bind made no socket file yet). `nr` last: the wrappers
+/// pass their own arguments on in place (measured: smaller).
 #[inline(never)]
-fn at_unix_addr(nr: usize, fd: &Fd, path: &[u8]) -> Result<()> {
+fn at_unix_addr(fd: &Fd, path: &[u8], nr: usize) -> Result<()> {
     // Written only as far as the kernel reads it (`len` bytes: the family,
     // the path, its NUL), not zeroed first.
     let mut sa = SockAddrUn {
