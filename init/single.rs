@@ -149,8 +149,9 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             break;
         }
         // Once the child is reaped it is no longer looked for (0: no
-        // pid), so a leftover that got its pid back is told as an orphan.
-        let me = if kill { 0 } else { opts.child };
+        // pid), so a leftover that got its pid back is told as an orphan
+        // and cannot change foster's exit status.
+        let me = if status >= 0 { 0 } else { opts.child };
         // With a terminal, the child's stops come here too.
         // `me` copied in, the rest through one reference each (measured:
         // smaller than capturing all three by reference).

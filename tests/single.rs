@@ -798,6 +798,37 @@ fn unshare_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A leftover that gets the child's pid back (the pid is free once the
+/// child is reaped and no process is left in its group) is an orphan like
+/// any other: it must not change foster's exit status. The PID namespace
+/// makes the pid predictable and lets `ns_last_pid` hand it out again.
+#[test]
+fn a_leftover_with_the_childs_recycled_pid_keeps_the_exit_status() {
+    if !unshare_works() {
+        println!("SKIPPED: unshare --pid --fork --mount-proc unavailable (needs root)");
+        return;
+    }
+    // The child (pid 2 under foster as PID 1) leaves a daemon in a session
+    // of its own that ignores SIGTERM; once the child is gone the daemon
+    // starts a process with pid 2 that outlives it and exits with 42,
+    // within foster's grace time.
+    let script = r#"trap '' TERM
+setsid sh -c "sleep 0.3; echo $(($$ - 1)) > /proc/sys/kernel/ns_last_pid
+sh -c 'sleep 0.4; exit 42' & echo recycled \$!" &
+exit 3"#;
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", FOSTER, "-v", "-t", "5"])
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(stdout.trim(), "recycled 2", "{err}");
+    assert!(err.contains("reaped orphan 2 exited with 42"), "{err}");
+    assert_eq!(err.matches("child exited with").count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(3), "{err}");
+}
+
 #[test]
 fn pid1_of_a_pid_namespace() {
     if !unshare_works() {
