@@ -71,7 +71,7 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
     }
     // Nothing written yet: the line is empty.
     w.spill_to(sys::STDOUT);
-    plan(file, src, &table, &mut w);
+    plan(&mut w, file, src, &table);
     // A plan that did not reach its reader is no success.
     match w.spill() {
         Errno::NONE => 0,
@@ -81,7 +81,7 @@ pub fn run(path: &core::ffi::CStr) -> i32 {
 
 /// Rows like
 /// `    3  service     web        user=www after=db  argv: ["/usr/bin/httpd", "-f"]`.
-fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
+fn plan(w: &mut Line, file: &[u8], src: &[u8], table: &Table) {
     let order = table.start_order();
     let n = table.entries.len();
     w.bytes(file);
@@ -108,7 +108,7 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
             continue;
         };
         row(w, k as u64 + 1, e, name_width);
-        options(e, src, w);
+        options(w, e, src);
         w.t(text!("  argv: "));
         match e.argv(src, &mut argv) {
             Ok(()) => {
@@ -117,14 +117,14 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
                 for k in 0..argv.len() {
                     w.s(sep);
                     sep = ", ";
-                    bytes(argv.word(k), true, w);
+                    bytes(w, argv.word(k), true);
                 }
                 w.byte(b']');
                 // Only a login shell execs other than word 0: the program
                 // is word 0 without the dash `argv` added.
                 if e.login {
                     w.t(text!(" program: "));
-                    bytes(argv.word(0).and_then(|p| p.get(1..)), true, w);
+                    bytes(w, argv.word(0).and_then(|p| p.get(1..)), true);
                 }
             }
             Err(err) => {
@@ -141,15 +141,17 @@ fn plan(file: &[u8], src: &[u8], table: &Table, w: &mut Line) {
 /// left-aligned, kind followed by two blanks and name by one (each option
 /// then starts with its own).
 fn row(w: &mut Line, number: u64, e: &Entry, name_width: usize) {
-    let kind = e.kind.word();
-    let name = e.name.as_bytes();
     // At most MAX_ENTRIES (64) rows: one or two digits.
     const _: () = assert!(config_format::MAX_ENTRIES < 100);
     w.pad(1 + usize::from(number >= 10), 5);
     w.u(number);
+    // Kind and name looked up where they are printed: not kept across the
+    // calls before.
+    let kind = e.kind.word();
     w.s("  ").bytes(kind);
     // Kind names are at most 10 bytes: padded to 10, then two blanks.
     w.pad(kind.len(), 12);
+    let name = e.name.as_bytes();
     w.bytes(name);
     w.pad(name.len(), name_width + 1);
 }
@@ -177,12 +179,12 @@ const ON_EXIT: usize = 14;
 
 /// The options of `e` that differ from the defaults, each after a blank.
 /// Values are shown unquoted (re-quoted when they hold a blank or a quote).
-fn options(e: &Entry, src: &[u8], w: &mut Line) {
+fn options(w: &mut Line, e: &Entry, src: &[u8]) {
     for (k, &s) in e.texts.iter().enumerate().take(DIR + 1) {
-        value(k, s, src, w);
+        value(w, k, s, src);
     }
     for env in &e.env {
-        value(ENV, *env, src, w);
+        value(w, ENV, *env, src);
     }
     if let Some(m) = e.umask() {
         // At most 0o777: three octal digits, the highest first.
@@ -195,7 +197,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
     // A file's path (set only for `Log::File`), or the word of the others
     // but the default.
-    value(LOG, e.text(Text::Log), src, w);
+    value(w, LOG, e.text(Text::Log), src);
     if matches!(e.log, Log::Null | Log::Kmsg) {
         word(key(w, LOG), LOGS, e.log as usize);
     }
@@ -214,9 +216,9 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
         )
     {
         key(w, BACKOFF);
-        duration(e.backoff_min, w);
+        duration(w, e.backoff_min);
         w.t(text!(".."));
-        duration(e.backoff_max, w);
+        duration(w, e.backoff_max);
     }
     for a in &e.after {
         key(w, AFTER).bytes(a.as_bytes());
@@ -224,7 +226,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     if let Some(fd) = e.ready_fd() {
         key(w, READY).t(text!("fd:")).u(u64::from(fd));
     }
-    value(PIDFILE, e.text(Text::Pidfile), src, w);
+    value(w, PIDFILE, e.text(Text::Pidfile), src);
     if e.stop_signal != config_format::SIGTERM {
         key(w, STOP);
         match config_format::signal_name(e.stop_signal) {
@@ -234,7 +236,7 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
     }
     if e.timeout != config_format::DEFAULT_STOP_TIMEOUT {
         key(w, TIMEOUT);
-        duration(e.timeout, w);
+        duration(w, e.timeout);
     }
     if let Some(on_exit) = e.on_exit() {
         // The action's word, then `:CODE` for a fixed status.
@@ -246,9 +248,10 @@ fn options(e: &Entry, src: &[u8], w: &mut Line) {
 }
 
 /// ` KEY=VALUE` for an option that is set (a raw token is never empty),
-/// the value unquoted when it fits the scratch buffer.
+/// the value unquoted when it fits the scratch buffer. Like every helper
+/// here, the line first: it is then in place for the first call inside.
 #[inline(never)]
-fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
+fn value(w: &mut Line, k: usize, s: Span, src: &[u8]) {
     if s.len == 0 {
         return;
     }
@@ -263,11 +266,11 @@ fn value(k: usize, s: Span, src: &[u8], w: &mut Line) {
         ),
         None => (raw, false),
     };
-    bytes(Some(v), quote, w);
+    bytes(w, Some(v), quote);
 }
 
 /// The largest whole unit: `0s`, `2h`, `90m`, `30s`, `1500ms`.
-fn duration(ms: Millis, w: &mut Line) {
+fn duration(w: &mut Line, ms: Millis) {
     // Up from milliseconds while the count stays whole (zero shows in
     // seconds). A counter rather than a table of (scale, unit) pairs:
     // smaller code.
@@ -290,7 +293,7 @@ fn duration(ms: Millis, w: &mut Line) {
 /// callers' lookups pass their result as it is (one `unwrap_or` here, not
 /// one at each call).
 #[inline(never)]
-fn bytes(b: Option<&[u8]>, quoted: bool, w: &mut Line) {
+fn bytes(w: &mut Line, b: Option<&[u8]>, quoted: bool) {
     if quoted {
         w.byte(b'"');
     }
@@ -308,13 +311,16 @@ fn bytes(b: Option<&[u8]>, quoted: bool, w: &mut Line) {
 /// ` KEY=` for key number `k` of [`KEYS`].
 #[inline(never)]
 fn key(w: &mut Line, k: usize) -> &mut Line {
-    word(w.byte(b' '), KEYS, k).byte(b'=')
+    word(w.byte(b' '), KEYS, k);
+    w.byte(b'=')
 }
 
-/// Word `i` of the blank-separated `list`.
+/// Word `i` of the blank-separated `list`. Through [`bytes`], which takes
+/// the lookup's `Option` as it is: the words are printable, shown as they
+/// are.
 #[inline(never)]
-fn word<'a>(w: &'a mut Line, list: &[u8], i: usize) -> &'a mut Line {
-    w.bytes(nth_piece(list, b' ', i).unwrap_or(&[]))
+fn word(w: &mut Line, list: &[u8], i: usize) {
+    bytes(w, nth_piece(list, b' ', i), false);
 }
 
 #[cfg(test)]

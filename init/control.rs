@@ -117,12 +117,11 @@ fn parse(line: &[u8]) -> Result<(usize, &[u8]), usize> {
     }
     // The command word, the name, and nothing after them.
     let mut rest = line;
-    let cmd = word(&mut rest);
-    let name = word(&mut rest);
+    let [cmd, name, extra] = [(); 3].map(|()| word(&mut rest));
     if cmd.is_empty() {
         return Err(EMPTY);
     }
-    if !word(&mut rest).is_empty() {
+    if !extra.is_empty() {
         return Err(TOO_MANY_WORDS);
     }
     const WORDS: &[u8] = b"status reload poweroff reboot halt stop-all exit start stop restart";
@@ -347,12 +346,14 @@ impl Server {
                 crate::out::put_text(fd.raw(), text!("error: permission denied\n"));
                 continue;
             }
-            let Some((i, cell)) = self.clients.iter_mut().enumerate().find(|(_, c)| !c.open) else {
+            // Each cell with its epoll tag, the cell's index in the low bits.
+            let mut cells = self.clients.iter_mut().zip(TAG_CLIENT..);
+            let Some((cell, tag)) = cells.find(|(c, _)| !c.open) else {
                 let _ = sys::write_all(fd.raw(), b"error: busy, try again\n");
                 continue;
             };
             let events = sys::EPOLLIN | sys::EPOLLRDHUP;
-            if sys::epoll_add(ep, fd.raw(), events, TAG_CLIENT | i as u64).is_ok() {
+            if sys::epoll_add(ep, fd.raw(), events, tag).is_ok() {
                 cell.open = true;
                 cell.fd = fd.into_raw();
                 cell.len = 0;
@@ -405,9 +406,11 @@ impl Server {
     /// The first `len` bytes client `index` sent: its request line, once
     /// [`Server::read_client`] found it complete.
     pub fn request(&self, index: usize, len: usize) -> &[u8] {
+        // Capped, not checked: `len` never passes the buffer, and the capped
+        // length needs no empty-slice path.
         self.clients
             .get(index)
-            .and_then(|c| c.buf.get(..len))
+            .and_then(|c| c.buf.get(..len.min(c.buf.len())))
             .unwrap_or(&[])
     }
 
@@ -523,8 +526,11 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
             // The first errors only (`foster check` lists them all): a
             // reply the socket takes without waiting for its reader, and
             // `ctl` keeps whole, verdict last.
+            // A `move` closure: the count and the fd in it, one pointer
+            // (to `l`) out.
             let mut shown = 0;
-            let mut report = |text: &[u8]| {
+            let line = &mut l;
+            let mut report = move |text: &[u8]| {
                 shown += 1;
                 if shown > REPORTS_MAX {
                     return;
@@ -532,8 +538,8 @@ pub fn answer(rt: &mut Runtime, fd: sys::RawFd, index: usize, len: usize, now: u
                 let mut rest = Some(text);
                 while let Some(row) = crate::bytes::next_piece(&mut rest, b'\n') {
                     if !row.is_empty() {
-                        l.t(text!("table: ")).bytes(row);
-                        l.flush(fd);
+                        line.t(text!("table: ")).bytes(row);
+                        line.flush(fd);
                     }
                 }
             };

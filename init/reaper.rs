@@ -68,7 +68,7 @@ pub fn signal_all(sig: u8, everyone: bool, groups: bool, cont: bool) -> Option<u
     let me = sys::getpid();
     // This /proc shows foster's parent as foster sees it: same namespace
     // (and it could be read: no parent is UNREADABLE's).
-    let (parent, born) = stat_of(b"self");
+    let (parent, born) = parent_of(0);
     if parent != sys::getppid() {
         return None;
     }
@@ -115,12 +115,12 @@ fn parse_pid(name: &[u8]) -> Pid {
         .unwrap_or(-1)
 }
 
-/// The parent pid and start time of `pid`, from /proc/PID/stat, or
+/// The parent pid and start time of `pid` (0, a pid no process has: of
+/// foster itself, as /proc/self shows it), from /proc/PID/stat, or
 /// [`UNREADABLE`] (a parent field that is no pid reads as its -1 too).
 #[inline(never)]
 pub fn parent_of(pid: Pid) -> (Pid, u64) {
-    let mut digits = [0u8; 20];
-    stat_of(crate::out::decimal(pid as u64, &mut digits))
+    stat_fields(pid).unwrap_or(UNREADABLE)
 }
 
 /// Room for `/proc/PID/stat` and its NUL (a pid has at most 10 digits).
@@ -139,23 +139,24 @@ pub fn proc_path<'p>(path: &'p mut [u8; PROC_PATH], pid: &[u8], tail: &[u8]) -> 
     sys::cstr(path.get(..=end)?)
 }
 
-/// What [`stat_of`] gives for a stat it cannot read or parse: a parent no
-/// process has, as a pair that comes back in two registers (an `Option`
+/// What [`parent_of`] gives for a stat it cannot read or parse: a parent
+/// no process has, as a pair that comes back in two registers (an `Option`
 /// of it would come back through memory).
 pub const UNREADABLE: (Pid, u64) = (-1, 0);
 
-/// [`parent_of`] with the pid as its decimal digits (a /proc entry's name).
-fn stat_of(pid: &[u8]) -> (Pid, u64) {
-    stat_fields(pid).unwrap_or(UNREADABLE)
-}
-
-/// [`stat_of`]'s parse. The stat line is `pid (comm) S ppid ... starttime
-/// ...`; comm may hold blanks and parentheses, so it is parsed from the
-/// last `)`.
+/// [`parent_of`]'s read and parse. The stat line is `pid (comm) S ppid ...
+/// starttime ...`; comm may hold blanks and parentheses, so it is parsed
+/// from the last `)`.
 #[inline(always)]
-fn stat_fields(pid: &[u8]) -> Option<(Pid, u64)> {
+fn stat_fields(pid: Pid) -> Option<(Pid, u64)> {
+    let mut digits = [0u8; 20];
+    let name: &[u8] = if pid == 0 {
+        b"self"
+    } else {
+        crate::out::decimal(pid as u64, &mut digits)
+    };
     let mut path = [0u8; PROC_PATH];
-    let cpath = proc_path(&mut path, pid, b"/stat")?;
+    let cpath = proc_path(&mut path, name, b"/stat")?;
     let mut buf = [core::mem::MaybeUninit::uninit(); 512];
     let stat = sys::read_head(cpath, &mut buf)?;
     let close = stat.iter().rposition(|&b| b == b')')?;
@@ -188,6 +189,7 @@ mod tests {
         let me = std::process::id() as Pid;
         let ppid = std::os::unix::process::parent_id() as Pid;
         assert_eq!(parent_of(me).0, ppid);
-        assert_eq!(parent_of(0), UNREADABLE);
+        assert_eq!(parent_of(0).0, ppid);
+        assert_eq!(parent_of(-1), UNREADABLE);
     }
 }

@@ -238,11 +238,8 @@ pub struct Runtime<'a> {
     /// The last parsed table (reserved once; parsed in place). Only a load
     /// and what follows it read it: its pages are released after each.
     table: &'static mut Paged<Table>,
-    /// Set by [`Action::Finish`]: the loop ends with it.
-    finished: Option<Outcome>,
     /// [`Config`]'s, kept field by field: its small, most read ones here,
-    /// within short reach.
-    mode: Mode,
+    /// within short reach (its mode is the supervisor's).
     verbose: bool,
     sup: Supervisor,
     src: Sources,
@@ -301,7 +298,6 @@ impl<'a> Runtime<'a> {
                 scratch: Some(scratch),
                 sup: Supervisor::new(cfg.mode, slots, actions),
                 table,
-                mode: cfg.mode,
                 verbose: cfg.verbose,
                 table_path: cfg.table,
                 args: cfg.args,
@@ -316,7 +312,6 @@ impl<'a> Runtime<'a> {
                 logs,
                 log,
                 control: crate::control::Server::idle(clients),
-                finished: None,
                 events,
             });
         };
@@ -325,7 +320,7 @@ impl<'a> Runtime<'a> {
     }
 
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.sup.mode()
     }
 
     /// The course of both supervising modes once set up: the control socket
@@ -339,7 +334,7 @@ impl<'a> Runtime<'a> {
             self.control.listen(&self.ep, path, &self.log);
         }
         let outcome = match self.start() {
-            Err(_) if self.mode == Mode::SubInit => Outcome::Exit(1),
+            Err(_) if self.mode() == Mode::SubInit => Outcome::Exit(1),
             started => {
                 if started.is_err() {
                     self.log
@@ -486,7 +481,7 @@ impl<'a> Runtime<'a> {
     fn start(&mut self) -> Result<(), Errno> {
         let errors = self.load(None, false)?;
         if self.table.0.entries.is_empty() {
-            match self.mode {
+            match self.mode() {
                 Mode::Pid1 => self
                     .log
                     .error(text!("no entry can run; reaping orphans only")),
@@ -568,15 +563,15 @@ impl<'a> Runtime<'a> {
         self.table.release();
     }
 
-    /// The loop. Returns once the supervisor has finished (its
-    /// [`Action::Finish`]): a sub-init's exit, PID 1's shutdown.
+    /// The loop. Returns once the supervisor has finished
+    /// ([`Supervisor::finished`]): a sub-init's exit, PID 1's shutdown.
     fn run(&mut self) -> Outcome {
         // The control server's next deadline, as its last tick left it (no
         // client yet at the start; only events change the clients).
         let mut control = u64::MAX;
         loop {
             self.apply_actions();
-            if let Some(outcome) = self.finished {
+            if let Some(outcome) = self.sup.finished() {
                 return outcome;
             }
             let now = sys::now_ms();
@@ -631,9 +626,7 @@ impl<'a> Runtime<'a> {
                     // Whatever a slot's process (a `pidfile=` launcher too)
                     // left without a newline goes now, not glued to what
                     // the next one writes, nor lost when none comes.
-                    let owner = self
-                        .sup
-                        .child_exited(pid, ExitStatus::from_wait(status), now);
+                    let owner = self.sup.reaped(pid, status, now);
                     if let Some(i) = owner {
                         self.on_log(i, true);
                     }
@@ -679,7 +672,7 @@ impl<'a> Runtime<'a> {
             self.reload(None);
             return;
         }
-        match self.mode {
+        match self.mode() {
             Mode::SubInit => {
                 // Keeps the code of an `on-exit=exit:CODE` entry that ended.
                 if sig == SIGTERM || sig == SIGINT {
@@ -727,7 +720,7 @@ impl<'a> Runtime<'a> {
         let Some(pipe) = log_of(self.logs, slot as SlotId) else {
             return;
         };
-        let mut chunk = [0u8; LOG_CHUNK];
+        let mut chunk = [core::mem::MaybeUninit::uninit(); LOG_CHUNK];
         // Bounded: a chatty service cannot keep foster from other events.
         // At its end, up to a pipe's default size is read out at once.
         let mut empty = false;
@@ -738,8 +731,8 @@ impl<'a> Runtime<'a> {
         };
         for _ in 0..reads {
             // End of file or an error: nothing waiting either.
-            let n = sys::read(pipe.read, &mut chunk).unwrap_or(0);
-            for &b in chunk.iter().take(n) {
+            let data = sys::read_some(pipe.read, &mut chunk);
+            for &b in data {
                 let newline = b == b'\n';
                 if newline || usize::from(pipe.len) == LOG_LINE {
                     emit_log_line(pipe, &self.sup, &self.log);
@@ -754,7 +747,7 @@ impl<'a> Runtime<'a> {
                 }
             }
             // A short read (none at all too): nothing more is waiting.
-            empty = n < chunk.len();
+            empty = data.len() < LOG_CHUNK;
             if empty {
                 break;
             }
@@ -803,13 +796,12 @@ impl<'a> Runtime<'a> {
                     // reaches processes that are not its descendants
                     // (nsenter'd ones, the kernel's usermode helpers).
                     let children = self.reap();
-                    if children || self.mode == Mode::Pid1 {
-                        signal_all(sig, self.mode);
+                    if children || self.mode() == Mode::Pid1 {
+                        signal_all(sig, self.mode());
                         self.reap();
                     }
                 }
                 Action::Note(ref note) => self.note(note),
-                Action::Finish(outcome) => self.finished = Some(outcome),
             }
         }
     }
@@ -952,7 +944,7 @@ impl<'a> Runtime<'a> {
             env.set(kv.to_bytes());
         }
         env.set_missing(spawn::PATH_VAR);
-        if self.mode == Mode::Pid1 {
+        if self.mode() == Mode::Pid1 {
             // BusyBox init's console_init: a console that is no Linux VT (a
             // serial port, hvc, a pty) gets vt102 for no TERM or the
             // kernel's default `linux`, which only a VT understands (a VT
@@ -991,7 +983,7 @@ impl<'a> Runtime<'a> {
                 // A sub-init's stop ends foster only, not the machine: an
                 // exit is PID 1's poweroff. A restart of init reboots.
                 let o = match o {
-                    Outcome::Exit(_) if self.mode == Mode::Pid1 => Outcome::Poweroff,
+                    Outcome::Exit(_) if self.mode() == Mode::Pid1 => Outcome::Poweroff,
                     Outcome::ExecRestart(_) => Outcome::Reboot,
                     o => o,
                 };
@@ -1081,7 +1073,7 @@ impl<'a> Runtime<'a> {
             // gets the real device behind it, so job control works. Not in
             // a container: sysfs names the host's console there.
             _ if crate::supervisor::on_terminal(entry)
-                && self.mode == Mode::Pid1
+                && self.mode() == Mode::Pid1
                 && !crate::pid1::in_container() =>
             {
                 // The list read where the dir goes next.
@@ -1592,7 +1584,7 @@ fn pidfile_pid(path: &CStr, sup: &mut Supervisor, now: u64) -> PidfileRead {
         }
         Ok(None) => PidfileRead::Missing,
         Ok(Some((_, status))) => {
-            sup.child_exited(pid, ExitStatus::from_wait(status), now);
+            sup.reaped(pid, status, now);
             PidfileRead::NotAChild(pid)
         }
         Err(_) => PidfileRead::NotAChild(pid),

@@ -96,9 +96,11 @@ pub const PATH_VAR: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 
 /// Forks and execs; returns the child's pid.
 pub fn spawn(setup: &ChildSetup) -> Result<Pid, Errno> {
-    match sys::fork()? {
-        0 => child(setup),
-        pid => Ok(pid),
+    // The parent's result passed on as it is, not taken apart and built
+    // again (measured: smaller).
+    match sys::fork() {
+        Ok(0) => child(setup),
+        r => r,
     }
 }
 
@@ -491,7 +493,8 @@ impl Env {
     /// The bytes from variable `i` on: it, its NUL, and those after it.
     fn var_on(&self, i: usize) -> Option<&[u8]> {
         let p = *self.ptrs.get(i)?;
-        // Below the buffer (never: each points into it) wraps past its end.
+        // Below the buffer (only the NULL past the last variable: each
+        // other points into it) wraps past its end: none.
         self.buf
             .get((p as usize).wrapping_sub(self.buf.as_ptr() as usize)..)
     }
@@ -514,10 +517,9 @@ impl Env {
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        // Not found: the index of the NULL ending the pointers, which
+        // `var_on` finds no variable at.
         let i = self.find(key, b'=');
-        if i >= self.count as usize {
-            return None;
-        }
         // The value ends at its NUL, below `used`.
         let rest = self.var_on(i)?.get(key.len() + 1..)?;
         crate::bytes::next_piece(&mut Some(rest), 0)

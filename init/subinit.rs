@@ -41,33 +41,44 @@ const VERBOSE: usize = 3;
 /// `lenient` (PID 1): words that are not options are skipped, since the
 /// kernel passes its unknown command-line words on to init.
 pub fn parse(args: &StartArgs, from: usize, lenient: bool, o: &mut Opts) -> Result<(), Packed> {
+    // The place in OPTIONS of the option the next word belongs to (all
+    // but `-v` take one); none: the next word is an option. One word read
+    // per turn of one loop (measured smaller than reading an option's
+    // word right after it).
+    const NONE: usize = usize::MAX;
+    let mut wants = NONE;
     let mut i = from;
     while let Some(a) = args.arg(i) {
         i += 1;
-        // `k`: the option's place in OPTIONS; all but `-v` take the next
-        // word, stored by `k` once it is there (a path, else the signal).
-        let k = match crate::word_index(OPTIONS, a.to_bytes()) {
-            Some(VERBOSE) => {
-                o.verbose = true;
-                continue;
-            }
-            Some(k) => k,
-            None if lenient => continue,
-            None => return Err(text!("unknown option for sub-init mode")),
-        };
-        let Some(word) = args.arg(i) else {
-            // By `k` as `paths` is, the rest (`-p`) past them.
-            let needs = [text!("-f needs a TABLE"), text!("-S needs a socket PATH")];
-            return Err(needs.get(k).copied().unwrap_or(text!("-p needs a SIGNAL")));
-        };
-        i += 1;
-        match o.paths.get_mut(k) {
-            Some(path) => *path = Some(word),
+        if wants == NONE {
+            wants = match crate::word_index(OPTIONS, a.to_bytes()) {
+                Some(VERBOSE) => {
+                    o.verbose = true;
+                    continue;
+                }
+                Some(k) => k,
+                None if lenient => continue,
+                None => return Err(text!("unknown option for sub-init mode")),
+            };
+            continue;
+        }
+        // Stored by its option's place: a path, else the signal.
+        match o.paths.get_mut(wants) {
+            Some(path) => *path = Some(a),
             None => {
-                let sig = config_format::signal_by_name(word.to_bytes());
+                let sig = config_format::signal_by_name(a.to_bytes());
                 o.pdeath = sig.ok_or(text!("-p: unknown signal"))?;
             }
         }
+        wants = NONE;
+    }
+    if wants != NONE {
+        // By place as `paths` is, the rest (`-p`) past them.
+        let needs = [text!("-f needs a TABLE"), text!("-S needs a socket PATH")];
+        return Err(needs
+            .get(wants)
+            .copied()
+            .unwrap_or(text!("-p needs a SIGNAL")));
     }
     Ok(())
 }

@@ -3,8 +3,9 @@
 //! The runtime feeds it events (a child exited, a spawn happened, a service
 //! said it is ready, a pidfile was read, a request came, time passed) with the
 //! current monotonic time in milliseconds, and pulls the resulting actions with
-//! [`Supervisor::poll_action`] and the next timer with
-//! [`Supervisor::next_deadline`]. Everything here is unit-tested on a virtual
+//! [`Supervisor::poll_action`], the next timer with
+//! [`Supervisor::next_deadline`] and, once the stop is over, how foster ends
+//! with [`Supervisor::finished`]. Everything here is unit-tested on a virtual
 //! clock with fake pids.
 //!
 //! Invariants: a slot's pid is the only process foster signals on its behalf;
@@ -126,7 +127,7 @@ pub enum Stage {
     /// SIGKILL sent; waiting for the reaper until
     /// [`Supervisor::stage_until`].
     KillAll,
-    /// All done: the outcome was handed to the runtime.
+    /// All done: [`Supervisor::finished`] gives the outcome.
     Finished,
 }
 
@@ -239,8 +240,6 @@ pub enum Action {
         sig: u8,
     },
     Note(Note),
-    /// Stop everything and end this way.
-    Finish(Outcome),
 }
 
 /// One supervised entry and its runtime state.
@@ -600,6 +599,18 @@ impl Supervisor {
         }
     }
 
+    /// How foster runs: the runtime's mode too (kept here only).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// How foster ends, once the stop is over (a state, not an action:
+    /// it cannot be lost to a full queue). The runtime asks after each
+    /// drain, so every action queued before it is carried out first.
+    pub fn finished(&self) -> Option<Outcome> {
+        (self.phase == Phase::Stopping(Stage::Finished)).then_some(self.outcome)
+    }
+
     /// The status an `on-exit=exit:CODE` entry set (0 otherwise).
     pub fn exit_code(&self) -> u8 {
         self.exit_code
@@ -621,13 +632,11 @@ impl Supervisor {
         action
     }
 
-    /// Queues `action`; false when the queue was full (counted as dropped).
-    fn push(&mut self, action: Action) -> bool {
-        let room = self.actions.push_back(action).is_ok();
-        if !room {
+    /// Queues `action`; one that does not fit is counted as dropped.
+    fn push(&mut self, action: Action) {
+        if self.actions.push_back(action).is_err() {
             self.dropped_actions += 1;
         }
-        room
     }
 
     fn note(&mut self, note: Note) {
@@ -694,8 +703,11 @@ impl Supervisor {
         self.advance(now);
     }
 
-    /// A child was reaped. Returns the slot it was the process of, if any.
-    pub fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) -> Option<usize> {
+    /// A child was reaped, with its wait status as the kernel gave it
+    /// (decoded here: one copy for both of the runtime's reaps). Returns
+    /// the slot it was the process of, if any.
+    pub fn reaped(&mut self, pid: Pid, wait_status: i32, now: u64) -> Option<usize> {
+        let status = ExitStatus::from_wait(wait_status);
         self.rekill = true;
         let owner = self.slots.iter().position(|s| s.pid() == Some(pid));
         match owner {
@@ -1745,11 +1757,6 @@ impl Supervisor {
     /// Ends the stop; called in [`Stage::TermAll`] and [`Stage::KillAll`]
     /// only.
     fn finish(&mut self) {
-        // Finished only once the runtime will hear of it: a full queue puts
-        // it off to the next tick (it ticks again), or the stop never ends.
-        if !self.push(Action::Finish(self.outcome)) {
-            return;
-        }
         self.phase = Phase::Stopping(Stage::Finished);
         self.stage_until = u64::MAX;
     }

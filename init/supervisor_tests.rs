@@ -9,6 +9,17 @@
 use super::*;
 use crate::signals::{SIGKILL, SIGTERM};
 
+impl Supervisor {
+    /// [`Supervisor::reaped`] with the wait status of `status`.
+    fn child_exited(&mut self, pid: Pid, status: ExitStatus, now: u64) -> Option<usize> {
+        let raw = match status {
+            ExitStatus::Code(c) => i32::from(c) << 8,
+            ExitStatus::Signal(s) => i32::from(s),
+        };
+        self.reaped(pid, raw, now)
+    }
+}
+
 /// A harness: the table's source kept alive, a clock, a pid counter, and
 /// every action the supervisor produced.
 struct Sim {
@@ -54,11 +65,8 @@ impl Sim {
     /// the stop finished, within a bound.
     fn finish_stop(&mut self, rnd: &mut dyn FnMut(u64) -> u64) -> bool {
         for _ in 0..10_000 {
-            if self
-                .take_log()
-                .iter()
-                .any(|a| matches!(a, Action::Finish(_)))
-            {
+            self.take_log();
+            if self.sup.finished().is_some() {
                 return true;
             }
             let slots = self.sup.slots();
@@ -302,7 +310,7 @@ fn after_an_entry_that_will_never_start_is_blocked_too() {
         blocked,
         [(s.id("app"), s.id("db")), (s.id("web"), s.id("app"))]
     );
-    assert!(log.contains(&Action::Finish(Outcome::Exit(0))), "{log:?}");
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)), "{log:?}");
 }
 
 #[test]
@@ -497,7 +505,8 @@ fn shutdown_stops_newest_first_with_timeouts_then_everything() {
     assert!(s.take_log().contains(&Action::SignalAll { sig: SIGKILL }));
     s.sup.no_children_left(s.now);
     s.pump();
-    assert_eq!(s.take_log(), [Action::Finish(Outcome::Poweroff)]);
+    assert_eq!(s.take_log(), []);
+    assert_eq!(s.sup.finished(), Some(Outcome::Poweroff));
 }
 
 /// A `shutdown` entry is bounded by its own `timeout=`: stopped when it
@@ -529,7 +538,8 @@ fn a_process_that_survives_sigkill_does_not_hang_the_stop() {
     s.pump();
     // Never reaped (stuck in the kernel): the stop goes on anyway.
     s.run_until(1_000 + KILL_GRACE + TERM_GRACE + KILL_GRACE);
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)));
 }
 
 /// foster woke late (frozen with its cgroup, `docker pause`, SIGSTOP), past
@@ -629,13 +639,14 @@ fn subinit_exits_when_nothing_is_left_with_the_on_exit_code() {
     s.exit("a", OK);
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(!s.take_log().iter().any(|a| matches!(a, Action::Finish(_))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), None);
     s.exit("b", FAIL);
     s.sup.no_children_left(s.now);
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Note(Note::ExitStatus { slot: 1, code: 1 })));
-    assert!(log.contains(&Action::Finish(Outcome::Exit(7))));
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(7)));
 }
 
 #[test]
@@ -645,7 +656,8 @@ fn bare_on_exit_exit_ends_with_the_entry_status() {
         s.exit("b", status);
         s.sup.no_children_left(s.now);
         s.pump();
-        assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(code))));
+        s.take_log();
+        assert_eq!(s.sup.finished(), Some(Outcome::Exit(code)));
         assert_eq!(s.sup.exit_code(), code);
     }
 }
@@ -654,14 +666,16 @@ fn bare_on_exit_exit_ends_with_the_entry_status() {
 fn subinit_with_nothing_left_but_orphans_waits_for_them() {
     let mut s = Sim::new(Mode::SubInit, "once a -- /a\n");
     s.exit("a", OK);
-    assert!(!s.take_log().iter().any(|a| matches!(a, Action::Finish(_))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), None);
     s.sup.child_exited(999, OK, s.now);
     s.sup.no_children_left(s.now);
     s.pump();
     // The stop's sweep reaps first: still none.
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)));
     assert_eq!(s.sup.orphans_reaped, 1);
 }
 
@@ -679,14 +693,12 @@ fn the_term_sweep_waits_for_an_orphan_adopted_after_no_children() {
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::SignalAll { sig: SIGTERM }), "{log:?}");
-    assert!(
-        !log.iter().any(|a| matches!(a, Action::Finish(_))),
-        "{log:?}"
-    );
+    assert_eq!(s.sup.finished(), None, "{log:?}");
     s.sup.child_exited(999, OK, s.now);
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Poweroff)));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Poweroff));
 }
 
 #[test]
@@ -697,7 +709,7 @@ fn pid1_never_finishes_on_its_own() {
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Note(Note::NothingLeft)));
-    assert!(!log.iter().any(|a| matches!(a, Action::Finish(_))));
+    assert_eq!(s.sup.finished(), None);
 }
 
 #[test]
@@ -1075,7 +1087,8 @@ fn ctl_start_of_a_finished_boot_entry_is_refused() {
     s.exit("sd", OK);
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)));
 }
 
 /// A stop that comes while a `pidfile=` entry's daemon is still being looked
@@ -1224,8 +1237,8 @@ fn a_pidfile_poll_put_off_by_a_full_queue_is_not_lost() {
     assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
 }
 
-/// The end of a stop is put off by a full queue too, not lost (foster
-/// would never exit, PID 1 never reboot).
+/// The end of a stop is not lost to a full queue (foster would never
+/// exit, PID 1 never reboot): it is the supervisor's state, not an action.
 #[test]
 fn the_end_of_a_stop_is_not_lost_to_a_full_queue() {
     let mut s = Sim::new(Mode::SubInit, "service a -- /a\n");
@@ -1237,7 +1250,8 @@ fn the_end_of_a_stop_is_not_lost_to_a_full_queue() {
     fill_queue(&mut s);
     s.now += KILL_GRACE;
     tick_like_the_runtime(&mut s);
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)));
 }
 
 /// A `ctrlaltdel` trigger that finds the queue full starts its entry once
@@ -1648,7 +1662,8 @@ fn an_on_exit_entry_ending_during_the_stop_sets_the_exit_status() {
     s.exit("slow", ExitStatus::Signal(15));
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(3))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(3)));
 }
 
 /// `ctl stop web`, then a reload that changed web's line while web is still
@@ -1793,7 +1808,8 @@ fn a_reload_that_changes_a_kind_replaces_the_entry() {
     // The stop's sweep reaps first: still none.
     s.sup.no_children_left(s.now);
     s.pump();
-    assert!(s.take_log().contains(&Action::Finish(Outcome::Exit(0))));
+    s.take_log();
+    assert_eq!(s.sup.finished(), Some(Outcome::Exit(0)));
 }
 
 /// `ctl stop` of a `shutdown` or `ctrlaltdel` entry waiting for its moment
@@ -1909,7 +1925,7 @@ fn random_reloads_leave_no_deadline_in_the_past() {
             }
             s.pump();
             log.extend(s.take_log());
-            if log.iter().any(|a| matches!(a, Action::Finish(_))) {
+            if s.sup.finished().is_some() {
                 finished = true;
                 break;
             }
@@ -2178,9 +2194,8 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
         // Whether the log ends the stop; fails on a stop signal to an entry
         // (one a reload removed, or any while stopping) still waited for.
         let check = |s: &mut Sim, pairs: &[(usize, usize)], text: &str| {
-            let mut finished = false;
+            let finished = s.sup.finished().is_some();
             for a in s.take_log() {
-                finished |= matches!(a, Action::Finish(_));
                 let Action::Signal { pid, sig: 15, .. } = a else {
                     continue;
                 };

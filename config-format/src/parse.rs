@@ -504,9 +504,9 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 MAX_VALUE as u16,
             ]
         };
-        let n = (msg as usize)
-            .checked_sub(Message::BadName as usize)
-            .and_then(|i| limits.get(i))
+        // Past the table's end for the messages before `BadName`.
+        let n = limits
+            .get((msg as usize).wrapping_sub(Message::BadName as usize))
             .map_or(n, |&l| u32::from(l));
         let kind = ErrorKind::Message { msg, text, n, kind };
         self.error(off, kind);
@@ -742,11 +742,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// Where a native line dropped for its errors has the name `name`.
     #[inline(never)]
     fn failed(&self, name: &[u8]) -> Option<u32> {
-        let src = self.src;
-        self.failed
-            .iter()
-            .find(|s| s.get(src) == name)
-            .map(|s| s.start)
+        for s in &self.failed {
+            if s.get(self.src) == name {
+                return Some(s.start);
+            }
+        }
+        None
     }
 
     /// An entry with every default and an empty name (filled in place

@@ -336,6 +336,20 @@ fn read_raw(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> isize {
     retry_raw(|| raw!(__NR_read, fd, buf.as_mut_ptr(), buf.len()))
 }
 
+/// [`read`] into a buffer that need not be initialised (no zeroing): the
+/// bytes the kernel filled, none at end of file or on an error (for the
+/// callers to whom both mean nothing is waiting).
+#[inline(always)]
+pub fn read_some(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> &[u8] {
+    let mut n = read_raw(fd, buf) as usize;
+    // An error, `-errno`, is past any buffer as a `usize`: nothing read.
+    if n > buf.len() {
+        n = 0;
+    }
+    // SAFETY: the kernel wrote the first `n` bytes (the length it returned).
+    unsafe { filled(buf, n) }
+}
+
 #[inline(always)]
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
     check(write_raw(fd, buf))
