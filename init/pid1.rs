@@ -154,12 +154,10 @@ fn mount_api(log: &Log) -> u8 {
     let mut mine = 0u8;
     for (i, &flags) in MOUNT_FLAGS.iter().enumerate() {
         let target = mount_field(i, TARGET);
-        // A mount point sits on another device than its parent directory.
-        if let (Ok(a), Ok(b)) = (
-            sys::stat(target, false),
-            sys::stat(mount_field(i, PARENT), false),
-        ) {
-            if a.dev != b.dev {
+        // A mount point sits on another device than its parent directory
+        // (whose stat is not needed when TARGET's fails).
+        if let Ok(a) = sys::stat(target, false) {
+            if sys::stat(mount_field(i, PARENT), false).is_ok_and(|b| a.dev != b.dev) {
                 continue;
             }
         }
@@ -377,7 +375,10 @@ fn remount_all_ro(log: &Log) {
     for line in text.split(|&b| b == b'\n').rev() {
         // "DEV TARGET TYPE OPTIONS 0 0"
         let field = |i| crate::bytes::nth_piece(line, b' ', i);
-        let (Some(target), Some(fstype)) = (field(1), field(2)) else {
+        let Some(target) = field(1) else {
+            continue;
+        };
+        let Some(fstype) = field(2) else {
             continue;
         };
         const VIRTUAL: &[u8] = b"proc sysfs devtmpfs devpts tmpfs rootfs ramfs cgroup2 cgroup";

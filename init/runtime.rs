@@ -1278,7 +1278,9 @@ fn reader_pipe(
     write: &mut sys::RawFd,
 ) -> Result<(), Errno> {
     let (r, w) = sys::pipe(0)?;
-    sys::fcntl(r.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize)?;
+    // Cannot fail on a pipe end just made (F_SETFL refuses a bad fd, or
+    // O_APPEND/O_DIRECT changes, neither here): no error path to carry.
+    let _ = sys::fcntl(r.raw(), sys::F_SETFL, sys::O_NONBLOCK as usize);
     sys::epoll_add(ep, r.raw(), sys::EPOLLIN, data)?;
     *read = r.into_raw();
     *write = w.into_raw();

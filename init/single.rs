@@ -148,10 +148,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             say(msg, b"", 0, 0);
             break;
         }
-        // Once the child is reaped it is no longer looked for (0: no
-        // pid), so a leftover that got its pid back is told as an orphan
-        // and cannot change foster's exit status.
-        let me = if status >= 0 { 0 } else { opts.child };
+        // Once the child is reaped it is no longer looked for (the
+        // closure's `me` is 0 then), so a leftover that got its pid back,
+        // even within one drain, is told as an orphan and cannot change
+        // foster's exit status.
+        let me = opts.child;
         // With a terminal, the child's stops come here too.
         // `me` copied in, the rest through one reference each (measured:
         // smaller than capturing all three by reference).
@@ -183,6 +184,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 return;
             }
             let st = ExitStatus::from_wait(raw);
+            let me = if *ended < 0 { me } else { 0 };
             if pid == me {
                 *ended = st.shell_code().into();
             }
@@ -229,11 +231,11 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     }
     // A shell without job control (a script) reads from the terminal next.
     pass_terminal(opts.term, opts.child, opts.pgrp);
-    let code = if status < 0 { 1 } else { status };
-    if bit(&opts.remap, code as u8) {
+    // Set by now: the loop ends only once the child has been reaped.
+    if bit(&opts.remap, status as u8) {
         0
     } else {
-        code
+        status
     }
 }
 
