@@ -38,16 +38,15 @@ fn on_exit_word(on_exit: OnExit) -> usize {
 /// Checks the table at `path`; returns the exit status.
 #[inline(never)]
 pub fn run(path: &core::ffi::CStr) -> i32 {
-    let mut buf = [0u8; MAX_TABLE_BYTES];
+    let mut buf = [core::mem::MaybeUninit::uninit(); MAX_TABLE_BYTES];
     let file = path.to_bytes();
-    let len = match sys::read_file_blocking(path, &mut buf) {
-        Ok(n) => n,
+    let src = match sys::read_file_blocking(path, &mut buf) {
+        Ok(src) => src,
         Err(e) => {
             crate::log::unable(text!("read "), file, e);
             return 1;
         }
     };
-    let src = buf.get(..len).unwrap_or(&[]);
     // One writer: the errors to stderr, else the plan to stdout.
     let mut w = Line::new();
     w.spill_to(sys::STDERR);

@@ -457,8 +457,13 @@ fn read_lines_raw(path: &CStr, buf: &mut [MaybeUninit<u8>]) -> isize {
 }
 
 /// [`read_file`] that waits for a FIFO's writer (`foster check <(...)`).
-pub fn read_file_blocking(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    check(read_file_raw(path, as_uninit(buf), 0))
+/// `buf` need not be initialised (no zeroing): only the part the kernel
+/// filled is returned.
+#[inline(always)]
+pub fn read_file_blocking<'a>(path: &CStr, buf: &'a mut [MaybeUninit<u8>]) -> Result<&'a [u8]> {
+    let n = check(read_file_raw(path, buf, 0))?;
+    // SAFETY: `read_file_raw` answers a length the kernel filled.
+    Ok(unsafe { filled(buf, n) })
 }
 
 #[inline(never)]
