@@ -82,7 +82,7 @@ const COLD: &[&str] = &[
     "foster::spawn::child()",
     "foster::spawn::execvp()",
     "foster::spawn::search",
-    "foster::spawn::join_path()",
+    "foster::sys::join_path()",
     "foster::spawn::path_of()",
     "foster::spawn::open_as()",
     "foster::spawn::output_to()",

@@ -343,7 +343,7 @@ fn search(prog: &CStr, path: &[u8], exec: Option<(&[*const u8], &[*const u8])>) 
     let mut dirs = Some(path);
     // As long a path as the kernel takes for an exec.
     const PATH_MAX: usize = 4096;
-    let mut buf = [0u8; PATH_MAX];
+    let mut buf = [core::mem::MaybeUninit::uninit(); PATH_MAX];
     let len = if exec.is_some() {
         buf.len()
     } else {
@@ -357,7 +357,7 @@ fn search(prog: &CStr, path: &[u8], exec: Option<(&[*const u8], &[*const u8])>) 
             [] => b".",
             _ => dir,
         };
-        let Some(full) = join_path(buf, dir, prog) else {
+        let Some(full) = sys::join_path(buf, dir, prog) else {
             continue;
         };
         match try_one(full) {
@@ -373,22 +373,6 @@ fn search(prog: &CStr, path: &[u8], exec: Option<(&[*const u8], &[*const u8])>) 
 fn executable(path: &CStr) -> bool {
     sys::stat(path, true)
         .is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFREG && st.mode & 0o111 != 0)
-}
-
-/// `dir/name` built in `buf`, or `None` when it does not fit.
-// Not inlined into `search`'s loop (measured: smaller).
-#[inline(never)]
-fn join_path<'a>(buf: &'a mut [u8], dir: &[u8], name: &CStr) -> Option<&'a CStr> {
-    let name = name.to_bytes_with_nul();
-    let full = buf.get_mut(..dir.len() + 1 + name.len())?;
-    // Checked splits only (`copy` stops at the shorter slice): a panicking
-    // split here was the binary's last panic path, which alone brought in
-    // the panic formatting code.
-    crate::bytes::copy(full, dir);
-    let (_, tail) = full.split_at_mut_checked(dir.len())?;
-    *tail.first_mut()? = b'/';
-    crate::bytes::copy(tail.get_mut(1..)?, name);
-    sys::cstr(full)
 }
 
 /// A child's environment: foster's own plus overrides, in a fixed buffer.
@@ -568,15 +552,6 @@ mod tests {
         assert_eq!(env.get(b"TERM"), Some(&b"linux"[..]));
         assert_eq!(env.get(b"TERMINAL"), Some(&b"x"[..]));
         assert_eq!(env.envp().len(), 6);
-    }
-
-    #[test]
-    fn join_path_fits_or_is_none() {
-        let mut buf = [0u8; 9];
-        assert_eq!(join_path(&mut buf, b"/bin", c"sh"), Some(c"/bin/sh"));
-        assert_eq!(join_path(&mut buf, b"/bin", c"true"), None);
-        assert_eq!(join_path(&mut buf, b"", c"x"), Some(c"/x"));
-        assert_eq!(join_path(&mut [], b"", c""), None);
     }
 
     #[test]

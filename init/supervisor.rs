@@ -634,8 +634,12 @@ impl Supervisor {
 
     /// Queues `action`; one that does not fit is counted as dropped.
     fn push(&mut self, action: Action) {
-        if self.actions.push_back(action).is_err() {
+        // Tested here, not from `push_back`'s answer: that is the action
+        // given back, whose tag would be tested again.
+        if self.actions.is_full() {
             self.dropped_actions += 1;
+        } else {
+            let _ = self.actions.push_back(action);
         }
     }
 
