@@ -469,7 +469,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         // Only an option on a kind that does not take it names the kind.
         let kind = (msg == Message::NotForKind).then_some(kind);
-        self.report(at as usize, msg, text, 0, kind);
+        self.report(at as usize, msg, text, kind);
     }
 
     /// An error at `off` whose message quotes no text (most show no number
@@ -485,12 +485,15 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
     /// pass them.
     #[inline(never)]
     fn err(&mut self, off: usize, msg: Message, text: Span) {
-        self.report(off, msg, text, 0, None);
+        self.report(off, msg, text, None);
     }
 
-    /// [`Parser::err`], with the kind the message names.
+    /// [`Parser::err`], with the kind the message names. (The one message
+    /// with a number of its own, a duplicate name's first line, is built
+    /// by its caller: a sixth argument would go on the stack at every
+    /// call.)
     #[inline(never)]
-    fn report(&mut self, off: usize, msg: Message, text: Span, n: u32, kind: Option<Kind>) {
+    fn report(&mut self, off: usize, msg: Message, text: Span, kind: Option<Kind>) {
         // The limit each message shows, in `Message` order from `BadName`
         // (a constant table; `N` is below `u16::MAX`, see `parse_into`).
         let limits: &[u16; 7] = const {
@@ -507,16 +510,20 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         // Past the table's end for the messages before `BadName`.
         let n = limits
             .get((msg as usize).wrapping_sub(Message::BadName as usize))
-            .map_or(n, |&l| u32::from(l));
-        let kind = ErrorKind::Message { msg, text, n, kind };
-        self.error(off, kind);
+            .map_or(0, |&l| u32::from(l));
+        self.error(
+            off,
+            &mut unplaced(ErrorKind::Message { msg, text, n, kind }),
+        );
     }
 
-    /// Reports `kind` at offset `off` of the source.
+    /// Reports `error` at offset `off` of the source (its line and column
+    /// are set here). By reference: the caller builds the error in place,
+    /// where an `ErrorKind` passed in was copied into one.
     #[inline(never)]
-    fn error(&mut self, off: usize, kind: ErrorKind) {
-        let (line, col) = position(self.src, self.line_no, self.line_pos, off);
-        (self.on_error)(&Error { line, col, kind });
+    fn error(&mut self, off: usize, error: &mut Error) {
+        (error.line, error.col) = position(self.src, self.line_no, self.line_pos, off);
+        (self.on_error)(error);
     }
 
     fn lines(&mut self) {
@@ -641,7 +648,13 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
         };
         let mut ok = true;
         if let Some(first_line) = first_line {
-            self.report(name_at, Message::DuplicateName, name_span, first_line, None);
+            let kind = ErrorKind::Message {
+                msg: Message::DuplicateName,
+                text: name_span,
+                n: first_line,
+                kind: None,
+            };
+            self.error(name_at, &mut unplaced(kind));
             ok = false;
         }
         // The name goes into its place, not through a `Name` moved there.
@@ -1095,9 +1108,12 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
                 Some(s) if *s & IN_CYCLE == 0 => *s |= IN_CYCLE,
                 _ => continue,
             }
-            // From a constant, filled in place (a literal array is built
-            // apart and copied).
-            let mut c = NO_CYCLE;
+            // From a constant, filled in place (a literal array, or a
+            // cycle moved into the error, is built apart and copied).
+            let mut error = unplaced(ErrorKind::AfterCycle(NO_CYCLE));
+            let ErrorKind::AfterCycle(c) = &mut error.kind else {
+                continue;
+            };
             c.more = len > Cycle::SHOWN;
             // Round the cycle from `me`, back to the path's start past its end.
             let mut k = r;
@@ -1115,7 +1131,7 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             // search follows each entry's in order).
             let k = usize::from(get(&g.tried, me)).saturating_sub(1);
             let at = self.after_word(me, k).start;
-            self.error(at as usize, ErrorKind::AfterCycle(c));
+            self.error(at as usize, &mut error);
         }
     }
 
@@ -1169,8 +1185,18 @@ impl<const N: usize> Parser<'_, '_, '_, '_, N> {
             start: word.start + key,
             len: word.len.saturating_sub(key),
         };
-        self.report(word.start as usize, msg, value, 0, kind);
+        self.report(word.start as usize, msg, value, kind);
         g.mark(i, DROPPED);
+    }
+}
+
+/// An error of `kind` that [`Parser::error`] has yet to place (set its
+/// line and column).
+fn unplaced(kind: ErrorKind) -> Error {
+    Error {
+        line: 0,
+        col: 0,
+        kind,
     }
 }
 
