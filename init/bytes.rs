@@ -17,7 +17,7 @@ pub fn parse_small(s: &[u8]) -> Option<u64> {
     if s.len() > 9 {
         return None;
     }
-    parse_u32(s).map(u64::from)
+    config_format::parse_decimal(s)
 }
 
 /// Copies `src` into the start of `dst` (the shorter one sets the length).

@@ -88,13 +88,17 @@ pub(crate) fn word(args: &StartArgs, i: usize) -> &'static [u8] {
 pub(crate) const SHUTDOWNS: &[u8] = b"poweroff reboot halt exit";
 const APPLETS: &[u8] = SHUTDOWNS.split_at(b"poweroff reboot halt".len()).0;
 
-/// The words [`mode_word`] tells apart, by their index: the options both
-/// modes take (`-v`, `-p SIG`), the first word's `ctl` and `check`, and
-/// last the sub-init's `-f` and `-S` (from [`SUB_INIT`] on).
-const MODE_WORDS: &[u8] = b"-v -p ctl check -f -S";
-const CTL: usize = 2;
-const CHECK: usize = 3;
-const SUB_INIT: usize = 4;
+/// The words [`mode_word`] tells apart, by their index: the first word's
+/// `ctl` and `check`, the sub-init's `-f` and `-S` (from [`SUB_INIT`] on),
+/// and the options both modes take, `-v` and `-p SIG` (from [`SHARED`] on).
+const MODE_WORDS: &[u8] = b"ctl check -f -S -v -p";
+const CTL: usize = 0;
+const CHECK: usize = 1;
+const SUB_INIT: usize = 2;
+const SHARED: usize = 4;
+/// From `-f` on, [`MODE_WORDS`] are the sub-init's options, in the order
+/// it stores them: one copy of the bytes for both.
+pub(crate) const SUB_INIT_OPTIONS: &[u8] = MODE_WORDS.split_at(b"ctl check ".len()).1;
 
 /// The index of the first word after the options both modes take (`-v`,
 /// `-p SIG`, in any order), and which of [`MODE_WORDS`] it is: `-f` or
@@ -107,7 +111,7 @@ pub fn mode_word(args: &StartArgs) -> (usize, Option<usize>) {
         let k = word_index(MODE_WORDS, word(args, i));
         i += match k {
             // `-v` is one word, `-p SIG` two.
-            Some(n @ 0..=1) => n + 1,
+            Some(n) if n >= SHARED => n - (SHARED - 1),
             _ => return (i, k),
         };
     }

@@ -41,9 +41,11 @@ struct Opts {
     tty: bool,
     /// `-p`'s parent-death signal; 0: none (prctl's own "none").
     pdeath: u8,
-    /// Index of CMD in argv.
-    cmd: usize,
-    grace_ms: u64,
+    /// Index of CMD in argv, and `-t`'s grace time in seconds: `u32`s,
+    /// whose 32-bit operations need no REX prefix byte (measured: smaller
+    /// than a `usize` and milliseconds).
+    cmd: u32,
+    grace: u32,
 }
 
 /// Runs single-command mode; the caller has blocked the signals already
@@ -61,7 +63,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         },
         remap: [0; 4],
         pdeath: 0,
-        grace_ms: 1000,
+        grace: 1,
         cmd: 1,
         term: STDIN,
         tty: false,
@@ -71,7 +73,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
     if let Err(code) = parse(&args, &mut opts) {
         return code;
     }
-    let Some(cmd) = args.arg(opts.cmd) else {
+    let Some(cmd) = args.arg(opts.cmd as usize) else {
         return crate::usage_error(text!("no command given"));
     };
     if let Err(code) = crate::subinit::parent_death(opts.pdeath) {
@@ -152,7 +154,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         // closure's `me` is 0 then), so a leftover that got its pid back,
         // even within one drain, is told as an orphan and cannot change
         // foster's exit status.
-        let me = opts.child;
+        let mut me = if status < 0 { opts.child } else { 0 };
         // With a terminal, the child's stops come here too.
         // `me` copied in, the rest through one reference each (measured:
         // smaller than capturing all three by reference).
@@ -167,7 +169,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 // process of an orphaned group stops, where no job-control
                 // shell would ever continue it (a session leader such as
                 // docker -it's, `sh -c` on a terminal), nor PID 1.
-                if pid == me && *ended < 0 {
+                if pid == me {
                     // Never -1 (every process): PID 1's group may be 1.
                     // Without a terminal no job control stops a group:
                     // foster stops alone, never a parent in its group.
@@ -184,11 +186,12 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
                 return;
             }
             let st = ExitStatus::from_wait(raw);
-            let me = if *ended < 0 { me } else { 0 };
-            if pid == me {
+            let orphan = pid != me;
+            if !orphan {
                 *ended = st.shell_code().into();
+                me = 0;
             }
-            tell_reaped(o, pid, me, st);
+            tell_reaped(o, pid, orphan, st);
         });
         if status >= 0 {
             if left == Drained::NoChildren {
@@ -197,7 +200,7 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
             if deadline == u64::MAX {
                 let _ = sweep(&opts, SIGTERM);
                 // The clock (ms since boot) plus at most 10^12 ms: far from u64::MAX.
-                deadline = sys::now_ms() + opts.grace_ms;
+                deadline = sys::now_ms() + u64::from(opts.grace) * 1000;
             }
         }
         let mut timeout = -1;
@@ -247,13 +250,16 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
 /// be started (reported here).
 #[inline(never)]
 fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, terminal: RawFd) -> Pid {
+    // First: the fewer values are live across the call, the fewer are
+    // spilled (measured: smaller).
+    let path = spawn::path_of(args);
     // The child's words come straight from foster's argv: no table argv,
     // no limit but the kernel's (a failed exec's 126 or 127).
     let setup = ChildSetup {
         name: b"",
-        exec: Exec::Words(cmd, args.argv_from(opts.cmd)),
+        exec: Exec::Words(cmd, args.argv_from(opts.cmd as usize)),
         envp: args.envp(),
-        path: spawn::path_of(args),
+        path,
         session: Session::Group { terminal },
         keep_ignored: opts.ignored,
         mask: opts.mask,
@@ -274,8 +280,8 @@ fn start(args: &crate::StartArgs, opts: &Opts, cmd: &CStr, terminal: RawFd) -> P
         // Also here, so a `-g` signal finds the group even before the
         // child runs.
         let _ = sys::setpgid(pid, pid);
-        let mut b = [0u8; 1];
-        let _ = sys::read(r.raw(), &mut b);
+        let mut b = [core::mem::MaybeUninit::uninit(); 1];
+        let _ = sys::read_some(r.raw(), &mut b);
     }
     spawned.unwrap_or_else(|e| {
         let _ = crate::failed(text!("fork"), e);
@@ -345,8 +351,7 @@ fn sweep(opts: &Opts, sig: u8) -> bool {
 
 /// `-v` tells how the child ended; `-w` warns, `-v` tells, of each other
 /// process reaped.
-fn tell_reaped(opts: &Opts, pid: Pid, child: Pid, st: ExitStatus) {
-    let orphan = pid != child;
+fn tell_reaped(opts: &Opts, pid: Pid, orphan: bool, st: ExitStatus) {
     if !(opts.has(VERBOSE) || (opts.has(WARN) && orphan)) {
         return;
     }
@@ -425,7 +430,7 @@ fn bit(set: &[u64; 4], n: u8) -> bool {
 /// should exit at once.
 fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
     // CMD is the first word that is no option (a lone `-` is one).
-    while let [b'-', flags @ ..] = crate::word(args, o.cmd) {
+    while let [b'-', flags @ ..] = crate::word(args, o.cmd as usize) {
         if flags.is_empty() {
             break;
         }
@@ -461,7 +466,7 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                     Some(rest) if !rest.is_empty() => rest,
                     _ => {
                         o.cmd += 1;
-                        match args.arg(o.cmd - 1) {
+                        match args.arg(o.cmd as usize - 1) {
                             Some(v) => v.to_bytes(),
                             None => break 'bad (text!("missing value for -@"), f),
                         }
@@ -475,8 +480,8 @@ fn parse(args: &crate::StartArgs, o: &mut Opts) -> Result<(), i32> {
                             *w |= 1 << (n % 64);
                         }
                     }
-                    // At most 9 digits (`parse_small`): no overflow.
-                    (b"t", Some(n)) => o.grace_ms = n * 1000,
+                    // At most 9 digits (`parse_small`): fits a u32.
+                    (b"t", Some(n)) => o.grace = n as u32,
                     // A name or any number 1..=64.
                     (b"p", _) => match config_format::signal_by_name(value) {
                         Some(sig) => o.pdeath = sig,

@@ -29,12 +29,12 @@ impl Opts {
     }
 }
 
-/// The options, by their place in the list: `-f` and `-S` index
-/// `Opts::paths`; `-p SIG`, place 2, is the one past them.
-const OPTIONS: &[u8] = b"-f -S -p -v";
+/// The options, `-f -S -v -p`, by their place in the list: `-f` and `-S`
+/// index `Opts::paths`; `-p SIG` is past them.
+const OPTIONS: &[u8] = crate::SUB_INIT_OPTIONS;
 const TABLE: usize = 0;
 const SOCKET: usize = 1;
-const VERBOSE: usize = 3;
+const VERBOSE: usize = 2;
 
 /// Parses `-f TABLE -S SOCK -p SIG -v` (any order) into `o` (filled in
 /// place, not copied out; on an error it holds what came before it).
