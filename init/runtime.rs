@@ -103,13 +103,16 @@ const _: () = assert!(core::mem::size_of::<LogPipe>() == 256 && LOG_LINE <= u8::
 /// What one `epoll_wait` reports (all zero before the first).
 type Events = [sys::EpollEvent; 8];
 
-/// The table sources: two buffers, one current, one for the next reload.
+/// The table sources: two buffers, one current, one for the next reload
+/// (they trade places when a table is applied: the current one is a load
+/// away, with no pick). Only spans of a table parsed from a buffer are read
+/// from it, each within the length read: no length is kept (the bytes past
+/// it are never read).
 struct Sources {
-    bufs: &'static mut [[u8; MAX_TABLE_BYTES]; 2],
-    lens: [usize; 2],
-    /// Which buffer is current (`true`: the second): a bool, so that an
-    /// index made of it needs no bounds check.
-    current: bool,
+    /// The running table's source.
+    current: &'static mut Source,
+    /// Where the next table is read.
+    spare: &'static mut Source,
 }
 
 /// The read end of a slot's readiness pipe, when open (all zero: none).
@@ -193,10 +196,13 @@ pub struct Scratch {
 struct SpawnPaths {
     tty: [u8; TTY_BUF],
     dir: CValue,
-    user: Value,
-    group: Value,
+    user: CValue,
+    group: CValue,
     log: CValue,
 }
+
+/// A table's source, in one of [`Sources`]' buffers.
+type Source = [u8; MAX_TABLE_BYTES];
 
 /// Room for the longest value the table allows, unquoted.
 type Value = [u8; config_format::MAX_VALUE];
@@ -205,22 +211,17 @@ type CValue = [u8; config_format::MAX_VALUE + 1];
 
 impl Sources {
     /// The current buffer's table source, or (`spare`) the other one's.
-    #[inline(never)]
-    fn get(&self, spare: bool) -> &[u8] {
-        let i = usize::from(self.current ^ spare);
-        match (self.bufs.get(i), self.lens.get(i)) {
-            (Some(b), Some(&n)) => b.get(..n).unwrap_or(&[]),
-            _ => &[],
+    #[inline]
+    fn get(&self, spare: bool) -> &Source {
+        if spare {
+            self.spare
+        } else {
+            self.current
         }
     }
 
-    fn current(&self) -> &[u8] {
-        self.get(false)
-    }
-
-    /// The buffer the next table is read into.
-    fn spare(&self) -> usize {
-        usize::from(!self.current)
+    fn current(&self) -> &Source {
+        self.current
     }
 }
 
@@ -235,21 +236,21 @@ pub struct Runtime<'a> {
     sigfd: Fd,
     logs: &'static mut LogPipes,
     ready: &'static mut [ReadyPipe; MAX_SLOTS],
+    /// A child's argv and environment are built here (taken while in use).
+    scratch: Option<&'static mut Paged<Scratch>>,
     /// The last parsed table (reserved once; parsed in place). Only a load
     /// and what follows it read it: its pages are released after each.
     table: &'static mut Paged<Table>,
     /// [`Config`]'s, kept field by field: its small, most read ones here,
     /// within short reach (its mode is the supervisor's).
     verbose: bool,
-    sup: Supervisor,
     src: Sources,
+    sup: Supervisor,
     /// The control socket, when one was asked for.
     control: crate::control::Server,
     /// [`Config`]'s `table`.
     table_path: Option<&'a CStr>,
     args: StartArgs,
-    /// A child's argv and environment are built here (taken while in use).
-    scratch: Option<&'static mut Paged<Scratch>>,
     /// What one `epoll_wait` reports: not in the loop's own stack frame,
     /// whose line buffers then stay within a short reach.
     events: &'static mut Events,
@@ -281,7 +282,7 @@ impl<'a> Runtime<'a> {
                 Err(e) => break 'failed (text!("reserve memory"), e),
             };
             let Reserved {
-                sources: Paged(sources),
+                sources: Paged([current, spare]),
                 slots,
                 actions,
                 occasional:
@@ -303,11 +304,7 @@ impl<'a> Runtime<'a> {
                 args: cfg.args,
                 ep: core::mem::ManuallyDrop::into_inner(ep),
                 sigfd: Fd::from_raw(sigfd),
-                src: Sources {
-                    bufs: sources,
-                    lens: [0, 0],
-                    current: false,
-                },
+                src: Sources { current, spare },
                 ready,
                 logs,
                 log,
@@ -381,10 +378,7 @@ impl<'a> Runtime<'a> {
     // Cold: runs at the start and at each reload only (measured: smaller).
     #[cold]
     fn load(&mut self, report: Option<Report<'_>>, reload: bool) -> Result<u32, Errno> {
-        let spare = self.src.spare();
-        let Some(buf) = self.src.bufs.get_mut(spare) else {
-            return Err(Errno::EINVAL);
-        };
+        let buf = &mut *self.src.spare;
         let given = self.table_path;
         let path = given.unwrap_or(INITTAB);
         let mut file = path.to_bytes();
@@ -428,9 +422,6 @@ impl<'a> Runtime<'a> {
                     break 'failed (Err(e), false);
                 }
             };
-            if let Some(l) = self.src.lens.get_mut(spare) {
-                *l = len;
-            }
             let src = buf.get(..len).unwrap_or(&[]);
             let log = &self.log;
             let mut errors = 0;
@@ -532,8 +523,7 @@ impl<'a> Runtime<'a> {
     /// the current one. One path for the start (no slot yet: no name kept,
     /// nothing compared, room for every entry) and a reload.
     fn apply(&mut self) {
-        let old_src = self.src.current();
-        let new_src = self.src.get(true);
+        let (old_src, new_src) = (&*self.src.current, &*self.src.spare);
         // BusyBox keeps a reloaded inittab line by process and tty
         // (each copy of a repeated line its own running one).
         let slots = self.sup.slots();
@@ -557,7 +547,7 @@ impl<'a> Runtime<'a> {
             log.error_with(&parts);
         };
         self.sup.reload(&self.table.0, &same, &no_room, now);
-        self.src.current = !self.src.current;
+        core::mem::swap(&mut self.src.current, &mut self.src.spare);
         // The slots hold copies of the entries: until the next load, the
         // parsed table would only keep its pages resident.
         self.table.release();
@@ -908,8 +898,8 @@ impl<'a> Runtime<'a> {
         // An `env=` value that does not fit is only left out here: the
         // exec still beats a dead PID 1 (a command too long never gets
         // past the table's checks).
-        let _ = self.command(entry, argv, env, &mut paths.user);
         let src = self.src.current();
+        let _ = self.command(entry, src, argv, env, &mut paths.user);
         // As BusyBox: the entry's terminal is its stdio. With the entry's
         // `env=`, `dir=` and `umask=`, as any start of it. A failure is only
         // reported: the exec still beats a dead PID 1.
@@ -963,17 +953,18 @@ impl<'a> Runtime<'a> {
     /// [`Runtime::base_env`], `FOSTER_SHUTDOWN` for a shutdown entry, then
     /// the entry's `env=` values. One copy for a start and for PID 1's
     /// restart entry. E2BIG also for an `env=` value that does not fit
-    /// (foster's own environment took the room). `buf`: room to unquote a
-    /// value in (one of the paths' buffers, filled only after).
+    /// (foster's own environment took the room). `src`: the current table
+    /// source, the caller's too (one pointer, computed once). `buf`: room to
+    /// unquote a value in (one of the paths' buffers, filled only after).
     #[inline(never)]
     fn command(
         &self,
         entry: &Entry,
+        src: &Source,
         argv: &mut Argv,
         env: &mut Env,
-        buf: &mut Value,
+        buf: &mut CValue,
     ) -> Result<(), Errno> {
-        let src = self.src.current();
         if entry.argv(src, argv).is_err() {
             return Err(Errno::E2BIG);
         }
@@ -994,7 +985,7 @@ impl<'a> Runtime<'a> {
         }
         // Each value unquoted (at most the longest value the table allows).
         for span in &entry.env {
-            if unquoted(*span, src, buf).is_some_and(|kv| !env.set(kv)) {
+            if unquoted_cstr(*span, src, buf).is_some_and(|kv| !env.set(kv.to_bytes())) {
                 return Err(Errno::E2BIG);
             }
         }
@@ -1037,8 +1028,8 @@ impl<'a> Runtime<'a> {
         let entry = &self.sup.slot(slot).ok_or(Errno::EINVAL)?.entry;
         // An `env=` value that does not fit fails the start, as a command
         // too long does: the entry never runs without it.
-        self.command(entry, argv, env, &mut buf.user)?;
         let src = self.src.current();
+        self.command(entry, src, argv, env, &mut buf.user)?;
         let SpawnPaths {
             tty: tty_buf,
             dir: dir_buf,
@@ -1082,8 +1073,8 @@ impl<'a> Runtime<'a> {
             _ => None,
         };
         service.dir = unquoted_cstr(entry.text(Text::Dir), src, dir_buf);
-        service.user = unquoted(entry.text(Text::User), src, user_buf);
-        service.group = unquoted(entry.text(Text::Group), src, group_buf);
+        service.user = unquoted_cstr(entry.text(Text::User), src, user_buf).map(CStr::to_bytes);
+        service.group = unquoted_cstr(entry.text(Text::Group), src, group_buf).map(CStr::to_bytes);
         let piped = match entry.log {
             config_format::Log::Kmsg | config_format::Log::File => {
                 log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry, log_buf)
@@ -1145,7 +1136,7 @@ fn log_pipe_for(
     ep: &Fd,
     logs: &mut LogPipes,
     log: &Log,
-    src: &[u8],
+    src: &Source,
     slot: SlotId,
     entry: &Entry,
     path: &mut CValue,
@@ -1486,21 +1477,17 @@ fn duration(l: &mut Line, ms: core::num::NonZeroU64) {
 }
 
 /// An option's value (a span of the table source `src`) unquoted into
-/// `buf`; `None` when the option is absent or its value does not fit.
+/// `buf`, NUL-terminated; `None` when the option is absent or its value
+/// does not fit. One copy for every value, those used as bytes too (a
+/// table line holds no NUL: the parser refuses one).
 #[inline(never)]
-fn unquoted<'b>(span: Span, src: &[u8], buf: &'b mut Value) -> Option<&'b [u8]> {
+fn unquoted_cstr<'b>(span: Span, src: &Source, buf: &'b mut CValue) -> Option<&'b CStr> {
     if span.len == 0 {
         return None;
     }
-    let n = config_format::unquote(span.get(src), buf)?;
-    buf.get(..n)
-}
-
-/// Like [`unquoted`], NUL-terminated.
-#[inline(never)]
-fn unquoted_cstr<'b>(span: Span, src: &[u8], buf: &'b mut CValue) -> Option<&'b CStr> {
-    let n = unquoted(span, src, buf.first_chunk_mut()?)?.len();
-    // `unquoted` gives at most MAX_VALUE bytes: said, the checks below fold.
+    let value: &mut Value = buf.first_chunk_mut()?;
+    let n = config_format::unquote(span.get(src), value)?;
+    // `unquote` gives at most MAX_VALUE bytes: said, the checks below fold.
     let n = n.min(config_format::MAX_VALUE);
     *buf.get_mut(n)? = 0;
     sys::cstr(buf.get(..=n)?)
