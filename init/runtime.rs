@@ -493,7 +493,7 @@ impl<'a> Runtime<'a> {
     /// Reload on SIGHUP or `ctl reload`: a table with errors is rejected
     /// whole. Returns the number of errors (0: applied, or ignored while
     /// stopping).
-    pub fn reload(&mut self, report: Option<Report<'_>>) -> u32 {
+    pub fn reload(&mut self, mut report: Option<Report<'_>>) -> u32 {
         // At every reload, refused or not: a control socket lost since the
         // start (or never bound) is made again.
         self.control.refresh(&self.ep, &self.log);
@@ -506,23 +506,36 @@ impl<'a> Runtime<'a> {
         // The spare buffer, about to be overwritten, holds the spans of the
         // entries an earlier reload removed: those still stopping lose them.
         self.sup.forget_removed_spans();
-        let errors = self.load(report, true).unwrap_or(1);
-        if errors == 0 {
-            // Logged first: the reload itself reports entries that found
-            // no room.
-            self.log.info(text!("table reloaded"));
-            self.apply();
-        } else {
+        let errors = self
+            .load(report.as_mut().map(|r| &mut **r as Report<'_>), true)
+            .unwrap_or(1);
+        if errors != 0 {
             // Rejected: the parsed table is done with.
             self.table.release();
+            return errors;
         }
-        errors
+        let short = self.apply();
+        if short == 0 {
+            self.log.info(text!("table reloaded"));
+            return 0;
+        }
+        let mut why = Line::new();
+        why.t(text!("reload rejected: no room for "))
+            .u(short as u64)
+            .t(text!(" more entries while old ones stop"));
+        self.log.error_raw(why.as_bytes());
+        if let Some(r) = report {
+            r(why.as_bytes());
+        }
+        1
     }
 
     /// Hands the table just loaded to the supervisor and makes its source
     /// the current one. One path for the start (no slot yet: no name kept,
-    /// nothing compared, room for every entry) and a reload.
-    fn apply(&mut self) {
+    /// nothing compared, room for every entry) and a reload. Returns how
+    /// many entries found no room (old ones still stopping hold slots): then
+    /// the table is refused whole, and the one in force stays.
+    fn apply(&mut self) -> usize {
         let (old_src, new_src) = (&*self.src.current, &*self.src.spare);
         // BusyBox keeps a reloaded inittab line by process and tty
         // (each copy of a repeated line its own running one).
@@ -537,20 +550,14 @@ impl<'a> Runtime<'a> {
             });
         let same = |a: &Entry, b: &Entry| a.same_as(old_src, b, new_src);
         let now = sys::now_ms();
-        let log = &self.log;
-        let no_room = |name: &config_format::Name| {
-            let parts = [
-                Part::Text(text!("reload: no room for ")),
-                Part::Raw(name.as_bytes()),
-                Part::Text(text!(" while old entries stop")),
-            ];
-            log.error_with(&parts);
-        };
-        self.sup.reload(&self.table.0, &same, &no_room, now);
-        core::mem::swap(&mut self.src.current, &mut self.src.spare);
+        let short = self.sup.reload(&self.table.0, &same, now);
+        if short == 0 {
+            core::mem::swap(&mut self.src.current, &mut self.src.spare);
+        }
         // The slots hold copies of the entries: until the next load, the
         // parsed table would only keep its pages resident.
         self.table.release();
+        short
     }
 
     /// The loop. Returns once the supervisor has finished

@@ -288,6 +288,16 @@ impl Slot {
         self.removed_at != IN_TABLE
     }
 
+    /// In force, and `table` has its entry, of the same kind (one of
+    /// another kind is another entry).
+    #[inline(never)]
+    fn keeps_slot(&self, table: &Table) -> bool {
+        !self.removed()
+            && table
+                .get(self.name().as_bytes())
+                .is_some_and(|(_, e)| e.kind == self.entry.kind)
+    }
+
     #[inline(never)]
     fn new(entry: Entry, order: u8) -> Slot {
         let delay = entry.backoff_min;
@@ -556,7 +566,7 @@ impl Supervisor {
     pub fn start(&mut self, table: &Table, now: u64) {
         // The first load: no slot to compare with, and room for every entry
         // (MAX_SLOTS is twice the table's capacity).
-        self.reload(table, &|_, _| true, &|_| {}, now);
+        self.reload(table, &|_, _| true, now);
     }
 
     pub fn slots(&self) -> &[Slot] {
@@ -1232,23 +1242,40 @@ impl Supervisor {
     /// Apply a reloaded table: unchanged entries keep running, changed ones
     /// restart with their new settings, removed ones stop, new ones start.
     /// `same(old_entry, new_entry)` compares by content (the runtime knows both
-    /// sources). `no_room` reports a new entry that found no free slot (old
-    /// ones still stopping): it stays out of the running table. Ignored while
-    /// stopping, as BusyBox init does: the `restart` entry to exec and the
-    /// shutdown entries under way must stay those of the table in force.
-    /// The first load ([`Supervisor::start`]) goes through here too: every
-    /// entry is new, and its boot entries run.
+    /// sources). Ignored while stopping, as BusyBox init does: the `restart`
+    /// entry to exec and the shutdown entries under way must stay those of
+    /// the table in force. The first load ([`Supervisor::start`]) goes
+    /// through here too: every entry is new, and its boot entries run.
+    ///
+    /// Returns how many entries would find no slot (0: applied). Old
+    /// entries whose process still stops keep their slots; a table that
+    /// does not fit beside them is refused whole, nothing changed: half a
+    /// table applied and the rest dropped would read as done.
     // Not inlined (measured: smaller).
     #[inline(never)]
     pub fn reload(
         &mut self,
         table: &Table,
         same: &dyn Fn(&Entry, &Entry) -> bool,
-        no_room: &dyn Fn(&Name),
         now: u64,
-    ) {
+    ) -> usize {
         if self.is_stopping() {
-            return;
+            return 0;
+        }
+        // Slots taken once applied: one per entry of the table (names are
+        // unique: an entry kept is one of them), plus the dropped ones
+        // whose process still stops (one with none frees its slot at once).
+        let mut taken = table.entries.len();
+        for s in self.slots.iter() {
+            if !s.keeps_slot(table)
+                && (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
+            {
+                taken += 1;
+            }
+        }
+        let short = taken.saturating_sub(MAX_SLOTS);
+        if short != 0 {
+            return short;
         }
         self.reloads += 1;
         // The table loaded at the start (the first) runs its boot entries.
@@ -1257,12 +1284,11 @@ impl Supervisor {
         // kind is another entry: kept, a service would run on as a shutdown
         // entry, a pending shutdown entry wait forever as a sysinit.
         for i in 0..self.slots.len() {
-            let Some(s) = self.slots.get_mut(i).filter(|s| {
-                !s.removed()
-                    && table
-                        .get(s.name().as_bytes())
-                        .is_none_or(|(_, e)| e.kind != s.entry.kind)
-            }) else {
+            let Some(s) = self
+                .slots
+                .get_mut(i)
+                .filter(|s| !s.removed() && !s.keeps_slot(table))
+            else {
                 continue;
             };
             s.removed_at = self.reloads;
@@ -1308,19 +1334,20 @@ impl Supervisor {
                         self.request_stop(id, AfterStop::Restart, now);
                     }
                 }
-                None => match self.add_slot(new, order) {
-                    Some(slot) => {
+                // Room was checked above.
+                None => {
+                    if let Some(slot) = self.add_slot(new, order) {
                         // Boot entries of a reloaded table do not run again.
                         if is_boot_kind(new.kind) && reloaded {
                             slot.state = State::Done {}
                         }
                     }
-                    None => no_room(&new.name),
-                },
+                }
             }
         }
         self.nothing_left_noted = false;
         self.advance(now);
+        0
     }
 
     // ------------------------------------------------------------ internals

@@ -822,12 +822,8 @@ fn reload_keeps_unchanged_restarts_changed_stops_removed_starts_new() {
     let table = config_format::parse(&new_src, &mut |e| panic!("{e:?}"));
     let old_src = s.src.clone();
     s.take_log();
-    s.sup.reload(
-        &table,
-        &|a, b| a.same_as(&old_src, b, &new_src),
-        &|_| {},
-        s.now,
-    );
+    s.sup
+        .reload(&table, &|a, b| a.same_as(&old_src, b, &new_src), s.now);
     s.pump();
     let log = s.take_log();
     assert!(log.contains(&Action::Signal {
@@ -860,7 +856,7 @@ fn reload_reuses_room_of_removed_entries() {
         let src = format!("service {name} -- /x\n").into_bytes();
         let table = config_format::parse(&src, &mut |e| panic!("{e:?}"));
         let pids: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
-        s.sup.reload(&table, &|_, _| false, &|_| {}, s.now);
+        assert_eq!(s.sup.reload(&table, &|_, _| false, s.now), 0);
         s.pump();
         for p in pids {
             s.sup.child_exited(p, ExitStatus::Signal(15), s.now);
@@ -1155,7 +1151,7 @@ fn stopping_a_pidfile_entry_before_adoption_stops_the_daemon() {
 }
 
 #[test]
-fn reload_without_room_names_each_entry_it_cannot_take() {
+fn reload_without_room_is_refused_whole() {
     let table_of = |prefix: &str| -> std::vec::Vec<u8> {
         (0..config_format::MAX_ENTRIES)
             .map(|i| format!("service {prefix}{i} -- /x\n"))
@@ -1164,26 +1160,41 @@ fn reload_without_room_names_each_entry_it_cannot_take() {
     };
     let a = table_of("a");
     let mut s = Sim::new(Mode::SubInit, std::str::from_utf8(&a).unwrap());
-    let missed = core::cell::RefCell::new(std::vec::Vec::new());
-    let note = |n: &config_format::Name| missed.borrow_mut().push(n.as_bytes().to_vec());
+    let a_pids: std::vec::Vec<Pid> = s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
     // The a-entries stop (and hold their slots until they exit); the
     // b-entries take the other half of the slots.
     let b = table_of("b");
     let table = config_format::parse(&b, &mut |e| panic!("{e:?}"));
-    s.sup.reload(&table, &|_, _| false, &note, s.now);
+    assert_eq!(s.sup.reload(&table, &|_, _| false, s.now), 0);
     s.pump();
-    assert!(missed.borrow().is_empty());
     s.advance_to(s.now + 1);
-    assert!(s.pid("b0").is_some());
-    // A second reload before any of them exited: no slot is left for c.
+    let b0 = s.pid("b0").unwrap();
+    // A second reload before any of them exited: no slot is left for the
+    // c-entries. Refused whole: the b-entries run on, no c-entry exists.
     let c = table_of("c");
     let table = config_format::parse(&c, &mut |e| panic!("{e:?}"));
-    s.sup.reload(&table, &|_, _| false, &note, s.now);
+    s.take_log();
+    let short = s.sup.reload(&table, &|_, _| false, s.now);
+    assert_eq!(short, config_format::MAX_ENTRIES);
     s.pump();
-    let missed = missed.into_inner();
-    assert_eq!(missed.len(), config_format::MAX_ENTRIES);
-    assert_eq!(missed[0], b"c0");
-    assert_eq!(missed[config_format::MAX_ENTRIES - 1], b"c63");
+    assert!(s.take_log().is_empty());
+    assert_eq!(s.pid("b0"), Some(b0));
+    assert!(s.sup.find(b"c0").is_none());
+    // One a-entry gone is not room enough for all 64 c-entries either.
+    let (first, rest) = a_pids.split_first().unwrap();
+    s.sup.child_exited(*first, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.sup.reload(&table, &|_, _| false, s.now), 63);
+    // Once the old ones are gone, the same table is taken.
+    for &p in rest {
+        s.sup.child_exited(p, ExitStatus::Signal(15), s.now);
+    }
+    s.pump();
+    assert_eq!(s.sup.reload(&table, &|_, _| false, s.now), 0);
+    s.pump();
+    s.advance_to(s.now + 1);
+    assert!(s.pid("c63").is_some());
+    assert!(s.sup.find(b"b0").is_none());
 }
 
 /// Reloads `s` with `text`, entries compared by content.
@@ -1191,12 +1202,8 @@ fn reload(s: &mut Sim, text: &str) {
     let new_src = text.as_bytes().to_vec();
     let table = config_format::parse(&new_src, &mut |e| panic!("{e:?}"));
     let old_src = std::mem::replace(&mut s.src, new_src.clone());
-    s.sup.reload(
-        &table,
-        &|a, b| a.same_as(&old_src, b, &new_src),
-        &|_| {},
-        s.now,
-    );
+    s.sup
+        .reload(&table, &|a, b| a.same_as(&old_src, b, &new_src), s.now);
     s.pump();
 }
 

@@ -831,6 +831,68 @@ fn a_removed_entry_still_stopping_shows_in_status() {
     assert!(!slow_proc.alive() && !base_proc.alive());
 }
 
+/// A reload whose new entries find no slot (old entries still stopping
+/// hold theirs) is refused whole, with the reason: the table in force runs
+/// on, and the same table is taken once the old entries are gone.
+#[test]
+fn a_reload_without_room_is_refused_whole() {
+    let dir = TempDir::new("noroom");
+    // 64 entries (a full table) that ignore SIGTERM and have 60 s to stop:
+    // still stopping at the second reload, however slow the machine.
+    let stubborn: String = (0..64)
+        .map(|i| {
+            format!(
+                "service a{i} timeout=60s -- sh -c 'trap \"\" TERM; touch {}; exec sleep 1000'\n",
+                dir.p(&format!("up{i}"))
+            )
+        })
+        .collect();
+    let plain = |p: &str| -> String {
+        (0..64)
+            .map(|i| format!("service {p}{i} -- sleep 1000\n"))
+            .collect()
+    };
+    let f = Foster::start(&dir, &stubborn);
+    assert!(
+        wait_until(T, || (0..64).all(|i| dir.path(&format!("up{i}")).exists())),
+        "{}",
+        f.log()
+    );
+    let stubborn_pids: Vec<i32> = (0..64)
+        .map(|i| f.row(&format!("a{i}")).pid.unwrap())
+        .collect();
+    fs::write(&f.table, plain("b")).unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(wait_until(T, || f.row("b63").state == "running"));
+    let b0 = f.row("b0").pid;
+
+    // 64 a-entries stopping and 64 b-entries: the c-entries find no slot.
+    fs::write(&f.table, plain("c")).unwrap();
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("reload rejected: no room for 64 more entries while old ones stop"),
+        "{out:?}"
+    );
+    let rows = f.status();
+    assert!(!rows.contains_key("c0"), "{}", f.log());
+    assert_eq!(rows.get("b0").map(|r| r.pid), Some(b0));
+    assert_eq!(rows.get("a0").map(|r| r.state.as_str()), Some("stopping"));
+
+    // Once the old entries are gone, the same table is taken.
+    for pid in stubborn_pids {
+        // SAFETY: kill(2) on foster's child, still stopping: not reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(wait_until(T, || !f.status().contains_key("a0")));
+    let out = f.ctl(&["reload"]);
+    assert_eq!(out.code, 0, "{out:?}\n{}", f.log());
+    assert!(wait_until(T, || f.row("c63").state == "running"));
+    assert!(!f.status().contains_key("b0"));
+}
+
 /// `ctl reload` of a table that cannot be read says why, not only that it
 /// was rejected.
 #[test]
