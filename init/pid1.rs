@@ -107,12 +107,7 @@ pub fn wants_supervisor(args: &StartArgs, first: usize) -> bool {
 /// (pid 1 is us and pid 2 is `kthreadd`). A container keeps tini's behaviour
 /// for a missing command: exit 127.
 fn booted_by_kernel() -> bool {
-    let mut buf = [0u8; 8];
-    match sys::read_file(c"/proc/self/stat", &mut buf) {
-        Err(Errno::ENOENT) => true,
-        Ok(_) | Err(Errno::EFBIG) => matches!(buf, [b'1', b' ', ..]) && !in_container(),
-        Err(_) => false,
-    }
+    !in_container() || matches!(sys::stat(c"/proc/self/stat", false), Err(Errno::ENOENT))
 }
 
 /// The end of single-command mode as PID 1. The kernel's own init
@@ -139,14 +134,19 @@ pub fn single_ended(code: i32) -> i32 {
     fatal::reap_forever()
 }
 
-/// PID 1 of a child PID namespace (no `kthreadd` as PID 2).
+/// PID 1 of a child PID namespace (no `kthreadd` as PID 2), or one whose
+/// /proc is not its own namespace's (the host's, bind-mounted in: `unshare
+/// -pf` without `--mount-proc`), where PID 2 tells nothing about foster's.
 pub fn in_container() -> bool {
+    !(stat_starts(c"/proc/self/stat", b"1 ") && stat_starts(c"/proc/2/stat", b"2 (kthreadd)"))
+}
+
+/// Whether the file `path` (a /proc stat) starts with `with`.
+#[inline(never)]
+fn stat_starts(path: &CStr, with: &[u8]) -> bool {
     // Only the start matters, and 16 bytes hold it: "2 (kthreadd) S 0 ...".
     let mut buf = [core::mem::MaybeUninit::uninit(); 16];
-    let Some(stat) = sys::read_head(c"/proc/2/stat", &mut buf) else {
-        return true;
-    };
-    !stat.starts_with(b"2 (kthreadd)")
+    sys::read_head(path, &mut buf).is_some_and(|stat| stat.starts_with(with))
 }
 
 /// Mounts what is missing; returns a bit per record of MOUNTS foster mounted.

@@ -396,20 +396,17 @@ impl<'a> Runtime<'a> {
                         .info(text!("no /etc/inittab: using BusyBox's default table"));
                     file = b"(default table)";
                     let d = config_format::BUSYBOX_DEFAULT_TABLE;
-                    // A container has no virtual terminals of its own: its
-                    // /dev (devtmpfs) shows the host's. Its `tty2`..`tty4`
-                    // lines are commented out as they are copied, where
-                    // BusyBox in a runtime's /dev fails to open them.
-                    let container = crate::pid1::in_container();
-                    let mut line_start = true;
-                    for (b, &s) in buf.iter_mut().zip(d) {
-                        *b = if container && line_start && s == b't' {
-                            b'#'
-                        } else {
-                            s
-                        };
-                        line_start = s == b'\n';
-                    }
+                    // A container's part only: see BUSYBOX_DEFAULT_IN_CONTAINER
+                    // (where BusyBox in a runtime's /dev fails to open the
+                    // terminals, and would remount the host's volumes
+                    // read-only at its end).
+                    let d = match crate::pid1::in_container() {
+                        true => d
+                            .get(..config_format::BUSYBOX_DEFAULT_IN_CONTAINER)
+                            .unwrap_or(d),
+                        false => d,
+                    };
+                    crate::bytes::copy(buf, d);
                     d.len().min(buf.len())
                 }
                 Err(e) => {

@@ -68,6 +68,7 @@ cp -a \"$f/.\" \"$r/\"
 if [ -n \"$PRIVATE_DEV\" ]; then
   mount -t tmpfs -o mode=0755 foster-dev \"$r/dev\"; mknod -m 666 \"$r/dev/null\" c 1 3
 fi
+if [ -n \"$FOREIGN_PROC\" ]; then mount --bind /proc \"$r/proc\"; fi
 exec chroot \"$r\" \"$@\" 2>&1";
 
 /// What `/proc/PID/ns/pid` points to.
@@ -119,7 +120,7 @@ impl Ns {
         stdin: Stdio,
         private_dev: bool,
     ) -> Ns {
-        let mut ns = Ns::launch(name, files, argv, stdin, private_dev);
+        let mut ns = Ns::launch(name, files, argv, stdin, private_dev, false);
         ns.find_init();
         ns
     }
@@ -129,7 +130,7 @@ impl Ns {
     /// [`Ns::init`] to signal.
     fn spawn(name: &str, files: &[(&str, &str)], args: &[&str]) -> Ns {
         let argv = [&["/sbin/foster"], args].concat();
-        Ns::launch(name, files, &argv, Stdio::null(), false)
+        Ns::launch(name, files, &argv, Stdio::null(), false, false)
     }
 
     /// Runs foster with `args` as PID 1 of the namespace (as [`Ns::start`])
@@ -147,6 +148,7 @@ impl Ns {
         argv: &[&str],
         stdin: Stdio,
         private_dev: bool,
+        foreign_proc: bool,
     ) -> Ns {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         check_root();
@@ -165,20 +167,25 @@ impl Ns {
             }
         }
         let mut cmd = Command::new("unshare");
+        // With a foreign /proc: no /proc of the namespace's own, the host's
+        // bound into the root instead (see SETUP).
+        let mount_proc = ["--mount-proc"].into_iter().filter(|_| !foreign_proc);
+        cmd.args(
+            [
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount",
+                "--propagation",
+                "private",
+            ]
+            .into_iter()
+            .chain(mount_proc),
+        );
         cmd.args([
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount",
-            "--propagation",
-            "private",
-            "--mount-proc",
-            "--",
-            "/bin/sh",
-            "-c",
+            "--", "/bin/sh", "-c",
             // The tmpfs root lives in the private mount namespace only.
-            SETUP,
-            "sh",
+            SETUP, "sh",
         ])
         .arg(&root)
         .arg(busybox())
@@ -192,6 +199,9 @@ impl Ns {
         .stderr(Stdio::piped());
         if private_dev {
             cmd.env("PRIVATE_DEV", "1");
+        }
+        if foreign_proc {
+            cmd.env("FOREIGN_PROC", "1");
         }
         // SAFETY: prctl and close_range are async-signal-safe and touch only
         // this child: unshare dies with the test process, and inherits no fds
@@ -874,6 +884,23 @@ fn sighup_looks_for_etc_inittab_again() {
     );
     ns.signal(libc::SIGUSR1);
     ns.expect_end_by(SIGINT, WAIT);
+}
+
+/// A PID 1 whose /proc is not its namespace's own (the host's, bound in:
+/// `unshare -pf` without `--mount-proc`) is a container's all the same: the
+/// host's PID 2 there is `kthreadd`, but foster is not PID 1 of that /proc.
+/// As the machine's init it would write the host's printk settings and, at
+/// its end, remount the host's filesystems read-only. The namespace is
+/// killed, not shut down: a foster that got this wrong must not reach its
+/// end here.
+#[test]
+fn a_foreign_proc_still_means_a_container() {
+    let files = [("etc/inittab", "::respawn:/bin/sleep 1000\n")];
+    let argv = ["/sbin/foster"];
+    let mut ns = Ns::launch("foreign-proc", &files, &argv, Stdio::null(), false, true);
+    ns.find_init();
+    let out = ns.expect("console.respawn: started", WAIT);
+    assert!(out.contains("starting as PID 1 of a container"), "{out}");
 }
 
 /// A container has no virtual terminals of its own: with no /etc/inittab,
@@ -1588,7 +1615,7 @@ fn a_pid1_sweep_is_told_as_every_process_not_a_count() {
     ];
     // A container's /dev (`null` only): the shell's background jobs read it.
     let argv = [&["/sbin/foster"][..], &args].concat();
-    let mut ns = Ns::launch("single-v-sweep", &[], &argv, Stdio::null(), true);
+    let mut ns = Ns::launch("single-v-sweep", &[], &argv, Stdio::null(), true, false);
     let status = ns.wait_exit(WAIT);
     assert_eq!(status.code(), Some(4), "{}", ns.output());
     let out = ns.output();

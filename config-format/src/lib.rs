@@ -568,15 +568,34 @@ impl Table {
 }
 
 /// BusyBox init's built-in table (init/init.c, `parse_inittab` with no file),
-/// in its order, used when no table file exists.
+/// used when no table file exists. Its entries in BusyBox's order within
+/// each kind; the lines that reach the machine's own terminals, filesystems
+/// and swap last, from [`BUSYBOX_DEFAULT_IN_CONTAINER`] on.
 pub const BUSYBOX_DEFAULT_TABLE: &[u8] = b"\
 ::sysinit:/etc/init.d/rcS
 ::askfirst:-/bin/sh
+::ctrlaltdel:reboot
+::restart:init
 tty2::askfirst:-/bin/sh
 tty3::askfirst:-/bin/sh
 tty4::askfirst:-/bin/sh
-::ctrlaltdel:reboot
 ::shutdown:umount -a -r
 ::shutdown:swapoff -a
-::restart:init
 ";
+
+/// How much of [`BUSYBOX_DEFAULT_TABLE`] a container runs: the lines before
+/// `tty2`. A container has no virtual terminals, filesystems or swap of its
+/// own (its /dev shows the host's terminals; a volume's superblock and
+/// /proc/swaps are the host's), so it runs no `askfirst` on `tty2`..`tty4`
+/// and no `umount -a -r` or `swapoff -a` at its end.
+pub const BUSYBOX_DEFAULT_IN_CONTAINER: usize = {
+    // Just after the newline that a `t` follows.
+    let mut rest = BUSYBOX_DEFAULT_TABLE;
+    while let [b, more @ ..] = rest {
+        if *b == b'\n' && matches!(more, [b't', ..]) {
+            break;
+        }
+        rest = more;
+    }
+    BUSYBOX_DEFAULT_TABLE.len() - rest.len() + 1
+};

@@ -775,6 +775,8 @@ fn busybox_default_table() {
     use Kind::*;
     let sh = || vec!["-/bin/sh".to_owned()];
     let v = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let tty =
+        |n: &'static str, name: &'static str| (Askfirst, name, Some(n), sh(), "/bin/sh".into());
     assert_eq!(
         rows,
         [
@@ -787,33 +789,22 @@ fn busybox_default_table() {
             ),
             (Askfirst, "console.askfirst", None, sh(), "/bin/sh".into()),
             (
-                Askfirst,
-                "tty2.askfirst",
-                Some("tty2"),
-                sh(),
-                "/bin/sh".into()
-            ),
-            (
-                Askfirst,
-                "tty3.askfirst",
-                Some("tty3"),
-                sh(),
-                "/bin/sh".into()
-            ),
-            (
-                Askfirst,
-                "tty4.askfirst",
-                Some("tty4"),
-                sh(),
-                "/bin/sh".into()
-            ),
-            (
                 CtrlAltDel,
                 "console.ctrlaltdel",
                 None,
                 v(&["reboot"]),
                 "reboot".into()
             ),
+            (
+                Restart,
+                "console.restart",
+                None,
+                v(&["init"]),
+                "init".into()
+            ),
+            tty("tty2", "tty2.askfirst"),
+            tty("tty3", "tty3.askfirst"),
+            tty("tty4", "tty4.askfirst"),
             (
                 Shutdown,
                 "console.shutdown",
@@ -828,13 +819,52 @@ fn busybox_default_table() {
                 v(&["swapoff", "-a"]),
                 "swapoff".into()
             ),
-            (
-                Restart,
-                "console.restart",
-                None,
-                v(&["init"]),
-                "init".into()
-            ),
+        ]
+    );
+    assert_eq!(
+        order(&t),
+        [
+            "console.sysinit",
+            "console.askfirst",
+            "tty2.askfirst",
+            "tty3.askfirst",
+            "tty4.askfirst",
+            "console.ctrlaltdel",
+            "console.restart",
+            "console.shutdown",
+            "console.shutdown.2",
+        ]
+    );
+}
+
+/// A container runs the table's first lines only: none on the host's
+/// terminals, none that unmounts, remounts or turns off swap.
+#[test]
+fn busybox_default_table_in_a_container() {
+    let whole = config_format::BUSYBOX_DEFAULT_TABLE;
+    let part = &whole[..config_format::BUSYBOX_DEFAULT_IN_CONTAINER];
+    let src = std::str::from_utf8(part).unwrap();
+    assert!(src.ends_with("::restart:init\n"), "{src}");
+    let t = clean(src);
+    assert_eq!(
+        order(&t),
+        [
+            "console.sysinit",
+            "console.askfirst",
+            "console.ctrlaltdel",
+            "console.restart"
+        ]
+    );
+    // What is left out is exactly the host's part.
+    let rest = std::str::from_utf8(&whole[part.len()..]).unwrap();
+    assert_eq!(
+        rest.lines().collect::<Vec<_>>(),
+        [
+            "tty2::askfirst:-/bin/sh",
+            "tty3::askfirst:-/bin/sh",
+            "tty4::askfirst:-/bin/sh",
+            "::shutdown:umount -a -r",
+            "::shutdown:swapoff -a"
         ]
     );
 }
