@@ -25,8 +25,11 @@ pub const MAX_SLOTS: usize = config_format::MAX_ENTRIES * 2;
 pub const MAX_ACTIONS: usize = 64;
 /// Uptime after which a service's backoff starts again from its minimum.
 pub const HEALTHY_UPTIME: Millis = 10_000;
-/// How long to look for a daemon's pid in its pidfile after the launcher exits.
+/// How long to look for a daemon's pid in its pidfile after the launcher
+/// exits; also how long, from its start, a running launcher's pidfile is
+/// polled for the launcher's own pid (a daemon that does not fork).
 pub const PIDFILE_WAIT: Millis = 5_000;
+/// The cadence of both looks.
 pub const PIDFILE_POLL: Millis = 100;
 /// After a stop killed a `pidfile=` launcher, how long to look for the daemon
 /// it may have left.
@@ -42,15 +45,21 @@ pub type SlotId = u8;
 pub enum State {
     /// Not started yet: waiting for its phase or its `after=` entries.
     Pending,
-    /// A `pidfile=` entry's launcher is running.
-    Launching { pid: Pid },
+    /// A `pidfile=` entry's launcher is running. Its pidfile is polled at
+    /// `next` (`u64::MAX`: not now) for [`PIDFILE_WAIT`] after the start: a
+    /// daemon that does not fork (`sshd -D`) names the launcher itself.
+    Launching { pid: Pid, next: u64 },
     /// The launcher exited; polling the pidfile until `until`. `stop`: a
     /// stop came before the daemon was adopted: stop the daemon as soon as
-    /// it is found (or end the stop when none shows up).
+    /// it is found (or end the stop when none shows up). `exited`: the
+    /// status of a main pid that exited, whose pidfile is read once for a
+    /// new main pid (a daemon that re-forks, as nginx's upgrade): without
+    /// one, the run ended with that status.
     FindingPid {
         next: u64,
         until: u64,
         stop: Option<AfterStop>,
+        exited: Option<ExitStatus>,
     },
     /// The main process runs.
     Running { pid: Pid },
@@ -325,7 +334,7 @@ impl Slot {
     /// The process foster tracks for this slot, if any.
     pub fn pid(&self) -> Option<Pid> {
         match self.state {
-            State::Launching { pid } | State::Running { pid } | State::Stopping { pid, .. } => {
+            State::Launching { pid, .. } | State::Running { pid } | State::Stopping { pid, .. } => {
                 Some(pid)
             }
             State::Pending
@@ -352,16 +361,18 @@ impl Slot {
     /// its timeout.
     fn due(&self, shutdown_entries: bool) -> u64 {
         match self.state {
-            State::FindingPid { next, .. } => next,
             State::Backoff { until } | State::Stopping { until, .. } => until,
+            // A `shutdown` entry (it runs only then) is not polled for
+            // its pidfile: launching or running, it is waited for all the
+            // same, up to its timeout.
             State::Launching { .. } | State::Running { .. }
                 if shutdown_entries && self.entry.kind == Kind::Shutdown =>
             {
                 // (No overflow: a `timeout=` is at most 2^62 ms.)
                 self.since + self.entry.timeout
             }
+            State::FindingPid { next, .. } | State::Launching { next, .. } => next,
             State::Pending
-            | State::Launching { .. }
             | State::Running { .. }
             | State::Stopped
             | State::Done { .. }
@@ -694,7 +705,10 @@ impl Supervisor {
             Ok(pid) => {
                 slot.since = now;
                 slot.state = if slot.entry.has(Text::Pidfile) {
-                    State::Launching { pid }
+                    State::Launching {
+                        pid,
+                        next: now + PIDFILE_POLL,
+                    }
                 } else {
                     State::Running { pid }
                 };
@@ -728,14 +742,24 @@ impl Supervisor {
             Some(i) => {
                 let id = i as SlotId;
                 let slot = self.slots.get_mut(i)?;
-                match slot.state {
+                // The pidfile to read, as (until, stop, exited) of
+                // FindingPid: one copy of the state's building for all.
+                let look = match slot.state {
                     State::Launching { .. } if status.success() => {
-                        slot.state = State::FindingPid {
-                            until: now + PIDFILE_WAIT,
-                            next: now,
-                            stop: None,
-                        };
-                        self.push(Action::ReadPidfile { slot: id });
+                        Some((now + PIDFILE_WAIT, None, None))
+                    }
+                    // A daemon may move to a new pid (nginx's binary
+                    // upgrade): its new master rewrites the pidfile, then
+                    // the old one exits. The pidfile is read at once, as
+                    // systemd does for Type=forking: restarting here would
+                    // run a second, untracked copy. After a clean exit it is
+                    // polled as after a launcher's: a launcher taken for the
+                    // daemon because it wrote its own pid (`echo $$ > F;
+                    // exec daemon`) may then fork, and the daemon rewrite
+                    // the file after. A crash is read once (`until`: now).
+                    State::Running { .. } if slot.entry.has(Text::Pidfile) => {
+                        let wait = if status.success() { PIDFILE_WAIT } else { 0 };
+                        Some((now + wait, None, Some(status)))
                     }
                     State::Stopping { then, launcher, .. } => {
                         slot.last_exit = Some(status);
@@ -743,14 +767,10 @@ impl Supervisor {
                             // The launcher is gone; the daemon it may have
                             // left must be found and stopped too (briefly
                             // looked for).
-                            slot.state = State::FindingPid {
-                                until: now + STOP_FIND_WAIT,
-                                next: now,
-                                stop: Some(then),
-                            };
-                            self.push(Action::ReadPidfile { slot: id });
+                            Some((now + STOP_FIND_WAIT, Some(then), None))
                         } else {
                             self.stopped(id, then, now, true);
+                            None
                         }
                     }
                     State::Launching { .. }
@@ -763,7 +783,19 @@ impl Supervisor {
                     | State::Failed { .. } => {
                         self.push(Action::Release { slot: id });
                         self.ended(id, Some(status), now);
+                        None
                     }
+                };
+                if let Some((until, stop, exited)) = look {
+                    if let Some(slot) = self.slots.get_mut(i) {
+                        slot.state = State::FindingPid {
+                            until,
+                            next: now,
+                            stop,
+                            exited,
+                        };
+                    }
+                    self.push(Action::ReadPidfile { slot: id });
                 }
             }
             None => {
@@ -815,12 +847,32 @@ impl Supervisor {
     // (measured: smaller than either).
     #[inline(never)]
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
+        let Some(slot) = self.slots.get(id as usize) else {
+            return;
+        };
+        // `launcher`: the pid of a launcher still running (0 once the
+        // daemon is looked for), polled for [`PIDFILE_WAIT`] after its
+        // start: a daemon that stays in the foreground names itself.
+        let (until, stop, exited, launcher) = match slot.state {
+            State::Launching { pid, .. } => (slot.since + PIDFILE_WAIT, None, None, pid),
+            State::FindingPid {
+                until,
+                stop,
+                exited,
+                ..
+            } => (until, stop, exited, 0),
+            _ => return,
+        };
         // A stale pidfile may name a pid reused by another entry's process:
-        // never adopt that one, keep looking.
-        // (Slot `id` itself has no pid while it looks for one: any owner
-        // is another entry's.)
+        // never adopt that one, keep looking. (Slot `id` itself has no pid
+        // while it looks for one: any owner is another entry's.) While the
+        // launcher runs, only the launcher: a daemon it forked is not yet
+        // foster's child.
         let read = match read {
-            PidfileRead::Child(pid) if self.slots.iter().any(|s| s.pid() == Some(pid)) => {
+            PidfileRead::Child(pid)
+                if pid != launcher
+                    && (launcher > 0 || self.slots.iter().any(|s| s.pid() == Some(pid))) =>
+            {
                 PidfileRead::Missing
             }
             other => other,
@@ -828,7 +880,8 @@ impl Supervisor {
         let died = match read {
             // Taken, not just read: a stale pidfile that still names it
             // while the next run's daemon starts must not end that run too.
-            PidfileRead::NotAChild(pid) => self
+            // Not while the launcher runs: left for the look that follows.
+            PidfileRead::NotAChild(pid) if launcher == 0 => self
                 .recent_orphans
                 .iter_mut()
                 .find(|(p, _)| *p == pid && pid > 0)
@@ -836,12 +889,9 @@ impl Supervisor {
                     r.0 = 0;
                     r.1
                 }),
-            PidfileRead::Child(_) | PidfileRead::Missing => None,
+            PidfileRead::NotAChild(_) | PidfileRead::Child(_) | PidfileRead::Missing => None,
         };
         let Some(slot) = self.slots.get_mut(id as usize) else {
-            return;
-        };
-        let State::FindingPid { until, stop, .. } = slot.state else {
             return;
         };
         if let PidfileRead::Child(pid) = read {
@@ -854,24 +904,34 @@ impl Supervisor {
                 self.request_stop(id, then, now);
             }
         } else if died.is_some() || now >= until {
-            // The daemon came and went before foster read its pidfile, or
-            // none came in time.
+            // A launcher's poll is over: it stays launching, asleep.
+            // Else the daemon came and went before foster read its
+            // pidfile, or none came in time; or the main pid that exited
+            // named no new one: its own exit ends the run, as it would
+            // have at once. (Its readiness pipe closes either way: nothing
+            // of the run is left that foster knows of.)
+            let status = exited.or(died);
             match stop {
+                _ if launcher > 0 => {}
                 // Asked to stop: nothing is left to stop.
-                Some(then) => self.stopped(id, then, now, false),
+                Some(then) => {
+                    if exited.is_some() {
+                        slot.last_exit = exited;
+                    }
+                    self.stopped(id, then, now, true)
+                }
                 None => {
-                    if died.is_none() {
+                    if status.is_none() {
                         self.note(Note::PidfileMissing { slot: id });
                     }
-                    self.ended(id, died, now);
+                    self.push(Action::Release { slot: id });
+                    self.ended(id, status, now);
                 }
             }
-        } else {
-            slot.state = State::FindingPid {
-                until,
-                next: now + PIDFILE_POLL,
-                stop,
-            }
+        } else if let State::FindingPid { next, .. } | State::Launching { next, .. } =
+            &mut slot.state
+        {
+            *next = now + PIDFILE_POLL;
         }
         self.advance(now);
     }
@@ -891,7 +951,12 @@ impl Supervisor {
             match &mut slot.state {
                 // Started by `advance` below, like any pending slot.
                 State::Backoff { .. } => slot.state = State::Pending,
-                State::FindingPid { next, .. } => {
+                // A `shutdown` entry's launcher due by its timeout, not
+                // by its poll (`due`).
+                State::Launching { next, .. } if now < *next => {
+                    self.request_stop(id, AfterStop::Stay, now);
+                }
+                State::FindingPid { next, .. } | State::Launching { next, .. } => {
                     // Poll again; the answer moves the deadline. Put off
                     // while the queue is full (kept due, so not lost).
                     if self.actions.is_full() {
@@ -936,7 +1001,6 @@ impl Supervisor {
                 // A `shutdown` entry ran out of time (the other states
                 // are never due: `due` is `u64::MAX`).
                 State::Running { .. }
-                | State::Launching { .. }
                 | State::Pending
                 | State::Stopped
                 | State::Done { .. }
@@ -1186,7 +1250,7 @@ impl Supervisor {
                 *stop = Some(then);
                 true
             }
-            State::Running { pid } | State::Launching { pid } => {
+            State::Running { pid } | State::Launching { pid, .. } => {
                 slot.state = State::Stopping {
                     pid,
                     killed: false,

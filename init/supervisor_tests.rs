@@ -369,6 +369,9 @@ fn pidfile_daemon_is_adopted_supervised_and_restarted() {
     // The daemon dies: restarted by launching again.
     s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
     s.pump();
+    // Its pidfile, read again, still names it: no new main pid.
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(4242), s.now);
+    s.pump();
     let State::Backoff { until } = s.state("d") else {
         panic!()
     };
@@ -454,6 +457,402 @@ fn pidfile_that_never_names_a_child_fails_after_the_wait() {
     assert_eq!(s.state("d"), State::Failed {});
     assert_eq!(s.sup.slot(s.id("d")).unwrap().last_exit, None);
     assert!(s.now >= PIDFILE_WAIT && s.now < PIDFILE_WAIT + 2 * PIDFILE_POLL);
+}
+
+/// `d`'s daemon adopted as pid 4242 (its launcher gone), `d` launched by
+/// `table`. The simulation, log taken.
+fn adopted_daemon(table: &str) -> Sim {
+    let mut s = Sim::new(Mode::SubInit, table);
+    let d = s.id("d");
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    s.sup.pidfile_read(d, PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4242 });
+    s.take_log();
+    s
+}
+
+/// A daemon that moves to a new pid (nginx's binary upgrade: the new master
+/// rewrites the pidfile, then the old one exits 0) is tracked at its new
+/// pid, as systemd tracks a Type=forking service: no restart, which would
+/// start a second, untracked copy. Its pidfile is read once, at once.
+#[test]
+fn a_pidfile_daemon_that_moves_to_a_new_pid_is_tracked_there() {
+    let mut s = adopted_daemon("service d pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, OK, s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(log.contains(&Action::ReadPidfile { slot: 0 }), "{log:?}");
+    assert!(matches!(s.state("d"), State::FindingPid { .. }));
+    s.sup.pidfile_read(0, PidfileRead::Child(4343), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4343 });
+    let log = s.take_log();
+    assert!(
+        log.contains(&Action::Note(Note::Adopted { slot: 0, pid: 4343 })),
+        "{log:?}"
+    );
+    // Not an end: no exit, no restart, no start, nothing released.
+    assert!(!log.iter().any(|a| matches!(
+        a,
+        Action::Note(Note::Exited { .. }) | Action::Spawn { .. } | Action::Release { .. }
+    )));
+    let d = s.sup.slot(0).unwrap();
+    assert_eq!((d.restarts, d.last_exit), (0, None));
+    assert_eq!(s.deadline(), None, "asleep");
+
+    // The new master dies and names no other: the run ends with its status.
+    s.sup.child_exited(4343, ExitStatus::Signal(9), s.now);
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(4343), s.now);
+    s.pump();
+    assert!(
+        matches!(s.state("d"), State::Backoff { .. }),
+        "{}",
+        s.states()
+    );
+    let log = s.take_log();
+    assert!(log.contains(&Action::Release { slot: 0 }));
+    assert!(log.iter().any(|a| matches!(
+        a,
+        Action::Note(Note::Exited {
+            status: ExitStatus::Signal(9),
+            restart_in: Some(_),
+            ..
+        })
+    )));
+    assert!(!log.contains(&Action::Note(Note::PidfileMissing { slot: 0 })));
+    assert_eq!(
+        s.sup.slot(0).unwrap().last_exit,
+        Some(ExitStatus::Signal(9))
+    );
+}
+
+/// A daemon whose pidfile, read again once its main pid exited, names no
+/// new process foster may claim (none, the dead pid, another entry's
+/// process, one that is not foster's child) ends as it ended before: at
+/// once, with the old pid's status, through its restart policy and
+/// `on-exit=`, without the "no live child pid" line.
+#[test]
+fn a_pidfile_daemon_that_names_no_new_pid_ends_with_its_own_status() {
+    let table = "service a -- /a\n\
+                 service d restart=on-failure on-exit=exit pidfile=/run/d.pid -- /launcher\n";
+    for (i, read) in [
+        PidfileRead::Missing,
+        PidfileRead::NotAChild(4242),
+        PidfileRead::NotAChild(999),
+        PidfileRead::Child(101), // `a`'s process
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = adopted_daemon(table);
+        assert_eq!(s.pid("a"), Some(101));
+        let d = s.id("d");
+        let status = ExitStatus::Code(3 + i as u8);
+        s.sup.child_exited(4242, status, s.now);
+        s.pump();
+        s.sup.pidfile_read(d, read, s.now);
+        s.pump();
+        assert!(matches!(s.state("d"), State::Backoff { .. }), "{read:?}");
+        assert_eq!(s.sup.slot(d).unwrap().last_exit, Some(status));
+        let log = s.take_log();
+        assert!(!log.contains(&Action::Note(Note::PidfileMissing { slot: d })));
+        assert!(log.contains(&Action::Release { slot: d }));
+        assert_eq!(s.state("a"), State::Running { pid: 101 });
+    }
+    // Status 0 and no new pid: the pidfile is polled for PIDFILE_WAIT (a
+    // launcher that named itself may have forked the daemon), then the run
+    // is done, and its `on-exit=` ends foster.
+    let mut s = adopted_daemon(table);
+    let d = s.id("d");
+    let until = s.now + PIDFILE_WAIT;
+    s.sup.child_exited(4242, OK, s.now);
+    s.pump();
+    while s.now < until {
+        assert!(s.take_log().contains(&Action::ReadPidfile { slot: d }));
+        s.sup.pidfile_read(d, PidfileRead::NotAChild(4242), s.now);
+        s.pump();
+        assert!(matches!(s.state("d"), State::FindingPid { .. }));
+        let next = s.deadline().unwrap();
+        assert!(next <= s.now + PIDFILE_POLL);
+        s.advance_to(next);
+    }
+    s.sup.pidfile_read(d, PidfileRead::Missing, s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Done {});
+    assert!(s
+        .take_log()
+        .contains(&Action::Note(Note::ExitStatus { slot: d, code: 0 })));
+    assert!(s.sup.is_stopping());
+}
+
+/// A launcher taken for the daemon because it wrote its own pid, that then
+/// forks the daemon and exits 0 (`echo $$ > F; exec daemon`, a daemon that
+/// forks): the daemon, which rewrites the pidfile a moment later, is found
+/// and tracked, not started a second time.
+#[test]
+fn a_launcher_that_named_itself_then_forked_is_followed_to_its_daemon() {
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.advance_to(PIDFILE_POLL);
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+    s.sup.pidfile_read(0, PidfileRead::Child(launcher), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: launcher });
+    // It forks the daemon and exits; the file still names it for 300 ms.
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    for _ in 0..3 {
+        assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+        s.sup
+            .pidfile_read(0, PidfileRead::NotAChild(launcher), s.now);
+        s.pump();
+        let next = s.deadline().unwrap();
+        s.advance_to(next);
+    }
+    s.sup.pidfile_read(0, PidfileRead::Child(4343), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4343 });
+    let d = s.sup.slot(0).unwrap();
+    assert_eq!((d.restarts, d.last_exit), (0, None));
+    assert!(!s
+        .take_log()
+        .iter()
+        .any(|a| matches!(a, Action::Spawn { .. } | Action::Note(Note::Exited { .. }))));
+}
+
+/// A stop that comes while the pidfile of a main pid that exited is read
+/// again: the new main pid found is stopped; with none, the entry is down
+/// already (its last exit the old pid's). A shutdown waits for the read.
+#[test]
+fn a_stop_during_the_read_for_a_new_pid_stops_what_it_finds() {
+    // Found: stopped.
+    let mut s = adopted_daemon("service d pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, OK, s.now);
+    s.pump();
+    assert!(s.sup.stop(0, s.now));
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::Child(4343), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 4343, SIGTERM));
+    s.sup.child_exited(4343, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Stopped);
+
+    // None: stopped, released, and a restart starts it again.
+    let mut s = adopted_daemon("service d pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, FAIL, s.now);
+    s.pump();
+    assert!(s.sup.restart(0, s.now));
+    s.pump();
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(4242), s.now);
+    s.pump();
+    assert!(
+        matches!(s.state("d"), State::Launching { .. }),
+        "{}",
+        s.states()
+    );
+    assert_eq!(s.sup.slot(0).unwrap().last_exit, Some(FAIL));
+    let log = s.take_log();
+    assert!(log.contains(&Action::Release { slot: 0 }), "{log:?}");
+    assert!(!log
+        .iter()
+        .any(|a| matches!(a, Action::Note(Note::Exited { .. }))));
+
+    // The orderly stop waits for the read, then stops the new pid.
+    let mut s = adopted_daemon("service d pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, OK, s.now);
+    s.pump();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(s.sup.finished().is_none());
+    s.sup.pidfile_read(0, PidfileRead::Child(4343), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 4343, SIGTERM));
+    assert!(s.finish_stop(&mut xorshift(3)), "{}", s.states());
+
+    // A read lost to a full queue is asked again at the next tick.
+    let mut s = adopted_daemon("service d pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, OK, s.now);
+    s.take_log();
+    s.sup.poll_action();
+    assert_eq!(s.deadline(), Some(s.now));
+    s.advance_to(s.now);
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+}
+
+/// A `pidfile=` launcher that does not fork (`sshd -D`, `nginx -g 'daemon
+/// off;'`) runs once its pidfile names it: foster polls the pidfile while
+/// it runs, and what runs `after=` it starts. Any other pid named
+/// meanwhile is not claimed (a daemon it forked is not foster's child yet).
+#[test]
+fn a_pidfile_launcher_that_stays_in_the_foreground_runs_once_named() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service self restart=on-failure pidfile=/run/s.pid -- /sshd\n\
+         service dep after=self -- /dep\n",
+    );
+    let launcher = s.pid("self").unwrap();
+    assert_eq!(s.spawned_names(), ["self"]);
+    assert_eq!(s.deadline(), Some(PIDFILE_POLL));
+    s.advance_to(PIDFILE_POLL);
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+    assert_eq!(s.deadline(), None, "no poll while a read is out");
+    for read in [
+        PidfileRead::Missing,
+        PidfileRead::NotAChild(4242),
+        PidfileRead::Child(4242),
+    ] {
+        s.sup.pidfile_read(0, read, s.now);
+        s.pump();
+        assert!(matches!(s.state("self"), State::Launching { .. }));
+        assert_eq!(s.deadline(), Some(s.now + PIDFILE_POLL));
+        s.advance_to(s.now + PIDFILE_POLL);
+        assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+    }
+    s.sup.pidfile_read(0, PidfileRead::Child(launcher), s.now);
+    s.pump();
+    assert_eq!(s.state("self"), State::Running { pid: launcher });
+    let log = s.take_log();
+    assert!(log.contains(&Action::Note(Note::Adopted {
+        slot: 0,
+        pid: launcher
+    })));
+    assert!(matches!(s.state("dep"), State::Running { .. }), "{log:?}");
+    assert_eq!(s.deadline(), None, "asleep");
+
+    // Its end: the pidfile still names it, the run ends with its status.
+    s.exit("self", FAIL);
+    s.sup
+        .pidfile_read(0, PidfileRead::NotAChild(launcher), s.now);
+    s.pump();
+    assert!(matches!(s.state("self"), State::Backoff { .. }));
+    assert_eq!(s.sup.slot(0).unwrap().last_exit, Some(FAIL));
+}
+
+/// The poll of a running launcher's pidfile is bounded: after
+/// [`PIDFILE_WAIT`] foster sleeps, the entry still launching; its
+/// launcher's exit then looks for the daemon as before.
+#[test]
+fn the_poll_of_a_launchers_pidfile_ends_after_the_wait() {
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    let mut reads = 0;
+    while let Some(d) = s.deadline() {
+        assert!(d < PIDFILE_WAIT + PIDFILE_POLL, "{d}");
+        s.advance_to(d);
+        if s.take_log().contains(&Action::ReadPidfile { slot: 0 }) {
+            reads += 1;
+            s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+            s.pump();
+        }
+    }
+    // At 100 ms, 200 ms, ... up to 5 s.
+    assert_eq!(reads, PIDFILE_WAIT / PIDFILE_POLL);
+    assert!(matches!(s.state("d"), State::Launching { .. }));
+    s.advance_to(s.now + 60_000);
+    assert!(s.take_log().is_empty());
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    assert!(s.take_log().contains(&Action::ReadPidfile { slot: 0 }));
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Running { pid: 4242 });
+}
+
+/// A stop while the launcher's pidfile is polled stops the launcher as
+/// before (an answer that comes after changes nothing), and its daemon is
+/// looked for; a launcher adopted as the main pid stops as any service,
+/// with no daemon to look for.
+#[test]
+fn a_stop_during_the_launchers_poll_stops_the_launcher() {
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.advance_to(PIDFILE_POLL);
+    s.take_log();
+    assert!(s.sup.stop(0, s.now));
+    s.pump();
+    assert!(signalled(&s.take_log(), launcher, SIGTERM));
+    s.sup.pidfile_read(0, PidfileRead::Child(launcher), s.now);
+    s.pump();
+    assert!(matches!(
+        s.state("d"),
+        State::Stopping { launcher: true, .. }
+    ));
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert!(matches!(
+        s.state("d"),
+        State::FindingPid {
+            stop: Some(AfterStop::Stay),
+            ..
+        }
+    ));
+    s.take_log();
+    s.sup.pidfile_read(0, PidfileRead::Child(4242), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), 4242, SIGTERM));
+    s.sup.child_exited(4242, ExitStatus::Signal(15), s.now);
+    s.pump();
+    assert_eq!(s.state("d"), State::Stopped);
+
+    // Adopted: stopped and gone, no pidfile read.
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.advance_to(PIDFILE_POLL);
+    s.sup.pidfile_read(0, PidfileRead::Child(launcher), s.now);
+    s.pump();
+    s.take_log();
+    assert!(s.sup.restart(0, s.now));
+    s.pump();
+    assert!(signalled(&s.take_log(), launcher, SIGTERM));
+    s.sup.child_exited(launcher, ExitStatus::Signal(15), s.now);
+    s.pump();
+    let log = s.take_log();
+    assert!(!log.contains(&Action::ReadPidfile { slot: 0 }), "{log:?}");
+    assert!(matches!(s.state("d"), State::Launching { .. }));
+
+    // The orderly stop while the poll's read is out: the launcher stops.
+    let mut s = Sim::new(Mode::SubInit, "service d pidfile=/run/d.pid -- /launcher\n");
+    let launcher = s.pid("d").unwrap();
+    s.advance_to(PIDFILE_POLL);
+    s.take_log();
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    assert!(signalled(&s.take_log(), launcher, SIGTERM));
+    assert!(s.finish_stop(&mut xorshift(9)), "{}", s.states());
+}
+
+/// A `shutdown` entry with a `pidfile=` is still bounded by its timeout
+/// while its launcher runs (its pidfile poll does not put that off).
+#[test]
+fn a_pidfile_shutdown_entry_is_bounded_by_its_timeout() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service a -- /a\nshutdown sd timeout=1s pidfile=/run/sd.pid -- /sd\n",
+    );
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    s.exit("a", ExitStatus::Signal(15));
+    let sd = s.pid("sd").unwrap();
+    assert!(matches!(s.state("sd"), State::Launching { .. }));
+    let start = s.now;
+    let mut killed = false;
+    while !killed {
+        let d = s.deadline().unwrap();
+        assert!(d <= start + 1000, "{d}");
+        s.advance_to(d);
+        let log = s.take_log();
+        if log.contains(&Action::ReadPidfile { slot: s.id("sd") }) {
+            s.sup.pidfile_read(s.id("sd"), PidfileRead::Missing, s.now);
+            s.pump();
+        }
+        killed = signalled(&log, sd, SIGTERM);
+    }
+    assert_eq!(s.now, start + 1000);
 }
 
 /// Services stop together, signalled newest first, each bounded by its own
@@ -1460,6 +1859,9 @@ fn daemon_looked_for_again_while_web_runs() -> (Sim, Pid) {
     let web = s.pid("web").unwrap();
     s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
     s.pump();
+    // Its pidfile, read again, still names it: no new main pid.
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(4242), s.now);
+    s.pump();
     s.run_until(s.deadline().unwrap());
     let launcher = s.pid("db").unwrap();
     s.sup.child_exited(launcher, OK, s.now);
@@ -1521,6 +1923,9 @@ fn a_removed_launcher_stops_at_once_and_its_daemon_in_its_turn() {
     s.pump();
     let web = s.pid("web").unwrap();
     s.sup.child_exited(4242, ExitStatus::Signal(9), s.now);
+    s.pump();
+    // Its pidfile, read again, still names it: no new main pid.
+    s.sup.pidfile_read(0, PidfileRead::NotAChild(4242), s.now);
     s.pump();
     s.run_until(s.deadline().unwrap());
     let launcher = s.pid("db").unwrap();
@@ -2151,6 +2556,24 @@ fn update_after_pairs(s: &Sim, pairs: &mut std::vec::Vec<(usize, usize)>, was: &
     }
 }
 
+/// The slot whose pidfile read is out, if any, and its launcher if it is
+/// one that still runs (polled during [`PIDFILE_WAIT`] after its start).
+fn asked(s: &Sim) -> Option<(SlotId, Option<Pid>)> {
+    s.sup
+        .slots()
+        .iter()
+        .enumerate()
+        .find_map(|(i, sl)| match sl.state {
+            State::FindingPid { next, .. } if next == u64::MAX => Some((i as SlotId, None)),
+            State::Launching { pid, next }
+                if next == u64::MAX && s.now < sl.since + PIDFILE_WAIT =>
+            {
+                Some((i as SlotId, Some(pid)))
+            }
+            _ => None,
+        })
+}
+
 /// Random tables, random events and reloads to other random tables (whose
 /// entries share names: kept, changed, of another kind, removed), then a
 /// stop: no entry gets its stop signal, from the stop or from a reload that
@@ -2167,16 +2590,14 @@ fn random_stops_never_signal_an_entry_before_what_runs_after_it() {
         let mut daemon = 70_000;
         let mut step = |s: &mut Sim, rnd: &mut dyn FnMut(u64) -> u64, stopping: bool| {
             // The runtime answers a pidfile read at once.
-            let asked = s.sup.slots().iter().position(
-                |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
-            );
-            if let Some(id) = asked {
+            if let Some((id, launcher)) = asked(s) {
                 daemon += 1;
                 let read = match rnd(2) {
-                    0 => PidfileRead::Child(daemon),
+                    // A launcher that stays in the foreground names itself.
+                    0 => PidfileRead::Child(launcher.unwrap_or(daemon)),
                     _ => PidfileRead::Missing,
                 };
-                s.sup.pidfile_read(id as SlotId, read, s.now);
+                s.sup.pidfile_read(id, read, s.now);
             } else {
                 let live: std::vec::Vec<Pid> =
                     s.sup.slots().iter().filter_map(|sl| sl.pid()).collect();
@@ -2317,14 +2738,13 @@ fn random_removed_entries_never_restart_and_never_stall() {
                 }
                 3 => s.sup.ready(id, s.now),
                 4 => {
-                    let asked = s.sup.slots().iter().position(
-                        |sl| matches!(sl.state, State::FindingPid { next, .. } if next == u64::MAX),
-                    );
-                    if let Some(id) = asked {
+                    if let Some((id, launcher)) = asked(&s) {
                         daemon += 1;
-                        let read = [PidfileRead::Child(daemon), PidfileRead::Missing];
-                        s.sup
-                            .pidfile_read(id as SlotId, read[rnd(2) as usize], s.now);
+                        let read = [
+                            PidfileRead::Child(launcher.unwrap_or(daemon)),
+                            PidfileRead::Missing,
+                        ];
+                        s.sup.pidfile_read(id, read[rnd(2) as usize], s.now);
                     }
                 }
                 _ => s.advance_to(s.now + rnd(1500)),

@@ -2331,3 +2331,97 @@ fn a_parent_dead_before_prctl_still_stops_the_subinit() {
     assert!(read().contains("s: started"), "{}", read());
     assert!(read().contains("stopping"), "{}", read());
 }
+
+/// A `pidfile=` daemon that moves to a new pid (nginx's binary upgrade on
+/// SIGUSR2: a new master rewrites the pidfile, then the old one exits 0) is
+/// tracked at its new pid, as systemd tracks a Type=forking service: no
+/// restart (a second copy, which `ctl stop` could not reach), and `ctl stop`
+/// stops the one left. (The old master exits once the pidfile names the new
+/// one, as nginx's does, however slowly the new one starts.)
+#[test]
+fn a_pidfile_daemon_that_moves_to_a_new_pid_is_tracked_not_restarted() {
+    let dir = TempDir::new("pidfile-moves");
+    let (pf, sock) = (dir.p("d.pid"), dir.p("ctl.sock"));
+    let daemon = dir.write(
+        "daemon.sh",
+        &format!(
+            "echo $$ > {pf}\n\
+             trap 'setsid sh {d} </dev/null >/dev/null 2>&1 & \
+             while [ \"$(cat {pf})\" = $$ ]; do sleep 0.05; done; sleep 0.5; exit 0' USR2\n\
+             while :; do sleep 0.05; done\n",
+            d = dir.p("daemon.sh"),
+        ),
+    );
+    let table = format!(
+        "service d pidfile={pf} -- sh -c 'setsid sh {} </dev/null >/dev/null 2>&1 &'\n",
+        daemon.display()
+    );
+    let foster = Foster::start(&dir, &table, &["-S", &sock]);
+    let log = foster.wait_log("adopted from its pidfile", T);
+    let first = read_pidfile(Path::new(&pf)).unwrap();
+    assert!(
+        log.contains(&format!("d: daemon pid {first} adopted")),
+        "{log}"
+    );
+    // SAFETY: kill(2) on the daemon this test's table started.
+    unsafe { libc::kill(first, libc::SIGUSR2) };
+    let mut second = first;
+    let moved = wait_until(T, || {
+        second = read_pidfile(Path::new(&pf)).unwrap_or(first);
+        second != first && !alive(first)
+    });
+    assert!(moved, "no upgrade: {}", foster.log());
+    // Time for a restart to show, were there one.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = foster.log();
+    assert!(!log.contains("d: exited"), "{log}");
+    assert_eq!(started_pids(&log, "d").len(), 1, "{log}");
+    assert!(
+        log.contains(&format!("d: daemon pid {second} adopted")),
+        "{log}"
+    );
+    let daemons = || {
+        descendants(foster.pid)
+            .into_iter()
+            .filter(|&p| cmdline(p).contains("daemon.sh"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(daemons(), [second], "{log}");
+    let out = Command::new(FOSTER)
+        .args(["ctl", "-S", &sock, "stop", "d"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        wait_until(T, || daemons().is_empty()),
+        "{:?} still run: {}",
+        daemons(),
+        foster.log()
+    );
+}
+
+/// A `pidfile=` service whose launcher stays in the foreground (`sshd -D`,
+/// `nginx -g 'daemon off;'`) and names itself in its pidfile runs: what runs
+/// `after=` it starts, and stopping foster stops it.
+#[test]
+fn a_pidfile_launcher_that_does_not_fork_runs_and_releases_its_dependents() {
+    let dir = TempDir::new("pidfile-foreground");
+    let pf = dir.p("self.pid");
+    let table = format!(
+        "service self pidfile={pf} -- sh -c 'echo $$ > {pf}; exec sleep 1000'\n\
+         service dep after=self -- sleep 1000\n"
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let dep = foster.wait_started("dep", 1, T);
+    let launcher = foster.started_pid("self").unwrap();
+    let log = foster.log();
+    assert!(
+        log.contains(&format!("self: daemon pid {launcher} adopted")),
+        "{log}"
+    );
+    assert!(alive(launcher) && alive(dep));
+    foster.signal(libc::SIGTERM);
+    let status = foster.wait_exit(T);
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert!(!alive(launcher), "{}", foster.log());
+}
