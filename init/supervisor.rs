@@ -847,7 +847,15 @@ impl Supervisor {
     // (measured: smaller than either).
     #[inline(never)]
     pub fn pidfile_read(&mut self, id: SlotId, read: PidfileRead, now: u64) {
-        let Some(slot) = self.slots.get(id as usize) else {
+        // A stale pidfile may name a pid reused by another entry's process:
+        // never adopt that one, keep looking. (Slot `id` itself has no pid
+        // while it looks for one: any owner is another entry's.) Found
+        // first, before the slot is borrowed for the rest.
+        let owned = match read {
+            PidfileRead::Child(pid) => self.slots.iter().any(|s| s.pid() == Some(pid)),
+            PidfileRead::NotAChild(_) | PidfileRead::Missing => false,
+        };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
         // `launcher`: the pid of a launcher still running (0 once the
@@ -863,16 +871,10 @@ impl Supervisor {
             } => (until, stop, exited, 0),
             _ => return,
         };
-        // A stale pidfile may name a pid reused by another entry's process:
-        // never adopt that one, keep looking. (Slot `id` itself has no pid
-        // while it looks for one: any owner is another entry's.) While the
-        // launcher runs, only the launcher: a daemon it forked is not yet
-        // foster's child.
+        // While the launcher runs, only the launcher: a daemon it forked is
+        // not yet foster's child.
         let read = match read {
-            PidfileRead::Child(pid)
-                if pid != launcher
-                    && (launcher > 0 || self.slots.iter().any(|s| s.pid() == Some(pid))) =>
-            {
+            PidfileRead::Child(pid) if pid != launcher && (launcher > 0 || owned) => {
                 PidfileRead::Missing
             }
             other => other,
@@ -890,9 +892,6 @@ impl Supervisor {
                     r.1
                 }),
             PidfileRead::NotAChild(_) | PidfileRead::Child(_) | PidfileRead::Missing => None,
-        };
-        let Some(slot) = self.slots.get_mut(id as usize) else {
-            return;
         };
         if let PidfileRead::Child(pid) = read {
             slot.state = State::Running { pid };
@@ -951,15 +950,15 @@ impl Supervisor {
             match &mut slot.state {
                 // Started by `advance` below, like any pending slot.
                 State::Backoff { .. } => slot.state = State::Pending,
-                // A `shutdown` entry's launcher due by its timeout, not
-                // by its poll (`due`).
-                State::Launching { next, .. } if now < *next => {
-                    self.request_stop(id, AfterStop::Stay, now);
-                }
                 State::FindingPid { next, .. } | State::Launching { next, .. } => {
-                    // Poll again; the answer moves the deadline. Put off
-                    // while the queue is full (kept due, so not lost).
-                    if self.actions.is_full() {
+                    // Due before its poll (`due`: a looking slot is due
+                    // by its poll only): a `shutdown` entry's launcher ran
+                    // out of time. Else poll again; the answer moves the
+                    // deadline. Put off while the queue is full (kept due,
+                    // so not lost).
+                    if now < *next {
+                        self.request_stop(id, AfterStop::Stay, now);
+                    } else if self.actions.is_full() {
                         self.dropped_actions += 1;
                     } else {
                         *next = u64::MAX;
