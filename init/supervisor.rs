@@ -1244,9 +1244,15 @@ impl Supervisor {
         let timeout = slot.entry.timeout;
         let kind = slot.entry.kind;
         match slot.state {
-            State::FindingPid { ref mut stop, .. } => {
-                // Stop the daemon once found; FindingPid is bounded.
+            State::FindingPid {
+                ref mut stop,
+                ref mut until,
+                ..
+            } => {
+                // Stop the daemon once found; the look goes on no longer
+                // than the entry's `timeout=` (a stop's own bound).
                 *stop = Some(then);
+                *until = (*until).min(now + timeout);
                 true
             }
             State::Running { pid } | State::Launching { pid, .. } => {

@@ -624,6 +624,34 @@ fn a_launcher_that_named_itself_then_forked_is_followed_to_its_daemon() {
         .any(|a| matches!(a, Action::Spawn { .. } | Action::Note(Note::Exited { .. }))));
 }
 
+/// A stop while foster looks for a daemon's pid (its launcher gone, the
+/// pidfile not written yet) waits for it no longer than the entry's
+/// `timeout=`, not the whole look.
+#[test]
+fn a_stop_while_looking_for_the_daemon_is_bounded_by_its_timeout() {
+    let mut s = Sim::new(
+        Mode::SubInit,
+        "service d timeout=1s pidfile=/run/d.pid -- /launcher\n",
+    );
+    let launcher = s.pid("d").unwrap();
+    s.sup.child_exited(launcher, OK, s.now);
+    s.pump();
+    let start = s.now;
+    assert!(s.sup.stop(0, s.now));
+    s.pump();
+    while matches!(s.state("d"), State::FindingPid { .. }) {
+        if s.take_log().contains(&Action::ReadPidfile { slot: 0 }) {
+            s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+            s.pump();
+            continue;
+        }
+        let next = s.deadline().unwrap();
+        s.advance_to(next);
+        assert!(s.now <= start + 1_000 + PIDFILE_POLL, "{}", s.now - start);
+    }
+    assert_eq!(s.state("d"), State::Stopped);
+}
+
 /// A stop that comes while the pidfile of a main pid that exited is read
 /// again: the new main pid found is stopped; with none, the entry is down
 /// already (its last exit the old pid's). A shutdown waits for the read.
