@@ -5,14 +5,18 @@
 //! one that comes early waits in the pending set and is forwarded once the
 //! child has exec'd (never lost, never delivered to a half-made child). The
 //! child gets its own process group (and the terminal's foreground when foster
-//! has it), the caller's mask and ignored signals exactly, and foster's idle
-//! state is one `ppoll` on the signalfd with no timeout. When the child
-//! ends, whatever it left behind gets SIGTERM, SIGKILL after the grace time,
-//! and every process is reaped before foster exits with the child's status.
+//! has it; when foster's group lies outside its PID namespace, once the
+//! child touches the terminal), the caller's mask and ignored signals
+//! exactly, and foster's idle state is one `ppoll` on the signalfd with no
+//! timeout. When the child ends, whatever it left behind gets SIGTERM,
+//! SIGKILL after the grace time, and every process is reaped before foster
+//! exits with the child's status.
 
 use crate::out::Line;
 use crate::reaper::{self, Drained};
-use crate::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP};
+use crate::signals::{
+    self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
+};
 use crate::spawn::{self, ChildSetup, Exec, Session};
 use crate::sys::{self, ExitStatus, Pid, RawFd, SigSet, STDERR, STDIN};
 use crate::sys::{O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY};
@@ -161,24 +165,39 @@ pub fn main(args: crate::StartArgs, mask: SigSet) -> i32 {
         let (o, ended) = (&opts, &mut status);
         let left = reaper::drain(opts.tty, move |pid, raw| {
             if sys::wait_stopped(raw) {
-                // Ctrl-Z: the job stops as a whole, as the terminal would
-                // have stopped it, foster (and a script that runs it) with
-                // its child; the shell above takes its terminal back.
-                // SIGCONT (fg/bg) wakes foster, which wakes the child. As
-                // a SIGTSTP taken here, the kernel's rule applies: no
-                // process of an orphaned group stops, where no job-control
-                // shell would ever continue it (a session leader such as
-                // docker -it's, `sh -c` on a terminal), nor PID 1.
                 if pid == me {
-                    // Never -1 (every process): PID 1's group may be 1.
-                    // Without a terminal no job control stops a group:
-                    // foster stops alone, never a parent in its group.
-                    let job = if o.tty && o.pgrp > 1 {
-                        -o.pgrp
-                    } else {
-                        sys::getpid()
-                    };
-                    let _ = sys::kill(job, SIGTSTP);
+                    // The child touched the terminal (SIGTTIN, SIGTTOU:
+                    // the signal in bits 8-15) while foster's own group
+                    // holds it: it gets the terminal and goes on, as it
+                    // would have had it from the start. Where foster's
+                    // group lies outside its PID namespace (`unshare
+                    // --pid --fork foster CMD`) only then: that group
+                    // cannot be named there, so the terminal cannot be
+                    // given back at the end, and a child that never
+                    // touches the terminal leaves it to the script that
+                    // runs foster (tini takes it from the script at once).
+                    let sig = (raw >> 8) as u8;
+                    if matches!(sig, SIGTTIN | SIGTTOU) && sys::pass_own_foreground(pid) {
+                        let _ = sys::kill(-pid, SIGCONT);
+                        return;
+                    }
+                    // Else (Ctrl-Z) the job stops as a whole, as the
+                    // terminal would have stopped it, foster (and a
+                    // script that runs it) with its child; the shell
+                    // above takes its terminal back. SIGCONT (fg/bg)
+                    // wakes foster, which wakes the child. As a SIGTSTP
+                    // taken here, the kernel's rule applies: no process
+                    // of an orphaned group stops, where no job-control
+                    // shell would ever continue it (a session leader such
+                    // as docker -it's, `sh -c` on a terminal), nor PID 1.
+                    // The group as `kill(0)`, not by its number: one
+                    // outside foster's PID namespace reads as 0 (unshare's
+                    // must stop for the shell to see the job stop; foster,
+                    // PID 1 there, never does), and PID 1's may be 1 (-1:
+                    // every process); the kernel's own PID 1 shares group
+                    // 0 with the kernel threads, which ignore it. Stops
+                    // come here only with a terminal (`drain`'s WUNTRACED).
+                    sys::kill_own_group(SIGTSTP);
                     let tstp = SigSet::EMPTY.with(SIGTSTP);
                     let _ = sys::sigprocmask(sys::SIG_UNBLOCK, tstp);
                     let _ = sys::sigprocmask(sys::SIG_BLOCK, tstp);

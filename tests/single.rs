@@ -1017,6 +1017,89 @@ fn in_a_pid_namespace_foster_leaves_the_shells_terminal_alone() {
     assert_eq!(st.code(), Some(0));
 }
 
+/// `unshare --pid --fork foster CMD` on a terminal (`unshare` its session
+/// leader, as `docker run -it` would be): foster's group, unshare's, lies
+/// outside the PID namespace and reads as 0 there, as does the terminal's
+/// foreground, so foster never gave its child the terminal. A child that
+/// read it stopped (SIGTTIN) for good, Ctrl-C reached nobody, and foster and
+/// the stopped child outlived the terminal. The child must get the terminal
+/// when it touches it, and Ctrl-C then ends it: 130, as with tini.
+#[test]
+fn in_a_pid_namespace_the_child_gets_the_terminal_it_reads() {
+    if !unshare_works() {
+        println!("SKIPPED: unshare --pid --fork --mount-proc unavailable (needs root)");
+        return;
+    }
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", FOSTER, "--", "sh", "-c"])
+        .arg(r#"read x; echo "got=$x"; sleep 100"#);
+    let (mut unshare, master) = on_pty_as(c);
+    let root = unshare.id() as i32;
+    let mut m = std::fs::File::from(master.try_clone().unwrap());
+    m.write_all(b"hello\n").unwrap();
+    // The line read: the child runs `sleep`, in the foreground.
+    wait_or_kill(root, "the child to read the terminal", &mut || {
+        let tree = descendants(root);
+        let fg = foreground_of(&master);
+        fg != root && tree.contains(&fg) && tree.iter().any(|&p| cmdline(p).starts_with("sleep"))
+    });
+    m.write_all(b"\x03").unwrap();
+    wait_or_kill(root, "Ctrl-C to end the child", &mut || {
+        unshare.try_wait().ok().flatten().is_some()
+    });
+    let st = unshare.wait().unwrap();
+    let out = pty_output(&mut m);
+    assert!(out.contains("got=hello"), "{out:?}");
+    assert_eq!(st.code(), Some(130), "{out:?}");
+}
+
+/// The same under a job-control shell: Ctrl-Z must stop the whole job,
+/// `unshare` with it (foster, PID 1 of the namespace, cannot stop, and its
+/// group is out of reach of any number there), so the shell gets its
+/// terminal back; `fg` resumes the child, which gets the terminal again.
+#[test]
+fn in_a_pid_namespace_ctrl_z_stops_the_job_and_fg_resumes_it() {
+    if !unshare_works() {
+        println!("SKIPPED: unshare --pid --fork --mount-proc unavailable (needs root)");
+        return;
+    }
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        r#"set -m; unshare --pid --fork --mount-proc "$0" -- sh -c 'read x; exit 7'; echo stopped=$?; read go; fg"#,
+        FOSTER,
+    ]);
+    let (mut shell, master) = on_pty_as(c);
+    let sh = shell.id() as i32;
+    let until = |what: &str, cond: &mut dyn FnMut() -> bool| wait_or_kill(sh, what, cond);
+    // The child's group in the foreground: below unshare, not unshare's.
+    let child_has_terminal = || {
+        let fg = foreground_of(&master);
+        let unshare = children_of(sh).first().copied().unwrap_or(0);
+        fg > 0 && fg != unshare && descendants(sh).contains(&fg)
+    };
+    until("the child to take the terminal", &mut || {
+        child_has_terminal()
+    });
+    let mut m = std::fs::File::from(master.try_clone().unwrap());
+    m.write_all(b"\x1a").unwrap();
+    until("the shell's terminal back: the job stopped", &mut || {
+        foreground_of(&master) == sh
+    });
+    m.write_all(b"go\n").unwrap();
+    until("the child in the foreground again", &mut || {
+        child_has_terminal()
+    });
+    m.write_all(b"x\n").unwrap();
+    until("the job's end", &mut || {
+        shell.try_wait().ok().flatten().is_some()
+    });
+    let st = shell.wait().unwrap();
+    let out = pty_output(&mut m);
+    assert!(out.contains("stopped=148"), "{out:?}");
+    assert_eq!(st.code(), Some(7), "{out:?}");
+}
+
 /// Ctrl-Z on a terminal with no job-control shell above foster (`sh -c` as
 /// the session leader: `docker run -t IMAGE sh -c`, `ssh -t`): nobody would
 /// ever continue a stopped foster, so it must not stop (the kernel stops no
