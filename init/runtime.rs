@@ -387,8 +387,19 @@ impl<'a> Runtime<'a> {
         // table was read, with errors) and whether the running table is
         // kept (a reload) or not.
         let mut why = Line::new();
+        // A sub-init's first load waits for a FIFO's writer, as `check`
+        // does (`foster -f <(gen)`: the table may not be written yet;
+        // non-blocking, that read failed with EAGAIN or read nothing).
+        // Nothing runs yet: only foster waits, its signals held until the
+        // table is read (SIGKILL still ends it). A reload never waits: a
+        // FIFO left without a writer would stop supervision for good. Nor
+        // does PID 1: a FIFO at /etc/inittab with no writer at boot would
+        // hang the whole system, with nothing reaped; read as it is, a FIFO
+        // is what it holds then (none: an empty table, a writer that has
+        // written nothing yet: EAGAIN) and PID 1 goes on reaping.
+        let wait = !reload && self.sup.mode() == Mode::SubInit;
         let (result, read) = 'failed: {
-            let len = match sys::read_file(path, buf) {
+            let len = match sys::read_file_with(path, buf, if wait { 0 } else { sys::O_NONBLOCK }) {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
                 Err(Errno::ENOENT) if given.is_none() => {
@@ -492,8 +503,11 @@ impl<'a> Runtime<'a> {
     /// stopping).
     pub fn reload(&mut self, mut report: Option<Report<'_>>) -> u32 {
         // At every reload, refused or not: a control socket lost since the
-        // start (or never bound) is made again.
+        // start (or never bound) is made again, and the log files are
+        // opened again (logrotate's postrotate is a `kill -HUP`, whatever
+        // the table holds).
         self.control.refresh(&self.ep, &self.log);
+        self.reopen_logs();
         // Before the spare buffer is touched: a stop keeps the table in force.
         if self.sup.is_stopping() {
             self.log
@@ -525,6 +539,39 @@ impl<'a> Runtime<'a> {
             r(why.as_bytes());
         }
         1
+    }
+
+    /// Opens every `log=PATH` file in use again, as daemons do on their
+    /// postrotate signal: a file logrotate moved away (`a.log` to
+    /// `a.log.1`) stops getting lines, a new one at the path gets the next.
+    /// Only the sink changes: the pipe and the line being gathered stay, so
+    /// no line is lost or written twice (what the pipe still holds goes to
+    /// the new file). The same open as at a start (no symlink, appending,
+    /// 0644), of the path of the entry in force (a `log=` changed by a
+    /// reload while its entry did not run: the new one's, as its next start
+    /// would). One that fails keeps the old file, with one line saying so.
+    /// An entry removed by a reload and still stopping keeps its file: its
+    /// spans may point into a table text since overwritten.
+    // Cold: runs at reloads only.
+    #[cold]
+    fn reopen_logs(&mut self) {
+        let Some(scratch) = self.scratch.as_deref_mut() else {
+            return;
+        };
+        let src = self.src.current();
+        for slot in 0..MAX_SLOTS as SlotId {
+            let (Some(_), Some(s)) = (log_of(self.logs, slot), self.sup.slot(slot)) else {
+                continue;
+            };
+            let entry = &s.entry;
+            if entry.log != config_format::Log::File || s.removed() {
+                continue;
+            }
+            let buf = &mut scratch.0.paths.log;
+            let post = text!("; logging to the old file");
+            let _ = log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry, buf, post);
+        }
+        scratch.release();
     }
 
     /// Hands the table just loaded to the supervisor and makes its source
@@ -1081,7 +1128,10 @@ impl<'a> Runtime<'a> {
         service.group = unquoted_cstr(entry.text(Text::Group), src, group_buf).map(CStr::to_bytes);
         let piped = match entry.log {
             config_format::Log::Kmsg | config_format::Log::File => {
-                log_pipe_for(&self.ep, self.logs, &self.log, src, slot, entry, log_buf)
+                let post = text!("; logging to the console");
+                log_pipe_for(
+                    &self.ep, self.logs, &self.log, src, slot, entry, log_buf, post,
+                )
             }
             config_format::Log::Console | config_format::Log::Null => None,
         };
@@ -1130,12 +1180,16 @@ impl<'a> Runtime<'a> {
 }
 
 /// The write end of the log pipe of `slot` for its `entry` (`log=kmsg` or
-/// `log=PATH`, a span of `src`, unquoted into `path`), opened or reused;
-/// `None`: the console (the caller closes the slot's old pipe).
+/// `log=PATH`, a span of `src`, unquoted into `path`), opened or reused,
+/// with a new sink: at a start, and at a reload for a file in use (an open
+/// pipe keeps the line it is gathering). `None`: it failed, reported with
+/// `post` saying what is done instead, and the cell is as it was (a start
+/// closes it: the console; a reload keeps the old file).
 /// Given the runtime's parts, not the runtime: the entry is borrowed from
-/// its slot while the pipe cells change.
-// Inlined into its one caller (measured: smaller).
-#[inline]
+/// its slot while the pipe cells change (hence the arguments, over
+/// clippy's count: the failure returned for the callers to report
+/// measured 144 bytes bigger).
+#[allow(clippy::too_many_arguments)]
 fn log_pipe_for(
     ep: &Fd,
     logs: &mut LogPipes,
@@ -1144,30 +1198,24 @@ fn log_pipe_for(
     slot: SlotId,
     entry: &Entry,
     path: &mut CValue,
+    post: Packed,
 ) -> Option<sys::RawFd> {
     let name = &entry.name;
     // `log=kmsg` or `log=PATH` (the caller's match). The sink is opened at
-    // every start, so a path changed by a reload (or a log file rotated
-    // away) takes effect with the next start.
+    // every start, so a path changed by a reload takes effect with the
+    // next start (a file rotated away is opened again at each reload too:
+    // see `Runtime::reopen_logs`).
     let kmsg = entry.log == config_format::Log::Kmsg;
     let target = match kmsg {
         true => Some(c"/dev/kmsg"),
         false => unquoted_cstr(entry.text(Text::Log), src, path),
     };
-    // Not through a symlink: a service's user could plant one at its log
-    // path and have root append to any file (or open a device).
-    let flags = sys::O_WRONLY
-        | sys::O_CREAT
-        | sys::O_APPEND
-        | sys::O_CLOEXEC
-        | sys::O_NONBLOCK
-        | sys::O_NOFOLLOW;
     // One report for either failure (see `log_failed`).
     let (what, target, e) = 'failed: {
         let Some(target) = target else {
             break 'failed (text!("open its log file"), &b""[..], Errno::ENAMETOOLONG);
         };
-        let sink = match sys::open(target, flags, 0o644) {
+        let sink = match sys::open(target, LOG_FLAGS, LOG_MODE) {
             Ok(fd) => fd,
             Err(e) => break 'failed (text!("open "), target.to_bytes(), e),
         };
@@ -1190,19 +1238,39 @@ fn log_pipe_for(
         p.kmsg = kmsg;
         return Some(p.write);
     };
-    log_failed(log, name, what, target, e);
+    log_failed(log, name, what, target, e, post);
     None
 }
 
-/// `NAME: unable to WHAT: ERRNO; logging to the console`.
-fn log_failed(log: &Log, name: &config_format::Name, what: Packed, target: &[u8], e: Errno) {
+/// How a log sink is opened, at a start and at a reload alike. Not through
+/// a symlink: a service's user could plant one at its log path and have
+/// root append to any file (or open a device). Appending: a file truncated
+/// under foster (logrotate's copytruncate) is written from its new end.
+const LOG_FLAGS: u32 = sys::O_WRONLY
+    | sys::O_CREAT
+    | sys::O_APPEND
+    | sys::O_CLOEXEC
+    | sys::O_NONBLOCK
+    | sys::O_NOFOLLOW;
+/// A log file's mode when foster creates it (less foster's umask).
+const LOG_MODE: u32 = 0o644;
+
+/// `NAME: unable to WHAT TARGET: ERRNO POST` (POST: what is done instead).
+fn log_failed(
+    log: &Log,
+    name: &config_format::Name,
+    what: Packed,
+    target: &[u8],
+    e: Errno,
+    post: Packed,
+) {
     let parts = [
         Part::Raw(name.as_bytes()),
         Part::Text(text!(": unable to ")),
         Part::Text(what),
         Part::Raw(target),
         Part::Errno(e),
-        Part::Text(text!("; logging to the console")),
+        Part::Text(post),
     ];
     log.error_with(&parts);
 }

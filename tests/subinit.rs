@@ -2425,3 +2425,118 @@ fn a_pidfile_launcher_that_does_not_fork_runs_and_releases_its_dependents() {
     assert_eq!(status.code(), Some(0), "{}", foster.log());
     assert!(!alive(launcher), "{}", foster.log());
 }
+
+/// logrotate's default mode: the log file is moved away (`a.log` to
+/// `a.log.1`), then foster gets SIGHUP (its postrotate) with the table
+/// unchanged. The lines written before stay in the moved file, the next
+/// ones go to a new file at the path, none is lost or written twice. A
+/// symlink planted at the path is refused as at a start: the old file
+/// keeps getting lines, and foster says why.
+#[test]
+fn a_reload_reopens_log_files_as_logrotate_expects() {
+    let dir = TempDir::new("logrotate");
+    let log = dir.path("a.log");
+    let table = format!(
+        "service w log={} -- sh -c 'i=0; while :; do i=$((i+1)); echo line $i; sleep 0.02; done'\n",
+        log.display()
+    );
+    let mut foster = Foster::start(&dir, &table, &[]);
+    let lines = |p: &Path| -> Vec<String> {
+        fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let grew = |p: &Path, n: usize| wait_until(T, || lines(p).len() >= n);
+    assert!(grew(&log, 5), "{}", foster.log());
+    let first = dir.path("a.log.1");
+    fs::rename(&log, &first).unwrap();
+    // Lines keep coming into the moved file until the reload.
+    std::thread::sleep(Duration::from_millis(100));
+    foster.signal(libc::SIGHUP);
+    foster.wait_log("table reloaded", T);
+    // The reopen came before that line: the moved file is done with.
+    let before = lines(&first);
+    assert!(grew(&log, 5), "no new a.log: {}", foster.log());
+    // Rotated again, with a symlink planted at the path: refused.
+    let second = dir.path("a.log.2");
+    fs::rename(&log, &second).unwrap();
+    let victim = dir.path("victim");
+    std::os::unix::fs::symlink(&victim, &log).unwrap();
+    foster.signal(libc::SIGHUP);
+    let text = foster.wait_log("; logging to the old file", T);
+    assert!(
+        text.contains(&format!(
+            "foster: w: unable to open {}: Too many levels of symbolic links; logging to the old file",
+            log.display()
+        )),
+        "{text}"
+    );
+    let n = lines(&second).len();
+    assert!(grew(&second, n + 5), "{}", foster.log());
+    foster.signal(libc::SIGTERM);
+    assert_eq!(foster.wait_exit(T).code(), Some(0), "{}", foster.log());
+    assert!(!victim.exists(), "the symlink was followed");
+    assert_eq!(
+        lines(&first),
+        before,
+        "the moved file grew after the reload"
+    );
+    // Every line once, in order, across the two files.
+    let all: Vec<String> = [first, second].iter().flat_map(|p| lines(p)).collect();
+    let expected: Vec<String> = (1..=all.len()).map(|i| format!("w: line {i}")).collect();
+    assert_eq!(all, expected, "{}", foster.log());
+    // Created as at the start: the first file's mode.
+    let mode = |p: PathBuf| fs::symlink_metadata(p).unwrap().permissions().mode();
+    assert_eq!(mode(dir.path("a.log.2")), mode(dir.path("a.log.1")));
+}
+
+/// A table that is a FIFO (`foster -f <(gen)`, a named pipe) is waited for
+/// at the start, as `foster check` waits: its writer may write it a moment
+/// later, or open it only then.
+#[test]
+fn a_table_from_a_fifo_is_waited_for_at_the_start() {
+    let dir = TempDir::new("fifo-table");
+    let ran = dir.path("ran");
+    // Process substitution: the writer is there, the text comes later.
+    let out = Command::new("timeout")
+        .args(["-k", "2", "20", "bash", "-c"])
+        .arg("exec \"$0\" -f <(sleep 0.3; printf 'once x -- touch %s\\n' \"$1\")")
+        .arg(FOSTER)
+        .arg(&ran)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(ran.exists(), "{out:?}");
+    // A named pipe whose writer opens it only 300 ms after foster started.
+    let fifo = dir.path("table.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let ran2 = dir.path("ran2");
+    let mut foster = Foster::launch(&[], &fifo, None, &[], &dir.path("foster.log"));
+    let text = format!("once y -- touch {}\n", ran2.display());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // Non-blocking: with no reader (a foster that did not wait) the
+        // open fails rather than hang the test.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo);
+            if let Ok(mut f) = f {
+                return std::io::Write::write_all(&mut f, text.as_bytes()).is_ok();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    });
+    let status = foster.wait_exit(T);
+    let wrote = writer.join().unwrap();
+    assert!(wrote, "foster never read its table: {}", foster.log());
+    assert_eq!(status.code(), Some(0), "{}", foster.log());
+    assert!(ran2.exists(), "{}", foster.log());
+}

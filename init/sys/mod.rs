@@ -389,7 +389,14 @@ pub fn write_all_waiting(fd: RawFd, mut buf: &[u8], mut tries: u32) -> Result<()
 /// as what it holds now, it is not waited on for a writer.
 #[inline(always)]
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
-    check(read_file_raw(path, as_uninit(buf), O_NONBLOCK))
+    read_file_with(path, buf, O_NONBLOCK)
+}
+
+/// [`read_file`] opened with `flags` added: `O_NONBLOCK` or not (0: a
+/// FIFO's writer is waited for, as by [`read_file_blocking`]).
+#[inline(always)]
+pub fn read_file_with(path: &CStr, buf: &mut [u8], flags: u32) -> Result<usize> {
+    check(read_file_raw(path, as_uninit(buf), flags))
 }
 
 /// [`read_file`] of the file itself, never of a symlink's target: for a
