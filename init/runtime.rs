@@ -398,8 +398,18 @@ impl<'a> Runtime<'a> {
         // is what it holds then (none: an empty table, a writer that has
         // written nothing yet: EAGAIN) and PID 1 goes on reaping.
         let wait = !reload && self.sup.mode() == Mode::SubInit;
+        // A pipe is read once, at the start: at a reload it holds nothing
+        // more (its writer done: an empty table, which would stop every
+        // entry) or not yet. Refused as a pipe (ESPIPE), the table in
+        // force kept; a SIGHUP for logrotate still reopens the logs.
+        let pipe =
+            reload && sys::stat(path, true).is_ok_and(|st| st.mode & sys::S_IFMT == sys::S_IFIFO);
         let (result, read) = 'failed: {
-            let len = match sys::read_file_with(path, buf, if wait { 0 } else { sys::O_NONBLOCK }) {
+            let got = match pipe {
+                true => Err(Errno::ESPIPE),
+                false => sys::read_file_with(path, buf, if wait { 0 } else { sys::O_NONBLOCK }),
+            };
+            let len = match got {
                 Ok(n) => n,
                 // PID 1 with no /etc/inittab runs BusyBox's default table.
                 Err(Errno::ENOENT) if given.is_none() => {

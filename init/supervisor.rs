@@ -1062,13 +1062,20 @@ impl Supervisor {
                 if !matches!(phase, Phase::Stopping(_)) {
                     self.phase = Phase::Stopping(Stage::StopServices);
                     // Nothing pending may start any more. A daemon still
-                    // looked for (bounded) is stopped in its turn once
-                    // found, not left running untracked.
+                    // looked for is stopped in its turn once found, not
+                    // left running untracked; looked for no longer than
+                    // its entry's `timeout=`, as `ctl stop` would.
                     for s in self.slots.iter_mut() {
-                        if matches!(s.state, State::Pending | State::Backoff { .. })
-                            && s.entry.kind != Kind::Shutdown
-                        {
-                            s.state = State::Stopped;
+                        match s.state {
+                            State::Pending | State::Backoff { .. }
+                                if s.entry.kind != Kind::Shutdown =>
+                            {
+                                s.state = State::Stopped
+                            }
+                            State::FindingPid { ref mut until, .. } => {
+                                *until = (*until).min(now + s.entry.timeout)
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -652,6 +652,29 @@ fn a_stop_while_looking_for_the_daemon_is_bounded_by_its_timeout() {
     assert_eq!(s.state("d"), State::Stopped);
 }
 
+/// The orderly stop bounds a look for a daemon's pid by the entry's
+/// `timeout=` too (here the 5 s poll after a clean exit).
+#[test]
+fn a_shutdown_while_looking_for_the_daemon_is_bounded_by_its_timeout() {
+    let mut s = adopted_daemon("service d timeout=1s pidfile=/run/d.pid -- /launcher\n");
+    s.sup.child_exited(4242, OK, s.now);
+    s.pump();
+    let start = s.now;
+    s.sup.shutdown(Outcome::Exit(0), s.now);
+    s.pump();
+    while matches!(s.state("d"), State::FindingPid { .. }) {
+        if s.take_log().contains(&Action::ReadPidfile { slot: 0 }) {
+            s.sup.pidfile_read(0, PidfileRead::Missing, s.now);
+            s.pump();
+            continue;
+        }
+        let next = s.deadline().unwrap();
+        s.advance_to(next);
+        assert!(s.now <= start + 1_000 + PIDFILE_POLL, "{}", s.now - start);
+    }
+    assert!(!s.sup.slot(0).unwrap().is_active(), "{}", s.states());
+}
+
 /// A stop that comes while the pidfile of a main pid that exited is read
 /// again: the new main pid found is stopped; with none, the entry is down
 /// already (its last exit the old pid's). A shutdown waits for the read.

@@ -2539,4 +2539,23 @@ fn a_table_from_a_fifo_is_waited_for_at_the_start() {
     assert!(wrote, "foster never read its table: {}", foster.log());
     assert_eq!(status.code(), Some(0), "{}", foster.log());
     assert!(ran2.exists(), "{}", foster.log());
+
+    // A reload does not read the pipe again (its writer is done: it would
+    // read an empty table and stop every entry): refused, the table in
+    // force kept, its service running on.
+    let out = Command::new("timeout")
+        .args(["-k", "2", "20", "bash", "-c"])
+        .arg(
+            "\"$0\" -f <(printf 'service s -- sleep 1000\\n') & f=$!; sleep 1; kill -HUP $f; \
+             sleep 1; kill -0 $f && echo alive; kill -TERM $f; wait $f; echo rc=$?",
+        )
+        .arg(FOSTER)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("ESPIPE; keeping the running table"), "{text}");
+    assert!(text.contains("alive\n"), "{text}");
+    assert!(!text.contains("table reloaded"), "{text}");
+    assert!(text.contains("rc=0"), "{text}");
 }
