@@ -346,6 +346,12 @@ impl Slot {
         }
     }
 
+    /// A process of it runs, or one is looked for (its pidfile read): it
+    /// still holds its slot and its name.
+    fn has_process(&self) -> bool {
+        self.pid().is_some() || matches!(self.state, State::FindingPid { .. })
+    }
+
     /// Only a run kind restarts: the parser gives the other kinds
     /// `restart=never`, and refuses a `restart=` on them.
     fn restarts_by_policy(&self, status: ExitStatus) -> bool {
@@ -1343,9 +1349,7 @@ impl Supervisor {
         // whose process still stops (one with none frees its slot at once).
         let mut taken = table.entries.len();
         for s in self.slots.iter() {
-            if !s.keeps_slot(table)
-                && (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
-            {
+            if !s.keeps_slot(table) && s.has_process() {
                 taken += 1;
             }
         }
@@ -1579,11 +1583,11 @@ impl Supervisor {
         // or removed and added back) still runs: the new one waits for its
         // end, as a changed entry waits for its own restart, so the two
         // never run side by side (a port bound twice).
-        if self.slots.iter().any(|s| {
-            s.removed()
-                && s.name() == slot.name()
-                && (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
-        }) {
+        if self
+            .slots
+            .iter()
+            .any(|s| s.removed() && s.name() == slot.name() && s.has_process())
+        {
             return Gate::Idle;
         }
         self.after_gate(slot)
@@ -1855,7 +1859,7 @@ impl Supervisor {
     #[inline]
     fn is_held(&self, x: &Slot) -> bool {
         self.slots.iter().any(|s| {
-            (s.pid().is_some() || matches!(s.state, State::FindingPid { .. }))
+            s.has_process()
                 && s.removed_at <= x.removed_at
                 && s.entry.after.padded().contains(x.name())
         })
